@@ -1,0 +1,43 @@
+# hadron — the two commands a user needs are `make demo` and `make test`.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := $(CURDIR)/bin
+export PATH := $(BIN):$(PATH)
+
+.PHONY: all deps build hadron hadron-lab demo test test-unit test-lab lint bench-dns clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: hadron hadron-lab
+
+hadron:
+	$(GO) build -o $(BIN)/hadron ./cmd/hadron
+
+hadron-lab:
+	cd lab && $(GO) build -o $(BIN)/hadron-lab ./cmd/hadron-lab
+
+demo: deps build
+	@scripts/demo.sh
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
+	$(GO) vet ./...
+	cd lab && $(GO) vet ./...
+
+test-unit:
+	$(GO) test -count=1 ./...
+
+test-lab: build
+	cd lab && $(GO) test -count=1 -timeout 30m ./...
+
+test: deps build lint test-unit test-lab
+
+bench-dns: deps build
+	@HADRON_BENCH_DEPS=1 scripts/install-deps.sh
+	@bench/dns/run.sh
+
+clean:
+	rm -rf $(BIN)

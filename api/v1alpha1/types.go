@@ -1,0 +1,286 @@
+// Package v1alpha1 holds hadron's fleet objects: Site, Application and MirrorSet.
+//
+// They are Kubernetes-style objects (apiVersion, kind, metadata, spec, status) so that
+// the same types serve as YAML fleet files today and as CRDs later.
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// GroupVersion is the apiVersion every fleet document carries.
+const GroupVersion = "hadron.dev/v1alpha1"
+
+// Kinds of fleet documents.
+const (
+	KindSite        = "Site"
+	KindApplication = "Application"
+	KindMirrorSet   = "MirrorSet"
+)
+
+// Endpoint is an address (host:port) of something that lives in one region.
+//
+// Address is how processes inside the owning region reach it. FromRegions gives the
+// address to use from another region when that differs: in the lab every cross-region
+// path is a toxiproxy listener so that a link can be cut, and in a real fleet it may be
+// a private link or an internal load balancer. Use From to pick the right one.
+type Endpoint struct {
+	Address     string            `json:"address"`
+	FromRegions map[string]string `json:"fromRegions,omitempty"`
+}
+
+// From returns the address of e as seen from region.
+func (e Endpoint) From(region string) string {
+	if a, ok := e.FromRegions[region]; ok && a != "" {
+		return a
+	}
+	return e.Address
+}
+
+// Site is one Kubernetes cluster in one region, or a witness that only votes.
+type Site struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              SiteSpec `json:"spec"`
+}
+
+// SiteRole says whether a site runs workloads or only votes.
+type SiteRole string
+
+const (
+	SiteRoleWorkload SiteRole = "workload"
+	SiteRoleWitness  SiteRole = "witness"
+)
+
+// SiteSpec describes where a site is and how to reach it.
+type SiteSpec struct {
+	// Region is the cloud region (for example us-east-1); failure domains across sites.
+	Region string `json:"region"`
+	// Zones are the availability zones of the site's nodes.
+	Zones []string `json:"zones,omitempty"`
+	// Role is workload (default) or witness.
+	Role SiteRole `json:"role,omitempty"`
+	// KubeContext is the kubeconfig context of the site's cluster; Kubeconfig the file
+	// (default: $KUBECONFIG, then ~/.kube/config). Paths are relative to the fleet file.
+	KubeContext string `json:"kubeContext,omitempty"`
+	Kubeconfig  string `json:"kubeconfig,omitempty"`
+	// LoadBalancers are the addresses where the site's ingress is reached.
+	LoadBalancers []Endpoint `json:"loadBalancers,omitempty"`
+	// ClientSubnets are the client networks (CIDRs) nearest to this site, for the geo
+	// DNS strategy.
+	ClientSubnets []string `json:"clientSubnets,omitempty"`
+	// Daemon is where the site's hadron daemon listens.
+	Daemon *DaemonSpec `json:"daemon,omitempty"`
+}
+
+// DaemonSpec says where a site's `hadron serve` listens.
+type DaemonSpec struct {
+	// API is the daemon's HTTPS API.
+	API Endpoint `json:"api"`
+	// Peer is the embedded etcd member's peer address.
+	Peer *Endpoint `json:"peer,omitempty"`
+	// DNS is where the daemon serves the GSLB zones (UDP and TCP).
+	DNS *Endpoint `json:"dns,omitempty"`
+}
+
+// Application is a set of Kubernetes objects with a DR policy.
+type Application struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              ApplicationSpec `json:"spec"`
+}
+
+// ApplicationSpec names the objects, the policy, the DNS names, the health check and
+// the data of an application.
+type ApplicationSpec struct {
+	Namespace string                `json:"namespace"`
+	Selector  *metav1.LabelSelector `json:"selector,omitempty"`
+	Policy    Policy                `json:"policy"`
+	DNS       *DNS                  `json:"dns,omitempty"`
+	Health    *Health               `json:"health,omitempty"`
+	Data      *DataRef              `json:"data,omitempty"`
+}
+
+// Mode is how sites share an application.
+type Mode string
+
+const (
+	ModeActivePassive Mode = "active-passive"
+	ModeActiveActive  Mode = "active-active"
+)
+
+// StandbyStyle is how much of the application runs on a stand-by site.
+type StandbyStyle string
+
+const (
+	// StandbyCold keeps objects off the stand-by; they are applied on failover.
+	StandbyCold StandbyStyle = "cold"
+	// StandbyPilotLight keeps objects present with zero replicas.
+	StandbyPilotLight StandbyStyle = "pilot-light"
+	// StandbyWarm keeps the application running without traffic.
+	StandbyWarm StandbyStyle = "warm"
+)
+
+// Policy is the DR policy of an application.
+type Policy struct {
+	Mode         Mode         `json:"mode"`
+	ActiveSite   string       `json:"activeSite"`
+	StandbySites []string     `json:"standbySites,omitempty"`
+	Standby      StandbyStyle `json:"standby,omitempty"`
+	// RPO is the data loss the policy promises at most across a failover; "0s" needs a
+	// synchronous member. Empty means no promise.
+	RPO *metav1.Duration `json:"rpo,omitempty"`
+	// AutomaticFailover lets the leader fail over without a person.
+	AutomaticFailover *AutomaticFailover `json:"automaticFailover,omitempty"`
+	// Capacity lists objects to scale up first on failover (seed 003's node autoscaler).
+	Capacity []CapacityRef `json:"capacity,omitempty"`
+}
+
+// AutomaticFailover configures failover without a person.
+type AutomaticFailover struct {
+	Enabled bool `json:"enabled"`
+	// Threshold is how long the active site must be down by quorum before failover.
+	Threshold *metav1.Duration `json:"threshold,omitempty"`
+	// MinInterval guards against flapping: no second automatic failover within it.
+	MinInterval *metav1.Duration `json:"minInterval,omitempty"`
+}
+
+// CapacityRef is an object whose replicas must be raised before the workloads.
+type CapacityRef struct {
+	APIVersion string `json:"apiVersion,omitempty"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace"`
+	Name       string `json:"name"`
+	Replicas   int32  `json:"replicas"`
+}
+
+// Strategy is how the main DNS name picks sites.
+type Strategy string
+
+const (
+	StrategyFailover   Strategy = "failover"
+	StrategyWeighted   Strategy = "weighted"
+	StrategyRoundRobin Strategy = "round-robin"
+	StrategyGeo        Strategy = "geo"
+)
+
+// DNS is the application's names.
+type DNS struct {
+	// Zone is the GSLB zone hadron answers for (for example gslb.example.com).
+	Zone string `json:"zone"`
+	// Name is the main name clients use; inside Zone.
+	Name string `json:"name"`
+	// SiteNames are per-site names; default <site>.<Name>.
+	SiteNames map[string]string `json:"siteNames,omitempty"`
+	// TTL in seconds of the answers (default 10).
+	TTL      *int32           `json:"ttl,omitempty"`
+	Strategy Strategy         `json:"strategy,omitempty"`
+	Weights  map[string]int32 `json:"weights,omitempty"`
+}
+
+// ProbeType is the kind of health check.
+type ProbeType string
+
+const (
+	ProbeHTTP  ProbeType = "http"
+	ProbeHTTPS ProbeType = "https"
+	ProbeTCP   ProbeType = "tcp"
+	ProbeDNS   ProbeType = "dns"
+)
+
+// Health is how every observer checks a site's load balancers.
+type Health struct {
+	Type ProbeType `json:"type"`
+	Path string    `json:"path,omitempty"`
+	// Port overrides the load balancer's port.
+	Port int32 `json:"port,omitempty"`
+	// ExpectStatus lists accepted HTTP status codes (default 200–399).
+	ExpectStatus []int32 `json:"expectStatus,omitempty"`
+	// BodyMatch is a regular expression the body must match.
+	BodyMatch string           `json:"bodyMatch,omitempty"`
+	Interval  *metav1.Duration `json:"interval,omitempty"`
+	Timeout   *metav1.Duration `json:"timeout,omitempty"`
+	// Rise is how many passes mark a site up, Fall how many failures mark it down.
+	Rise int32 `json:"rise,omitempty"`
+	Fall int32 `json:"fall,omitempty"`
+}
+
+// DataRef points an application at its replicated data.
+type DataRef struct {
+	MirrorSet string `json:"mirrorSet"`
+}
+
+// MirrorSet is a replicated database: a primary, an in-region synchronous failover
+// member and asynchronous DR members in other regions (seed 000).
+type MirrorSet struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              MirrorSetSpec `json:"spec"`
+}
+
+// Engine is the database engine of a mirror set.
+type Engine string
+
+const EnginePostgres Engine = "postgres"
+
+// MemberRole is a member's role in a mirror set.
+type MemberRole string
+
+const (
+	RolePrimary  MemberRole = "primary"
+	RoleFailover MemberRole = "failover"
+	RoleDRAsync  MemberRole = "dr-async"
+)
+
+// MirrorSetSpec describes the members and how they replicate.
+type MirrorSetSpec struct {
+	Engine      Engine       `json:"engine"`
+	Database    string       `json:"database,omitempty"`
+	Members     []Member     `json:"members"`
+	Credentials *Credentials `json:"credentials,omitempty"`
+	Replication *Replication `json:"replication,omitempty"`
+}
+
+// Member is one database instance.
+type Member struct {
+	Name string     `json:"name"`
+	Site string     `json:"site"`
+	Zone string     `json:"zone,omitempty"`
+	Role MemberRole `json:"role"`
+	// Address is where the member's server listens (host:port).
+	Address Endpoint `json:"address"`
+	// DataDir is the member's data directory, for drivers that manage the server
+	// process themselves (the lab, bare hosts).
+	DataDir string `json:"dataDir,omitempty"`
+}
+
+// Credentials say how to log in; the secret itself never appears in a fleet file.
+type Credentials struct {
+	User string `json:"user"`
+	// ReplicationUser logs in for streaming replication (default: User).
+	ReplicationUser string     `json:"replicationUser,omitempty"`
+	PasswordFrom    *SecretRef `json:"passwordFrom,omitempty"`
+}
+
+// SecretRef names where a secret is kept: one of File, Env or Secret.
+type SecretRef struct {
+	File   string            `json:"file,omitempty"`
+	Env    string            `json:"env,omitempty"`
+	Secret *KubeSecretKeyRef `json:"secret,omitempty"`
+}
+
+// KubeSecretKeyRef is a key of a Secret on a site.
+type KubeSecretKeyRef struct {
+	Site      string `json:"site"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Key       string `json:"key"`
+}
+
+// Replication tunes how members follow the primary.
+type Replication struct {
+	// Synchronous makes the failover member synchronous (default true): RPO 0 in-region.
+	Synchronous *bool `json:"synchronous,omitempty"`
+	// MaxLagOnFailover is the most WAL (bytes) an automatic promotion may lose.
+	MaxLagOnFailover *int64 `json:"maxLagOnFailover,omitempty"`
+}

@@ -1,0 +1,12 @@
+package root
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// Each line wires one role's command; keep one line per role to avoid merge churn.
+func init() {
+	subcommands = append(subcommands,
+		func() *cobra.Command { return versionCommand() },
+	)
+}
