@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"hadron.dev/hadron/internal/cmd/lab"
 )
 
 // ExitError carries a process exit code through cobra without printing usage.
@@ -48,6 +50,10 @@ func Execute() int {
 	err := New().Execute()
 	if err == nil {
 		return 0
+	}
+	var code lab.ExitCode
+	if errors.As(err, &code) {
+		return int(code) // hadron-lab printed its own error
 	}
 	var ee *ExitError
 	if errors.As(err, &ee) {

@@ -1,0 +1,73 @@
+// Package lab wires `hadron lab ...` to the hadron-lab binary, which lives in its own
+// Go module because it embeds the Kubernetes control plane.
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+)
+
+// EnvBinary overrides where hadron-lab is found.
+const EnvBinary = "HADRON_LAB_BINARY"
+
+// ErrNoBinary says hadron-lab could not be found.
+var ErrNoBinary = errors.New("hadron-lab not found")
+
+// Binary finds hadron-lab: $HADRON_LAB_BINARY, beside this executable, then on PATH.
+func Binary() (string, error) {
+	if p := os.Getenv(EnvBinary); p != "" {
+		return p, nil
+	}
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), "hadron-lab")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("hadron-lab"); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("%w beside this hadron or on PATH: build it with `make hadron-lab` (it lives in the lab/ module)", ErrNoBinary)
+}
+
+// ExitCode is returned when hadron-lab exits non-zero; it has printed its own error.
+type ExitCode int
+
+func (e ExitCode) Error() string { return fmt.Sprintf("hadron-lab exited with %d", int(e)) }
+
+// Command is `hadron lab ...`: every argument goes to hadron-lab unchanged.
+func Command() *cobra.Command {
+	return &cobra.Command{
+		Use:   "lab up|down|status|link|fail|restore|apply ...",
+		Short: "Run a multi-region lab on this machine (real control planes, links, databases)",
+		Long: `hadron lab runs a whole multi-region world on one machine: per site a real
+Kubernetes control plane with simulated nodes in three zones, PostgreSQL members, the
+demo application behind a load-balancer address, and cross-region links with latency
+that can be cut. See 'hadron lab help' for its commands.`,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			bin, err := Binary()
+			if err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				args = []string{"--help"}
+			}
+			c := exec.CommandContext(cmd.Context(), bin, args...)
+			c.Stdin, c.Stdout, c.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if err := c.Run(); err != nil {
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					return ExitCode(ee.ExitCode())
+				}
+				return fmt.Errorf("run %s: %w", bin, err)
+			}
+			return nil
+		},
+	}
+}
