@@ -4,17 +4,20 @@ GO    ?= go
 BIN   := $(CURDIR)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all deps build hadron hadron-lab demo test test-unit test-lab lint bench-dns clean
+.PHONY: all deps build hadron hadron-demo hadron-lab demo test test-unit test-lab lint bench-dns clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
 
-build: hadron hadron-lab
+build: hadron hadron-demo hadron-lab
 
 hadron:
 	$(GO) build -o $(BIN)/hadron ./cmd/hadron
+
+hadron-demo:
+	$(GO) build -o $(BIN)/hadron-demo ./cmd/hadron-demo
 
 hadron-lab:
 	cd lab && $(GO) build -o $(BIN)/hadron-lab ./cmd/hadron-lab

@@ -1,0 +1,157 @@
+package links
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"hadron.dev/hadron/lab/internal/topology"
+)
+
+// testConfig is a two-region world on 127.0.201.0/24 and 127.0.202.0/24, away from a
+// lab the user may be running.
+func testConfig() topology.Config {
+	zero := 0
+	demo := false
+	return topology.Config{
+		FirstRegion: 201,
+		Demo:        &demo,
+		Latency:     topology.Duration{Duration: 30 * time.Millisecond},
+		Sites: []topology.SiteConfig{
+			{Name: "a", Region: "r-a", Role: topology.RoleWorkload, Zones: []string{"a1"}, NodesPerZone: &zero},
+			{Name: "b", Region: "r-b", Role: topology.RoleWorkload, Zones: []string{"b1"}, NodesPerZone: &zero},
+		},
+	}
+}
+
+// echo serves a line-echo server on addr until the test ends.
+func echo(t *testing.T, addr string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen %s: %v", addr, err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+}
+
+// roundTrip sends a line through addr and returns how long the echo took.
+func roundTrip(addr string) (time.Duration, error) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	start := time.Now()
+	if _, err := c.Write([]byte("ping\n")); err != nil {
+		return 0, err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return 0, err
+	}
+	if line != "ping\n" {
+		return 0, errors.New("echo returned " + line)
+	}
+	return time.Since(start), nil
+}
+
+func TestCutHealLatency(t *testing.T) {
+	cfg := testConfig()
+	a, _ := cfg.Site("a")
+	b, _ := cfg.Site("b")
+	echo(t, b.Ingress()) // b's load balancer
+	l, err := Start(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+
+	via, err := topology.Via(a.Index, b.Index, b.Ingress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtt, err := roundTrip(via)
+	if err != nil {
+		t.Fatalf("through the link: %v", err)
+	}
+	// 30 ms each way: the echo cannot come back in less than the round trip.
+	if rtt < 60*time.Millisecond {
+		t.Errorf("round trip through a 30ms link took %s; latency not applied", rtt)
+	}
+
+	if err := l.Cut("b", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := roundTrip(via); err == nil {
+		t.Fatal("TCP went through a cut link")
+	}
+	if st := l.Status(); len(st) != 1 || !st[0].Cut || st[0].Link != "a-b" {
+		t.Errorf("status after cut = %+v", st)
+	}
+	// The target itself is still up: only the link is cut.
+	if _, err := roundTrip(b.Ingress()); err != nil {
+		t.Fatalf("direct path should be unaffected: %v", err)
+	}
+
+	if err := l.Heal("a", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SetLatency("a", "b", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := roundTrip(via); err != nil {
+		t.Fatalf("after heal: %v", err)
+	}
+	if st := l.Status(); st[0].Cut || st[0].Latency != 0 {
+		t.Errorf("status after heal = %+v", st)
+	}
+
+	if err := l.Cut("a", "nowhere"); !errors.Is(err, ErrUnknownLink) {
+		t.Errorf("cut of an unknown link: %v", err)
+	}
+	if err := l.SetLatency("a", "b", 10*time.Second); err == nil {
+		t.Error("latency of 10s accepted")
+	}
+}
+
+func TestStartFailsCleanlyOnBusyAddress(t *testing.T) {
+	cfg := testConfig()
+	ps, err := cfg.Proxies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy, err := net.Listen("tcp", ps[len(ps)-1].Listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if _, err := Start(cfg, slog.New(slog.DiscardHandler)); err == nil {
+		t.Fatal("Start succeeded with a proxy address in use")
+	}
+	// Nothing else may be left listening.
+	for _, p := range ps[:len(ps)-1] {
+		ln, err := net.Listen("tcp", p.Listen)
+		if err != nil {
+			t.Errorf("%s still held after a failed start: %v", p.Listen, err)
+			continue
+		}
+		ln.Close()
+	}
+}

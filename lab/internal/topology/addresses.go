@@ -1,0 +1,116 @@
+package topology
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+)
+
+// The address plan. Region N (the N-th site of the config, from 1) owns 127.0.N.0/24;
+// every process of that region binds there. A process in region F reaches a service at
+// 127.0.T.H:P in region T through a toxiproxy listener at 127.F.T.H:P, so every
+// cross-region path crosses a link that can be cut (docs/design/lab-regions.md).
+const (
+	hostControlPlane = 1  // kube-apiserver :6443
+	hostIngress      = 10 // the site's load balancer :8080
+	hostPostgres     = 20 // PostgreSQL members .21, .22, ... :5432
+	hostDemo         = 30 // the demo application's process :8080
+	hostDaemon       = 40 // hadron serve: API :7443, etcd peer :2380, DNS :53
+
+	PortAPIServer = 6443
+	PortIngress   = 8080
+	PortPostgres  = 5432
+	PortDemo      = 8080
+	PortDaemonAPI = 7443
+	PortEtcdPeer  = 2380
+	PortDNS       = 53
+)
+
+// Site is a site of the lab with its region index and addresses.
+type Site struct {
+	SiteConfig
+	// Index is the region's number N in 127.0.N.0/24.
+	Index int
+}
+
+// Workload says whether the site runs a control plane and workloads.
+func (s Site) Workload() bool { return s.Role == RoleWorkload }
+
+func (s Site) ip(host int) string { return fmt.Sprintf("127.0.%d.%d", s.Index, host) }
+
+func hostPort(ip string, port int) string { return net.JoinHostPort(ip, strconv.Itoa(port)) }
+
+// ControlPlaneIP is where every control-plane component of the site binds.
+func (s Site) ControlPlaneIP() string { return s.ip(hostControlPlane) }
+
+// APIServer is the site's kube-apiserver address.
+func (s Site) APIServer() string { return hostPort(s.ip(hostControlPlane), PortAPIServer) }
+
+// Ingress is the site's load-balancer address.
+func (s Site) Ingress() string { return hostPort(s.ip(hostIngress), PortIngress) }
+
+// Demo is where the site's demo application process listens.
+func (s Site) Demo() string { return hostPort(s.ip(hostDemo), PortDemo) }
+
+// Postgres is the address of the k-th (from 0) database member in the site.
+func (s Site) Postgres(k int) string { return hostPort(s.ip(hostPostgres+1+k), PortPostgres) }
+
+// DaemonAPI, EtcdPeer and DNS are where the site's hadron daemon listens.
+func (s Site) DaemonAPI() string { return hostPort(s.ip(hostDaemon), PortDaemonAPI) }
+func (s Site) EtcdPeer() string  { return hostPort(s.ip(hostDaemon), PortEtcdPeer) }
+func (s Site) DNS() string       { return hostPort(s.ip(hostDaemon), PortDNS) }
+
+// Indexed numbers the config's sites.
+func (c Config) Indexed() []Site {
+	first := c.FirstRegion
+	if first == 0 {
+		first = 1
+	}
+	out := make([]Site, len(c.Sites))
+	for i, s := range c.Sites {
+		out[i] = Site{SiteConfig: s, Index: first + i}
+	}
+	return out
+}
+
+// Site returns the named site.
+func (c Config) Site(name string) (Site, bool) {
+	for _, s := range c.Indexed() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Site{}, false
+}
+
+// SiteOfRegion returns the site of a region.
+func (c Config) SiteOfRegion(region string) (Site, bool) {
+	for _, s := range c.Indexed() {
+		if s.Region == region {
+			return s, true
+		}
+	}
+	return Site{}, false
+}
+
+// Via returns how a process in region `from` reaches addr, an address owned by region
+// `to`: addr itself inside one region, else the link's listener 127.from.to.host:port.
+func Via(from, to int, addr string) (string, error) {
+	if from == to {
+		return addr, nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("address %q: %w", addr, err)
+	}
+	ip := net.ParseIP(host).To4()
+	if ip == nil || ip[0] != 127 || ip[1] != 0 || int(ip[2]) != to {
+		return "", fmt.Errorf("address %q is not in region %d's range 127.0.%d.0/24", addr, to, to)
+	}
+	return hostPort(fmt.Sprintf("127.%d.%d.%d", from, to, ip[3]), mustAtoi(port)), nil
+}
+
+func mustAtoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}

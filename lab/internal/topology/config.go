@@ -1,0 +1,176 @@
+// Package topology describes a lab world: its sites, the loopback addresses of every
+// process, the cross-region links between them, and the fleet file that describes the
+// lab to hadron. Everything here is pure, so the address plan is table-tested.
+package topology
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Config is a lab.yaml: which sites to run and how the regions are linked.
+type Config struct {
+	Sites []SiteConfig `json:"sites"`
+	// Latency is the default one-way latency of every cross-region link.
+	Latency Duration `json:"latency,omitempty"`
+	// Demo runs the demo application and its mirror set (default true).
+	Demo *bool `json:"demo,omitempty"`
+	// FirstRegion numbers the regions' address ranges from 127.0.FirstRegion.0/24
+	// (default 1), so a second lab (the tests') can run beside the user's.
+	FirstRegion int `json:"firstRegion,omitempty"`
+}
+
+// SiteConfig is one site of the lab. Each site is its own region.
+type SiteConfig struct {
+	Name   string   `json:"name"`
+	Region string   `json:"region"`
+	Zones  []string `json:"zones,omitempty"`
+	// Role is workload (a Kubernetes control plane, nodes, ingress) or witness (votes
+	// only; no control plane).
+	Role         string `json:"role,omitempty"`
+	NodesPerZone *int   `json:"nodesPerZone,omitempty"`
+	// Autoscaler names a Deployment (namespace/name) that gates the lab's node
+	// autoscaler: the site starts without worker nodes, as seed 003's cold stand-by.
+	Autoscaler string `json:"autoscaler,omitempty"`
+}
+
+// Duration is a time.Duration written as "35ms" in YAML.
+type Duration struct{ time.Duration }
+
+// UnmarshalJSON reads "35ms" or a number of nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: %w", s, err)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String() + `"`), nil }
+
+const (
+	RoleWorkload = "workload"
+	RoleWitness  = "witness"
+
+	// DefaultLatency is the one-way latency of a cross-region link.
+	DefaultLatency = 35 * time.Millisecond
+)
+
+// Default is the world `hadron lab up` starts without a config: two workload regions
+// and a witness.
+func Default() Config {
+	two := 2
+	return Config{
+		Sites: []SiteConfig{
+			{Name: "east", Region: "us-east-1", Zones: zones("us-east-1"), Role: RoleWorkload, NodesPerZone: &two},
+			{Name: "west", Region: "us-west-2", Zones: zones("us-west-2"), Role: RoleWorkload, NodesPerZone: &two},
+			{Name: "witness", Region: "eu-central-1", Role: RoleWitness},
+		},
+		Latency: Duration{DefaultLatency},
+	}
+}
+
+func zones(region string) []string { return []string{region + "a", region + "b", region + "c"} }
+
+// Load reads a lab.yaml; an empty path gives Default.
+func Load(path string) (Config, error) {
+	if path == "" {
+		return Default(), nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read lab config: %w", err)
+	}
+	var c Config
+	if err := yaml.UnmarshalStrict(b, &c); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.Latency.Duration == 0 {
+		c.Latency.Duration = DefaultLatency
+	}
+	for i := range c.Sites {
+		s := &c.Sites[i]
+		if s.Role == "" {
+			s.Role = RoleWorkload
+		}
+		if s.Role == RoleWorkload && len(s.Zones) == 0 {
+			s.Zones = zones(s.Region)
+		}
+		if s.NodesPerZone == nil && s.Role == RoleWorkload {
+			two := 2
+			s.NodesPerZone = &two
+		}
+	}
+}
+
+// DemoEnabled says whether the demo application and its mirror set run.
+func (c Config) DemoEnabled() bool { return c.Demo == nil || *c.Demo }
+
+// Validate reports every problem of the config, one per line.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.Sites) == 0 {
+		errs = append(errs, errors.New("sites: at least one site is needed"))
+	}
+	names, regions := map[string]bool{}, map[string]bool{}
+	workloads := 0
+	for i, s := range c.Sites {
+		p := fmt.Sprintf("sites[%d]", i)
+		switch {
+		case s.Name == "":
+			errs = append(errs, fmt.Errorf("%s.name: required", p))
+		case names[s.Name]:
+			errs = append(errs, fmt.Errorf("%s.name: site %q is defined twice", p, s.Name))
+		}
+		names[s.Name] = true
+		switch {
+		case s.Region == "":
+			errs = append(errs, fmt.Errorf("%s.region: required", p))
+		case regions[s.Region]:
+			errs = append(errs, fmt.Errorf("%s.region: region %q has two sites; the lab runs one site per region", p, s.Region))
+		}
+		regions[s.Region] = true
+		switch s.Role {
+		case RoleWorkload:
+			workloads++
+		case RoleWitness:
+			if s.Autoscaler != "" {
+				errs = append(errs, fmt.Errorf("%s.autoscaler: a witness runs no workloads", p))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("%s.role: %q is not workload or witness", p, s.Role))
+		}
+		if s.NodesPerZone != nil && (*s.NodesPerZone < 0 || *s.NodesPerZone > 50) {
+			errs = append(errs, fmt.Errorf("%s.nodesPerZone: %d is outside 0..50", p, *s.NodesPerZone))
+		}
+		if s.Autoscaler != "" && strings.Count(s.Autoscaler, "/") != 1 {
+			errs = append(errs, fmt.Errorf("%s.autoscaler: %q is not namespace/name", p, s.Autoscaler))
+		}
+	}
+	if c.DemoEnabled() && workloads < 1 {
+		errs = append(errs, errors.New("sites: the demo needs at least one workload site"))
+	}
+	if c.FirstRegion < 0 || c.FirstRegion+len(c.Sites) > 250 {
+		errs = append(errs, fmt.Errorf("firstRegion: %d leaves no room for %d regions below 127.250", c.FirstRegion, len(c.Sites)))
+	}
+	if c.Latency.Duration < 0 || c.Latency.Duration > 5*time.Second {
+		errs = append(errs, fmt.Errorf("latency: %s is outside 0..5s", c.Latency.Duration))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,176 @@
+package topology
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"hadron.dev/hadron/api/v1alpha1"
+)
+
+// Demo application constants shared by the fleet file, the ingress and the manifests
+// in demo/manifests.
+const (
+	DemoApp        = "shop"
+	DemoNamespace  = "shop"
+	DemoDeployment = "shop-web"
+	DemoMirrorSet  = "shop-db"
+	DemoDatabase   = "shop"
+	DemoZone       = "gslb.example.com"
+	DemoName       = "shop.gslb.example.com"
+	DemoDBUser     = "hadron"
+	partOfLabel    = "app.kubernetes.io/part-of"
+)
+
+// KubeContext is the kubeconfig context of a lab site.
+func KubeContext(site string) string { return "hadron-lab-" + site }
+
+// Paths are where the lab keeps the files the fleet refers to.
+type Paths struct {
+	Kubeconfig   string
+	PasswordFile string
+	PostgresDir  string // member data directories live in PostgresDir/<member>
+}
+
+// endpoint gives addr (owned by site s) with its address as seen from every other region.
+func (c Config) endpoint(s Site, addr string) v1alpha1.Endpoint {
+	e := v1alpha1.Endpoint{Address: addr}
+	for _, from := range c.Indexed() {
+		if from.Index == s.Index {
+			continue
+		}
+		if via, err := Via(from.Index, s.Index, addr); err == nil {
+			if e.FromRegions == nil {
+				e.FromRegions = map[string]string{}
+			}
+			e.FromRegions[from.Region] = via
+		}
+	}
+	return e
+}
+
+// Fleet returns the objects of a fleet file that describes the lab.
+func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Application, sets []v1alpha1.MirrorSet) {
+	tm := func(kind string) metav1.TypeMeta {
+		return metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion, Kind: kind}
+	}
+	var active string
+	var standbys []string
+	for _, s := range c.Indexed() {
+		peer, dns := c.endpoint(s, s.EtcdPeer()), v1alpha1.Endpoint{Address: s.DNS()}
+		site := v1alpha1.Site{
+			TypeMeta:   tm(v1alpha1.KindSite),
+			ObjectMeta: metav1.ObjectMeta{Name: s.Name},
+			Spec: v1alpha1.SiteSpec{
+				Region:        s.Region,
+				Zones:         s.Zones,
+				Role:          v1alpha1.SiteRole(s.Role),
+				Daemon:        &v1alpha1.DaemonSpec{API: c.endpoint(s, s.DaemonAPI()), Peer: &peer, DNS: &dns},
+				ClientSubnets: []string{fmt.Sprintf("127.0.%d.0/24", s.Index), fmt.Sprintf("127.%d.0.0/16", s.Index)},
+			},
+		}
+		if s.Workload() {
+			site.Spec.KubeContext = KubeContext(s.Name)
+			site.Spec.Kubeconfig = p.Kubeconfig
+			site.Spec.LoadBalancers = []v1alpha1.Endpoint{c.endpoint(s, s.Ingress())}
+			if active == "" {
+				active = s.Name
+			} else {
+				standbys = append(standbys, s.Name)
+			}
+		}
+		sites = append(sites, site)
+	}
+	if !c.DemoEnabled() || active == "" {
+		return sites, nil, nil
+	}
+	d := func(t time.Duration) *metav1.Duration { return &metav1.Duration{Duration: t} }
+	ttl := int32(10)
+	app := v1alpha1.Application{
+		TypeMeta:   tm(v1alpha1.KindApplication),
+		ObjectMeta: metav1.ObjectMeta{Name: DemoApp},
+		Spec: v1alpha1.ApplicationSpec{
+			Namespace: DemoNamespace,
+			Selector:  &metav1.LabelSelector{MatchLabels: map[string]string{partOfLabel: DemoApp}},
+			Policy: v1alpha1.Policy{
+				Mode:              v1alpha1.ModeActivePassive,
+				ActiveSite:        active,
+				StandbySites:      standbys,
+				Standby:           v1alpha1.StandbyPilotLight,
+				AutomaticFailover: &v1alpha1.AutomaticFailover{Enabled: true, Threshold: d(3 * time.Second), MinInterval: d(10 * time.Minute)},
+			},
+			DNS:    &v1alpha1.DNS{Zone: DemoZone, Name: DemoName, TTL: &ttl, Strategy: v1alpha1.StrategyFailover},
+			Health: &v1alpha1.Health{Type: v1alpha1.ProbeHTTP, Path: "/healthz", Interval: d(time.Second), Timeout: d(time.Second), Rise: 2, Fall: 3},
+			Data:   &v1alpha1.DataRef{MirrorSet: DemoMirrorSet},
+		},
+	}
+	sync := true
+	set := v1alpha1.MirrorSet{
+		TypeMeta:   tm(v1alpha1.KindMirrorSet),
+		ObjectMeta: metav1.ObjectMeta{Name: DemoMirrorSet},
+		Spec: v1alpha1.MirrorSetSpec{
+			Engine:      v1alpha1.EnginePostgres,
+			Database:    DemoDatabase,
+			Credentials: &v1alpha1.Credentials{User: DemoDBUser, PasswordFrom: &v1alpha1.SecretRef{File: p.PasswordFile}},
+			Replication: &v1alpha1.Replication{Synchronous: &sync},
+		},
+	}
+	for _, m := range c.Members() {
+		s, _ := c.Site(m.Site)
+		set.Spec.Members = append(set.Spec.Members, v1alpha1.Member{
+			Name:    m.Name,
+			Site:    m.Site,
+			Zone:    m.Zone,
+			Role:    v1alpha1.MemberRole(m.Role),
+			Address: c.endpoint(s, m.Address),
+			DataDir: filepath.Join(p.PostgresDir, m.Name),
+		})
+	}
+	return sites, []v1alpha1.Application{app}, []v1alpha1.MirrorSet{set}
+}
+
+// FleetYAML renders Fleet as a multi-document YAML file.
+func (c Config) FleetYAML(p Paths) ([]byte, error) {
+	sites, apps, sets := c.Fleet(p)
+	var docs []any
+	for i := range sites {
+		docs = append(docs, sites[i])
+	}
+	for i := range apps {
+		docs = append(docs, apps[i])
+	}
+	for i := range sets {
+		docs = append(docs, sets[i])
+	}
+	var buf bytes.Buffer
+	buf.WriteString("# The fleet of the hadron lab, written by `hadron lab up`. Copy it to start your own.\n")
+	for _, d := range docs {
+		b, err := cleanYAML(d)
+		if err != nil {
+			return nil, err
+		}
+		buf.WriteString("---\n")
+		buf.Write(b)
+	}
+	return buf.Bytes(), nil
+}
+
+// cleanYAML marshals v without the empty creationTimestamp ObjectMeta carries.
+func cleanYAML(v any) ([]byte, error) {
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("render fleet: %w", err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("render fleet: %w", err)
+	}
+	if md, ok := m["metadata"].(map[string]any); ok {
+		delete(md, "creationTimestamp")
+	}
+	return yaml.Marshal(m)
+}

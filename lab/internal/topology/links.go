@@ -1,0 +1,111 @@
+package topology
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Proxy is one toxiproxy listener of a cross-region link: processes in region From
+// reach Upstream (in region To) by connecting to Listen.
+type Proxy struct {
+	Name     string `json:"name"`
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Service  string `json:"service"`
+	Listen   string `json:"listen"`
+	Upstream string `json:"upstream"`
+}
+
+// Link is the pair of regions a set of proxies belongs to, named by its sites in
+// config order ("east-west").
+type Link struct {
+	A, B string
+}
+
+func (l Link) String() string { return l.A + "-" + l.B }
+
+// LinkOf returns the link between two sites, in config order; ok is false when a or b
+// is unknown or a == b.
+func (c Config) LinkOf(a, b string) (Link, bool) {
+	sa, okA := c.Site(a)
+	sb, okB := c.Site(b)
+	if !okA || !okB || a == b {
+		return Link{}, false
+	}
+	if sa.Index > sb.Index {
+		sa, sb = sb, sa
+	}
+	return Link{A: sa.Name, B: sb.Name}, true
+}
+
+// Links lists every pair of regions.
+func (c Config) Links() []Link {
+	var out []Link
+	sites := c.Indexed()
+	for i := range sites {
+		for j := i + 1; j < len(sites); j++ {
+			out = append(out, Link{A: sites[i].Name, B: sites[j].Name})
+		}
+	}
+	return out
+}
+
+// service is something a site serves to other regions.
+type service struct {
+	name string
+	addr string
+}
+
+func (c Config) services(s Site) []service {
+	var out []service
+	if s.Workload() {
+		out = append(out,
+			service{"apiserver", s.APIServer()},
+			service{"ingress", s.Ingress()},
+		)
+		for _, m := range c.Members() {
+			if m.Site == s.Name {
+				out = append(out, service{"postgres-" + m.Name, m.Address})
+			}
+		}
+	}
+	out = append(out,
+		service{"daemon-api", s.DaemonAPI()},
+		service{"etcd-peer", s.EtcdPeer()},
+	)
+	return out
+}
+
+// Proxies lists every proxy of every link, sorted by name.
+func (c Config) Proxies() ([]Proxy, error) {
+	var out []Proxy
+	sites := c.Indexed()
+	for _, to := range sites {
+		for _, svc := range c.services(to) {
+			for _, from := range sites {
+				if from.Index == to.Index {
+					continue
+				}
+				listen, err := Via(from.Index, to.Index, svc.addr)
+				if err != nil {
+					return nil, fmt.Errorf("proxy %s from %s: %w", svc.name, from.Name, err)
+				}
+				out = append(out, Proxy{
+					Name:     fmt.Sprintf("%s>%s/%s", from.Name, to.Name, svc.name),
+					From:     from.Name,
+					To:       to.Name,
+					Service:  svc.name,
+					Listen:   listen,
+					Upstream: svc.addr,
+				})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// OnLink says whether p carries traffic of link l.
+func (p Proxy) OnLink(l Link) bool {
+	return (p.From == l.A && p.To == l.B) || (p.From == l.B && p.To == l.A)
+}

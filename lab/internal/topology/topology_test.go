@@ -1,0 +1,153 @@
+package topology
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"hadron.dev/hadron/internal/fleet"
+)
+
+func TestVia(t *testing.T) {
+	tests := []struct {
+		from, to int
+		addr     string
+		want     string
+		wantErr  string
+	}{
+		{from: 1, to: 1, addr: "127.0.1.10:8080", want: "127.0.1.10:8080"},
+		{from: 2, to: 1, addr: "127.0.1.10:8080", want: "127.2.1.10:8080"},
+		{from: 3, to: 2, addr: "127.0.2.21:5432", want: "127.3.2.21:5432"},
+		{from: 2, to: 1, addr: "127.0.2.10:8080", wantErr: "not in region 1's range"},
+		{from: 2, to: 1, addr: "10.0.1.10:8080", wantErr: "not in region 1's range"},
+		{from: 2, to: 1, addr: "nonsense", wantErr: "missing port"},
+	}
+	for _, tt := range tests {
+		got, err := Via(tt.from, tt.to, tt.addr)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Via(%d,%d,%q) error = %v, want %q", tt.from, tt.to, tt.addr, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("Via(%d,%d,%q) = %q, %v; want %q", tt.from, tt.to, tt.addr, got, err, tt.want)
+		}
+	}
+}
+
+func TestDefaultProxies(t *testing.T) {
+	c := Default()
+	ps, err := c.Proxies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]Proxy{}
+	listens := map[string]string{}
+	for _, p := range ps {
+		byName[p.Name] = p
+		if other, dup := listens[p.Listen]; dup {
+			t.Errorf("proxies %s and %s both listen on %s", other, p.Name, p.Listen)
+		}
+		listens[p.Listen] = p.Name
+	}
+	want := map[string]Proxy{
+		"west>east/ingress":         {From: "west", To: "east", Listen: "127.2.1.10:8080", Upstream: "127.0.1.10:8080"},
+		"west>east/postgres-east-0": {From: "west", To: "east", Listen: "127.2.1.21:5432", Upstream: "127.0.1.21:5432"},
+		"east>west/postgres-west-0": {From: "east", To: "west", Listen: "127.1.2.21:5432", Upstream: "127.0.2.21:5432"},
+		"witness>east/apiserver":    {From: "witness", To: "east", Listen: "127.3.1.1:6443", Upstream: "127.0.1.1:6443"},
+		"east>witness/daemon-api":   {From: "east", To: "witness", Listen: "127.1.3.40:7443", Upstream: "127.0.3.40:7443"},
+	}
+	for name, w := range want {
+		got, ok := byName[name]
+		if !ok {
+			t.Errorf("no proxy %s", name)
+			continue
+		}
+		if got.From != w.From || got.To != w.To || got.Listen != w.Listen || got.Upstream != w.Upstream {
+			t.Errorf("proxy %s = %+v, want %+v", name, got, w)
+		}
+	}
+	if _, ok := byName["east>witness/ingress"]; ok {
+		t.Error("a witness has no ingress to proxy")
+	}
+	l, _ := c.LinkOf("west", "east")
+	if l.String() != "east-west" || !byName["west>east/ingress"].OnLink(l) || byName["east>witness/daemon-api"].OnLink(l) {
+		t.Errorf("link east-west membership wrong: %v", l)
+	}
+}
+
+func TestMembers(t *testing.T) {
+	got := Default().Members()
+	want := []string{"east-0/primary/us-east-1a/127.0.1.21:5432", "east-1/failover/us-east-1b/127.0.1.22:5432", "west-0/dr-async/us-west-2a/127.0.2.21:5432"}
+	if len(got) != len(want) {
+		t.Fatalf("members = %+v", got)
+	}
+	for i, m := range got {
+		if s := m.Name + "/" + m.Role + "/" + m.Zone + "/" + m.Address; s != want[i] {
+			t.Errorf("member %d = %s, want %s", i, s, want[i])
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) string {
+		p := filepath.Join(dir, "lab.yaml")
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		body, wantErr string
+	}{
+		{"sites:\n- {name: a, region: r1}\n- {name: a, region: r2}\n", `sites[1].name: site "a" is defined twice`},
+		{"sites:\n- {name: a, region: r1}\n- {name: b, region: r1}\n", `sites[1].region: region "r1" has two sites`},
+		{"sites:\n- {name: a, region: r1, role: boss}\n", `sites[0].role: "boss" is not workload or witness`},
+		{"sites:\n- {name: a, region: r1}\nlatency: 9s\n", "latency: 9s is outside 0..5s"},
+		{"sites:\n- {name: a, region: r1, nodez: 3}\n", `unknown field "nodez"`},
+		{"sites:\n- {name: w, region: r1, role: witness}\n", "the demo needs at least one workload site"},
+	}
+	for _, tt := range tests {
+		_, err := Load(write(tt.body))
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("Load(%q) error = %v, want %q", tt.body, err, tt.wantErr)
+		}
+	}
+	c, err := Load(write("sites:\n- {name: a, region: r1}\n- {name: b, region: r2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sites[0].Zones) != 3 || *c.Sites[0].NodesPerZone != 2 || c.Latency.Duration != DefaultLatency {
+		t.Errorf("defaults not applied: %+v", c)
+	}
+}
+
+// The fleet file the lab writes must load and validate with hadron's own loader.
+func TestFleetYAMLLoads(t *testing.T) {
+	dir := t.TempDir()
+	b, err := Default().FleetYAML(Paths{Kubeconfig: filepath.Join(dir, "kubeconfig"), PasswordFile: filepath.Join(dir, "pg", "password"), PostgresDir: filepath.Join(dir, "pg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "fleet.yaml")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := fleet.Load(p)
+	if err != nil {
+		t.Fatalf("lab fleet does not load: %v\n%s", err, b)
+	}
+	if len(f.Sites) != 3 || len(f.Applications) != 1 || len(f.MirrorSets) != 1 {
+		t.Fatalf("fleet has %d sites, %d apps, %d sets", len(f.Sites), len(f.Applications), len(f.MirrorSets))
+	}
+	west := f.Site("west")
+	if got := west.Spec.LoadBalancers[0].From("us-east-1"); got != "127.1.2.10:8080" {
+		t.Errorf("west's load balancer from us-east-1 = %s", got)
+	}
+	if strings.Contains(string(b), "creationTimestamp") {
+		t.Error("fleet file carries creationTimestamp")
+	}
+}
