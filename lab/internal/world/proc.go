@@ -19,6 +19,7 @@ type proc struct {
 	name    string
 	path    string
 	args    []string
+	env     []string // added to the supervisor's environment; may hold secrets, never logged
 	logPath string
 	log     *slog.Logger
 
@@ -40,6 +41,7 @@ func (p *proc) start() error {
 	}
 	cmd := exec.Command(p.path, p.args...)
 	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Env = append(os.Environ(), p.env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		f.Close()

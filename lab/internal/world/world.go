@@ -205,6 +205,15 @@ func (w *World) startControlPlane(ctx context.Context, s *site) error {
 		if s.top.Autoscaler != "" {
 			args = append(args, "--autoscaler", s.top.Autoscaler)
 		}
+		// Other regions reach this API server through their link listeners.
+		for _, from := range w.cfg.Indexed() {
+			if from.Index != s.top.Index {
+				if via, err := topology.Via(from.Index, s.top.Index, s.top.APIServer()); err == nil {
+					host, _, _ := strings.Cut(via, ":")
+					args = append(args, "--apiserver-san", host)
+				}
+			}
+		}
 		s.cp = &proc{name: "site-" + s.top.Name, path: w.opts.LabBinary, args: args, logPath: w.opts.Dir.ProcLog("site-" + s.top.Name), log: w.log}
 	}
 	w.event("site %s: starting control plane on %s (region %s, zones %s)", s.top.Name, s.top.APIServer(), s.top.Region, strings.Join(s.top.Zones, ","))
@@ -257,6 +266,7 @@ func (w *World) startDemo(ctx context.Context, s *site) error {
 		s.demo = &proc{
 			name: "demo-" + s.top.Name, path: w.opts.DemoBinary,
 			args:    []string{"serve", "--listen", s.top.Demo(), "--site", s.top.Name, "--dsn", w.db.dsn(s.top)},
+			env:     w.db.env(),
 			logPath: w.opts.Dir.ProcLog("demo-" + s.top.Name), log: w.log,
 		}
 	}

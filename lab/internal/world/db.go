@@ -1,0 +1,175 @@
+package world
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/pgserver"
+	"hadron.dev/hadron/lab/internal/topology"
+)
+
+// databases runs the demo's mirror set: one PostgreSQL server per member, in the data
+// directory the lab's fleet names. Roles after bootstrap are the data driver's business
+// (hadron data ...); the lab only starts and stops processes.
+type databases struct {
+	cfg topology.Config
+	dir Dir
+	log *slog.Logger
+	set v1alpha1.MirrorSet
+
+	mu      sync.Mutex
+	stopped map[string]bool // members stopped by a site fault
+}
+
+func newDatabases(cfg topology.Config, dir Dir, log *slog.Logger) *databases {
+	_, _, sets := cfg.Fleet(topology.Paths{Kubeconfig: dir.Kubeconfig(), PasswordFile: dir.PasswordFile(), PostgresDir: dir.Postgres()})
+	d := &databases{cfg: cfg, dir: dir, log: log, stopped: map[string]bool{}}
+	if len(sets) == 1 {
+		d.set = sets[0]
+	}
+	return d
+}
+
+// password returns the mirror set's password, creating it on first use.
+func (d *databases) password() (string, error) {
+	if b, err := os.ReadFile(d.dir.PasswordFile()); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	buf := make([]byte, 18)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	pw := hex.EncodeToString(buf)
+	if err := os.MkdirAll(filepath.Dir(d.dir.PasswordFile()), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(d.dir.PasswordFile(), []byte(pw+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write password file: %w", err)
+	}
+	return pw, nil
+}
+
+func initialized(dataDir string) bool {
+	_, err := os.Stat(filepath.Join(dataDir, "PG_VERSION"))
+	return err == nil
+}
+
+// bootstrap creates the mirror set on first start, or starts its members again.
+func (d *databases) bootstrap(ctx context.Context) error {
+	pw, err := d.password()
+	if err != nil {
+		return err
+	}
+	fresh := true
+	for _, m := range d.set.Spec.Members {
+		if initialized(m.DataDir) {
+			fresh = false
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	if fresh {
+		return bootstrapMirrorSet(ctx, &d.set, pw, d.log)
+	}
+	for _, m := range d.set.Spec.Members {
+		if err := pgserver.Start(ctx, m.DataDir, m.Address.Address); err != nil {
+			return fmt.Errorf("start member %s: %w", m.Name, err)
+		}
+	}
+	return nil
+}
+
+// dsn is how the demo application in site s reaches the mirror set: every member as
+// seen from s's region, the read-write one chosen at connect time. The password goes
+// in the process environment (PGPASSWORD), never on a command line.
+func (d *databases) dsn(s topology.Site) string {
+	var hosts []string
+	for _, m := range d.set.Spec.Members {
+		hosts = append(hosts, m.Address.From(s.Region))
+	}
+	u := url.URL{Scheme: "postgres", User: url.User(d.set.Spec.Credentials.User), Host: strings.Join(hosts, ","), Path: "/" + d.set.Spec.Database}
+	u.RawQuery = "target_session_attrs=read-write&connect_timeout=2&sslmode=disable"
+	return u.String()
+}
+
+func (d *databases) env() []string {
+	pw, err := d.password()
+	if err != nil {
+		return nil
+	}
+	return []string{"PGPASSWORD=" + pw}
+}
+
+// stopSite stops the members of a site as a crash would (immediate shutdown).
+func (d *databases) stopSite(ctx context.Context, site string) {
+	for _, m := range d.set.Spec.Members {
+		if m.Site != site {
+			continue
+		}
+		if err := pgserver.Stop(ctx, m.DataDir, pgserver.StopImmediate); err != nil {
+			d.log.Warn("stop member", "member", m.Name, "err", err)
+		}
+		d.mu.Lock()
+		d.stopped[m.Name] = true
+		d.mu.Unlock()
+	}
+}
+
+// startSite starts the members of a site again with their data as it was.
+func (d *databases) startSite(ctx context.Context, site string) error {
+	var errs []error
+	for _, m := range d.set.Spec.Members {
+		if m.Site != site {
+			continue
+		}
+		if err := pgserver.Start(ctx, m.DataDir, m.Address.Address); err != nil {
+			errs = append(errs, fmt.Errorf("start member %s: %w", m.Name, err))
+			continue
+		}
+		d.mu.Lock()
+		delete(d.stopped, m.Name)
+		d.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+func (d *databases) status() []MemberStatus {
+	var out []MemberStatus
+	for _, m := range d.set.Spec.Members {
+		_, running := pgserver.Running(m.DataDir)
+		out = append(out, MemberStatus{Name: m.Name, Site: m.Site, Zone: m.Zone, Role: string(m.Role), Address: m.Address.Address, Running: running})
+	}
+	return out
+}
+
+// sweepPostgres stops every server under the lab's pg directory.
+func sweepPostgres(ctx context.Context, d Dir) error {
+	ents, err := os.ReadDir(d.Postgres())
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return err
+	}
+	var errs []error
+	for _, e := range ents {
+		dir := filepath.Join(d.Postgres(), e.Name())
+		if _, ok := pgserver.Running(dir); ok {
+			if err := pgserver.Stop(ctx, dir, pgserver.StopFast); err != nil {
+				errs = append(errs, fmt.Errorf("stop %s: %w", dir, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
