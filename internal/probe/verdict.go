@@ -1,0 +1,130 @@
+package probe
+
+import (
+	"time"
+)
+
+// Verdict is the quorum's view of one site for one application.
+type Verdict string
+
+const (
+	Up      Verdict = "up"
+	Down    Verdict = "down"
+	Unknown Verdict = "unknown"
+)
+
+// Observation is what one observer saw when it probed one site once.
+type Observation struct {
+	// App is the application whose health check was run.
+	App      string
+	Observer string
+	Site     string
+	OK       bool
+	Latency  time.Duration
+	// Err says why the probe failed; empty when OK.
+	Err string
+	At  time.Time
+}
+
+// Input is everything the quorum decision looks at for one application.
+type Input struct {
+	// Observers are all configured observers: the majority is counted over all of them,
+	// so observers that report nothing count against a decision, never for it.
+	Observers []string
+	// Sites are the application's sites.
+	Sites []string
+	// Results holds each observer's recent observations of each site, oldest first.
+	Results map[Key][]Observation
+	Rise    int
+	Fall    int
+	Now     time.Time
+	// MaxAge drops observations older than this: an observer that stopped reporting
+	// decides nothing. Zero keeps everything.
+	MaxAge time.Duration
+}
+
+// Key names one observer's series of observations of one site.
+type Key struct {
+	Observer string
+	Site     string
+}
+
+// Decide returns every site's verdict. A site is Down only when a strict majority of
+// all configured observers saw its last Fall probes fail, Up when a strict majority saw
+// its last Rise probes pass, and Unknown otherwise.
+//
+// An observer whose latest probe of every site failed is taken to be cut off itself
+// (a partition around the observer looks exactly like that) and its failures count for
+// nothing; with a single site there is no way to tell, so its vote stands.
+func Decide(in Input) map[string]Verdict {
+	out := make(map[string]Verdict, len(in.Sites))
+	isolated := make(map[string]bool, len(in.Observers))
+	if len(in.Sites) > 1 {
+		for _, o := range in.Observers {
+			isolated[o] = seesEverythingFail(in, o)
+		}
+	}
+	majority := len(in.Observers)/2 + 1
+	for _, s := range in.Sites {
+		var fails, passes int
+		for _, o := range in.Observers {
+			recent := fresh(in, in.Results[Key{o, s}])
+			switch {
+			case tailAll(recent, in.Fall, false) && !isolated[o]:
+				fails++
+			case tailAll(recent, in.Rise, true):
+				passes++
+			}
+		}
+		switch {
+		case len(in.Observers) > 0 && fails >= majority:
+			out[s] = Down
+		case len(in.Observers) > 0 && passes >= majority:
+			out[s] = Up
+		default:
+			out[s] = Unknown
+		}
+	}
+	return out
+}
+
+// seesEverythingFail reports whether o's latest fresh observation of every site failed.
+func seesEverythingFail(in Input, o string) bool {
+	for _, s := range in.Sites {
+		recent := fresh(in, in.Results[Key{o, s}])
+		if len(recent) == 0 || recent[len(recent)-1].OK {
+			return false
+		}
+	}
+	return true
+}
+
+// fresh drops the observations older than MaxAge; obs is ordered oldest first.
+func fresh(in Input, obs []Observation) []Observation {
+	if in.MaxAge <= 0 {
+		return obs
+	}
+	cut := in.Now.Add(-in.MaxAge)
+	for i, ob := range obs {
+		if !ob.At.Before(cut) {
+			return obs[i:]
+		}
+	}
+	return nil
+}
+
+// tailAll reports whether the last n observations exist and all have OK == ok.
+func tailAll(obs []Observation, n int, ok bool) bool {
+	if n <= 0 {
+		n = 1
+	}
+	if len(obs) < n {
+		return false
+	}
+	for _, ob := range obs[len(obs)-n:] {
+		if ob.OK != ok {
+			return false
+		}
+	}
+	return true
+}
