@@ -1,0 +1,177 @@
+// Package data is hadron's view of replicated databases: the Driver interface that a
+// database engine implements (PostgreSQL first, in data/postgres), the status and
+// promotion types it speaks, and the pure decisions about them — which member is the
+// most advanced, how much data a promotion loses, what a monitor should do next.
+package data
+
+import (
+	"context"
+	"time"
+
+	"hadron.dev/hadron/api/v1alpha1"
+)
+
+// Driver operates one mirror set. Every call takes a context whose deadline bounds all
+// its network calls; none leaves the set worse than it found it when it fails early
+// (checks come before changes).
+type Driver interface {
+	// Status observes every member concurrently. A member that cannot be reached is
+	// reported with Reachable false and its error; Status fails only when it cannot
+	// observe anything useful (for example a wrong password everywhere).
+	Status(ctx context.Context) (*SetStatus, error)
+
+	// Promote makes member a primary (accepting writes) after checking token against
+	// the member: same system identifier, same timeline, replay position at least
+	// token.Position, and a fencing token not older than one already used. A mismatch
+	// is a PermanentError; a member not yet at the position is a RetryableError. Promote
+	// neither fences the old primary nor repoints the others: callers do (see Failover).
+	Promote(ctx context.Context, member string, token PromotionToken) (*PromoteResult, error)
+
+	// Fence makes member refuse writes now: new and existing sessions are read-only or
+	// terminated. When that cannot be done over SQL and the member runs locally, the
+	// server is stopped. On success no write commits on member afterwards.
+	Fence(ctx context.Context, member string) error
+
+	// Rejoin makes member follow the current primary: a healthy standby is repointed;
+	// a former primary or a diverged member is rewound (pg_rewind) or, when rewinding
+	// fails, cloned afresh. It returns when member streams from the primary.
+	Rejoin(ctx context.Context, member string) error
+
+	// Verify writes a marker on the primary and reads it back on every member, with
+	// the time each took (seed 000's check). Members that do not show the marker
+	// within ctx are reported, not failed.
+	Verify(ctx context.Context) (*VerifyResult, error)
+}
+
+// Switchover is an optional capability (check by type assertion): a controlled
+// change of primary that loses nothing. The old primary is fenced, target waits until
+// it has replayed the old primary's last flushed position, is promoted, and the old
+// primary rejoins as a member.
+type Switchover interface {
+	Switchover(ctx context.Context, target string, fencingToken int64) (*PromoteResult, error)
+}
+
+// LossCounter is an optional capability: it counts exactly what a promotion did not
+// carry by reading the old primary's WAL between two positions.
+type LossCounter interface {
+	CountLoss(ctx context.Context, oldPrimary string, from, to LSN) (Loss, error)
+}
+
+// State is what a member is doing.
+type State string
+
+const (
+	StatePrimary      State = "primary"      // accepts writes
+	StateFenced       State = "fenced"       // a primary refusing writes
+	StateStreaming    State = "streaming"    // a standby receiving WAL, caught up
+	StateCatchingUp   State = "catching up"  // a standby receiving WAL, behind
+	StateDisconnected State = "disconnected" // a standby with no WAL stream
+	StateUnreachable  State = "unreachable"  // could not be observed
+)
+
+// MemberStatus is one member's observed state. Positions are zero when unknown.
+type MemberStatus struct {
+	Member string              `json:"member"`
+	Site   string              `json:"site"`
+	Zone   string              `json:"zone,omitempty"`
+	Region string              `json:"region,omitempty"`
+	Role   v1alpha1.MemberRole `json:"role"` // configured role in the fleet
+	// Primary is true when the member is out of recovery (it was promoted or is the
+	// original primary), fenced or not.
+	Primary   bool   `json:"primary"`
+	State     State  `json:"state"`
+	Reachable bool   `json:"reachable"`
+	Error     string `json:"error,omitempty"`
+	SystemID  uint64 `json:"systemID,omitempty"`
+	Timeline  uint32 `json:"timeline,omitempty"`
+	// FlushLSN is the WAL flushed locally: the primary's current flush position, a
+	// standby's received-and-flushed position.
+	FlushLSN  LSN `json:"flushLSN"`
+	ReplayLSN LSN `json:"replayLSN"`
+	// LagBytes is the primary's flush position minus this member's replay position.
+	LagBytes int64 `json:"lagBytes"`
+	// LagSeconds is how old the newest replayed transaction is while lag remains.
+	LagSeconds float64 `json:"lagSeconds"`
+	// Upstream is the address this standby streams from, or "".
+	Upstream string `json:"upstream,omitempty"`
+	// Sync is true when the primary waits for this member's flush before committing.
+	Sync bool `json:"sync"`
+	// LastReplay is the commit time of the newest replayed transaction (standbys).
+	LastReplay *time.Time `json:"lastReplay,omitempty"`
+}
+
+// SetStatus is one observation of a whole mirror set.
+type SetStatus struct {
+	Set string `json:"set"`
+	// Primary names the member accepting writes ("" when none; see ErrSplitBrain).
+	Primary string         `json:"primary,omitempty"`
+	At      time.Time      `json:"at"`
+	Members []MemberStatus `json:"members"`
+}
+
+// Member returns the status of the named member, or nil.
+func (s *SetStatus) Member(name string) *MemberStatus {
+	for i := range s.Members {
+		if s.Members[i].Member == name {
+			return &s.Members[i]
+		}
+	}
+	return nil
+}
+
+// PromotionToken is what a promoter believes about a member; the driver checks it
+// against the member before promoting, so a stale or misdirected decision cannot
+// promote the wrong server.
+type PromotionToken struct {
+	SystemID uint64 `json:"systemID"`
+	Timeline uint32 `json:"timeline"`
+	// Position is the WAL position the member must have replayed (0: no requirement;
+	// a forced promotion sets the member's own position and accepts the loss).
+	Position LSN `json:"position"`
+	// FencingToken is the deciding leader's token (the etcd revision of its
+	// leadership); 0 means a person or a local monitor decided.
+	FencingToken int64 `json:"fencingToken"`
+}
+
+// TokenFor builds the token that promotes m at its current position.
+func TokenFor(m MemberStatus, fencingToken int64) PromotionToken {
+	return PromotionToken{SystemID: m.SystemID, Timeline: m.Timeline, Position: m.ReplayLSN, FencingToken: fencingToken}
+}
+
+// PromoteResult says what a promotion did.
+type PromoteResult struct {
+	Member string `json:"member"`
+	// ReplayLSN is the last position the member replayed before it was promoted: the
+	// end of the data it carries over.
+	ReplayLSN LSN `json:"replayLSN"`
+	// Timeline is the member's new timeline.
+	Timeline uint32        `json:"timeline"`
+	Took     time.Duration `json:"took"`
+	Loss     *Loss         `json:"loss,omitempty"`
+}
+
+// VerifyResult is one marker round trip.
+type VerifyResult struct {
+	Primary string         `json:"primary"`
+	Marker  string         `json:"marker"`
+	Write   time.Duration  `json:"write"`
+	Members []VerifyMember `json:"members"`
+}
+
+// VerifyMember is where and when a member showed the marker.
+type VerifyMember struct {
+	Member string        `json:"member"`
+	Seen   bool          `json:"seen"`
+	After  time.Duration `json:"after"` // from the primary's commit
+	Error  string        `json:"error,omitempty"`
+}
+
+// OK reports whether every member showed the marker.
+func (v *VerifyResult) OK() bool {
+	for _, m := range v.Members {
+		if !m.Seen {
+			return false
+		}
+	}
+	return true
+}

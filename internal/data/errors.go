@@ -1,0 +1,54 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinels, wrapped with context by drivers; test with errors.Is.
+var (
+	ErrBadLSN          = errors.New("malformed WAL position")
+	ErrUnknownMember   = errors.New("no such member")
+	ErrUnreachable     = errors.New("member unreachable")
+	ErrAuth            = errors.New("authentication failed")
+	ErrNoPrimary       = errors.New("no primary found")
+	ErrAlreadyPrimary  = errors.New("member is already the primary")
+	ErrTokenMismatch   = errors.New("promotion token does not match the member")
+	ErrStaleFencing    = errors.New("fencing token older than one already used")
+	ErrBehind          = errors.New("member has not replayed the required position")
+	ErrDataLoss        = errors.New("promotion would lose data")
+	ErrNotManaged      = errors.New("member has no local data directory")
+	ErrNoCandidate     = errors.New("no member can be promoted")
+	ErrSplitBrain      = errors.New("more than one member accepts writes")
+	ErrPasswordMissing = errors.New("password not available")
+)
+
+// RetryableError is a failure that may pass when tried again later: a member still
+// catching up, a connection refused while a server restarts. Check with errors.As.
+type RetryableError struct{ Err error }
+
+func (e *RetryableError) Error() string { return e.Err.Error() }
+func (e *RetryableError) Unwrap() error { return e.Err }
+
+// PermanentError is a failure that trying again will not fix: a token for another
+// system, a wrong password. Check with errors.As.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Retryable wraps err as a RetryableError with context.
+func Retryable(format string, args ...any) error {
+	return &RetryableError{Err: fmt.Errorf(format, args...)}
+}
+
+// Permanent wraps err as a PermanentError with context.
+func Permanent(format string, args ...any) error {
+	return &PermanentError{Err: fmt.Errorf(format, args...)}
+}
+
+// IsRetryable reports whether err (or an error it wraps) is a RetryableError.
+func IsRetryable(err error) bool {
+	var r *RetryableError
+	return errors.As(err, &r)
+}

@@ -1,0 +1,35 @@
+package data
+
+// Loss is the RPO of a promotion: what the old primary had committed that the promoted
+// member did not carry.
+//
+// Bytes is exact: the old primary's last known flush position minus the promoted
+// member's final replay position (To − From). Transactions is exact when Counted is
+// true: the number of transaction commit records (COMMIT and COMMIT PREPARED) in the
+// old primary's WAL in [From, To), read with pg_walinspect on the old primary (see
+// LossCounter). A committed transaction is lost exactly when its commit record lies
+// after the promoted member's replay position, so counting commit records counts
+// lost transactions, including those of other clients and of autovacuum. When the
+// old primary cannot be read, Transactions is -1 (unknown) and only Bytes is known.
+type Loss struct {
+	From         LSN    `json:"from"`
+	To           LSN    `json:"to"`
+	Bytes        int64  `json:"bytes"`
+	Transactions int64  `json:"transactions"`
+	Counted      bool   `json:"counted"`
+	Method       string `json:"method"`
+}
+
+// None reports whether the promotion lost nothing.
+func (l Loss) None() bool { return l.Bytes == 0 && (l.Transactions == 0 || !l.Counted) }
+
+// EstimateLoss is the loss known from positions alone.
+func EstimateLoss(primaryFlush, promotedReplay LSN) Loss {
+	return Loss{
+		From:         promotedReplay,
+		To:           primaryFlush,
+		Bytes:        primaryFlush.Sub(promotedReplay),
+		Transactions: -1,
+		Method:       "positions: last known primary flush − promoted replay",
+	}
+}

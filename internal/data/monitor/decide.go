@@ -1,0 +1,135 @@
+// Package monitor drives automatic in-region failover of one mirror set: it observes
+// the set, decides with a pure function of the observations (Decide), and carries the
+// decision out through a data.Driver. The control plane will later make the same
+// decision on its elected leader; only the caller of Decide changes.
+package monitor
+
+import (
+	"fmt"
+
+	"hadron.dev/hadron/internal/data"
+)
+
+// Memory is what the monitor remembers between observations.
+type Memory struct {
+	// Primary is the last member seen accepting writes, with its position and timeline.
+	Primary      string
+	PrimaryFlush data.LSN
+	Timeline     uint32
+	SystemID     uint64
+	Region       string
+	// Sync is the in-region standby that was synchronous and streaming at the last
+	// observation of a healthy primary: it holds every acknowledged commit, so it is the
+	// only member promoted without a person (RPO 0).
+	Sync string
+	// Down counts consecutive observations without a primary accepting writes.
+	Down int
+}
+
+// Kind is what an action does.
+type Kind string
+
+const (
+	Promote Kind = "promote"
+	Fence   Kind = "fence"
+	Rejoin  Kind = "rejoin"
+	// Resync recomputes the primary's synchronous standbys: the synchronous member
+	// stopped streaming and commits would wait for it.
+	Resync Kind = "resync"
+)
+
+// Action is one step for the driver.
+type Action struct {
+	Kind   Kind
+	Member string
+	Token  data.PromotionToken
+	Reason string
+}
+
+func (a Action) String() string { return fmt.Sprintf("%s %s (%s)", a.Kind, a.Member, a.Reason) }
+
+// Config tunes Decide.
+type Config struct {
+	// FailAfter is how many consecutive observations without a primary trigger a
+	// promotion (default 3).
+	FailAfter int
+	// FencingToken goes into promotion tokens (0 for a local monitor).
+	FencingToken int64
+}
+
+// Decide returns the new memory and the actions for one observation st:
+//
+//   - One primary accepting writes (the highest timeline if several): remember it and
+//     its synchronous member; fence and rejoin any other member that accepts writes
+//     (an old primary that came back); rejoin standbys that follow another upstream
+//     (after a failover); resync when the synchronous standby stopped streaming.
+//   - No primary for FailAfter observations: promote the remembered synchronous member
+//     if it is reachable and on the same system and timeline. Otherwise do nothing: promoting any
+//     other member could lose acknowledged commits and is a person's decision.
+func Decide(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
+	if cfg.FailAfter <= 0 {
+		cfg.FailAfter = 3
+	}
+	var p *data.MemberStatus
+	for i := range st.Members {
+		m := &st.Members[i]
+		if !m.Reachable || !m.Primary || m.State == data.StateFenced {
+			continue
+		}
+		if p == nil || m.Timeline > p.Timeline || (m.Timeline == p.Timeline && m.Member == mem.Primary) {
+			p = m
+		}
+	}
+	if p == nil {
+		return decideDown(mem, st, cfg)
+	}
+	var acts []Action
+	next := Memory{Primary: p.Member, PrimaryFlush: p.FlushLSN, Timeline: p.Timeline, SystemID: p.SystemID, Region: p.Region}
+	syncDown := false
+	for _, m := range st.Members {
+		if m.Member == p.Member {
+			continue
+		}
+		switch {
+		case m.Reachable && m.Primary && m.State != data.StateFenced:
+			acts = append(acts,
+				Action{Kind: Fence, Member: m.Member, Reason: fmt.Sprintf("accepts writes on timeline %d while %s is primary on %d", m.Timeline, p.Member, p.Timeline)},
+				Action{Kind: Rejoin, Member: m.Member, Reason: "former primary"})
+		case m.Reachable && m.Primary:
+			acts = append(acts, Action{Kind: Rejoin, Member: m.Member, Reason: "fenced former primary"})
+		case m.Reachable && m.Upstream != "" && m.Upstream != p.Member:
+			acts = append(acts, Action{Kind: Rejoin, Member: m.Member, Reason: "follows " + m.Upstream + ", not " + p.Member})
+		case m.Sync && m.State == data.StateStreaming && m.Region == p.Region:
+			if next.Sync == "" || m.Role == "failover" {
+				next.Sync = m.Member
+			}
+		}
+		if m.Member == mem.Sync && (!m.Reachable || m.State == data.StateDisconnected) {
+			syncDown = true
+		}
+	}
+	if syncDown {
+		acts = append(acts, Action{Kind: Resync, Member: p.Member, Reason: "synchronous member " + mem.Sync + " stopped streaming"})
+	}
+	return next, acts
+}
+
+func decideDown(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
+	mem.Down++
+	if mem.Down < cfg.FailAfter || mem.Sync == "" {
+		return mem, nil
+	}
+	s := st.Member(mem.Sync)
+	if s == nil || !s.Reachable || s.Primary {
+		return mem, nil
+	}
+	if s.SystemID != mem.SystemID || s.Timeline != mem.Timeline {
+		return mem, nil
+	}
+	return mem, []Action{{
+		Kind:   Promote,
+		Member: s.Member,
+		Token:  data.TokenFor(*s, cfg.FencingToken),
+		Reason: fmt.Sprintf("primary %s down for %d observations; %s was synchronous", mem.Primary, mem.Down, s.Member),
+	}}
+}

@@ -1,0 +1,109 @@
+package monitor
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"hadron.dev/hadron/internal/data"
+)
+
+// Syncer is the optional driver capability behind the Resync action.
+type Syncer interface {
+	UpdateSync(ctx context.Context) error
+}
+
+// Monitor observes one mirror set and acts on Decide's actions.
+type Monitor struct {
+	Driver data.Driver
+	Config Config
+	// Interval between observations (default 1s).
+	Interval time.Duration
+	// ActionTimeout bounds one action (default 2m: a rejoin may clone).
+	ActionTimeout time.Duration
+	Logger        *slog.Logger
+	// OnAction, when set, is called after each action with its error (tests, metrics).
+	OnAction func(Action, error)
+
+	mem Memory
+}
+
+// Run observes and acts until ctx ends; it returns ctx's error.
+func (m *Monitor) Run(ctx context.Context) error {
+	if m.Interval == 0 {
+		m.Interval = time.Second
+	}
+	if m.ActionTimeout == 0 {
+		m.ActionTimeout = 2 * time.Minute
+	}
+	log := m.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	t := time.NewTicker(m.Interval)
+	defer t.Stop()
+	for {
+		m.Step(ctx, log)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Step makes one observation and carries out the actions it calls for.
+func (m *Monitor) Step(ctx context.Context, log *slog.Logger) {
+	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	st, err := m.Driver.Status(octx)
+	cancel()
+	if err != nil {
+		log.Warn("status", "err", err)
+		return
+	}
+	var acts []Action
+	prev := m.mem
+	m.mem, acts = Decide(m.mem, st, m.Config)
+	if prev.Primary != m.mem.Primary && m.mem.Primary != "" {
+		log.Info("primary", "member", m.mem.Primary, "timeline", m.mem.Timeline, "sync", m.mem.Sync)
+	}
+	if m.mem.Down > 0 && m.mem.Down != prev.Down {
+		log.Warn("no primary", "observations", m.mem.Down, "last", m.mem.Primary, "sync", m.mem.Sync)
+	}
+	for _, a := range acts {
+		actx, cancel := context.WithTimeout(ctx, m.ActionTimeout)
+		err := m.do(actx, a)
+		cancel()
+		if err != nil {
+			log.Error("action failed", "action", a.Kind, "member", a.Member, "reason", a.Reason, "err", err)
+		} else {
+			log.Info("action done", "action", a.Kind, "member", a.Member, "reason", a.Reason)
+		}
+		if m.OnAction != nil {
+			m.OnAction(a, err)
+		}
+		if err != nil {
+			return // observe again before the next step
+		}
+		if a.Kind == Promote {
+			m.mem = Memory{Primary: a.Member, SystemID: a.Token.SystemID}
+		}
+	}
+}
+
+func (m *Monitor) do(ctx context.Context, a Action) error {
+	switch a.Kind {
+	case Promote:
+		_, err := m.Driver.Promote(ctx, a.Member, a.Token)
+		return err
+	case Fence:
+		return m.Driver.Fence(ctx, a.Member)
+	case Rejoin:
+		return m.Driver.Rejoin(ctx, a.Member)
+	case Resync:
+		if s, ok := m.Driver.(Syncer); ok {
+			return s.UpdateSync(ctx)
+		}
+	}
+	return nil
+}

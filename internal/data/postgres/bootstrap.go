@@ -1,0 +1,232 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/pgserver"
+)
+
+// Bootstrap creates the mirror set on this machine for the members with a dataDir:
+// initdb of the primary, a replication slot per member, pg_basebackup of the others
+// (each through the primary's address as seen from its own region, so a DR member
+// clones and streams through the cross-region link), application_name = member name,
+// and synchronous_standby_names naming the in-region failover member. Members already
+// initialized are only started, so Bootstrap is safe to run again. It returns when
+// every standby streams, or when ctx ends.
+func (d *Driver) Bootstrap(ctx context.Context) error {
+	primary, ok := d.configuredPrimary()
+	if !ok {
+		return fmt.Errorf("bootstrap %s: no member with role primary", d.cfg.Set.Name)
+	}
+	if primary.DataDir == "" {
+		return fmt.Errorf("bootstrap %s: primary %s: %w", d.cfg.Set.Name, primary.Name, data.ErrNotManaged)
+	}
+	if !initialized(primary.DataDir) {
+		d.log.Info("initdb", "member", primary.Name, "dir", primary.DataDir)
+		if err := pgserver.Init(ctx, primary.DataDir, pgserver.InitOptions{Superuser: d.user(), Password: d.cfg.Password}); err != nil {
+			return fmt.Errorf("bootstrap %s: %w", primary.Name, err)
+		}
+	}
+	if err := d.StartMember(ctx, primary.Name); err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if err := d.preparePrimary(ctx, primary); err != nil {
+		return fmt.Errorf("bootstrap %s: %w", primary.Name, err)
+	}
+	for _, m := range d.cfg.Set.Spec.Members {
+		if m.Name == primary.Name || m.DataDir == "" {
+			continue
+		}
+		if !initialized(m.DataDir) {
+			if err := d.clone(ctx, m, primary); err != nil {
+				return fmt.Errorf("bootstrap: %w", err)
+			}
+		}
+		if err := d.StartMember(ctx, m.Name); err != nil {
+			return fmt.Errorf("bootstrap: %w", err)
+		}
+	}
+	if err := d.waitStreaming(ctx, nil); err != nil {
+		return fmt.Errorf("bootstrap %s: %w", d.cfg.Set.Name, err)
+	}
+	return d.updateSync(ctx, primary.Name)
+}
+
+func (d *Driver) configuredPrimary() (v1alpha1.Member, bool) {
+	for _, m := range d.cfg.Set.Spec.Members {
+		if m.Role == v1alpha1.RolePrimary {
+			return m, true
+		}
+	}
+	return v1alpha1.Member{}, false
+}
+
+// StartMember starts a local member's server on its address and waits until it
+// accepts connections.
+func (d *Driver) StartMember(ctx context.Context, name string) error {
+	m, err := d.member(name)
+	if err != nil {
+		return err
+	}
+	if m.DataDir == "" {
+		return fmt.Errorf("start %s: %w", name, data.ErrNotManaged)
+	}
+	if err := pgserver.Start(ctx, m.DataDir, m.Address.Address); err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	return nil
+}
+
+// StopMember stops a local member's server.
+func (d *Driver) StopMember(ctx context.Context, name string, mode pgserver.StopMode) error {
+	m, err := d.member(name)
+	if err != nil {
+		return err
+	}
+	if m.DataDir == "" {
+		return fmt.Errorf("stop %s: %w", name, data.ErrNotManaged)
+	}
+	return pgserver.Stop(ctx, m.DataDir, mode)
+}
+
+// preparePrimary creates the replication role, the database, hadron's marker table,
+// pg_walinspect (for exact loss counting) and one replication slot per other member.
+// Every statement is idempotent.
+func (d *Driver) preparePrimary(ctx context.Context, p v1alpha1.Member) error {
+	conn, err := d.connect(ctx, p, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if d.replUser() != d.user() {
+		var exists bool
+		if err := conn.QueryRow(ctx, `select exists(select 1 from pg_roles where rolname=$1)`, d.replUser()).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			var stmt string
+			if err := conn.QueryRow(ctx, `select format('create role %I with login replication password %L', $1::text, $2::text)`,
+				d.replUser(), d.cfg.Password).Scan(&stmt); err != nil {
+				return err
+			}
+			if _, err := conn.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("create replication role: %w", err)
+			}
+		}
+	}
+	if db := d.database(); db != "postgres" {
+		var exists bool
+		if err := conn.QueryRow(ctx, `select exists(select 1 from pg_database where datname=$1)`, db).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			if _, err := conn.Exec(ctx, "create database "+pgx.Identifier{db}.Sanitize()); err != nil {
+				return fmt.Errorf("create database %s: %w", db, err)
+			}
+		}
+	}
+	for _, q := range []string{
+		`create extension if not exists pg_walinspect`,
+		`create table if not exists hadron_marker (id text primary key, written_at timestamptz not null default clock_timestamp())`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return d.ensureSlots(ctx, conn, p.Name)
+}
+
+// ensureSlots creates a physical replication slot on the primary for every other
+// member and drops the primary's own (a promoted standby has none of the others').
+func (d *Driver) ensureSlots(ctx context.Context, conn *pgx.Conn, primary string) error {
+	for _, m := range d.cfg.Set.Spec.Members {
+		slot := slotName(m.Name)
+		if m.Name == primary {
+			if _, err := conn.Exec(ctx, `select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name=$1 and not active`, slot); err != nil {
+				return fmt.Errorf("drop slot %s: %w", slot, err)
+			}
+			continue
+		}
+		if _, err := conn.Exec(ctx, `select pg_create_physical_replication_slot($1, true)
+			where not exists (select 1 from pg_replication_slots where slot_name=$1)`, slot); err != nil {
+			return fmt.Errorf("create slot %s: %w", slot, err)
+		}
+	}
+	return nil
+}
+
+// clone makes m a fresh copy of primary with pg_basebackup, configured to stream.
+func (d *Driver) clone(ctx context.Context, m, primary v1alpha1.Member) error {
+	if err := pgserver.PrepareDir(m.DataDir); err != nil {
+		return err
+	}
+	d.log.Info("pg_basebackup", "member", m.Name, "from", primary.Name, "via", addrFrom(primary, d.region(m)))
+	ci := d.conninfo(primary, d.region(m), d.replUser(), m.Name, false)
+	if _, err := pgserver.Run(ctx, "pg_basebackup", d.pgEnv(), "-D", m.DataDir, "-d", ci,
+		"-X", "stream", "-c", "fast", "--no-sync"); err != nil {
+		return fmt.Errorf("clone %s from %s: %w", m.Name, primary.Name, err)
+	}
+	if err := setAutoConf(m.DataDir, d.standbySettings(m.Name, primary.Name)); err != nil {
+		return fmt.Errorf("clone %s: %w", m.Name, err)
+	}
+	return touch(m.DataDir, "standby.signal")
+}
+
+// waitStreaming polls until every standby (or the named ones) streams from the primary.
+func (d *Driver) waitStreaming(ctx context.Context, only []string) error {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	var last string
+	for {
+		st, err := d.Status(ctx)
+		if err == nil {
+			last = ""
+			for _, m := range st.Members {
+				if m.Primary || (only != nil && !contains(only, m.Member)) {
+					continue
+				}
+				if m.State != data.StateStreaming && m.State != data.StateCatchingUp {
+					last = fmt.Sprintf("%s is %s", m.Member, m.State)
+					if m.Error != "" {
+						last += ": " + m.Error
+					}
+				}
+			}
+			if last == "" {
+				return nil
+			}
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for standbys to stream: %w (%s)", ctx.Err(), last)
+		case <-t.C:
+		}
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

@@ -1,0 +1,206 @@
+// Package postgres is the PostgreSQL 15 data driver: it bootstraps, observes, fences,
+// promotes and rejoins the members of a mirror set over SQL (pgx), and for members
+// with a local data directory it runs their servers through internal/pgserver
+// (initdb, pg_basebackup, pg_rewind).
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/data"
+)
+
+// Config is what the driver needs besides the mirror set itself.
+type Config struct {
+	Set *v1alpha1.MirrorSet
+	// Regions maps each site name to its region; a member's region decides which
+	// address of another member it uses (Endpoint.From).
+	Regions map[string]string
+	// Password logs in Set.Spec.Credentials.User (and the replication user).
+	Password string
+	// Region is where this process runs (default: the primary's region); it picks the
+	// addresses the driver itself dials.
+	Region string
+	Logger *slog.Logger
+	// ConnectTimeout bounds each connection attempt (default 3s).
+	ConnectTimeout time.Duration
+}
+
+// Driver implements data.Driver, data.Switchover and data.LossCounter for PostgreSQL.
+type Driver struct {
+	cfg     Config
+	log     *slog.Logger
+	members map[string]v1alpha1.Member
+
+	mu sync.Mutex
+	// fencing is the highest fencing token a promotion has used: an older one is
+	// refused, so a deposed leader's late decision cannot act.
+	fencing int64
+}
+
+var (
+	_ data.Driver      = (*Driver)(nil)
+	_ data.Switchover  = (*Driver)(nil)
+	_ data.LossCounter = (*Driver)(nil)
+)
+
+// New checks cfg and returns a driver. It does not connect.
+func New(cfg Config) (*Driver, error) {
+	if cfg.Set == nil {
+		return nil, errors.New("postgres driver: no mirror set")
+	}
+	if cfg.Set.Spec.Credentials == nil || cfg.Set.Spec.Credentials.User == "" {
+		return nil, fmt.Errorf("mirror set %s: credentials.user is required", cfg.Set.Name)
+	}
+	if cfg.Password == "" {
+		return nil, fmt.Errorf("mirror set %s: %w", cfg.Set.Name, data.ErrPasswordMissing)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 3 * time.Second
+	}
+	d := &Driver{cfg: cfg, log: cfg.Logger.With("component", "data/postgres", "set", cfg.Set.Name), members: map[string]v1alpha1.Member{}}
+	for _, m := range cfg.Set.Spec.Members {
+		d.members[m.Name] = m
+	}
+	if d.cfg.Region == "" {
+		for _, m := range cfg.Set.Spec.Members {
+			if m.Role == v1alpha1.RolePrimary {
+				d.cfg.Region = d.region(m)
+			}
+		}
+	}
+	return d, nil
+}
+
+func (d *Driver) member(name string) (v1alpha1.Member, error) {
+	m, ok := d.members[name]
+	if !ok {
+		return m, fmt.Errorf("%s: %w in mirror set %s", name, data.ErrUnknownMember, d.cfg.Set.Name)
+	}
+	return m, nil
+}
+
+func (d *Driver) region(m v1alpha1.Member) string { return d.cfg.Regions[m.Site] }
+
+func (d *Driver) user() string { return d.cfg.Set.Spec.Credentials.User }
+
+func (d *Driver) replUser() string {
+	if u := d.cfg.Set.Spec.Credentials.ReplicationUser; u != "" {
+		return u
+	}
+	return d.user()
+}
+
+func (d *Driver) database() string {
+	if db := d.cfg.Set.Spec.Database; db != "" {
+		return db
+	}
+	return "postgres"
+}
+
+// addrFrom is m's address as seen from region.
+func addrFrom(m v1alpha1.Member, region string) string { return m.Address.From(region) }
+
+// connect opens a session to m as the superuser, from the driver's own region.
+func (d *Driver) connect(ctx context.Context, m v1alpha1.Member, db string) (*pgx.Conn, error) {
+	host, port, err := net.SplitHostPort(addrFrom(m, d.cfg.Region))
+	if err != nil {
+		return nil, data.Permanent("%s: address %q: %w", m.Name, addrFrom(m, d.cfg.Region), err)
+	}
+	p, _ := strconv.Atoi(port)
+	cc, err := pgx.ParseConfig("sslmode=disable")
+	if err != nil {
+		return nil, err
+	}
+	cc.Host, cc.Port, cc.User, cc.Password, cc.Database = host, uint16(p), d.user(), d.cfg.Password, db
+	cc.ConnectTimeout = d.cfg.ConnectTimeout
+	cc.RuntimeParams["application_name"] = "hadron"
+	cctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(cctx, cc)
+	if err != nil {
+		return nil, classify(m.Name, err)
+	}
+	return conn, nil
+}
+
+// classify turns a connection error into the package's sentinels and error types.
+// The password never appears in pgx's errors.
+func classify(member string, err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "28P01", "28000":
+			return data.Permanent("%s: %w: %s", member, data.ErrAuth, pe.Message)
+		case "57P03": // cannot_connect_now: starting up or shutting down
+			return data.Retryable("%s: %w: %s", member, data.ErrUnreachable, pe.Message)
+		}
+		return fmt.Errorf("%s: %w", member, err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return data.Retryable("%s: %w: %v", member, data.ErrUnreachable, trimConnErr(err))
+}
+
+// trimConnErr keeps the useful tail of pgconn's long connect errors.
+func trimConnErr(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, "): "); i >= 0 {
+		return s[i+3:]
+	}
+	return s
+}
+
+// conninfo is the libpq connection string for reaching to from region as user. With
+// the password it goes only into a data directory's postgresql.auto.conf (0600, like
+// .pgpass); programs get the password through PGPASSWORD instead, so that it never
+// shows in a process list. It must never be logged.
+func (d *Driver) conninfo(to v1alpha1.Member, region, user, appName string, withPassword bool) string {
+	host, port, _ := net.SplitHostPort(addrFrom(to, region))
+	parts := []string{
+		"host=" + quoteConn(host), "port=" + port, "user=" + quoteConn(user),
+		"dbname=postgres", "sslmode=disable",
+		"connect_timeout=5", "keepalives_idle=5", "keepalives_interval=2", "keepalives_count=3",
+	}
+	if withPassword {
+		parts = append(parts, "password="+quoteConn(d.cfg.Password))
+	}
+	if appName != "" {
+		parts = append(parts, "application_name="+quoteConn(appName))
+	}
+	return strings.Join(parts, " ")
+}
+
+func quoteConn(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// slotName is member's replication slot: slot names allow [a-z0-9_] only.
+func slotName(member string) string {
+	var b strings.Builder
+	b.WriteString("hadron_")
+	for _, r := range strings.ToLower(member) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}

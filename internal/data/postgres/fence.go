@@ -1,0 +1,114 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/pgserver"
+)
+
+// Fence makes member refuse writes; see data.Driver. Over SQL: ALTER SYSTEM SET
+// default_transaction_read_only, reload, confirm a new session is read-only, then
+// terminate every client session (so none keeps a read-write transaction or a session
+// setting). Replication connections stay, so standbys can receive the last WAL. If that
+// fails and the member runs locally, its server is stopped instead.
+//
+// The guarantee is against ordinary clients: a client that explicitly asks for a
+// read-write transaction could still write, which is why a leader also moves traffic
+// away before promoting.
+func (d *Driver) Fence(ctx context.Context, member string) error {
+	m, err := d.member(member)
+	if err != nil {
+		return err
+	}
+	err = d.fenceSQL(ctx, member)
+	if err == nil {
+		d.log.Info("fenced", "member", member, "how", "read-only")
+		return nil
+	}
+	// A wrong password is not a reason to stop a server: change nothing.
+	if m.DataDir == "" || errors.Is(err, data.ErrAuth) {
+		return fmt.Errorf("fence %s: %w", member, err)
+	}
+	if _, running := pgserver.Running(m.DataDir); !running {
+		d.log.Info("fenced", "member", member, "how", "not running")
+		return nil
+	}
+	d.log.Warn("fence over SQL failed; stopping the server", "member", member, "err", err)
+	if serr := pgserver.Stop(ctx, m.DataDir, pgserver.StopFast); serr != nil {
+		if kerr := pgserver.Kill(ctx, m.DataDir); kerr != nil {
+			return fmt.Errorf("fence %s: %v; stop: %v; kill: %w", member, err, serr, kerr)
+		}
+	}
+	d.log.Info("fenced", "member", member, "how", "stopped")
+	return nil
+}
+
+func (d *Driver) fenceSQL(ctx context.Context, member string) error {
+	m := d.members[member]
+	conn, err := d.connect(ctx, m, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if err := alterSystem(ctx, conn, "default_transaction_read_only", "on"); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, `select pg_reload_conf()`); err != nil {
+		return err
+	}
+	// The reload is asynchronous: wait until a new session starts read-only.
+	if err := pollUntil(ctx, 5*time.Second, func(ctx context.Context) (bool, error) {
+		c, err := d.connect(ctx, m, "postgres")
+		if err != nil {
+			return false, err
+		}
+		defer c.Close(context.Background())
+		var ro string
+		err = c.QueryRow(ctx, `show transaction_read_only`).Scan(&ro)
+		return ro == "on", err
+	}); err != nil {
+		return fmt.Errorf("fence %s: confirm read-only: %w", member, err)
+	}
+	_, err = conn.Exec(ctx, `select pg_terminate_backend(pid) from pg_stat_activity
+		where backend_type = 'client backend' and pid <> pg_backend_pid()`)
+	return err
+}
+
+// unfence undoes Fence's setting on a server that is to accept writes.
+func unfence(ctx context.Context, conn *pgx.Conn) error {
+	if err := alterSystem(ctx, conn, "default_transaction_read_only", ""); err != nil {
+		return err
+	}
+	_, err := conn.Exec(ctx, `select pg_reload_conf()`)
+	return err
+}
+
+// pollUntil calls f every 50ms until it returns true, ctx ends or limit passes.
+func pollUntil(ctx context.Context, limit time.Duration, f func(context.Context) (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	var last error
+	for {
+		ok, err := f(ctx)
+		if ok && err == nil {
+			return nil
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			if last != nil {
+				return fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
+			}
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

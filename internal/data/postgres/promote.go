@@ -1,0 +1,118 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hadron.dev/hadron/internal/data"
+)
+
+// Promote checks token against member, stops its WAL receiver so that its final
+// position is exact, waits until it has replayed all it received, and promotes it with
+// pg_promote. See data.Driver.
+func (d *Driver) Promote(ctx context.Context, member string, token data.PromotionToken) (*data.PromoteResult, error) {
+	start := time.Now()
+	m, err := d.member(member)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	if token.FencingToken < d.fencing {
+		d.mu.Unlock()
+		return nil, data.Permanent("promote %s: %w: %d < %d", member, data.ErrStaleFencing, token.FencingToken, d.fencing)
+	}
+	d.mu.Unlock()
+	conn, err := d.connect(ctx, m, "postgres")
+	if err != nil {
+		return nil, fmt.Errorf("promote %s: %w", member, err)
+	}
+	defer conn.Close(context.Background())
+	o := observation{st: data.MemberStatus{Member: member}}
+	if err := d.query(ctx, conn, &o); err != nil {
+		return nil, fmt.Errorf("promote %s: %w", member, err)
+	}
+	switch {
+	case o.st.Primary:
+		return nil, data.Permanent("promote %s: %w", member, data.ErrAlreadyPrimary)
+	case o.st.SystemID != token.SystemID:
+		return nil, data.Permanent("promote %s: %w: system identifier %d, token %d", member, data.ErrTokenMismatch, o.st.SystemID, token.SystemID)
+	case o.st.Timeline != token.Timeline:
+		return nil, data.Permanent("promote %s: %w: timeline %d, token %d", member, data.ErrTokenMismatch, o.st.Timeline, token.Timeline)
+	case o.st.ReplayLSN < token.Position:
+		return nil, data.Retryable("promote %s: %w: replayed %s, token %s", member, data.ErrBehind, o.st.ReplayLSN, token.Position)
+	}
+	final, err := d.detach(ctx, conn, member)
+	if err != nil {
+		return nil, fmt.Errorf("promote %s: %w", member, err)
+	}
+	if err := unfence(ctx, conn); err != nil {
+		return nil, fmt.Errorf("promote %s: %w", member, err)
+	}
+	if err := alterSystem(ctx, conn, "synchronous_standby_names", ""); err != nil {
+		return nil, fmt.Errorf("promote %s: %w", member, err)
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, `select pg_promote(true, 60)`).Scan(&ok); err != nil || !ok {
+		return nil, fmt.Errorf("promote %s: pg_promote: ok=%v: %v", member, ok, err)
+	}
+	d.mu.Lock()
+	if token.FencingToken > d.fencing {
+		d.fencing = token.FencingToken
+	}
+	d.mu.Unlock()
+	res := &data.PromoteResult{Member: member, ReplayLSN: final}
+	var walfile string
+	if err := conn.QueryRow(ctx, `select pg_walfile_name(pg_current_wal_lsn())`).Scan(&walfile); err == nil {
+		fmt.Sscanf(walfile[:8], "%08X", &res.Timeline)
+	}
+	if err := d.ensureSlots(ctx, conn, member); err != nil {
+		d.log.Warn("replication slots after promotion", "member", member, "err", err)
+	}
+	res.Took = time.Since(start)
+	d.log.Info("promoted", "member", member, "replay", final, "timeline", res.Timeline, "took", res.Took)
+	return res, nil
+}
+
+// detach stops member's WAL receiver (primary_conninfo = ”) and waits until replay
+// reaches the received position, which it returns: the exact end of what the member
+// carries into its promotion.
+func (d *Driver) detach(ctx context.Context, conn *pgx.Conn, member string) (data.LSN, error) {
+	if err := alterSystem(ctx, conn, "primary_conninfo", ""); err != nil {
+		return 0, err
+	}
+	if _, err := conn.Exec(ctx, `select pg_reload_conf()`); err != nil {
+		return 0, err
+	}
+	var final data.LSN
+	err := pollUntil(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		var receiving bool
+		var recv, replay string
+		err := conn.QueryRow(ctx, `select exists(select 1 from pg_stat_wal_receiver where pid is not null),
+			coalesce(pg_last_wal_receive_lsn()::text,''), coalesce(pg_last_wal_replay_lsn()::text,'0/0')`).Scan(&receiving, &recv, &replay)
+		if err != nil || receiving {
+			return false, err
+		}
+		rp, err := data.ParseLSN(replay)
+		if err != nil {
+			return false, err
+		}
+		if recv != "" {
+			rc, err := data.ParseLSN(recv)
+			if err != nil {
+				return false, err
+			}
+			if rp < rc {
+				return false, nil
+			}
+		}
+		final = rp
+		return true, nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("detach %s from its upstream: %w", member, err)
+	}
+	return final, nil
+}

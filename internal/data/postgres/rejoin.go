@@ -1,0 +1,178 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/pgserver"
+)
+
+// Rejoin makes member follow the current primary; see data.Driver. A reachable standby
+// is repointed (primary_conninfo and slot, then reload); if it does not stream within
+// RepointWait, or it is a former primary, or it is down, its local server is stopped,
+// rewound with pg_rewind against the primary and restarted as a standby. When pg_rewind
+// fails the data directory is cloned afresh with pg_basebackup into a new directory
+// that replaces the old one only once the clone succeeded.
+func (d *Driver) Rejoin(ctx context.Context, member string) error {
+	m, err := d.member(member)
+	if err != nil {
+		return err
+	}
+	st, err := d.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("rejoin %s: %w", member, err)
+	}
+	if st.Primary == "" {
+		return fmt.Errorf("rejoin %s: %w", member, data.ErrNoPrimary)
+	}
+	if st.Primary == member {
+		return data.Permanent("rejoin %s: %w", member, data.ErrAlreadyPrimary)
+	}
+	primary := d.members[st.Primary]
+	ms := st.Member(member)
+	if err := d.slotFor(ctx, primary, member); err != nil {
+		return fmt.Errorf("rejoin %s: %w", member, err)
+	}
+	if ms.Reachable && !ms.Primary {
+		if ms.Upstream == primary.Name && ms.State != data.StateDisconnected {
+			return d.updateSync(ctx, primary.Name)
+		}
+		err := d.repoint(ctx, m, primary.Name)
+		if err == nil {
+			return d.updateSync(ctx, primary.Name)
+		}
+		if m.DataDir == "" {
+			return fmt.Errorf("rejoin %s: %w", member, err)
+		}
+		d.log.Warn("repoint did not stream; rewinding", "member", member, "err", err)
+	}
+	if m.DataDir == "" {
+		return fmt.Errorf("rejoin %s: %w", member, data.ErrNotManaged)
+	}
+	if err := d.rewindOrClone(ctx, m, primary); err != nil {
+		return fmt.Errorf("rejoin %s: %w", member, err)
+	}
+	if err := d.waitStreaming(ctx, []string{member}); err != nil {
+		return fmt.Errorf("rejoin %s: %w", member, err)
+	}
+	return d.updateSync(ctx, primary.Name)
+}
+
+// RepointWait bounds how long a repointed standby may take to stream.
+var RepointWait = 20 * time.Second
+
+// repoint points a running standby at primary and waits until it streams.
+func (d *Driver) repoint(ctx context.Context, m v1alpha1.Member, primary string) error {
+	conn, err := d.connect(ctx, m, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	set := d.standbySettings(m.Name, primary)
+	for _, k := range sortedKeys(set) {
+		if err := alterSystem(ctx, conn, k, set[k]); err != nil {
+			return err
+		}
+	}
+	if _, err := conn.Exec(ctx, `select pg_reload_conf()`); err != nil {
+		return err
+	}
+	d.log.Info("repointed", "member", m.Name, "primary", primary)
+	wctx, cancel := context.WithTimeout(ctx, RepointWait)
+	defer cancel()
+	return d.waitStreaming(wctx, []string{m.Name})
+}
+
+// slotFor makes sure primary has member's replication slot.
+func (d *Driver) slotFor(ctx context.Context, primary v1alpha1.Member, member string) error {
+	conn, err := d.connect(ctx, primary, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	return d.ensureSlots(ctx, conn, primary.Name)
+}
+
+func (d *Driver) rewindOrClone(ctx context.Context, m, primary v1alpha1.Member) error {
+	if err := pgserver.Stop(ctx, m.DataDir, pgserver.StopFast); err != nil {
+		if err := pgserver.Kill(ctx, m.DataDir); err != nil {
+			return err
+		}
+	}
+	src := d.conninfo(primary, d.region(m), d.user(), "", false)
+	out, err := pgserver.Run(ctx, "pg_rewind", d.pgEnv(), "--target-pgdata", m.DataDir, "--source-server", src)
+	if err == nil {
+		d.log.Info("pg_rewind", "member", m.Name, "from", primary.Name, "output", lastLine(out))
+		if err := d.configureStandby(m, primary.Name); err != nil {
+			return err
+		}
+		if err := d.StartMember(ctx, m.Name); err == nil {
+			return nil
+		} else {
+			d.log.Warn("rewound member did not start; cloning afresh", "member", m.Name, "err", err)
+			_ = pgserver.Stop(ctx, m.DataDir, pgserver.StopImmediate)
+		}
+	} else {
+		d.log.Warn("pg_rewind failed; cloning afresh", "member", m.Name, "err", err)
+	}
+	if err := d.reclone(ctx, m, primary); err != nil {
+		// Leave the member running as it was rather than stopped.
+		if serr := d.StartMember(ctx, m.Name); serr != nil {
+			return errors.Join(err, serr)
+		}
+		return err
+	}
+	return nil
+}
+
+// reclone replaces m's data directory with a fresh clone of primary, keeping the old
+// one until the clone succeeded.
+func (d *Driver) reclone(ctx context.Context, m, primary v1alpha1.Member) error {
+	fresh := m
+	fresh.DataDir = m.DataDir + ".clone"
+	if err := os.RemoveAll(fresh.DataDir); err != nil {
+		return err
+	}
+	if err := d.clone(ctx, fresh, primary); err != nil {
+		os.RemoveAll(fresh.DataDir)
+		return err
+	}
+	old := m.DataDir + ".old"
+	if err := os.RemoveAll(old); err != nil {
+		return err
+	}
+	if err := os.Rename(m.DataDir, old); err != nil {
+		return err
+	}
+	if err := os.Rename(fresh.DataDir, m.DataDir); err != nil {
+		return errors.Join(err, os.Rename(old, m.DataDir))
+	}
+	os.RemoveAll(old)
+	return d.StartMember(ctx, m.Name)
+}
+
+// configureStandby writes the recovery settings of a stopped member.
+func (d *Driver) configureStandby(m v1alpha1.Member, primary string) error {
+	if err := setAutoConf(m.DataDir, d.standbySettings(m.Name, primary)); err != nil {
+		return err
+	}
+	return touch(m.DataDir, "standby.signal")
+}
+
+func lastLine(b []byte) string {
+	s := string(b)
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
+		s = s[:len(s)-1]
+	}
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\n' {
+			return s[i+1:]
+		}
+	}
+	return s
+}

@@ -1,0 +1,318 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/data"
+)
+
+// observation is what one member said about itself.
+type observation struct {
+	st data.MemberStatus
+	// replicas is the primary's pg_stat_replication, by application_name.
+	replicas map[string]replica
+	// upstreamAddr is the host:port a standby streams from or is configured to.
+	upstreamAddr string
+	receiving    bool
+	err          error
+}
+
+type replica struct {
+	state, syncState string
+	replayLag        float64
+}
+
+// Status observes every member concurrently; see data.Driver.
+func (d *Driver) Status(ctx context.Context) (*data.SetStatus, error) {
+	obs := make([]observation, len(d.cfg.Set.Spec.Members))
+	var wg sync.WaitGroup
+	for i, m := range d.cfg.Set.Spec.Members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			obs[i] = d.observe(ctx, m)
+		}()
+	}
+	wg.Wait()
+	return d.assemble(obs)
+}
+
+// assemble derives set-level facts (primary, lag, sync, state) from the observations.
+func (d *Driver) assemble(obs []observation) (*data.SetStatus, error) {
+	s := &data.SetStatus{Set: d.cfg.Set.Name, At: time.Now().UTC()}
+	var primary *observation
+	auth := 0
+	for i := range obs {
+		o := &obs[i]
+		if o.err != nil && isAuth(o.err) {
+			auth++
+		}
+		if !o.st.Reachable || !o.st.Primary {
+			continue
+		}
+		if o.st.State == data.StateFenced {
+			continue
+		}
+		if primary == nil || o.st.Timeline > primary.st.Timeline {
+			primary = o
+		}
+	}
+	if auth == len(obs) && auth > 0 {
+		return nil, fmt.Errorf("status of %s: %w", d.cfg.Set.Name, obs[0].err)
+	}
+	var ref data.LSN // the newest position known: the primary's flush, else the max seen
+	if primary != nil {
+		s.Primary = primary.st.Member
+		ref = primary.st.FlushLSN
+	} else {
+		for _, o := range obs {
+			if o.st.FlushLSN > ref {
+				ref = o.st.FlushLSN
+			}
+		}
+	}
+	for i := range obs {
+		o := &obs[i]
+		m := &o.st
+		if o.upstreamAddr != "" {
+			m.Upstream = d.memberAt(o.upstreamAddr, m.Region)
+		}
+		if !m.Reachable {
+			s.Members = append(s.Members, *m)
+			continue
+		}
+		end := m.ReplayLSN
+		if m.Primary {
+			end = m.FlushLSN
+		}
+		m.LagBytes = ref.Sub(end)
+		if !m.Primary {
+			var r replica
+			var seen bool
+			if primary != nil {
+				r, seen = primary.replicas[m.Member]
+			}
+			m.Sync = seen && (r.syncState == "sync" || r.syncState == "quorum")
+			switch {
+			case !o.receiving:
+				m.State = data.StateDisconnected
+			case seen && r.state != "streaming":
+				m.State = data.StateCatchingUp
+			default:
+				m.State = data.StateStreaming
+			}
+			if m.LagBytes > 0 {
+				if seen && r.replayLag > 0 && o.receiving {
+					m.LagSeconds = r.replayLag
+				} else if m.LastReplay != nil {
+					m.LagSeconds = time.Since(*m.LastReplay).Seconds()
+				}
+			}
+		}
+		s.Members = append(s.Members, *m)
+	}
+	return s, nil
+}
+
+func isAuth(err error) bool { return errors.Is(err, data.ErrAuth) }
+
+// memberAt names the member whose address, seen from region, is addr.
+func (d *Driver) memberAt(addr, region string) string {
+	for _, m := range d.cfg.Set.Spec.Members {
+		if sameAddr(addrFrom(m, region), addr) || sameAddr(m.Address.Address, addr) {
+			return m.Name
+		}
+	}
+	return addr
+}
+
+func sameAddr(a, b string) bool {
+	ha, pa, err1 := net.SplitHostPort(a)
+	hb, pb, err2 := net.SplitHostPort(b)
+	if err1 != nil || err2 != nil {
+		return a == b
+	}
+	norm := func(h string) string {
+		if h == "localhost" {
+			return "127.0.0.1"
+		}
+		return h
+	}
+	return pa == pb && norm(ha) == norm(hb)
+}
+
+// observe asks one member about itself.
+func (d *Driver) observe(ctx context.Context, m v1alpha1.Member) observation {
+	o := observation{st: data.MemberStatus{
+		Member: m.Name, Site: m.Site, Zone: m.Zone, Region: d.region(m), Role: m.Role,
+		State: data.StateUnreachable,
+	}}
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout+3*time.Second)
+	defer cancel()
+	conn, err := d.connect(ctx, m, "postgres")
+	if err != nil {
+		o.err = err
+		o.st.Error = err.Error()
+		return o
+	}
+	defer conn.Close(context.Background())
+	if err := d.query(ctx, conn, &o); err != nil {
+		o.err = fmt.Errorf("%s: %w", m.Name, err)
+		o.st.Error = o.err.Error()
+		o.st.State = data.StateUnreachable
+		return o
+	}
+	o.st.Reachable = true
+	return o
+}
+
+func (d *Driver) query(ctx context.Context, conn *pgx.Conn, o *observation) error {
+	var inRecovery bool
+	var readOnly string
+	var sysID int64
+	err := conn.QueryRow(ctx, `select pg_is_in_recovery(), (select system_identifier from pg_control_system()),
+		current_setting('default_transaction_read_only')`).Scan(&inRecovery, &sysID, &readOnly)
+	if err != nil {
+		return err
+	}
+	o.st.SystemID = uint64(sysID)
+	if !inRecovery {
+		return d.queryPrimary(ctx, conn, o, readOnly == "on")
+	}
+	return d.queryStandby(ctx, conn, o)
+}
+
+func (d *Driver) queryPrimary(ctx context.Context, conn *pgx.Conn, o *observation, fenced bool) error {
+	o.st.Primary = true
+	o.st.State = data.StatePrimary
+	if fenced {
+		o.st.State = data.StateFenced
+	}
+	var flush, walfile string
+	if err := conn.QueryRow(ctx, `select pg_current_wal_flush_lsn()::text, pg_walfile_name(pg_current_wal_flush_lsn())`).Scan(&flush, &walfile); err != nil {
+		return err
+	}
+	lsn, err := data.ParseLSN(flush)
+	if err != nil {
+		return err
+	}
+	o.st.FlushLSN, o.st.ReplayLSN = lsn, lsn
+	var tli uint32
+	if _, err := fmt.Sscanf(walfile[:8], "%08X", &tli); err == nil {
+		o.st.Timeline = tli
+	}
+	rows, err := conn.Query(ctx, `select application_name, coalesce(state,''), coalesce(sync_state,''),
+		coalesce(extract(epoch from replay_lag)::float8, 0) from pg_stat_replication`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	o.replicas = map[string]replica{}
+	for rows.Next() {
+		var name string
+		var r replica
+		if err := rows.Scan(&name, &r.state, &r.syncState, &r.replayLag); err != nil {
+			return err
+		}
+		o.replicas[name] = r
+	}
+	return rows.Err()
+}
+
+func (d *Driver) queryStandby(ctx context.Context, conn *pgx.Conn, o *observation) error {
+	var recv, replay, recvStatus, sender, conninfo string
+	var lastReplay *time.Time
+	var ckptTLI, recvTLI int32
+	err := conn.QueryRow(ctx, `select coalesce(pg_last_wal_receive_lsn()::text,''), coalesce(pg_last_wal_replay_lsn()::text,''),
+		pg_last_xact_replay_timestamp(), (select timeline_id from pg_control_checkpoint()),
+		coalesce((select status from pg_stat_wal_receiver),''), coalesce((select received_tli from pg_stat_wal_receiver),0),
+		coalesce((select sender_host||':'||sender_port from pg_stat_wal_receiver),''),
+		current_setting('primary_conninfo')`).Scan(&recv, &replay, &lastReplay, &ckptTLI, &recvStatus, &recvTLI, &sender, &conninfo)
+	if err != nil {
+		return err
+	}
+	if replay != "" {
+		if o.st.ReplayLSN, err = data.ParseLSN(replay); err != nil {
+			return err
+		}
+	}
+	o.st.FlushLSN = o.st.ReplayLSN
+	if recv != "" {
+		l, err := data.ParseLSN(recv)
+		if err != nil {
+			return err
+		}
+		if l > o.st.FlushLSN {
+			o.st.FlushLSN = l
+		}
+	}
+	o.st.Timeline = uint32(max(ckptTLI, recvTLI))
+	o.st.LastReplay = lastReplay
+	o.receiving = recvStatus == "streaming"
+	if sender != "" {
+		o.upstreamAddr = sender
+	} else {
+		o.upstreamAddr = conninfoAddr(conninfo)
+	}
+	return nil
+}
+
+// conninfoAddr extracts host:port from a primary_conninfo string; the rest of it,
+// the password included, is dropped here and never stored.
+func conninfoAddr(ci string) string {
+	var host, port string
+	for _, f := range splitConninfo(ci) {
+		k, v, _ := strings.Cut(f, "=")
+		switch k {
+		case "host":
+			host = v
+		case "port":
+			port = v
+		}
+	}
+	if host == "" {
+		return ""
+	}
+	if port == "" {
+		port = "5432"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// splitConninfo splits "k=v k='v w'" into unquoted "k=v" fields.
+func splitConninfo(ci string) []string {
+	var out []string
+	var cur strings.Builder
+	quoted, esc := false, false
+	for _, r := range ci {
+		switch {
+		case esc:
+			cur.WriteRune(r)
+			esc = false
+		case r == '\\':
+			esc = true
+		case r == '\'':
+			quoted = !quoted
+		case r == ' ' && !quoted:
+			if cur.Len() > 0 {
+				out = append(out, strings.ReplaceAll(cur.String(), " = ", "="))
+				cur.Reset()
+			}
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out
+}

@@ -1,0 +1,67 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	"hadron.dev/hadron/internal/data"
+)
+
+// Verify writes a marker row on the primary and polls every other member until the
+// row shows, recording how long after the commit each did; see data.Driver.
+func (d *Driver) Verify(ctx context.Context) (*data.VerifyResult, error) {
+	st, err := d.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if st.Primary == "" {
+		return nil, fmt.Errorf("verify %s: %w", d.cfg.Set.Name, data.ErrNoPrimary)
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	res := &data.VerifyResult{Primary: st.Primary, Marker: "hadron-verify-" + hex.EncodeToString(b)}
+	conn, err := d.connect(ctx, d.members[st.Primary], "postgres")
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	defer conn.Close(context.Background())
+	start := time.Now()
+	if _, err := conn.Exec(ctx, `insert into hadron_marker (id) values ($1)`, res.Marker); err != nil {
+		return nil, fmt.Errorf("verify: write marker on %s: %w", st.Primary, err)
+	}
+	committed := time.Now()
+	res.Write = committed.Sub(start)
+	res.Members = make([]data.VerifyMember, len(d.cfg.Set.Spec.Members))
+	var wg sync.WaitGroup
+	for i, m := range d.cfg.Set.Spec.Members {
+		res.Members[i].Member = m.Name
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			vm := &res.Members[i]
+			c, err := d.connect(ctx, m, "postgres")
+			if err != nil {
+				vm.Error = err.Error()
+				return
+			}
+			defer c.Close(context.Background())
+			err = pollUntil(ctx, time.Hour, func(ctx context.Context) (bool, error) {
+				var n int
+				err := c.QueryRow(ctx, `select count(*) from hadron_marker where id = $1`, res.Marker).Scan(&n)
+				return n == 1, err
+			})
+			vm.After = time.Since(committed)
+			if err != nil {
+				vm.Error = err.Error()
+				return
+			}
+			vm.Seen = true
+		}()
+	}
+	wg.Wait()
+	return res, nil
+}
