@@ -1,0 +1,5 @@
+package dnsserver
+
+import "log/slog"
+
+var discard = slog.New(slog.DiscardHandler)
