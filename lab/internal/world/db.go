@@ -80,7 +80,11 @@ func (d *databases) bootstrap(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	if fresh {
-		return bootstrapMirrorSet(ctx, &d.set, pw, d.log)
+		regions := map[string]string{}
+		for _, s := range d.cfg.Sites {
+			regions[s.Name] = s.Region
+		}
+		return bootstrapMirrorSet(ctx, &d.set, regions, pw, d.log)
 	}
 	for _, m := range d.set.Spec.Members {
 		if err := pgserver.Start(ctx, m.DataDir, m.Address.Address); err != nil {

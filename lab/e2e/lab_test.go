@@ -1,0 +1,292 @@
+// Package e2e drives whole labs through the hadron-lab binary, as a user would.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"hadron.dev/hadron/lab/internal/world"
+)
+
+// labConfig runs the test lab on regions 5, 6 and 7 (127.0.5.0/24 ...), beside any lab
+// the user has running on the default 127.0.1-3 ranges.
+const labConfig = `
+firstRegion: 5
+latency: 20ms
+sites:
+  - {name: east, region: us-east-1, zones: [us-east-1a, us-east-1b, us-east-1c], nodesPerZone: 2}
+  - {name: west, region: us-west-2, zones: [us-west-2a, us-west-2b, us-west-2c], nodesPerZone: 2}
+  - {name: witness, region: eu-central-1, role: witness}
+`
+
+const (
+	eastLB         = "127.0.5.10:8080"
+	westLB         = "127.0.6.10:8080"
+	eastLBFromWest = "127.6.5.10:8080"
+)
+
+// binary finds a built binary: $NAME_BINARY, else ../../bin/NAME (make build puts it there).
+func binary(t *testing.T, name, env string) string {
+	t.Helper()
+	if p := os.Getenv(env); p != "" {
+		return p
+	}
+	p, err := filepath.Abs(filepath.Join("..", "..", "bin", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%s not built (%v): run `make build` first, or set %s", name, err, env)
+	}
+	return p
+}
+
+type lab struct {
+	t   *testing.T
+	bin string
+	dir string
+}
+
+func (l *lab) run(timeout time.Duration, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, l.bin, append(args, "--dir", l.dir)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+func (l *lab) must(timeout time.Duration, args ...string) string {
+	l.t.Helper()
+	out, err := l.run(timeout, args...)
+	if err != nil {
+		l.t.Fatalf("hadron-lab %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func (l *lab) status() world.Status {
+	l.t.Helper()
+	out := l.must(30*time.Second, "status", "-o", "json")
+	var st world.Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		l.t.Fatalf("status -o json: %v\n%s", err, out)
+	}
+	return st
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, msg := cond()
+		if ok {
+			return
+		}
+		last = msg
+		time.Sleep(300 * time.Millisecond)
+	}
+	t.Fatalf("%s: not after %s (last: %s)", what, timeout, last)
+}
+
+func httpGet(addr, path string) (int, string, error) {
+	c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get("http://" + addr + path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), nil
+}
+
+func httpPost(addr, path string) (int, string, error) {
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Post("http://"+addr+path, "text/plain", nil)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), nil
+}
+
+// listening lists the TCP listeners on the test lab's address ranges.
+func listening(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("ss", "-ltnH").Output()
+	if err != nil {
+		t.Fatalf("ss: %v", err)
+	}
+	var found []string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			continue
+		}
+		addr := f[3]
+		for _, prefix := range []string{"127.0.5.", "127.0.6.", "127.0.7.", "127.5.", "127.6.", "127.7."} {
+			if strings.HasPrefix(addr, prefix) {
+				found = append(found, addr)
+			}
+		}
+	}
+	return found
+}
+
+func TestLabEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("lab end-to-end test")
+	}
+	l := &lab{t: t, bin: binary(t, "hadron-lab", "HADRON_LAB_BINARY"), dir: filepath.Join(t.TempDir(), "lab")}
+	if left := listening(t); len(left) > 0 {
+		t.Fatalf("addresses of the test lab are already in use: %v", left)
+	}
+	cfg := filepath.Join(t.TempDir(), "lab.yaml")
+	if err := os.WriteFile(cfg, []byte(labConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if out, err := l.run(3*time.Minute, "down"); err != nil {
+			t.Logf("cleanup down: %v\n%s", err, out)
+		}
+	})
+
+	start := time.Now()
+	out := l.must(10*time.Minute, "up", "--config", cfg)
+	t.Logf("lab up in %s:\n%s", time.Since(start).Round(time.Second), out)
+
+	t.Run("starting twice is refused", func(t *testing.T) {
+		out, err := l.run(time.Minute, "up", "--config", cfg)
+		if err == nil || !strings.Contains(out, "already running") {
+			t.Fatalf("second up: err=%v\n%s", err, out)
+		}
+	})
+
+	t.Run("status", func(t *testing.T) {
+		st := l.status()
+		if st.Phase != world.PhaseReady {
+			t.Fatalf("phase %s: %s", st.Phase, st.Error)
+		}
+		for _, s := range st.Sites {
+			if s.Role != "workload" {
+				continue
+			}
+			if !strings.HasPrefix(s.ControlPlane, "ok") {
+				t.Errorf("site %s control plane: %q", s.Name, s.ControlPlane)
+			}
+			if len(s.Zones) != 3 {
+				t.Errorf("site %s zones: %+v", s.Name, s.Zones)
+			}
+			for _, z := range s.Zones {
+				if z.Ready != 2 || z.Total != 2 {
+					t.Errorf("site %s zone %s: %d/%d ready", s.Name, z.Zone, z.Ready, z.Total)
+				}
+			}
+		}
+		if len(st.Links) != 3 {
+			t.Errorf("links: %+v", st.Links)
+		}
+		for _, p := range []string{st.Kubeconfig, st.Fleet} {
+			if _, err := os.Stat(p); err != nil {
+				t.Errorf("status names %s: %v", p, err)
+			}
+		}
+	})
+
+	t.Run("demo application answers through east's load balancer", func(t *testing.T) {
+		manifests, _ := filepath.Abs(filepath.Join("..", "..", "demo", "manifests"))
+		l.must(2*time.Minute, "apply", "--site", "east", "-f", manifests)
+		eventually(t, 3*time.Minute, "east healthy", func() (bool, string) {
+			code, body, err := httpGet(eastLB, "/healthz")
+			return code == 200, fmt.Sprint(code, body, err)
+		})
+		code, body, err := httpPost(eastLB, "/write?client=e2e&seq=1")
+		if err != nil || code != 200 {
+			t.Fatalf("write: %d %s %v", code, body, err)
+		}
+		code, body, err = httpGet(eastLB, "/read?client=e2e")
+		if err != nil || code != 200 || !strings.Contains(body, `"count":1`) {
+			t.Fatalf("read: %d %s %v", code, body, err)
+		}
+		// The stand-by has no pods of the application: its load balancer says so.
+		code, _, err = httpGet(westLB, "/healthz")
+		if err != nil || code != http.StatusServiceUnavailable {
+			t.Fatalf("west load balancer: %d %v, want 503", code, err)
+		}
+	})
+
+	t.Run("cut link stops TCP and heal restores it", func(t *testing.T) {
+		if code, _, err := httpGet(eastLBFromWest, "/healthz"); err != nil || code != 200 {
+			t.Fatalf("east from west before the cut: %d %v", code, err)
+		}
+		l.must(time.Minute, "link", "cut", "east", "west")
+		if c, err := net.DialTimeout("tcp", eastLBFromWest, 2*time.Second); err == nil {
+			c.Close()
+			t.Fatal("TCP connected through a cut link")
+		}
+		if code, _, err := httpGet(eastLB, "/healthz"); err != nil || code != 200 {
+			t.Fatalf("east inside its region during the cut: %d %v", code, err)
+		}
+		l.must(time.Minute, "link", "heal", "east", "west")
+		eventually(t, 30*time.Second, "east from west after heal", func() (bool, string) {
+			code, body, err := httpGet(eastLBFromWest, "/healthz")
+			return code == 200, fmt.Sprint(code, body, err)
+		})
+	})
+
+	t.Run("failed site stops answering and comes back", func(t *testing.T) {
+		l.must(3*time.Minute, "fail", "site", "east")
+		if _, _, err := httpGet(eastLB, "/healthz"); err == nil {
+			t.Fatal("east's load balancer answers while the site is failed")
+		}
+		st := l.status()
+		if !st.Sites[0].Failed {
+			t.Errorf("status does not show east failed: %+v", st.Sites[0])
+		}
+		l.must(6*time.Minute, "restore", "site", "east")
+		eventually(t, 3*time.Minute, "east healthy after restore", func() (bool, string) {
+			code, body, err := httpGet(eastLB, "/healthz")
+			return code == 200, fmt.Sprint(code, body, err)
+		})
+		// The write made before the fault survived it.
+		code, body, err := httpGet(eastLB, "/read?client=e2e")
+		if err != nil || code != 200 || !strings.Contains(body, `"count":1`) {
+			t.Fatalf("read after restore: %d %s %v", code, body, err)
+		}
+	})
+
+	t.Run("down leaves no process and no listening port", func(t *testing.T) {
+		pid := world.Dir(l.dir).SupervisorPID()
+		l.must(3*time.Minute, "down")
+		if pid != 0 {
+			if err := exec.Command("kill", "-0", fmt.Sprint(pid)).Run(); err == nil {
+				t.Errorf("supervisor %d still alive", pid)
+			}
+		}
+		if left := listening(t); len(left) > 0 {
+			t.Errorf("still listening after down: %v", left)
+		}
+		out, _ := exec.Command("pgrep", "-f", l.dir).Output()
+		if s := strings.TrimSpace(string(out)); s != "" {
+			t.Errorf("processes of the lab left: %s", s)
+		}
+		if _, err := os.Stat(l.dir); !os.IsNotExist(err) {
+			t.Errorf("lab dir not removed: %v", err)
+		}
+	})
+}
