@@ -50,6 +50,9 @@ type Config struct {
 	// HTTPClient replaces the client built from Timeout and KeepAlive (e.g. one whose
 	// dialer resolves names at the GSLB's own DNS server).
 	HTTPClient *http.Client
+	// OnAttempt, when set, sees every attempt as it completes (from one goroutine), for
+	// live progress or for a drill that acts when writes start failing.
+	OnAttempt func(Attempt)
 	// Log receives progress (default: discarded).
 	Log *slog.Logger
 	// Now is the clock (default time.Now).

@@ -56,6 +56,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	go func() {
 		defer close(collected)
 		for a := range results {
+			if cfg.OnAttempt != nil {
+				cfg.OnAttempt(a)
+			}
 			attempts = append(attempts, a)
 		}
 	}()
