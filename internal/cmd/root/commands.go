@@ -3,6 +3,7 @@ package root
 import (
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/internal/cmd/dns"
 	"hadron.dev/hadron/internal/cmd/lab"
 )
 
@@ -11,5 +12,6 @@ func init() {
 	subcommands = append(subcommands,
 		func() *cobra.Command { return versionCommand() },
 		lab.Command,
+		dns.Command,
 	)
 }
