@@ -57,6 +57,9 @@ func ReadManifests(path string) ([]*unstructured.Unstructured, error) {
 			out = append(out, u)
 		}
 	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("manifests: no objects in %s", path)
+	}
 	sort.SliceStable(out, func(i, j int) bool {
 		return rank(out[i].GetKind()) < rank(out[j].GetKind())
 	})
