@@ -30,8 +30,9 @@ type Config struct {
 	Regions map[string]string
 	// Password logs in Set.Spec.Credentials.User (and the replication user).
 	Password string
-	// Region is where this process runs (default: the primary's region); it picks the
-	// addresses the driver itself dials.
+	// Region is where this process runs; it picks the addresses the driver itself dials
+	// (Endpoint.From). Empty means every member's own Address (an operator who reaches
+	// all regions directly, as in the lab).
 	Region string
 	Logger *slog.Logger
 	// ConnectTimeout bounds each connection attempt (default 3s).
@@ -48,6 +49,9 @@ type Driver struct {
 	// fencing is the highest fencing token a promotion has used: an older one is
 	// refused, so a deposed leader's late decision cannot act.
 	fencing int64
+	// caughtUp is when each member was last seen with no lag: the age of its lag when
+	// it has not replayed a transaction since it started (long-lived drivers only).
+	caughtUp map[string]time.Time
 }
 
 var (
@@ -73,16 +77,9 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 3 * time.Second
 	}
-	d := &Driver{cfg: cfg, log: cfg.Logger.With("component", "data/postgres", "set", cfg.Set.Name), members: map[string]v1alpha1.Member{}}
+	d := &Driver{cfg: cfg, log: cfg.Logger.With("component", "data/postgres", "set", cfg.Set.Name), members: map[string]v1alpha1.Member{}, caughtUp: map[string]time.Time{}}
 	for _, m := range cfg.Set.Spec.Members {
 		d.members[m.Name] = m
-	}
-	if d.cfg.Region == "" {
-		for _, m := range cfg.Set.Spec.Members {
-			if m.Role == v1alpha1.RolePrimary {
-				d.cfg.Region = d.region(m)
-			}
-		}
 	}
 	return d, nil
 }

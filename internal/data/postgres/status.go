@@ -110,13 +110,8 @@ func (d *Driver) assemble(obs []observation) (*data.SetStatus, error) {
 			default:
 				m.State = data.StateStreaming
 			}
-			if m.LagBytes > 0 {
-				if seen && r.replayLag > 0 && o.receiving {
-					m.LagSeconds = r.replayLag
-				} else if m.LastReplay != nil {
-					m.LagSeconds = time.Since(*m.LastReplay).Seconds()
-				}
-			}
+			m.LagSeconds = d.lagSeconds(m, r, seen && o.receiving)
+
 		}
 		s.Members = append(s.Members, *m)
 	}
@@ -315,4 +310,28 @@ func splitConninfo(ci string) []string {
 		out = append(out, cur.String())
 	}
 	return out
+}
+
+// lagSeconds is how far behind in time a standby is: the primary's replay_lag while it
+// streams; otherwise the age of the newest transaction it replayed, or the time since
+// this driver last saw it caught up.
+func (d *Driver) lagSeconds(m *data.MemberStatus, r replica, streaming bool) float64 {
+	now := time.Now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if m.LagBytes == 0 {
+		d.caughtUp[m.Member] = now
+		return 0
+	}
+	if streaming && r.replayLag > 0 {
+		return r.replayLag
+	}
+	since, ok := d.caughtUp[m.Member]
+	if m.LastReplay != nil && (!ok || m.LastReplay.After(since)) {
+		since, ok = *m.LastReplay, true
+	}
+	if !ok {
+		return 0
+	}
+	return now.Sub(since).Seconds()
 }
