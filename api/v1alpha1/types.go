@@ -5,6 +5,8 @@
 package v1alpha1
 
 import (
+	"encoding/json"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -99,6 +101,63 @@ type ApplicationSpec struct {
 	DNS       *DNS                  `json:"dns,omitempty"`
 	Health    *Health               `json:"health,omitempty"`
 	Data      *DataRef              `json:"data,omitempty"`
+	// Replication says how the application's objects are copied to stand-by sites.
+	Replication *ObjectReplication `json:"replication,omitempty"`
+}
+
+// ObjectReplication tunes how the application's Kubernetes objects reach the stand-by
+// sites: extra kinds, the Secrets to copy, per-site rules and the Services to export.
+type ObjectReplication struct {
+	// Kinds adds kinds to the built-in list, as Kind.group (Widget.example.com) or
+	// Kind for the core group; custom resources are named here.
+	Kinds []string `json:"kinds,omitempty"`
+	// Secrets names the Secrets of the namespace to replicate (for example the TLS
+	// secret of the main name). No other Secret is copied; contents are never logged.
+	Secrets []string `json:"secrets,omitempty"`
+	// Rules change objects per site, in order, after the built-in transforms.
+	Rules []ReplicationRule `json:"rules,omitempty"`
+	// Exports are Services that appear in the other sites under the same name, backed
+	// by the exporting site's address. A Service labelled hadron.dev/export=true is
+	// exported too.
+	Exports []ServiceExport `json:"exports,omitempty"`
+	// CertificateWindow is how long before expiry a replicated TLS certificate is
+	// flagged by the readiness check (default 720h).
+	CertificateWindow *metav1.Duration `json:"certificateWindow,omitempty"`
+}
+
+// ReplicationRule patches the objects it matches on the sites it names.
+type ReplicationRule struct {
+	// Sites the rule applies to; empty means every stand-by site.
+	Sites []string `json:"sites,omitempty"`
+	// Kinds matched, as Kind.group or Kind (core); empty matches every kind.
+	Kinds []string `json:"kinds,omitempty"`
+	// Name is a regular expression the whole object name must match; empty matches all.
+	Name string `json:"name,omitempty"`
+	// Labels the object must carry.
+	Labels map[string]string `json:"labels,omitempty"`
+	// JSONPatch is an RFC 6902 patch; MergePatch an RFC 7386 merge patch. Both may be
+	// given: the JSON patch is applied first.
+	JSONPatch  []JSONPatchOperation `json:"jsonPatch,omitempty"`
+	MergePatch json.RawMessage      `json:"mergePatch,omitempty"`
+}
+
+// JSONPatchOperation is one RFC 6902 operation.
+type JSONPatchOperation struct {
+	Op    string          `json:"op"`
+	Path  string          `json:"path"`
+	From  string          `json:"from,omitempty"`
+	Value json.RawMessage `json:"value,omitempty"`
+}
+
+// ServiceExport makes a Service of the application's namespace reachable from the
+// other sites under the same name.
+type ServiceExport struct {
+	// Service is the Service's name.
+	Service string `json:"service"`
+	// Endpoints gives, per exporting site, where the Service is reached from outside
+	// its cluster (an internal load balancer), with per-region addresses. Default: the
+	// Service's load-balancer ingress, else the site's first load balancer.
+	Endpoints map[string]Endpoint `json:"endpoints,omitempty"`
 }
 
 // Mode is how sites share an application.

@@ -1,0 +1,55 @@
+package replicate
+
+// Annotations and labels hadron writes on every replicated object. Together they say
+// who owns the object (an application replicated from a source site), which version
+// of the source it reflects, and the hash of the content hadron wrote, so a restarted
+// replicator can tell what is already in sync without re-applying it.
+const (
+	// AnnotationApplication names the application that owns the object; its presence
+	// is what makes the object hadron's.
+	AnnotationApplication = "hadron.dev/application"
+	// AnnotationSourceSite is the site the object was copied from.
+	AnnotationSourceSite = "hadron.dev/source-site"
+	// AnnotationSourceGeneration and AnnotationSourceResourceVersion identify the
+	// source object's version at the last content change.
+	AnnotationSourceGeneration      = "hadron.dev/source-generation"
+	AnnotationSourceResourceVersion = "hadron.dev/source-resource-version"
+	// AnnotationContentHash is the hash of the desired content (without the source
+	// version annotations).
+	AnnotationContentHash = "hadron.dev/content-hash"
+	// AnnotationActiveReplicas records the replicas of the active site's object, so a
+	// failover can restore them on a pilot-light stand-by.
+	AnnotationActiveReplicas = "hadron.dev/active-replicas"
+	// AnnotationImportedFrom marks a Service or EndpointSlice that cross-site
+	// discovery made for a Service exported by another site; it names that site.
+	AnnotationImportedFrom = "hadron.dev/imported-from"
+	// LabelSite is set on every replicated object to the site it lives on.
+	LabelSite = "hadron.dev/site"
+	// LabelExport on a Service (value "true") exports it to the other sites.
+	LabelExport = "hadron.dev/export"
+)
+
+// Annotations that name one cluster's state and must not be copied to another.
+var droppedAnnotations = []string{
+	"kubectl.kubernetes.io/last-applied-configuration",
+	"deployment.kubernetes.io/revision",
+	"deployment.kubernetes.io/desired-replicas",
+	"deployment.kubernetes.io/max-replicas",
+	"pv.kubernetes.io/bind-completed",
+	"pv.kubernetes.io/bound-by-controller",
+	"pv.kubernetes.io/provisioned-by",
+	"volume.kubernetes.io/selected-node",
+	"volume.kubernetes.io/storage-provisioner",
+	"volume.beta.kubernetes.io/storage-provisioner",
+	"kubernetes.io/service-account.uid",
+	"endpoints.kubernetes.io/last-change-trigger-time",
+	"control-plane.alpha.kubernetes.io/leader",
+	// hadron's own marks, present when the source was itself replicated once (after
+	// a failover); they are stamped anew for the target.
+	AnnotationApplication, AnnotationSourceSite, AnnotationSourceGeneration,
+	AnnotationSourceResourceVersion, AnnotationContentHash, AnnotationActiveReplicas,
+}
+
+// ExternalDNSHostname is external-dns's hostname annotation; two clusters that carry
+// the same name in it fight over one DNS record (seed 001).
+const ExternalDNSHostname = "external-dns.alpha.kubernetes.io/hostname"
