@@ -68,11 +68,11 @@ var DefaultKinds = []schema.GroupVersionKind{
 
 // workloadKinds run pods; a cold stand-by keeps them off, a pilot-light one at zero.
 var workloadKinds = map[schema.GroupKind]bool{
-	{Group: "apps", Kind: "Deployment"}:                      true,
-	{Group: "apps", Kind: "StatefulSet"}:                     true,
-	{Group: "apps", Kind: "DaemonSet"}:                       true,
-	{Group: "batch", Kind: "Job"}:                            true,
-	{Group: "batch", Kind: "CronJob"}:                        true,
+	{Group: "apps", Kind: "Deployment"}:                     true,
+	{Group: "apps", Kind: "StatefulSet"}:                    true,
+	{Group: "apps", Kind: "DaemonSet"}:                      true,
+	{Group: "batch", Kind: "Job"}:                           true,
+	{Group: "batch", Kind: "CronJob"}:                       true,
 	{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"}: true,
 }
 
