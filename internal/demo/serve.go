@@ -59,7 +59,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	go func() { _ = store.EnsureSchema(ctx) }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("demo application listening", "addr", ln.Addr().String(), "site", o.Site)
+	log.Info("demo application listening", "addr", ln.Addr().String())
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String())
 	}

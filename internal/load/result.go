@@ -30,11 +30,11 @@ type Outage struct {
 	Start time.Time `json:"start"`
 	// End is zero when no write succeeded afterwards (Open); in a Summary an open
 	// window ends with the run.
-	End  time.Time `json:"end"`
+	End  time.Time `json:"end,omitzero"`
 	Open bool      `json:"open"`
 	// LastSuccess is when the last write sent before the window opened was acknowledged
 	// (zero when none was).
-	LastSuccess time.Time `json:"lastSuccess"`
+	LastSuccess time.Time `json:"lastSuccess,omitzero"`
 	Failures    int       `json:"failures"`
 	FirstSeq    int64     `json:"firstSeq"`
 	LastSeq     int64     `json:"lastSeq"`
@@ -157,8 +157,8 @@ type Summary struct {
 	// window's bounds (zero when there was none / it never closed).
 	Outages                  []Outage      `json:"outages"`
 	Unavailable              time.Duration `json:"unavailableNs"`
-	FirstFailure             time.Time     `json:"firstFailure"`
-	FirstSuccessAfterFailure time.Time     `json:"firstSuccessAfterFailure"`
+	FirstFailure             time.Time     `json:"firstFailure,omitzero"`
+	FirstSuccessAfterFailure time.Time     `json:"firstSuccessAfterFailure,omitzero"`
 }
 
 // Summarize computes the Summary of r.

@@ -77,30 +77,38 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// pace hands seqs to the workers at cfg.Rate until the duration passes, ctx ends or
-// MaxWrites seqs were handed out. A tick at which no worker is free is skipped (and
-// counted), so a slow service does not make the load burst afterwards.
+// pace hands seqs to the workers on a fixed schedule (the k-th at start + k/Rate, so
+// the rate holds even when the process is descheduled for a moment) until the
+// duration passes, ctx ends or MaxWrites seqs were handed out. A slot at which no
+// worker is free is skipped (and counted), so a slow service does not make the load
+// burst afterwards.
 func pace(ctx context.Context, cfg Config, jobs chan<- int64) (skipped int64) {
 	interval := time.Duration(float64(time.Second) / cfg.Rate)
-	deadline := time.NewTimer(cfg.Duration)
-	defer deadline.Stop()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
+	start := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	seq := cfg.FirstSeq
-	for n := int64(0); cfg.MaxWrites == 0 || n < cfg.MaxWrites; {
+	for k, n := int64(0), int64(0); cfg.MaxWrites == 0 || n < cfg.MaxWrites; k++ {
+		due := time.Duration(k) * interval
+		if due >= cfg.Duration {
+			return skipped
+		}
+		if wait := time.Until(start.Add(due)); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return skipped
+			case <-timer.C:
+			}
+		} else if ctx.Err() != nil {
+			return skipped
+		}
 		select {
 		case jobs <- seq:
 			seq++
 			n++
 		default:
 			skipped++
-		}
-		select {
-		case <-ctx.Done():
-			return skipped
-		case <-deadline.C:
-			return skipped
-		case <-tick.C:
 		}
 	}
 	return skipped
