@@ -3,14 +3,10 @@
 package fleet
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
-
-	"sigs.k8s.io/yaml"
 
 	"hadron.dev/hadron/api/v1alpha1"
 )
@@ -33,6 +29,9 @@ type Fleet struct {
 	MirrorSets   []*v1alpha1.MirrorSet
 	// Dir is the directory relative paths in the fleet are resolved against.
 	Dir string
+
+	// origins says which file and document each object came from, for messages.
+	origins map[any]origin
 }
 
 // Site returns the named site, or nil.
@@ -65,7 +64,9 @@ func (f *Fleet) MirrorSet(name string) *v1alpha1.MirrorSet {
 	return nil
 }
 
-// Load reads a fleet file or a directory of *.yaml/*.yml files and validates it.
+// Load reads a fleet file, or every *.yaml and *.yml file of a directory, validates
+// it and applies the defaults. A fleet with problems returns *Errors listing all of
+// them; a path that cannot be read returns a wrapped I/O error.
 func Load(path string) (*Fleet, error) {
 	files, err := fleetFiles(path)
 	if err != nil {
@@ -75,16 +76,37 @@ func Load(path string) (*Fleet, error) {
 	if st, err := os.Stat(path); err == nil && !st.IsDir() {
 		dir = filepath.Dir(path)
 	}
-	f := &Fleet{Dir: dir}
+	srcs := make([]Source, 0, len(files))
 	for _, name := range files {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			return nil, fmt.Errorf("read fleet: %w", err)
 		}
-		if err := f.add(name, b); err != nil {
-			return nil, err
-		}
+		srcs = append(srcs, Source{Name: name, Data: b})
 	}
+	f, err := Parse(srcs...)
+	if f != nil {
+		f.Dir = dir
+	}
+	return f, err
+}
+
+// Parse decodes, validates and defaults a fleet given as file contents; Name is what
+// messages call each file. On problems it returns the fleet as far as it was read
+// (without defaults) and *Errors.
+func Parse(srcs ...Source) (*Fleet, error) {
+	f := &Fleet{}
+	var structural Errors
+	for _, src := range srcs {
+		f.decode(src, &structural)
+	}
+	c := newChecker(f, structural.List)
+	c.run()
+	c.errs.List = append(structural.List, c.errs.List...)
+	if err := c.result(); err != nil {
+		return f, err
+	}
+	ApplyDefaults(f)
 	return f, nil
 }
 
@@ -100,76 +122,13 @@ func fleetFiles(path string) ([]string, error) {
 	for _, pat := range []string{"*.yaml", "*.yml"} {
 		m, err := filepath.Glob(filepath.Join(path, pat))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read fleet: %w", err)
 		}
 		out = append(out, m...)
 	}
 	sort.Strings(out)
 	if len(out) == 0 {
-		return nil, fmt.Errorf("read fleet: no *.yaml files in %s", path)
+		return nil, fmt.Errorf("read fleet %s: %w", path, ErrNoFiles)
 	}
 	return out, nil
 }
-
-// add decodes every YAML document of one file.
-func (f *Fleet) add(file string, b []byte) error {
-	for i, doc := range splitDocuments(b) {
-		var head struct {
-			APIVersion string `json:"apiVersion"`
-			Kind       string `json:"kind"`
-		}
-		if err := yaml.Unmarshal(doc, &head); err != nil {
-			return fmt.Errorf("%s: document %d: %w", filepath.Base(file), i+1, err)
-		}
-		var target any
-		switch head.Kind {
-		case v1alpha1.KindSite:
-			s := &v1alpha1.Site{}
-			f.Sites, target = append(f.Sites, s), s
-		case v1alpha1.KindApplication:
-			a := &v1alpha1.Application{}
-			f.Applications, target = append(f.Applications, a), a
-		case v1alpha1.KindMirrorSet:
-			m := &v1alpha1.MirrorSet{}
-			f.MirrorSets, target = append(f.MirrorSets, m), m
-		default:
-			return fmt.Errorf("%s: document %d: kind: %q is not one of Site, Application, MirrorSet", filepath.Base(file), i+1, head.Kind)
-		}
-		if err := yaml.UnmarshalStrict(doc, target); err != nil {
-			return fmt.Errorf("%s: document %d: %w", filepath.Base(file), i+1, err)
-		}
-	}
-	return nil
-}
-
-// splitDocuments splits a multi-document YAML stream, dropping empty documents.
-func splitDocuments(b []byte) [][]byte {
-	var docs [][]byte
-	var cur bytes.Buffer
-	flush := func() {
-		if strings.TrimSpace(stripComments(cur.String())) != "" {
-			docs = append(docs, append([]byte(nil), cur.Bytes()...))
-		}
-		cur.Reset()
-	}
-	for _, line := range strings.SplitAfter(string(b), "\n") {
-		if strings.HasPrefix(strings.TrimRight(line, " \t\r\n"), "---") && strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "---")) == "" {
-			flush()
-			continue
-		}
-		cur.WriteString(line)
-	}
-	flush()
-	return docs
-}
-
-func stripComments(s string) string {
-	var b strings.Builder
-	for _, l := range strings.Split(s, "\n") {
-		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
-			b.WriteString(l)
-		}
-	}
-	return b.String()
-}
-

@@ -1,0 +1,171 @@
+package fleet
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"hadron.dev/hadron/api/v1alpha1"
+)
+
+// data checks spec.data and the RPO promise that depends on it.
+func (c *checker) data(d doc, a *v1alpha1.Application, appSites []string) {
+	p := a.Spec.Policy
+	var set *v1alpha1.MirrorSet
+	if a.Spec.Data != nil {
+		name := a.Spec.Data.MirrorSet
+		if d.required("spec.data.mirrorSet", name) {
+			if set = c.sets[name]; set == nil {
+				d.bad("spec.data.mirrorSet", "mirror set %q is not defined%s", name, didYouMean(name, c.setNames))
+			}
+		}
+	}
+	if set != nil && p.Mode == v1alpha1.ModeActivePassive && len(appSites) > 0 && appSites[0] == p.ActiveSite {
+		if prim := primaries(set); len(prim) == 1 && prim[0].Site != "" && c.sites[prim[0].Site] != nil && prim[0].Site != p.ActiveSite {
+			d.bad("spec.data.mirrorSet", "mirror set %q has its primary at site %q but the application is active at %q", set.Name, prim[0].Site, p.ActiveSite)
+		}
+	}
+	if p.RPO == nil {
+		return
+	}
+	if a.Spec.Data == nil {
+		d.bad("spec.policy.rpo", "an RPO promise needs data to keep: set spec.data.mirrorSet")
+		return
+	}
+	if set == nil || p.RPO.Duration != 0 {
+		return
+	}
+	switch {
+	case set.Spec.Replication != nil && set.Spec.Replication.Synchronous != nil && !*set.Spec.Replication.Synchronous:
+		d.bad("spec.policy.rpo", "RPO 0 needs synchronous replication, but mirror set %q sets spec.replication.synchronous: false", set.Name)
+	case !hasRole(set, v1alpha1.RoleFailover):
+		d.bad("spec.policy.rpo", "RPO 0 needs a synchronous failover member, but mirror set %q has none", set.Name)
+	}
+}
+
+func primaries(m *v1alpha1.MirrorSet) []v1alpha1.Member {
+	var out []v1alpha1.Member
+	for _, mb := range m.Spec.Members {
+		if mb.Role == v1alpha1.RolePrimary {
+			out = append(out, mb)
+		}
+	}
+	return out
+}
+
+func hasRole(m *v1alpha1.MirrorSet, r v1alpha1.MemberRole) bool {
+	for _, mb := range m.Spec.Members {
+		if mb.Role == r {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *checker) mirrorSet(m *v1alpha1.MirrorSet) {
+	d := c.doc(m, v1alpha1.KindMirrorSet, m.Name)
+	spec := m.Spec
+	if d.required("spec.engine", string(spec.Engine)) {
+		oneOf(d, "spec.engine", spec.Engine, v1alpha1.EnginePostgres)
+	}
+	if len(spec.Members) == 0 {
+		d.bad("spec.members", "required: a primary and at least one other member")
+		return
+	}
+	primaryAt := -1
+	names := map[string]int{}
+	for i, mb := range spec.Members {
+		path := fmt.Sprintf("spec.members[%d]", i)
+		if d.required(path+".name", mb.Name) {
+			if msgs := validation.IsDNS1123Label(mb.Name); len(msgs) > 0 {
+				d.bad(path+".name", "%q is not a valid member name: %s", mb.Name, msgs[0])
+			} else if j, dup := names[mb.Name]; dup {
+				d.bad(path+".name", "member %q is already spec.members[%d]", mb.Name, j)
+			} else {
+				names[mb.Name] = i
+			}
+		}
+		site := d.workloadSiteRef(path+".site", mb.Site)
+		if site != nil && mb.Zone != "" {
+			zoneOf(d, path+".zone", mb.Zone, site)
+		}
+		if d.required(path+".role", string(mb.Role)) {
+			oneOf(d, path+".role", mb.Role, v1alpha1.RolePrimary, v1alpha1.RoleFailover, v1alpha1.RoleDRAsync)
+		}
+		if mb.Role == v1alpha1.RolePrimary {
+			if primaryAt >= 0 {
+				d.bad(path+".role", "spec.members[%d] is already the primary: exactly one member must be primary", primaryAt)
+			} else {
+				primaryAt = i
+			}
+		}
+		d.endpoint(path+".address", mb.Address)
+	}
+	if primaryAt < 0 {
+		d.bad("spec.members", "no member has role primary: exactly one must")
+	} else if ps := c.sites[spec.Members[primaryAt].Site]; ps != nil {
+		c.memberRegions(d, m, ps.Spec.Region)
+	}
+	c.credentials(d, spec.Credentials)
+	if r := spec.Replication; r != nil && r.MaxLagOnFailover != nil && *r.MaxLagOnFailover < 0 {
+		d.bad("spec.replication.maxLagOnFailover", "must not be negative")
+	}
+}
+
+func zoneOf(d doc, path, zone string, site *v1alpha1.Site) {
+	if len(site.Spec.Zones) == 0 {
+		d.bad(path, "zone %q: site %q declares no zones (spec.zones)", zone, site.Name)
+		return
+	}
+	for _, z := range site.Spec.Zones {
+		if z == zone {
+			return
+		}
+	}
+	d.bad(path, "zone %q is not one of site %q's zones%s%s", zone, site.Name, listed(site.Spec.Zones), didYouMean(zone, site.Spec.Zones))
+}
+
+// memberRegions checks seed 000's shape: failover members next to the primary, DR
+// members away from it.
+func (c *checker) memberRegions(d doc, m *v1alpha1.MirrorSet, primaryRegion string) {
+	for i, mb := range m.Spec.Members {
+		s := c.sites[mb.Site]
+		if s == nil || s.Spec.Role == v1alpha1.SiteRoleWitness {
+			continue
+		}
+		path := fmt.Sprintf("spec.members[%d].site", i)
+		switch r := s.Spec.Region; {
+		case mb.Role == v1alpha1.RoleFailover && r != primaryRegion:
+			d.bad(path, "a failover member must be in the primary's region %s, but site %q is in %s (use role dr-async across regions)", primaryRegion, mb.Site, r)
+		case mb.Role == v1alpha1.RoleDRAsync && r == primaryRegion:
+			d.bad(path, "a dr-async member must be outside the primary's region %s, but site %q is in it (use role failover in-region)", primaryRegion, mb.Site)
+		}
+	}
+}
+
+func (c *checker) credentials(d doc, cr *v1alpha1.Credentials) {
+	if cr == nil {
+		return
+	}
+	d.required("spec.credentials.user", cr.User)
+	pf := cr.PasswordFrom
+	if pf == nil {
+		return
+	}
+	set := 0
+	for _, ok := range []bool{pf.File != "", pf.Env != "", pf.Secret != nil} {
+		if ok {
+			set++
+		}
+	}
+	if set != 1 {
+		d.bad("spec.credentials.passwordFrom", "set exactly one of file, env, secret (found %d)", set)
+	}
+	if s := pf.Secret; s != nil {
+		p := "spec.credentials.passwordFrom.secret"
+		d.siteRef(p+".site", s.Site)
+		d.required(p+".namespace", s.Namespace)
+		d.required(p+".name", s.Name)
+		d.required(p+".key", s.Key)
+	}
+}
