@@ -212,3 +212,47 @@ func TestWeightedSchedule(t *testing.T) {
 		}
 	}
 }
+
+func TestZoneRecords(t *testing.T) {
+	c := testCatalog(t)
+	st := state(map[string]map[string]probe.Verdict{"shop": {"east": probe.Down, "west": probe.Up}})
+	var b strings.Builder
+	if err := WriteZone(&b, "gslb.example.com.", c.ZoneRecords(c.Zone("gslb.example.com"), st)); err != nil {
+		t.Fatal(err)
+	}
+	got := zone(t, b.String())
+	want := zone(t, `
+@ 3600 IN SOA ns-east hostmaster 7 3600 600 86400 10
+@ 3600 IN NS ns-east
+@ 3600 IN NS ns-west
+_status.api 30 IN TXT "app=api" "strategy=weighted" "answer=east" "east=unknown" "west=unknown"
+api 30 IN A 192.0.2.10
+api 30 IN AAAA 2001:db8::10
+east.api 30 IN A 192.0.2.10
+east.api 30 IN AAAA 2001:db8::10
+west.api 30 IN A 198.51.100.20
+ns-east 3600 IN A 192.0.2.53
+_status.near 10 IN TXT "app=near" "strategy=geo" "answer=east" "east=unknown" "west=unknown"
+near 10 IN A 192.0.2.10
+near 10 IN AAAA 2001:db8::10
+east.near 10 IN A 192.0.2.10
+east.near 10 IN AAAA 2001:db8::10
+west.near 10 IN A 198.51.100.20
+ns-west 3600 IN A 198.51.100.53
+_status.shop 10 IN TXT "app=shop" "strategy=failover" "answer=west" "east=down" "west=up"
+shop 10 IN A 198.51.100.20
+east.shop 10 IN A 192.0.2.10
+east.shop 10 IN AAAA 2001:db8::10
+west.shop 10 IN A 198.51.100.20
+_status.web 10 IN TXT "app=web" "strategy=round-robin" "answer=east" "east=unknown" "west=unknown"
+web 10 IN A 192.0.2.10
+web 10 IN A 198.51.100.20
+web 10 IN AAAA 2001:db8::10
+east.web 10 IN A 192.0.2.10
+east.web 10 IN AAAA 2001:db8::10
+west.web 10 IN A 198.51.100.20
+`)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("zone:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

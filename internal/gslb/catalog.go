@@ -218,6 +218,17 @@ func (c *Catalog) Find(name string) (*Zone, *Node) {
 	return nil, nil
 }
 
+// Zone returns the zone with the given origin, or nil.
+func (c *Catalog) Zone(origin string) *Zone {
+	origin = canon(origin)
+	for _, z := range c.Zones {
+		if z.Origin == origin {
+			return z
+		}
+	}
+	return nil
+}
+
 func parent(name string) string {
 	i := strings.IndexByte(name, '.')
 	if i < 0 || i == len(name)-1 {
