@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -43,33 +44,8 @@ func TestSiteZoneFailureMovesPods(t *testing.T) {
 	}
 	zones := []string{"test-1a", "test-1b", "test-1c"}
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	errc := make(chan error, 1)
-	cfg := Config{
-		Name: "e2e", Region: "test-1", Zones: zones, IP: e2eIP, Dir: dir,
-		Binary: os.Args[0], Log: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
-	}
-	start := time.Now()
-	done := make(chan struct{})
-	go func() { errc <- Run(ctx, cfg); close(done) }()
-	defer func() {
-		// Run logs through t: it must be over before the test is.
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(90 * time.Second):
-		}
-		if t.Failed() {
-			dumpLogs(t, dir)
-		}
-	}()
-
-	eventually(t, 4*time.Minute, errc, "site ready", func() (bool, string) {
-		_, err := os.Stat(ReadyPath(dir))
-		return err == nil, fmt.Sprint(err)
-	})
-	t.Logf("site ready after %s", time.Since(start).Round(time.Millisecond))
+	site := startSite(t, Config{Name: "e2e", Region: "test-1", Zones: zones, IP: e2eIP, Dir: dir})
+	ctx, errc := site.ctx, site.errc
 	cs := clientFor(t, dir)
 
 	// The kubeconfig names the site's context.
@@ -106,9 +82,72 @@ func TestSiteZoneFailureMovesPods(t *testing.T) {
 		return n == 2, fmt.Sprintf("%d Ready", n)
 	})
 
-	cancel()
+	// A single node fails and comes back the same way.
+	node := nodes.Name("e2e", zones[1], nodes.GroupWorker, 0)
+	if err := nodes.FailNode(ctx, cs, node); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, errc, "node NotReady", func() (bool, string) {
+		return zoneReady(t, cs, zones[1]) == 1, "node still Ready"
+	})
+	if err := nodes.RestoreNode(ctx, cs, node); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, errc, "node Ready again", func() (bool, string) {
+		return zoneReady(t, cs, zones[1]) == 2, "node not Ready"
+	})
+	if err := nodes.FailZone(ctx, cs, "no-such-zone"); !errors.Is(err, nodes.ErrNotFound) {
+		t.Errorf("FailZone(unknown) = %v, want ErrNotFound", err)
+	}
+
+	site.stopAndCheck(t)
+}
+
+// runningSite is a site started by startSite.
+type runningSite struct {
+	cfg    Config
+	ctx    context.Context
+	cancel context.CancelFunc
+	errc   chan error
+	done   chan struct{}
+}
+
+// startSite runs cfg in the background and waits for its ready file. The site is
+// stopped at the end of the test in any case.
+func startSite(t *testing.T, cfg Config) *runningSite {
+	t.Helper()
+	cfg.Binary = os.Args[0]
+	cfg.Log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &runningSite{cfg: cfg, ctx: ctx, cancel: cancel, errc: make(chan error, 1), done: make(chan struct{})}
+	start := time.Now()
+	go func() { s.errc <- Run(ctx, cfg); close(s.done) }()
+	t.Cleanup(func() {
+		// Run logs through t: it must be over before the test is.
+		cancel()
+		select {
+		case <-s.done:
+		case <-time.After(90 * time.Second):
+		}
+		if t.Failed() {
+			dumpLogs(t, cfg.Dir)
+		}
+	})
+	eventually(t, 4*time.Minute, s.errc, "site ready", func() (bool, string) {
+		_, err := os.Stat(ReadyPath(cfg.Dir))
+		return err == nil, fmt.Sprint(err)
+	})
+	t.Logf("site ready after %s", time.Since(start).Round(time.Millisecond))
+	return s
+}
+
+// stopAndCheck cancels the site and checks that Run returns cleanly and releases every
+// port of the site's address.
+func (s *runningSite) stopAndCheck(t *testing.T) {
+	t.Helper()
+	s.cancel()
 	select {
-	case err := <-errc:
+	case err := <-s.errc:
 		if err != nil {
 			t.Fatalf("Run: %v", err)
 		}
@@ -116,14 +155,14 @@ func TestSiteZoneFailureMovesPods(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 	for _, port := range []int{APIServerPort, EtcdClientPort, EtcdPeerPort, ControllerManagerPort, SchedulerPort} {
-		ln, err := net.Listen("tcp", hostPort(e2eIP, port))
+		ln, err := net.Listen("tcp", hostPort(s.cfg.IP, port))
 		if err != nil {
 			t.Errorf("port %d still in use after stop: %v", port, err)
 			continue
 		}
 		ln.Close()
 	}
-	if _, err := os.Stat(ReadyPath(dir)); err == nil {
+	if _, err := os.Stat(ReadyPath(s.cfg.Dir)); err == nil {
 		t.Error("ready file left behind after stop")
 	}
 }
