@@ -23,6 +23,9 @@ const (
 	// AnnotationImportedFrom marks a Service or EndpointSlice that cross-site
 	// discovery made for a Service exported by another site; it names that site.
 	AnnotationImportedFrom = "hadron.dev/imported-from"
+	// AnnotationDeferredStore marks the ConfigMap that keeps a stand-by's deferred
+	// objects (cold workloads, pilot-light autoscalers) ready to apply on failover.
+	AnnotationDeferredStore = "hadron.dev/deferred-store"
 	// LabelSite is set on every replicated object to the site it lives on.
 	LabelSite = "hadron.dev/site"
 	// LabelExport on a Service (value "true") exports it to the other sites.

@@ -39,10 +39,11 @@ func (c Change) Mutates() bool {
 	return c.Action == ActionCreate || c.Action == ActionUpdate || c.Action == ActionDelete
 }
 
-// OwnedBy says whether hadron wrote o for app.
+// OwnedBy says whether replication wrote o for app. Objects that cross-site
+// discovery imported are discovery's, not replication's.
 func OwnedBy(o *unstructured.Unstructured, app string) bool {
 	a := o.GetAnnotations()
-	return a[AnnotationApplication] == app && a[AnnotationSourceSite] != ""
+	return a[AnnotationApplication] == app && a[AnnotationSourceSite] != "" && a[AnnotationImportedFrom] == ""
 }
 
 // Decide plans one object on one site. d is nil when the source has no such object
@@ -57,6 +58,9 @@ func Decide(app, site string, d *Desired, cur *unstructured.Unstructured) (c Cha
 		c.Ref = RefOf(cur)
 	default:
 		return c, false
+	}
+	if cur != nil && cur.GetAnnotations()[AnnotationDeferredStore] != "" {
+		return c, false // hadron's own bookkeeping, not a copy of a source object
 	}
 	if d != nil && d.Outcome == Skip {
 		d = nil

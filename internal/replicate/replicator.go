@@ -1,0 +1,360 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/site"
+)
+
+// Config is what a Replicator needs: the application, connections to its active
+// site and to every stand-by site.
+type Config struct {
+	App      *v1alpha1.Application
+	Active   *site.Conn
+	Standbys []*site.Conn
+	Log      *slog.Logger
+	// Workers is how many objects are reconciled at once (default 4).
+	Workers int
+	// Observe, when set, is called after every decision with its result; the
+	// benchmarks and tests use it. It must not block.
+	Observe func(c Change, err error)
+}
+
+// key names one object of one kind; every site is reconciled for it together.
+type key struct {
+	kind      int // index into r.kinds
+	namespace string
+	name      string
+}
+
+// Replicator watches an application's objects on the active site and keeps every
+// stand-by site in step. It is a level-triggered controller: any event on either
+// side puts the object's key on a queue; a worker transforms the active object for
+// each stand-by, plans against the stand-by's cached copy and applies the change.
+type Replicator struct {
+	cfg      Config
+	log      *slog.Logger
+	kinds    []Kind
+	targets  []Target
+	active   []cache.GenericLister
+	standbys [][]cache.GenericLister // [standby][kind]; nil where the kind is not served
+	missing  [][]schema.GroupKind
+	queue    workqueue.TypedRateLimitingInterface[key]
+	synced   atomic.Bool
+	deferred *deferredStore
+
+	mu     sync.Mutex
+	last   map[string]map[Ref]Change // site → ref → last decision that was not in sync
+	counts map[Action]int
+}
+
+// New resolves the application's kinds on every site and compiles its rules.
+func New(cfg Config) (*Replicator, error) {
+	app := cfg.App
+	if cfg.Active == nil {
+		return nil, fmt.Errorf("replicate %s: %w", app.Name, ErrNoActive)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	rules, err := CompileRules(app.Spec.Replication)
+	if err != nil {
+		return nil, fmt.Errorf("replicate %s: %w", app.Name, err)
+	}
+	gvks, err := Kinds(app)
+	if err != nil {
+		return nil, err
+	}
+	r := &Replicator{
+		cfg: cfg, log: cfg.Log.With("app", app.Name, "active", cfg.Active.Name),
+		queue:  workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[key]()),
+		last:   map[string]map[Ref]Change{},
+		counts: map[Action]int{},
+	}
+	var missing []schema.GroupKind
+	r.kinds, missing = resolve(cfg.Active, gvks, r.log)
+	for _, gk := range missing {
+		r.log.Debug("kind not served on the active site; not replicated", "kind", gk.String())
+	}
+	for _, s := range cfg.Standbys {
+		r.targets = append(r.targets, TargetFor(app, cfg.Active.Name, s.Name, rules))
+		r.last[s.Name] = map[Ref]Change{}
+	}
+	r.deferred = newDeferredStore(app.Name, app.Spec.Namespace, cfg.Active.Name, r.log)
+	return r, nil
+}
+
+// Run starts the informers, waits for every cache, then reconciles until ctx ends.
+func (r *Replicator) Run(ctx context.Context) error {
+	app := r.cfg.App
+	ns := app.Spec.Namespace
+	sel := labels.Everything()
+	if app.Spec.Selector != nil {
+		s, err := metav1.LabelSelectorAsSelector(app.Spec.Selector)
+		if err != nil {
+			return fmt.Errorf("replicate %s: selector: %w", app.Name, err)
+		}
+		sel = s
+	}
+	// The policy's Secrets are named, not selected: a TLS secret made by
+	// cert-manager does not carry the application's labels.
+	selected := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.cfg.Active.Dynamic, 0, ns,
+		func(o *metav1.ListOptions) { o.LabelSelector = sel.String() })
+	unselected := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.cfg.Active.Dynamic, 0, ns, nil)
+	var syncs []cache.InformerSynced
+	for i, k := range r.kinds {
+		f := selected
+		if k.GVK.Group == "" && k.GVK.Kind == "Secret" {
+			f = unselected
+		}
+		inf := f.ForResource(k.GVR)
+		if _, err := inf.Informer().AddEventHandler(r.handler(i)); err != nil {
+			return fmt.Errorf("replicate %s: %w", app.Name, err)
+		}
+		r.active = append(r.active, inf.Lister())
+		syncs = append(syncs, inf.Informer().HasSynced)
+	}
+	factories := []dynamicinformer.DynamicSharedInformerFactory{selected, unselected}
+	for _, s := range r.cfg.Standbys {
+		if err := ensureNamespace(ctx, s, ns, app.Name, r.cfg.Active.Name); err != nil {
+			return fmt.Errorf("replicate %s: %w", app.Name, err)
+		}
+		f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(s.Dynamic, 0, ns, nil)
+		listers := make([]cache.GenericLister, len(r.kinds))
+		var missing []schema.GroupKind
+		for i, k := range r.kinds {
+			if _, err := mapping(s, k.GVK); err != nil {
+				missing = append(missing, k.GVK.GroupKind())
+				r.log.Error("kind not served on stand-by site; its objects cannot be replicated", "site", s.Name, "kind", k.GVK.GroupKind().String())
+				continue
+			}
+			inf := f.ForResource(k.GVR)
+			if _, err := inf.Informer().AddEventHandler(r.handler(i)); err != nil {
+				return fmt.Errorf("replicate %s: %w", app.Name, err)
+			}
+			listers[i] = inf.Lister()
+			syncs = append(syncs, inf.Informer().HasSynced)
+		}
+		r.standbys = append(r.standbys, listers)
+		r.missing = append(r.missing, missing)
+		factories = append(factories, f)
+	}
+	for _, f := range factories {
+		f.Start(ctx.Done())
+	}
+	defer func() {
+		r.queue.ShutDown()
+		for _, f := range factories {
+			f.Shutdown()
+		}
+	}()
+	start := time.Now()
+	if !cache.WaitForCacheSync(ctx.Done(), syncs...) {
+		return fmt.Errorf("replicate %s: caches did not sync: %w", app.Name, ctx.Err())
+	}
+	r.log.Info("caches synced", "kinds", len(r.kinds), "standbys", len(r.cfg.Standbys), "elapsed", time.Since(start).Round(time.Millisecond))
+	r.synced.Store(true)
+
+	var wg sync.WaitGroup
+	for range r.cfg.Workers {
+		wg.Go(func() {
+			for r.next(ctx) {
+			}
+		})
+	}
+	wg.Go(func() { r.deferred.run(ctx, r.cfg.Standbys, r.Idle) })
+	<-ctx.Done()
+	r.queue.ShutDown()
+	wg.Wait()
+	return nil
+}
+
+// Synced says whether the initial caches are in and reconciling has begun.
+func (r *Replicator) Synced() bool { return r.synced.Load() }
+
+// Idle says whether the queue is empty: every event seen so far has been handled.
+func (r *Replicator) Idle() bool { return r.synced.Load() && r.queue.Len() == 0 }
+
+// Problems returns the latest decisions that are not in sync and were not carried
+// out (conflicts, errors), per site.
+func (r *Replicator) Problems() []Change {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Change
+	for _, m := range r.last {
+		for _, c := range m {
+			if c.Action == ActionConflict || c.Action == ActionError || c.Err != nil {
+				out = append(out, c)
+			}
+		}
+	}
+	SortChanges(out)
+	return out
+}
+
+// Counts returns how many changes of each action were carried out since start.
+func (r *Replicator) Counts() map[Action]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := make(map[Action]int, len(r.counts))
+	for k, v := range r.counts {
+		m[k] = v
+	}
+	return m
+}
+
+func (r *Replicator) handler(kind int) cache.ResourceEventHandler {
+	add := func(obj any) {
+		if o, ok := obj.(*unstructured.Unstructured); ok {
+			r.queue.Add(key{kind: kind, namespace: o.GetNamespace(), name: o.GetName()})
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    add,
+		UpdateFunc: func(_, o any) { add(o) },
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			add(obj)
+		},
+	}
+}
+
+func (r *Replicator) next(ctx context.Context) bool {
+	k, quit := r.queue.Get()
+	if quit {
+		return false
+	}
+	defer r.queue.Done(k)
+	if err := r.reconcile(ctx, k); err != nil {
+		r.queue.AddRateLimited(k)
+		return true
+	}
+	r.queue.Forget(k)
+	return true
+}
+
+// reconcile brings one object in step on every stand-by site. A failure on one site
+// does not stop the others; the key is retried with back-off.
+func (r *Replicator) reconcile(ctx context.Context, k key) error {
+	kind := r.kinds[k.kind]
+	src, err := get(r.active[k.kind], k)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i, s := range r.cfg.Standbys {
+		var d *Desired
+		if src != nil {
+			t := Transform(src, r.targets[i])
+			d = &t
+		}
+		lister := r.standbys[i][k.kind]
+		if lister == nil {
+			if d != nil && d.Outcome == Apply {
+				err := fmt.Errorf("%s on %s: %w: %s (install it on %s)", d.Ref, s.Name, ErrUnknownKind, kind.GVK.GroupKind(), s.Name)
+				r.record(Change{Site: s.Name, Ref: d.Ref, Action: ActionError, Reason: err.Error(), Err: err}, nil)
+			}
+			continue
+		}
+		cur, err := get(lister, k)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.deferred.note(s.Name, Ref{Group: kind.GVK.Group, Kind: kind.GVK.Kind, Namespace: k.namespace, Name: k.name}, d)
+		c, ok := Decide(r.cfg.App.Name, s.Name, d, cur)
+		if !ok {
+			r.forget(s.Name, Ref{Group: kind.GVK.Group, Kind: kind.GVK.Kind, Namespace: k.namespace, Name: k.name})
+			continue
+		}
+		var applyErr error
+		if c.Mutates() {
+			applyErr = ApplyChange(ctx, s.Dynamic, kind.GVR, c)
+			if applyErr != nil {
+				errs = append(errs, applyErr)
+			}
+		}
+		r.record(c, applyErr)
+	}
+	return errors.Join(errs...)
+}
+
+func get(l cache.GenericLister, k key) (*unstructured.Unstructured, error) {
+	o, err := l.ByNamespace(k.namespace).Get(k.name)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	u, ok := o.(*unstructured.Unstructured)
+	if !ok {
+		return nil, fmt.Errorf("unexpected object type %T", o)
+	}
+	return u, nil
+}
+
+// record logs a decision (never the object's content) and keeps the problems.
+func (r *Replicator) record(c Change, err error) {
+	if r.cfg.Observe != nil {
+		r.cfg.Observe(c, err)
+	}
+	r.mu.Lock()
+	if c.Mutates() && err == nil {
+		r.counts[c.Action]++
+	}
+	if c.Action == ActionInSync && err == nil {
+		delete(r.last[c.Site], c.Ref)
+	} else {
+		c.Err = errors.Join(c.Err, err)
+		prev, seen := r.last[c.Site][c.Ref]
+		r.last[c.Site][c.Ref] = c
+		if seen && prev.Action == c.Action && prev.Reason == c.Reason && (c.Action == ActionConflict || c.Action == ActionError || c.Action == ActionDeferred) {
+			r.mu.Unlock()
+			return // already said
+		}
+	}
+	r.mu.Unlock()
+	attrs := []any{"site", c.Site, "object", c.Ref.String(), "action", string(c.Action)}
+	if c.Reason != "" {
+		attrs = append(attrs, "reason", c.Reason)
+	}
+	switch {
+	case err != nil:
+		r.log.Error("replication failed", append(attrs, "err", err)...)
+	case c.Action == ActionError:
+		r.log.Error("object cannot be replicated", attrs...)
+	case c.Action == ActionConflict:
+		r.log.Warn("object on stand-by not owned by hadron", attrs...)
+	case c.Mutates():
+		r.log.Info("replicated", attrs...)
+	case c.Action == ActionDeferred:
+		r.log.Debug("kept for failover", attrs...)
+	}
+}
+
+func (r *Replicator) forget(site string, ref Ref) {
+	r.mu.Lock()
+	delete(r.last[site], ref)
+	r.mu.Unlock()
+}
