@@ -183,4 +183,3 @@ func ensureNamespace(ctx context.Context, c *site.Conn, ns, app, source string) 
 }
 
 func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
-
