@@ -49,23 +49,28 @@ func Expand(ranges []Range, limit int64) ([]int64, error) {
 	}
 	var n int64
 	for _, r := range ranges {
-		n += r.Len()
-		if n > limit {
+		// Check bounds every range to [1, MaxInt64], so Len cannot overflow.
+		if r.Len() > limit-n {
 			return nil, fmt.Errorf("ranges hold more than %d seqs", limit)
 		}
+		n += r.Len()
 	}
 	out := make([]int64, 0, n)
 	for _, r := range ranges {
-		for v := r[0]; v <= r[1]; v++ {
-			out = append(out, v)
+		for i := int64(0); i < r.Len(); i++ { // counting, since r[1] may be MaxInt64
+			out = append(out, r[0]+i)
 		}
 	}
 	return out, nil
 }
 
-// Check reports whether ranges are well formed: each From <= To, ascending, disjoint.
+// Check reports whether ranges are well formed: seqs are at least 1, each From <= To,
+// ascending, disjoint.
 func Check(ranges []Range) error {
 	for i, r := range ranges {
+		if r[0] < 1 {
+			return fmt.Errorf("range %d [%d,%d] starts below 1", i, r[0], r[1])
+		}
 		if r[0] > r[1] {
 			return fmt.Errorf("range %d [%d,%d] is reversed", i, r[0], r[1])
 		}

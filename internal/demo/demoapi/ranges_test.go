@@ -52,6 +52,9 @@ func TestExpandAndContains(t *testing.T) {
 	if _, err := Expand(rs, 6); err == nil {
 		t.Error("Expand over the limit: want an error")
 	}
+	if _, err := Expand([]Range{{1, 9223372036854775807}, {9223372036854775807, 9223372036854775807}}, 100); err == nil {
+		t.Error("Expand of a huge range: want an error")
+	}
 }
 
 func TestCheckRejectsMalformed(t *testing.T) {
@@ -59,6 +62,8 @@ func TestCheckRejectsMalformed(t *testing.T) {
 		"reversed":    {{5, 3}},
 		"overlapping": {{1, 5}, {5, 8}},
 		"unsorted":    {{10, 12}, {1, 2}},
+		"below one":   {{0, 2}},
+		"whole int64": {{-9223372036854775808, 9223372036854775807}},
 	} {
 		if err := Check(rs); err == nil {
 			t.Errorf("%s: Check(%v) = nil, want an error", name, rs)
