@@ -95,6 +95,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Client == "" {
 		c.Client = NewClientID()
 	}
+	if !validClient(c.Client) {
+		return c, fmt.Errorf("%w: client %q: want 1 to 64 letters, digits, '-', '_' or '.'", ErrConfig, c.Client)
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -109,4 +112,17 @@ func NewClientID() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return "load-" + hex.EncodeToString(b)
+}
+
+// validClient mirrors the server's rule for client ids, so ids go into URLs unescaped.
+func validClient(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -123,6 +123,7 @@ func TestConfigDefaultsAndLimits(t *testing.T) {
 		"too long":     {URL: "http://x", Duration: MaxDuration + 1},
 		"rate too big": {URL: "http://x", Duration: time.Second, Rate: MaxRate + 1},
 		"workers":      {URL: "http://x", Duration: time.Second, Workers: MaxWorkers + 1},
+		"client":       {URL: "http://x", Duration: time.Second, Client: "a&seq=9"},
 	} {
 		if _, err := bad.withDefaults(); err == nil {
 			t.Errorf("%s: want an error", name)
