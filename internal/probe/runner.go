@@ -108,9 +108,12 @@ func (r *Runner) loop(ctx context.Context, t Target) {
 			return
 		case <-timer.C:
 		}
+		// The cadence counts from the start of a probe, so a probe that runs into its
+		// timeout does not stretch the interval and slow the detection down.
+		start := time.Now()
 		r.Record(r.probe(ctx, t))
-		d := t.Settings.Interval + time.Duration((jitter()*0.2-0.1)*float64(t.Settings.Interval))
-		timer.Reset(d)
+		d := t.Settings.Interval + time.Duration((jitter()*0.2-0.1)*float64(t.Settings.Interval)) - time.Since(start)
+		timer.Reset(max(d, 0))
 	}
 }
 
