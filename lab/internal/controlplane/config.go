@@ -93,7 +93,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return c, fmt.Errorf("%w: %s", ErrInvalidConfig, strings.Join(errs, "; "))
+		return c, fmt.Errorf("site %s: %w: %s", c.Name, ErrInvalidConfig, strings.Join(errs, "; "))
 	}
 	if c.Dir, _ = filepath.Abs(c.Dir); c.CADir == "" {
 		c.CADir = filepath.Join(c.Dir, "pki")

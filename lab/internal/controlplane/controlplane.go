@@ -37,7 +37,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	defer os.Remove(l.ready())
 
 	if err := checkPortsFree(c.IP); err != nil {
-		return err
+		return fmt.Errorf("site %s: %w", c.Name, err)
 	}
 	binary := c.Binary
 	if binary == "" {

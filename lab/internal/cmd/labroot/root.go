@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // ExitError carries a process exit code through cobra without printing usage.
@@ -38,6 +39,11 @@ func New() *cobra.Command {
 	}
 	for _, add := range subcommands {
 		cmd.AddCommand(add())
+	}
+	// The Kubernetes components linked in register a global --version flag (for their
+	// own commands); cobra would show it on every hadron-lab command.
+	if f := pflag.CommandLine.Lookup("version"); f != nil {
+		f.Hidden = true
 	}
 	return cmd
 }

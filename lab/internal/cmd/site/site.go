@@ -3,7 +3,6 @@
 package site
 
 import (
-	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -41,10 +40,7 @@ the components' logs are in DIR/logs.`,
 			c.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			if err := controlplane.Run(ctx, c); err != nil {
-				return fmt.Errorf("site %s: %w", c.Name, err)
-			}
-			return nil
+			return controlplane.Run(ctx, c) // its errors name the site
 		},
 	}
 	f := cmd.Flags()
