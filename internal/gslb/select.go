@@ -83,6 +83,13 @@ func (s *Selector) Pick(client netip.Addr, seq uint64) (variant int, scope uint8
 	return s.fixed, 0
 }
 
+// Fixed is the failover choice: the site index the main name answers by failover.
+func (s *Selector) Fixed() int { return s.fixed }
+
+// Healthy returns the indexes of the sites not down by quorum (all sites when every
+// one is down), in policy order.
+func (s *Selector) Healthy() []int { return append([]int(nil), s.healthy...) }
+
 // Sites returns the site indexes a variant answers with, in answer order.
 func (s *Selector) Sites(variant int) []int {
 	if s.strategy != v1alpha1.StrategyRoundRobin {

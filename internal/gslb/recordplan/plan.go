@@ -1,0 +1,192 @@
+// Package recordplan computes what hadron must change in a DNS zone it does not own
+// outright: the records it wants (Desired), the records there now with who owns them,
+// and the pure Plan between the two. Providers (rfc2136, dnsendpoint) read the current
+// records and apply plans; they never decide.
+//
+// Ownership: every record set hadron writes has an ownership record beside it that
+// names the writer (an owner id per site). A record set without one, or with another
+// owner's, is never changed or deleted; a wanted record that collides with it is
+// reported as a conflict instead.
+package recordplan
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/gslb"
+)
+
+// Record is one record set: a name, a type and its values.
+type Record struct {
+	// Name is lower case and fully qualified.
+	Name string
+	// Type is A, AAAA or CNAME.
+	Type string
+	TTL  uint32
+	// Targets are the values, sorted.
+	Targets []string
+}
+
+func (r Record) key() string { return r.Name + " " + r.Type }
+
+func (r Record) String() string {
+	return fmt.Sprintf("%s %d %s %s", r.Name, r.TTL, r.Type, strings.Join(r.Targets, ","))
+}
+
+func (r Record) same(o Record) bool {
+	return r.TTL == o.TTL && slices.Equal(r.Targets, o.Targets)
+}
+
+// Existing is a record set found in the zone and who owns it ("" when nobody hadron
+// knows: a record someone else wrote).
+type Existing struct {
+	Record
+	Owner string
+}
+
+// Action is what a change does.
+type Action string
+
+const (
+	Create Action = "create"
+	Update Action = "update"
+	Delete Action = "delete"
+)
+
+// Change is one record set to write or remove. Old is set for Update and Delete.
+type Change struct {
+	Action Action
+	Record Record
+	Old    *Record
+}
+
+// Conflict is a wanted record set that exists and is not ours.
+type Conflict struct {
+	Want  Record
+	Owner string
+}
+
+// Plan is the changes that bring the zone to the desired records.
+type Plan struct {
+	Owner     string
+	Changes   []Change
+	Conflicts []Conflict
+}
+
+// Empty reports whether applying p would change nothing.
+func (p Plan) Empty() bool { return len(p.Changes) == 0 }
+
+// String prints a plan the way --dry-run shows it.
+func (p Plan) String() string {
+	var b strings.Builder
+	if p.Empty() {
+		b.WriteString("no changes\n")
+	}
+	for _, c := range p.Changes {
+		switch c.Action {
+		case Update:
+			fmt.Fprintf(&b, "~ %s (was %s)\n", c.Record, strings.Join(c.Old.Targets, ","))
+		case Delete:
+			fmt.Fprintf(&b, "- %s\n", *c.Old)
+		default:
+			fmt.Fprintf(&b, "+ %s\n", c.Record)
+		}
+	}
+	for _, c := range p.Conflicts {
+		owner := c.Owner
+		if owner == "" {
+			owner = "nobody hadron knows"
+		}
+		fmt.Fprintf(&b, "! %s %s exists, owned by %s: left alone\n", c.Want.Name, c.Want.Type, owner)
+	}
+	return b.String()
+}
+
+// Make compares the zone's current record sets with the desired ones for owner.
+func Make(owner string, current []Existing, desired []Record) Plan {
+	p := Plan{Owner: owner}
+	have := map[string]Existing{}
+	for _, e := range current {
+		have[e.key()] = e
+	}
+	want := map[string]bool{}
+	for _, d := range desired {
+		want[d.key()] = true
+		e, ok := have[d.key()]
+		switch {
+		case !ok:
+			p.Changes = append(p.Changes, Change{Action: Create, Record: d})
+		case e.Owner != owner:
+			p.Conflicts = append(p.Conflicts, Conflict{Want: d, Owner: e.Owner})
+		case !e.same(d):
+			old := e.Record
+			p.Changes = append(p.Changes, Change{Action: Update, Record: d, Old: &old})
+		}
+	}
+	for _, e := range current {
+		if e.Owner == owner && !want[e.key()] {
+			old := e.Record
+			p.Changes = append(p.Changes, Change{Action: Delete, Record: old, Old: &old})
+		}
+	}
+	sort.SliceStable(p.Changes, func(i, j int) bool { return p.Changes[i].Record.key() < p.Changes[j].Record.key() })
+	return p
+}
+
+// Desired returns the record sets of every application name inside zone, answered
+// from st: the main name with its current answer (a provider cannot pick per query,
+// so weighted, round-robin and geo names get every healthy site) and the per-site
+// names with their site.
+func Desired(cat *gslb.Catalog, st *gslb.State, zone string) []Record {
+	zone = strings.ToLower(dns.Fqdn(zone))
+	var out []Record
+	for _, a := range cat.Apps {
+		sel := a.Selector(st.Apps[a.Name])
+		main := sel.Healthy()
+		if a.Strategy == v1alpha1.StrategyFailover {
+			main = []int{sel.Fixed()}
+		}
+		if dns.IsSubDomain(zone, a.Main) {
+			out = append(out, records(a, a.Main, main)...)
+		}
+		for _, z := range cat.Zones {
+			for name, n := range z.Names {
+				if n.Kind == gslb.KindSite && n.App == a && dns.IsSubDomain(zone, name) {
+					out = append(out, records(a, name, []int{n.Site})...)
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key() < out[j].key() })
+	return out
+}
+
+func records(a *gslb.App, name string, sites []int) []Record {
+	if c := a.Sites[sites[0]].CNAME; c != "" {
+		return []Record{{Name: name, Type: "CNAME", TTL: a.TTL, Targets: []string{c}}}
+	}
+	v4 := Record{Name: name, Type: "A", TTL: a.TTL}
+	v6 := Record{Name: name, Type: "AAAA", TTL: a.TTL}
+	for _, i := range sites {
+		for _, ip := range a.Sites[i].V4 {
+			v4.Targets = append(v4.Targets, ip.String())
+		}
+		for _, ip := range a.Sites[i].V6 {
+			v6.Targets = append(v6.Targets, ip.String())
+		}
+	}
+	var out []Record
+	for _, r := range []Record{v4, v6} {
+		if len(r.Targets) > 0 {
+			sort.Strings(r.Targets)
+			r.Targets = slices.Compact(r.Targets)
+			out = append(out, r)
+		}
+	}
+	return out
+}
