@@ -19,4 +19,3 @@ func (e *RcodeError) Error() string { return "server answered " + dns.RcodeToStr
 func (e *RcodeError) PrerequisiteFailed() bool {
 	return e.Rcode == dns.RcodeYXRrset || e.Rcode == dns.RcodeNXRrset || e.Rcode == dns.RcodeYXDomain || e.Rcode == dns.RcodeNameError
 }
-
