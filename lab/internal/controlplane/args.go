@@ -95,6 +95,8 @@ func componentArgs(c Config, l layout) map[string][]string {
 			"--node-lease-duration-seconds=" + strconv.Itoa(nodeLeaseSeconds),
 			"--cidr=" + podCIDR,
 			"--node-ip=" + ip,
+			// At info level kwok logs every lease renewal (about one line a second).
+			"--v=WARN",
 		},
 	}
 }
