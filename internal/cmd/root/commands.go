@@ -5,6 +5,8 @@ import (
 
 	"hadron.dev/hadron/internal/cmd/dns"
 	"hadron.dev/hadron/internal/cmd/lab"
+	plancmd "hadron.dev/hadron/internal/cmd/plan"
+	"hadron.dev/hadron/internal/cmd/validate"
 )
 
 // Each line wires one role's command; keep one line per role to avoid merge churn.
@@ -13,5 +15,10 @@ func init() {
 		func() *cobra.Command { return versionCommand() },
 		lab.Command,
 		dns.Command,
+		func() *cobra.Command { return validate.Command(exitError) },
+		func() *cobra.Command { return plancmd.Command(exitError) },
 	)
 }
+
+// exitError lets commands that root imports return an ExitError without importing root.
+func exitError(code int, err error) error { return &ExitError{Code: code, Err: err} }

@@ -1,0 +1,141 @@
+// Package validate is `hadron validate`: load a fleet offline and report every problem.
+package validate
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"hadron.dev/hadron/internal/fleet"
+)
+
+// Exit codes of validate and plan.
+const (
+	ExitProblems   = 1 // the fleet has problems
+	ExitUnreadable = 2 // the fleet path cannot be read
+)
+
+// Exit builds the error that makes hadron exit with code after printing err (if not
+// nil). The root command passes a constructor of its ExitError: this package cannot
+// import root, which imports it.
+type Exit func(code int, err error) error
+
+// Output formats of validate and plan.
+const (
+	OutputText = "text"
+	OutputJSON = "json"
+)
+
+// Command returns `hadron validate`.
+func Command(exit Exit) *cobra.Command {
+	var path, output string
+	cmd := &cobra.Command{
+		Use:   "validate",
+		Short: "Check a fleet file or directory and report every problem",
+		Long: `Check a fleet file or directory and report every problem, one per line:
+
+  FILE: KIND "NAME": FIELD.PATH: REASON
+
+Exit status: 0 when the fleet is valid, 1 when it has problems, 2 when it cannot be
+read. The fleet reference is docs/fleet.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := CheckOutput(output); err != nil {
+				return exit(ExitUnreadable, err)
+			}
+			f, err := fleet.Load(path)
+			return Report(cmd.OutOrStdout(), exit, path, output, f, err)
+		},
+	}
+	AddFlags(cmd, &path, &output)
+	return cmd
+}
+
+// AddFlags adds -f (the fleet path) and -o (the output format).
+func AddFlags(cmd *cobra.Command, path, output *string) {
+	cmd.Flags().StringVarP(path, "file", "f", fleet.DefaultPath(), "fleet file or directory (default from $"+fleet.EnvFleet+")")
+	cmd.Flags().StringVarP(output, "output", "o", OutputText, "output format: text or json")
+}
+
+// CheckOutput refuses an unknown -o value.
+func CheckOutput(output string) error {
+	if output != OutputText && output != OutputJSON {
+		return fmt.Errorf("-o %s: want text or json", output)
+	}
+	return nil
+}
+
+// Result is the JSON output of `hadron validate`.
+type Result struct {
+	Path         string             `json:"path"`
+	Valid        bool               `json:"valid"`
+	Sites        []string           `json:"sites"`
+	Applications []string           `json:"applications"`
+	MirrorSets   []string           `json:"mirrorSets"`
+	Problems     []fleet.FieldError `json:"problems"`
+}
+
+// Report prints the outcome of loading path and returns the exit error, if any.
+func Report(w io.Writer, exit Exit, path, output string, f *fleet.Fleet, err error) error {
+	problems, isFleetErr := fleet.AsErrors(err)
+	if err != nil && !isFleetErr {
+		return exit(ExitUnreadable, err)
+	}
+	r := Result{Path: path, Valid: err == nil, Sites: []string{}, Applications: []string{}, MirrorSets: []string{}, Problems: problems}
+	if r.Problems == nil {
+		r.Problems = []fleet.FieldError{}
+	}
+	if f != nil {
+		for _, s := range f.Sites {
+			r.Sites = append(r.Sites, s.Name)
+		}
+		for _, a := range f.Applications {
+			r.Applications = append(r.Applications, a.Name)
+		}
+		for _, m := range f.MirrorSets {
+			r.MirrorSets = append(r.MirrorSets, m.Name)
+		}
+	}
+	if output == OutputJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if werr := enc.Encode(r); werr != nil {
+			return fmt.Errorf("write result: %w", werr)
+		}
+	} else {
+		var b strings.Builder
+		if r.Valid {
+			fmt.Fprintf(&b, "%s: OK: %s, %s, %s\n", path, named(r.Sites, "site", "sites"), named(r.Applications, "application", "applications"), named(r.MirrorSets, "mirror set", "mirror sets"))
+		}
+		for _, p := range problems {
+			b.WriteString(p.Error())
+			b.WriteByte('\n')
+		}
+		if _, werr := io.WriteString(w, b.String()); werr != nil {
+			return fmt.Errorf("write result: %w", werr)
+		}
+	}
+	if !r.Valid {
+		return exit(ExitProblems, fmt.Errorf("%s: %s", path, plural(len(problems), "problem", "problems")))
+	}
+	return nil
+}
+
+// plural says "1 site" or "3 sites".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// named says "3 sites (east, west, witness)".
+func named(names []string, one, many string) string {
+	if len(names) == 0 {
+		return plural(0, one, many)
+	}
+	return fmt.Sprintf("%s (%s)", plural(len(names), one, many), strings.Join(names, ", "))
+}
