@@ -139,26 +139,35 @@ func Make(owner string, current []Existing, desired []Record) Plan {
 }
 
 // Desired returns the record sets of every application name inside zone, answered
-// from st: the main name with its current answer (a provider cannot pick per query,
-// so weighted, round-robin and geo names get every healthy site) and the per-site
-// names with their site.
+// from st (see AppRecords).
 func Desired(cat *gslb.Catalog, st *gslb.State, zone string) []Record {
 	zone = strings.ToLower(dns.Fqdn(zone))
 	var out []Record
 	for _, a := range cat.Apps {
-		sel := a.Selector(st.Apps[a.Name])
-		main := sel.Healthy()
-		if a.Strategy == v1alpha1.StrategyFailover {
-			main = []int{sel.Fixed()}
+		for _, r := range AppRecords(cat, st, a) {
+			if dns.IsSubDomain(zone, r.Name) {
+				out = append(out, r)
+			}
 		}
-		if dns.IsSubDomain(zone, a.Main) {
-			out = append(out, records(a, a.Main, main)...)
-		}
-		for _, z := range cat.Zones {
-			for name, n := range z.Names {
-				if n.Kind == gslb.KindSite && n.App == a && dns.IsSubDomain(zone, name) {
-					out = append(out, records(a, name, []int{n.Site})...)
-				}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key() < out[j].key() })
+	return out
+}
+
+// AppRecords returns an application's record sets in state st: the main name with its
+// current answer (a provider cannot pick per query, so weighted, round-robin and geo
+// names get every healthy site) and the per-site names with their site.
+func AppRecords(cat *gslb.Catalog, st *gslb.State, a *gslb.App) []Record {
+	sel := a.Selector(st.Apps[a.Name])
+	main := sel.Healthy()
+	if a.Strategy == v1alpha1.StrategyFailover {
+		main = []int{sel.Fixed()}
+	}
+	out := records(a, a.Main, main)
+	for _, z := range cat.Zones {
+		for name, n := range z.Names {
+			if n.Kind == gslb.KindSite && n.App == a {
+				out = append(out, records(a, name, []int{n.Site})...)
 			}
 		}
 	}

@@ -1,0 +1,117 @@
+// Package dnsendpoint writes hadron's records as external-dns DNSEndpoint objects
+// (externaldns.k8s.io/v1alpha1) on a site, so that any DNS provider external-dns
+// supports (Route 53, Cloudflare, ...) carries them. There is one object per
+// application, labelled with hadron's owner id; objects without that label are never
+// changed or deleted. Plans are pure (MakePlan); Provider reads and applies them
+// through client-go's dynamic client.
+package dnsendpoint
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"hadron.dev/hadron/internal/gslb/recordplan"
+)
+
+// Object is a DNSEndpoint as hadron sees it.
+type Object struct {
+	Name string
+	// Owner is the hadron owner label; empty for an object hadron did not write.
+	Owner     string
+	Endpoints []recordplan.Record
+	// ResourceVersion guards updates and deletes against concurrent changes.
+	ResourceVersion string
+}
+
+// Change is one object to create, update or delete.
+type Change struct {
+	Action    recordplan.Action
+	Name      string
+	Endpoints []recordplan.Record
+	// ResourceVersion is the version the plan was made from (update, delete).
+	ResourceVersion string
+}
+
+// Plan is the object changes for one owner in one namespace.
+type Plan struct {
+	Owner, Namespace string
+	Changes          []Change
+	// Conflicts are wanted object names held by an object hadron's owner did not write.
+	Conflicts []Object
+}
+
+// Empty reports whether applying p changes nothing.
+func (p Plan) Empty() bool { return len(p.Changes) == 0 }
+
+// ObjectName is the DNSEndpoint name of an application's records.
+func ObjectName(app string) string { return "hadron-" + app }
+
+// MakePlan compares the namespace's DNSEndpoints with the desired records per object
+// name.
+func MakePlan(owner, namespace string, current []Object, desired map[string][]recordplan.Record) Plan {
+	p := Plan{Owner: owner, Namespace: namespace}
+	have := map[string]Object{}
+	for _, o := range current {
+		have[o.Name] = o
+	}
+	names := make([]string, 0, len(desired))
+	for n := range desired {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		want := desired[n]
+		o, ok := have[n]
+		switch {
+		case !ok:
+			p.Changes = append(p.Changes, Change{Action: recordplan.Create, Name: n, Endpoints: want})
+		case o.Owner != owner:
+			p.Conflicts = append(p.Conflicts, o)
+		case !sameRecords(o.Endpoints, want):
+			p.Changes = append(p.Changes, Change{Action: recordplan.Update, Name: n, Endpoints: want, ResourceVersion: o.ResourceVersion})
+		}
+	}
+	for _, o := range current {
+		if _, ok := desired[o.Name]; !ok && o.Owner == owner {
+			p.Changes = append(p.Changes, Change{Action: recordplan.Delete, Name: o.Name, ResourceVersion: o.ResourceVersion})
+		}
+	}
+	return p
+}
+
+func sameRecords(a, b []recordplan.Record) bool {
+	key := func(rs []recordplan.Record) []string {
+		out := make([]string, 0, len(rs))
+		for _, r := range rs {
+			out = append(out, r.String())
+		}
+		sort.Strings(out)
+		return out
+	}
+	return slices.Equal(key(a), key(b))
+}
+
+// String prints the plan the way --dry-run shows it.
+func (p Plan) String() string {
+	var b strings.Builder
+	if p.Empty() {
+		b.WriteString("no changes\n")
+	}
+	for _, c := range p.Changes {
+		sign := map[recordplan.Action]string{recordplan.Create: "+", recordplan.Update: "~", recordplan.Delete: "-"}[c.Action]
+		fmt.Fprintf(&b, "%s DNSEndpoint %s/%s\n", sign, p.Namespace, c.Name)
+		for _, r := range c.Endpoints {
+			fmt.Fprintf(&b, "    %s\n", r)
+		}
+	}
+	for _, o := range p.Conflicts {
+		owner := o.Owner
+		if owner == "" {
+			owner = "nobody hadron knows"
+		}
+		fmt.Fprintf(&b, "! DNSEndpoint %s/%s exists, owned by %s: left alone\n", p.Namespace, o.Name, owner)
+	}
+	return b.String()
+}

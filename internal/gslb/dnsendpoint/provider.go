@@ -1,0 +1,134 @@
+package dnsendpoint
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/miekg/dns"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"hadron.dev/hadron/internal/gslb/recordplan"
+)
+
+// GVR is the external-dns DNSEndpoint resource.
+var GVR = schema.GroupVersionResource{Group: "externaldns.k8s.io", Version: "v1alpha1", Resource: "dnsendpoints"}
+
+// Labels hadron puts on its DNSEndpoints.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelOwner     = "hadron.dev/owner"
+)
+
+// Provider reads and writes DNSEndpoints in one namespace of one site.
+type Provider struct {
+	Client    dynamic.Interface
+	Namespace string
+}
+
+// Objects lists the namespace's DNSEndpoints.
+func (p *Provider) Objects(ctx context.Context) ([]Object, error) {
+	list, err := p.Client.Resource(GVR).Namespace(p.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list dnsendpoints in %s: %w", p.Namespace, err)
+	}
+	out := make([]Object, 0, len(list.Items))
+	for _, u := range list.Items {
+		o, err := fromUnstructured(&u)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// Apply carries out plan. Updates and deletes carry the resource version the plan was
+// made from, so an object changed since (even relabelled to another owner) is not
+// overwritten: the API server answers Conflict and Apply stops.
+func (p *Provider) Apply(ctx context.Context, plan Plan) error {
+	res := p.Client.Resource(GVR).Namespace(p.Namespace)
+	for _, c := range plan.Changes {
+		var err error
+		switch c.Action {
+		case recordplan.Create:
+			_, err = res.Create(ctx, toUnstructured(p.Namespace, c.Name, plan.Owner, c.Endpoints, ""), metav1.CreateOptions{FieldManager: "hadron"})
+		case recordplan.Update:
+			_, err = res.Update(ctx, toUnstructured(p.Namespace, c.Name, plan.Owner, c.Endpoints, c.ResourceVersion), metav1.UpdateOptions{FieldManager: "hadron"})
+		case recordplan.Delete:
+			rv := c.ResourceVersion
+			err = res.Delete(ctx, c.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
+		}
+		if err != nil {
+			return fmt.Errorf("%s dnsendpoint %s/%s: %w", c.Action, p.Namespace, c.Name, err)
+		}
+	}
+	return nil
+}
+
+func toUnstructured(ns, name, owner string, recs []recordplan.Record, rv string) *unstructured.Unstructured {
+	eps := make([]any, 0, len(recs))
+	for _, r := range recs {
+		targets := make([]any, 0, len(r.Targets))
+		for _, t := range r.Targets {
+			targets = append(targets, strings.TrimSuffix(t, "."))
+		}
+		eps = append(eps, map[string]any{
+			"dnsName":    strings.TrimSuffix(r.Name, "."),
+			"recordType": r.Type,
+			"recordTTL":  int64(r.TTL),
+			"targets":    targets,
+		})
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": GVR.GroupVersion().String(),
+		"kind":       "DNSEndpoint",
+		"metadata": map[string]any{
+			"name":      name,
+			"namespace": ns,
+			"labels":    map[string]any{LabelManagedBy: "hadron", LabelOwner: owner},
+		},
+		"spec": map[string]any{"endpoints": eps},
+	}}
+	if rv != "" {
+		u.SetResourceVersion(rv)
+	}
+	return u
+}
+
+func fromUnstructured(u *unstructured.Unstructured) (Object, error) {
+	o := Object{Name: u.GetName(), ResourceVersion: u.GetResourceVersion()}
+	if u.GetLabels()[LabelManagedBy] == "hadron" {
+		o.Owner = u.GetLabels()[LabelOwner]
+	}
+	eps, _, err := unstructured.NestedSlice(u.Object, "spec", "endpoints")
+	if err != nil {
+		return o, fmt.Errorf("dnsendpoint %s: spec.endpoints: %w", u.GetName(), err)
+	}
+	for _, e := range eps {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		r := recordplan.Record{}
+		r.Name, _, _ = unstructured.NestedString(m, "dnsName")
+		r.Name = strings.ToLower(dns.Fqdn(r.Name))
+		r.Type, _, _ = unstructured.NestedString(m, "recordType")
+		ttl, _, _ := unstructured.NestedInt64(m, "recordTTL")
+		r.TTL = uint32(ttl)
+		ts, _, _ := unstructured.NestedStringSlice(m, "targets")
+		for _, t := range ts {
+			if r.Type == "CNAME" {
+				t = strings.ToLower(dns.Fqdn(t))
+			}
+			r.Targets = append(r.Targets, t)
+		}
+		sort.Strings(r.Targets)
+		o.Endpoints = append(o.Endpoints, r)
+	}
+	return o, nil
+}
