@@ -64,10 +64,13 @@ func (c *compiled) fastReply(pkt, out []byte, src netip.Addr, seq *atomic.Uint64
 	edns, limit, do := false, 512, byte(0)
 	switch {
 	case pkt[11] == 0 && qend == len(pkt):
-	case pkt[11] == 1 && len(pkt)-qend == optLen:
+	case pkt[11] == 1 && len(pkt)-qend >= optLen:
 		o := pkt[qend:]
-		if o[0] != 0 || o[1] != 0 || o[2] != 41 || o[5] != 0 || o[6] != 0 || o[9] != 0 || o[10] != 0 {
-			return 0, false // not a bare OPT, or an extended RCODE / version we must answer with BADVERS
+		if o[0] != 0 || o[1] != 0 || o[2] != 41 || o[5] != 0 || o[6] != 0 ||
+			int(o[9])<<8|int(o[10]) != len(o)-optLen || !plainOptions(o[optLen:]) {
+			// Not an OPT, a version we must answer with BADVERS, or options that
+			// change the answer (Client Subnet).
+			return 0, false
 		}
 		edns, limit, do = true, max(512, int(o[3])<<8|int(o[4])), o[7]&0x80
 	default:
@@ -111,6 +114,23 @@ func (c *compiled) fastReply(pkt, out []byte, src netip.Addr, seq *atomic.Uint64
 		out[n-optLen+7] |= do // RFC 3225: the DO bit is copied into the response
 	}
 	return n, true
+}
+
+// plainOptions reports whether EDNS options are well formed and none of them is
+// Client Subnet: options hadron does not implement (cookies, NSID, padding) are
+// ignored, as RFC 6891 asks, and leave the answer as it is.
+func plainOptions(b []byte) bool {
+	for len(b) > 0 {
+		if len(b) < 4 {
+			return false
+		}
+		code, n := int(b[0])<<8|int(b[1]), int(b[2])<<8|int(b[3])
+		if code == 8 || len(b) < 4+n { // 8: EDNS Client Subnet
+			return false
+		}
+		b = b[4+n:]
+	}
+	return true
 }
 
 // zoneOf returns the negative answer of the closest zone enclosing the wire name.

@@ -224,3 +224,21 @@ func TestRateLimit(t *testing.T) {
 		t.Fatal("another source network was limited")
 	}
 }
+
+func TestFastPathIgnoresCookies(t *testing.T) {
+	e := testEngine(t)
+	q := new(dns.Msg)
+	q.SetQuestion("shop.gslb.example.com.", dns.TypeA)
+	q.SetEdns0(1232, false)
+	q.IsEdns0().Option = append(q.IsEdns0().Option, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "0123456789abcdef"})
+	pkt, _ := q.Pack()
+	out := make([]byte, dns.MaxMsgSize)
+	n, ok := e.current().fastReply(pkt, out, client.Addr(), &e.seq)
+	if !ok {
+		t.Fatal("a query with a cookie left the fast path")
+	}
+	r := new(dns.Msg)
+	if err := r.Unpack(out[:n]); err != nil || len(r.Answer) != 1 || r.IsEdns0() == nil {
+		t.Fatalf("reply %v, %v", r, err)
+	}
+}
