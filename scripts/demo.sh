@@ -39,9 +39,9 @@ hadron lab status
 step "the application answering through east's load balancer"
 curl -s --max-time 5 http://127.0.1.10:8080/
 for seq in 1 2 3; do
-  curl -s --max-time 5 -X POST "http://127.0.1.10:8080/write?client=demo&seq=$seq"; echo
+  curl -s --max-time 5 -X POST "http://127.0.1.10:8080/write?client=demo&seq=$seq"
 done
-curl -s --max-time 5 "http://127.0.1.10:8080/read?client=demo"; echo
+curl -s --max-time 5 "http://127.0.1.10:8080/read?client=demo"
 
 step "west (stand-by) has no ready pods yet, so its load balancer answers 503"
 curl -s -i --max-time 5 http://127.0.2.10:8080/healthz | head -1
