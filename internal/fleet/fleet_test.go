@@ -178,3 +178,19 @@ func TestExampleFleetIsValid(t *testing.T) {
 		t.Errorf("example fleet: %d sites, %d apps, %d sets, dir %s", len(f.Sites), len(f.Applications), len(f.MirrorSets), f.Dir)
 	}
 }
+
+// Free-form fields (json.RawMessage patches) keep their YAML content as JSON.
+func TestFreeFormValues(t *testing.T) {
+	text := applyEdits(t, baseFleet(t), []edit{{"  data:\n", "  replication:\n    rules:\n    - mergePatch: {data: {REGION: us-west-2, N: 3}}\n      jsonPatch: [{op: add, path: /x, value: [true, null]}]\n  data:\n"}})
+	f, err := Parse(Source{Name: "fleet.yaml", Data: []byte(text)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := f.Application("shop").Spec.Replication.Rules[0]
+	if got := string(rule.MergePatch); got != `{"data":{"N":3,"REGION":"us-west-2"}}` {
+		t.Errorf("mergePatch = %s", got)
+	}
+	if got := string(rule.JSONPatch[0].Value); got != `[true,null]` {
+		t.Errorf("jsonPatch value = %s", got)
+	}
+}

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -17,6 +18,23 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add([]byte("apiVersion: hadron.dev/v1alpha1\nkind: Site\nmetadata: {name: a}\nspec: {region: r, zones: &z [a], clientSubnets: *z}\n"))
 	f.Add([]byte("---\n--- !!map\n? [a]\n: b\n"))
+	// Every table case's broken fleet seeds the corpus too, so mutations start from
+	// each error path.
+	base, err := os.ReadFile("testdata/base.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, tc := range validationCases {
+		text := string(base)
+		for _, e := range tc.edits {
+			if e.old == "" {
+				text += "---\n" + e.new
+			} else {
+				text = strings.Replace(text, e.old, e.new, 1)
+			}
+		}
+		f.Add([]byte(text))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fl, err := Parse(Source{Name: "fuzz.yaml", Data: data})
 		if err != nil {

@@ -84,6 +84,8 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) (any, bool) {
 		return w.list(n, t, path)
 	case reflect.Map:
 		return w.dict(n, t, path)
+	case reflect.Interface: // free-form values: anything JSON can hold
+		return w.custom(n, t, path)
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
 			w.fail(n, path, "expected a string, got %s", describe(n))

@@ -33,6 +33,37 @@ func (c *checker) application(a *v1alpha1.Application) {
 		health(d, spec.Health)
 	}
 	c.data(d, a, appSites)
+	if spec.Replication != nil {
+		c.objectReplication(d, spec.Replication)
+	}
+}
+
+// objectReplication checks the references and patterns of spec.replication; what the
+// rules do to objects is the replicate package's business.
+func (c *checker) objectReplication(d doc, r *v1alpha1.ObjectReplication) {
+	for i, rule := range r.Rules {
+		path := fmt.Sprintf("spec.replication.rules[%d]", i)
+		for j, s := range rule.Sites {
+			d.siteRef(fmt.Sprintf("%s.sites[%d]", path, j), s)
+		}
+		if rule.Name != "" {
+			if _, err := regexp.Compile(rule.Name); err != nil {
+				d.bad(path+".name", "not a regular expression: %v", err)
+			}
+		}
+	}
+	for i, e := range r.Exports {
+		path := fmt.Sprintf("spec.replication.exports[%d]", i)
+		d.required(path+".service", e.Service)
+		for _, s := range sortedKeys(e.Endpoints) {
+			p := fmt.Sprintf("%s.endpoints[%s]", path, s)
+			d.siteRef(p, s)
+			d.endpoint(p, e.Endpoints[s])
+		}
+	}
+	if w := r.CertificateWindow; w != nil && w.Duration < 0 {
+		d.bad("spec.replication.certificateWindow", "must not be negative")
+	}
 }
 
 // policy checks spec.policy and returns the application's sites that exist (active

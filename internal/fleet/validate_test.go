@@ -285,6 +285,25 @@ var validationCases = []struct {
 		east + `spec.clientSubnets[0]: "10.1.0.0/33" is not a CIDR (for example 10.1.0.0/16)`,
 	}},
 
+	// Object replication.
+	{"replication", []edit{{"  data:\n", `  replication:
+    kinds: [Widget.example.com]
+    rules:
+    - sites: [wets]
+      kinds: [ConfigMap]
+      name: "set("
+      mergePatch: {data: {REGION: us-west-2}}
+      jsonPatch: [{op: replace, path: /data/x, value: {a: [1, 2]}}]
+    exports:
+    - service: db
+      endpoints: {east: {address: "10.1.0.9"}}
+  data:
+`}}, []string{
+		app + "spec.replication.exports[0].endpoints[east].address: \"10.1.0.9\" is not host:port: missing port in address",
+		app + "spec.replication.rules[0].name: not a regular expression: error parsing regexp: missing closing ): `set(`",
+		app + `spec.replication.rules[0].sites[0]: site "wets" is not defined (did you mean "west"?)`,
+	}},
+
 	// Health.
 	{"interval too short", []edit{{"interval: 2s", "interval: 50ms"}, {"timeout: 1s", "timeout: 10ms"}}, []string{
 		app + `spec.health.interval: 50ms is out of range (100ms to 10m0s)`,
