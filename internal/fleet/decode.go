@@ -114,6 +114,10 @@ func (f *Fleet) decodeDocument(file string, doc int, n *yaml.Node, errs *Errors)
 	case v1alpha1.KindMirrorSet:
 		obj = &v1alpha1.MirrorSet{}
 	case "":
+		if k := head["kind"]; k != nil {
+			bad("kind", k.Line, fmt.Sprintf("expected one of %s, got %s", strings.Join(kinds, ", "), describe(k)))
+			return
+		}
 		bad("kind", n.Line, "required (one of "+strings.Join(kinds, ", ")+")")
 		return
 	default:

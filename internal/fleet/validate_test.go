@@ -101,6 +101,12 @@ var validationCases = []struct {
 	{"unknown kind", []edit{{"", "apiVersion: hadron.dev/v1alpha1\nkind: Sites\nmetadata: {name: north}\n"}}, []string{
 		`fleet.yaml: document 6: kind: "Sites" is not one of Site, Application, MirrorSet (did you mean "Site"?)`,
 	}},
+	{"kind not a string", []edit{{"", "apiVersion: hadron.dev/v1alpha1\nkind: [Site]\n"}}, []string{
+		`fleet.yaml: document 6: kind: expected one of Site, Application, MirrorSet, got a list`,
+	}},
+	{"missing kind", []edit{{"", "apiVersion: hadron.dev/v1alpha1\nmetadata: {name: x}\n"}}, []string{
+		`fleet.yaml: document 6: kind: required (one of Site, Application, MirrorSet)`,
+	}},
 	{"missing name", []edit{{"", "apiVersion: hadron.dev/v1alpha1\nkind: Site\nspec: {region: us-east-1}\n"}}, []string{
 		`fleet.yaml: Site (document 6): metadata.name: required`,
 	}},
