@@ -78,9 +78,13 @@ func importAddresses(ctx context.Context, m Member, svc *corev1.Service) ([]stri
 		if err != nil {
 			return nil, fmt.Errorf("resolve %s: %w", svc.Spec.ExternalName, err)
 		}
+		port := strconv.Itoa(int(svc.Spec.Ports[0].Port))
+		if _, p, err := net.SplitHostPort(svc.Annotations[AnnotationAddress]); err == nil {
+			port = p // the exporter's port, which the ExternalName cannot carry
+		}
 		var out []string
 		for _, ip := range ips {
-			out = append(out, net.JoinHostPort(ip, strconv.Itoa(int(svc.Spec.Ports[0].Port))))
+			out = append(out, net.JoinHostPort(ip, port))
 		}
 		return out, nil
 	}

@@ -65,7 +65,7 @@ func TestChoose(t *testing.T) {
 func TestImports(t *testing.T) {
 	e := Export{Service: "db", Namespace: "shop", Site: "east", Labels: map[string]string{"app": "db", replicate.LabelExport: "true"},
 		Ports:    []corev1.ServicePort{{Name: "pg", Port: 5432}},
-		Endpoint: v1alpha1.Endpoint{Address: "127.0.1.5:15432", FromRegions: map[string]string{"us-west-2": "127.2.1.5:15432"}}}
+		Endpoint: v1alpha1.Endpoint{Address: "10.1.0.5:15432", FromRegions: map[string]string{"us-west-2": "10.2.1.5:15432"}}}
 	objs, err := Imports("shop", e, "west", "us-west-2")
 	if err != nil || len(objs) != 2 {
 		t.Fatalf("imports %v %v", objs, err)
@@ -86,7 +86,7 @@ func TestImports(t *testing.T) {
 	}
 	eps, _, _ := unstructured.NestedSlice(sl.Object, "endpoints")
 	addrs := eps[0].(map[string]any)["addresses"]
-	if !reflect.DeepEqual(addrs, []any{"127.2.1.5"}) || sl.GetLabels()["kubernetes.io/service-name"] != "db" || sl.Object["addressType"] != "IPv4" {
+	if !reflect.DeepEqual(addrs, []any{"10.2.1.5"}) || sl.GetLabels()["kubernetes.io/service-name"] != "db" || sl.Object["addressType"] != "IPv4" {
 		t.Errorf("slice %v", sl.Object)
 	}
 
@@ -95,6 +95,13 @@ func TestImports(t *testing.T) {
 	if err != nil || len(objs) != 1 || objs[0].Object["spec"].(map[string]any)["externalName"] != "db.east.internal" {
 		t.Fatalf("external name import %v %v", objs, err)
 	}
+	// Loopback addresses (the lab) cannot be endpoints; they become ExternalNames.
+	e.Endpoint = v1alpha1.Endpoint{Address: "127.0.1.5:15432"}
+	objs, err = Imports("shop", e, "west", "us-west-2")
+	if err != nil || len(objs) != 1 || objs[0].Object["spec"].(map[string]any)["externalName"] != "127.0.1.5" ||
+		objs[0].GetAnnotations()[AnnotationAddress] != "127.0.1.5:15432" {
+		t.Fatalf("loopback import %v %v", objs, err)
+	}
 	e.Endpoint = v1alpha1.Endpoint{Address: "no-port"}
 	if _, err := Imports("shop", e, "west", "us-west-2"); err == nil {
 		t.Error("address without a port accepted")
@@ -102,7 +109,7 @@ func TestImports(t *testing.T) {
 }
 
 func TestPlan(t *testing.T) {
-	e := Export{Service: "db", Namespace: "shop", Site: "east", Ports: []corev1.ServicePort{{Port: 5432}}, Endpoint: v1alpha1.Endpoint{Address: "127.0.1.5:5432"}}
+	e := Export{Service: "db", Namespace: "shop", Site: "east", Ports: []corev1.ServicePort{{Port: 5432}}, Endpoint: v1alpha1.Endpoint{Address: "10.0.1.5:5432"}}
 	desired, _ := Imports("shop", e, "west", "r")
 	stale := desired[0].DeepCopy()
 	stale.SetAnnotations(map[string]string{replicate.AnnotationApplication: "shop", replicate.AnnotationImportedFrom: "east", replicate.AnnotationContentHash: "old"})

@@ -16,7 +16,11 @@ import (
 
 // ManagedBy is the EndpointSlice managed-by label value of imported slices, so the
 // stand-by's EndpointSlice controller leaves them alone.
-const ManagedBy = "hadron.dev/discovery"
+const ManagedBy = "discovery.hadron.dev"
+
+// AnnotationAddress on an imported ExternalName Service records the exporter's
+// address (host:port) it stands for, since an ExternalName cannot remap ports.
+const AnnotationAddress = "hadron.dev/imported-address"
 
 // Export is a Service one site offers to the others.
 type Export struct {
@@ -139,7 +143,11 @@ func Imports(app string, e Export, site, region string) ([]*unstructured.Unstruc
 		"spec":     map[string]any{"ports": svcPorts},
 	}}
 	ip := net.ParseIP(host)
-	if ip == nil {
+	// The API server refuses loopback (and link-local) addresses in EndpointSlices; the
+	// lab lives on loopback, so such an address becomes an ExternalName holding the IP,
+	// which resolves to itself.
+	if ip == nil || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
+		ann[AnnotationAddress] = addr
 		spec := svc.Object["spec"].(map[string]any)
 		spec["type"] = "ExternalName"
 		spec["externalName"] = host

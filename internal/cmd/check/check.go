@@ -28,6 +28,9 @@ func Command() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Check that stand-by sites are in step, ready to take over, and connected",
+		// A failed check is a result, not a usage mistake; root prints the error.
+		SilenceUsage:  true,
+		SilenceErrors: true,
 	}
 	cmd.AddCommand(parityCommand(), readinessCommand(), connectivityCommand())
 	return cmd

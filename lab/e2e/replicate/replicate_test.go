@@ -1,0 +1,344 @@
+package replicate_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	checkcmd "hadron.dev/hadron/internal/cmd/check"
+	"hadron.dev/hadron/internal/discovery"
+	"hadron.dev/hadron/internal/replicate"
+	"hadron.dev/hadron/internal/site"
+)
+
+// running is a Replicator started in the background.
+type running struct {
+	r      *replicate.Replicator
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startReplicator(t testing.TB, app *v1alpha1.Application, active *site.Conn, standbys ...*site.Conn) *running {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	r, err := replicate.New(replicate.Config{App: app, Active: active, Standbys: standbys, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	run := &running{r: r, cancel: cancel, done: make(chan error, 1)}
+	go func() { run.done <- r.Run(ctx) }()
+	t.Cleanup(run.stop)
+	eventually(t, time.Minute, "replicator caches synced", func() (bool, string) { return r.Synced(), "" })
+	return run
+}
+
+func (r *running) stop() {
+	r.cancel()
+	<-r.done
+	r.done <- nil // a second stop returns at once
+}
+
+type testLog struct{ t testing.TB }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func TestReplicationEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two control planes")
+	}
+	w := startWorld(t)
+	east, west := w.conns["east"], w.conns["west"]
+	app := shopApp(t)
+	w.fleet.Applications = []*v1alpha1.Application{app}
+
+	applyAll(t, east, parse(t, widgetCRD))
+	applyAll(t, east, shopObjects(t)...)
+	applyAll(t, east, parse(t, `{apiVersion: example.com/v1, kind: Widget, metadata: {name: w1, namespace: shop, labels: {`+partOf+`}}, spec: {size: 1}}`))
+	// A person made this on west; hadron must leave it alone and say so.
+	ctx := context.Background()
+	if _, err := west.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	byHand := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "byhand", Namespace: "shop", Labels: map[string]string{"app.kubernetes.io/part-of": "shop"}},
+		Data: map[string]string{"owner": "west-person"}}
+	if _, err := west.Kube.CoreV1().ConfigMaps("shop").Create(ctx, byHand, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	run := startReplicator(t, app, east, west)
+
+	t.Run("objects reach the stand-by transformed", func(t *testing.T) {
+		eventually(t, time.Minute, "settings on west", func() (bool, string) {
+			o := get(t, west, gvrConfigMaps, "settings")
+			return o != nil, "missing"
+		})
+		s := get(t, west, gvrConfigMaps, "settings")
+		data, _, _ := unstructured.NestedStringMap(s.Object, "data")
+		if data["REGION"] != "test-west-2" || data["K"] != "v1" {
+			t.Errorf("settings data %v: want the west rule applied", data)
+		}
+		ann := s.GetAnnotations()
+		if ann[replicate.AnnotationApplication] != "shop" || ann[replicate.AnnotationSourceSite] != "east" || ann[replicate.AnnotationContentHash] == "" ||
+			ann[replicate.AnnotationSourceResourceVersion] == "" || s.GetLabels()[replicate.LabelSite] != "west" {
+			t.Errorf("ownership: annotations %v labels %v", ann, s.GetLabels())
+		}
+
+		eventually(t, time.Minute, "deployment on west", func() (bool, string) { return get(t, west, gvrDeployments, "web") != nil, "missing" })
+		d := get(t, west, gvrDeployments, "web")
+		if n, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas"); n != 0 {
+			t.Errorf("pilot-light replicas %d, want 0", n)
+		}
+		if d.GetAnnotations()[replicate.AnnotationActiveReplicas] != "3" {
+			t.Errorf("active replicas not recorded: %v", d.GetAnnotations())
+		}
+		if h := d.GetAnnotations()[replicate.ExternalDNSHostname]; h != "west."+mainName {
+			t.Errorf("external-dns hostname %q, want west's name", h)
+		}
+		if get(t, west, gvrHPAs, "web") != nil {
+			t.Error("pilot-light: the autoscaler was applied and would scale web back up")
+		}
+		eventually(t, 30*time.Second, "deferred store holds the autoscaler", func() (bool, string) {
+			cm := get(t, west, gvrConfigMaps, replicate.DeferredStoreName("shop"))
+			if cm == nil {
+				return false, "no deferred store"
+			}
+			data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
+			_, ok := data["HorizontalPodAutoscaler.autoscaling_web.json"]
+			return ok, fmt.Sprint(len(data), " keys")
+		})
+
+		eventually(t, 30*time.Second, "ingress on west", func() (bool, string) { return get(t, west, gvrIngresses, "web") != nil, "missing" })
+		ing := get(t, west, gvrIngresses, "web")
+		rules, _, _ := unstructured.NestedSlice(ing.Object, "spec", "rules")
+		var hosts []string
+		for _, r := range rules {
+			hosts = append(hosts, r.(map[string]any)["host"].(string))
+		}
+		if strings.Join(hosts, ",") != mainName+",west."+mainName {
+			t.Errorf("ingress hosts %v", hosts)
+		}
+		eventually(t, 30*time.Second, "service and TLS secret on west", func() (bool, string) {
+			return get(t, west, gvrServices, "web") != nil && get(t, west, gvrSecrets, "shop-tls") != nil, "missing"
+		})
+		if get(t, west, gvrSecrets, "db-password") != nil {
+			t.Error("a secret the policy does not name was replicated")
+		}
+		if svc := get(t, west, gvrServices, "db"); svc != nil && svc.GetAnnotations()[replicate.AnnotationImportedFrom] == "" {
+			t.Error("the exported service was replicated as a copy")
+		}
+	})
+
+	t.Run("hand-made object left alone, bad patch and missing kind reported per object", func(t *testing.T) {
+		eventually(t, 30*time.Second, "problems reported", func() (bool, string) {
+			var seen []string
+			for _, c := range run.r.Problems() {
+				seen = append(seen, fmt.Sprintf("%s %s %s", c.Action, c.Ref, c.Reason))
+			}
+			all := strings.Join(seen, "\n")
+			return strings.Contains(all, "conflict ConfigMap/shop/byhand") &&
+				strings.Contains(all, "error ConfigMap/shop/broken") && strings.Contains(all, "patch does not apply") &&
+				strings.Contains(all, "error Widget.example.com/shop/w1") && strings.Contains(all, "not served"), all
+		})
+		cm, err := west.Kube.CoreV1().ConfigMaps("shop").Get(ctx, "byhand", metav1.GetOptions{})
+		if err != nil || cm.Data["owner"] != "west-person" || cm.Annotations[replicate.AnnotationApplication] != "" {
+			t.Errorf("hand-made configmap changed: %v %v", cm, err)
+		}
+		if get(t, west, gvrConfigMaps, "broken") != nil {
+			t.Error("object with a failing patch was written")
+		}
+	})
+
+	t.Run("update and delete propagate", func(t *testing.T) {
+		if _, err := east.Kube.CoreV1().ConfigMaps("shop").Patch(ctx, "settings", "application/merge-patch+json", []byte(`{"data":{"K":"v2"}}`), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := east.Kube.CoreV1().ConfigMaps("shop").Delete(ctx, "gone", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 30*time.Second, "update on west", func() (bool, string) {
+			s := get(t, west, gvrConfigMaps, "settings")
+			v, _, _ := unstructured.NestedString(s.Object, "data", "K")
+			return v == "v2", v
+		})
+		eventually(t, 30*time.Second, "delete on west", func() (bool, string) { return get(t, west, gvrConfigMaps, "gone") == nil, "still there" })
+	})
+
+	t.Run("parity catches a drift; a restart re-applies only what drifted", func(t *testing.T) {
+		eventually(t, 30*time.Second, "replicator idle", func() (bool, string) { return run.r.Idle(), "busy" })
+		run.stop()
+		if _, err := west.Kube.AppsV1().Deployments("shop").Patch(ctx, "web", "application/merge-patch+json", []byte(`{"spec":{"replicas":2}}`),
+			metav1.PatchOptions{FieldManager: "kubectl-scale"}); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := replicate.Take(ctx, app, east, []*site.Conn{west}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		states := map[string]replicate.Parity{}
+		for _, p := range replicate.ParityOf(snap.Changes) {
+			states[p.Object] = p
+		}
+		want := map[string]replicate.State{
+			"Deployment.apps/shop/web":                     replicate.StateDrifted,
+			"ConfigMap/shop/settings":                      replicate.StateInSync,
+			"ConfigMap/shop/byhand":                        replicate.StateNotOwned,
+			"ConfigMap/shop/broken":                        replicate.StateError,
+			"Service/shop/web":                             replicate.StateInSync,
+			"Secret/shop/shop-tls":                         replicate.StateInSync,
+			"Ingress.networking.k8s.io/shop/web":           replicate.StateInSync,
+			"HorizontalPodAutoscaler.autoscaling/shop/web": replicate.StateDeferred,
+			"Widget.example.com/shop/w1":                   replicate.StateError,
+		}
+		for obj, st := range want {
+			if states[obj].State != st {
+				t.Errorf("%s: %s (%s %v), want %s", obj, states[obj].State, states[obj].Reason, states[obj].Diff, st)
+			}
+		}
+		if d := strings.Join(states["Deployment.apps/shop/web"].Diff, ";"); !strings.Contains(d, "spec.replicas: 2, want 0") {
+			t.Errorf("drift diff %q", d)
+		}
+
+		// The CLI says the same and exits non-zero.
+		fleetFile := writeFleet(t, w)
+		var out bytes.Buffer
+		cmd := checkcmd.Command()
+		cmd.SetArgs([]string{"parity", "shop", "-f", fleetFile, "-o", "json"})
+		cmd.SetOut(&out)
+		cmd.SetErr(io.Discard)
+		err = cmd.Execute()
+		if !errors.Is(err, checkcmd.ErrNotReady) {
+			t.Errorf("check parity error %v, want ErrNotReady\n%s", err, out.String())
+		}
+		var res struct {
+			OK      bool               `json:"ok"`
+			Objects []replicate.Parity `json:"objects"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.OK || len(res.Objects) < len(want) {
+			t.Errorf("check parity -o json: %v %+v\n%s", err, res, out.String())
+		}
+
+		again := startReplicator(t, app, east, west)
+		eventually(t, 30*time.Second, "drift corrected", func() (bool, string) {
+			d := get(t, west, gvrDeployments, "web")
+			n, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
+			return n == 0 && again.r.Idle(), fmt.Sprint("replicas ", n)
+		})
+		c := again.r.Counts()
+		if c[replicate.ActionUpdate] != 1 || c[replicate.ActionCreate] != 0 || c[replicate.ActionDelete] != 0 {
+			t.Errorf("restart wrote %v; want only the drifted deployment updated", c)
+		}
+		run = again
+	})
+
+	t.Run("exported service resolves and connects from the other site", func(t *testing.T) {
+		serve(t, dbLB)
+		forward(t, dbFromW, dbLB)
+		members := discovery.Members(app, w.fleet.Sites, w.conns)
+		if _, err := discovery.Sync(ctx, app, members, false, nil); err != nil {
+			t.Fatal(err)
+		}
+		svc := get(t, west, gvrServices, "db")
+		if svc == nil || svc.GetAnnotations()[replicate.AnnotationImportedFrom] != "east" {
+			t.Fatalf("imported service %v", svc)
+		}
+		// The lab's addresses are loopback, which an EndpointSlice may not hold: the
+		// import is an ExternalName naming the address as seen from west.
+		if typ, _, _ := unstructured.NestedString(svc.Object, "spec", "type"); typ != "ExternalName" {
+			t.Errorf("import type %q", typ)
+		}
+		if n, _, _ := unstructured.NestedString(svc.Object, "spec", "externalName"); n != "127.0.212.20" {
+			t.Errorf("externalName %q, want west's view of east's address", n)
+		}
+		probes, err := discovery.CheckConnectivity(ctx, "shop", "shop", members)
+		if err != nil || len(probes) != 1 || !probes[0].OK || probes[0].From != "west" || probes[0].Address != dbFromW {
+			t.Fatalf("connectivity %+v %v", probes, err)
+		}
+		// The replicator, still running, leaves the import alone.
+		if get(t, west, gvrServices, "db") == nil {
+			t.Error("replicator removed the import")
+		}
+
+		noExport := *app
+		rep := *app.Spec.Replication
+		rep.Exports = nil
+		noExport.Spec.Replication = &rep
+		if _, err := discovery.Sync(ctx, &noExport, members, false, nil); err != nil {
+			t.Fatal(err)
+		}
+		if get(t, west, gvrServices, "db") != nil {
+			t.Error("import not removed after the export went")
+		}
+	})
+
+	t.Run("readiness flags the missing CRD, the registry and the certificate", func(t *testing.T) {
+		r, err := replicate.CheckReadiness(ctx, app, east, []*site.Conn{west}, time.Now(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, f := range r.Findings {
+			lines = append(lines, fmt.Sprintf("%s %s %s %s | %s", f.Level, f.Check, f.Site, f.Message, f.Action))
+		}
+		all := strings.Join(lines, "\n")
+		for _, want := range []string{
+			"fail crds west kind Widget.example.com",
+			"warn images west pulls 1 image(s) from registry.east.test.example",
+			"fail certificate east secret shop-tls: certificate does not cover west." + mainName,
+			"capacity west",
+		} {
+			if !strings.Contains(all, want) {
+				t.Errorf("no finding %q in:\n%s", want, all)
+			}
+		}
+		if r.OK() {
+			t.Error("readiness OK despite failures")
+		}
+	})
+}
+
+// writeFleet writes the world's fleet as a file, for the CLI.
+func writeFleet(t testing.TB, w *world) string {
+	t.Helper()
+	var docs []string
+	add := func(v any) {
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, string(b))
+	}
+	for _, s := range w.fleet.Sites {
+		c := *s
+		c.APIVersion, c.Kind = v1alpha1.GroupVersion, v1alpha1.KindSite
+		add(c)
+	}
+	for _, a := range w.fleet.Applications {
+		c := *a
+		c.APIVersion, c.Kind = v1alpha1.GroupVersion, v1alpha1.KindApplication
+		add(c)
+	}
+	p := filepath.Join(w.dir, "fleet.yaml")
+	if err := os.WriteFile(p, []byte(strings.Join(docs, "---\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
