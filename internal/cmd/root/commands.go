@@ -3,9 +3,11 @@ package root
 import (
 	"github.com/spf13/cobra"
 
+	checkcmd "hadron.dev/hadron/internal/cmd/check"
 	"hadron.dev/hadron/internal/cmd/dns"
 	"hadron.dev/hadron/internal/cmd/lab"
 	plancmd "hadron.dev/hadron/internal/cmd/plan"
+	replicatecmd "hadron.dev/hadron/internal/cmd/replicate"
 	"hadron.dev/hadron/internal/cmd/validate"
 )
 
@@ -17,6 +19,8 @@ func init() {
 		dns.Command,
 		func() *cobra.Command { return validate.Command(exitError) },
 		func() *cobra.Command { return plancmd.Command(exitError) },
+		checkcmd.Command,
+		replicatecmd.Command,
 	)
 }
 
