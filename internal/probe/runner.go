@@ -131,6 +131,9 @@ func (r *Runner) probe(ctx context.Context, t Target) Observation {
 	var errs []string
 	for _, a := range t.Addrs {
 		res := t.Checker.Check(ctx, a)
+		if res.TLS != nil && ob.TLS == nil {
+			ob.TLS = res.TLS
+		}
 		if res.OK {
 			ob.OK = true
 			continue

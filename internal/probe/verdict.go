@@ -24,6 +24,8 @@ type Observation struct {
 	// Err says why the probe failed; empty when OK.
 	Err string
 	At  time.Time
+	// TLS is the certificate an HTTPS probe was served (names, expiry), when it got one.
+	TLS *TLSInfo
 }
 
 // Input is everything the quorum decision looks at for one application.
