@@ -41,7 +41,7 @@ type common struct {
 }
 
 func (c *common) flags(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&c.file, "fleet", "f", fleet.DefaultPath(), "fleet file or directory")
+	cmd.Flags().StringVarP(&c.file, "file", "f", fleet.DefaultPath(), "fleet file or directory (default from $"+fleet.EnvFleet+")")
 	cmd.Flags().StringVarP(&c.output, "output", "o", "text", "text or json")
 }
 

@@ -4,17 +4,20 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 
 	"hadron.dev/hadron/internal/cmd/validate"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/plan"
+	"hadron.dev/hadron/internal/replicate"
 )
 
 // Command returns `hadron plan`.
 func Command(exit validate.Exit) *cobra.Command {
 	var path, output string
+	var sites bool
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Print the fleet's topology: sites by region and zone, applications, mirror sets",
@@ -35,6 +38,12 @@ exit status is 1.`,
 				return validate.Report(cmd.ErrOrStderr(), exit, path, validate.OutputText, f, err)
 			}
 			p := Of(f)
+			if sites {
+				// Replication needs each application's clusters: only on request, so
+				// the default plan stays offline.
+				log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+				p.Add(replicate.PlanSection(cmd.Context(), f, log))
+			}
 			w := cmd.OutOrStdout()
 			if output == validate.OutputJSON {
 				b, err := json.MarshalIndent(p, "", "  ")
@@ -48,6 +57,7 @@ exit status is 1.`,
 		},
 	}
 	validate.AddFlags(cmd, &path, &output)
+	cmd.Flags().BoolVar(&sites, "sites", false, "contact each application's sites and add what replication would change on each stand-by")
 	return cmd
 }
 

@@ -79,7 +79,7 @@ reported as conflicts. Exported Services are imported into the other sites.
 			return run(ctx, app.Name, sites, members, workers, every, log)
 		},
 	}
-	cmd.Flags().StringVarP(&file, "fleet", "f", fleet.DefaultPath(), "fleet file or directory")
+	cmd.Flags().StringVarP(&file, "file", "f", fleet.DefaultPath(), "fleet file or directory (default from $"+fleet.EnvFleet+")")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "plan output with --dry-run: text or json")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and exit without changing anything")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log every decision")
