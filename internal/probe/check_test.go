@@ -28,7 +28,9 @@ func check(t *testing.T, s Settings, o CheckerOptions, addr string) Result {
 	return c.Check(ctx, addr)
 }
 
-func hostPort(u string) string { return strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://") }
+func hostPort(u string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
+}
 
 func TestHTTPCheck(t *testing.T) {
 	var hosts []string

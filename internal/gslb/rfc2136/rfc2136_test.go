@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 
 	"hadron.dev/hadron/internal/gslb/recordplan"
+	"hadron.dev/hadron/internal/gslb/rfc2136/bindtest"
 )
 
 func rec(name, typ string, targets ...string) recordplan.Record {
@@ -17,9 +18,9 @@ func rec(name, typ string, targets ...string) recordplan.Record {
 }
 
 func TestAgainstBIND(t *testing.T) {
-	b := startBIND(t)
+	b := bindtest.Start(t)
 	ctx := context.Background()
-	p, err := New(Config{Server: b.addr, Zone: "example.test", KeyName: b.keyName, KeySecret: b.secret})
+	p, err := New(Config{Server: b.Addr, Zone: "example.test", KeyName: b.KeyName, KeySecret: b.Secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,16 +48,16 @@ func TestAgainstBIND(t *testing.T) {
 	if len(plan.Changes) != 4 || len(plan.Conflicts) != 1 {
 		t.Fatalf("first plan:\n%s", plan)
 	}
-	if got := b.lookup(t, "shop.example.test.", dns.TypeA); !slices.Equal(got, []string{"192.0.2.10"}) {
+	if got := b.Lookup(t, "shop.example.test.", dns.TypeA); !slices.Equal(got, []string{"192.0.2.10"}) {
 		t.Errorf("shop A = %v", got)
 	}
-	if got := b.lookup(t, "_hadron-a.shop.example.test.", dns.TypeTXT); !slices.Equal(got, []string{`"hadron-owner=east"`}) {
+	if got := b.Lookup(t, "_hadron-a.shop.example.test.", dns.TypeTXT); !slices.Equal(got, []string{`"hadron-owner=east"`}) {
 		t.Errorf("ownership record = %v", got)
 	}
-	if got := b.lookup(t, "www.example.test.", dns.TypeCNAME); !slices.Equal(got, []string{"lb.cloud.example.net."}) {
+	if got := b.Lookup(t, "www.example.test.", dns.TypeCNAME); !slices.Equal(got, []string{"lb.cloud.example.net."}) {
 		t.Errorf("www CNAME = %v", got)
 	}
-	if got := b.lookup(t, "west.shop.example.test.", dns.TypeA); !slices.Equal(got, []string{"203.0.113.10"}) {
+	if got := b.Lookup(t, "west.shop.example.test.", dns.TypeA); !slices.Equal(got, []string{"203.0.113.10"}) {
 		t.Errorf("foreign west.shop A changed: %v", got)
 	}
 
@@ -71,13 +72,13 @@ func TestAgainstBIND(t *testing.T) {
 	if s := plan.String(); !strings.Contains(s, "~ shop.example.test. 10 A 198.51.100.20 (was 192.0.2.10)") || !strings.Contains(s, "- www.example.test.") {
 		t.Fatalf("failover plan:\n%s", s)
 	}
-	if got := b.lookup(t, "shop.example.test.", dns.TypeA); !slices.Equal(got, []string{"198.51.100.20"}) {
+	if got := b.Lookup(t, "shop.example.test.", dns.TypeA); !slices.Equal(got, []string{"198.51.100.20"}) {
 		t.Errorf("shop A after failover = %v", got)
 	}
-	if got := b.lookup(t, "www.example.test.", dns.TypeCNAME); len(got) != 0 {
+	if got := b.Lookup(t, "www.example.test.", dns.TypeCNAME); len(got) != 0 {
 		t.Errorf("www CNAME still there: %v", got)
 	}
-	if got := b.lookup(t, "_hadron-cname.www.example.test.", dns.TypeTXT); len(got) != 0 {
+	if got := b.Lookup(t, "_hadron-cname.www.example.test.", dns.TypeTXT); len(got) != 0 {
 		t.Errorf("ownership of the deleted CNAME still there: %v", got)
 	}
 
@@ -91,7 +92,7 @@ func TestAgainstBIND(t *testing.T) {
 	if len(plan.Conflicts) != 1 || plan.Conflicts[0].Owner != "east" {
 		t.Fatalf("west's plan:\n%s", plan)
 	}
-	if got := b.lookup(t, "foreign.example.test.", dns.TypeA); !slices.Equal(got, []string{"203.0.113.9"}) {
+	if got := b.Lookup(t, "foreign.example.test.", dns.TypeA); !slices.Equal(got, []string{"203.0.113.9"}) {
 		t.Errorf("foreign record changed: %v", got)
 	}
 
@@ -102,7 +103,7 @@ func TestAgainstBIND(t *testing.T) {
 		t.Fatal(err)
 	}
 	stale := recordplan.Make("west", cur, []recordplan.Record{rec("late.example.test.", "A", "192.0.2.1")})
-	other, _ := New(Config{Server: b.addr, Zone: "example.test", KeyName: b.keyName, KeySecret: b.secret})
+	other, _ := New(Config{Server: b.Addr, Zone: "example.test", KeyName: b.KeyName, KeySecret: b.Secret})
 	if err := other.Apply(ctx, recordplan.Make("nobody", nil, []recordplan.Record{rec("late.example.test.", "A", "192.0.2.2")})); err != nil {
 		t.Fatal(err)
 	}
@@ -110,14 +111,14 @@ func TestAgainstBIND(t *testing.T) {
 	if err := p.Apply(ctx, stale); !errors.As(err, &rerr) || !rerr.PrerequisiteFailed() {
 		t.Fatalf("stale plan applied: %v", err)
 	}
-	if got := b.lookup(t, "late.example.test.", dns.TypeA); !slices.Equal(got, []string{"192.0.2.2"}) {
+	if got := b.Lookup(t, "late.example.test.", dns.TypeA); !slices.Equal(got, []string{"192.0.2.2"}) {
 		t.Errorf("late A = %v", got)
 	}
 }
 
 func TestUnsignedUpdateRefused(t *testing.T) {
-	b := startBIND(t)
-	p, _ := New(Config{Server: b.addr, Zone: "example.test"})
+	b := bindtest.Start(t)
+	p, _ := New(Config{Server: b.Addr, Zone: "example.test"})
 	err := p.Apply(context.Background(), recordplan.Make("east", nil, []recordplan.Record{rec("x.example.test.", "A", "192.0.2.1")}))
 	var rerr *RcodeError
 	if !errors.As(err, &rerr) || rerr.Rcode != dns.RcodeRefused {

@@ -1,4 +1,6 @@
-package rfc2136
+// Package bindtest starts a real BIND 9 primary for tests: one zone, updatable with a
+// TSIG key, in a temporary directory on a loopback port.
+package bindtest
 
 import (
 	"context"
@@ -18,23 +20,27 @@ import (
 	"hadron.dev/hadron/internal/testenv"
 )
 
-// bind is a real BIND 9 primary for one zone, in a temporary directory on loopback.
-type bind struct {
-	addr, keyName, secret string
+// BIND is a running named.
+type BIND struct {
+	// Addr is host:port; KeyName and Secret (base64) sign updates and transfers.
+	Addr, KeyName, Secret string
 }
 
-const testZone = "example.test."
+// Zone is the zone the server is primary for. It starts with an SOA, an NS, and two
+// records hadron did not write: foreign A 203.0.113.9 and west.shop A 203.0.113.10.
+const Zone = "example.test."
 
-func startBIND(t *testing.T) *bind {
+// Start runs named until the test ends; it skips (or fails under CI) without named.
+func Start(t testing.TB) *BIND {
 	t.Helper()
 	named := testenv.LookPath(t, "named", "/usr/sbin/named")
 	dir := t.TempDir()
 	os.Chmod(dir, 0o777) // named may drop to its own user when started as root
 	key := make([]byte, 32)
 	rand.Read(key)
-	b := &bind{keyName: "hadron-test.", secret: base64.StdEncoding.EncodeToString(key)}
+	b := &BIND{KeyName: "hadron-test.", Secret: base64.StdEncoding.EncodeToString(key)}
 	port := freePort(t)
-	b.addr = net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
+	b.Addr = net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
 	conf := fmt.Sprintf(`
 key "%s" { algorithm hmac-sha256; secret "%s"; };
 options {
@@ -47,7 +53,7 @@ options {
 	dnssec-validation no;
 };
 zone "%s" { type primary; file "%s/zone.db"; allow-update { key "%s"; }; };
-`, b.keyName, b.secret, dir, dir, port, b.keyName, testZone, dir, b.keyName)
+`, b.KeyName, b.Secret, dir, dir, port, b.KeyName, Zone, dir, b.KeyName)
 	zone := `$TTL 300
 @ IN SOA ns.example.test. hostmaster.example.test. 1 3600 600 86400 10
 @ IN NS ns.example.test.
@@ -73,8 +79,8 @@ west.shop IN A 203.0.113.10
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		m := new(dns.Msg)
-		m.SetQuestion(testZone, dns.TypeSOA)
-		if r, err := dns.Exchange(m, b.addr); err == nil && r.Rcode == dns.RcodeSuccess {
+		m.SetQuestion(Zone, dns.TypeSOA)
+		if r, err := dns.Exchange(m, b.Addr); err == nil && r.Rcode == dns.RcodeSuccess {
 			return b
 		}
 		select {
@@ -89,7 +95,7 @@ west.shop IN A 203.0.113.10
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	// A port free for both UDP and TCP.
 	for range 20 {
@@ -109,12 +115,12 @@ func freePort(t *testing.T) int {
 	return 0
 }
 
-// lookup asks BIND for name/type and returns the answer's values, sorted.
-func (b *bind) lookup(t *testing.T, name string, qtype uint16) []string {
+// Lookup asks named for name/type and returns the answer's values (after the type).
+func (b *BIND) Lookup(t testing.TB, name string, qtype uint16) []string {
 	t.Helper()
 	m := new(dns.Msg)
 	m.SetQuestion(name, qtype)
-	r, err := dns.Exchange(m, b.addr)
+	r, err := dns.Exchange(m, b.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
