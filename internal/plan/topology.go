@@ -35,6 +35,7 @@ type Site struct {
 	KubeContext   string     `json:"kubeContext,omitempty"`
 	Kubeconfig    string     `json:"kubeconfig,omitempty"`
 	LoadBalancers []Endpoint `json:"loadBalancers,omitempty"`
+	ClientSubnets []string   `json:"clientSubnets,omitempty"`
 	Daemon        *Daemon    `json:"daemon,omitempty"`
 	Zones         []Zone     `json:"zones,omitempty"`
 }
@@ -181,7 +182,7 @@ func TopologyOf(f *fleet.Fleet) *Topology {
 }
 
 func siteOf(s *v1alpha1.Site, members map[string][]ZoneMember) Site {
-	out := Site{Name: s.Name, Role: string(s.Spec.Role), KubeContext: s.Spec.KubeContext, Kubeconfig: s.Spec.Kubeconfig}
+	out := Site{Name: s.Name, Role: string(s.Spec.Role), KubeContext: s.Spec.KubeContext, Kubeconfig: s.Spec.Kubeconfig, ClientSubnets: s.Spec.ClientSubnets}
 	if out.Role == "" {
 		out.Role = string(fleet.DefaultSiteRole)
 	}

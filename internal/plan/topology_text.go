@@ -20,6 +20,9 @@ func (t *Topology) WriteText(out io.Writer) error {
 			for _, lb := range s.LoadBalancers {
 				p("      load balancer\t%s", endpointText(lb))
 			}
+			if len(s.ClientSubnets) > 0 {
+				p("      client subnets\t%s", strings.Join(s.ClientSubnets, ", "))
+			}
 			if d := s.Daemon; d != nil {
 				p("      daemon api\t%s", endpointText(d.API))
 				if d.Peer != nil {
@@ -45,10 +48,16 @@ func (t *Topology) WriteText(out io.Writer) error {
 	}
 	for _, a := range t.Applications {
 		p("  %s\t%s, namespace %s", a.Name, a.Mode, a.Namespace)
-		p("    active\t%s", a.ActiveSite)
-		if len(a.StandbySites) > 0 {
-			p("    stand-by\t%s (%s)", strings.Join(a.StandbySites, ", "), a.Standby)
+		if a.Mode == "active-active" {
+			p("    sites\t%s (all serve; %s listed first)", strings.Join(append([]string{a.ActiveSite}, a.StandbySites...), ", "), a.ActiveSite)
 		} else {
+			p("    active\t%s", a.ActiveSite)
+		}
+		switch {
+		case a.Mode == "active-active":
+		case len(a.StandbySites) > 0:
+			p("    stand-by\t%s (%s)", strings.Join(a.StandbySites, ", "), a.Standby)
+		default:
 			p("    stand-by\tnone")
 		}
 		switch af := a.AutomaticFailover; {
