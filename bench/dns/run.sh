@@ -4,6 +4,7 @@
 # server's queries per second and p99 latency, and hadron's ratios.
 #
 #   bench/dns/run.sh              # DURATION=15 CLIENTS=4 by default
+#   EDNS=1 bench/dns/run.sh       # queries with EDNS0 (dnsperf -e)
 #   make bench-dns                # installs knot and CoreDNS first
 #
 # p99 comes from a second, verbose dnsperf run per server at the same settings (the
@@ -15,6 +16,7 @@ DURATION=${DURATION:-15}
 LAT_DURATION=${LAT_DURATION:-5}
 CLIENTS=${CLIENTS:-4}
 OUTSTANDING=${OUTSTANDING:-100}
+edns=(); [ "${EDNS:-}" = 1 ] && edns=(-e)
 gobin=$(go env GOBIN); [ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
 COREDNS=${COREDNS:-$gobin/coredns}
 KNOTD=${KNOTD:-/usr/sbin/knotd}
@@ -27,7 +29,6 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_answer() { # wait_answer PORT: until the main name answers
   for _ in $(seq 100); do
     dig @127.0.0.1 -p "$1" +short +tries=1 +time=1 shop.bench.test A 2>/dev/null | grep -q . && return 0
@@ -37,7 +38,7 @@ wait_answer() { # wait_answer PORT: until the main name answers
 }
 
 (cd "$root" && go build -o "$work/hadron" ./cmd/hadron)
-hport=$(free_port); cport=$(free_port); kport=$(free_port)
+hport=${HADRON_PORT:-15301}; cport=${COREDNS_PORT:-15302}; kport=${KNOT_PORT:-15303}
 sed "s/@PORT@/$hport/g" "$here/fleet.yaml.in" > "$work/fleet.yaml"
 "$work/hadron" dns zone -f "$work/fleet.yaml" > "$work/db.bench.test"
 
@@ -88,10 +89,10 @@ done
 
 run() { # run NAME PORT -> "qps p99ms"
   local out qps p99
-  out=$(dnsperf -s 127.0.0.1 -p "$2" -d "$here/queries.txt" -l "$DURATION" -c "$CLIENTS" -q "$OUTSTANDING" 2>&1)
+  out=$(dnsperf -s 127.0.0.1 -p "$2" -d "$here/queries.txt" -l "$DURATION" -c "$CLIENTS" -q "$OUTSTANDING" "${edns[@]}" 2>&1)
   qps=$(awk '/Queries per second:/ {print $4}' <<<"$out")
   lost=$(awk '/Queries lost:/ {print $3}' <<<"$out")
-  p99=$(dnsperf -v -s 127.0.0.1 -p "$2" -d "$here/queries.txt" -l "$LAT_DURATION" -c "$CLIENTS" -q "$OUTSTANDING" 2>/dev/null |
+  p99=$(dnsperf -v -s 127.0.0.1 -p "$2" -d "$here/queries.txt" -l "$LAT_DURATION" -c "$CLIENTS" -q "$OUTSTANDING" "${edns[@]}" 2>/dev/null |
     awk '$1 == ">" && NF >= 5 {print $NF}' | sort -g | awk '{a[NR]=$1} END {i=int(NR*0.99); if (i<1) i=1; printf "%.3f", a[i]*1000}')
   echo "$qps $p99 $lost"
 }
