@@ -201,6 +201,9 @@ var validationCases = []struct {
 	{"witness active", []edit{{"activeSite: east", "activeSite: witness"}}, []string{
 		app + `spec.policy.activeSite: site "witness" is a witness: it only votes and runs no workloads or data`,
 	}},
+	{"witness stand-by", []edit{{"standbySites: [west]", "standbySites: [witness]"}}, []string{
+		app + `spec.policy.standbySites[0]: site "witness" is a witness: it only votes and runs no workloads or data`,
+	}},
 	{"witness member", []edit{{"site: west", "site: witness"}, {"zone: a\n      role: dr-async", "role: dr-async"}}, []string{
 		set + `spec.members[2].site: site "witness" is a witness: it only votes and runs no workloads or data`,
 	}},
