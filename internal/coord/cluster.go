@@ -1,0 +1,77 @@
+package coord
+
+import (
+	"fmt"
+	"net"
+	"strings"
+
+	"hadron.dev/hadron/internal/fleet"
+)
+
+// DefaultClientPort is the port of a member's etcd client listener, on the host of its
+// peer address; only the local daemon connects to it.
+const DefaultClientPort = "2379"
+
+// Member is one etcd member of the coordination cluster: one per site with a daemon.
+type Member struct {
+	// Name is the site's name.
+	Name string
+	// PeerURL is the URL the member advertises to the others.
+	PeerURL string
+}
+
+// Cluster is the etcd cluster the fleet's daemons form, seen from one site.
+type Cluster struct {
+	// Local is the member this daemon runs.
+	Local   Member
+	Members []Member
+	// ListenPeer is where the local member accepts peers; ListenClient where the local
+	// daemon's client connects.
+	ListenPeer, ListenClient string
+}
+
+// InitialCluster is etcd's --initial-cluster value.
+func (c Cluster) InitialCluster() string {
+	parts := make([]string, 0, len(c.Members))
+	for _, m := range c.Members {
+		parts = append(parts, m.Name+"="+m.PeerURL)
+	}
+	return strings.Join(parts, ",")
+}
+
+// Plan derives the cluster from the fleet: every site with spec.daemon.peer is a
+// member. Members advertise their peer address as the fleet gives it (Endpoint.Address):
+// etcd derives member IDs from the advertised URLs, so every member must name a peer by
+// the same URL.
+//
+// TODO(next session): per-region peer addresses (Endpoint.fromRegions, the lab's
+// toxiproxy links) are not used yet, so a cut lab link does not cut etcd traffic; see
+// docs/design/coordination.md for the planned name-based URLs.
+func Plan(f *fleet.Fleet, local string) (Cluster, error) {
+	var c Cluster
+	found := false
+	for _, s := range f.Sites {
+		if s.Spec.Daemon == nil {
+			continue
+		}
+		if s.Spec.Daemon.Peer == nil || s.Spec.Daemon.Peer.Address == "" {
+			return Cluster{}, fmt.Errorf("site %s: %w", s.Name, ErrNoPeer)
+		}
+		m := Member{Name: s.Name, PeerURL: "https://" + s.Spec.Daemon.Peer.Address}
+		c.Members = append(c.Members, m)
+		if s.Name == local {
+			found = true
+			c.Local = m
+			c.ListenPeer = c.Local.PeerURL
+			host, _, err := net.SplitHostPort(s.Spec.Daemon.Peer.Address)
+			if err != nil {
+				return Cluster{}, fmt.Errorf("site %s: spec.daemon.peer.address: %w", s.Name, err)
+			}
+			c.ListenClient = "https://" + net.JoinHostPort(host, DefaultClientPort)
+		}
+	}
+	if !found {
+		return Cluster{}, fmt.Errorf("site %s: %w", local, ErrNotMember)
+	}
+	return c, nil
+}

@@ -1,0 +1,148 @@
+package coord_test
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/coord/coordtest"
+)
+
+func TestClusterFormsOverTLS(t *testing.T) {
+	f := coordtest.Fleet(211)
+	pki, members := coordtest.StartCluster(t, f)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := members[0].Client.MemberList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Members) != 3 {
+		t.Fatalf("%d members, want 3", len(resp.Members))
+	}
+	// A write through one member reads back through the others.
+	if _, err := members[0].Client.Put(ctx, coord.Root+"test", "from-east"); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members[1:] {
+		got, err := m.Client.Get(ctx, coord.Root+"test")
+		if err != nil || len(got.Kvs) != 1 || string(got.Kvs[0].Value) != "from-east" {
+			t.Fatalf("read through %s: %v %v", m.Name, got, err)
+		}
+	}
+	// Clients without a certificate of the CA are refused.
+	anon, err := coord.NewClient(coord.ClientOptions{Endpoints: members[0].Member.Endpoints(), TLS: insecureTLS(t, pki)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer anon.Close()
+	actx, acancel := context.WithTimeout(ctx, 2*time.Second)
+	defer acancel()
+	if _, err := anon.Get(actx, coord.Root+"test"); err == nil {
+		t.Fatal("a client without a certificate read from the cluster")
+	}
+	// The site certificate names the daemon's addresses.
+	b, err := os.ReadFile(pki.CertFile("west"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cert.VerifyHostname("127.0.211.42"); err != nil {
+		t.Errorf("west certificate: %v", err)
+	}
+}
+
+func TestLeaderFailoverFencesOldToken(t *testing.T) {
+	f := coordtest.Fleet(212)
+	_, members := coordtest.StartCluster(t, f)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	type won struct {
+		name  string
+		token coord.Token
+	}
+	wins := make(chan won, len(members))
+	electors := map[string]*coord.Elector{}
+	for _, m := range members {
+		e := coord.NewElector(m.Client, m.Name, 2*time.Second)
+		electors[m.Name] = e
+		go func() {
+			tok, err := e.Campaign(ctx)
+			if err == nil {
+				wins <- won{m.Name, tok}
+			}
+		}()
+	}
+	first := <-wins
+	leader, err := coord.Leader(ctx, members[0].Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if leader != first.token {
+		t.Fatalf("leader is %v, the winner holds %v", leader, first.token)
+	}
+	if err := coord.Fenced(ctx, members[1].Client, first.token); err != nil {
+		t.Fatalf("the leader's token is refused: %v", err)
+	}
+	select {
+	case w := <-wins:
+		t.Fatalf("two leaders at once: %s and %s", first.name, w.name)
+	case <-time.After(500 * time.Millisecond):
+	}
+
+	// The leader's daemon dies: its lease runs out and another daemon wins.
+	var others []*coordtest.Member
+	for _, m := range members {
+		if m.Name == first.name {
+			m.Stop()
+		} else {
+			others = append(others, m)
+		}
+	}
+	var second won
+	select {
+	case second = <-wins:
+	case <-ctx.Done():
+		t.Fatal("no new leader")
+	}
+	if second.name == first.name || second.token.Rev <= first.token.Rev {
+		t.Fatalf("new leader %s with token %d after %s with %d", second.name, second.token.Rev, first.name, first.token.Rev)
+	}
+	// The deposed leader's token is refused everywhere, and a guarded write with it
+	// does nothing; the new token works.
+	for _, m := range others {
+		if err := coord.Fenced(ctx, m.Client, first.token); !coord.IsFenced(err) {
+			t.Errorf("old token through %s: %v, want ErrFenced", m.Name, err)
+		}
+	}
+	err = coord.Guarded(ctx, others[0].Client, first.token, clientv3.OpPut(coord.ActiveKey("shop"), "west"))
+	if !coord.IsFenced(err) {
+		t.Fatalf("guarded write with the old token: %v", err)
+	}
+	got, err := others[0].Client.Get(ctx, coord.ActiveKey("shop"))
+	if err != nil || len(got.Kvs) != 0 {
+		t.Fatalf("the refused write happened: %v %v", got, err)
+	}
+	if err := coord.Guarded(ctx, others[0].Client, second.token, clientv3.OpPut(coord.ActiveKey("shop"), "west")); err != nil {
+		t.Fatalf("guarded write with the new token: %v", err)
+	}
+	// Resigning hands over at once.
+	if err := electors[second.name].Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	third := <-wins
+	if third.token.Rev <= second.token.Rev || coord.Fenced(ctx, others[0].Client, second.token) == nil {
+		t.Fatalf("after resign: %v then %v", second.token, third.token)
+	}
+}

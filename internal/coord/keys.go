@@ -1,0 +1,65 @@
+package coord
+
+import "strings"
+
+// The layout of everything hadron keeps in etcd, in one place so that a reader of the
+// keyspace (etcdctl get --prefix /hadron/v1/) knows what each key is.
+//
+//	/hadron/v1/leader/<lease>                      election keys; the oldest is the leader
+//	/hadron/v1/observations/<app>/<site>/<observer> the observer's latest probe of the site (JSON)
+//	/hadron/v1/apps/<app>/active                   the site the application runs at (set by runbooks)
+//	/hadron/v1/apps/<app>/health                   the quorum's verdict per site (JSON), written by the leader
+//	/hadron/v1/runbooks/<app>/<run>                a runbook's progress (next session)
+//	/hadron/v1/ledger/<app>/<run>                  a finished run's record (next session)
+//	/hadron/v1/quorum                              read by every daemon to prove it reaches a majority
+const (
+	Root            = "/hadron/v1/"
+	LeaderPrefix    = Root + "leader/"
+	ObservationsDir = Root + "observations/"
+	AppsDir         = Root + "apps/"
+	RunbooksDir     = Root + "runbooks/"
+	LedgerDir       = Root + "ledger/"
+	QuorumKey       = Root + "quorum"
+)
+
+// ObservationKey is where observer keeps its latest probe of site for app.
+func ObservationKey(app, site, observer string) string {
+	return ObservationsDir + app + "/" + site + "/" + observer
+}
+
+// ParseObservationKey splits an observation key; ok is false for any other key.
+func ParseObservationKey(key string) (app, site, observer string, ok bool) {
+	rest, found := strings.CutPrefix(key, ObservationsDir)
+	if !found {
+		return "", "", "", false
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return "", "", "", false
+	}
+	return parts[0], parts[1], parts[2], true
+}
+
+// ActiveKey holds the active site of app.
+func ActiveKey(app string) string { return AppsDir + app + "/active" }
+
+// HealthKey holds the quorum's verdicts of app's sites.
+func HealthKey(app string) string { return AppsDir + app + "/health" }
+
+// ParseAppKey splits a key under AppsDir into the application and the field (active,
+// health); ok is false for any other key.
+func ParseAppKey(key string) (app, field string, ok bool) {
+	rest, found := strings.CutPrefix(key, AppsDir)
+	if !found {
+		return "", "", false
+	}
+	app, field, found = strings.Cut(rest, "/")
+	if !found || app == "" || field == "" || strings.Contains(field, "/") {
+		return "", "", false
+	}
+	return app, field, true
+}
+
+// RunbookKey and LedgerKey are reserved for the runbooks of the next session.
+func RunbookKey(app, run string) string { return RunbooksDir + app + "/" + run }
+func LedgerKey(app, run string) string  { return LedgerDir + app + "/" + run }

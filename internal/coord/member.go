@@ -1,0 +1,148 @@
+package coord
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+)
+
+// MemberOptions configure the embedded etcd member of a daemon.
+type MemberOptions struct {
+	Cluster Cluster
+	// DataDir holds the member's data; it survives restarts.
+	DataDir string
+	PKI     PKI
+	// LogLevel is etcd's own log level (default error: etcd is chatty and hadron logs
+	// what matters about the cluster itself).
+	LogLevel string
+	Log      *slog.Logger
+}
+
+// EmbeddedMember is a running etcd member.
+type EmbeddedMember struct {
+	etcd *embed.Etcd
+	opts MemberOptions
+}
+
+// StartMember starts the local etcd member. It returns once the listeners are up; the
+// member serves clients when the cluster has a leader, which needs a majority of the
+// fleet's daemons to be running.
+func StartMember(o MemberOptions) (*EmbeddedMember, error) {
+	c := o.Cluster
+	cfg := embed.NewConfig()
+	cfg.Name = c.Local.Name
+	cfg.Dir = o.DataDir
+	cfg.InitialCluster = c.InitialCluster()
+	cfg.InitialClusterToken = "hadron"
+	cfg.ClusterState = embed.ClusterStateFlagNew
+	cfg.LogLevel = o.LogLevel
+	if cfg.LogLevel == "" {
+		cfg.LogLevel = "error"
+	}
+	urls := func(s string) ([]url.URL, error) {
+		u, err := url.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("url %q: %w", s, err)
+		}
+		return []url.URL{*u}, nil
+	}
+	var err error
+	if cfg.ListenPeerUrls, err = urls(c.ListenPeer); err != nil {
+		return nil, err
+	}
+	if cfg.AdvertisePeerUrls, err = urls(c.Local.PeerURL); err != nil {
+		return nil, err
+	}
+	if cfg.ListenClientUrls, err = urls(c.ListenClient); err != nil {
+		return nil, err
+	}
+	cfg.AdvertiseClientUrls = cfg.ListenClientUrls
+	tlsInfo := transport.TLSInfo{
+		CertFile:       o.PKI.CertFile(c.Local.Name),
+		KeyFile:        o.PKI.KeyFile(c.Local.Name),
+		TrustedCAFile:  o.PKI.CAFile(),
+		ClientCertAuth: true,
+	}
+	cfg.PeerTLSInfo, cfg.ClientTLSInfo = tlsInfo, tlsInfo
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("start etcd member %s: %w", c.Local.Name, err)
+	}
+	if o.Log != nil {
+		o.Log.Info("etcd member started", "name", c.Local.Name, "peer", c.ListenPeer, "client", c.ListenClient, "cluster", cfg.InitialCluster)
+	}
+	return &EmbeddedMember{etcd: e, opts: o}, nil
+}
+
+// Ready is closed when the member has joined a cluster with a leader.
+func (m *EmbeddedMember) Ready() <-chan struct{} { return m.etcd.Server.ReadyNotify() }
+
+// Err reports a fatal error of the member.
+func (m *EmbeddedMember) Err() <-chan error { return m.etcd.Err() }
+
+// Close stops the member.
+func (m *EmbeddedMember) Close() { m.etcd.Close() }
+
+// Endpoints are the member's client URLs.
+func (m *EmbeddedMember) Endpoints() []string { return []string{m.opts.Cluster.ListenClient} }
+
+// ClientOptions say how to reach an etcd cluster.
+type ClientOptions struct {
+	Endpoints []string
+	// TLS is nil for a plain-text cluster.
+	TLS *tls.Config
+}
+
+// ClientTLS is the client TLS configuration of site's daemon towards etcd members.
+func (p PKI) ClientTLS(site string) (*tls.Config, error) {
+	info := transport.TLSInfo{CertFile: p.CertFile(site), KeyFile: p.KeyFile(site), TrustedCAFile: p.CAFile()}
+	cfg, err := info.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("etcd client tls: %w", err)
+	}
+	return cfg, nil
+}
+
+// NewClient connects to etcd. It does not wait for the cluster to be ready: calls fail
+// with their context's deadline until it is.
+func NewClient(o ClientOptions) (*clientv3.Client, error) {
+	c, err := clientv3.New(clientv3.Config{
+		Endpoints:   o.Endpoints,
+		TLS:         o.TLS,
+		DialTimeout: 2 * time.Second,
+		// Keepalives notice a dead member quickly so that the client's calls fail fast
+		// instead of hanging on a silent connection.
+		DialKeepAliveTime:    2 * time.Second,
+		DialKeepAliveTimeout: 2 * time.Second,
+		Logger:               zap.NewNop(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("etcd client %v: %w", o.Endpoints, err)
+	}
+	return c, nil
+}
+
+// WaitReady waits until the cluster answers a linearizable read or ctx ends.
+func WaitReady(ctx context.Context, c *clientv3.Client) error {
+	for {
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := c.Get(rctx, QuorumKey)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for etcd: %w", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,276 @@
+package coord
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/fleet"
+)
+
+// PKI is a development certificate authority and one certificate per daemon, kept in
+// one directory: ca.crt, ca.key, <site>.crt, <site>.key and api-token. Each site's
+// certificate serves etcd peers, etcd clients and the daemon API, and is also its client
+// certificate towards the other members. A production fleet brings its own files in the
+// same layout.
+type PKI struct{ Dir string }
+
+// File names inside a PKI directory.
+const (
+	caCert    = "ca.crt"
+	caKey     = "ca.key"
+	tokenFile = "api-token"
+	certLife  = 5 * 365 * 24 * time.Hour
+)
+
+// CAFile, CertFile, KeyFile and TokenFile are the paths of the PKI's files.
+func (p PKI) CAFile() string              { return filepath.Join(p.Dir, caCert) }
+func (p PKI) CertFile(site string) string { return filepath.Join(p.Dir, site+".crt") }
+func (p PKI) KeyFile(site string) string  { return filepath.Join(p.Dir, site+".key") }
+func (p PKI) TokenFile() string           { return filepath.Join(p.Dir, tokenFile) }
+
+// Token reads the API bearer token.
+func (p PKI) Token() (string, error) {
+	b, err := os.ReadFile(p.TokenFile())
+	if err != nil {
+		return "", fmt.Errorf("read api token: %w", err)
+	}
+	t := string(trimSpace(b))
+	if t == "" {
+		return "", fmt.Errorf("api token %s is empty", p.TokenFile())
+	}
+	return t, nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// CertPool returns the CA as a pool for verifying peers.
+func (p PKI) CertPool() (*x509.CertPool, error) {
+	b, err := os.ReadFile(p.CAFile())
+	if err != nil {
+		return nil, fmt.Errorf("read CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s holds no certificate", p.CAFile())
+	}
+	return pool, nil
+}
+
+// ServerTLS is the TLS configuration of site's daemon API.
+func (p PKI) ServerTLS(site string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(p.CertFile(site), p.KeyFile(site))
+	if err != nil {
+		return nil, fmt.Errorf("load certificate of %s: %w", site, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// Init creates what is missing: the CA, a certificate for every daemon site of the
+// fleet whose names cover all of the site's daemon addresses (as seen from every
+// region), and the API token. Existing files are kept, so Init is safe to run at every
+// start; a lock serialises daemons that start together from one directory.
+func (p PKI) Init(f *fleet.Fleet) error {
+	if err := os.MkdirAll(p.Dir, 0o700); err != nil {
+		return fmt.Errorf("pki dir: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(p.Dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("pki lock: %w", err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("pki lock: %w", err)
+	}
+	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN)
+
+	ca, key, err := p.loadOrCreateCA()
+	if err != nil {
+		return err
+	}
+	for _, s := range f.Sites {
+		if s.Spec.Daemon == nil {
+			continue
+		}
+		if exists(p.CertFile(s.Name)) && exists(p.KeyFile(s.Name)) {
+			continue
+		}
+		if err := p.issue(ca, key, s.Name, daemonHosts(s.Spec.Daemon)); err != nil {
+			return fmt.Errorf("certificate of %s: %w", s.Name, err)
+		}
+	}
+	if !exists(p.TokenFile()) {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return fmt.Errorf("api token: %w", err)
+		}
+		if err := writeFile(p.TokenFile(), []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// daemonHosts are every host a daemon is reached at: its API, peer and DNS addresses
+// from every region, plus loopback for the local client.
+func daemonHosts(d *v1alpha1.DaemonSpec) []string {
+	out := []string{"localhost", "127.0.0.1", "::1"}
+	add := func(addr string) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		if host != "" && !slices.Contains(out, host) {
+			out = append(out, host)
+		}
+	}
+	for _, e := range []*v1alpha1.Endpoint{&d.API, d.Peer, d.DNS} {
+		if e == nil {
+			continue
+		}
+		add(e.Address)
+		for _, a := range e.FromRegions {
+			add(a)
+		}
+	}
+	return out
+}
+
+func (p PKI) loadOrCreateCA() (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	if exists(p.CAFile()) && exists(filepath.Join(p.Dir, caKey)) {
+		cb, err := os.ReadFile(p.CAFile())
+		if err != nil {
+			return nil, nil, fmt.Errorf("read CA: %w", err)
+		}
+		kb, err := os.ReadFile(filepath.Join(p.Dir, caKey))
+		if err != nil {
+			return nil, nil, fmt.Errorf("read CA key: %w", err)
+		}
+		cblock, _ := pem.Decode(cb)
+		kblock, _ := pem.Decode(kb)
+		if cblock == nil || kblock == nil {
+			return nil, nil, errors.New("CA files are not PEM")
+		}
+		ca, err := x509.ParseCertificate(cblock.Bytes)
+		if err != nil {
+			return nil, nil, fmt.Errorf("parse CA: %w", err)
+		}
+		key, err := x509.ParseECPrivateKey(kblock.Bytes)
+		if err != nil {
+			return nil, nil, fmt.Errorf("parse CA key: %w", err)
+		}
+		return ca, key, nil
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("CA key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: "hadron development CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(certLife),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create CA: %w", err)
+	}
+	ca, _ := x509.ParseCertificate(der)
+	if err := writePEM(filepath.Join(p.Dir, caKey), "EC PRIVATE KEY", mustMarshalEC(key), 0o600); err != nil {
+		return nil, nil, err
+	}
+	if err := writePEM(p.CAFile(), "CERTIFICATE", der, 0o644); err != nil {
+		return nil, nil, err
+	}
+	return ca, key, nil
+}
+
+func (p PKI) issue(ca *x509.Certificate, caKey *ecdsa.PrivateKey, site string, hosts []string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: site, Organization: []string{"hadron"}},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(certLife),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	if err := writePEM(p.KeyFile(site), "EC PRIVATE KEY", mustMarshalEC(key), 0o600); err != nil {
+		return err
+	}
+	return writePEM(p.CertFile(site), "CERTIFICATE", der, 0o644)
+}
+
+func serial() *big.Int {
+	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 126))
+	return n
+}
+
+func mustMarshalEC(k *ecdsa.PrivateKey) []byte {
+	b, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		// Only fails for curves x509 does not know; P-256 is always known.
+		panic(err)
+	}
+	return b
+}
+
+func writePEM(path, typ string, der []byte, mode os.FileMode) error {
+	return writeFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode)
+}
+
+// writeFile writes through a temporary file and a rename, so a reader never sees half
+// a key.
+func writeFile(path string, b []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, mode); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

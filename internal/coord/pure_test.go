@@ -1,0 +1,101 @@
+package coord
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/fleet"
+)
+
+func TestPlan(t *testing.T) {
+	site := func(name, peer string) *v1alpha1.Site {
+		s := &v1alpha1.Site{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if peer != "" {
+			s.Spec.Daemon = &v1alpha1.DaemonSpec{Peer: &v1alpha1.Endpoint{Address: peer,
+				FromRegions: map[string]string{"other": "127.9.9.9:2380"}}}
+		}
+		return s
+	}
+	f := &fleet.Fleet{Sites: []*v1alpha1.Site{site("east", "127.0.1.40:2380"), site("nodaemon", ""), site("west", "127.0.2.40:2380")}}
+	c, err := Plan(f, "west")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.InitialCluster(), "east=https://127.0.1.40:2380,west=https://127.0.2.40:2380"; got != want {
+		t.Errorf("initial cluster %q, want %q", got, want)
+	}
+	if c.ListenPeer != "https://127.0.2.40:2380" || c.ListenClient != "https://127.0.2.40:2379" || c.Local.Name != "west" {
+		t.Errorf("local member %+v", c)
+	}
+	if _, err := Plan(f, "nodaemon"); !errors.Is(err, ErrNotMember) {
+		t.Errorf("site without daemon: %v, want ErrNotMember", err)
+	}
+	f.Sites = append(f.Sites, &v1alpha1.Site{ObjectMeta: metav1.ObjectMeta{Name: "bad"}, Spec: v1alpha1.SiteSpec{Daemon: &v1alpha1.DaemonSpec{}}})
+	if _, err := Plan(f, "east"); !errors.Is(err, ErrNoPeer) {
+		t.Errorf("daemon without peer: %v, want ErrNoPeer", err)
+	}
+}
+
+func TestKeys(t *testing.T) {
+	k := ObservationKey("shop", "east", "witness")
+	if k != "/hadron/v1/observations/shop/east/witness" {
+		t.Fatalf("observation key %q", k)
+	}
+	cases := []struct {
+		key             string
+		app, site, from string
+		ok              bool
+	}{
+		{k, "shop", "east", "witness", true},
+		{"/hadron/v1/observations/shop/east", "", "", "", false},
+		{"/hadron/v1/observations/shop/east/w/x", "", "", "", false},
+		{"/hadron/v1/apps/shop/active", "", "", "", false},
+		{"/hadron/v1/observations//east/w", "", "", "", false},
+	}
+	for _, c := range cases {
+		app, site, from, ok := ParseObservationKey(c.key)
+		if ok != c.ok || app != c.app || site != c.site || from != c.from {
+			t.Errorf("ParseObservationKey(%q) = %q %q %q %v", c.key, app, site, from, ok)
+		}
+	}
+	appCases := []struct {
+		key, app, field string
+		ok              bool
+	}{
+		{ActiveKey("shop"), "shop", "active", true},
+		{HealthKey("shop"), "shop", "health", true},
+		{"/hadron/v1/apps/shop", "", "", false},
+		{"/hadron/v1/apps/shop/health/x", "", "", false},
+		{"/hadron/v1/ledger/shop/1", "", "", false},
+	}
+	for _, c := range appCases {
+		app, field, ok := ParseAppKey(c.key)
+		if ok != c.ok || app != c.app || field != c.field {
+			t.Errorf("ParseAppKey(%q) = %q %q %v", c.key, app, field, ok)
+		}
+	}
+}
+
+func TestSelfFenced(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name   string
+		lastOK time.Time
+		want   bool
+	}{
+		{"never reached a majority", time.Time{}, true},
+		{"just reached it", now, false},
+		{"within the grace", now.Add(-2 * time.Second), false},
+		{"exactly at the limit", now.Add(-3 * time.Second), false},
+		{"past the limit", now.Add(-3*time.Second - time.Millisecond), true},
+	}
+	for _, c := range cases {
+		if got := SelfFenced(c.lastOK, now, 3*time.Second); got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+}
