@@ -1,0 +1,106 @@
+package coordstate_test
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/coord/coordtest"
+	"hadron.dev/hadron/internal/coordstate"
+	"hadron.dev/hadron/internal/gslb"
+	"hadron.dev/hadron/internal/probe"
+)
+
+func TestSharedStateAcrossMembers(t *testing.T) {
+	_, members := coordtest.StartCluster(t, coordtest.Fleet(213))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	log := slog.New(slog.DiscardHandler)
+
+	// Every member follows the application state and the observations.
+	stores := make([]*coordstate.Store, len(members))
+	var mu sync.Mutex
+	seen := map[string][]probe.Observation{}
+	for i, m := range members {
+		stores[i] = coordstate.NewStore(m.Client, log)
+		go stores[i].Run(ctx)
+		obs := &coordstate.Observations{Client: m.Client, Log: log, Record: func(ob probe.Observation) {
+			mu.Lock()
+			seen[m.Name] = append(seen[m.Name], ob)
+			mu.Unlock()
+		}}
+		go obs.Run(ctx)
+	}
+
+	// One observer publishes; every member receives it in the same form.
+	pub := coordstate.NewPublisher(members[2].Client, log)
+	go pub.Run(ctx)
+	pub.Record(probe.Observation{App: "shop", Observer: "witness", Site: "east", OK: false, Err: "refused", At: time.Now()})
+	coordtest.Eventually(t, 10*time.Second, "every member saw the observation", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range members {
+			if len(seen[m.Name]) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	mu.Lock()
+	for _, m := range members {
+		ob := seen[m.Name][0]
+		if ob.Observer != "witness" || ob.Site != "east" || ob.App != "shop" || ob.OK || ob.Err != "refused" {
+			t.Errorf("%s saw %+v", m.Name, ob)
+		}
+	}
+	mu.Unlock()
+
+	// The leader's verdicts reach every member's store at the same version.
+	el := coord.NewElector(members[0].Client, members[0].Name, 2*time.Second)
+	tok, err := el.Campaign(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdicts := map[string]probe.Verdict{"east": probe.Down, "west": probe.Up}
+	if err := coordstate.PublishHealth(ctx, members[0].Client, tok, "shop", verdicts); err != nil {
+		t.Fatal(err)
+	}
+	var version uint64
+	for i, s := range stores {
+		coordtest.Eventually(t, 10*time.Second, members[i].Name+" store has the verdicts", func() bool {
+			st, _ := s.Current(ctx)
+			return st.Apps["shop"].Health["east"] == probe.Down
+		})
+		st, _ := s.Current(ctx)
+		if i == 0 {
+			version = st.Version
+		} else if st.Version != version {
+			t.Errorf("%s answers version %d, %s %d", members[i].Name, st.Version, members[0].Name, version)
+		}
+	}
+
+	// A deposed leader's verdicts are refused and change nothing.
+	if err := el.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = coordstate.PublishHealth(ctx, members[1].Client, tok, "shop", map[string]probe.Verdict{"east": probe.Up})
+	if !coord.IsFenced(err) {
+		t.Fatalf("publish with a stale token: %v", err)
+	}
+	if st, _ := stores[1].Current(ctx); st.Apps["shop"].Health["east"] != probe.Down || st.Version != version {
+		t.Errorf("state changed by a stale token: %+v", st)
+	}
+
+	// The store is a gslb.Store: a watcher gets the current state first.
+	var _ gslb.Store = stores[0]
+	ch, err := stores[0].Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := <-ch; st.Version != version {
+		t.Errorf("watch starts at version %d, want %d", st.Version, version)
+	}
+}
