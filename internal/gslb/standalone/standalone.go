@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/gslb"
@@ -56,6 +57,9 @@ func New(o Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile zones: %w", err)
 	}
+	// The SOA serial is this base plus the state version: starting from the clock keeps
+	// it increasing across restarts.
+	cat.SerialBase = uint32(time.Now().Unix())
 	eng, err := dnsserver.NewEngine(cat)
 	if err != nil {
 		return nil, err
