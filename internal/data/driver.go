@@ -66,7 +66,10 @@ const (
 	StateStreaming    State = "streaming"    // a standby receiving WAL, caught up
 	StateCatchingUp   State = "catching up"  // a standby receiving WAL, behind
 	StateDisconnected State = "disconnected" // a standby with no WAL stream
-	StateUnreachable  State = "unreachable"  // could not be observed
+	// StateDiverged is a standby that replayed WAL of an old timeline past the point
+	// where the primary's timeline forked: it cannot follow without a rewind.
+	StateDiverged    State = "diverged"
+	StateUnreachable State = "unreachable" // could not be observed
 )
 
 // MemberStatus is one member's observed state. Positions are zero when unknown.

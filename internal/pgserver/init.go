@@ -25,10 +25,10 @@ type InitOptions struct {
 
 // DefaultSettings are written to every new data directory: streaming replication with
 // slots, hot standbys, and wal_log_hints so that pg_rewind can rejoin a former primary.
-// listen_addresses and port are given by Start; Unix sockets are off.
+// listen_addresses and port are given by Start on the command line (so pg_basebackup
+// copies never carry the primary's); Unix sockets are off.
 var DefaultSettings = map[string]string{
 	"unix_socket_directories":     "''",
-	"listen_addresses":            "''",
 	"wal_level":                   "replica",
 	"max_wal_senders":             "16",
 	"max_replication_slots":       "16",

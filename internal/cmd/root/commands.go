@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	checkcmd "hadron.dev/hadron/internal/cmd/check"
+	datacmd "hadron.dev/hadron/internal/cmd/data"
 	"hadron.dev/hadron/internal/cmd/dns"
 	"hadron.dev/hadron/internal/cmd/lab"
 	plancmd "hadron.dev/hadron/internal/cmd/plan"
@@ -19,6 +20,7 @@ func init() {
 		dns.Command,
 		func() *cobra.Command { return validate.Command(exitError) },
 		func() *cobra.Command { return plancmd.Command(exitError) },
+		datacmd.Command,
 		checkcmd.Command,
 		replicatecmd.Command,
 	)

@@ -97,6 +97,8 @@ func Decide(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 				Action{Kind: Rejoin, Member: m.Member, Reason: "former primary"})
 		case m.Reachable && m.Primary:
 			acts = append(acts, Action{Kind: Rejoin, Member: m.Member, Reason: "fenced former primary"})
+		case m.Reachable && m.State == data.StateDiverged:
+			acts = append(acts, Action{Kind: Rejoin, Member: m.Member, Reason: "diverged from " + p.Member + "'s timeline"})
 		case m.Reachable && m.Upstream != "" && m.Upstream != p.Member:
 			acts = append(acts, Action{Kind: Rejoin, Member: m.Member, Reason: "follows " + m.Upstream + ", not " + p.Member})
 		case m.Sync && m.State == data.StateStreaming && m.Region == p.Region:

@@ -192,7 +192,8 @@ func (d *Driver) waitStreaming(ctx context.Context, only []string) error {
 				if m.Primary || (only != nil && !contains(only, m.Member)) {
 					continue
 				}
-				if m.State != data.StateStreaming && m.State != data.StateCatchingUp {
+				p := st.Member(st.Primary)
+				if m.State != data.StateStreaming || p == nil || m.Timeline != p.Timeline {
 					last = fmt.Sprintf("%s is %s", m.Member, m.State)
 					if m.Error != "" {
 						last += ": " + m.Error

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,9 +21,26 @@ import (
 	"hadron.dev/hadron/internal/testenv"
 )
 
-// Every test gets its own block of 10 ports on 127.0.0.1 so that a server left over
-// by one test never answers for another.
-var nextPortBlock atomic.Int32
+// freePorts returns n ports on 127.0.0.1 that were free a moment ago (the kernel's
+// ephemeral range, above 20000), so that tests running at the same time, or a server
+// left over by an interrupted run, do not collide.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
 
 const testPassword = "pw-Sécret'1"
 
@@ -40,9 +57,9 @@ type lab struct {
 func newLab(t *testing.T) *lab {
 	t.Helper()
 	testenv.PostgresBin(t)
-	base := 23000 + 10*int(nextPortBlock.Add(1))
+	ports := freePorts(t, 6)
 	root := t.TempDir()
-	addr := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", base+i) }
+	addr := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", ports[i]) }
 	member := func(name, site, zone string, role v1alpha1.MemberRole, port, proxyPort int, fromRegion string) v1alpha1.Member {
 		return v1alpha1.Member{
 			Name: name, Site: site, Zone: zone, Role: role,

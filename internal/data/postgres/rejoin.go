@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"hadron.dev/hadron/api/v1alpha1"
@@ -38,8 +39,8 @@ func (d *Driver) Rejoin(ctx context.Context, member string) error {
 	if err := d.slotFor(ctx, primary, member); err != nil {
 		return fmt.Errorf("rejoin %s: %w", member, err)
 	}
-	if ms.Reachable && !ms.Primary {
-		if ms.Upstream == primary.Name && ms.State != data.StateDisconnected {
+	if ms.Reachable && !ms.Primary && ms.State != data.StateDiverged {
+		if ms.Upstream == primary.Name && ms.State == data.StateStreaming && ms.Timeline == st.Member(primary.Name).Timeline {
 			return d.updateSync(ctx, primary.Name)
 		}
 		err := d.repoint(ctx, m, primary.Name)
@@ -54,11 +55,26 @@ func (d *Driver) Rejoin(ctx context.Context, member string) error {
 	if m.DataDir == "" {
 		return fmt.Errorf("rejoin %s: %w", member, data.ErrNotManaged)
 	}
-	if err := d.rewindOrClone(ctx, m, primary); err != nil {
+	if err := d.rewindOrClone(ctx, m, primary, ms.State == data.StateDiverged); err != nil {
 		return fmt.Errorf("rejoin %s: %w", member, err)
 	}
-	if err := d.waitStreaming(ctx, []string{member}); err != nil {
-		return fmt.Errorf("rejoin %s: %w", member, err)
+	wctx, cancel := context.WithTimeout(ctx, RepointWait)
+	err = d.waitStreaming(wctx, []string{member})
+	cancel()
+	if err != nil {
+		// pg_rewind judges a cleanly stopped standby by its minimum recovery point, which
+		// can lag the WAL it replayed past the fork; such a member still diverges after
+		// "no rewind required". Only a fresh clone helps then.
+		d.log.Warn("rewound member does not follow; cloning afresh", "member", member, "err", err)
+		if err := pgserver.Stop(ctx, m.DataDir, pgserver.StopFast); err != nil {
+			return fmt.Errorf("rejoin %s: %w", member, err)
+		}
+		if err := d.reclone(ctx, m, primary); err != nil {
+			return fmt.Errorf("rejoin %s: %w", member, err)
+		}
+		if err := d.waitStreaming(ctx, []string{member}); err != nil {
+			return fmt.Errorf("rejoin %s: %w", member, err)
+		}
 	}
 	return d.updateSync(ctx, primary.Name)
 }
@@ -98,7 +114,7 @@ func (d *Driver) slotFor(ctx context.Context, primary v1alpha1.Member, member st
 	return d.ensureSlots(ctx, conn, primary.Name)
 }
 
-func (d *Driver) rewindOrClone(ctx context.Context, m, primary v1alpha1.Member) error {
+func (d *Driver) rewindOrClone(ctx context.Context, m, primary v1alpha1.Member, diverged bool) error {
 	if err := pgserver.Stop(ctx, m.DataDir, pgserver.StopFast); err != nil {
 		if err := pgserver.Kill(ctx, m.DataDir); err != nil {
 			return err
@@ -106,6 +122,9 @@ func (d *Driver) rewindOrClone(ctx context.Context, m, primary v1alpha1.Member) 
 	}
 	src := d.conninfo(primary, d.region(m), d.user(), "", false)
 	out, err := pgserver.Run(ctx, "pg_rewind", d.pgEnv(), "--target-pgdata", m.DataDir, "--source-server", src)
+	if err == nil && diverged && strings.Contains(string(out), "no rewind required") {
+		err = fmt.Errorf("pg_rewind found nothing to rewind, but the member replayed past the fork")
+	}
 	if err == nil {
 		d.log.Info("pg_rewind", "member", m.Name, "from", primary.Name, "output", lastLine(out))
 		if err := d.configureStandby(m, primary.Name); err != nil {

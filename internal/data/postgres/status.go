@@ -20,6 +20,9 @@ type observation struct {
 	st data.MemberStatus
 	// replicas is the primary's pg_stat_replication, by application_name.
 	replicas map[string]replica
+	// forks is the primary's timeline history: the position where each older
+	// timeline ended.
+	forks map[uint32]data.LSN
 	// upstreamAddr is the host:port a standby streams from or is configured to.
 	upstreamAddr string
 	receiving    bool
@@ -103,9 +106,11 @@ func (d *Driver) assemble(obs []observation) (*data.SetStatus, error) {
 			}
 			m.Sync = seen && (r.syncState == "sync" || r.syncState == "quorum")
 			switch {
+			case primary != nil && diverged(m, primary):
+				m.State = data.StateDiverged
 			case !o.receiving:
 				m.State = data.StateDisconnected
-			case seen && r.state != "streaming":
+			case seen && r.state != "streaming", primary != nil && m.Timeline < primary.st.Timeline:
 				m.State = data.StateCatchingUp
 			default:
 				m.State = data.StateStreaming
@@ -204,6 +209,9 @@ func (d *Driver) queryPrimary(ctx context.Context, conn *pgx.Conn, o *observatio
 	var tli uint32
 	if _, err := fmt.Sscanf(walfile[:8], "%08X", &tli); err == nil {
 		o.st.Timeline = tli
+	}
+	if o.forks, err = timelineForks(ctx, conn, o.st.Timeline); err != nil {
+		return err
 	}
 	rows, err := conn.Query(ctx, `select application_name, coalesce(state,''), coalesce(sync_state,''),
 		coalesce(extract(epoch from replay_lag)::float8, 0) from pg_stat_replication`)
@@ -334,4 +342,46 @@ func (d *Driver) lagSeconds(m *data.MemberStatus, r replica, streaming bool) flo
 		return 0
 	}
 	return now.Sub(since).Seconds()
+}
+
+// diverged reports whether standby m replayed past the end of its timeline in the
+// primary's history.
+func diverged(m *data.MemberStatus, p *observation) bool {
+	if m.Timeline == 0 || m.Timeline >= p.st.Timeline {
+		return false
+	}
+	end, ok := p.forks[m.Timeline]
+	return !ok || m.ReplayLSN > end
+}
+
+// timelineForks reads the primary's timeline history file: one line per ancestor
+// timeline, "parentTLI<TAB>switchpoint<TAB>reason".
+func timelineForks(ctx context.Context, conn *pgx.Conn, tli uint32) (map[uint32]data.LSN, error) {
+	forks := map[uint32]data.LSN{}
+	if tli <= 1 {
+		return forks, nil
+	}
+	var hist string
+	if err := conn.QueryRow(ctx, `select pg_read_file($1)`, fmt.Sprintf("pg_wal/%08X.history", tli)).Scan(&hist); err != nil {
+		return nil, fmt.Errorf("timeline history %d: %w", tli, err)
+	}
+	return parseHistory(hist), nil
+}
+
+func parseHistory(hist string) map[uint32]data.LSN {
+	forks := map[uint32]data.LSN{}
+	for _, line := range strings.Split(hist, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		var t uint32
+		if _, err := fmt.Sscan(f[0], &t); err != nil {
+			continue
+		}
+		if l, err := data.ParseLSN(f[1]); err == nil {
+			forks[t] = l
+		}
+	}
+	return forks
 }

@@ -1,0 +1,91 @@
+// Package data wires `hadron data ...`: status, verify, promote, rejoin, bootstrap and
+// monitor of a fleet's mirror sets.
+package data
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/data/postgres"
+	"hadron.dev/hadron/internal/fleet"
+)
+
+// options are the flags every data subcommand shares.
+type options struct {
+	fleetPath string
+	region    string
+	output    string
+	verbose   bool
+}
+
+// Command returns `hadron data`.
+func Command() *cobra.Command {
+	o := &options{}
+	cmd := &cobra.Command{
+		Use:           "data",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Short:         "Replicated databases: status, verify, promote, rejoin, bootstrap, monitor",
+		Long: `Operate a fleet's mirror sets: a primary, an in-region synchronous failover member
+and asynchronous DR members in other regions (PostgreSQL).
+
+The password comes from the mirror set's credentials.passwordFrom (file or env).`,
+	}
+	cmd.PersistentFlags().StringVarP(&o.fleetPath, "fleet", "f", fleet.DefaultPath(), "fleet file or directory")
+	cmd.PersistentFlags().StringVar(&o.region, "region", "", "region this command runs in; picks each member's address as seen from there (default: each member's own address)")
+	cmd.PersistentFlags().BoolVarP(&o.verbose, "verbose", "v", false, "log what the driver does to stderr")
+	cmd.AddCommand(statusCommand(o), verifyCommand(o), promoteCommand(o), rejoinCommand(o), bootstrapCommand(o), monitorCommand(o))
+	return cmd
+}
+
+func (o *options) logger() *slog.Logger {
+	level := slog.LevelWarn
+	if o.verbose {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// open loads the fleet and returns the driver of the named set.
+func (o *options) open(name string) (*postgres.Driver, *v1alpha1.MirrorSet, error) {
+	f, err := fleet.Load(o.fleetPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	set := f.MirrorSet(name)
+	if set == nil {
+		var names []string
+		for _, s := range f.MirrorSets {
+			names = append(names, s.Name)
+		}
+		return nil, nil, fmt.Errorf("mirror set %q not in %s (mirror sets: %v)", name, o.fleetPath, names)
+	}
+	if set.Spec.Engine != "" && set.Spec.Engine != v1alpha1.EnginePostgres {
+		return nil, nil, fmt.Errorf("mirror set %s: engine %q is not supported (postgres is)", name, set.Spec.Engine)
+	}
+	if set.Spec.Credentials == nil {
+		return nil, nil, fmt.Errorf("mirror set %s: spec.credentials is required", name)
+	}
+	pw, err := data.Password(set.Spec.Credentials.PasswordFrom, f.Dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mirror set %s: %w", name, err)
+	}
+	regions := map[string]string{}
+	for _, s := range f.Sites {
+		regions[s.Name] = s.Spec.Region
+	}
+	d, err := postgres.New(postgres.Config{Set: set, Regions: regions, Password: pw, Region: o.region, Logger: o.logger()})
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, set, nil
+}
+
+// errVerify is returned when a member did not show the marker; the report was printed.
+var errVerify = errors.New("verify failed: not every member showed the marker")

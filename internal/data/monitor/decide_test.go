@@ -1,0 +1,147 @@
+package monitor
+
+import (
+	"fmt"
+	"testing"
+
+	"hadron.dev/hadron/internal/data"
+)
+
+func primary(name, region string, tli uint32) data.MemberStatus {
+	return data.MemberStatus{Member: name, Region: region, Role: "primary", Primary: true, Reachable: true, State: data.StatePrimary, Timeline: tli, SystemID: 7, FlushLSN: 1000}
+}
+
+func standby(name, region, upstream string, sync bool, state data.State) data.MemberStatus {
+	return data.MemberStatus{Member: name, Region: region, Role: "failover", Reachable: true, State: state, Timeline: 1, SystemID: 7, Upstream: upstream, Sync: sync, FlushLSN: 900, ReplayLSN: 900}
+}
+
+func down(name string) data.MemberStatus {
+	return data.MemberStatus{Member: name, State: data.StateUnreachable}
+}
+
+func set(ms ...data.MemberStatus) *data.SetStatus { return &data.SetStatus{Set: "s", Members: ms} }
+
+func TestDecide(t *testing.T) {
+	healthy := Memory{Primary: "e0", PrimaryFlush: 1000, Timeline: 1, SystemID: 7, Region: "east", Sync: "e1"}
+	for _, tc := range []struct {
+		name    string
+		mem     Memory
+		st      *data.SetStatus
+		want    []string
+		wantMem func(Memory) error
+	}{
+		{
+			name: "healthy set: remember primary and sync member, no action",
+			st: set(primary("e0", "east", 1), standby("e1", "east", "e0", true, data.StateStreaming),
+				standby("w0", "west", "e0", false, data.StateStreaming)),
+			wantMem: func(m Memory) error {
+				if m.Primary != "e0" || m.Sync != "e1" || m.Down != 0 || m.Timeline != 1 {
+					return fmt.Errorf("%+v", m)
+				}
+				return nil
+			},
+		},
+		{
+			name: "primary down once: wait",
+			mem:  healthy,
+			st:   set(down("e0"), standby("e1", "east", "e0", false, data.StateDisconnected), standby("w0", "west", "e0", false, data.StateDisconnected)),
+			wantMem: func(m Memory) error {
+				if m.Down != 1 {
+					return fmt.Errorf("down = %d", m.Down)
+				}
+				return nil
+			},
+		},
+		{
+			name: "primary down for FailAfter: promote the sync member",
+			mem:  func() Memory { m := healthy; m.Down = 2; return m }(),
+			st:   set(down("e0"), standby("e1", "east", "e0", false, data.StateDisconnected), standby("w0", "west", "e0", false, data.StateDisconnected)),
+			want: []string{"promote e1"},
+		},
+		{
+			name: "no sync member known: never promote automatically",
+			mem:  func() Memory { m := healthy; m.Down = 9; m.Sync = ""; return m }(),
+			st:   set(down("e0"), standby("e1", "east", "e0", false, data.StateDisconnected), standby("w0", "west", "e0", false, data.StateDisconnected)),
+		},
+		{
+			name: "sync member unreachable too: nothing to promote",
+			mem:  func() Memory { m := healthy; m.Down = 5; return m }(),
+			st:   set(down("e0"), down("e1"), standby("w0", "west", "e0", false, data.StateDisconnected)),
+		},
+		{
+			name: "sync member on another timeline: refuse",
+			mem:  func() Memory { m := healthy; m.Down = 5; return m }(),
+			st: set(down("e0"), func() data.MemberStatus {
+				s := standby("e1", "east", "e0", false, data.StateDisconnected)
+				s.Timeline = 2
+				return s
+			}()),
+		},
+		{
+			name: "a fenced primary counts as down",
+			mem:  func() Memory { m := healthy; m.Down = 2; return m }(),
+			st: set(func() data.MemberStatus { p := primary("e0", "east", 1); p.State = data.StateFenced; return p }(),
+				standby("e1", "east", "e0", false, data.StateStreaming)),
+			want: []string{"promote e1"},
+		},
+		{
+			name: "after failover: DR member repointed, old primary back on old timeline fenced and rejoined",
+			mem:  Memory{Primary: "e1", Timeline: 2, SystemID: 7},
+			st: set(primary("e0", "east", 1), primary("e1", "east", 2),
+				standby("w0", "west", "e0", false, data.StateDisconnected)),
+			want: []string{"fence e0", "rejoin e0", "rejoin w0"},
+			wantMem: func(m Memory) error {
+				if m.Primary != "e1" || m.Timeline != 2 {
+					return fmt.Errorf("%+v", m)
+				}
+				return nil
+			},
+		},
+		{
+			name: "sync member stopped streaming while the primary lives: resync",
+			mem:  healthy,
+			st:   set(primary("e0", "east", 1), down("e1"), standby("w0", "west", "e0", false, data.StateStreaming)),
+			want: []string{"resync e0"},
+			wantMem: func(m Memory) error {
+				if m.Sync != "" {
+					return fmt.Errorf("sync = %q, want none", m.Sync)
+				}
+				return nil
+			},
+		},
+		{
+			name: "a DR member is never the sync member",
+			st: set(primary("e0", "east", 1), func() data.MemberStatus {
+				s := standby("w0", "west", "e0", true, data.StateStreaming)
+				return s
+			}()),
+			wantMem: func(m Memory) error {
+				if m.Sync != "" {
+					return fmt.Errorf("sync = %q", m.Sync)
+				}
+				return nil
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mem, acts := Decide(tc.mem, tc.st, Config{FailAfter: 3})
+			var got []string
+			for _, a := range acts {
+				got = append(got, fmt.Sprintf("%s %s", a.Kind, a.Member))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("actions %v, want %v", got, tc.want)
+			}
+			for _, a := range acts {
+				if a.Kind == Promote && (a.Token.SystemID != 7 || a.Token.Timeline != 1) {
+					t.Fatalf("token %+v", a.Token)
+				}
+			}
+			if tc.wantMem != nil {
+				if err := tc.wantMem(mem); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}

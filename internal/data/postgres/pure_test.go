@@ -1,0 +1,58 @@
+package postgres
+
+import (
+	"testing"
+
+	"hadron.dev/hadron/internal/data"
+)
+
+func TestSyncStandbyNames(t *testing.T) {
+	m := func(name, region string, state data.State) data.MemberStatus {
+		return data.MemberStatus{Member: name, Region: region, State: state, Reachable: true}
+	}
+	for _, tc := range []struct {
+		name    string
+		members []data.MemberStatus
+		sync    bool
+		want    string
+	}{
+		{"in-region streaming standby is synchronous, DR is not",
+			[]data.MemberStatus{m("e0", "east", data.StatePrimary), m("e1", "east", data.StateStreaming), m("w0", "west", data.StateStreaming)},
+			true, `ANY 1 ("e1")`},
+		{"several in-region standbys: any one of them",
+			[]data.MemberStatus{m("e0", "east", data.StatePrimary), m("e2", "east", data.StateCatchingUp), m("e1", "east", data.StateStreaming)},
+			true, `ANY 1 ("e1", "e2")`},
+		{"in-region standby down: asynchronous so that commits do not hang",
+			[]data.MemberStatus{m("e0", "east", data.StatePrimary), m("e1", "east", data.StateUnreachable), m("w0", "west", data.StateStreaming)},
+			true, ""},
+		{"synchronous replication turned off", []data.MemberStatus{m("e0", "east", data.StatePrimary), m("e1", "east", data.StateStreaming)},
+			false, ""},
+		{"quotes in names are doubled", []data.MemberStatus{m("e0", "east", data.StatePrimary), m(`a"b`, "east", data.StateStreaming)},
+			true, `ANY 1 ("a""b")`},
+	} {
+		if got := SyncStandbyNames("e0", "east", tc.members, tc.sync); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestConninfoAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		`host='127.0.0.1' port=23003 user='replicator' password='pw-S\'x y' application_name='west-0'`: "127.0.0.1:23003",
+		`user=foo password=bar channel_binding=prefer host=10.0.0.5 port=5433 sslmode=disable`:         "10.0.0.5:5433",
+		`host=db.example`: "db.example:5432",
+		``:                "",
+	} {
+		if got := conninfoAddr(in); got != want {
+			t.Errorf("conninfoAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSlotName(t *testing.T) {
+	for in, want := range map[string]string{"east-0": "hadron_east_0", "West.DR": "hadron_west_dr"} {
+		if got := slotName(in); got != want {
+			t.Errorf("slotName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
