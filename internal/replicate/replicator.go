@@ -58,9 +58,10 @@ type Replicator struct {
 	synced   atomic.Bool
 	deferred *deferredStore
 
-	mu     sync.Mutex
-	last   map[string]map[Ref]Change // site → ref → last decision that was not in sync
-	counts map[Action]int
+	mu       sync.Mutex
+	last     map[string]map[Ref]Change // site → ref → last decision that was not in sync
+	counts   map[Action]int
+	warnings []string
 }
 
 // New resolves the application's kinds on every site and compiles its rules.
@@ -171,6 +172,9 @@ func (r *Replicator) Run(ctx context.Context) error {
 		return fmt.Errorf("replicate %s: caches did not sync: %w", app.Name, ctx.Err())
 	}
 	r.log.Info("caches synced", "kinds", len(r.kinds), "standbys", len(r.cfg.Standbys), "elapsed", time.Since(start).Round(time.Millisecond))
+	if n := r.sourceCount(); n == 0 {
+		r.warn(fmt.Sprintf("selector %q matches no objects in namespace %s on %s: nothing to replicate", sel.String(), ns, r.cfg.Active.Name))
+	}
 	r.synced.Store(true)
 
 	var wg sync.WaitGroup
@@ -185,6 +189,42 @@ func (r *Replicator) Run(ctx context.Context) error {
 	r.queue.ShutDown()
 	wg.Wait()
 	return nil
+}
+
+// sourceCount counts the active site's cached objects (Secrets only when named).
+func (r *Replicator) sourceCount() int {
+	n := 0
+	for i, l := range r.active {
+		objs, err := l.List(labels.Everything())
+		if err != nil {
+			continue
+		}
+		if k := r.kinds[i].GVK; k.Group == "" && k.Kind == "Secret" {
+			for _, o := range objs {
+				if u, ok := o.(*unstructured.Unstructured); ok && len(r.targets) > 0 && r.targets[0].Secrets[u.GetName()] {
+					n++
+				}
+			}
+			continue
+		}
+		n += len(objs)
+	}
+	return n
+}
+
+func (r *Replicator) warn(msg string) {
+	r.log.Warn(msg)
+	r.mu.Lock()
+	r.warnings = append(r.warnings, msg)
+	r.mu.Unlock()
+}
+
+// Warnings returns what the replicator found wrong with the application as a whole
+// (a selector that matches nothing).
+func (r *Replicator) Warnings() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.warnings...)
 }
 
 // Synced says whether the initial caches are in and reconciling has begun.

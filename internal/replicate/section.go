@@ -24,6 +24,7 @@ type AppPlan struct {
 	Active      string         `json:"active"`
 	Changes     []PlanLine     `json:"changes"`
 	Summary     map[Action]int `json:"summary"`
+	Warnings    []string       `json:"warnings,omitempty"`
 	Error       string         `json:"error,omitempty"`
 }
 
@@ -46,7 +47,7 @@ func PlanSection(ctx context.Context, f *fleet.Fleet, log *slog.Logger) *Section
 		if err == nil {
 			var snap *Snapshot
 			if snap, err = Take(ctx, app, sites.Active, sites.Standbys, log); err == nil {
-				ap.Summary = Summary(snap.Changes)
+				ap.Summary, ap.Warnings = Summary(snap.Changes), snap.Warnings
 				for _, c := range snap.Changes {
 					if c.Action != ActionInSync {
 						ap.Changes = append(ap.Changes, PlanLine{c.Site, c.Ref.String(), c.Action, c.Reason, c.Diff})
@@ -80,6 +81,9 @@ func (s *Section) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "%s (active %s): %d to create, %d to update, %d to delete, %d in sync, %d deferred, %d conflicts, %d errors\n",
 			ap.Application, ap.Active, ap.Summary[ActionCreate], ap.Summary[ActionUpdate], ap.Summary[ActionDelete],
 			ap.Summary[ActionInSync], ap.Summary[ActionDeferred], ap.Summary[ActionConflict], ap.Summary[ActionError])
+		for _, m := range ap.Warnings {
+			fmt.Fprintf(w, "  warning: %s\n", m)
+		}
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, c := range ap.Changes {
 			reason := c.Reason

@@ -31,6 +31,9 @@ type Snapshot struct {
 	MissingKinds map[string][]schema.GroupKind
 	// Unresolved are replicated kinds the active site does not serve (informational).
 	Unresolved []schema.GroupKind
+	// Warnings are problems of the application as a whole (a selector that matches
+	// nothing).
+	Warnings []string
 }
 
 // Take lists the application's objects on the active site and on each stand-by,
@@ -69,8 +72,14 @@ func Take(ctx context.Context, app *v1alpha1.Application, active *site.Conn, sta
 		if err != nil {
 			return nil, err
 		}
+		if s == "" && sel != "" {
+			objs = namedSecrets(app, objs)
+		}
 		perKind[i] = objs
 		snap.Source = append(snap.Source, objs...)
+	}
+	if len(snap.Source) == 0 {
+		snap.Warnings = append(snap.Warnings, fmt.Sprintf("selector %q matches no objects in namespace %s on %s: nothing to replicate", sel, ns, active.Name))
 	}
 	for _, sb := range standbys {
 		t := TargetFor(app, active.Name, sb.Name, rules)
@@ -104,6 +113,24 @@ func Take(ctx context.Context, app *v1alpha1.Application, active *site.Conn, sta
 	}
 	SortChanges(snap.Changes)
 	return snap, nil
+}
+
+// namedSecrets keeps the Secrets the policy names: the others are none of
+// replication's business and do not count as the application's objects.
+func namedSecrets(app *v1alpha1.Application, objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	names := map[string]bool{}
+	if r := app.Spec.Replication; r != nil {
+		for _, n := range r.Secrets {
+			names[n] = true
+		}
+	}
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		if names[o.GetName()] {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 func anyApplied(ds []Desired) bool {

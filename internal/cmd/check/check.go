@@ -96,7 +96,8 @@ func parityCommand() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if c.output == "json" {
-				if err := writeJSON(out, map[string]any{"application": s.App.Name, "active": s.Active.Name, "objects": ps, "ok": bad == 0}); err != nil {
+				if err := writeJSON(out, map[string]any{"application": s.App.Name, "active": s.Active.Name, "objects": ps,
+					"warnings": snap.Warnings, "ok": bad == 0 && len(snap.Warnings) == 0}); err != nil {
 					return err
 				}
 			} else {
@@ -115,7 +116,13 @@ func parityCommand() *cobra.Command {
 				if err := tw.Flush(); err != nil {
 					return err
 				}
+				for _, w := range snap.Warnings {
+					fmt.Fprintf(out, "warning: %s\n", w)
+				}
 				fmt.Fprintf(out, "%s: %d objects, %d not in sync\n", s.App.Name, len(ps), bad)
+			}
+			if len(snap.Warnings) > 0 {
+				return fmt.Errorf("%w: %s: %s", ErrNotReady, s.App.Name, snap.Warnings[0])
 			}
 			if bad > 0 {
 				return fmt.Errorf("%w: parity of %s: %d objects not in sync", ErrNotReady, s.App.Name, bad)

@@ -21,6 +21,7 @@ import (
 
 	"hadron.dev/hadron/api/v1alpha1"
 	checkcmd "hadron.dev/hadron/internal/cmd/check"
+	replicatecmd "hadron.dev/hadron/internal/cmd/replicate"
 	"hadron.dev/hadron/internal/discovery"
 	"hadron.dev/hadron/internal/replicate"
 	"hadron.dev/hadron/internal/site"
@@ -311,6 +312,65 @@ func TestReplicationEndToEnd(t *testing.T) {
 		}
 		if r.OK() {
 			t.Error("readiness OK despite failures")
+		}
+	})
+
+	t.Run("replicate --dry-run prints the same plan", func(t *testing.T) {
+		var out bytes.Buffer
+		cmd := replicatecmd.Command()
+		cmd.SetArgs([]string{"--dry-run", "-o", "json", "-f", writeFleet(t, w), "shop"})
+		cmd.SetOut(&out)
+		cmd.SetErr(io.Discard)
+		if err := cmd.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			Changes []struct{ Site, Object, Action string }
+		}
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+			t.Fatalf("%v\n%s", err, out.String())
+		}
+		found := false
+		for _, c := range res.Changes {
+			found = found || (c.Object == "ConfigMap/shop/byhand" && c.Action == "conflict")
+		}
+		if !found {
+			t.Errorf("dry-run plan lacks the conflict:\n%s", out.String())
+		}
+	})
+
+	t.Run("a selector that matches nothing is reported", func(t *testing.T) {
+		empty := shopApp(t)
+		empty.Name = "empty"
+		empty.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/part-of": "nothing"}}
+		empty.Spec.Replication = nil
+		r := startReplicator(t, empty, east, west)
+		if ws := r.r.Warnings(); len(ws) != 1 || !strings.Contains(ws[0], "matches no objects") {
+			t.Errorf("warnings %v", ws)
+		}
+		r.stop()
+		snap, err := replicate.Take(ctx, empty, east, []*site.Conn{west}, nil)
+		if err != nil || len(snap.Warnings) != 1 {
+			t.Errorf("snapshot warnings %v %v", snap, err)
+		}
+	})
+
+	t.Run("activate restores the active replicas and applies deferred objects", func(t *testing.T) {
+		run.stop()
+		acts, err := replicate.Activate(ctx, "shop", "shop", west)
+		if err != nil {
+			t.Fatalf("%v %+v", err, acts)
+		}
+		d := get(t, west, gvrDeployments, "web")
+		if n, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas"); n != 3 {
+			t.Errorf("replicas after activation %d, want 3", n)
+		}
+		if h := get(t, west, gvrHPAs, "web"); h == nil || h.GetAnnotations()[replicate.AnnotationApplication] != "shop" {
+			t.Errorf("autoscaler not applied from the deferred store: %v", h)
+		}
+		// Everything else hadron wrote is still in place after the scale patch.
+		if d.GetAnnotations()[replicate.AnnotationContentHash] == "" || len(d.GetLabels()) == 0 {
+			t.Errorf("scale patch lost fields: %v", d.GetAnnotations())
 		}
 	})
 }
