@@ -52,29 +52,44 @@ func sameHost(a, b string) bool {
 }
 
 // rewriteIngress renames the source site's host to the target's, and adds a rule (and
-// TLS host) for the target's name next to every rule for the main name.
+// TLS host) for the target's name next to the rule for the main name. A rule whose
+// host is already there (an Ingress that lists every site's name) is dropped, so no
+// host appears twice.
 func rewriteIngress(o *unstructured.Unstructured, t Target) {
 	rules, _, _ := unstructured.NestedSlice(o.Object, "spec", "rules")
 	var out []any
 	hosts := map[string]bool{}
-	for _, r := range rules {
+	keep := func(r any) {
 		if m, ok := r.(map[string]any); ok {
-			if h, _ := m["host"].(string); sameHost(h, t.SourceName) {
-				m["host"] = t.SiteName
+			h := strings.ToLower(strings.TrimSuffix(hostOf(m), "."))
+			if h != "" && hosts[h] {
+				return
 			}
-			hosts[strings.ToLower(hostOf(m))] = true
+			hosts[h] = true
+		}
+		out = append(out, r)
+	}
+	for _, r := range rules {
+		if m, ok := r.(map[string]any); ok && sameHost(hostOf(m), t.SourceName) {
+			m["host"] = t.SiteName
+		}
+	}
+	siteListed := false
+	for _, r := range rules {
+		if m, ok := r.(map[string]any); ok && sameHost(hostOf(m), t.SiteName) {
+			siteListed = true
 		}
 	}
 	for _, r := range rules {
-		out = append(out, r)
+		keep(r)
 		m, ok := r.(map[string]any)
-		if !ok || !sameHost(hostOf(m), t.MainName) || hosts[strings.ToLower(t.SiteName)] {
+		if !ok || siteListed || !sameHost(hostOf(m), t.MainName) {
 			continue
 		}
 		c := deepCopyMap(m)
 		c["host"] = t.SiteName
-		out = append(out, c)
-		hosts[strings.ToLower(t.SiteName)] = true
+		keep(c)
+		siteListed = true
 	}
 	if rules != nil {
 		_ = unstructured.SetNestedSlice(o.Object, out, "spec", "rules")
@@ -88,17 +103,20 @@ func rewriteIngress(o *unstructured.Unstructured, t Target) {
 		}
 		list, _ := m["hosts"].([]any)
 		var hs []any
-		has, hasMain := false, false
+		seen := map[string]bool{}
+		hasMain := false
 		for _, h := range list {
 			s, _ := h.(string)
 			if sameHost(s, t.SourceName) {
 				s = t.SiteName
 			}
-			has = has || sameHost(s, t.SiteName)
 			hasMain = hasMain || sameHost(s, t.MainName)
-			hs = append(hs, s)
+			if k := strings.ToLower(s); !seen[k] {
+				seen[k] = true
+				hs = append(hs, s)
+			}
 		}
-		if hasMain && !has {
+		if hasMain && !seen[strings.ToLower(t.SiteName)] {
 			hs = append(hs, t.SiteName)
 		}
 		if list != nil {

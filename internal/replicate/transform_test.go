@@ -153,6 +153,22 @@ func TestTransformSiteNames(t *testing.T) {
 	if want := []string{"shop.example.com", "west.shop.example.com"}; !reflect.DeepEqual(hosts, want) {
 		t.Errorf("rule hosts %v, want %v", hosts, want)
 	}
+	// An Ingress that lists every site's name (the demo's) keeps each host once.
+	all := obj(t, `{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: web, namespace: shop},
+  spec: {tls: [{hosts: [shop.example.com, east.shop.example.com, west.shop.example.com]}],
+  rules: [{host: shop.example.com}, {host: east.shop.example.com}, {host: west.shop.example.com}]}}`)
+	allOut := Transform(all, target(v1alpha1.StandbyWarm)).Object
+	rulesAll, _, _ := unstructured.NestedSlice(allOut.Object, "spec", "rules")
+	var allHosts []string
+	for _, r := range rulesAll {
+		allHosts = append(allHosts, hostOf(r.(map[string]any)))
+	}
+	tlsAll, _, _ := unstructured.NestedSlice(allOut.Object, "spec", "tls")
+	if strings.Join(allHosts, ",") != "shop.example.com,west.shop.example.com" ||
+		!reflect.DeepEqual(tlsAll[0].(map[string]any)["hosts"], []any{"shop.example.com", "west.shop.example.com"}) {
+		t.Errorf("all-sites ingress: rules %v tls %v", allHosts, tlsAll)
+	}
+
 	// Without a rule for the source site's name, the main rule is copied for the site.
 	only := obj(t, `{apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: web, namespace: shop},
   spec: {rules: [{host: shop.example.com, http: {paths: [{path: /}]}}]}}`)
