@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,7 +43,12 @@ type Server struct {
 	limiter *limiter
 	log     *slog.Logger
 	now     func() int64
+	// queries counts the queries received (UDP and TCP), for metrics.
+	queries atomic.Uint64
 }
+
+// Queries is how many queries the server has received.
+func (s *Server) Queries() uint64 { return s.queries.Load() }
 
 // Listen binds the UDP sockets and the TCP listener.
 func Listen(cfg Config) (*Server, error) {
@@ -160,6 +166,7 @@ func (s *Server) serveUDP(c *net.UDPConn) {
 // handlePacket answers one UDP query into out and returns the reply's length (0: no
 // reply).
 func (s *Server) handlePacket(pkt, out []byte, src netip.AddrPort) int {
+	s.queries.Add(1)
 	if s.limiter != nil {
 		switch s.limiter.check(src.Addr(), s.now()) {
 		case rrlDrop:
@@ -192,6 +199,7 @@ func (s *Server) slowPacket(pkt, out []byte, src netip.AddrPort) int {
 }
 
 func (s *Server) serveTCP(w dns.ResponseWriter, r *dns.Msg) {
+	s.queries.Add(1)
 	if _, err := s.chain.ServeDNS(context.Background(), w, r); err != nil {
 		s.log.Debug("query failed", "err", err)
 	}

@@ -1,0 +1,69 @@
+// Package api is the daemon's HTTPS API: the JSON types of its answers, the server
+// (bearer-token authentication, TLS) and the client the CLI uses.
+package api
+
+import "time"
+
+// Status is GET /v1/status: what one daemon knows of the fleet.
+type Status struct {
+	// Daemon is the site whose daemon answered.
+	Daemon string    `json:"daemon"`
+	Time   time.Time `json:"time"`
+	Etcd   Etcd      `json:"etcd"`
+	// Leader is the daemon that takes decisions, with its fencing token; empty when
+	// there is none (no quorum, or an election in progress).
+	Leader      string `json:"leader,omitempty"`
+	LeaderToken int64  `json:"leaderToken,omitempty"`
+	Apps        []App  `json:"apps"`
+}
+
+// Etcd is the coordination cluster as the daemon sees it.
+type Etcd struct {
+	// Quorum is true when the daemon's last linearizable read succeeded.
+	Quorum bool `json:"quorum"`
+	// SelfFenced is true when the daemon went without a majority too long and stopped
+	// answering the main names with its own site.
+	SelfFenced bool      `json:"selfFenced"`
+	LastQuorum time.Time `json:"lastQuorum,omitzero"`
+	Error      string    `json:"error,omitempty"`
+	// External is true when the daemon uses an external etcd cluster.
+	External bool     `json:"external,omitempty"`
+	Members  []Member `json:"members,omitempty"`
+}
+
+// Member is one etcd member.
+type Member struct {
+	Name    string   `json:"name"`
+	PeerURL []string `json:"peerURLs"`
+	// Leader is true for the raft leader of the cluster.
+	Leader bool `json:"leader,omitempty"`
+}
+
+// App is one application's state.
+type App struct {
+	Name     string `json:"name"`
+	Strategy string `json:"strategy,omitempty"`
+	// Active is the site the application runs at.
+	Active string `json:"active"`
+	// Verdicts are the quorum's verdicts per site as the leader published them.
+	Verdicts map[string]string `json:"verdicts"`
+	// Observations are each observer's latest probe of each site: observer → site.
+	Observations map[string]map[string]Observation `json:"observations"`
+	DNS          *DNS                              `json:"dns,omitempty"`
+}
+
+// Observation is one probe result.
+type Observation struct {
+	OK        bool      `json:"ok"`
+	Error     string    `json:"error,omitempty"`
+	At        time.Time `json:"at"`
+	LatencyMS float64   `json:"latencyMs"`
+}
+
+// DNS is what the daemon's name server answers for the main name now.
+type DNS struct {
+	Name    string   `json:"name"`
+	Answers []string `json:"answers"`
+	// Version is the state version answered (the SOA serial's offset).
+	Version uint64 `json:"version"`
+}

@@ -1,0 +1,215 @@
+// Package daemontest runs three real `hadron serve` daemons in one test process on
+// loopback addresses 127.0.<net>.41–43, with real load balancers, for the tests of the
+// daemon and of the commands that talk to it.
+package daemontest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/coord/coordtest"
+	"hadron.dev/hadron/internal/daemon"
+	"hadron.dev/hadron/internal/fleet"
+	"hadron.dev/hadron/internal/testenv"
+)
+
+// Main is the test application's main name; App its name.
+const (
+	App  = "shop"
+	Main = "shop.gslb.test"
+)
+
+// LB is a site's load balancer: a real HTTP server on a loopback address.
+type LB struct {
+	srv  *httptest.Server
+	Addr string
+}
+
+// Stop closes the load balancer so that probes are refused.
+func (l *LB) Stop() { l.srv.Close() }
+
+// IP is the load balancer's address without the port.
+func (l *LB) IP() string { h, _, _ := net.SplitHostPort(l.Addr); return h }
+
+func startLB(t *testing.T, ip string) *LB {
+	t.Helper()
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") }))
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return &LB{srv: srv, Addr: ln.Addr().String()}
+}
+
+// World is three daemons (east, west, witness) and the load balancers of east and west.
+type World struct {
+	Fleet     *fleet.Fleet
+	FleetFile string
+	PKI       coord.PKI
+	LBs       map[string]*LB
+	Daemons   map[string]*Running
+	// Interval is the probe interval of the test application.
+	Interval time.Duration
+	Fall     int
+}
+
+// Running is one daemon and a way to stop it.
+type Running struct {
+	*daemon.Daemon
+	stop func()
+	done chan error
+}
+
+// Stop stops the daemon (its process dying, as far as the others can tell).
+func (r *Running) Stop() {
+	if r.stop == nil {
+		return
+	}
+	r.stop()
+	r.stop = nil
+	<-r.done
+}
+
+// Options adjust the world before it starts.
+type Options struct {
+	// FromWest, when set, replaces east's load-balancer address as seen from west's
+	// region (a cut link makes it a dead address).
+	FromWest string
+}
+
+// Start builds the fleet on 127.0.net.x and starts the three daemons.
+func Start(t *testing.T, net int, o Options) *World {
+	t.Helper()
+	w := &World{Fleet: coordtest.Fleet(net), LBs: map[string]*LB{}, Daemons: map[string]*Running{},
+		Interval: 200 * time.Millisecond, Fall: 3}
+	for i, name := range []string{"east", "west"} {
+		lb := startLB(t, fmt.Sprintf("127.0.%d.%d", net, 11+i))
+		w.LBs[name] = lb
+		ep := v1alpha1.Endpoint{Address: lb.Addr}
+		if name == "east" && o.FromWest != "" {
+			ep.FromRegions = map[string]string{"region-west": o.FromWest}
+		}
+		w.Fleet.Site(name).Spec.LoadBalancers = []v1alpha1.Endpoint{ep}
+	}
+	d := func(x time.Duration) *metav1.Duration { return &metav1.Duration{Duration: x} }
+	w.Fleet.Applications = []*v1alpha1.Application{{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion, Kind: v1alpha1.KindApplication},
+		ObjectMeta: metav1.ObjectMeta{Name: App},
+		Spec: v1alpha1.ApplicationSpec{
+			Namespace: App,
+			Policy:    v1alpha1.Policy{Mode: v1alpha1.ModeActivePassive, ActiveSite: "east", StandbySites: []string{"west"}},
+			DNS:       &v1alpha1.DNS{Zone: "gslb.test", Name: Main, Strategy: v1alpha1.StrategyFailover},
+			Health: &v1alpha1.Health{Type: v1alpha1.ProbeHTTP, Path: "/healthz", Interval: d(w.Interval),
+				Timeout: d(200 * time.Millisecond), Rise: 2, Fall: int32(w.Fall)},
+		},
+	}}
+	dir := t.TempDir()
+	w.PKI = coord.PKI{Dir: filepath.Join(dir, "pki")}
+	if err := w.PKI.Init(w.Fleet); err != nil {
+		t.Fatal(err)
+	}
+	w.FleetFile = writeFleet(t, w.Fleet, dir)
+	// The daemons run with the fleet as `hadron serve` loads it, defaults applied.
+	loaded, err := fleet.Load(w.FleetFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Fleet = loaded
+	for _, name := range coordtest.Sites {
+		w.Daemons[name] = w.start(t, name, filepath.Join(dir, "data", name))
+	}
+	return w
+}
+
+func (w *World) start(t *testing.T, site, dataDir string) *Running {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("daemon", site)
+	d, err := daemon.New(daemon.Options{Fleet: w.Fleet, Site: site, DataDir: dataDir, PKI: w.PKI,
+		LeaseTTL: 2 * time.Second, QuorumInterval: 200 * time.Millisecond, FenceAfter: time.Second, Log: log})
+	if err != nil {
+		t.Fatalf("daemon %s: %v", site, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Running{Daemon: d, stop: cancel, done: make(chan error, 1)}
+	go func() { r.done <- d.Run(ctx) }()
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// Client returns an API client of site's daemon.
+func (w *World) Client(t testing.TB, site string) *api.Client {
+	t.Helper()
+	token, err := w.PKI.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := w.PKI.CertPool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &api.Client{Addr: w.Daemons[site].APIAddr(), Token: token, TLS: tlsConfig(pool)}
+}
+
+// Status asks site's daemon for its status.
+func (w *World) Status(t testing.TB, site string) api.Status {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := w.Client(t, site).Status(ctx)
+	if err != nil {
+		t.Fatalf("status of %s: %v", site, err)
+	}
+	return st
+}
+
+// Dig asks site's name server with the real dig and returns the +short answer.
+func (w *World) Dig(t testing.TB, site, name string) string {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(w.Daemons[site].DNSAddr())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	args := []string{"@" + host, "-p", port, "+tries=1", "+time=2", "+short", name, "A"}
+	out, err := exec.CommandContext(ctx, testenv.LookPath(t, "dig"), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("dig %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// WaitLeader waits until every running daemon in sites names the same leader and
+// returns it with its token.
+func (w *World) WaitLeader(t testing.TB, sites ...string) (string, int64) {
+	t.Helper()
+	var leader string
+	var token int64
+	coordtest.Eventually(t, 30*time.Second, "one leader seen by all", func() bool {
+		leader, token = "", 0
+		for _, s := range sites {
+			st := w.Status(t, s)
+			if st.Leader == "" || (leader != "" && (st.Leader != leader || st.LeaderToken != token)) {
+				return false
+			}
+			leader, token = st.Leader, st.LeaderToken
+		}
+		return true
+	})
+	return leader, token
+}

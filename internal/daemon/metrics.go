@@ -1,0 +1,91 @@
+package daemon
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"hadron.dev/hadron/internal/probe"
+)
+
+// metrics are computed from the daemon's state at every scrape, so they never disagree
+// with /v1/status. Each daemon has its own registry: several can run in one process.
+type metrics struct {
+	d   *Daemon
+	reg *prometheus.Registry
+
+	verdict, observed, quorum, fenced, leader, dnsQueries *prometheus.Desc
+}
+
+func newMetrics(d *Daemon) *metrics {
+	m := &metrics{d: d, reg: prometheus.NewRegistry(),
+		verdict: prometheus.NewDesc("hadron_site_verdict",
+			"Quorum verdict of a site for an application as answered: 1 up, 0 down, -1 unknown.", []string{"app", "site"}, nil),
+		observed: prometheus.NewDesc("hadron_site_observed_up",
+			"Whether an observer's latest probe of a site passed (1) or failed (0).", []string{"app", "site", "observer"}, nil),
+		quorum: prometheus.NewDesc("hadron_etcd_quorum",
+			"Whether this daemon reaches a majority of the etcd cluster.", nil, nil),
+		fenced: prometheus.NewDesc("hadron_self_fenced",
+			"Whether this daemon has fenced its own site out of the DNS answers.", nil, nil),
+		leader: prometheus.NewDesc("hadron_leader_token",
+			"The fencing token of this daemon's leadership; 0 when it does not lead.", nil, nil),
+		dnsQueries: prometheus.NewDesc("hadron_dns_queries_total",
+			"DNS queries received by this daemon's name server.", nil, nil),
+	}
+	m.reg.MustRegister(m, collectors.NewGoCollector())
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Describe implements prometheus.Collector.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{m.verdict, m.observed, m.quorum, m.fenced, m.leader, m.dnsQueries} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	d := m.d
+	st, _ := d.fence.Current(context.Background())
+	for _, a := range d.opts.Fleet.Applications {
+		for _, site := range probe.AppSites(a) {
+			v := -1.0
+			switch st.Apps[a.Name].Health[site] {
+			case probe.Up:
+				v = 1
+			case probe.Down:
+				v = 0
+			}
+			ch <- prometheus.MustNewConstMetric(m.verdict, prometheus.GaugeValue, v, a.Name, site)
+		}
+	}
+	d.mu.Lock()
+	for app, byObserver := range d.latest {
+		for observer, sites := range byObserver {
+			for site, ob := range sites {
+				ch <- prometheus.MustNewConstMetric(m.observed, prometheus.GaugeValue, b2f(ob.OK), app, site, observer)
+			}
+		}
+	}
+	tok := d.leader
+	d.mu.Unlock()
+	q := d.quorum.State()
+	ch <- prometheus.MustNewConstMetric(m.quorum, prometheus.GaugeValue, b2f(q.OK))
+	ch <- prometheus.MustNewConstMetric(m.fenced, prometheus.GaugeValue, b2f(d.fence.Fenced()))
+	ch <- prometheus.MustNewConstMetric(m.leader, prometheus.GaugeValue, float64(tok.Rev))
+	ch <- prometheus.MustNewConstMetric(m.dnsQueries, prometheus.CounterValue, float64(d.dns.Queries()))
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
