@@ -86,7 +86,7 @@ func New(cfg Config) (*Replicator, error) {
 	}
 	r := &Replicator{
 		cfg: cfg, log: cfg.Log.With("app", app.Name, "active", cfg.Active.Name),
-		queue:  workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[key]()),
+		queue:  workqueue.NewTypedRateLimitingQueue(retryLimiter()),
 		last:   map[string]map[Ref]Change{},
 		counts: map[Action]int{},
 	}
@@ -103,6 +103,17 @@ func New(cfg Config) (*Replicator, error) {
 	return r, nil
 }
 
+// resync re-reconciles every object now and then, in case an event was missed; an
+// in-sync object costs no request.
+const resync = 10 * time.Minute
+
+// retryLimiter retries a failed object after 100ms, doubling up to 30s: a stand-by
+// that was unreachable for an hour is caught up within 30s of its return, where the
+// client-go default would wait up to 16 minutes.
+func retryLimiter() workqueue.TypedRateLimiter[key] {
+	return workqueue.NewTypedItemExponentialFailureRateLimiter[key](100*time.Millisecond, 30*time.Second)
+}
+
 // Run starts the informers, waits for every cache, then reconciles until ctx ends.
 func (r *Replicator) Run(ctx context.Context) error {
 	app := r.cfg.App
@@ -117,9 +128,9 @@ func (r *Replicator) Run(ctx context.Context) error {
 	}
 	// The policy's Secrets are named, not selected: a TLS secret made by
 	// cert-manager does not carry the application's labels.
-	selected := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.cfg.Active.Dynamic, 0, ns,
+	selected := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.cfg.Active.Dynamic, resync, ns,
 		func(o *metav1.ListOptions) { o.LabelSelector = sel.String() })
-	unselected := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.cfg.Active.Dynamic, 0, ns, nil)
+	unselected := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.cfg.Active.Dynamic, resync, ns, nil)
 	var syncs []cache.InformerSynced
 	for i, k := range r.kinds {
 		f := selected

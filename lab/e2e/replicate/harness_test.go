@@ -182,3 +182,61 @@ func serve(t testing.TB, addr string) {
 		}
 	}()
 }
+
+// link is a TCP forwarder that can be cut and healed, like a cross-region link of the
+// lab: cut closes the listener and every open connection.
+type link struct {
+	t              testing.TB
+	listen, target string
+	mu             sync.Mutex
+	ln             net.Listener
+	conns          []net.Conn
+}
+
+func newLink(t testing.TB, listen, target string) *link {
+	l := &link{t: t, listen: listen, target: target}
+	l.heal()
+	t.Cleanup(l.cut)
+	return l
+}
+
+func (l *link) heal() {
+	ln, err := net.Listen("tcp", l.listen)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	l.mu.Lock()
+	l.ln = ln
+	l.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.DialTimeout("tcp", l.target, 3*time.Second)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			l.mu.Lock()
+			l.conns = append(l.conns, c, u)
+			l.mu.Unlock()
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+}
+
+func (l *link) cut() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ln != nil {
+		l.ln.Close()
+		l.ln = nil
+	}
+	for _, c := range l.conns {
+		c.Close()
+	}
+	l.conns = nil
+}
