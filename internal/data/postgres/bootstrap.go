@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -179,7 +180,11 @@ func (d *Driver) clone(ctx context.Context, m, primary v1alpha1.Member) error {
 	return touch(m.DataDir, "standby.signal")
 }
 
-// waitStreaming polls until every standby (or the named ones) streams from the primary.
+// errDiverged: a standby replayed past the fork of the primary's timeline.
+var errDiverged = errors.New("diverged from the primary's timeline")
+
+// waitStreaming polls until every standby (or the named ones) streams from the primary
+// on its timeline. A diverged standby never will: it fails at once with errDiverged.
 func (d *Driver) waitStreaming(ctx context.Context, only []string) error {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
@@ -191,6 +196,9 @@ func (d *Driver) waitStreaming(ctx context.Context, only []string) error {
 			for _, m := range st.Members {
 				if m.Primary || (only != nil && !contains(only, m.Member)) {
 					continue
+				}
+				if m.State == data.StateDiverged {
+					return fmt.Errorf("%s: %w", m.Member, errDiverged)
 				}
 				p := st.Member(st.Primary)
 				if m.State != data.StateStreaming || p == nil || m.Timeline != p.Timeline {

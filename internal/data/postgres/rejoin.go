@@ -58,10 +58,8 @@ func (d *Driver) Rejoin(ctx context.Context, member string) error {
 	if err := d.rewindOrClone(ctx, m, primary, ms.State == data.StateDiverged); err != nil {
 		return fmt.Errorf("rejoin %s: %w", member, err)
 	}
-	wctx, cancel := context.WithTimeout(ctx, RepointWait)
-	err = d.waitStreaming(wctx, []string{member})
-	cancel()
-	if err != nil {
+	err = d.waitStreaming(ctx, []string{member})
+	if errors.Is(err, errDiverged) {
 		// pg_rewind judges a cleanly stopped standby by its minimum recovery point, which
 		// can lag the WAL it replayed past the fork; such a member still diverges after
 		// "no rewind required". Only a fresh clone helps then.
@@ -72,9 +70,10 @@ func (d *Driver) Rejoin(ctx context.Context, member string) error {
 		if err := d.reclone(ctx, m, primary); err != nil {
 			return fmt.Errorf("rejoin %s: %w", member, err)
 		}
-		if err := d.waitStreaming(ctx, []string{member}); err != nil {
-			return fmt.Errorf("rejoin %s: %w", member, err)
-		}
+		err = d.waitStreaming(ctx, []string{member})
+	}
+	if err != nil {
+		return fmt.Errorf("rejoin %s: %w", member, err)
 	}
 	return d.updateSync(ctx, primary.Name)
 }
@@ -119,6 +118,12 @@ func (d *Driver) rewindOrClone(ctx context.Context, m, primary v1alpha1.Member, 
 		if err := pgserver.Kill(ctx, m.DataDir); err != nil {
 			return err
 		}
+	}
+	// pg_rewind compares timelines in the control files; a freshly promoted primary
+	// records its new timeline there only at its first checkpoint, and until then
+	// pg_rewind would answer "no rewind required" for a diverged member.
+	if err := d.checkpoint(ctx, primary); err != nil {
+		return err
 	}
 	src := d.conninfo(primary, d.region(m), d.user(), "", false)
 	out, err := pgserver.Run(ctx, "pg_rewind", d.pgEnv(), "--target-pgdata", m.DataDir, "--source-server", src)
@@ -194,4 +199,16 @@ func lastLine(b []byte) string {
 		}
 	}
 	return s
+}
+
+func (d *Driver) checkpoint(ctx context.Context, m v1alpha1.Member) error {
+	conn, err := d.connect(ctx, m, "postgres")
+	if err != nil {
+		return fmt.Errorf("checkpoint on %s: %w", m.Name, err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "checkpoint"); err != nil {
+		return fmt.Errorf("checkpoint on %s: %w", m.Name, err)
+	}
+	return nil
 }
