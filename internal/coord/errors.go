@@ -10,6 +10,9 @@ var (
 	ErrNoPeer = errors.New("site has no spec.daemon.peer")
 	// ErrNotMember is returned when the local site is not one of the fleet's daemons.
 	ErrNotMember = errors.New("site has no daemon in the fleet")
+	// ErrNoCAKey is returned when certificates are missing and the CA's key is not there
+	// to issue them.
+	ErrNoCAKey = errors.New("no CA key")
 	// ErrNoQuorum is returned when the etcd cluster has no reachable majority.
 	ErrNoQuorum = errors.New("no etcd quorum")
 )

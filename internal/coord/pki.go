@@ -46,17 +46,7 @@ func (p PKI) KeyFile(site string) string  { return filepath.Join(p.Dir, site+".k
 func (p PKI) TokenFile() string           { return filepath.Join(p.Dir, tokenFile) }
 
 // Token reads the API bearer token.
-func (p PKI) Token() (string, error) {
-	b, err := os.ReadFile(p.TokenFile())
-	if err != nil {
-		return "", fmt.Errorf("read api token: %w", err)
-	}
-	t := string(trimSpace(b))
-	if t == "" {
-		return "", fmt.Errorf("api token %s is empty", p.TokenFile())
-	}
-	return t, nil
-}
+func (p PKI) Token() (string, error) { return p.TokenAt(p.TokenFile()) }
 
 func trimSpace(b []byte) []byte {
 	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ' || b[len(b)-1] == '\r') {
@@ -105,16 +95,20 @@ func (p PKI) Init(f *fleet.Fleet) error {
 	}
 	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN)
 
-	ca, key, err := p.loadOrCreateCA()
-	if err != nil {
-		return err
-	}
+	var ca *x509.Certificate
+	var key *ecdsa.PrivateKey
 	for _, s := range f.Sites {
 		if s.Spec.Daemon == nil {
 			continue
 		}
 		if exists(p.CertFile(s.Name)) && exists(p.KeyFile(s.Name)) {
 			continue
+		}
+		if ca == nil {
+			var err error
+			if ca, key, err = p.loadOrCreateCA(); err != nil {
+				return err
+			}
 		}
 		if err := p.issue(ca, key, s.Name, daemonHosts(s.Spec.Daemon)); err != nil {
 			return fmt.Errorf("certificate of %s: %w", s.Name, err)
@@ -186,6 +180,10 @@ func (p PKI) loadOrCreateCA() (*x509.Certificate, *ecdsa.PrivateKey, error) {
 			return nil, nil, fmt.Errorf("parse CA key: %w", err)
 		}
 		return ca, key, nil
+	}
+	if exists(p.CAFile()) {
+		// A CA brought without its key (a production PKI) is never replaced.
+		return nil, nil, fmt.Errorf("%s has no %s: issue the missing certificates with your own CA: %w", p.Dir, caKey, ErrNoCAKey)
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -273,4 +271,17 @@ func writeFile(path string, b []byte, mode os.FileMode) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// TokenAt reads a bearer token from file instead of the PKI directory.
+func (PKI) TokenAt(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("read api token: %w", err)
+	}
+	t := string(trimSpace(b))
+	if t == "" {
+		return "", fmt.Errorf("api token %s is empty", file)
+	}
+	return t, nil
 }

@@ -1,7 +1,11 @@
 package coord
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -97,5 +101,49 @@ func TestSelfFenced(t *testing.T) {
 		if got := SelfFenced(c.lastOK, now, 3*time.Second); got != c.want {
 			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+func TestPKIInitKeepsExistingFilesAndForeignCA(t *testing.T) {
+	site := &v1alpha1.Site{ObjectMeta: metav1.ObjectMeta{Name: "east"}, Spec: v1alpha1.SiteSpec{Daemon: &v1alpha1.DaemonSpec{
+		API: v1alpha1.Endpoint{Address: "127.0.1.40:7443", FromRegions: map[string]string{"west": "127.2.1.40:7443"}},
+		DNS: &v1alpha1.Endpoint{Address: "ns.example.net:53"}}}}
+	f := &fleet.Fleet{Sites: []*v1alpha1.Site{site}}
+	p := PKI{Dir: t.TempDir()}
+	if err := p.Init(f); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.LoadX509KeyPair(p.CertFile("east"), p.KeyFile("east"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"127.0.1.40", "127.2.1.40", "ns.example.net", "localhost"} {
+		if err := leaf.VerifyHostname(h); err != nil {
+			t.Errorf("certificate does not name %s: %v", h, err)
+		}
+	}
+	before, _ := os.ReadFile(p.CAFile())
+	tok, _ := p.Token()
+	if err := p.Init(f); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(p.CAFile())
+	tok2, _ := p.Token()
+	if string(before) != string(after) || tok != tok2 || len(tok) != 64 {
+		t.Fatal("a second Init changed the CA or the token")
+	}
+	// A directory with a CA certificate but no key: missing certificates are an error,
+	// the CA is left alone.
+	os.Remove(filepath.Join(p.Dir, "ca.key"))
+	os.Remove(p.CertFile("east"))
+	if err := p.Init(f); !errors.Is(err, ErrNoCAKey) {
+		t.Fatalf("Init without the CA key: %v, want ErrNoCAKey", err)
+	}
+	if now, _ := os.ReadFile(p.CAFile()); string(now) != string(before) {
+		t.Fatal("the CA was replaced")
 	}
 }

@@ -35,6 +35,8 @@ type Options struct {
 	// DataDir holds the embedded etcd member's data.
 	DataDir string
 	PKI     coord.PKI
+	// TokenFile holds the API bearer token (default the PKI's api-token).
+	TokenFile string
 	// EtcdEndpoints names an external etcd cluster instead of the embedded member;
 	// EtcdTLS is its client TLS (nil for plain text).
 	EtcdEndpoints []string
@@ -142,7 +144,20 @@ func (d *Daemon) startEtcd() error {
 }
 
 func (d *Daemon) prepareDNS() error {
+	var apps []string
+	for _, a := range d.opts.Fleet.Applications {
+		apps = append(apps, a.Name)
+	}
+	d.store = coordstate.NewStore(d.client, d.log)
+	d.fence = coordstate.NewFence(d.store, d.opts.Site, apps)
 	cat, err := gslb.Compile(d.opts.Fleet)
+	if errors.Is(err, gslb.ErrNoDNS) {
+		// A fleet without DNS names yet (a witness being set up, no applications):
+		// the daemon still votes and observes; there is nothing to answer.
+		d.log.Info("no application has DNS names: not serving DNS")
+		d.catalog = &gslb.Catalog{}
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("compile zones: %w", err)
 	}
@@ -150,12 +165,6 @@ func (d *Daemon) prepareDNS() error {
 	if d.engine, err = dnsserver.NewEngine(cat); err != nil {
 		return err
 	}
-	var apps []string
-	for _, a := range cat.Apps {
-		apps = append(apps, a.Name)
-	}
-	d.store = coordstate.NewStore(d.client, d.log)
-	d.fence = coordstate.NewFence(d.store, d.opts.Site, apps)
 	addr := d.opts.DNSListen
 	if addr == "" && d.site.Spec.Daemon.DNS != nil {
 		addr = d.site.Spec.Daemon.DNS.Address
@@ -208,6 +217,9 @@ func (d *Daemon) record(ob probe.Observation) {
 
 func (d *Daemon) prepareAPI() error {
 	token, err := d.opts.PKI.Token()
+	if d.opts.TokenFile != "" {
+		token, err = d.opts.PKI.TokenAt(d.opts.TokenFile)
+	}
 	if err != nil {
 		return err
 	}
@@ -235,7 +247,12 @@ func (d *Daemon) onFence(fenced bool) {
 }
 
 // DNSAddr and APIAddr are where the daemon listens.
-func (d *Daemon) DNSAddr() string { return d.dns.Addr() }
+func (d *Daemon) DNSAddr() string {
+	if d.dns == nil {
+		return ""
+	}
+	return d.dns.Addr()
+}
 func (d *Daemon) APIAddr() string { return d.api.Addr() }
 
 // Client is the daemon's etcd client.
@@ -259,21 +276,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 	goRun(d.follow.Run)
 	goRun(d.store.Run)
 	goRun(func(ctx context.Context) { d.fence.Run(ctx) })
-	goRun(func(ctx context.Context) {
-		if err := d.engine.Follow(ctx, d.fence, d.log); err != nil {
-			d.log.Error("DNS state follower stopped", "err", err)
-		}
-	})
+	errc := make(chan error, 3)
+	if d.dns != nil {
+		goRun(func(ctx context.Context) {
+			if err := d.engine.Follow(ctx, d.fence, d.log); err != nil {
+				d.log.Error("DNS state follower stopped", "err", err)
+			}
+		})
+		goRun(func(ctx context.Context) { errc <- d.dns.Serve(ctx) })
+	}
 	goRun(d.runner.Run)
 	goRun(d.lead)
-	errc := make(chan error, 3)
-	goRun(func(ctx context.Context) { errc <- d.dns.Serve(ctx) })
 	goRun(func(ctx context.Context) { errc <- d.api.Serve(ctx) })
 	var memberErr <-chan error
 	if d.member != nil {
 		memberErr = d.member.Err()
 	}
-	d.log.Info("daemon running", "site", d.opts.Site, "dns", d.dns.Addr(), "api", d.api.Addr())
+	d.log.Info("daemon running", "site", d.opts.Site, "dns", d.DNSAddr(), "api", d.api.Addr())
 	var err error
 	select {
 	case <-ctx.Done():

@@ -80,7 +80,9 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.quorum, prometheus.GaugeValue, b2f(q.OK))
 	ch <- prometheus.MustNewConstMetric(m.fenced, prometheus.GaugeValue, b2f(d.fence.Fenced()))
 	ch <- prometheus.MustNewConstMetric(m.leader, prometheus.GaugeValue, float64(tok.Rev))
-	ch <- prometheus.MustNewConstMetric(m.dnsQueries, prometheus.CounterValue, float64(d.dns.Queries()))
+	if d.dns != nil {
+		ch <- prometheus.MustNewConstMetric(m.dnsQueries, prometheus.CounterValue, float64(d.dns.Queries()))
+	}
 }
 
 func b2f(b bool) float64 {

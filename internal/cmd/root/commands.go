@@ -9,6 +9,8 @@ import (
 	"hadron.dev/hadron/internal/cmd/lab"
 	plancmd "hadron.dev/hadron/internal/cmd/plan"
 	replicatecmd "hadron.dev/hadron/internal/cmd/replicate"
+	servecmd "hadron.dev/hadron/internal/cmd/serve"
+	statuscmd "hadron.dev/hadron/internal/cmd/status"
 	"hadron.dev/hadron/internal/cmd/validate"
 )
 
@@ -23,6 +25,7 @@ func init() {
 		datacmd.Command,
 		checkcmd.Command,
 		replicatecmd.Command,
+		servecmd.Command, statuscmd.Command,
 	)
 }
 

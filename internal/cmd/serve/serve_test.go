@@ -1,0 +1,86 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/coord/coordtest"
+)
+
+const oneDaemonFleet = `apiVersion: hadron.dev/v1alpha1
+kind: Site
+metadata: {name: solo}
+spec:
+  region: r1
+  daemon:
+    api: {address: "127.0.220.41:7443"}
+    peer: {address: "127.0.220.41:2380"}
+    dns: {address: "127.0.220.41:5353"}
+`
+
+func TestServeInitPKIAndRun(t *testing.T) {
+	dir := t.TempDir()
+	fleetFile := filepath.Join(dir, "fleet.yaml")
+	if err := os.WriteFile(fleetFile, []byte(oneDaemonFleet), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pkiDir := filepath.Join(dir, "pki")
+	exec := func(ctx context.Context, args ...string) (string, error) {
+		cmd := Command()
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs(args)
+		err := cmd.ExecuteContext(ctx)
+		return out.String(), err
+	}
+	if out, err := exec(context.Background(), "-f", fleetFile, "--init-pki", pkiDir); err != nil || !strings.Contains(out, pkiDir) {
+		t.Fatalf("--init-pki: %v\n%s", err, out)
+	}
+	for _, f := range []string{"ca.crt", "solo.crt", "solo.key", "api-token"} {
+		if _, err := os.Stat(filepath.Join(pkiDir, f)); err != nil {
+			t.Errorf("--init-pki did not write %s", f)
+		}
+	}
+	if _, err := exec(context.Background(), "-f", fleetFile, "--pki", pkiDir); err == nil || !strings.Contains(err.Error(), "--site") {
+		t.Fatalf("serve without --site: %v", err)
+	}
+
+	// A one-daemon fleet is a one-member cluster: it has a majority on its own.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := exec(ctx, "-f", fleetFile, "--site", "solo", "--pki", pkiDir, "--data-dir", filepath.Join(dir, "data"))
+		done <- err
+	}()
+	tlsCfg, err := coord.PKI{Dir: pkiDir}.ClientTLS("solo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := coord.NewClient(coord.ClientOptions{Endpoints: []string{"https://127.0.220.41:2379"}, TLS: tlsCfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	coordtest.Eventually(t, 30*time.Second, "the daemon leads its one-member cluster", func() bool {
+		qctx, qcancel := context.WithTimeout(context.Background(), time.Second)
+		defer qcancel()
+		tok, err := coord.Leader(qctx, c)
+		return err == nil && tok.Holder == "solo"
+	})
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve stopped with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop after its context ended")
+	}
+}

@@ -1,0 +1,91 @@
+package status
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"hadron.dev/hadron/internal/api"
+)
+
+// NoQuorum is what status says when the daemon has no etcd majority.
+const NoQuorum = "no quorum: decisions frozen"
+
+// Render prints st for a person.
+func Render(w io.Writer, st api.Status) {
+	fmt.Fprintf(w, "daemon %s at %s\n", st.Daemon, st.Time.Format(time.RFC3339))
+	e := st.Etcd
+	switch {
+	case e.Quorum:
+		raft := ""
+		for _, m := range e.Members {
+			if m.Leader {
+				raft = ", raft leader " + m.Name
+			}
+		}
+		fmt.Fprintf(w, "etcd: quorum, %d members%s\n", len(e.Members), raft)
+	default:
+		last := "never"
+		if !e.LastQuorum.IsZero() {
+			last = st.Time.Sub(e.LastQuorum).Round(100*time.Millisecond).String() + " ago"
+		}
+		fmt.Fprintf(w, "etcd: %s (last majority %s)\n", NoQuorum, last)
+	}
+	if e.SelfFenced {
+		fmt.Fprintf(w, "self-fenced: %s's name server does not answer the main names with %s\n", st.Daemon, st.Daemon)
+	}
+	if st.Leader != "" {
+		fmt.Fprintf(w, "leader: %s (token %d)\n", st.Leader, st.LeaderToken)
+	} else {
+		fmt.Fprintln(w, "leader: none")
+	}
+	for _, a := range st.Apps {
+		fmt.Fprintf(w, "\napplication %s: active %s", a.Name, a.Active)
+		if a.Strategy != "" {
+			fmt.Fprintf(w, ", strategy %s", a.Strategy)
+		}
+		fmt.Fprintln(w)
+		observers := sortedKeys(a.Observations)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "  SITE\tVERDICT\t%s\n", strings.ToUpper(strings.Join(observers, "\t")))
+		for _, site := range sortedKeys(a.Verdicts) {
+			cells := []string{"  " + site, a.Verdicts[site]}
+			for _, o := range observers {
+				cells = append(cells, cell(a.Observations[o], site))
+			}
+			fmt.Fprintln(tw, strings.Join(cells, "\t"))
+		}
+		tw.Flush()
+		if a.DNS != nil {
+			fmt.Fprintf(w, "  DNS %s → %s (state %d)\n", a.DNS.Name, strings.Join(a.DNS.Answers, ", "), a.DNS.Version)
+		}
+	}
+}
+
+// cell is one observer's latest view of one site: ok with latency, or why it failed.
+func cell(sites map[string]api.Observation, site string) string {
+	ob, ok := sites[site]
+	if !ok {
+		return "-"
+	}
+	if ob.OK {
+		return fmt.Sprintf("ok %.1fms", ob.LatencyMS)
+	}
+	msg := ob.Error
+	if len(msg) > 40 {
+		msg = msg[:40] + "…"
+	}
+	return "FAIL " + msg
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,103 @@
+package status
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/coord/coordtest"
+	"hadron.dev/hadron/internal/daemon/daemontest"
+)
+
+func TestRender(t *testing.T) {
+	at := time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC)
+	st := api.Status{Daemon: "east", Time: at, Leader: "west", LeaderToken: 42,
+		Etcd: api.Etcd{Quorum: true, Members: []api.Member{{Name: "east"}, {Name: "west", Leader: true}, {Name: "witness"}}},
+		Apps: []api.App{{Name: "shop", Active: "east", Strategy: "failover",
+			Verdicts: map[string]string{"east": "down", "west": "up"},
+			Observations: map[string]map[string]api.Observation{
+				"east":    {"east": {OK: true, LatencyMS: 0.4}, "west": {OK: true, LatencyMS: 1.2}},
+				"west":    {"east": {Error: "dial tcp 127.0.1.10:8080: connect: connection refused"}, "west": {OK: true, LatencyMS: 0.3}},
+				"witness": {"east": {Error: "status 503"}},
+			},
+			DNS: &api.DNS{Name: "shop.gslb.test", Answers: []string{"127.0.2.10"}, Version: 7}}}}
+	var b bytes.Buffer
+	Render(&b, st)
+	want := `daemon east at 2026-11-23T11:00:00Z
+etcd: quorum, 3 members, raft leader west
+leader: west (token 42)
+
+application shop: active east, strategy failover
+  SITE  VERDICT  EAST      WEST                                            WITNESS
+  east  down     ok 0.4ms  FAIL dial tcp 127.0.1.10:8080: connect: conne…  FAIL status 503
+  west  up       ok 1.2ms  ok 0.3ms                                        -
+  DNS shop.gslb.test → 127.0.2.10 (state 7)
+`
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+
+	st.Etcd = api.Etcd{Quorum: false, SelfFenced: true, LastQuorum: at.Add(-4 * time.Second)}
+	st.Leader = ""
+	b.Reset()
+	Render(&b, st)
+	for _, line := range []string{"etcd: no quorum: decisions frozen (last majority 4s ago)", "self-fenced:", "leader: none"} {
+		if !strings.Contains(b.String(), line) {
+			t.Errorf("without quorum the output lacks %q:\n%s", line, b.String())
+		}
+	}
+}
+
+// run runs `hadron status` with args and returns its output.
+func run(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := Command()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	if err := cmd.Execute(); err != nil {
+		t.Fatalf("hadron status %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
+}
+
+func TestStatusAgainstDaemons(t *testing.T) {
+	w := daemontest.Start(t, 219, daemontest.Options{})
+	w.WaitLeader(t, "east", "west", "witness")
+	coordtest.Eventually(t, 30*time.Second, "verdicts published", func() bool {
+		return w.Status(t, "east").Apps[0].Verdicts["east"] == "up"
+	})
+	base := []string{"-f", w.FleetFile, "--pki", w.PKI.Dir}
+	text := run(t, base...)
+	for _, want := range []string{"daemon east", "etcd: quorum, 3 members", "application shop: active east", "DNS shop.gslb.test → " + w.LBs["east"].IP()} {
+		if !strings.Contains(text, want) {
+			t.Errorf("status lacks %q:\n%s", want, text)
+		}
+	}
+	var st api.Status
+	if err := json.Unmarshal([]byte(run(t, append(base, "-o", "json", "--daemon", "witness")...)), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Daemon != "witness" || st.Leader == "" || st.Apps[0].Verdicts["west"] != "up" {
+		t.Errorf("json status: %+v", st)
+	}
+
+	// east's peers gone: east says decisions are frozen.
+	w.Daemons["west"].Stop()
+	w.Daemons["witness"].Stop()
+	coordtest.Eventually(t, 30*time.Second, "east reports no quorum", func() bool {
+		return strings.Contains(run(t, base...), NoQuorum)
+	})
+	// The stopped daemons are skipped; asking one of them alone fails.
+	cmd := Command()
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	cmd.SetArgs(append(base, "--daemon", "west", "--timeout", "1s"))
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "no daemon answered") {
+		t.Errorf("status of a stopped daemon: %v", err)
+	}
+}
