@@ -25,6 +25,8 @@ type writer struct {
 	mu      sync.Mutex
 	acked   []int64
 	byNode  map[string]int
+	// firstAck is when each target first acknowledged a write (nil: not recorded).
+	firstAck map[string]time.Time
 }
 
 func (w *writer) run(ctx context.Context) {
@@ -54,6 +56,9 @@ func (w *writer) run(ctx context.Context) {
 		w.mu.Lock()
 		w.acked = append(w.acked, n)
 		w.byNode[w.targets[cur]]++
+		if _, ok := w.firstAck[w.targets[cur]]; !ok && w.firstAck != nil {
+			w.firstAck[w.targets[cur]] = time.Now()
+		}
 		w.mu.Unlock()
 	}
 	if conn != nil {
@@ -69,6 +74,12 @@ func pause(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+func (w *writer) first(node string) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.firstAck[node]
 }
 
 func (w *writer) count(node string) int {
@@ -104,7 +115,7 @@ func (l *lab) exec(ctx context.Context, member, sql string) {
 }
 
 // waitFor polls cond every 100ms until it holds or ctx ends.
-func waitFor(t *testing.T, ctx context.Context, what string, cond func() (bool, string)) {
+func waitFor(t testing.TB, ctx context.Context, what string, cond func() (bool, string)) {
 	t.Helper()
 	var last string
 	for {
@@ -205,7 +216,7 @@ func TestFailoverUnderLoadThenOldPrimaryRewinds(t *testing.T) {
 	}
 }
 
-func inode(t *testing.T, path string) uint64 {
+func inode(t testing.TB, path string) uint64 {
 	st, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ import (
 // freePorts returns n ports on 127.0.0.1 that were free a moment ago (the kernel's
 // ephemeral range, above 20000), so that tests running at the same time, or a server
 // left over by an interrupted run, do not collide.
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ls []net.Listener
 	var ports []int
@@ -48,13 +48,13 @@ const testPassword = "pw-Sécret'1"
 // (failover, zone b) in region east, west-0 (DR async) in region west. Every
 // cross-region address is a toxiproxy listener with 35 ms of latency each way.
 type lab struct {
-	t       *testing.T
+	t       testing.TB
 	set     *v1alpha1.MirrorSet
 	drv     *Driver
 	proxies []*toxiproxy.Proxy
 }
 
-func newLab(t *testing.T) *lab {
+func newLab(t testing.TB) *lab {
 	t.Helper()
 	testenv.PostgresBin(t)
 	ports := freePorts(t, 6)
@@ -157,7 +157,7 @@ func (l *lab) dsn(member string) string {
 		strings.Split(l.member(member).Address.Address, ":")[1], quoteConn(testPassword))
 }
 
-func testCtx(t *testing.T, d time.Duration) context.Context {
+func testCtx(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
