@@ -3,6 +3,7 @@ package pgserver_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"testing"
 	"time"
@@ -18,7 +19,12 @@ func TestLifecycle(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := filepath.Join(t.TempDir(), "pg")
-	addr := "127.0.0.1:21431"
+	l, err := net.Listen("tcp", "127.0.0.1:0") // a free port above 20000
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
 	if err := pgserver.Init(ctx, dir, pgserver.InitOptions{Superuser: "boss", Password: "s3cret"}); err != nil {
 		t.Fatal(err)
 	}

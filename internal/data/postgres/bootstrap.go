@@ -60,6 +60,9 @@ func (d *Driver) Bootstrap(ctx context.Context) error {
 	return d.updateSync(ctx, primary.Name)
 }
 
+// markerTable holds Verify's markers, in the postgres database of every member.
+const markerTable = `create table if not exists hadron_marker (id text primary key, written_at timestamptz not null default clock_timestamp())`
+
 func (d *Driver) configuredPrimary() (v1alpha1.Member, bool) {
 	for _, m := range d.cfg.Set.Spec.Members {
 		if m.Role == v1alpha1.RolePrimary {
@@ -135,7 +138,7 @@ func (d *Driver) preparePrimary(ctx context.Context, p v1alpha1.Member) error {
 	}
 	for _, q := range []string{
 		`create extension if not exists pg_walinspect`,
-		`create table if not exists hadron_marker (id text primary key, written_at timestamptz not null default clock_timestamp())`,
+		markerTable,
 	} {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", q, err)

@@ -29,6 +29,10 @@ func (d *Driver) Verify(ctx context.Context) (*data.VerifyResult, error) {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	defer conn.Close(context.Background())
+	// Bootstrap creates the table; a set bootstrapped by other means gets it here.
+	if _, err := conn.Exec(ctx, markerTable); err != nil {
+		return nil, fmt.Errorf("verify: marker table on %s: %w", st.Primary, err)
+	}
 	start := time.Now()
 	if _, err := conn.Exec(ctx, `insert into hadron_marker (id) values ($1)`, res.Marker); err != nil {
 		return nil, fmt.Errorf("verify: write marker on %s: %w", st.Primary, err)
