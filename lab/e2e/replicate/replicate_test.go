@@ -275,6 +275,15 @@ func TestReplicationEndToEnd(t *testing.T) {
 		if err != nil || len(probes) != 1 || !probes[0].OK || probes[0].From != "west" || probes[0].Address != dbFromW {
 			t.Fatalf("connectivity %+v %v", probes, err)
 		}
+		// The CLI proves the same, and exits zero.
+		var out bytes.Buffer
+		cli := checkcmd.Command()
+		cli.SetArgs([]string{"connectivity", "shop", "-f", writeFleet(t, w), "-o", "json"})
+		cli.SetOut(&out)
+		cli.SetErr(io.Discard)
+		if err := cli.Execute(); err != nil || !strings.Contains(out.String(), `"ok": true`) {
+			t.Errorf("check connectivity: %v\n%s", err, out.String())
+		}
 		// The replicator, still running, leaves the import alone.
 		if get(t, west, gvrServices, "db") == nil {
 			t.Error("replicator removed the import")
@@ -314,6 +323,14 @@ func TestReplicationEndToEnd(t *testing.T) {
 		}
 		if r.OK() {
 			t.Error("readiness OK despite failures")
+		}
+		var out bytes.Buffer
+		cli := checkcmd.Command()
+		cli.SetArgs([]string{"readiness", "shop", "-f", writeFleet(t, w)})
+		cli.SetOut(&out)
+		cli.SetErr(io.Discard)
+		if err := cli.Execute(); !errors.Is(err, checkcmd.ErrNotReady) || !strings.Contains(out.String(), "install the CustomResourceDefinition for Widget.example.com on west") {
+			t.Errorf("check readiness: %v\n%s", err, out.String())
 		}
 	})
 
