@@ -10,9 +10,21 @@ import (
 
 // LossError is returned when a promotion would lose data and was not forced; Loss is
 // what it would lose (positions only: the exact count needs the promotion point).
-type LossError struct{ Loss Loss }
+// Loss.Bytes is -1 when no primary could be read, so the loss is unknown.
+type LossError struct {
+	Loss Loss
+	// LastReplay is the commit time of the newest transaction the member replayed.
+	LastReplay *time.Time
+}
 
 func (e *LossError) Error() string {
+	if e.Loss.Bytes < 0 {
+		s := fmt.Sprintf("%v: no primary is reachable, so the loss is unknown (member received WAL up to %s", ErrDataLoss, e.Loss.From)
+		if e.LastReplay != nil {
+			s += fmt.Sprintf("; its newest transaction committed at %s, %s ago", e.LastReplay.UTC().Format(time.RFC3339), time.Since(*e.LastReplay).Round(100*time.Millisecond))
+		}
+		return s + ")"
+	}
 	return fmt.Sprintf("%v: %d bytes of WAL (last primary flush %s, member at %s)", ErrDataLoss, e.Loss.Bytes, e.Loss.To, e.Loss.From)
 }
 func (e *LossError) Unwrap() error { return ErrDataLoss }
@@ -61,11 +73,15 @@ func Failover(ctx context.Context, d Driver, member string, opts FailoverOptions
 	case m.Primary && m.State != StateFenced:
 		return nil, Permanent("promote %s: %w", member, ErrAlreadyPrimary)
 	}
-	old := st.Primary
+	old := oldPrimary(st, member)
 	last := lastFlush(st, opts.LastKnownFlush)
+	unknown := old == "" && opts.LastKnownFlush == 0
 	est := EstimateLoss(last, m.FlushLSN)
-	if est.Bytes > 0 && !opts.Force {
-		return nil, &LossError{Loss: est}
+	if unknown {
+		est = unknownLoss(m.FlushLSN)
+	}
+	if est.Bytes != 0 && !opts.Force {
+		return nil, &LossError{Loss: est, LastReplay: m.LastReplay}
 	}
 	if old != "" {
 		if err := d.Fence(ctx, old); err != nil {
@@ -93,6 +109,9 @@ func Failover(ctx context.Context, d Driver, member string, opts FailoverOptions
 		return nil, err
 	}
 	loss := EstimateLoss(last, res.ReplayLSN)
+	if unknown {
+		loss = unknownLoss(res.ReplayLSN)
+	}
 	if lc, ok := d.(LossCounter); ok && old != "" {
 		if counted, err := lc.CountLoss(ctx, old, res.ReplayLSN, last); err == nil {
 			loss = counted
@@ -102,6 +121,26 @@ func Failover(ctx context.Context, d Driver, member string, opts FailoverOptions
 	}
 	res.Loss = &loss
 	return res, nil
+}
+
+// oldPrimary is the member accepting writes, or else a reachable fenced primary
+// (fenced by an earlier attempt), other than member; "" when none can be read.
+func oldPrimary(st *SetStatus, member string) string {
+	if st.Primary != "" && st.Primary != member {
+		return st.Primary
+	}
+	old, tli := "", uint32(0)
+	for _, m := range st.Members {
+		if m.Reachable && m.Primary && m.Member != member && m.Timeline >= tli {
+			old, tli = m.Member, m.Timeline
+		}
+	}
+	return old
+}
+
+func unknownLoss(from LSN) Loss {
+	return Loss{From: from, Bytes: -1, Transactions: -1,
+		Method: "unknown: no primary was reachable; bytes and transactions cannot be counted"}
 }
 
 // lastFlush is the newest primary position known: the reachable primary's flush, the

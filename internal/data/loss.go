@@ -10,7 +10,9 @@ package data
 // LossCounter). A committed transaction is lost exactly when its commit record lies
 // after the promoted member's replay position, so counting commit records counts
 // lost transactions, including those of other clients and of autovacuum. When the
-// old primary cannot be read, Transactions is -1 (unknown) and only Bytes is known.
+// old primary cannot be read, Transactions is -1 (unknown) and only Bytes is known;
+// when no primary could be read at all, and no monitor remembered its position, Bytes
+// is -1 too.
 type Loss struct {
 	From         LSN    `json:"from"`
 	To           LSN    `json:"to"`
@@ -21,7 +23,7 @@ type Loss struct {
 }
 
 // None reports whether the promotion lost nothing.
-func (l Loss) None() bool { return l.Bytes == 0 && (l.Transactions == 0 || !l.Counted) }
+func (l Loss) None() bool { return l.Bytes == 0 && (l.Transactions <= 0 || !l.Counted) }
 
 // EstimateLoss is the loss known from positions alone.
 func EstimateLoss(primaryFlush, promotedReplay LSN) Loss {

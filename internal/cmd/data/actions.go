@@ -22,7 +22,7 @@ func verifyCommand(o *options) *cobra.Command {
 		Short: "Write a marker on the primary and read it back on every member, with timings",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, _, err := o.open(args[0])
+			d, err := o.open(args[0])
 			if err != nil {
 				return err
 			}
@@ -70,7 +70,7 @@ is reachable. After the promotion the exact loss is reported: WAL bytes and comm
 transactions, counted on the old primary.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, _, err := o.open(args[0])
+			d, err := o.open(args[0])
 			if err != nil {
 				return err
 			}
@@ -80,8 +80,12 @@ transactions, counted on the old primary.`,
 			res, err := data.Failover(ctx, d, args[1], data.FailoverOptions{Force: force, Logger: o.logger()})
 			var le *data.LossError
 			if errors.As(err, &le) {
-				fmt.Fprintf(out, "promoting %s would lose %d bytes of WAL (old primary flushed %s, %s received %s)\n",
-					args[1], le.Loss.Bytes, le.Loss.To, args[1], le.Loss.From)
+				if le.Loss.Bytes < 0 {
+					fmt.Fprintf(out, "promoting %s may lose data: %v\n", args[1], le)
+				} else {
+					fmt.Fprintf(out, "promoting %s would lose %d bytes of WAL (old primary flushed %s, %s received %s)\n",
+						args[1], le.Loss.Bytes, le.Loss.To, args[1], le.Loss.From)
+				}
 				return fmt.Errorf("refusing to promote %s: it would lose data; run again with --force to accept the loss", args[1])
 			}
 			if err != nil {
@@ -91,7 +95,9 @@ transactions, counted on the old primary.`,
 				return writeJSON(out, res)
 			}
 			fmt.Fprintf(out, "promoted %s in %s: timeline %d, carried WAL up to %s\n", res.Member, res.Took.Round(time.Millisecond), res.Timeline, res.ReplayLSN)
-			if l := res.Loss; l != nil {
+			if l := res.Loss; l != nil && l.Bytes < 0 {
+				fmt.Fprintf(out, "lost: unknown (no primary was reachable); the promoted member carried WAL up to %s\n", l.From)
+			} else if l != nil {
 				tx := "unknown (old primary unreadable)"
 				if l.Counted {
 					tx = fmt.Sprint(l.Transactions)
@@ -113,7 +119,7 @@ func rejoinCommand(o *options) *cobra.Command {
 		Short: "Make a member follow the current primary (repoint, pg_rewind, or a fresh clone)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, _, err := o.open(args[0])
+			d, err := o.open(args[0])
 			if err != nil {
 				return err
 			}
@@ -134,7 +140,7 @@ func bootstrapCommand(o *options) *cobra.Command {
 		Short: "Create the mirror set on this machine for the members with a dataDir (runs PostgreSQL as hadron-pg)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, _, err := o.open(args[0])
+			d, err := o.open(args[0])
 			if err != nil {
 				return err
 			}
@@ -165,7 +171,7 @@ primary that comes back. A DR member in another region is never promoted automat
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.verbose = true
-			d, _, err := o.open(args[0])
+			d, err := o.open(args[0])
 			if err != nil {
 				return err
 			}

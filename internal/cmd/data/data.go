@@ -4,14 +4,11 @@ package data
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
 
-	"hadron.dev/hadron/api/v1alpha1"
-	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/data/postgres"
 	"hadron.dev/hadron/internal/fleet"
 )
@@ -53,38 +50,12 @@ func (o *options) logger() *slog.Logger {
 }
 
 // open loads the fleet and returns the driver of the named set.
-func (o *options) open(name string) (*postgres.Driver, *v1alpha1.MirrorSet, error) {
+func (o *options) open(name string) (*postgres.Driver, error) {
 	f, err := fleet.Load(o.fleetPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	set := f.MirrorSet(name)
-	if set == nil {
-		var names []string
-		for _, s := range f.MirrorSets {
-			names = append(names, s.Name)
-		}
-		return nil, nil, fmt.Errorf("mirror set %q not in %s (mirror sets: %v)", name, o.fleetPath, names)
-	}
-	if set.Spec.Engine != "" && set.Spec.Engine != v1alpha1.EnginePostgres {
-		return nil, nil, fmt.Errorf("mirror set %s: engine %q is not supported (postgres is)", name, set.Spec.Engine)
-	}
-	if set.Spec.Credentials == nil {
-		return nil, nil, fmt.Errorf("mirror set %s: spec.credentials is required", name)
-	}
-	pw, err := data.Password(set.Spec.Credentials.PasswordFrom, f.Dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("mirror set %s: %w", name, err)
-	}
-	regions := map[string]string{}
-	for _, s := range f.Sites {
-		regions[s.Name] = s.Spec.Region
-	}
-	d, err := postgres.New(postgres.Config{Set: set, Regions: regions, Password: pw, Region: o.region, Logger: o.logger()})
-	if err != nil {
-		return nil, nil, err
-	}
-	return d, set, nil
+	return postgres.FromFleet(f, name, o.region, o.logger())
 }
 
 // errVerify is returned when a member did not show the marker; the report was printed.

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/pgserver"
 )
 
 func (l *lab) count(ctx context.Context, member string) int64 {
@@ -133,5 +134,35 @@ func TestDRPromotionNeedsForceAndCountsItsLoss(t *testing.T) {
 	st = l.status(ctx)
 	if st.Primary != "west-0" || st.Member("east-0").State != data.StateFenced || st.Member("west-0").Timeline != 2 {
 		t.Fatalf("after the forced promotion: %+v", st.Members)
+	}
+}
+
+func TestDRPromotionWithTheRegionDownNeedsForce(t *testing.T) {
+	l := newLab(t)
+	ctx := testCtx(t, 3*time.Minute)
+	l.bootstrap(ctx)
+	for _, m := range []string{"east-0", "east-1"} { // the east site fails
+		if err := pgserver.Kill(ctx, l.member(m).DataDir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := data.Failover(ctx, l.drv, "west-0", data.FailoverOptions{})
+	var le *data.LossError
+	if !errors.As(err, &le) || le.Loss.Bytes != -1 {
+		t.Fatalf("promotion with no primary reachable: %v, want a LossError with an unknown loss", err)
+	}
+	t.Log(err)
+	if st := l.status(ctx); st.Member("west-0").Primary {
+		t.Fatal("a refused promotion promoted west-0")
+	}
+	res, err := data.Failover(ctx, l.drv, "west-0", data.FailoverOptions{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Loss.Bytes != -1 || res.Loss.Counted {
+		t.Fatalf("loss with no primary reachable: %+v, want unknown", *res.Loss)
+	}
+	if st := l.status(ctx); st.Primary != "west-0" {
+		t.Fatalf("west-0 not primary: %+v", st.Members)
 	}
 }

@@ -1,0 +1,39 @@
+package postgres
+
+import (
+	"fmt"
+	"log/slog"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/fleet"
+)
+
+// FromFleet returns the driver of the mirror set named name in f: the regions come
+// from f's sites, the password from the set's credentials.passwordFrom (relative to
+// f.Dir). region is where the caller runs ("" for each member's own address).
+func FromFleet(f *fleet.Fleet, name, region string, log *slog.Logger) (*Driver, error) {
+	set := f.MirrorSet(name)
+	if set == nil {
+		var names []string
+		for _, s := range f.MirrorSets {
+			names = append(names, s.Name)
+		}
+		return nil, fmt.Errorf("mirror set %q not in the fleet (mirror sets: %v)", name, names)
+	}
+	if set.Spec.Engine != "" && set.Spec.Engine != v1alpha1.EnginePostgres {
+		return nil, fmt.Errorf("mirror set %s: engine %q is not supported (postgres is)", name, set.Spec.Engine)
+	}
+	if set.Spec.Credentials == nil {
+		return nil, fmt.Errorf("mirror set %s: spec.credentials is required", name)
+	}
+	pw, err := data.Password(set.Spec.Credentials.PasswordFrom, f.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("mirror set %s: %w", name, err)
+	}
+	regions := map[string]string{}
+	for _, s := range f.Sites {
+		regions[s.Name] = s.Spec.Region
+	}
+	return New(Config{Set: set, Regions: regions, Password: pw, Region: region, Logger: log})
+}
