@@ -6,7 +6,6 @@ import (
 	"sort"
 
 	"hadron.dev/hadron/api/v1alpha1"
-	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/site"
 )
 
@@ -19,8 +18,8 @@ type Sites struct {
 	App      *v1alpha1.Application
 	Active   *site.Conn
 	Standbys []*site.Conn
-	// All maps site names to their fleet objects and connections (active first).
-	Fleet *fleet.Fleet
+	// Sites are the fleet's sites (for regions and load balancers).
+	Sites []*v1alpha1.Site
 }
 
 // Conns returns every connection by site name.
@@ -33,37 +32,40 @@ func (s *Sites) Conns() map[string]*site.Conn {
 }
 
 // PickApplication returns the named application, or the only one when name is empty.
-func PickApplication(f *fleet.Fleet, name string) (*v1alpha1.Application, error) {
-	if name != "" {
-		if a := f.Application(name); a != nil {
+func PickApplication(apps []*v1alpha1.Application, name string) (*v1alpha1.Application, error) {
+	for _, a := range apps {
+		if name != "" && a.Name == name {
 			return a, nil
 		}
-	} else if len(f.Applications) == 1 {
-		return f.Applications[0], nil
+	}
+	if name == "" && len(apps) == 1 {
+		return apps[0], nil
 	}
 	var names []string
-	for _, a := range f.Applications {
+	for _, a := range apps {
 		names = append(names, a.Name)
 	}
 	sort.Strings(names)
 	return nil, fmt.Errorf("%w %q (the fleet has %v)", ErrNoApplication, name, names)
 }
 
-// ConnectApp opens connections to an application's active and stand-by sites.
-func ConnectApp(f *fleet.Fleet, app *v1alpha1.Application) (*Sites, error) {
+// ConnectApp opens connections to an application's active and stand-by sites; dir
+// is the fleet's directory (kubeconfig paths are relative to it).
+func ConnectApp(sites []*v1alpha1.Site, dir string, app *v1alpha1.Application) (*Sites, error) {
 	p := app.Spec.Policy
 	conn := func(name string) (*site.Conn, error) {
-		s := f.Site(name)
-		if s == nil {
-			return nil, fmt.Errorf("application %s: site %s is not in the fleet", app.Name, name)
+		for _, s := range sites {
+			if s.Name == name {
+				return site.Connect(s, dir)
+			}
 		}
-		return site.Connect(s, f.Dir)
+		return nil, fmt.Errorf("application %s: site %s is not in the fleet", app.Name, name)
 	}
 	active, err := conn(p.ActiveSite)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoActive, err)
 	}
-	out := &Sites{App: app, Active: active, Fleet: f}
+	out := &Sites{App: app, Active: active, Sites: sites}
 	for _, n := range p.StandbySites {
 		c, err := conn(n)
 		if err != nil {

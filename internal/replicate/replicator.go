@@ -180,6 +180,9 @@ func (r *Replicator) Run(ctx context.Context) error {
 	}()
 	start := time.Now()
 	if !cache.WaitForCacheSync(ctx.Done(), syncs...) {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return nil // stopped while starting: not a failure
+		}
 		return fmt.Errorf("replicate %s: caches did not sync: %w", app.Name, ctx.Err())
 	}
 	r.log.Info("caches synced", "kinds", len(r.kinds), "standbys", len(r.cfg.Standbys), "elapsed", time.Since(start).Round(time.Millisecond))

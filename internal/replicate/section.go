@@ -8,7 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"hadron.dev/hadron/internal/fleet"
+	"hadron.dev/hadron/api/v1alpha1"
 )
 
 // Section is the replication part of `hadron plan`: for each application, what
@@ -39,11 +39,11 @@ type PlanLine struct {
 
 // PlanSection contacts every application's sites and plans replication. A site that
 // cannot be reached makes that application's entry an error, not the whole plan.
-func PlanSection(ctx context.Context, f *fleet.Fleet, log *slog.Logger) *Section {
+func PlanSection(ctx context.Context, apps []*v1alpha1.Application, siteList []*v1alpha1.Site, dir string, log *slog.Logger) *Section {
 	s := &Section{}
-	for _, app := range f.Applications {
+	for _, app := range apps {
 		ap := AppPlan{Application: app.Name, Active: app.Spec.Policy.ActiveSite}
-		sites, err := ConnectApp(f, app)
+		sites, err := ConnectApp(siteList, dir, app)
 		if err == nil {
 			var snap *Snapshot
 			if snap, err = Take(ctx, app, sites.Active, sites.Standbys, log); err == nil {

@@ -58,11 +58,11 @@ func (c *common) connect(cmd *cobra.Command, args []string) (*replicate.Sites, *
 	if len(args) == 1 {
 		name = args[0]
 	}
-	app, err := replicate.PickApplication(f, name)
+	app, err := replicate.PickApplication(f.Applications, name)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := replicate.ConnectApp(f, app)
+	s, err := replicate.ConnectApp(f.Sites, f.Dir, app)
 	return s, log, err
 }
 
@@ -185,7 +185,7 @@ func connectivityCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			members := discovery.Members(s.App, s.Fleet.Sites, s.Conns())
+			members := discovery.Members(s.App, s.Sites, s.Conns())
 			probes, err := discovery.CheckConnectivity(cmd.Context(), s.App.Name, s.App.Spec.Namespace, members)
 			if err != nil {
 				return err

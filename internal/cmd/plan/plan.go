@@ -42,7 +42,7 @@ exit status is 1.`,
 				// Replication needs each application's clusters: only on request, so
 				// the default plan stays offline.
 				log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-				p.Add(replicate.PlanSection(cmd.Context(), f, log))
+				p.Add(replicate.PlanSection(cmd.Context(), f.Applications, f.Sites, f.Dir, log))
 			}
 			w := cmd.OutOrStdout()
 			if output == validate.OutputJSON {

@@ -3,8 +3,6 @@
 package replicate
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -16,6 +14,7 @@ import (
 	"hadron.dev/hadron/internal/discovery"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/replicate"
+	"hadron.dev/hadron/internal/standby"
 )
 
 // Command returns `hadron replicate`.
@@ -54,11 +53,11 @@ reported as conflicts. Exported Services are imported into the other sites.
 			if len(args) == 1 {
 				name = args[0]
 			}
-			app, err := replicate.PickApplication(f, name)
+			app, err := replicate.PickApplication(f.Applications, name)
 			if err != nil {
 				return err
 			}
-			sites, err := replicate.ConnectApp(f, app)
+			sites, err := replicate.ConnectApp(f.Sites, f.Dir, app)
 			if err != nil {
 				return err
 			}
@@ -76,7 +75,8 @@ reported as conflicts. Exported Services are imported into the other sites.
 				}
 				return PrintPlan(cmd.OutOrStdout(), app.Name, append(snap.Changes, imports...), output)
 			}
-			return run(ctx, app.Name, sites, members, workers, every, log)
+			return standby.Run(ctx, standby.Config{App: app, Sites: f.Sites, Active: sites.Active, Standbys: sites.Standbys,
+				Log: log, Workers: workers, DiscoveryEvery: every})
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", fleet.DefaultPath(), "fleet file or directory (default from $"+fleet.EnvFleet+")")
@@ -86,28 +86,4 @@ reported as conflicts. Exported Services are imported into the other sites.
 	cmd.Flags().IntVar(&workers, "workers", 4, "objects reconciled at once")
 	cmd.Flags().DurationVar(&every, "discovery-interval", 5*time.Second, "how often exported services are synced")
 	return cmd
-}
-
-func run(ctx context.Context, app string, sites *replicate.Sites, members []discovery.Member, workers int, every time.Duration, log *slog.Logger) error {
-	r, err := replicate.New(replicate.Config{App: sites.App, Active: sites.Active, Standbys: sites.Standbys, Log: log, Workers: workers})
-	if err != nil {
-		return err
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- r.Run(ctx) }()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if _, err := discovery.Sync(ctx, sites.App, members, false, log.With("component", "discovery")); err != nil && ctx.Err() == nil {
-			log.Error("cross-site discovery", "app", app, "err", err)
-		}
-		select {
-		case err := <-errc:
-			if err != nil {
-				return fmt.Errorf("replicate %s: %w", app, err)
-			}
-			return nil
-		case <-t.C:
-		}
-	}
 }

@@ -423,6 +423,30 @@ func TestReplicationEndToEnd(t *testing.T) {
 		r.stop()
 	})
 
+	t.Run("hadron replicate runs replication and discovery until interrupted", func(t *testing.T) {
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		cli := replicatecmd.Command()
+		cli.SetArgs([]string{"shop", "-f", writeFleet(t, w), "--discovery-interval", "200ms"})
+		cli.SetOut(io.Discard)
+		cli.SetErr(io.Discard)
+		done := make(chan error, 1)
+		go func() { done <- cli.ExecuteContext(cctx) }()
+		eventually(t, time.Minute, "import of the exported service on west", func() (bool, string) {
+			svc := get(t, west, gvrServices, "db")
+			return svc != nil && svc.GetAnnotations()[replicate.AnnotationImportedFrom] == "east", "missing"
+		})
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("hadron replicate: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("hadron replicate did not stop on interrupt")
+		}
+	})
+
 	t.Run("activate restores the active replicas and applies deferred objects", func(t *testing.T) {
 		run.stop()
 		acts, err := replicate.Activate(ctx, "shop", "shop", west)
