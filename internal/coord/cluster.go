@@ -25,10 +25,17 @@ type Cluster struct {
 	// Local is the member this daemon runs.
 	Local   Member
 	Members []Member
-	// ListenPeer is where the local member accepts peers; ListenClient where the local
-	// daemon's client connects.
+	// ListenPeer is where the local etcd member accepts peers; ListenClient where the
+	// local daemon's client connects.
 	ListenPeer, ListenClient string
+	// Relay is set when the fleet gives per-region peer addresses (see relay.go); the
+	// member then listens on an internal port behind it.
+	Relay *RelayPlan
 }
+
+// relayPortOffset moves the etcd member's own peer listener away from the advertised
+// peer port when a relay sits in front of it.
+const relayPortOffset = 10000
 
 // InitialCluster is etcd's --initial-cluster value.
 func (c Cluster) InitialCluster() string {
@@ -42,14 +49,17 @@ func (c Cluster) InitialCluster() string {
 // Plan derives the cluster from the fleet: every site with spec.daemon.peer is a
 // member. Members advertise their peer address as the fleet gives it (Endpoint.Address):
 // etcd derives member IDs from the advertised URLs, so every member must name a peer by
-// the same URL.
-//
-// TODO(next session): per-region peer addresses (Endpoint.fromRegions, the lab's
-// toxiproxy links) are not used yet, so a cut lab link does not cut etcd traffic; see
-// docs/design/coordination.md for the planned name-based URLs.
+// the same URL. When peer addresses differ per region, a relay in front of each member
+// sends a peer's traffic along the fleet's path from that peer's region (relay.go).
 func Plan(f *fleet.Fleet, local string) (Cluster, error) {
 	var c Cluster
 	found := false
+	perRegion := false
+	for _, s := range f.Sites {
+		if s.Spec.Daemon != nil && s.Spec.Daemon.Peer != nil && len(s.Spec.Daemon.Peer.FromRegions) > 0 {
+			perRegion = true
+		}
+	}
 	for _, s := range f.Sites {
 		if s.Spec.Daemon == nil {
 			continue
@@ -68,6 +78,14 @@ func Plan(f *fleet.Fleet, local string) (Cluster, error) {
 				return Cluster{}, fmt.Errorf("site %s: spec.daemon.peer.address: %w", s.Name, err)
 			}
 			c.ListenClient = "https://" + net.JoinHostPort(host, DefaultClientPort)
+			if perRegion {
+				relay, err := planRelay(f, s.Name)
+				if err != nil {
+					return Cluster{}, err
+				}
+				c.Relay = relay
+				c.ListenPeer = "https://" + relay.Internal
+			}
 		}
 	}
 	if !found {

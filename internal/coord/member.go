@@ -28,8 +28,10 @@ type MemberOptions struct {
 
 // EmbeddedMember is a running etcd member.
 type EmbeddedMember struct {
-	etcd *embed.Etcd
-	opts MemberOptions
+	etcd      *embed.Etcd
+	opts      MemberOptions
+	stopRelay context.CancelFunc
+	relayDone chan struct{}
 }
 
 // StartMember starts the local etcd member. It returns once the listeners are up; the
@@ -72,14 +74,30 @@ func StartMember(o MemberOptions) (*EmbeddedMember, error) {
 		ClientCertAuth: true,
 	}
 	cfg.PeerTLSInfo, cfg.ClientTLSInfo = tlsInfo, tlsInfo
+	m := &EmbeddedMember{opts: o}
+	if c.Relay != nil {
+		relay, err := StartRelay(c.Relay, o.PKI, o.Log)
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		m.stopRelay = cancel
+		m.relayDone = make(chan struct{})
+		go func() {
+			defer close(m.relayDone)
+			relay.Serve(ctx)
+		}()
+	}
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
+		m.Close()
 		return nil, fmt.Errorf("start etcd member %s: %w", c.Local.Name, err)
 	}
+	m.etcd = e
 	if o.Log != nil {
 		o.Log.Info("etcd member started", "name", c.Local.Name, "peer", c.ListenPeer, "client", c.ListenClient, "cluster", cfg.InitialCluster)
 	}
-	return &EmbeddedMember{etcd: e, opts: o}, nil
+	return m, nil
 }
 
 // Ready is closed when the member has joined a cluster with a leader.
@@ -88,8 +106,16 @@ func (m *EmbeddedMember) Ready() <-chan struct{} { return m.etcd.Server.ReadyNot
 // Err reports a fatal error of the member.
 func (m *EmbeddedMember) Err() <-chan error { return m.etcd.Err() }
 
-// Close stops the member.
-func (m *EmbeddedMember) Close() { m.etcd.Close() }
+// Close stops the member and its relay.
+func (m *EmbeddedMember) Close() {
+	if m.etcd != nil {
+		m.etcd.Close()
+	}
+	if m.stopRelay != nil {
+		m.stopRelay()
+		<-m.relayDone
+	}
+}
 
 // Endpoints are the member's client URLs.
 func (m *EmbeddedMember) Endpoints() []string { return []string{m.opts.Cluster.ListenClient} }

@@ -180,3 +180,35 @@ func TestAPIRequiresTokenAndServesMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestPartitionedSiteIsFencedAndAnsweredByNoOne(t *testing.T) {
+	w := daemontest.Start(t, 222, daemontest.Options{Links: true})
+	w.WaitLeader(t, all...)
+	east, west := w.LBs["east"].IP(), w.LBs["west"].IP()
+	coordtest.Eventually(t, 30*time.Second, "both sites up", func() bool {
+		v := w.Status(t, "witness").Apps[0].Verdicts
+		return v["east"] == "up" && v["west"] == "up"
+	})
+	waitAnswers(t, w, east, all...)
+
+	// east is cut off from west and the witness; its processes keep running and its
+	// load balancer still answers inside its own region.
+	w.Links.Cut("east")
+	coordtest.Eventually(t, 30*time.Second, "east fences itself", func() bool {
+		return w.Status(t, "east").Etcd.SelfFenced
+	})
+	// The majority side sees east down and answers west; east's own name server does
+	// too, because it fenced its site: no name server sends clients to east.
+	waitAnswers(t, w, west, all...)
+	for _, s := range []string{"west", "witness"} {
+		if st := w.Status(t, s); !st.Etcd.Quorum || st.Apps[0].Verdicts["east"] != "down" {
+			t.Errorf("%s during the partition: quorum %v, east %s", s, st.Etcd.Quorum, st.Apps[0].Verdicts["east"])
+		}
+	}
+
+	w.Links.Heal(t, "east")
+	waitAnswers(t, w, east, all...)
+	if st := w.Status(t, "east"); !st.Etcd.Quorum || st.Etcd.SelfFenced {
+		t.Errorf("east after heal: %+v", st.Etcd)
+	}
+}

@@ -69,7 +69,8 @@ func TestStatusAgainstDaemons(t *testing.T) {
 	w := daemontest.Start(t, 219, daemontest.Options{})
 	w.WaitLeader(t, "east", "west", "witness")
 	coordtest.Eventually(t, 30*time.Second, "verdicts published", func() bool {
-		return w.Status(t, "east").Apps[0].Verdicts["east"] == "up"
+		v := w.Status(t, "witness").Apps[0].Verdicts
+		return v["east"] == "up" && v["west"] == "up"
 	})
 	base := []string{"-f", w.FleetFile, "--pki", w.PKI.Dir}
 	text := run(t, base...)

@@ -66,6 +66,8 @@ type World struct {
 	PKI       coord.PKI
 	LBs       map[string]*LB
 	Daemons   map[string]*Running
+	// Links is set with Options.Links.
+	Links *coordtest.Links
 	// Interval is the probe interval of the test application.
 	Interval time.Duration
 	Fall     int
@@ -93,21 +95,41 @@ type Options struct {
 	// FromWest, when set, replaces east's load-balancer address as seen from west's
 	// region (a cut link makes it a dead address).
 	FromWest string
+	// Links puts every cross-region path (etcd peers, load balancers) behind a
+	// toxiproxy link, as the lab does; World.Links cuts them.
+	Links bool
 }
 
-// Start builds the fleet on 127.0.net.x and starts the three daemons.
-func Start(t *testing.T, net int, o Options) *World {
+// Start builds the fleet on 127.0.netID.x and starts the three daemons.
+func Start(t *testing.T, netID int, o Options) *World {
 	t.Helper()
-	w := &World{Fleet: coordtest.Fleet(net), LBs: map[string]*LB{}, Daemons: map[string]*Running{},
+	w := &World{Fleet: coordtest.Fleet(netID), LBs: map[string]*LB{}, Daemons: map[string]*Running{},
 		Interval: 200 * time.Millisecond, Fall: 3}
 	for i, name := range []string{"east", "west"} {
-		lb := startLB(t, fmt.Sprintf("127.0.%d.%d", net, 11+i))
+		lb := startLB(t, fmt.Sprintf("127.0.%d.%d", netID, 11+i))
 		w.LBs[name] = lb
 		ep := v1alpha1.Endpoint{Address: lb.Addr}
 		if name == "east" && o.FromWest != "" {
 			ep.FromRegions = map[string]string{"region-west": o.FromWest}
 		}
 		w.Fleet.Site(name).Spec.LoadBalancers = []v1alpha1.Endpoint{ep}
+	}
+	if o.Links {
+		w.Links = coordtest.WithLinks(t, w.Fleet, netID)
+		// Each load balancer is reached from the other regions through the link.
+		for ti, to := range []string{"east", "west"} {
+			lbs := w.Fleet.Site(to).Spec.LoadBalancers
+			lbs[0].FromRegions = map[string]string{}
+			for fi, from := range coordtest.Sites {
+				if from == to {
+					continue
+				}
+				_, port, _ := net.SplitHostPort(lbs[0].Address)
+				listen := net.JoinHostPort(fmt.Sprintf("127.0.%d.%d", netID, 200+10*(fi+1)+(ti+1)), port)
+				w.Links.Proxy(t, from, to, listen, lbs[0].Address)
+				lbs[0].FromRegions["region-"+from] = listen
+			}
+		}
 	}
 	d := func(x time.Duration) *metav1.Duration { return &metav1.Duration{Duration: x} }
 	w.Fleet.Applications = []*v1alpha1.Application{{
