@@ -32,8 +32,25 @@ func TestPlan(t *testing.T) {
 	if got, want := c.InitialCluster(), "east=https://127.0.1.40:2380,west=https://127.0.2.40:2380"; got != want {
 		t.Errorf("initial cluster %q, want %q", got, want)
 	}
-	if c.ListenPeer != "https://127.0.2.40:2380" || c.ListenClient != "https://127.0.2.40:2379" || c.Local.Name != "west" {
+	// Per-region peer addresses put a relay on the advertised address and the member
+	// behind it.
+	if c.ListenPeer != "https://127.0.2.40:12380" || c.ListenClient != "https://127.0.2.40:2379" || c.Local.Name != "west" || c.Relay == nil {
 		t.Errorf("local member %+v", c)
+	}
+	if c.Relay.Listen != "127.0.2.40:2380" || len(c.Relay.Routes) != 0 {
+		t.Errorf("west's relay: %+v (east's fromRegions name no region of west's)", c.Relay)
+	}
+	for _, s := range f.Sites {
+		if s.Spec.Daemon != nil {
+			s.Spec.Daemon.Peer.FromRegions = nil
+		}
+	}
+	c, err = Plan(f, "west")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ListenPeer != "https://127.0.2.40:2380" || c.Relay != nil {
+		t.Errorf("without per-region addresses the member listens itself: %+v", c)
 	}
 	if _, err := Plan(f, "nodaemon"); !errors.Is(err, ErrNotMember) {
 		t.Errorf("site without daemon: %v, want ErrNotMember", err)
