@@ -177,7 +177,11 @@ func (d *Driver) clone(ctx context.Context, m, primary v1alpha1.Member) error {
 		"-X", "stream", "-c", "fast", "--no-sync"); err != nil {
 		return fmt.Errorf("clone %s from %s: %w", m.Name, primary.Name, err)
 	}
-	if err := setAutoConf(m.DataDir, d.standbySettings(m.Name, primary.Name)); err != nil {
+	set, err := d.standbySettings(m.Name, primary.Name)
+	if err != nil {
+		return err
+	}
+	if err := setAutoConf(m.DataDir, set); err != nil {
 		return fmt.Errorf("clone %s: %w", m.Name, err)
 	}
 	return touch(m.DataDir, "standby.signal")

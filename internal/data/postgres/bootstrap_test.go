@@ -1,10 +1,14 @@
 package postgres
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/pgserver"
 )
 
 func TestBootstrapRolesAndVerify(t *testing.T) {
@@ -52,4 +56,17 @@ func TestBootstrapRolesAndVerify(t *testing.T) {
 
 	// Bootstrap again only starts what already exists.
 	l.bootstrap(ctx)
+
+	// The password is in no configuration file and no server log.
+	for _, m := range l.set.Spec.Members {
+		for _, f := range []string{filepath.Join(m.DataDir, "postgresql.auto.conf"), filepath.Join(m.DataDir, "postgresql.conf"), pgserver.LogPath(m.DataDir)} {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(b), "Sécret") {
+				t.Errorf("%s holds the password", f)
+			}
+		}
+	}
 }

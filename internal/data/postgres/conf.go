@@ -76,17 +76,49 @@ func initialized(dir string) bool {
 	return err == nil
 }
 
-// standbySettings are the recovery parameters of a member following primary.
-func (d *Driver) standbySettings(member, primary string) map[string]string {
+// standbySettings are the recovery parameters of a member following primary. For a
+// local member the password goes into a pgpass file beside its data directory (see
+// passfile), so it appears in no SQL statement, no server log and no configuration
+// file; a remote member gets it inside primary_conninfo.
+func (d *Driver) standbySettings(member, primary string) (map[string]string, error) {
 	p := d.members[primary]
 	m := d.members[member]
+	ci := d.conninfo(p, d.region(m), d.replUser(), member, m.DataDir == "")
+	if m.DataDir != "" {
+		pf, err := d.writePassfile(m.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("passfile of %s: %w", member, err)
+		}
+		ci += " passfile=" + quoteConn(pf)
+	}
 	return map[string]string{
-		"primary_conninfo":              d.conninfo(p, d.region(m), d.replUser(), member, true),
+		"primary_conninfo":              ci,
 		"primary_slot_name":             slotName(member),
 		"recovery_target_timeline":      "latest",
 		"default_transaction_read_only": "",
 		"synchronous_standby_names":     "",
+	}, nil
+}
+
+// passfile is the pgpass file of the member whose data directory is dir: a sibling,
+// so that pg_basebackup and pg_rewind never copy it.
+func passfile(dir string) string { return filepath.Clean(dir) + ".pgpass" }
+
+// writePassfile writes the replication user's password for every server (libpq
+// ignores the file unless it is 0600 and owned by the reading user).
+func (d *Driver) writePassfile(dir string) (string, error) {
+	esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
+	line := fmt.Sprintf("*:*:*:%s:%s\n", esc.Replace(d.replUser()), esc.Replace(d.cfg.Password))
+	path := passfile(dir)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(line), 0o600); err != nil {
+		return "", err
 	}
+	if err := chownLike(tmp, dir); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return path, os.Rename(tmp, path)
 }
 
 // pgEnv is the environment for client programs (pg_basebackup, pg_rewind).

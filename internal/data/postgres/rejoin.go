@@ -88,7 +88,10 @@ func (d *Driver) repoint(ctx context.Context, m v1alpha1.Member, primary string)
 		return err
 	}
 	defer conn.Close(context.Background())
-	set := d.standbySettings(m.Name, primary)
+	set, err := d.standbySettings(m.Name, primary)
+	if err != nil {
+		return err
+	}
 	for _, k := range sortedKeys(set) {
 		if err := alterSystem(ctx, conn, k, set[k]); err != nil {
 			return err
@@ -182,7 +185,11 @@ func (d *Driver) reclone(ctx context.Context, m, primary v1alpha1.Member) error 
 
 // configureStandby writes the recovery settings of a stopped member.
 func (d *Driver) configureStandby(m v1alpha1.Member, primary string) error {
-	if err := setAutoConf(m.DataDir, d.standbySettings(m.Name, primary)); err != nil {
+	set, err := d.standbySettings(m.Name, primary)
+	if err != nil {
+		return err
+	}
+	if err := setAutoConf(m.DataDir, set); err != nil {
 		return err
 	}
 	return touch(m.DataDir, "standby.signal")
