@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"net"
 	"testing"
 
 	"hadron.dev/hadron/internal/data"
@@ -54,5 +55,29 @@ func TestSlotName(t *testing.T) {
 		if got := slotName(in); got != want {
 			t.Errorf("slotName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// FuzzConninfoAddr: primary_conninfo comes from a server; parsing it must never panic
+// and never return anything but host:port.
+func FuzzConninfoAddr(f *testing.F) {
+	f.Add(`host='127.0.0.1' port=23003 user='r' password='p\'q' application_name='w'`)
+	f.Add(`host=a port=1`)
+	f.Add(`'`)
+	f.Fuzz(func(t *testing.T, ci string) {
+		a := conninfoAddr(ci)
+		if a == "" {
+			return
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			t.Fatalf("conninfoAddr(%q) = %q: %v", ci, a, err)
+		}
+	})
+}
+
+func TestParseHistory(t *testing.T) {
+	got := parseHistory("1\t0/400C2E0\tno recovery target specified\n\n2\t0/5000000\tno recovery target specified\n")
+	if got[1] != 0x400C2E0 || got[2] != 0x5000000 || len(got) != 2 {
+		t.Fatalf("%v", got)
 	}
 }

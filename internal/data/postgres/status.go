@@ -288,7 +288,11 @@ func conninfoAddr(ci string) string {
 	if port == "" {
 		port = "5432"
 	}
-	return net.JoinHostPort(host, port)
+	a := net.JoinHostPort(host, port)
+	if _, _, err := net.SplitHostPort(a); err != nil {
+		return "" // not an address this driver could have written
+	}
+	return a
 }
 
 // splitConninfo splits "k=v k='v w'" into unquoted "k=v" fields.
