@@ -223,3 +223,29 @@ func inode(t testing.TB, path string) uint64 {
 	}
 	return st.Sys().(*syscall.Stat_t).Ino
 }
+
+// TestResumeNeverStartsAStalePrimary: east-0 dies, east-1 is promoted, and when east-0
+// is resumed it comes back as a standby of east-1, never accepting writes.
+func TestResumeNeverStartsAStalePrimary(t *testing.T) {
+	l := newLab(t)
+	ctx := testCtx(t, 3*time.Minute)
+	l.bootstrap(ctx)
+	l.exec(ctx, "east-0", `create table seq (n bigint primary key)`)
+	l.insert(ctx, "east-0", 1, 100)
+	if err := pgserver.Kill(ctx, l.member("east-0").DataDir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := data.Failover(ctx, l.drv, "east-1", data.FailoverOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.drv.Resume(ctx, "east-0"); err != nil {
+		t.Fatal(err)
+	}
+	st := l.status(ctx)
+	if e0 := st.Member("east-0"); e0.Primary || e0.Upstream != "east-1" || e0.State != data.StateStreaming {
+		t.Fatalf("resumed east-0: %+v", *e0)
+	}
+	if n := l.count(ctx, "east-0"); n != 100 {
+		t.Fatalf("east-0 has %d rows, want 100", n)
+	}
+}

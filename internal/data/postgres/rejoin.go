@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -218,4 +219,43 @@ func (d *Driver) checkpoint(ctx context.Context, m v1alpha1.Member) error {
 		return fmt.Errorf("checkpoint on %s: %w", m.Name, err)
 	}
 	return nil
+}
+
+// Resume starts a stopped local member after a fault without ever letting it accept
+// writes behind the current primary's back: when another member is primary, the
+// member is rewound (or cloned) and started as its standby; otherwise it is started
+// as it was. The lab calls it when a failed site comes back.
+func (d *Driver) Resume(ctx context.Context, member string) error {
+	m, err := d.member(member)
+	if err != nil {
+		return err
+	}
+	if m.DataDir == "" {
+		return fmt.Errorf("resume %s: %w", member, data.ErrNotManaged)
+	}
+	if _, running := pgserver.Running(m.DataDir); running {
+		return nil
+	}
+	st, err := d.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("resume %s: %w", member, err)
+	}
+	if st.Primary == "" || st.Primary == member {
+		return d.StartMember(ctx, member)
+	}
+	if !initialized(m.DataDir) || !d.wasPrimary(m) {
+		// A standby cannot write: start it and let it follow.
+		if err := d.StartMember(ctx, member); err != nil {
+			return err
+		}
+		return d.Rejoin(ctx, member)
+	}
+	return d.Rejoin(ctx, member)
+}
+
+// wasPrimary reports whether a stopped member's data directory would start as a
+// primary (no standby.signal).
+func (d *Driver) wasPrimary(m v1alpha1.Member) bool {
+	_, err := os.Stat(filepath.Join(m.DataDir, "standby.signal"))
+	return err != nil
 }
