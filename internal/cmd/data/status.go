@@ -64,7 +64,7 @@ func RoleLabel(st *data.SetStatus, m data.MemberStatus) string {
 	case m.Role == "failover":
 		return "Failover"
 	case m.Role == "primary":
-		return "Primary?"
+		return "Primary"
 	default:
 		return "DR async"
 	}
