@@ -63,7 +63,7 @@ func (m *Member) Stop() {
 
 // StartCluster starts a member for every daemon site of f with a PKI in a temporary
 // directory and waits until the cluster answers.
-func StartCluster(t *testing.T, f *fleet.Fleet) (coord.PKI, []*Member) {
+func StartCluster(t testing.TB, f *fleet.Fleet) (coord.PKI, []*Member) {
 	t.Helper()
 	pki := coord.PKI{Dir: filepath.Join(t.TempDir(), "pki")}
 	if err := pki.Init(f); err != nil {
@@ -87,7 +87,7 @@ func StartCluster(t *testing.T, f *fleet.Fleet) (coord.PKI, []*Member) {
 }
 
 // StartMember starts one member of f's cluster.
-func StartMember(t *testing.T, f *fleet.Fleet, pki coord.PKI, site, dataDir string) *Member {
+func StartMember(t testing.TB, f *fleet.Fleet, pki coord.PKI, site, dataDir string) *Member {
 	t.Helper()
 	cl, err := coord.Plan(f, site)
 	if err != nil {

@@ -24,7 +24,7 @@ type Links struct {
 
 // Proxy adds a proxy on the link from→to: listen forwards to upstream until the link is
 // cut.
-func (l *Links) Proxy(t *testing.T, from, to, listen, upstream string) {
+func (l *Links) Proxy(t testing.TB, from, to, listen, upstream string) {
 	t.Helper()
 	p := toxiproxy.NewProxy(l.srv, fmt.Sprintf("%s>%s/%s", from, to, upstream), listen, upstream)
 	if err := p.Start(); err != nil {
@@ -39,7 +39,7 @@ func (l *Links) Proxy(t *testing.T, from, to, listen, upstream string) {
 
 // WithLinks rewrites f's peer endpoints with per-region addresses and starts the
 // proxies. Call it before StartCluster.
-func WithLinks(t *testing.T, f *fleet.Fleet, netID int) *Links {
+func WithLinks(t testing.TB, f *fleet.Fleet, netID int) *Links {
 	t.Helper()
 	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
 	l := &Links{srv: srv, proxies: map[[2]string][]*toxiproxy.Proxy{}}

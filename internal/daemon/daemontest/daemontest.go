@@ -46,7 +46,7 @@ func (l *LB) Stop() { l.srv.Close() }
 // IP is the load balancer's address without the port.
 func (l *LB) IP() string { h, _, _ := net.SplitHostPort(l.Addr); return h }
 
-func startLB(t *testing.T, ip string) *LB {
+func startLB(t testing.TB, ip string) *LB {
 	t.Helper()
 	ln, err := net.Listen("tcp", ip+":0")
 	if err != nil {
@@ -95,16 +95,21 @@ type Options struct {
 	// FromWest, when set, replaces east's load-balancer address as seen from west's
 	// region (a cut link makes it a dead address).
 	FromWest string
+	// Interval is the probe interval (default 200ms; the timeout is as long).
+	Interval time.Duration
 	// Links puts every cross-region path (etcd peers, load balancers) behind a
 	// toxiproxy link, as the lab does; World.Links cuts them.
 	Links bool
 }
 
 // Start builds the fleet on 127.0.netID.x and starts the three daemons.
-func Start(t *testing.T, netID int, o Options) *World {
+func Start(t testing.TB, netID int, o Options) *World {
 	t.Helper()
 	w := &World{Fleet: coordtest.Fleet(netID), LBs: map[string]*LB{}, Daemons: map[string]*Running{},
 		Interval: 200 * time.Millisecond, Fall: 3}
+	if o.Interval > 0 {
+		w.Interval = o.Interval
+	}
 	for i, name := range []string{"east", "west"} {
 		lb := startLB(t, fmt.Sprintf("127.0.%d.%d", netID, 11+i))
 		w.LBs[name] = lb
@@ -140,7 +145,7 @@ func Start(t *testing.T, netID int, o Options) *World {
 			Policy:    v1alpha1.Policy{Mode: v1alpha1.ModeActivePassive, ActiveSite: "east", StandbySites: []string{"west"}},
 			DNS:       &v1alpha1.DNS{Zone: "gslb.test", Name: Main, Strategy: v1alpha1.StrategyFailover},
 			Health: &v1alpha1.Health{Type: v1alpha1.ProbeHTTP, Path: "/healthz", Interval: d(w.Interval),
-				Timeout: d(200 * time.Millisecond), Rise: 2, Fall: int32(w.Fall)},
+				Timeout: d(w.Interval), Rise: 2, Fall: int32(w.Fall)},
 		},
 	}}
 	dir := t.TempDir()
@@ -161,7 +166,7 @@ func Start(t *testing.T, netID int, o Options) *World {
 	return w
 }
 
-func (w *World) start(t *testing.T, site, dataDir string) *Running {
+func (w *World) start(t testing.TB, site, dataDir string) *Running {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("daemon", site)
 	d, err := daemon.New(daemon.Options{Fleet: w.Fleet, Site: site, DataDir: dataDir, PKI: w.PKI,

@@ -17,7 +17,7 @@ func tlsConfig(pool *x509.CertPool) *tls.Config {
 }
 
 // writeFleet writes f as a multi-document fleet file, for the commands that load one.
-func writeFleet(t *testing.T, f *fleet.Fleet, dir string) string {
+func writeFleet(t testing.TB, f *fleet.Fleet, dir string) string {
 	t.Helper()
 	var out []byte
 	add := func(v any) {
