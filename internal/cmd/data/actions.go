@@ -167,7 +167,9 @@ func monitorCommand(o *options) *cobra.Command {
 		Long: `Observe the mirror set every --interval. When no member accepts writes for
 --fail-after observations, promote the in-region member that was synchronous (RPO 0);
 repoint the other members at the new primary; fence and rejoin (pg_rewind) an old
-primary that comes back. A DR member in another region is never promoted automatically.`,
+primary that comes back. With replication.maxLagOnFailover set, an in-region member
+that was not synchronous may be promoted when it lags by at most that many bytes. A DR
+member in another region is never promoted automatically.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.verbose = true
@@ -175,7 +177,11 @@ primary that comes back. A DR member in another region is never promoted automat
 			if err != nil {
 				return err
 			}
-			m := &monitor.Monitor{Driver: d, Interval: interval, Config: monitor.Config{FailAfter: failAfter},
+			cfg := monitor.Config{FailAfter: failAfter}
+			if r := d.Set().Spec.Replication; r != nil && r.MaxLagOnFailover != nil {
+				cfg.MaxLag = *r.MaxLagOnFailover
+			}
+			m := &monitor.Monitor{Driver: d, Interval: interval, Config: cfg,
 				Logger: o.logger().With("component", "data/monitor", "set", args[0])}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

@@ -55,6 +55,11 @@ type Config struct {
 	FailAfter int
 	// FencingToken goes into promotion tokens (0 for a local monitor).
 	FencingToken int64
+	// MaxLag is the most WAL (bytes) an automatic promotion of a member that was not
+	// synchronous may lose, measured from the primary's last observed flush (the
+	// mirror set's replication.maxLagOnFailover). 0: only the synchronous member is
+	// ever promoted automatically.
+	MaxLag int64
 }
 
 // Decide returns the new memory and the actions for one observation st:
@@ -64,8 +69,11 @@ type Config struct {
 //     (an old primary that came back); rejoin standbys that follow another upstream
 //     (after a failover); resync when the synchronous standby stopped streaming.
 //   - No primary for FailAfter observations: promote the remembered synchronous member
-//     if it is reachable and on the same system and timeline. Otherwise do nothing: promoting any
-//     other member could lose acknowledged commits and is a person's decision.
+//     if it is reachable and on the same system and timeline. Failing that, and only
+//     when MaxLag > 0, promote the most advanced standby of the primary's region whose
+//     flush position is within MaxLag bytes of the primary's last observed flush.
+//     Otherwise do nothing: promoting any other member could lose acknowledged
+//     commits and is a person's decision.
 func Decide(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 	if cfg.FailAfter <= 0 {
 		cfg.FailAfter = 3
@@ -118,20 +126,41 @@ func Decide(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 
 func decideDown(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 	mem.Down++
-	if mem.Down < cfg.FailAfter || mem.Sync == "" {
+	if mem.Down < cfg.FailAfter || mem.Primary == "" {
 		return mem, nil
 	}
-	s := st.Member(mem.Sync)
-	if s == nil || !s.Reachable || s.Primary {
+	if s := st.Member(mem.Sync); s != nil && s.Reachable && !s.Primary &&
+		s.SystemID == mem.SystemID && s.Timeline == mem.Timeline {
+		return mem, []Action{{
+			Kind:   Promote,
+			Member: s.Member,
+			Token:  data.TokenFor(*s, cfg.FencingToken),
+			Reason: fmt.Sprintf("primary %s down for %d observations; %s was synchronous", mem.Primary, mem.Down, s.Member),
+		}}
+	}
+	if cfg.MaxLag <= 0 {
 		return mem, nil
 	}
-	if s.SystemID != mem.SystemID || s.Timeline != mem.Timeline {
+	// No synchronous member: the most advanced in-region standby, if it lags the
+	// primary's last observed flush by at most MaxLag.
+	var local []data.MemberStatus
+	for _, m := range st.Members {
+		if m.Region == mem.Region && m.Timeline == mem.Timeline {
+			local = append(local, m)
+		}
+	}
+	_, best := data.MostAdvanced(local, mem.SystemID)
+	if best == nil {
+		return mem, nil
+	}
+	lag := mem.PrimaryFlush.Sub(best.FlushLSN)
+	if lag > cfg.MaxLag {
 		return mem, nil
 	}
 	return mem, []Action{{
 		Kind:   Promote,
-		Member: s.Member,
-		Token:  data.TokenFor(*s, cfg.FencingToken),
-		Reason: fmt.Sprintf("primary %s down for %d observations; %s was synchronous", mem.Primary, mem.Down, s.Member),
+		Member: best.Member,
+		Token:  data.TokenFor(*best, cfg.FencingToken),
+		Reason: fmt.Sprintf("primary %s down for %d observations; no synchronous member; %s lags %d bytes ≤ %d", mem.Primary, mem.Down, best.Member, lag, cfg.MaxLag),
 	}}
 }

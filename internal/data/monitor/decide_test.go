@@ -28,6 +28,7 @@ func TestDecide(t *testing.T) {
 		mem     Memory
 		st      *data.SetStatus
 		want    []string
+		cfg     Config
 		wantMem func(Memory) error
 	}{
 		{
@@ -62,6 +63,29 @@ func TestDecide(t *testing.T) {
 			name: "no sync member known: never promote automatically",
 			mem:  func() Memory { m := healthy; m.Down = 9; m.Sync = ""; return m }(),
 			st:   set(down("e0"), standby("e1", "east", "e0", false, data.StateDisconnected), standby("w0", "west", "e0", false, data.StateDisconnected)),
+		},
+		{
+			name: "no sync member, MaxLag allows the in-region standby within reach",
+			mem:  func() Memory { m := healthy; m.Down = 2; m.Sync = ""; return m }(),
+			st: set(down("e0"), standby("e1", "east", "e0", false, data.StateDisconnected),
+				func() data.MemberStatus {
+					s := standby("w0", "west", "e0", false, data.StateDisconnected)
+					s.FlushLSN = 1000
+					return s
+				}()),
+			cfg:  Config{FailAfter: 3, MaxLag: 100},
+			want: []string{"promote e1"},
+		},
+		{
+			name: "no sync member, in-region standby lags beyond MaxLag: nothing (the DR member is never chosen)",
+			mem:  func() Memory { m := healthy; m.Down = 2; m.Sync = ""; return m }(),
+			st: set(down("e0"), standby("e1", "east", "e0", false, data.StateDisconnected),
+				func() data.MemberStatus {
+					s := standby("w0", "west", "e0", false, data.StateDisconnected)
+					s.FlushLSN = 1000
+					return s
+				}()),
+			cfg: Config{FailAfter: 3, MaxLag: 99},
 		},
 		{
 			name: "sync member unreachable too: nothing to promote",
@@ -124,7 +148,11 @@ func TestDecide(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			mem, acts := Decide(tc.mem, tc.st, Config{FailAfter: 3})
+			cfg := tc.cfg
+			if cfg.FailAfter == 0 {
+				cfg.FailAfter = 3
+			}
+			mem, acts := Decide(tc.mem, tc.st, cfg)
 			var got []string
 			for _, a := range acts {
 				got = append(got, fmt.Sprintf("%s %s", a.Kind, a.Member))

@@ -84,6 +84,9 @@ func New(cfg Config) (*Driver, error) {
 	return d, nil
 }
 
+// Set is the mirror set the driver operates.
+func (d *Driver) Set() *v1alpha1.MirrorSet { return d.cfg.Set }
+
 func (d *Driver) member(name string) (v1alpha1.Member, error) {
 	m, ok := d.members[name]
 	if !ok {
