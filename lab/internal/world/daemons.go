@@ -1,0 +1,140 @@
+package world
+
+// This file is owned by the control-plane work (issue 6), kept apart from the rest of
+// the supervisor: the hadron daemons of the lab's sites. The supervisor holds a
+// *Daemons, calls Start once the fleet file is written, and Stop before the sites.
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"hadron.dev/hadron/lab/internal/topology"
+)
+
+// Daemons runs `hadron serve` for every site of the lab: east, west and the witness
+// each get a daemon on 127.0.N.40 (API :7443, etcd peer :2380 behind the daemon's relay,
+// DNS :53), whose etcd members form one cluster over the lab's links. The PKI (a
+// development CA, one certificate per daemon, the API token) is created in
+// DIR/hadron-pki before the first start; `hadron status -f DIR/fleet.yaml --pki
+// DIR/hadron-pki` then shows the daemons' view.
+type Daemons struct {
+	cfg    topology.Config
+	dir    Dir
+	binary string
+	log    *slog.Logger
+
+	mu    sync.Mutex
+	procs map[string]*proc
+}
+
+// NewDaemons prepares the daemons; binary is the hadron CLI.
+func NewDaemons(cfg topology.Config, dir Dir, binary string, log *slog.Logger) *Daemons {
+	return &Daemons{cfg: cfg, dir: dir, binary: binary, log: log, procs: map[string]*proc{}}
+}
+
+// PKIDir is where the daemons' certificates and API token are.
+func (d *Daemons) PKIDir() string { return filepath.Join(string(d.dir), "hadron-pki") }
+
+func (d *Daemons) dataDir(site string) string {
+	return filepath.Join(string(d.dir), "daemons", site)
+}
+
+// Start creates the PKI when missing, starts every daemon and waits until each one's
+// API answers. The fleet file must exist.
+func (d *Daemons) Start(ctx context.Context, timeout time.Duration) error {
+	if err := os.MkdirAll(d.dir.Logs(), 0o755); err != nil {
+		return fmt.Errorf("daemons: %w", err)
+	}
+	ictx, cancel := context.WithTimeout(ctx, time.Minute)
+	out, err := exec.CommandContext(ictx, d.binary, "serve", "-f", d.dir.Fleet(), "--init-pki", d.PKIDir()).CombinedOutput()
+	cancel()
+	if err != nil {
+		return fmt.Errorf("daemons: hadron serve --init-pki: %w: %s", err, out)
+	}
+	for _, s := range d.cfg.Indexed() {
+		if err := d.StartSite(s.Name); err != nil {
+			return err
+		}
+	}
+	pool := x509.NewCertPool()
+	ca, err := os.ReadFile(filepath.Join(d.PKIDir(), "ca.crt"))
+	if err != nil || !pool.AppendCertsFromPEM(ca) {
+		return fmt.Errorf("daemons: CA of %s: %v", d.PKIDir(), err)
+	}
+	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	for _, s := range d.cfg.Indexed() {
+		if err := d.waitHealthy(ctx, hc, s, timeout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// StartSite starts (or restarts) one site's daemon.
+func (d *Daemons) StartSite(site string) error {
+	s, ok := d.cfg.Site(site)
+	if !ok {
+		return fmt.Errorf("daemons: no site %q", site)
+	}
+	d.mu.Lock()
+	p := d.procs[site]
+	if p == nil {
+		p = &proc{name: "hadron-" + site, path: d.binary,
+			args:    []string{"serve", "-f", d.dir.Fleet(), "--site", s.Name, "--pki", d.PKIDir(), "--data-dir", d.dataDir(s.Name)},
+			logPath: d.dir.ProcLog("hadron-" + s.Name), log: d.log}
+		d.procs[site] = p
+	}
+	d.mu.Unlock()
+	return p.start()
+}
+
+// StopSite stops one site's daemon (SIGTERM: it resigns leadership on its way out).
+func (d *Daemons) StopSite(ctx context.Context, site string) error {
+	d.mu.Lock()
+	p := d.procs[site]
+	d.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	return p.stop(ctx, 5*time.Second)
+}
+
+// Stop stops every daemon.
+func (d *Daemons) Stop(ctx context.Context) error {
+	var errs []error
+	for _, s := range d.cfg.Indexed() {
+		errs = append(errs, d.StopSite(ctx, s.Name))
+	}
+	return errors.Join(errs...)
+}
+
+func (d *Daemons) waitHealthy(ctx context.Context, hc *http.Client, s topology.Site, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	url := "https://" + s.DaemonAPI() + "/healthz"
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := hc.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("daemon %s: API %s not answering: %v (log: %s)", s.Name, url, err, d.dir.ProcLog("hadron-"+s.Name))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
