@@ -138,6 +138,9 @@ func (r *Replicator) Run(ctx context.Context) error {
 			f = unselected
 		}
 		inf := f.ForResource(k.GVR)
+		if err := inf.Informer().SetTransform(slim); err != nil {
+			return fmt.Errorf("replicate %s: %w", app.Name, err)
+		}
 		if _, err := inf.Informer().AddEventHandler(r.handler(i)); err != nil {
 			return fmt.Errorf("replicate %s: %w", app.Name, err)
 		}
@@ -159,6 +162,9 @@ func (r *Replicator) Run(ctx context.Context) error {
 				continue
 			}
 			inf := f.ForResource(k.GVR)
+			if err := inf.Informer().SetTransform(slim); err != nil {
+				return fmt.Errorf("replicate %s: %w", app.Name, err)
+			}
 			if _, err := inf.Informer().AddEventHandler(r.handler(i)); err != nil {
 				return fmt.Errorf("replicate %s: %w", app.Name, err)
 			}
@@ -239,6 +245,17 @@ func (r *Replicator) Warnings() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.warnings...)
+}
+
+// slim drops managedFields from cached objects: nothing here reads them, and they are
+// often the largest part of an object.
+func slim(obj any) (any, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		if meta, ok := u.Object["metadata"].(map[string]any); ok {
+			delete(meta, "managedFields")
+		}
+	}
+	return obj, nil
 }
 
 // Synced says whether the initial caches are in and reconciling has begun.

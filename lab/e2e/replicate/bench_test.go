@@ -1,15 +1,19 @@
 package replicate_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -169,6 +173,11 @@ func BenchmarkReplication(b *testing.B) {
 	b.ReportMetric(float64(pct(0.50).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(pct(0.99).Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(heap)/(1<<20), "heap-MiB")
+	w.fleet.Applications = []*v1alpha1.Application{app}
+	rss, peak := childMemory(b, writeFleet(b, w), "bench")
+	b.ReportMetric(float64(rss)/(1<<20), "rss-MiB")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-rss-MiB")
+	b.Logf("hadron replicate in its own process, %d objects in sync: RSS %.1f MiB, peak %.1f MiB", total, float64(rss)/(1<<20), float64(peak)/(1<<20))
 	b.Logf("initial sync of %d objects: %s, %d API requests; %d single changes: p50 %s p99 %s max %s; heap growth %.1f MiB",
 		total, syncTime.Round(time.Millisecond), syncReqs, len(lat), pct(0.5).Round(100*time.Microsecond), pct(0.99).Round(100*time.Microsecond),
 		lat[len(lat)-1].Round(100*time.Microsecond), float64(heap)/(1<<20))
@@ -227,4 +236,80 @@ func createBenchObjects(b *testing.B, c *site.Conn) {
 	if err, ok := failed.Load().(error); ok {
 		b.Fatal(err)
 	}
+}
+
+// childMemory runs `hadron replicate` for app in a process of its own until it has
+// synced and its memory stopped growing, and returns its resident set and peak
+// resident set in bytes. The binary is $HADRON_BINARY, else built from the checkout:
+// this test binary would do (see TestMain) but carries the whole control plane, whose
+// package initialisation alone costs some 150 MiB.
+func childMemory(b *testing.B, fleetFile, app string) (rss, peak int64) {
+	bin := os.Getenv("HADRON_BINARY")
+	if bin == "" {
+		bin = filepath.Join(b.TempDir(), "hadron")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/hadron")
+		build.Dir = filepath.Join("..", "..", "..")
+		if out, err := build.CombinedOutput(); err != nil {
+			b.Fatalf("build hadron: %v\n%s", err, out)
+		}
+	}
+	logs := &syncWriter{}
+	cmd := exec.Command(bin, "replicate", app, "-f", fleetFile)
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	status := func() (int64, int64) {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+		if err != nil {
+			return 0, 0
+		}
+		var rss, hwm int64
+		for _, line := range strings.Split(string(raw), "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 2 && (f[0] == "VmRSS:" || f[0] == "VmHWM:") {
+				n, _ := strconv.ParseInt(f[1], 10, 64)
+				if f[0] == "VmRSS:" {
+					rss = n << 10
+				} else {
+					hwm = n << 10
+				}
+			}
+		}
+		return rss, hwm
+	}
+	eventually(b, 2*time.Minute, "child replicator synced", func() (bool, string) {
+		return strings.Contains(logs.String(), "caches synced"), ""
+	})
+	// Settled: RSS has not grown for 10 polls in a row (bounded by the deadline).
+	last, still := int64(0), 0
+	eventually(b, time.Minute, "child memory settled", func() (bool, string) {
+		r, _ := status()
+		if r <= last {
+			still++
+		} else {
+			last, still = r, 0
+		}
+		return still >= 10, fmt.Sprint(r)
+	})
+	return status()
+}
+
+// syncWriter is a buffer the child writes to while the benchmark reads it.
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
