@@ -212,3 +212,31 @@ func TestPartitionedSiteIsFencedAndAnsweredByNoOne(t *testing.T) {
 		t.Errorf("east after heal: %+v", st.Etcd)
 	}
 }
+
+func TestLosingTheWitnessChangesNothingForClients(t *testing.T) {
+	w := daemontest.Start(t, 223, daemontest.Options{})
+	w.WaitLeader(t, all...)
+	east := w.LBs["east"].IP()
+	coordtest.Eventually(t, 30*time.Second, "both sites up", func() bool {
+		v := w.Status(t, "east").Apps[0].Verdicts
+		return v["east"] == "up" && v["west"] == "up"
+	})
+	waitAnswers(t, w, east, all...)
+	w.Daemons["witness"].Stop()
+	// The two remaining daemons keep the majority and a leader, and nobody is fenced.
+	w.WaitLeader(t, "east", "west")
+	// Wait until the witness's last results are stale, so that only two observers vote.
+	coordtest.Eventually(t, 30*time.Second, "witness results stale", func() bool {
+		st := w.Status(t, "east")
+		return st.Time.Sub(st.Apps[0].Observations["witness"]["east"].At) > 2*time.Second
+	})
+	for _, s := range []string{"east", "west"} {
+		st := w.Status(t, s)
+		if !st.Etcd.Quorum || st.Etcd.SelfFenced {
+			t.Errorf("%s without the witness: %+v", s, st.Etcd)
+		}
+		if got := w.Dig(t, s, daemontest.Main); got != east {
+			t.Errorf("%s answers %q without the witness, want %s", s, got, east)
+		}
+	}
+}
