@@ -243,7 +243,8 @@ func TestReplicationEndToEnd(t *testing.T) {
 		eventually(t, 30*time.Second, "drift corrected", func() (bool, string) {
 			d := get(t, west, gvrDeployments, "web")
 			n, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
-			return n == 0 && again.r.Idle(), fmt.Sprint("replicas ", n)
+			// Counted after the write returns: wait for the count too, not only the effect.
+			return n == 0 && again.r.Idle() && again.r.Counts()[replicate.ActionUpdate] >= 1, fmt.Sprint("replicas ", n)
 		})
 		c := again.r.Counts()
 		if c[replicate.ActionUpdate] != 1 || c[replicate.ActionCreate] != 0 || c[replicate.ActionDelete] != 0 {
