@@ -448,6 +448,40 @@ func TestReplicationEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("a cold stand-by keeps workloads off until activated", func(t *testing.T) {
+		cold := shopApp(t)
+		cold.Name, cold.Spec.Namespace, cold.Spec.Replication = "cold", "cold", nil
+		cold.Spec.Policy.Standby = v1alpha1.StandbyCold
+		cold.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/part-of": "cold"}}
+		applyAll(t, east, parse(t, `{apiVersion: v1, kind: Namespace, metadata: {name: cold}}`),
+			parse(t, `{apiVersion: v1, kind: ConfigMap, metadata: {name: conf, namespace: cold, labels: {app.kubernetes.io/part-of: cold}}, data: {a: "1"}}`),
+			parse(t, `{apiVersion: apps/v1, kind: Deployment, metadata: {name: api, namespace: cold, labels: {app.kubernetes.io/part-of: cold}},
+  spec: {replicas: 2, selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [{name: api, image: api:1}]}}}}`))
+		r := startReplicator(t, cold, east, west)
+		eventually(t, 30*time.Second, "configuration on west, workload in the deferred store", func() (bool, string) {
+			if _, err := west.Kube.CoreV1().ConfigMaps("cold").Get(ctx, "conf", metav1.GetOptions{}); err != nil {
+				return false, err.Error()
+			}
+			store, err := west.Kube.CoreV1().ConfigMaps("cold").Get(ctx, replicate.DeferredStoreName("cold"), metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			_, ok := store.Data["Deployment.apps_api.json"]
+			return ok, fmt.Sprint(len(store.Data), " deferred")
+		})
+		if _, err := west.Kube.AppsV1().Deployments("cold").Get(ctx, "api", metav1.GetOptions{}); err == nil {
+			t.Error("cold stand-by runs the workload")
+		}
+		r.stop()
+		if _, err := replicate.Activate(ctx, "cold", "cold", west); err != nil {
+			t.Fatal(err)
+		}
+		d, err := west.Kube.AppsV1().Deployments("cold").Get(ctx, "api", metav1.GetOptions{})
+		if err != nil || *d.Spec.Replicas != 2 {
+			t.Errorf("activated cold workload: %v %v", d, err)
+		}
+	})
+
 	t.Run("activate restores the active replicas and applies deferred objects", func(t *testing.T) {
 		run.stop()
 		acts, err := replicate.Activate(ctx, "shop", "shop", west)
