@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/data/monitor"
+	"hadron.dev/hadron/internal/data/postgres"
 	"hadron.dev/hadron/internal/pgserver"
 	"hadron.dev/hadron/lab/internal/topology"
 )
@@ -27,6 +29,8 @@ type databases struct {
 	dir Dir
 	log *slog.Logger
 	set v1alpha1.MirrorSet
+
+	drv *postgres.Driver
 
 	mu      sync.Mutex
 	stopped map[string]bool // members stopped by a site fault
@@ -77,21 +81,39 @@ func (d *databases) bootstrap(ctx context.Context) error {
 			fresh = false
 		}
 	}
+	regions := map[string]string{}
+	for _, s := range d.cfg.Sites {
+		regions[s.Name] = s.Region
+	}
+	drv, err := postgres.New(postgres.Config{Set: &d.set, Regions: regions, Password: pw, Logger: d.log})
+	if err != nil {
+		return err
+	}
+	d.drv = drv
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	if fresh {
-		regions := map[string]string{}
-		for _, s := range d.cfg.Sites {
-			regions[s.Name] = s.Region
+		// hadron's own data driver creates the set: initdb, base backups, slots,
+		// synchronous_standby_names — exactly what `hadron data bootstrap` does.
+		if err := drv.Bootstrap(ctx); err != nil {
+			return fmt.Errorf("mirror set %s: %w", d.set.Name, err)
 		}
-		return bootstrapMirrorSet(ctx, &d.set, regions, pw, d.log)
+		return nil
 	}
 	for _, m := range d.set.Spec.Members {
-		if err := pgserver.Start(ctx, m.DataDir, m.Address.Address); err != nil {
+		if err := drv.Resume(ctx, m.Name); err != nil {
 			return fmt.Errorf("start member %s: %w", m.Name, err)
 		}
 	}
 	return nil
+}
+
+// monitor runs automatic in-region failover (issue 5's local monitor) until ctx ends:
+// when the primary dies its synchronous member is promoted, and members that come back
+// rejoin. A DR member in another region is never promoted by it.
+func (d *databases) monitor(ctx context.Context) {
+	m := &monitor.Monitor{Driver: d.drv, Interval: time.Second, Config: monitor.Config{FailAfter: 3}, Logger: d.log.With("component", "data-monitor")}
+	_ = m.Run(ctx)
 }
 
 // dsn is how the demo application in site s reaches the mirror set: every member as
@@ -130,14 +152,16 @@ func (d *databases) stopSite(ctx context.Context, site string) {
 	}
 }
 
-// startSite starts the members of a site again with their data as it was.
+// startSite starts the members of a site again. A member that was primary before the
+// fault comes back as a standby of whoever is primary now (rewound), so it never
+// accepts writes on its old timeline.
 func (d *databases) startSite(ctx context.Context, site string) error {
 	var errs []error
 	for _, m := range d.set.Spec.Members {
 		if m.Site != site {
 			continue
 		}
-		if err := pgserver.Start(ctx, m.DataDir, m.Address.Address); err != nil {
+		if err := d.drv.Resume(ctx, m.Name); err != nil {
 			errs = append(errs, fmt.Errorf("start member %s: %w", m.Name, err))
 			continue
 		}

@@ -163,6 +163,8 @@ func (w *World) start(ctx context.Context) error {
 		if err := w.db.bootstrap(ctx); err != nil {
 			return err
 		}
+		go w.db.monitor(ctx)
+		w.event("data monitor: automatic in-region failover of %s is on", topology.DemoMirrorSet)
 		for _, s := range w.cfg.Indexed() {
 			if s.Workload() {
 				if err := w.startDemo(ctx, w.sites[s.Name]); err != nil {
