@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
@@ -32,6 +33,7 @@ type EmbeddedMember struct {
 	opts      MemberOptions
 	stopRelay context.CancelFunc
 	relayDone chan struct{}
+	closing   *atomic.Bool
 }
 
 // StartMember starts the local etcd member. It returns once the listeners are up; the
@@ -49,6 +51,12 @@ func StartMember(o MemberOptions) (*EmbeddedMember, error) {
 	if cfg.LogLevel == "" {
 		cfg.LogLevel = "error"
 	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	closing := &atomic.Bool{}
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(newEtcdLogger(log, cfg.LogLevel, closing))
 	urls := func(s string) ([]url.URL, error) {
 		u, err := url.Parse(s)
 		if err != nil {
@@ -74,7 +82,7 @@ func StartMember(o MemberOptions) (*EmbeddedMember, error) {
 		ClientCertAuth: true,
 	}
 	cfg.PeerTLSInfo, cfg.ClientTLSInfo = tlsInfo, tlsInfo
-	m := &EmbeddedMember{opts: o}
+	m := &EmbeddedMember{opts: o, closing: closing}
 	if c.Relay != nil {
 		relay, err := StartRelay(c.Relay, o.PKI, o.Log)
 		if err != nil {
@@ -108,6 +116,7 @@ func (m *EmbeddedMember) Err() <-chan error { return m.etcd.Err() }
 
 // Close stops the member and its relay.
 func (m *EmbeddedMember) Close() {
+	m.closing.Store(true)
 	if m.etcd != nil {
 		m.etcd.Close()
 	}
