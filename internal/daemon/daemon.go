@@ -239,9 +239,9 @@ func (d *Daemon) prepareAPI() error {
 
 func (d *Daemon) onFence(fenced bool) {
 	if fenced {
-		d.log.Warn("no etcd majority: fencing this site out of the DNS answers", "site", d.opts.Site)
+		d.log.Warn("no etcd majority: fencing this site out of the DNS answers")
 	} else {
-		d.log.Info("etcd majority reached: answering for this site", "site", d.opts.Site)
+		d.log.Info("etcd majority reached: answering for this site")
 	}
 	d.fence.SetFenced(fenced)
 }
@@ -292,7 +292,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.member != nil {
 		memberErr = d.member.Err()
 	}
-	d.log.Info("daemon running", "site", d.opts.Site, "dns", d.DNSAddr(), "api", d.api.Addr())
+	d.log.Info("daemon running", "dns", d.DNSAddr(), "api", d.api.Addr())
 	var err error
 	select {
 	case <-ctx.Done():

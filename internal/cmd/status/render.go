@@ -74,11 +74,13 @@ func cell(sites map[string]api.Observation, site string) string {
 	if ob.OK {
 		return fmt.Sprintf("ok %.1fms", ob.LatencyMS)
 	}
-	msg := ob.Error
+	// The end of a probe error says why (connection refused, status 503); the start
+	// repeats the address.
+	msg := []rune(ob.Error)
 	if len(msg) > 40 {
-		msg = msg[:40] + "…"
+		msg = append([]rune("…"), msg[len(msg)-40:]...)
 	}
-	return "FAIL " + msg
+	return "FAIL " + string(msg)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

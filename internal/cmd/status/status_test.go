@@ -32,7 +32,7 @@ leader: west (token 42)
 
 application shop: active east, strategy failover
   SITE  VERDICT  EAST      WEST                                            WITNESS
-  east  down     ok 0.4ms  FAIL dial tcp 127.0.1.10:8080: connect: conne…  FAIL status 503
+  east  down     ok 0.4ms  FAIL …0.1.10:8080: connect: connection refused  FAIL status 503
   west  up       ok 1.2ms  ok 0.3ms                                        -
   DNS shop.gslb.test → 127.0.2.10 (state 7)
 `
