@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"testing"
@@ -42,4 +43,25 @@ func PostgresBin(t testing.TB) string {
 		Missing(t, "PostgreSQL 15 not found in %s; %s", dir, InstallHint)
 	}
 	return dir
+}
+
+// FreePorts returns n TCP ports on 127.0.0.1 that were free a moment ago (chosen by the
+// kernel), so that tests running at the same time, or a server left over by an
+// interrupted run, do not collide.
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
 }

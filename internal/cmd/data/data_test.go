@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,24 +49,6 @@ spec:
     passwordFrom: {file: %[8]s}
 `
 
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ls []net.Listener
-	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
 func run(t *testing.T, fleetPath string, args ...string) (string, error) {
 	t.Helper()
 	cmd := Command()
@@ -82,7 +63,7 @@ func run(t *testing.T, fleetPath string, args ...string) (string, error) {
 func TestCLI(t *testing.T) {
 	testenv.PostgresBin(t)
 	dir := t.TempDir()
-	ports := freePorts(t, 6)
+	ports := testenv.FreePorts(t, 6)
 	if err := os.WriteFile(filepath.Join(dir, "pw"), []byte("cli-secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"hadron.dev/hadron/internal/cli"
 )
 
 // EnvBinary overrides where hadron-lab is found.
@@ -35,11 +37,6 @@ func Binary() (string, error) {
 	return "", fmt.Errorf("%w beside this hadron or on PATH: build it with `make hadron-lab` (it lives in the lab/ module)", ErrNoBinary)
 }
 
-// ExitCode is returned when hadron-lab exits non-zero; it has printed its own error.
-type ExitCode int
-
-func (e ExitCode) Error() string { return fmt.Sprintf("hadron-lab exited with %d", int(e)) }
-
 // Command is `hadron lab ...`: every argument goes to hadron-lab unchanged.
 func Command() *cobra.Command {
 	return &cobra.Command{
@@ -63,7 +60,8 @@ that can be cut. See 'hadron lab help' for its commands.`,
 			if err := c.Run(); err != nil {
 				var ee *exec.ExitError
 				if errors.As(err, &ee) {
-					return ExitCode(ee.ExitCode())
+					// hadron-lab has printed its own error.
+					return &cli.ExitError{Code: ee.ExitCode()}
 				}
 				return fmt.Errorf("run %s: %w", bin, err)
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/cmd/validate"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/plan"
@@ -15,7 +16,7 @@ import (
 )
 
 // Command returns `hadron plan`.
-func Command(exit validate.Exit) *cobra.Command {
+func Command() *cobra.Command {
 	var path, output string
 	var sites bool
 	cmd := &cobra.Command{
@@ -31,11 +32,11 @@ exit status is 1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := validate.CheckOutput(output); err != nil {
-				return exit(validate.ExitUnreadable, err)
+				return cli.Exit(validate.ExitUnreadable, err)
 			}
 			f, err := fleet.Load(path)
 			if err != nil {
-				return validate.Report(cmd.ErrOrStderr(), exit, path, validate.OutputText, f, err)
+				return validate.Report(cmd.ErrOrStderr(), path, validate.OutputText, f, err)
 			}
 			p := Of(f)
 			if sites {

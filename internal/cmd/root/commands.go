@@ -20,14 +20,11 @@ func init() {
 		func() *cobra.Command { return versionCommand() },
 		lab.Command,
 		dns.Command,
-		func() *cobra.Command { return validate.Command(exitError) },
-		func() *cobra.Command { return plancmd.Command(exitError) },
+		validate.Command,
+		plancmd.Command,
 		datacmd.Command,
 		checkcmd.Command,
 		replicatecmd.Command,
 		servecmd.Command, statuscmd.Command,
 	)
 }
-
-// exitError lets commands that root imports return an ExitError without importing root.
-func exitError(code int, err error) error { return &ExitError{Code: code, Err: err} }

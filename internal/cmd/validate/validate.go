@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/fleet"
 )
 
@@ -18,11 +19,6 @@ const (
 	ExitUnreadable = 2 // the fleet path cannot be read
 )
 
-// Exit builds the error that makes hadron exit with code after printing err (if not
-// nil). The root command passes a constructor of its ExitError: this package cannot
-// import root, which imports it.
-type Exit func(code int, err error) error
-
 // Output formats of validate and plan.
 const (
 	OutputText = "text"
@@ -30,7 +26,7 @@ const (
 )
 
 // Command returns `hadron validate`.
-func Command(exit Exit) *cobra.Command {
+func Command() *cobra.Command {
 	var path, output string
 	cmd := &cobra.Command{
 		Use:   "validate",
@@ -44,10 +40,10 @@ read. The fleet reference is docs/fleet.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := CheckOutput(output); err != nil {
-				return exit(ExitUnreadable, err)
+				return cli.Exit(ExitUnreadable, err)
 			}
 			f, err := fleet.Load(path)
-			return Report(cmd.OutOrStdout(), exit, path, output, f, err)
+			return Report(cmd.OutOrStdout(), path, output, f, err)
 		},
 	}
 	AddFlags(cmd, &path, &output)
@@ -79,10 +75,10 @@ type Result struct {
 }
 
 // Report prints the outcome of loading path and returns the exit error, if any.
-func Report(w io.Writer, exit Exit, path, output string, f *fleet.Fleet, err error) error {
+func Report(w io.Writer, path, output string, f *fleet.Fleet, err error) error {
 	problems, isFleetErr := fleet.AsErrors(err)
 	if err != nil && !isFleetErr {
-		return exit(ExitUnreadable, err)
+		return cli.Exit(ExitUnreadable, err)
 	}
 	r := Result{Path: path, Valid: err == nil, Sites: []string{}, Applications: []string{}, MirrorSets: []string{}, Problems: problems}
 	if r.Problems == nil {
@@ -119,7 +115,7 @@ func Report(w io.Writer, exit Exit, path, output string, f *fleet.Fleet, err err
 		}
 	}
 	if !r.Valid {
-		return exit(ExitProblems, fmt.Errorf("%s: %s", path, plural(len(problems), "problem", "problems")))
+		return cli.Exit(ExitProblems, fmt.Errorf("%s: %s", path, plural(len(problems), "problem", "problems")))
 	}
 	return nil
 }

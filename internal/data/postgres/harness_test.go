@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,27 +20,6 @@ import (
 	"hadron.dev/hadron/internal/testenv"
 )
 
-// freePorts returns n ports on 127.0.0.1 that were free a moment ago (the kernel's
-// ephemeral range, above 20000), so that tests running at the same time, or a server
-// left over by an interrupted run, do not collide.
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ls []net.Listener
-	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
 const testPassword = "pw-Sécret'1"
 
 // lab is a three-member mirror set on loopback: east-0 (primary, zone a) and east-1
@@ -57,7 +35,7 @@ type lab struct {
 func newLab(t testing.TB) *lab {
 	t.Helper()
 	testenv.PostgresBin(t)
-	ports := freePorts(t, 6)
+	ports := testenv.FreePorts(t, 6)
 	root := t.TempDir()
 	addr := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", ports[i]) }
 	member := func(name, site, zone string, role v1alpha1.MemberRole, port, proxyPort int, fromRegion string) v1alpha1.Member {
