@@ -59,7 +59,7 @@ type Replicator struct {
 	deferred *deferredStore
 
 	mu       sync.Mutex
-	last     map[string]map[Ref]Change // site → ref → last decision that was not in sync
+	last     map[string]map[Ref]Change // site → ref → the latest problem (conflict, error, failed write)
 	counts   map[Action]int
 	warnings []string
 }
@@ -272,9 +272,7 @@ func (r *Replicator) Problems() []Change {
 	var out []Change
 	for _, m := range r.last {
 		for _, c := range m {
-			if c.Action == ActionConflict || c.Action == ActionError || c.Err != nil {
-				out = append(out, c)
-			}
+			out = append(out, c)
 		}
 	}
 	SortChanges(out)
@@ -394,13 +392,16 @@ func (r *Replicator) record(c Change, err error) {
 	if c.Mutates() && err == nil {
 		r.counts[c.Action]++
 	}
-	if c.Action == ActionInSync && err == nil {
+	// Only what needs a person is kept (conflicts, errors, failed writes), without
+	// the objects themselves: the caches already hold them.
+	if problem := c.Action == ActionConflict || c.Action == ActionError || err != nil; !problem {
 		delete(r.last[c.Site], c.Ref)
 	} else {
 		c.Err = errors.Join(c.Err, err)
+		c.Desired, c.Current = nil, nil
 		prev, seen := r.last[c.Site][c.Ref]
 		r.last[c.Site][c.Ref] = c
-		if seen && prev.Action == c.Action && prev.Reason == c.Reason && (c.Action == ActionConflict || c.Action == ActionError || c.Action == ActionDeferred) {
+		if seen && err == nil && prev.Action == c.Action && prev.Reason == c.Reason {
 			r.mu.Unlock()
 			return // already said
 		}
