@@ -14,7 +14,10 @@ type Status struct {
 	// there is none (no quorum, or an election in progress).
 	Leader      string `json:"leader,omitempty"`
 	LeaderToken int64  `json:"leaderToken,omitempty"`
-	Apps        []App  `json:"apps"`
+	// FencedData are the local primaries (set/member) this daemon made read-only when
+	// it lost the majority; they stay fenced until a runbook decides.
+	FencedData []string `json:"fencedData,omitempty"`
+	Apps       []App    `json:"apps"`
 }
 
 // Etcd is the coordination cluster as the daemon sees it.

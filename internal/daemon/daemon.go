@@ -21,6 +21,7 @@ import (
 	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coordstate"
+	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/gslb"
 	"hadron.dev/hadron/internal/gslb/dnsserver"
@@ -52,27 +53,30 @@ type Options struct {
 
 // Daemon is a running daemon.
 type Daemon struct {
-	opts    Options
-	site    *v1alpha1.Site
-	member  *coord.EmbeddedMember
-	client  *clientv3.Client
-	quorum  *coord.Quorum
-	elector *coord.Elector
-	tracker *probe.Tracker
-	changed chan struct{}
-	pub     *coordstate.Publisher
-	follow  *coordstate.Observations
-	store   *coordstate.Store
-	fence   *coordstate.Fence
-	catalog *gslb.Catalog
-	engine  *dnsserver.Engine
-	dns     *dnsserver.Server
-	api     *api.Server
-	runner  *probe.Runner
-	metrics *metrics
-	log     *slog.Logger
-	mu      sync.Mutex
-	leader  coord.Token
+	opts       Options
+	site       *v1alpha1.Site
+	member     *coord.EmbeddedMember
+	client     *clientv3.Client
+	quorum     *coord.Quorum
+	elector    *coord.Elector
+	tracker    *probe.Tracker
+	changed    chan struct{}
+	pub        *coordstate.Publisher
+	follow     *coordstate.Observations
+	store      *coordstate.Store
+	fence      *coordstate.Fence
+	catalog    *gslb.Catalog
+	engine     *dnsserver.Engine
+	dns        *dnsserver.Server
+	api        *api.Server
+	runner     *probe.Runner
+	metrics    *metrics
+	log        *slog.Logger
+	mu         sync.Mutex
+	leader     coord.Token
+	drivers    map[string]data.Driver
+	fencedData []string
+	runCtx     context.Context
 	// latest is every observer's latest result: app → observer → site.
 	latest   map[string]map[string]map[string]probe.Observation
 	observer []string
@@ -112,6 +116,7 @@ func New(o Options) (*Daemon, error) {
 	if err := d.prepareAPI(); err != nil {
 		return nil, err
 	}
+	d.drivers = d.dataDrivers()
 	ok = true
 	return d, nil
 }
@@ -239,7 +244,10 @@ func (d *Daemon) prepareAPI() error {
 
 func (d *Daemon) onFence(fenced bool) {
 	if fenced {
-		d.log.Warn("no etcd majority: fencing this site out of the DNS answers")
+		d.log.Warn("no etcd majority: fencing this site out of the DNS answers and its primaries read-only")
+		if len(d.drivers) > 0 && d.runCtx != nil {
+			go d.fenceLocalData(d.runCtx)
+		}
 	} else {
 		d.log.Info("etcd majority reached: answering for this site")
 	}
@@ -263,6 +271,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer d.close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	d.mu.Lock()
+	d.runCtx = ctx
+	d.mu.Unlock()
 	var wg sync.WaitGroup
 	goRun := func(f func(context.Context)) {
 		wg.Add(1)

@@ -28,6 +28,9 @@ func (d *Daemon) Status(ctx context.Context) api.Status {
 			st.Leader, st.LeaderToken = tok.Holder, tok.Rev
 		}
 	}
+	d.mu.Lock()
+	st.FencedData = append([]string(nil), d.fencedData...)
+	d.mu.Unlock()
 	answered, _ := d.fence.Current(ctx)
 	shared, _ := d.store.Current(ctx)
 	for _, a := range d.opts.Fleet.Applications {

@@ -37,6 +37,9 @@ func Render(w io.Writer, st api.Status) {
 	if e.SelfFenced {
 		fmt.Fprintf(w, "self-fenced: %s's name server does not answer the main names with %s\n", st.Daemon, st.Daemon)
 	}
+	if len(st.FencedData) > 0 {
+		fmt.Fprintf(w, "fenced (read-only) by self-fencing: %s\n", strings.Join(st.FencedData, ", "))
+	}
 	if st.Leader != "" {
 		fmt.Fprintf(w, "leader: %s (token %d)\n", st.Leader, st.LeaderToken)
 	} else {

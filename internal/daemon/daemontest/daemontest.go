@@ -97,6 +97,9 @@ type Options struct {
 	FromWest string
 	// Interval is the probe interval (default 200ms; the timeout is as long).
 	Interval time.Duration
+	// Edit changes the fleet before it is written (add mirror sets, ...); dir is the
+	// fleet file's directory.
+	Edit func(f *fleet.Fleet, dir string)
 	// Links puts every cross-region path (etcd peers, load balancers) behind a
 	// toxiproxy link, as the lab does; World.Links cuts them.
 	Links bool
@@ -149,6 +152,9 @@ func Start(t testing.TB, netID int, o Options) *World {
 		},
 	}}
 	dir := t.TempDir()
+	if o.Edit != nil {
+		o.Edit(w.Fleet, dir)
+	}
 	w.PKI = coord.PKI{Dir: filepath.Join(dir, "pki")}
 	if err := w.PKI.Init(w.Fleet); err != nil {
 		t.Fatal(err)

@@ -34,6 +34,10 @@ func writeFleet(t testing.TB, f *fleet.Fleet, dir string) string {
 	for _, a := range f.Applications {
 		add(a)
 	}
+	for _, m := range f.MirrorSets {
+		m.APIVersion, m.Kind = "hadron.dev/v1alpha1", "MirrorSet"
+		add(m)
+	}
 	path := filepath.Join(dir, "fleet.yaml")
 	if err := os.WriteFile(path, out, 0o644); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,93 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/data/postgres"
+)
+
+// dataFenceTimeout bounds the self-fencing of the local databases.
+const dataFenceTimeout = 15 * time.Second
+
+// LocalPrimaries is the self-fencing decision for data: the members at site that accept
+// writes now. Only those are fenced — fencing a standby could stop it — and a fenced
+// primary stays fenced when the majority comes back: the leader decides what happens to
+// it (rejoin as a member, or unfence by a runbook).
+func LocalPrimaries(st *data.SetStatus, site string) []string {
+	var out []string
+	for _, m := range st.Members {
+		if m.Site == site && m.State == data.StatePrimary {
+			out = append(out, m.Member)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// dataDrivers builds a driver for every mirror set with a member at the local site; a
+// set whose password cannot be read is reported and left out.
+func (d *Daemon) dataDrivers() map[string]data.Driver {
+	out := map[string]data.Driver{}
+	regions := map[string]string{}
+	for _, s := range d.opts.Fleet.Sites {
+		regions[s.Name] = s.Spec.Region
+	}
+	for _, set := range d.opts.Fleet.MirrorSets {
+		if set.Spec.Engine != v1alpha1.EnginePostgres || !hasMemberAt(set, d.opts.Site) || set.Spec.Credentials == nil {
+			continue
+		}
+		pw, err := data.Password(set.Spec.Credentials.PasswordFrom, d.opts.Fleet.Dir)
+		if err == nil {
+			var drv *postgres.Driver
+			drv, err = postgres.New(postgres.Config{Set: set, Regions: regions, Password: pw, Region: d.site.Spec.Region, Logger: d.log})
+			if err == nil {
+				out[set.Name] = drv
+				continue
+			}
+		}
+		d.log.Error("mirror set cannot be fenced by this daemon", "set", set.Name, "err", err)
+	}
+	return out
+}
+
+func hasMemberAt(set *v1alpha1.MirrorSet, site string) bool {
+	for _, m := range set.Spec.Members {
+		if m.Site == site {
+			return true
+		}
+	}
+	return false
+}
+
+// fenceLocalData makes the local primaries read-only: a region cut off from the
+// majority must not keep accepting writes that the region promoted elsewhere cannot
+// see. It returns the members fenced.
+func (d *Daemon) fenceLocalData(ctx context.Context) []string {
+	ctx, cancel := context.WithTimeout(ctx, dataFenceTimeout)
+	defer cancel()
+	var fenced []string
+	for name, drv := range d.drivers {
+		st, err := drv.Status(ctx)
+		if err != nil {
+			d.log.Error("self-fence: data status", "set", name, "err", err)
+			continue
+		}
+		for _, m := range LocalPrimaries(st, d.opts.Site) {
+			if err := drv.Fence(ctx, m); err != nil {
+				d.log.Error("self-fence: primary not fenced", "set", name, "member", m, "err", err)
+				continue
+			}
+			d.log.Warn("self-fence: local primary made read-only", "set", name, "member", m)
+			fenced = append(fenced, fmt.Sprintf("%s/%s", name, m))
+		}
+	}
+	d.mu.Lock()
+	d.fencedData = append(d.fencedData, fenced...)
+	d.mu.Unlock()
+	return fenced
+}

@@ -1,0 +1,98 @@
+package daemon_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/coord/coordtest"
+	"hadron.dev/hadron/internal/daemon"
+	"hadron.dev/hadron/internal/daemon/daemontest"
+	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/demo/demotest"
+	"hadron.dev/hadron/internal/fleet"
+)
+
+func TestLocalPrimaries(t *testing.T) {
+	st := &data.SetStatus{Members: []data.MemberStatus{
+		{Member: "east-1", Site: "east", State: data.StateStreaming},
+		{Member: "east-0", Site: "east", State: data.StatePrimary},
+		{Member: "west-0", Site: "west", State: data.StatePrimary}, // split brain elsewhere: not ours
+		{Member: "east-2", Site: "east", State: data.StateFenced},
+		{Member: "east-3", Site: "east", State: data.StateUnreachable},
+	}}
+	got := daemon.LocalPrimaries(st, "east")
+	if strings.Join(got, ",") != "east-0" {
+		t.Fatalf("local primaries of east: %v, want [east-0]", got)
+	}
+	if got := daemon.LocalPrimaries(st, "witness"); len(got) != 0 {
+		t.Fatalf("witness has primaries %v", got)
+	}
+}
+
+func TestCutOffDaemonMakesItsPrimaryReadOnly(t *testing.T) {
+	pg := demotest.StartPG(t)
+	w := daemontest.Start(t, 224, daemontest.Options{Edit: func(f *fleet.Fleet, dir string) {
+		pwFile := filepath.Join(dir, "pg-password")
+		if err := os.WriteFile(pwFile, []byte(demotest.Password+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f.Applications[0].Spec.Data = &v1alpha1.DataRef{MirrorSet: "shop-db"}
+		f.MirrorSets = []*v1alpha1.MirrorSet{{
+			ObjectMeta: metav1.ObjectMeta{Name: "shop-db"},
+			Spec: v1alpha1.MirrorSetSpec{
+				Engine:      v1alpha1.EnginePostgres,
+				Credentials: &v1alpha1.Credentials{User: "postgres", PasswordFrom: &v1alpha1.SecretRef{File: "pg-password"}},
+				Members: []v1alpha1.Member{
+					{Name: "east-0", Site: "east", Role: v1alpha1.RolePrimary, Address: v1alpha1.Endpoint{Address: pg.Addr}},
+					// Never started: unreachable, which Status reports without failing.
+					{Name: "west-0", Site: "west", Role: v1alpha1.RoleDRAsync, Address: v1alpha1.Endpoint{Address: demotest.FreeAddr(t)}},
+				},
+			},
+		}}
+	}})
+	w.WaitLeader(t, all...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	readOnly := func() string {
+		conn, err := pgx.Connect(ctx, pg.DSN())
+		if err != nil {
+			return "connect: " + err.Error()
+		}
+		defer conn.Close(context.Background())
+		var v string
+		if err := conn.QueryRow(ctx, "SHOW default_transaction_read_only").Scan(&v); err != nil {
+			return "show: " + err.Error()
+		}
+		return v
+	}
+	if got := readOnly(); got != "off" {
+		t.Fatalf("primary before the cut: default_transaction_read_only = %s", got)
+	}
+	w.Daemons["west"].Stop()
+	w.Daemons["witness"].Stop()
+	coordtest.Eventually(t, 30*time.Second, "east fences its primary", func() bool {
+		return len(w.Status(t, "east").FencedData) == 1
+	})
+	if got := w.Status(t, "east").FencedData[0]; got != "shop-db/east-0" {
+		t.Errorf("fenced %q, want shop-db/east-0", got)
+	}
+	if got := readOnly(); got != "on" {
+		t.Fatalf("primary after the self-fence: default_transaction_read_only = %s", got)
+	}
+	conn, err := pgx.Connect(ctx, pg.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "CREATE TABLE written_while_cut_off (x int)"); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("a write on the fenced primary: %v, want a read-only error", err)
+	}
+}
