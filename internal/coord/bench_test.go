@@ -18,7 +18,7 @@ func BenchmarkLeaderCrash(b *testing.B) {
 	var total, worst time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		_, members := coordtest.StartCluster(b, coordtest.Fleet(240+i%10))
+		_, members := coordtest.StartCluster(b, coordtest.Fleet(250+i%5))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		wins := make(chan string, len(members))
 		for _, m := range members {

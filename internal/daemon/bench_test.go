@@ -41,7 +41,7 @@ func BenchmarkMainNameMoves(b *testing.B) {
 			var total, worst time.Duration
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				w := daemontest.Start(b, 230+i%20, daemontest.Options{Interval: interval})
+				w := daemontest.Start(b, 230+i%10, daemontest.Options{Interval: interval})
 				w.WaitLeader(b, all...)
 				east, west := w.LBs["east"].IP(), w.LBs["west"].IP()
 				addrs := []string{}
