@@ -52,8 +52,7 @@ type Replicator struct {
 	kinds    []Kind
 	targets  []Target
 	active   []cache.GenericLister
-	standbys [][]cache.GenericLister // [standby][kind]; nil where the kind is not served
-	missing  [][]schema.GroupKind
+	standbys []*standbySite
 	queue    workqueue.TypedRateLimitingInterface[key]
 	synced   atomic.Bool
 	deferred *deferredStore
@@ -98,6 +97,7 @@ func New(cfg Config) (*Replicator, error) {
 	for _, s := range cfg.Standbys {
 		r.targets = append(r.targets, TargetFor(app, cfg.Active.Name, s.Name, rules))
 		r.last[s.Name] = map[Ref]Change{}
+		r.standbys = append(r.standbys, &standbySite{conn: s})
 	}
 	r.deferred = newDeferredStore(app.Name, app.Spec.Namespace, cfg.Active.Name, r.log)
 	return r, nil
@@ -148,33 +148,6 @@ func (r *Replicator) Run(ctx context.Context) error {
 		syncs = append(syncs, inf.Informer().HasSynced)
 	}
 	factories := []dynamicinformer.DynamicSharedInformerFactory{selected, unselected}
-	for _, s := range r.cfg.Standbys {
-		if err := ensureNamespace(ctx, s, ns, app.Name, r.cfg.Active.Name); err != nil {
-			return fmt.Errorf("replicate %s: %w", app.Name, err)
-		}
-		f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(s.Dynamic, 0, ns, nil)
-		listers := make([]cache.GenericLister, len(r.kinds))
-		var missing []schema.GroupKind
-		for i, k := range r.kinds {
-			if _, err := mapping(s, k.GVK); err != nil {
-				missing = append(missing, k.GVK.GroupKind())
-				r.log.Error("kind not served on stand-by site; its objects cannot be replicated", "site", s.Name, "kind", k.GVK.GroupKind().String())
-				continue
-			}
-			inf := f.ForResource(k.GVR)
-			if err := inf.Informer().SetTransform(slim); err != nil {
-				return fmt.Errorf("replicate %s: %w", app.Name, err)
-			}
-			if _, err := inf.Informer().AddEventHandler(r.handler(i)); err != nil {
-				return fmt.Errorf("replicate %s: %w", app.Name, err)
-			}
-			listers[i] = inf.Lister()
-			syncs = append(syncs, inf.Informer().HasSynced)
-		}
-		r.standbys = append(r.standbys, listers)
-		r.missing = append(r.missing, missing)
-		factories = append(factories, f)
-	}
 	for _, f := range factories {
 		f.Start(ctx.Done())
 	}
@@ -191,13 +164,18 @@ func (r *Replicator) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("replicate %s: caches did not sync: %w", app.Name, ctx.Err())
 	}
-	r.log.Info("caches synced", "kinds", len(r.kinds), "standbys", len(r.cfg.Standbys), "elapsed", time.Since(start).Round(time.Millisecond))
+	r.log.Info("active site's caches synced", "kinds", len(r.kinds), "elapsed", time.Since(start).Round(time.Millisecond))
 	if n := r.sourceCount(); n == 0 {
 		r.warn(fmt.Sprintf("selector %q matches no objects in namespace %s on %s: nothing to replicate", sel.String(), ns, r.cfg.Active.Name))
 	}
 	r.synced.Store(true)
 
 	var wg sync.WaitGroup
+	// Each stand-by comes up on its own: one that cannot be reached (a cut link, a
+	// region down) does not hold back the others, and catches up when it returns.
+	for _, sb := range r.standbys {
+		wg.Go(func() { r.startStandby(ctx, sb) })
+	}
 	for range r.cfg.Workers {
 		wg.Go(func() {
 			for r.next(ctx) {
@@ -261,8 +239,19 @@ func slim(obj any) (any, error) {
 // Synced says whether the initial caches are in and reconciling has begun.
 func (r *Replicator) Synced() bool { return r.synced.Load() }
 
-// Idle says whether the queue is empty: every event seen so far has been handled.
-func (r *Replicator) Idle() bool { return r.synced.Load() && r.queue.Len() == 0 }
+// Idle says whether every site's cache is in and the queue is empty: every event
+// seen so far has been handled.
+func (r *Replicator) Idle() bool {
+	if !r.synced.Load() || r.queue.Len() != 0 {
+		return false
+	}
+	for _, sb := range r.standbys {
+		if !sb.ready.Load() {
+			return false
+		}
+	}
+	return true
+}
 
 // Problems returns the latest decisions that are not in sync and were not carried
 // out (conflicts, errors), per site.
@@ -331,13 +320,17 @@ func (r *Replicator) reconcile(ctx context.Context, k key) error {
 		return err
 	}
 	var errs []error
-	for i, s := range r.cfg.Standbys {
+	for i, sb := range r.standbys {
+		s := sb.conn
+		if !sb.ready.Load() {
+			continue // every key is queued again once the stand-by's cache is in
+		}
 		var d *Desired
 		if src != nil {
 			t := Transform(src, r.targets[i])
 			d = &t
 		}
-		lister := r.standbys[i][k.kind]
+		lister := sb.listers[k.kind]
 		if lister == nil {
 			if d != nil && d.Outcome == Apply {
 				err := fmt.Errorf("%s on %s: %w: %s (install it on %s)", d.Ref, s.Name, ErrUnknownKind, kind.GVK.GroupKind(), s.Name)

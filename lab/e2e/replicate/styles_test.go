@@ -64,6 +64,20 @@ func testCutOff(t *testing.T, east, west *site.Conn) {
 	l.heal()
 	eventually(t, 45*time.Second, "caught up after the link healed", func() (bool, string) { v := value(); return v == "3", v })
 	r.stop()
+
+	// A replicator that starts while the stand-by is cut off runs for the active site
+	// and catches the stand-by up when the link heals.
+	l.cut()
+	if _, err := east.Kube.CoreV1().ConfigMaps("cut").Patch(ctx, "c", types.MergePatchType, []byte(`{"data":{"v":"4"}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r = startReplicator(t, cut, east, viaLink)
+	if r.r.Idle() {
+		t.Error("idle while a stand-by is unreachable")
+	}
+	l.heal()
+	eventually(t, 45*time.Second, "caught up after starting cut off", func() (bool, string) { v := value(); return v == "4" && r.r.Idle(), v })
+	r.stop()
 }
 
 // testColdStandby: a cold stand-by keeps workloads off until activated.
