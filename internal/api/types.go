@@ -46,13 +46,39 @@ type Member struct {
 type App struct {
 	Name     string `json:"name"`
 	Strategy string `json:"strategy,omitempty"`
-	// Active is the site the application runs at.
-	Active string `json:"active"`
+	// Active is the site the application runs at; Standby the stand-by style.
+	Active  string `json:"active"`
+	Standby string `json:"standby,omitempty"`
 	// Verdicts are the quorum's verdicts per site as the leader published them.
 	Verdicts map[string]string `json:"verdicts"`
 	// Observations are each observer's latest probe of each site: observer → site.
 	Observations map[string]map[string]Observation `json:"observations"`
 	DNS          *DNS                              `json:"dns,omitempty"`
+	// Data is the application's mirror set as this daemon last observed it.
+	Data *DataSet `json:"data,omitempty"`
+}
+
+// DataSet is one observation of a mirror set.
+type DataSet struct {
+	Name    string       `json:"name"`
+	Primary string       `json:"primary,omitempty"`
+	At      time.Time    `json:"at,omitzero"`
+	Error   string       `json:"error,omitempty"`
+	Members []DataMember `json:"members,omitempty"`
+}
+
+// DataMember is one member of a mirror set: its configured role, what it is doing and
+// how far behind the primary it is.
+type DataMember struct {
+	Name       string  `json:"name"`
+	Site       string  `json:"site"`
+	Role       string  `json:"role"`
+	State      string  `json:"state"`
+	Sync       bool    `json:"sync,omitempty"`
+	LagBytes   int64   `json:"lagBytes"`
+	LagSeconds float64 `json:"lagSeconds"`
+	Timeline   uint32  `json:"timeline,omitempty"`
+	Error      string  `json:"error,omitempty"`
 }
 
 // Observation is one probe result.

@@ -75,7 +75,9 @@ type Daemon struct {
 	mu         sync.Mutex
 	leader     coord.Token
 	drivers    map[string]data.Driver
+	localSets  map[string]bool // mirror sets with a member at this site
 	fencedData []string
+	dataSets   map[string]api.DataSet
 	runCtx     context.Context
 	// latest is every observer's latest result: app → observer → site.
 	latest   map[string]map[string]map[string]probe.Observation
@@ -116,7 +118,9 @@ func New(o Options) (*Daemon, error) {
 	if err := d.prepareAPI(); err != nil {
 		return nil, err
 	}
+	d.localSets = map[string]bool{}
 	d.drivers = d.dataDrivers()
+	d.dataSets = map[string]api.DataSet{}
 	ok = true
 	return d, nil
 }
@@ -298,6 +302,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	goRun(d.runner.Run)
 	goRun(d.lead)
+	goRun(d.observeData)
 	goRun(func(ctx context.Context) { errc <- d.api.Serve(ctx) })
 	var memberErr <-chan error
 	if d.member != nil {

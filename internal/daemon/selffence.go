@@ -29,8 +29,9 @@ func LocalPrimaries(st *data.SetStatus, site string) []string {
 	return out
 }
 
-// dataDrivers builds a driver for every mirror set with a member at the local site; a
-// set whose password cannot be read is reported and left out.
+// dataDrivers builds a driver for every PostgreSQL mirror set: status observes them
+// all, self-fencing acts on the members at the local site. A set whose password cannot
+// be read is reported and left out.
 func (d *Daemon) dataDrivers() map[string]data.Driver {
 	out := map[string]data.Driver{}
 	regions := map[string]string{}
@@ -38,7 +39,7 @@ func (d *Daemon) dataDrivers() map[string]data.Driver {
 		regions[s.Name] = s.Spec.Region
 	}
 	for _, set := range d.opts.Fleet.MirrorSets {
-		if set.Spec.Engine != v1alpha1.EnginePostgres || !hasMemberAt(set, d.opts.Site) || set.Spec.Credentials == nil {
+		if set.Spec.Engine != v1alpha1.EnginePostgres || set.Spec.Credentials == nil {
 			continue
 		}
 		pw, err := data.Password(set.Spec.Credentials.PasswordFrom, d.opts.Fleet.Dir)
@@ -47,10 +48,13 @@ func (d *Daemon) dataDrivers() map[string]data.Driver {
 			drv, err = postgres.New(postgres.Config{Set: set, Regions: regions, Password: pw, Region: d.site.Spec.Region, Logger: d.log})
 			if err == nil {
 				out[set.Name] = drv
+				if hasMemberAt(set, d.opts.Site) {
+					d.localSets[set.Name] = true
+				}
 				continue
 			}
 		}
-		d.log.Error("mirror set cannot be fenced by this daemon", "set", set.Name, "err", err)
+		d.log.Error("mirror set cannot be observed or fenced by this daemon", "set", set.Name, "err", err)
 	}
 	return out
 }
@@ -72,6 +76,9 @@ func (d *Daemon) fenceLocalData(ctx context.Context) []string {
 	defer cancel()
 	var fenced []string
 	for name, drv := range d.drivers {
+		if !d.localSets[name] {
+			continue
+		}
 		st, err := drv.Status(ctx)
 		if err != nil {
 			d.log.Error("self-fence: data status", "set", name, "err", err)

@@ -76,6 +76,11 @@ func TestCutOffDaemonMakesItsPrimaryReadOnly(t *testing.T) {
 	if got := readOnly(); got != "off" {
 		t.Fatalf("primary before the cut: default_transaction_read_only = %s", got)
 	}
+	// Every daemon observes the mirror set for status.
+	coordtest.Eventually(t, 30*time.Second, "west's status shows the data", func() bool {
+		ds := w.Status(t, "west").Apps[0].Data
+		return ds != nil && ds.Primary == "east-0" && len(ds.Members) == 2 && ds.Members[1].State == "unreachable"
+	})
 	w.Daemons["west"].Stop()
 	w.Daemons["witness"].Stop()
 	coordtest.Eventually(t, 30*time.Second, "east fences its primary", func() bool {

@@ -49,6 +49,14 @@ func (d *Daemon) Status(ctx context.Context) api.Status {
 		if a.Spec.DNS != nil {
 			as.Strategy = string(a.Spec.DNS.Strategy)
 		}
+		as.Standby = string(a.Spec.Policy.Standby)
+		if a.Spec.Data != nil {
+			d.mu.Lock()
+			if ds, ok := d.dataSets[a.Spec.Data.MirrorSet]; ok {
+				as.Data = &ds
+			}
+			d.mu.Unlock()
+		}
 		for _, ca := range d.catalog.Apps {
 			if ca.Name == a.Name {
 				as.DNS = &api.DNS{Name: strings.TrimSuffix(ca.Main, "."), Answers: d.answers(&answered, ca), Version: answered.Version}

@@ -1,6 +1,7 @@
 package status
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"sort"
@@ -47,6 +48,9 @@ func Render(w io.Writer, st api.Status) {
 	}
 	for _, a := range st.Apps {
 		fmt.Fprintf(w, "\napplication %s: active %s", a.Name, a.Active)
+		if a.Standby != "" {
+			fmt.Fprintf(w, ", stand-by %s", a.Standby)
+		}
 		if a.Strategy != "" {
 			fmt.Fprintf(w, ", strategy %s", a.Strategy)
 		}
@@ -64,6 +68,44 @@ func Render(w io.Writer, st api.Status) {
 		tw.Flush()
 		if a.DNS != nil {
 			fmt.Fprintf(w, "  DNS %s → %s (state %d)\n", a.DNS.Name, strings.Join(a.DNS.Answers, ", "), a.DNS.Version)
+		}
+		if a.Data != nil {
+			renderData(w, a.Data)
+		}
+	}
+}
+
+// renderData prints a mirror set's members: role, state and lag.
+func renderData(w io.Writer, ds *api.DataSet) {
+	if ds.Error != "" {
+		fmt.Fprintf(w, "  data %s: %s\n", ds.Name, ds.Error)
+		return
+	}
+	primary := ds.Primary
+	if primary == "" {
+		primary = "none"
+	}
+	fmt.Fprintf(w, "  data %s: primary %s\n", ds.Name, primary)
+	var rows bytes.Buffer
+	tw := tabwriter.NewWriter(&rows, 0, 0, 2, ' ', 0)
+	for _, m := range ds.Members {
+		lag := ""
+		switch {
+		case m.Error != "":
+			lag = m.Error
+		case m.State != "primary" && m.State != "fenced":
+			lag = fmt.Sprintf("lag %d B, %.1f s", m.LagBytes, m.LagSeconds)
+		}
+		sync := ""
+		if m.Sync {
+			sync = "sync"
+		}
+		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Site, m.Role, m.State, sync, lag)
+	}
+	tw.Flush()
+	for _, line := range strings.SplitAfter(rows.String(), "\n") {
+		if line != "" {
+			fmt.Fprintln(w, strings.TrimRight(line, " \n"))
 		}
 	}
 }

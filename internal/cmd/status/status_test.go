@@ -40,6 +40,26 @@ application shop: active east, strategy failover
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
 
+	st.Apps[0].Standby = "pilot-light"
+	st.Apps[0].Data = &api.DataSet{Name: "shop-db", Primary: "east-0", Members: []api.DataMember{
+		{Name: "east-0", Site: "east", Role: "primary", State: "primary"},
+		{Name: "east-1", Site: "east", Role: "failover", State: "streaming", Sync: true},
+		{Name: "west-0", Site: "west", Role: "dr-async", State: "catching up", LagBytes: 8192, LagSeconds: 0.25},
+	}}
+	b.Reset()
+	Render(&b, st)
+	for _, line := range []string{
+		"application shop: active east, stand-by pilot-light, strategy failover\n",
+		"  data shop-db: primary east-0\n",
+		"    east-0  east  primary   primary\n",
+		"    east-1  east  failover  streaming    sync  lag 0 B, 0.0 s\n",
+		"    west-0  west  dr-async  catching up        lag 8192 B, 0.2 s\n",
+	} {
+		if !strings.Contains(b.String(), line) {
+			t.Errorf("output lacks %q:\n%s", line, b.String())
+		}
+	}
+
 	st.Etcd = api.Etcd{Quorum: false, SelfFenced: true, LastQuorum: at.Add(-4 * time.Second)}
 	st.Leader = ""
 	b.Reset()

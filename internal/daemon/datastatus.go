@@ -1,0 +1,55 @@
+package daemon
+
+import (
+	"context"
+	"time"
+
+	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/data"
+)
+
+// dataEvery is how often a daemon observes the mirror sets for status; each
+// observation is bounded by dataTimeout so an unreachable member costs one timeout.
+const (
+	dataEvery   = 5 * time.Second
+	dataTimeout = 4 * time.Second
+)
+
+// observeData keeps the latest status of every mirror set until ctx ends.
+func (d *Daemon) observeData(ctx context.Context) {
+	if len(d.drivers) == 0 {
+		return
+	}
+	for {
+		for name, drv := range d.drivers {
+			octx, cancel := context.WithTimeout(ctx, dataTimeout)
+			st, err := drv.Status(octx)
+			cancel()
+			view := toDataSet(name, st, err)
+			d.mu.Lock()
+			d.dataSets[name] = view
+			d.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(dataEvery):
+		}
+	}
+}
+
+// toDataSet is the API's view of one observation.
+func toDataSet(name string, st *data.SetStatus, err error) api.DataSet {
+	out := api.DataSet{Name: name}
+	if err != nil {
+		out.Error = err.Error()
+		return out
+	}
+	out.Primary, out.At = st.Primary, st.At.UTC()
+	for _, m := range st.Members {
+		out.Members = append(out.Members, api.DataMember{Name: m.Member, Site: m.Site, Role: string(m.Role),
+			State: string(m.State), Sync: m.Sync, LagBytes: m.LagBytes, LagSeconds: m.LagSeconds,
+			Timeline: m.Timeline, Error: m.Error})
+	}
+	return out
+}
