@@ -18,6 +18,7 @@ type metrics struct {
 	reg *prometheus.Registry
 
 	verdict, observed, quorum, fenced, leader, dnsQueries *prometheus.Desc
+	lagBytes, lagSeconds                                  *prometheus.Desc
 }
 
 func newMetrics(d *Daemon) *metrics {
@@ -34,6 +35,10 @@ func newMetrics(d *Daemon) *metrics {
 			"The fencing token of this daemon's leadership; 0 when it does not lead.", nil, nil),
 		dnsQueries: prometheus.NewDesc("hadron_dns_queries_total",
 			"DNS queries received by this daemon's name server.", nil, nil),
+		lagBytes: prometheus.NewDesc("hadron_data_lag_bytes",
+			"WAL a mirror set member has not replayed yet, as this daemon last observed it.", []string{"set", "member", "site"}, nil),
+		lagSeconds: prometheus.NewDesc("hadron_data_lag_seconds",
+			"Age of a member's newest replayed transaction while it lags.", []string{"set", "member", "site"}, nil),
 	}
 	m.reg.MustRegister(m, collectors.NewGoCollector())
 	return m
@@ -45,7 +50,7 @@ func (m *metrics) handler() http.Handler {
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.verdict, m.observed, m.quorum, m.fenced, m.leader, m.dnsQueries} {
+	for _, d := range []*prometheus.Desc{m.verdict, m.observed, m.quorum, m.fenced, m.leader, m.dnsQueries, m.lagBytes, m.lagSeconds} {
 		ch <- d
 	}
 }
@@ -75,6 +80,15 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	tok := d.leader
+	for _, ds := range d.dataSets {
+		for _, mem := range ds.Members {
+			if mem.State == "unreachable" {
+				continue
+			}
+			ch <- prometheus.MustNewConstMetric(m.lagBytes, prometheus.GaugeValue, float64(mem.LagBytes), ds.Name, mem.Name, mem.Site)
+			ch <- prometheus.MustNewConstMetric(m.lagSeconds, prometheus.GaugeValue, mem.LagSeconds, ds.Name, mem.Name, mem.Site)
+		}
+	}
 	d.mu.Unlock()
 	q := d.quorum.State()
 	ch <- prometheus.MustNewConstMetric(m.quorum, prometheus.GaugeValue, b2f(q.OK))

@@ -2,6 +2,8 @@ package daemon_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,6 +83,17 @@ func TestCutOffDaemonMakesItsPrimaryReadOnly(t *testing.T) {
 		ds := w.Status(t, "west").Apps[0].Data
 		return ds != nil && ds.Primary == "east-0" && len(ds.Members) == 2 && ds.Members[1].State == "unreachable"
 	})
+	c := w.Client(t, "west")
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: c.TLS}}
+	resp, err := hc.Get("https://" + c.Addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `hadron_data_lag_bytes{member="east-0",set="shop-db",site="east"} 0`; !strings.Contains(string(metrics), want) {
+		t.Errorf("metrics lack %s", want)
+	}
 	w.Daemons["west"].Stop()
 	w.Daemons["witness"].Stop()
 	coordtest.Eventually(t, 30*time.Second, "east fences its primary", func() bool {
