@@ -21,6 +21,8 @@ import (
 type Result struct {
 	OK  bool
 	Err string
+	// Reached says the target answered, whatever the answer.
+	Reached bool
 	// TLS describes the certificate an HTTPS check was served, when it got one.
 	TLS *TLSInfo
 }
@@ -130,7 +132,7 @@ func (c *httpChecker) Check(ctx context.Context, addr string) Result {
 		return Result{Err: err.Error()}
 	}
 	defer resp.Body.Close()
-	var r Result
+	r := Result{Reached: true}
 	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
 		leaf := resp.TLS.PeerCertificates[0]
 		r.TLS = &TLSInfo{Names: leaf.DNSNames, NotAfter: leaf.NotAfter}
@@ -186,7 +188,7 @@ func (c dnsChecker) Check(ctx context.Context, addr string) Result {
 		return Result{Err: err.Error()}
 	}
 	if in.Rcode == dns.RcodeServerFailure || in.Rcode == dns.RcodeRefused {
-		return Result{Err: "rcode " + dns.RcodeToString[in.Rcode]}
+		return Result{Reached: true, Err: "rcode " + dns.RcodeToString[in.Rcode]}
 	}
 	return Result{OK: true}
 }

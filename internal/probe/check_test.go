@@ -70,13 +70,16 @@ func TestHTTPCheck(t *testing.T) {
 			if r.OK != c.ok || !strings.Contains(r.Err, c.errHas) {
 				t.Fatalf("got %+v, want ok=%v err~%q", r, c.ok, c.errHas)
 			}
+			if !r.Reached {
+				t.Fatalf("the server answered, but the result says it was not reached: %+v", r)
+			}
 		})
 	}
 	if hosts[0] != "shop.example.com" {
 		t.Errorf("Host header %q, want the main name", hosts[0])
 	}
 	srv.Close()
-	if r := check(t, base, opts, addr); r.OK || r.Err == "" {
+	if r := check(t, base, opts, addr); r.OK || r.Err == "" || r.Reached {
 		t.Fatalf("closed listener: %+v", r)
 	}
 }

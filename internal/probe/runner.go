@@ -134,6 +134,9 @@ func (r *Runner) probe(ctx context.Context, t Target) Observation {
 		if res.TLS != nil && ob.TLS == nil {
 			ob.TLS = res.TLS
 		}
+		if res.Reached || res.OK {
+			ob.Reached = true
+		}
 		if res.OK {
 			ob.OK = true
 			continue

@@ -20,7 +20,10 @@ type Observation struct {
 	Observer string
 	Site     string
 	OK       bool
-	Latency  time.Duration
+	// Reached says the site answered, even when the answer failed the check (a 503):
+	// proof that the path from the observer works.
+	Reached bool `json:",omitempty"`
+	Latency time.Duration
 	// Err says why the probe failed; empty when OK.
 	Err string
 	At  time.Time
@@ -55,9 +58,11 @@ type Key struct {
 // all configured observers saw its last Fall probes fail, Up when a strict majority saw
 // its last Rise probes pass, and Unknown otherwise.
 //
-// An observer whose latest probe of every site failed is taken to be cut off itself
-// (a partition around the observer looks exactly like that) and its failures count for
-// nothing; with a single site there is no way to tell, so its vote stands.
+// An observer whose latest probe of every site failed without reaching it is taken to
+// be cut off itself (a partition around the observer looks exactly like that) and its
+// failures count for nothing; with a single site there is no way to tell, so its vote
+// stands. A site that answered, even with a failing status (a stand-by's 503), shows
+// the observer's paths work.
 func Decide(in Input) map[string]Verdict {
 	out := make(map[string]Verdict, len(in.Sites))
 	isolated := make(map[string]bool, len(in.Observers))
@@ -94,7 +99,7 @@ func Decide(in Input) map[string]Verdict {
 func seesEverythingFail(in Input, o string) bool {
 	for _, s := range in.Sites {
 		recent := fresh(in, in.Results[Key{o, s}])
-		if len(recent) == 0 || recent[len(recent)-1].OK {
+		if len(recent) == 0 || recent[len(recent)-1].OK || recent[len(recent)-1].Reached {
 			return false
 		}
 	}

@@ -9,10 +9,12 @@ var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
 // series builds observations from a pattern like "++-" (oldest first), one second apart
 // and ending at t0.
+// series makes observations from a pattern: + passed, - failed without an answer
+// (refused, timed out), 5 answered but failed the check (a 503).
 func series(o, site, pattern string) []Observation {
 	out := make([]Observation, len(pattern))
 	for i, c := range pattern {
-		out[i] = Observation{Observer: o, Site: site, OK: c == '+', At: t0.Add(time.Duration(i-len(pattern)+1) * time.Second)}
+		out[i] = Observation{Observer: o, Site: site, OK: c == '+', Reached: c == '+' || c == '5', At: t0.Add(time.Duration(i-len(pattern)+1) * time.Second)}
 	}
 	return out
 }
@@ -52,6 +54,12 @@ func TestDecide(t *testing.T) {
 			{"witness", "east"}: "---", {"witness", "west"}: "+++",
 			{"east", "east"}: "+++", {"east", "west"}: "+++"}, 0,
 			map[string]Verdict{"east": Unknown, "west": Up}},
+		{"a stand-by answering 503 proves the observers are connected", obs3, seen{
+			// east's region is dark (its observer silent); west and the witness reach
+			// west's load balancer, which answers 503 (pilot-light, no pods yet).
+			{"west", "east"}: "---", {"west", "west"}: "555",
+			{"witness", "east"}: "---", {"witness", "west"}: "555"}, 0,
+			map[string]Verdict{"east": Down, "west": Down}},
 		{"silent observers count against a decision", obs3, seen{
 			{"witness", "east"}: "---", {"witness", "west"}: "+++"}, 0,
 			map[string]Verdict{"east": Unknown, "west": Unknown}},

@@ -20,6 +20,10 @@ type Config struct {
 	Latency Duration `json:"latency,omitempty"`
 	// Demo runs the demo application and its mirror set (default true).
 	Demo *bool `json:"demo,omitempty"`
+	// Daemons runs `hadron serve` at every site (an etcd cluster across the regions,
+	// probes from each region, the GSLB name servers). Off by default until the
+	// runbooks that use them are in.
+	Daemons bool `json:"daemons,omitempty"`
 	// FirstRegion numbers the regions' address ranges from 127.0.FirstRegion.0/24
 	// (default 1), so a second lab (the tests') can run beside the user's.
 	FirstRegion int `json:"firstRegion,omitempty"`

@@ -23,6 +23,8 @@ const (
 	DemoZone       = "gslb.example.com"
 	DemoName       = "shop.gslb.example.com"
 	DemoDBUser     = "hadron"
+	DemoDBSecret   = "shop-db-credentials"
+	DemoConfigMap  = "shop-web-config"
 	partOfLabel    = "app.kubernetes.io/part-of"
 )
 
@@ -106,6 +108,12 @@ func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Applicati
 			DNS:    &v1alpha1.DNS{Zone: DemoZone, Name: DemoName, TTL: &ttl, Strategy: v1alpha1.StrategyFailover},
 			Health: &v1alpha1.Health{Type: v1alpha1.ProbeHTTP, Path: "/healthz", Interval: d(time.Second), Timeout: d(time.Second), Rise: 2, Fall: 3},
 			Data:   &v1alpha1.DataRef{MirrorSet: DemoMirrorSet},
+			Replication: &v1alpha1.ObjectReplication{
+				// The database password travels with the application (seed 001's shared
+				// secrets); every other Secret stays where it is.
+				Secrets: []string{DemoDBSecret},
+				Rules:   siteRules(standbys),
+			},
 		},
 	}
 	sync := true
@@ -173,4 +181,18 @@ func cleanYAML(v any) ([]byte, error) {
 		delete(md, "creationTimestamp")
 	}
 	return yaml.Marshal(m)
+}
+
+// siteRules make each stand-by's copy of the demo's settings name its own site.
+func siteRules(standbys []string) []v1alpha1.ReplicationRule {
+	var out []v1alpha1.ReplicationRule
+	for _, s := range standbys {
+		out = append(out, v1alpha1.ReplicationRule{
+			Sites:      []string{s},
+			Kinds:      []string{"ConfigMap"},
+			Name:       DemoConfigMap,
+			MergePatch: []byte(fmt.Sprintf(`{"data":{"HADRON_DEMO_SITE":%q}}`, s)),
+		})
+	}
+	return out
 }

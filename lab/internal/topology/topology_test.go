@@ -147,6 +147,10 @@ func TestFleetYAMLLoads(t *testing.T) {
 	if got := west.Spec.LoadBalancers[0].From("us-east-1"); got != "127.1.2.10:8080" {
 		t.Errorf("west's load balancer from us-east-1 = %s", got)
 	}
+	rep := f.Application("shop").Spec.Replication
+	if rep == nil || len(rep.Rules) != 1 || rep.Rules[0].Sites[0] != "west" || !strings.Contains(string(rep.Rules[0].MergePatch), `"HADRON_DEMO_SITE":"west"`) {
+		t.Errorf("shop replication = %+v", rep)
+	}
 	if strings.Contains(string(b), "creationTimestamp") {
 		t.Error("fleet file carries creationTimestamp")
 	}

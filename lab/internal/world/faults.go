@@ -143,6 +143,11 @@ func (w *World) restoreSite(ctx context.Context, s *site) error {
 			}
 		}
 	}
+	if w.daemons != nil {
+		if err := w.daemons.StartSite(s.top.Name); err != nil {
+			return err
+		}
+	}
 	s.failed = false
 	w.event("site %s restored", s.top.Name)
 	return nil

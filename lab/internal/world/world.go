@@ -24,8 +24,9 @@ type Options struct {
 	Dir Dir
 	// LabBinary runs the sites' control planes (`hadron-lab site`); DemoBinary the demo
 	// application (`hadron-demo serve`).
-	LabBinary  string
-	DemoBinary string
+	LabBinary    string
+	DemoBinary   string
+	HadronBinary string // `hadron serve` for the daemons
 	// SiteTimeout bounds how long a site's control plane may take to become ready.
 	SiteTimeout time.Duration
 }
@@ -36,8 +37,9 @@ type World struct {
 	opts Options
 	log  *slog.Logger
 
-	links *links.Links
-	db    *databases
+	links   *links.Links
+	db      *databases
+	daemons *Daemons
 
 	mu       sync.Mutex
 	sites    map[string]*site
@@ -181,6 +183,14 @@ func (w *World) start(ctx context.Context) error {
 		return fmt.Errorf("write fleet: %w", err)
 	}
 	w.event("fleet file written to %s", d.Fleet())
+	if w.cfg.Daemons {
+		w.daemons = NewDaemons(w.cfg, d, w.opts.HadronBinary, w.log.With("component", "daemons"))
+		w.event("starting hadron daemons at %d sites (etcd across regions, probes, DNS)", len(w.cfg.Sites))
+		if err := w.daemons.Start(ctx, 2*time.Minute); err != nil {
+			return err
+		}
+		w.event("hadron daemons up: `hadron status -f %s --pki %s`", d.Fleet(), w.daemons.PKIDir())
+	}
 	return nil
 }
 
@@ -289,6 +299,11 @@ func (w *World) startDemo(ctx context.Context, s *site) error {
 
 // stopSite stops everything of one site, in the reverse order of start.
 func (w *World) stopSite(ctx context.Context, s *site) {
+	if w.daemons != nil {
+		if err := w.daemons.StopSite(ctx, s.top.Name); err != nil {
+			w.log.Warn("stop daemon", "site", s.top.Name, "err", err)
+		}
+	}
 	if s.ingress != nil {
 		_ = s.ingress.Close()
 		s.ingress = nil
@@ -309,6 +324,11 @@ func (w *World) stopSite(ctx context.Context, s *site) {
 }
 
 func (w *World) stopAll(ctx context.Context) {
+	if w.daemons != nil {
+		if err := w.daemons.Stop(ctx); err != nil {
+			w.log.Warn("stop daemons", "err", err)
+		}
+	}
 	var wg sync.WaitGroup
 	for _, s := range w.sites {
 		wg.Add(1)

@@ -27,8 +27,9 @@ func topologyYAML(cfg topology.Config) ([]byte, error) {
 // world and answers the lab's socket.
 func SuperviseCommand() *cobra.Command {
 	var (
-		df   dirFlag
-		demo string
+		df     dirFlag
+		demo   string
+		hadron string
 	)
 	cmd := &cobra.Command{
 		Use:    "supervise",
@@ -57,7 +58,7 @@ func SuperviseCommand() *cobra.Command {
 			defer stop()
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
-			w := world.New(cfg, world.Options{Dir: dir, LabBinary: self, DemoBinary: demo}, log)
+			w := world.New(cfg, world.Options{Dir: dir, LabBinary: self, DemoBinary: demo, HadronBinary: hadron}, log)
 			go func() {
 				if err := w.Serve(ctx, cancel); err != nil {
 					log.Error("lab socket", "err", err)
@@ -74,5 +75,6 @@ func SuperviseCommand() *cobra.Command {
 	}
 	df.add(cmd)
 	cmd.Flags().StringVar(&demo, "demo-binary", "hadron-demo", "the demo application's binary")
+	cmd.Flags().StringVar(&hadron, "hadron-binary", "hadron", "the hadron binary the daemons run")
 	return cmd
 }

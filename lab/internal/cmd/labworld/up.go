@@ -40,6 +40,7 @@ func UpCommand() *cobra.Command {
 		df      dirFlag
 		config  string
 		timeout time.Duration
+		daemons bool
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -50,6 +51,7 @@ func UpCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			cfg.Daemons = cfg.Daemons || daemons
 			dir := df.get()
 			if pid := dir.SupervisorPID(); pid != 0 {
 				return fmt.Errorf("a lab is already running in %s (supervisor pid %d): see `hadron lab status`, or stop it with `hadron lab down`", dir, pid)
@@ -82,10 +84,11 @@ func UpCommand() *cobra.Command {
 	df.add(cmd)
 	cmd.Flags().StringVar(&config, "config", "", "lab.yaml describing the sites (default: east, west and a witness)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for the lab to be ready")
+	cmd.Flags().BoolVar(&daemons, "daemons", false, "also run `hadron serve` at every site (etcd across regions, probes, DNS)")
 	return cmd
 }
 
-type binaries struct{ lab, demo string }
+type binaries struct{ lab, demo, hadron string }
 
 // findBinaries locates hadron-lab itself and hadron-demo (beside it, else on PATH).
 func findBinaries(cfg topology.Config) (binaries, error) {
@@ -94,19 +97,27 @@ func findBinaries(cfg topology.Config) (binaries, error) {
 		return binaries{}, fmt.Errorf("find hadron-lab: %w", err)
 	}
 	b := binaries{lab: self}
-	if !cfg.DemoEnabled() {
-		return b, nil
+	find := func(name string) (string, error) {
+		beside := filepath.Join(filepath.Dir(self), name)
+		if _, err := os.Stat(beside); err == nil {
+			return beside, nil
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+		return "", fmt.Errorf("%s not found beside %s or on PATH: build it with `make build`", name, self)
 	}
-	beside := filepath.Join(filepath.Dir(self), "hadron-demo")
-	if _, err := os.Stat(beside); err == nil {
-		b.demo = beside
-		return b, nil
+	if cfg.DemoEnabled() {
+		if b.demo, err = find("hadron-demo"); err != nil {
+			return b, err
+		}
 	}
-	if p, err := exec.LookPath("hadron-demo"); err == nil {
-		b.demo = p
-		return b, nil
+	if cfg.Daemons {
+		if b.hadron, err = find("hadron"); err != nil {
+			return b, err
+		}
 	}
-	return b, fmt.Errorf("hadron-demo not found beside %s or on PATH: build it with `make build`", self)
+	return b, nil
 }
 
 // checkPorts fails with the first address the world needs that is already taken.
@@ -123,6 +134,11 @@ func checkPorts(cfg topology.Config) error {
 	}
 	for _, m := range cfg.Members() {
 		ws = append(ws, want{m.Address, "PostgreSQL member " + m.Name})
+	}
+	if cfg.Daemons {
+		for _, s := range cfg.Indexed() {
+			ws = append(ws, want{s.DaemonAPI(), "hadron daemon API of " + s.Name}, want{s.EtcdPeer(), "hadron daemon etcd peer of " + s.Name}, want{s.DNS(), "hadron daemon DNS of " + s.Name})
+		}
 	}
 	ps, err := cfg.Proxies()
 	if err != nil {
@@ -151,6 +167,9 @@ func spawnSupervisor(dir world.Dir, b binaries) error {
 	args := []string{"supervise", "--dir", string(dir)}
 	if b.demo != "" {
 		args = append(args, "--demo-binary", b.demo)
+	}
+	if b.hadron != "" {
+		args = append(args, "--hadron-binary", b.hadron)
 	}
 	cmd := exec.Command(b.lab, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
