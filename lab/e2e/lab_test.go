@@ -24,6 +24,7 @@ import (
 const labConfig = `
 firstRegion: 5
 latency: 20ms
+daemons: true
 sites:
   - {name: east, region: us-east-1, zones: [us-east-1a, us-east-1b, us-east-1c], nodesPerZone: 2}
   - {name: west, region: us-west-2, zones: [us-west-2a, us-west-2b, us-west-2c], nodesPerZone: 2}
@@ -51,6 +52,8 @@ func binary(t *testing.T, name, env string) string {
 	}
 	return p
 }
+
+func hadronBinary(t *testing.T) string { return binary(t, "hadron", "HADRON_BINARY") }
 
 type lab struct {
 	t   *testing.T
@@ -227,6 +230,21 @@ func TestLabEndToEnd(t *testing.T) {
 		code, _, err = httpGet(westLB, "/healthz")
 		if err != nil || code != http.StatusServiceUnavailable {
 			t.Fatalf("west load balancer: %d %v, want 503", code, err)
+		}
+	})
+
+	t.Run("every region's name server answers the main name with east", func(t *testing.T) {
+		for _, ns := range []string{"127.0.5.40", "127.0.6.40", "127.0.7.40"} {
+			eventually(t, time.Minute, "answer from "+ns, func() (bool, string) {
+				out, err := exec.Command("dig", "+short", "+time=1", "+tries=1", "@"+ns, "shop.gslb.example.com", "A").Output()
+				got := strings.TrimSpace(string(out))
+				return err == nil && got == "127.0.5.10", fmt.Sprintf("%q %v", got, err)
+			})
+		}
+		st := l.status()
+		out, err := exec.Command(hadronBinary(t), "status", "-f", st.Fleet, "--pki", filepath.Join(l.dir, "hadron-pki"), "-o", "json").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), `"leader"`) {
+			t.Fatalf("hadron status: %v\n%s", err, out)
 		}
 	})
 
