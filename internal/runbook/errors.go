@@ -1,0 +1,20 @@
+package runbook
+
+import "errors"
+
+var (
+	// ErrRunOpen is returned when an application already has an open run: only one
+	// runbook per application runs at a time.
+	ErrRunOpen = errors.New("a runbook is already open for this application")
+	// ErrUnknownStep is returned when a stored record names a step this version does not
+	// know (a record written by a newer hadron).
+	ErrUnknownStep = errors.New("unknown step")
+	// ErrUnknownKind is returned for a runbook kind other than failover and switchover.
+	ErrUnknownKind = errors.New("unknown runbook kind")
+	// ErrNoTarget is returned when the target site has no member that can take over.
+	ErrNoTarget = errors.New("no member at the target site can take over")
+	// ErrNotReady is returned when a step's pre-check does not hold.
+	ErrNotReady = errors.New("pre-check failed")
+	// ErrVerify is returned when the target does not pass verification.
+	ErrVerify = errors.New("verification failed")
+)

@@ -1,0 +1,157 @@
+// Package runbook moves an application to another site as ordered, idempotent steps
+// that are stored in etcd as they run, executed only by the leader under its fencing
+// token, and resumed by a later leader at the first unfinished step. A closed run goes
+// to the ledger with its measured RTO and RPO. See docs/design/runbooks.md.
+package runbook
+
+import (
+	"time"
+
+	"hadron.dev/hadron/internal/data"
+)
+
+// Kind is what a run does.
+type Kind string
+
+const (
+	// Failover is unplanned: the active site is lost, the target's most advanced
+	// member is promoted and the loss is recorded.
+	Failover Kind = "failover"
+	// Switchover is planned: writes are fenced first and the target waits until it has
+	// everything, so nothing is lost.
+	Switchover Kind = "switchover"
+)
+
+// Status is where a run stands.
+type Status string
+
+const (
+	StatusRunning Status = "running"
+	StatusFailed  Status = "failed" // a step exhausted its budget; resume or abort
+	StatusDone    Status = "done"
+	StatusAborted Status = "aborted"
+)
+
+// StepRecord is one step's progress. A step is finished exactly when Ended is set.
+type StepRecord struct {
+	Name    string     `json:"name"`
+	Started *time.Time `json:"started,omitempty"`
+	Ended   *time.Time `json:"ended,omitempty"`
+	Attempt int        `json:"attempt,omitempty"`
+	// Token is the fencing token (leadership revision) under which the step ended.
+	Token int64  `json:"token,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Detail says what the step did (the member promoted, the site fenced...).
+	Detail string `json:"detail,omitempty"`
+	// Resumed is true when a later leader found the step's work already done and only
+	// recorded it.
+	Resumed bool `json:"resumed,omitempty"`
+}
+
+// Record is a run as stored in etcd, first under the runbooks prefix while open, then
+// in the ledger.
+type Record struct {
+	ID    string `json:"id"`
+	App   string `json:"app"`
+	Kind  Kind   `json:"kind"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Who   string `json:"who"` // a person's name, or "auto"
+	Force bool   `json:"force,omitempty"`
+	// Tokens are the leaderships that ran the run, in order: the first started it.
+	Tokens  []int64   `json:"tokens"`
+	Decided time.Time `json:"decided"`
+	// FirstFailedProbe is the earliest failing observation behind an automatic
+	// decision; nil for a person's decision.
+	FirstFailedProbe *time.Time   `json:"firstFailedProbe,omitempty"`
+	Steps            []StepRecord `json:"steps"`
+	Status           Status       `json:"status"`
+	Error            string       `json:"error,omitempty"`
+
+	// OldPrimary and LastFlush are what the fence step saw of the old primary: the
+	// promotion's loss is measured against them, also after a resume.
+	OldPrimary string   `json:"oldPrimary,omitempty"`
+	LastFlush  data.LSN `json:"lastFlush,omitempty"`
+	Promoted   string   `json:"promoted,omitempty"`
+
+	Verified *time.Time `json:"verified,omitempty"`
+	Closed   *time.Time `json:"closed,omitempty"`
+	// RTO is decision → verified; SystemRTO is first failed probe → verified.
+	RTO       Duration   `json:"rto,omitempty"`
+	SystemRTO Duration   `json:"systemRTO,omitempty"`
+	RPO       *data.Loss `json:"rpo,omitempty"`
+}
+
+// Duration is a time.Duration that reads well in JSON ("1.234s").
+type Duration time.Duration
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	*d = Duration(v)
+	return err
+}
+
+// Next is the index of the first unfinished step, and false when every step has
+// finished. It is the whole resume rule: steps before it are never run again.
+func Next(r *Record) (int, bool) {
+	for i := range r.Steps {
+		if r.Steps[i].Ended == nil {
+			return i, true
+		}
+	}
+	return len(r.Steps), false
+}
+
+// Begin records the start of step i under token; a step started before (by a deposed
+// leader, or an attempt that failed) counts another attempt.
+func Begin(r *Record, i int, token int64, now time.Time) {
+	s := &r.Steps[i]
+	if s.Started == nil {
+		s.Started = &now
+	}
+	s.Attempt++
+	s.Error = ""
+	if n := len(r.Tokens); n == 0 || r.Tokens[n-1] != token {
+		r.Tokens = append(r.Tokens, token)
+	}
+	r.Status, r.Error = StatusRunning, ""
+}
+
+// End records that step i finished under token.
+func End(r *Record, i int, token int64, now time.Time, detail string, resumed bool) {
+	s := &r.Steps[i]
+	if s.Started == nil {
+		s.Started = &now
+	}
+	s.Ended, s.Token, s.Detail, s.Resumed, s.Error = &now, token, detail, resumed, ""
+}
+
+// Fail records that step i gave up with err; the run stops in StatusFailed.
+func Fail(r *Record, i int, err error) {
+	r.Steps[i].Error = err.Error()
+	r.Status, r.Error = StatusFailed, r.Steps[i].Name+": "+err.Error()
+}
+
+// MarkVerified sets the verification time and the RTOs measured to it.
+func MarkVerified(r *Record, now time.Time) {
+	r.Verified = &now
+	r.RTO = Duration(now.Sub(r.Decided))
+	if r.FirstFailedProbe != nil {
+		r.SystemRTO = Duration(now.Sub(*r.FirstFailedProbe))
+	}
+}
+
+// NewRecord is a fresh run of kind with plan's steps, none started.
+func NewRecord(id, app string, kind Kind, from, to, who string, decided time.Time, plan []string) *Record {
+	r := &Record{ID: id, App: app, Kind: kind, From: from, To: to, Who: who, Decided: decided, Status: StatusRunning}
+	for _, n := range plan {
+		r.Steps = append(r.Steps, StepRecord{Name: n})
+	}
+	return r
+}
