@@ -40,7 +40,11 @@ type Env struct {
 	// LastKnownFlush is the old primary's last flush position the daemon observed,
 	// used when the old primary cannot be read any more (nil: unknown).
 	LastKnownFlush func() data.LSN
-	Log            *slog.Logger
+	// VerifyWait bounds how long the data marker is awaited on the members (default
+	// 2 s). Driver.Verify waits for every member, including a fenced old primary that
+	// never shows it, so in a failover this wait is part of the RTO.
+	VerifyWait time.Duration
+	Log        *slog.Logger
 }
 
 // Steps returns every step bound to env, by name.
@@ -381,7 +385,13 @@ func (env *Env) verify(ctx context.Context, _ coord.Token, r *Record) (string, e
 		if err != nil {
 			return "", fmt.Errorf("verify: %w", err)
 		}
-		res, err := env.Data.Verify(ctx)
+		wait := env.VerifyWait
+		if wait <= 0 {
+			wait = 2 * time.Second
+		}
+		vctx, cancel := context.WithTimeout(ctx, wait)
+		res, err := env.Data.Verify(vctx)
+		cancel()
 		if err != nil {
 			return "", fmt.Errorf("verify: %w", err)
 		}
