@@ -1,27 +1,23 @@
 package coord
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/fleet"
+	"hadron.dev/hadron/internal/pki"
 )
 
 // PKI is a development certificate authority and one certificate per daemon, kept in
@@ -33,10 +29,9 @@ type PKI struct{ Dir string }
 
 // File names inside a PKI directory.
 const (
-	caCert    = "ca.crt"
-	caKey     = "ca.key"
+	caCert    = pki.CACert
+	caKey     = pki.CAKey
 	tokenFile = "api-token"
-	certLife  = 5 * 365 * 24 * time.Hour
 )
 
 // CAFile, CertFile, KeyFile and TokenFile are the paths of the PKI's files.
@@ -95,8 +90,7 @@ func (p PKI) Init(f *fleet.Fleet) error {
 	}
 	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN)
 
-	var ca *x509.Certificate
-	var key *ecdsa.PrivateKey
+	var ca *pki.Authority
 	for _, s := range f.Sites {
 		if s.Spec.Daemon == nil {
 			continue
@@ -106,11 +100,16 @@ func (p PKI) Init(f *fleet.Fleet) error {
 		}
 		if ca == nil {
 			var err error
-			if ca, key, err = p.loadOrCreateCA(); err != nil {
+			if ca, err = pki.LoadOrCreate(p.Dir, pkix.Name{CommonName: "hadron development CA"}); err != nil {
+				if errors.Is(err, pki.ErrNoCAKey) {
+					// A CA brought without its key (a production PKI) is never replaced.
+					return fmt.Errorf("%s has no %s: issue the missing certificates with your own CA: %w", p.Dir, caKey, ErrNoCAKey)
+				}
 				return err
 			}
 		}
-		if err := p.issue(ca, key, s.Name, daemonHosts(s.Spec.Daemon)); err != nil {
+		req := pki.Request{CommonName: s.Name, Orgs: []string{"hadron"}, Hosts: daemonHosts(s.Spec.Daemon), Server: true, Client: true}
+		if err := ca.Issue(filepath.Join(p.Dir, s.Name), req); err != nil {
 			return fmt.Errorf("certificate of %s: %w", s.Name, err)
 		}
 	}
@@ -156,112 +155,8 @@ func daemonHosts(d *v1alpha1.DaemonSpec) []string {
 	return out
 }
 
-func (p PKI) loadOrCreateCA() (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	if exists(p.CAFile()) && exists(filepath.Join(p.Dir, caKey)) {
-		cb, err := os.ReadFile(p.CAFile())
-		if err != nil {
-			return nil, nil, fmt.Errorf("read CA: %w", err)
-		}
-		kb, err := os.ReadFile(filepath.Join(p.Dir, caKey))
-		if err != nil {
-			return nil, nil, fmt.Errorf("read CA key: %w", err)
-		}
-		cblock, _ := pem.Decode(cb)
-		kblock, _ := pem.Decode(kb)
-		if cblock == nil || kblock == nil {
-			return nil, nil, errors.New("CA files are not PEM")
-		}
-		ca, err := x509.ParseCertificate(cblock.Bytes)
-		if err != nil {
-			return nil, nil, fmt.Errorf("parse CA: %w", err)
-		}
-		key, err := x509.ParseECPrivateKey(kblock.Bytes)
-		if err != nil {
-			return nil, nil, fmt.Errorf("parse CA key: %w", err)
-		}
-		return ca, key, nil
-	}
-	if exists(p.CAFile()) {
-		// A CA brought without its key (a production PKI) is never replaced.
-		return nil, nil, fmt.Errorf("%s has no %s: issue the missing certificates with your own CA: %w", p.Dir, caKey, ErrNoCAKey)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("CA key: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "hadron development CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(certLife),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("create CA: %w", err)
-	}
-	ca, _ := x509.ParseCertificate(der)
-	if err := writePEM(filepath.Join(p.Dir, caKey), "EC PRIVATE KEY", mustMarshalEC(key), 0o600); err != nil {
-		return nil, nil, err
-	}
-	if err := writePEM(p.CAFile(), "CERTIFICATE", der, 0o644); err != nil {
-		return nil, nil, err
-	}
-	return ca, key, nil
-}
-
-func (p PKI) issue(ca *x509.Certificate, caKey *ecdsa.PrivateKey, site string, hosts []string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return fmt.Errorf("key: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: site, Organization: []string{"hadron"}},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(certLife),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return fmt.Errorf("sign: %w", err)
-	}
-	if err := writePEM(p.KeyFile(site), "EC PRIVATE KEY", mustMarshalEC(key), 0o600); err != nil {
-		return err
-	}
-	return writePEM(p.CertFile(site), "CERTIFICATE", der, 0o644)
-}
-
-func serial() *big.Int {
-	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 126))
-	return n
-}
-
-func mustMarshalEC(k *ecdsa.PrivateKey) []byte {
-	b, err := x509.MarshalECPrivateKey(k)
-	if err != nil {
-		// Only fails for curves x509 does not know; P-256 is always known.
-		panic(err)
-	}
-	return b
-}
-
-func writePEM(path, typ string, der []byte, mode os.FileMode) error {
-	return writeFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode)
-}
-
 // writeFile writes through a temporary file and a rename, so a reader never sees half
-// a key.
+// a token.
 func writeFile(path string, b []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, mode); err != nil {

@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 	nodeheartbeat "sigs.k8s.io/kwok/kustomize/stage/node/heartbeat-with-lease"
 	podfast "sigs.k8s.io/kwok/kustomize/stage/pod/fast"
 
+	"hadron.dev/hadron/internal/pki"
 	"hadron.dev/hadron/lab/internal/controlplane/roles"
 	"hadron.dev/hadron/lab/internal/nodes"
 )
@@ -151,12 +153,15 @@ func checkPortsFree(ip string) error {
 
 // prepareFiles writes the certificates, keys, kubeconfigs and kwok configuration.
 func prepareFiles(c Config, l layout) error {
-	ca, err := loadOrCreateCA(c.CADir)
+	ca, err := pki.LoadOrCreate(c.CADir, pkix.Name{CommonName: "hadron-lab-ca", Organization: []string{"hadron lab"}})
 	if err != nil {
 		return err
 	}
 	dns, ips := apiServerSANs(c)
-	if err := ca.issue(l.pki("apiserver"), certRequest{commonName: "kube-apiserver", dnsNames: dns, ips: ips, server: true}); err != nil {
+	for _, ip := range ips {
+		dns = append(dns, ip.String())
+	}
+	if err := ca.Issue(l.pki("apiserver"), pki.Request{CommonName: "kube-apiserver", Hosts: dns, Server: true}); err != nil {
 		return err
 	}
 	if err := ensureServiceAccountKey(l.pki("sa.key"), l.pki("sa.pub")); err != nil {
@@ -176,7 +181,7 @@ func prepareFiles(c Config, l layout) error {
 		if cl.org != "" {
 			orgs = []string{cl.org}
 		}
-		if err := ca.issue(l.pki(cl.base), certRequest{commonName: cl.cn, orgs: orgs, client: true}); err != nil {
+		if err := ca.Issue(l.pki(cl.base), pki.Request{CommonName: cl.cn, Orgs: orgs, Client: true}); err != nil {
 			return err
 		}
 		if err := writeKubeconfig(cl.kubeconfig, c.Name, apiServerURL(c.IP), l.ca("ca.crt"), l.pki(cl.base)); err != nil {

@@ -1,0 +1,81 @@
+package pki
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+func TestConcurrentCreateYieldsOneCA(t *testing.T) {
+	dir := t.TempDir()
+	const n = 8
+	cas := make([]*Authority, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			cas[i], errs[i] = LoadOrCreate(dir, pkix.Name{CommonName: "test CA"})
+		}(i)
+	}
+	wg.Wait()
+	for i := range cas {
+		if errs[i] != nil {
+			t.Fatalf("LoadOrCreate %d: %v", i, errs[i])
+		}
+		if !cas[i].Cert.Equal(cas[0].Cert) {
+			t.Fatalf("process %d got a different CA", i)
+		}
+	}
+}
+
+func TestIssueServesTLSAndIsKept(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := LoadOrCreate(dir, pkix.Name{CommonName: "test CA"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(dir, "east")
+	if err := ca.Issue(base, Request{CommonName: "east", Hosts: []string{"127.0.1.40", "east.example"}, Server: true, Client: true}); err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(base+".crt", base+".key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(pair.Certificate[0])
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	for _, host := range []string{"127.0.1.40", "east.example"} {
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: host, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+			t.Errorf("verify for %s: %v", host, err)
+		}
+	}
+	before, _ := os.ReadFile(base + ".crt")
+	if err := ca.Issue(base, Request{CommonName: "east"}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(base + ".crt")
+	if string(before) != string(after) {
+		t.Error("a certificate signed by this CA was issued again")
+	}
+}
+
+func TestCAWithoutKeyIsNeverReplaced(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := LoadOrCreate(dir, pkix.Name{CommonName: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, CAKey)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrCreate(dir, pkix.Name{CommonName: "x"}); !errors.Is(err, ErrNoCAKey) {
+		t.Fatalf("err = %v, want ErrNoCAKey", err)
+	}
+}
