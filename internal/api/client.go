@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -39,15 +40,22 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 }
 
 func (c *Client) get(ctx context.Context, path string, out any) error {
+	return c.do(ctx, http.MethodGet, path, nil, out)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body io.Reader, out any) error {
 	scheme := "https"
 	if c.TLS == nil {
 		scheme = "http"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+c.Addr+path, nil)
+	req, err := http.NewRequestWithContext(ctx, method, scheme+"://"+c.Addr+path, body)
 	if err != nil {
 		return fmt.Errorf("request %s: %w", path, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := c.http().Do(req)
 	if err != nil {
 		return fmt.Errorf("daemon %s: %w", c.Addr, err)
@@ -58,7 +66,7 @@ func (c *Client) get(ctx context.Context, path string, out any) error {
 	}
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("daemon %s: %s: %s", c.Addr, resp.Status, b)
+		return fmt.Errorf("daemon %s: %w", c.Addr, &StatusError{Code: resp.StatusCode, Msg: strings.TrimSpace(string(b))})
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(out); err != nil {
 		return fmt.Errorf("daemon %s: decode %s: %w", c.Addr, path, err)

@@ -20,6 +20,8 @@ type Handlers struct {
 	Status func(ctx context.Context) Status
 	// Metrics serves GET /metrics (Prometheus); nil leaves it out.
 	Metrics http.Handler
+	// Runbooks serves the runbook routes (runbooks.go); nil leaves them out.
+	Runbooks *RunbookHandlers
 }
 
 // ServerConfig says where and how the API listens.
@@ -51,6 +53,7 @@ func Listen(cfg ServerConfig, h Handlers) (*Server, error) {
 	mux.Handle("GET /v1/status", authorize(cfg.Token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, h.Status(r.Context()))
 	})))
+	registerRunbooks(mux, cfg.Token, h.Runbooks)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("api listen %s: %w", cfg.Addr, err)

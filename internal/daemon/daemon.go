@@ -74,6 +74,8 @@ type Daemon struct {
 	log        *slog.Logger
 	mu         sync.Mutex
 	leader     coord.Token
+	leadCtx    context.Context // ends with the leadership; runbooks run under it
+	running    map[string]bool // runs executing: app/run@token
 	drivers    map[string]data.Driver
 	localSets  map[string]bool // mirror sets with a member at this site
 	fencedData []string
@@ -242,7 +244,7 @@ func (d *Daemon) prepareAPI() error {
 	}
 	d.metrics = newMetrics(d)
 	d.api, err = api.Listen(api.ServerConfig{Addr: addr, TLS: tlsCfg, Token: token, Log: d.log},
-		api.Handlers{Status: d.Status, Metrics: d.metrics.handler()})
+		api.Handlers{Status: d.Status, Metrics: d.metrics.handler(), Runbooks: d.runbookHandlers()})
 	return err
 }
 

@@ -26,10 +26,13 @@ func (d *Daemon) lead(ctx context.Context) {
 			}
 			continue
 		}
-		d.setLeader(tok)
+		lctx, endLead := context.WithCancel(ctx)
+		d.setLeader(tok, lctx)
 		d.log.Info("leading", "token", tok.Rev)
+		d.resumeRuns(lctx, tok)
 		d.publishWhileLeading(ctx, tok)
-		d.setLeader(coord.Token{})
+		endLead()
+		d.setLeader(coord.Token{}, nil)
 		d.resign()
 		d.log.Info("no longer leading", "token", tok.Rev)
 	}
@@ -85,9 +88,9 @@ func (d *Daemon) storedHealth(ctx context.Context, app string) map[string]probe.
 	return st.Apps[app].Health
 }
 
-func (d *Daemon) setLeader(t coord.Token) {
+func (d *Daemon) setLeader(t coord.Token, lctx context.Context) {
 	d.mu.Lock()
-	d.leader = t
+	d.leader, d.leadCtx = t, lctx
 	d.mu.Unlock()
 }
 

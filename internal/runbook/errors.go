@@ -18,3 +18,6 @@ var (
 	// ErrVerify is returned when the target does not pass verification.
 	ErrVerify = errors.New("verification failed")
 )
+
+// ErrNoRun is returned when a run is neither open nor in the ledger.
+var ErrNoRun = errors.New("no such run")

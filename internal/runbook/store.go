@@ -136,3 +136,25 @@ func History(ctx context.Context, c *clientv3.Client, app string) ([]Record, err
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Decided.Before(out[j].Decided) })
 	return out, nil
 }
+
+// Get returns app's run id, open or in the ledger.
+func Get(ctx context.Context, c *clientv3.Client, app, id string) (*Record, error) {
+	if id == "open" || id == "" || strings.Contains(id, "/") {
+		return nil, fmt.Errorf("run %q of %s: %w", id, app, ErrNoRun)
+	}
+	for _, key := range []string{coord.RunbookKey(app, id), coord.LedgerKey(app, id)} {
+		resp, err := c.Get(ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("run %s of %s: %w", id, app, err)
+		}
+		if len(resp.Kvs) == 0 {
+			continue
+		}
+		var r Record
+		if err := json.Unmarshal(resp.Kvs[0].Value, &r); err != nil {
+			return nil, fmt.Errorf("run %s of %s: %w", id, app, err)
+		}
+		return &r, nil
+	}
+	return nil, fmt.Errorf("run %s of %s: %w", id, app, ErrNoRun)
+}

@@ -1,0 +1,131 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"hadron.dev/hadron/internal/runbook"
+)
+
+// RunRequest is POST /v1/runbooks: start a switchover or failover of App to To.
+type RunRequest struct {
+	App  string       `json:"app"`
+	Kind runbook.Kind `json:"kind"`
+	To   string       `json:"to"`
+	// Who decided: the operator's name (recorded in the ledger).
+	Who string `json:"who"`
+	// Force starts a failover although the quorum does not find the active site down.
+	Force bool `json:"force,omitempty"`
+}
+
+// Errors a runbook handler returns, answered as 409 Conflict or 400 Bad Request.
+var (
+	// ErrNotLeader is returned by a daemon that does not lead: ask the leader.
+	ErrNotLeader = errors.New("this daemon is not the leader")
+	// ErrRefused is a request the daemon will not carry out as asked (wrapped with why).
+	ErrRefused = errors.New("refused")
+)
+
+// RunbookHandlers serve the runbook routes; nil leaves them out.
+type RunbookHandlers struct {
+	Start   func(ctx context.Context, req RunRequest) (*runbook.Record, error)
+	Get     func(ctx context.Context, app, id string) (*runbook.Record, error)
+	History func(ctx context.Context, app string) ([]runbook.Record, error)
+}
+
+func registerRunbooks(mux *http.ServeMux, token string, h *RunbookHandlers) {
+	if h == nil {
+		return
+	}
+	mux.Handle("POST /v1/runbooks", authorize(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req RunRequest
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
+			http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		rec, err := h.Start(r.Context(), req)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, rec)
+	})))
+	mux.Handle("GET /v1/runbooks/{app}/{id}", authorize(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec, err := h.Get(r.Context(), r.PathValue("app"), r.PathValue("id"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, rec)
+	})))
+	mux.Handle("GET /v1/history", authorize(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		recs, err := h.History(r.Context(), r.URL.Query().Get("app"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, recs)
+	})))
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	code := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, ErrNotLeader), errors.Is(err, runbook.ErrRunOpen):
+		code = http.StatusConflict
+	case errors.Is(err, ErrRefused), errors.Is(err, runbook.ErrUnknownKind):
+		code = http.StatusBadRequest
+	case errors.Is(err, runbook.ErrNoRun):
+		code = http.StatusNotFound
+	}
+	http.Error(w, err.Error(), code)
+}
+
+// StartRun calls POST /v1/runbooks.
+func (c *Client) StartRun(ctx context.Context, req RunRequest) (*runbook.Record, error) {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	var rec runbook.Record
+	if err := c.do(ctx, http.MethodPost, "/v1/runbooks", bytes.NewReader(b), &rec); err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// Run calls GET /v1/runbooks/APP/ID: the run, open or in the ledger.
+func (c *Client) Run(ctx context.Context, app, id string) (*runbook.Record, error) {
+	var rec runbook.Record
+	if err := c.get(ctx, "/v1/runbooks/"+url.PathEscape(app)+"/"+url.PathEscape(id), &rec); err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// History calls GET /v1/history ("" app: every application).
+func (c *Client) History(ctx context.Context, app string) ([]runbook.Record, error) {
+	var recs []runbook.Record
+	path := "/v1/history"
+	if app != "" {
+		path += "?app=" + url.QueryEscape(app)
+	}
+	if err := c.get(ctx, path, &recs); err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// StatusError is a daemon's answer other than 200 and 401.
+type StatusError struct {
+	Code int
+	Msg  string
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Code, e.Msg) }

@@ -1,0 +1,117 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/probe"
+	"hadron.dev/hadron/internal/runbook"
+)
+
+// runbookHandlers are the API's runbook routes backed by this daemon.
+func (d *Daemon) runbookHandlers() *api.RunbookHandlers {
+	return &api.RunbookHandlers{
+		Start: d.startRun,
+		Get: func(ctx context.Context, app, id string) (*runbook.Record, error) {
+			return runbook.Get(ctx, d.client, app, id)
+		},
+		History: func(ctx context.Context, app string) ([]runbook.Record, error) {
+			return runbook.History(ctx, d.client, app)
+		},
+	}
+}
+
+// startRun decides on a person's request: only the leader starts runs, with its
+// token; a failover needs the quorum to find the active site down unless forced. The
+// run is recorded before anything acts, then executed in the background.
+func (d *Daemon) startRun(ctx context.Context, req api.RunRequest) (*runbook.Record, error) {
+	d.mu.Lock()
+	tok, lctx := d.leader, d.leadCtx
+	d.mu.Unlock()
+	if tok.IsZero() || lctx == nil {
+		leader, _ := coord.Leader(ctx, d.client)
+		return nil, fmt.Errorf("%w: ask %s", api.ErrNotLeader, leader.Holder)
+	}
+	app := d.opts.Fleet.Application(req.App)
+	if app == nil {
+		return nil, fmt.Errorf("%w: no application %q", api.ErrRefused, req.App)
+	}
+	if d.opts.Fleet.Site(req.To) == nil {
+		return nil, fmt.Errorf("%w: no site %q", api.ErrRefused, req.To)
+	}
+	st, _ := d.store.Current(ctx)
+	from := st.Apps[req.App].Active
+	if from == "" {
+		from = app.Spec.Policy.ActiveSite
+	}
+	if from == req.To {
+		return nil, fmt.Errorf("%w: %s is already active at %s", api.ErrRefused, req.App, req.To)
+	}
+	if req.Kind == runbook.Failover && !req.Force {
+		if v := st.Apps[req.App].Health[from]; v != probe.Down {
+			return nil, fmt.Errorf("%w: the quorum finds %s %s, not down (use --force, or a switchover)", api.ErrRefused, from, v)
+		}
+	}
+	who := req.Who
+	if who == "" {
+		who = "operator"
+	}
+	rec, err := runbook.Launch(ctx, d.client, tok, req.Kind, req.App, from, req.To, who, req.Force, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	go d.execute(lctx, tok, rec)
+	return rec, nil
+}
+
+// resumeRuns continues every open run when this daemon becomes the leader.
+func (d *Daemon) resumeRuns(ctx context.Context, tok coord.Token) {
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	apps, err := runbook.OpenApps(rctx, d.client)
+	if err != nil {
+		d.log.Warn("open runbooks not read", "err", err)
+		return
+	}
+	for _, app := range apps {
+		rec, err := runbook.Open(rctx, d.client, app)
+		if err != nil || rec == nil {
+			d.log.Warn("open runbook not read", "app", app, "err", err)
+			continue
+		}
+		d.log.Info("resuming runbook", "app", app, "run", rec.ID, "kind", rec.Kind)
+		go d.execute(ctx, tok, rec)
+	}
+}
+
+// execute runs rec to its end under tok, once per leadership: a run started through
+// the API while the new leader resumes open runs is not run twice.
+func (d *Daemon) execute(ctx context.Context, tok coord.Token, rec *runbook.Record) {
+	key := fmt.Sprintf("%s/%s@%d", rec.App, rec.ID, tok.Rev)
+	d.mu.Lock()
+	if d.running == nil {
+		d.running = map[string]bool{}
+	}
+	if d.running[key] {
+		d.mu.Unlock()
+		return
+	}
+	d.running[key] = true
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		delete(d.running, key)
+		d.mu.Unlock()
+	}()
+	env := &runbook.Env{Client: d.client, Log: d.log}
+	if a := d.opts.Fleet.Application(rec.App); a != nil && a.Spec.Data != nil {
+		env.Data = d.drivers[a.Spec.Data.MirrorSet]
+	}
+	eng := &runbook.Engine{Client: d.client, Steps: env.Steps(), Log: d.log}
+	if err := eng.Run(ctx, tok, rec); err != nil {
+		d.log.Error("runbook stopped", "app", rec.App, "run", rec.ID, "err", err)
+	}
+}
