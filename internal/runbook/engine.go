@@ -63,6 +63,9 @@ func (e *Engine) Run(ctx context.Context, token coord.Token, r *Record) error {
 		if !ok {
 			return fmt.Errorf("run %s: step %q: %w", r.ID, r.Steps[i].Name, ErrUnknownStep)
 		}
+		// Work found done counts as resumed only when an earlier attempt (another
+		// leader's, perhaps) started the step; on a first attempt it was just not needed.
+		wasStarted := r.Steps[i].Started != nil
 		Begin(r, i, token.Rev, e.now())
 		if err := e.save(ctx, token, r); err != nil {
 			return err
@@ -84,6 +87,7 @@ func (e *Engine) Run(ctx context.Context, token coord.Token, r *Record) error {
 			}
 			return fmt.Errorf("run %s: %s: %w", r.ID, st.Name, err)
 		}
+		resumed = resumed && wasStarted
 		End(r, i, token.Rev, e.now(), detail, resumed)
 		log.Info("step done", "step", st.Name, "took", e.now().Sub(start).Round(time.Millisecond), "resumed", resumed, "detail", detail)
 		if err := e.save(ctx, token, r); err != nil {

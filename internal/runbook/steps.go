@@ -407,6 +407,9 @@ func (env *Env) verify(ctx context.Context, _ coord.Token, r *Record) (string, e
 		parts = append(parts, fmt.Sprintf("marker on %s seen by %d/%d members", res.Primary, seen, len(res.Members)))
 	}
 	MarkVerified(r, time.Now())
+	if len(parts) == 0 {
+		return "nothing to check: no HTTP check and no mirror set", nil
+	}
 	return strings.Join(parts, "; "), nil
 }
 
@@ -453,6 +456,9 @@ func (env *Env) standbyOld(ctx context.Context, _ coord.Token, r *Record) (strin
 			return "", fmt.Errorf("stand-by %s: %w", r.From, err)
 		}
 		parts = append(parts, d)
+	}
+	if len(parts) == 0 {
+		return "no mirror set and no site operations configured", nil
 	}
 	return strings.Join(parts, "; "), nil
 }

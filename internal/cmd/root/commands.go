@@ -9,6 +9,7 @@ import (
 	"hadron.dev/hadron/internal/cmd/lab"
 	plancmd "hadron.dev/hadron/internal/cmd/plan"
 	replicatecmd "hadron.dev/hadron/internal/cmd/replicate"
+	runbookcmd "hadron.dev/hadron/internal/cmd/runbook"
 	servecmd "hadron.dev/hadron/internal/cmd/serve"
 	statuscmd "hadron.dev/hadron/internal/cmd/status"
 	"hadron.dev/hadron/internal/cmd/validate"
@@ -26,5 +27,6 @@ func init() {
 		checkcmd.Command,
 		replicatecmd.Command,
 		servecmd.Command, statuscmd.Command,
+		runbookcmd.Switchover, runbookcmd.Failover, runbookcmd.History,
 	)
 }

@@ -1,0 +1,148 @@
+package runbook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/cli"
+	"hadron.dev/hadron/internal/runbook"
+)
+
+// Switchover returns `hadron switchover APP --to SITE`.
+func Switchover() *cobra.Command { return command(runbook.Switchover) }
+
+// Failover returns `hadron failover APP --to SITE [--force]`.
+func Failover() *cobra.Command { return command(runbook.Failover) }
+
+func command(kind runbook.Kind) *cobra.Command {
+	var (
+		c            conn
+		to           string
+		force, dry   bool
+		who          string
+		waitFor      time.Duration
+		short, extra string
+	)
+	switch kind {
+	case runbook.Switchover:
+		short = "Move an application to another site without losing data (planned)"
+		extra = "Writes are fenced at the active site first and the target waits until it has every commit."
+	default:
+		short = "Move an application to another site after losing its active site (unplanned)"
+		extra = "The quorum must find the active site down, unless --force: a person takes the decision."
+	}
+	cmd := &cobra.Command{
+		Use:   string(kind) + " APP --to SITE",
+		Short: short,
+		Long: short + ".\n\n" + extra + `
+The plan is printed first (--dry-run prints only the plan); the leader daemon then
+runs it step by step, fenced by its leadership token, and the command follows the
+progress with each step's time, then prints the RTO and the RPO recorded in the ledger.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			app := args[0]
+			if to == "" {
+				return errors.New("--to SITE is required")
+			}
+			if who == "" {
+				who = os.Getenv("USER")
+			}
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			_, clients, err := c.clients()
+			if err != nil {
+				return err
+			}
+			from, err := first(ctx, &c, clients, func(ctx context.Context, cl *api.Client) (string, error) {
+				st, err := cl.Status(ctx)
+				for _, a := range st.Apps {
+					if a.Name == app {
+						return a.Active, err
+					}
+				}
+				if err == nil {
+					err = fmt.Errorf("no application %q", app)
+				}
+				return "", err
+			})
+			if err != nil {
+				return err
+			}
+			plan, err := runbook.Describe(kind, app, from, to)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(out, plan)
+			if dry {
+				return nil
+			}
+			req := api.RunRequest{App: app, Kind: kind, To: to, Who: who, Force: force}
+			var leader *api.Client
+			rec, err := first(ctx, &c, clients, func(ctx context.Context, cl *api.Client) (*runbook.Record, error) {
+				r, err := cl.StartRun(ctx, req)
+				if err == nil {
+					leader = cl
+				}
+				return r, err
+			})
+			if err != nil {
+				return &cli.ExitError{Code: 2, Err: err}
+			}
+			fmt.Fprintf(out, "run %s started by %s (token %v)\n", rec.ID, rec.Who, rec.Tokens)
+			final, err := follow(ctx, &c, leader, clients, rec, waitFor, out)
+			if err != nil {
+				return err
+			}
+			Summary(out, final)
+			if final.Status != runbook.StatusDone {
+				return &cli.ExitError{Code: 1, Err: fmt.Errorf("run %s %s: %s", final.ID, final.Status, final.Error)}
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	c.flags(fl)
+	fl.StringVar(&to, "to", "", "site to move the application to")
+	fl.BoolVar(&dry, "dry-run", false, "print the plan only")
+	fl.StringVar(&who, "who", "", "name recorded as the decider (default $USER)")
+	fl.DurationVar(&waitFor, "wait", 10*time.Minute, "how long to follow the run")
+	if kind == runbook.Failover {
+		fl.BoolVar(&force, "force", false, "fail over although the quorum does not find the active site down")
+	}
+	return cmd
+}
+
+// follow polls the run and prints each step as it ends, until the run is done or
+// failed. The leader is asked first; any daemon can read the run from etcd.
+func follow(ctx context.Context, c *conn, leader *api.Client, clients []*api.Client, rec *runbook.Record, within time.Duration, out io.Writer) (*runbook.Record, error) {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	order := append([]*api.Client{leader}, clients...)
+	printed := 0
+	for {
+		r, err := first(ctx, c, order, func(ctx context.Context, cl *api.Client) (*runbook.Record, error) {
+			return cl.Run(ctx, rec.App, rec.ID)
+		})
+		if err == nil {
+			for printed < len(r.Steps) && r.Steps[printed].Ended != nil {
+				fmt.Fprintln(out, StepLine(printed, r.Steps[printed]))
+				printed++
+			}
+			if r.Status == runbook.StatusDone || r.Status == runbook.StatusFailed || r.Status == runbook.StatusAborted {
+				return r, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("following run %s: %w (it goes on at the leader; see hadron history)", rec.ID, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
