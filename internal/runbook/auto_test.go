@@ -1,0 +1,46 @@
+package runbook
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAutoDecide(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	base := AutoInput{Enabled: true, Active: "east", Sites: []string{"east", "west", "south"},
+		Verdicts:  map[string]string{"east": "down", "west": "up", "south": "up"},
+		DownSince: now.Add(-4 * time.Second), Now: now, Threshold: 3 * time.Second, MinInterval: time.Hour}
+	tests := []struct {
+		name   string
+		change func(*AutoInput)
+		to     string
+		reason string
+	}{
+		{"down past the threshold fails over to the first stand-by up", func(*AutoInput) {}, "west", ""},
+		{"off", func(in *AutoInput) { in.Enabled = false }, "", "off"},
+		{"open run", func(in *AutoInput) { in.Open = true }, "", "a run is open"},
+		{"not down", func(in *AutoInput) { in.Verdicts = map[string]string{"east": "up", "west": "up"} }, "", "not down"},
+		{"unknown is not down", func(in *AutoInput) { in.Verdicts = map[string]string{"east": "unknown", "west": "up"} }, "", "not down"},
+		{"within the threshold", func(in *AutoInput) { in.DownSince = now.Add(-time.Second) }, "", "down for 1s of 3s"},
+		{"flapping guard", func(in *AutoInput) { in.LastAuto = now.Add(-10 * time.Minute) }, "", "flapping guard"},
+		{"guard expired", func(in *AutoInput) { in.LastAuto = now.Add(-2 * time.Hour) }, "west", ""},
+		{"skips a stand-by that is down", func(in *AutoInput) {
+			in.Verdicts = map[string]string{"east": "down", "west": "down", "south": "up"}
+		}, "south", ""},
+		{"nowhere to go", func(in *AutoInput) {
+			in.Verdicts = map[string]string{"east": "down", "west": "down", "south": "unknown"}
+		}, "", "no other site"},
+		{"default threshold", func(in *AutoInput) { in.Threshold = 0; in.DownSince = now.Add(-2 * time.Second) }, "", "of 3s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := base
+			tt.change(&in)
+			to, reason := AutoDecide(in)
+			if to != tt.to || !strings.Contains(reason, tt.reason) || (to != "" && reason != "") {
+				t.Fatalf("AutoDecide = %q, %q; want %q, reason containing %q", to, reason, tt.to, tt.reason)
+			}
+		})
+	}
+}
