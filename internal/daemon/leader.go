@@ -30,6 +30,7 @@ func (d *Daemon) lead(ctx context.Context) {
 		d.setLeader(tok, lctx)
 		d.log.Info("leading", "token", tok.Rev)
 		d.resumeRuns(lctx, tok)
+		go d.autoFailover(lctx, tok)
 		d.publishWhileLeading(ctx, tok)
 		endLead()
 		d.setLeader(coord.Token{}, nil)

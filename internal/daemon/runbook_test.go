@@ -6,9 +6,13 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/coord/coordtest"
 	"hadron.dev/hadron/internal/daemon/daemontest"
+	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/runbook"
 )
 
@@ -58,4 +62,45 @@ func TestSwitchoverThroughAPIMovesDNSAndRecordsLedger(t *testing.T) {
 	if err != nil || len(hist) != 1 || hist[0].ID != rec.ID || hist[0].Who != "test" || hist[0].Verified == nil {
 		t.Fatalf("history: %+v %v", hist, err)
 	}
+}
+
+// With automatic failover on, losing the active site's load balancer makes the leader
+// fail over by itself once the quorum has found it down for the threshold; the ledger
+// records the decision as automatic, with the time from the first down verdict.
+func TestAutomaticFailoverWhenActiveSiteDown(t *testing.T) {
+	w := daemontest.Start(t, 229, daemontest.Options{Edit: func(f *fleet.Fleet, _ string) {
+		f.Applications[0].Spec.Policy.AutomaticFailover = &v1alpha1.AutomaticFailover{Enabled: true,
+			Threshold: &metav1.Duration{Duration: time.Second}, MinInterval: &metav1.Duration{Duration: time.Hour}}
+	}})
+	leader, _ := w.WaitLeader(t, all...)
+	coordtest.Eventually(t, 30*time.Second, "both sites up by quorum", func() bool {
+		v := w.Status(t, "witness").Apps[0].Verdicts
+		return v["east"] == "up" && v["west"] == "up"
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := w.Client(t, leader)
+	if h, err := c.History(ctx, daemontest.App); err != nil || len(h) != 0 {
+		t.Fatalf("history before the fault: %+v %v", h, err)
+	}
+
+	w.LBs["east"].Stop()
+	var hist []runbook.Record
+	coordtest.Eventually(t, 30*time.Second, "automatic failover in the ledger", func() bool {
+		var err error
+		hist, err = c.History(ctx, daemontest.App)
+		return err == nil && len(hist) == 1
+	})
+	h := hist[0]
+	if h.Who != "auto" || h.Kind != runbook.Failover || h.From != "east" || h.To != "west" || h.Status != runbook.StatusDone {
+		t.Fatalf("ledger: %+v", h)
+	}
+	if h.FirstFailedProbe == nil || h.SystemRTO < h.RTO || h.Verified == nil {
+		t.Fatalf("ledger RTO: first failed %v, RTO %s, system RTO %s", h.FirstFailedProbe, h.RTO, h.SystemRTO)
+	}
+	waitAnswers(t, w, w.LBs["west"].IP(), all...)
+	for _, s := range h.Steps {
+		t.Logf("%-10s %8s  %s", s.Name, s.Ended.Sub(*s.Started).Round(time.Millisecond), s.Detail)
+	}
+	t.Logf("decision → verified %s; down verdict → verified %s", h.RTO, h.SystemRTO)
 }

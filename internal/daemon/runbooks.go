@@ -106,7 +106,7 @@ func (d *Daemon) execute(ctx context.Context, tok coord.Token, rec *runbook.Reco
 		delete(d.running, key)
 		d.mu.Unlock()
 	}()
-	env := &runbook.Env{Client: d.client, Log: d.log}
+	env := &runbook.Env{Client: d.client, Log: d.log, Check: d.checkSite(rec.App)}
 	if a := d.opts.Fleet.Application(rec.App); a != nil && a.Spec.Data != nil {
 		env.Data = d.drivers[a.Spec.Data.MirrorSet]
 	}

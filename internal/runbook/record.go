@@ -61,8 +61,10 @@ type Record struct {
 	// Tokens are the leaderships that ran the run, in order: the first started it.
 	Tokens  []int64   `json:"tokens"`
 	Decided time.Time `json:"decided"`
-	// FirstFailedProbe is the earliest failing observation behind an automatic
-	// decision; nil for a person's decision.
+	// FirstFailedProbe is when the fault was first seen, for an automatic decision;
+	// nil for a person's decision. The daemon records when the leader first saw the
+	// quorum's down verdict, which is later than the first failed probe by the fall
+	// threshold (fall × interval), so SystemRTO understates by that much.
 	FirstFailedProbe *time.Time   `json:"firstFailedProbe,omitempty"`
 	Steps            []StepRecord `json:"steps"`
 	Status           Status       `json:"status"`

@@ -37,6 +37,9 @@ type Env struct {
 	// ("" skips the HTTP check); HTTP is the client (default: 5 s timeout).
 	VerifyURL string
 	HTTP      *http.Client
+	// Check, when set, is the application's own health check of site through its load
+	// balancers (the daemon's probe); verify needs it to pass.
+	Check func(ctx context.Context, site string) (string, error)
 	// LastKnownFlush is the old primary's last flush position the daemon observed,
 	// used when the old primary cannot be read any more (nil: unknown).
 	LastKnownFlush func() data.LSN
@@ -379,6 +382,13 @@ func (env *Env) verify(ctx context.Context, _ coord.Token, r *Record) (string, e
 			return "", data.Retryable("verify %s: %w: HTTP %d", env.VerifyURL, ErrVerify, code)
 		}
 		parts = append(parts, fmt.Sprintf("HTTP %d", code))
+	}
+	if env.Check != nil {
+		d, err := env.Check(ctx, r.To)
+		if err != nil {
+			return "", data.Retryable("verify %s: %w: %w", r.To, ErrVerify, err)
+		}
+		parts = append(parts, d)
 	}
 	if env.Data != nil {
 		st, err := env.Data.Status(ctx)

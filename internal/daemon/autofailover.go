@@ -1,0 +1,142 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/probe"
+	"hadron.dev/hadron/internal/runbook"
+)
+
+// autoEvery is how often the leader reconsiders automatic failovers.
+const autoEvery = 250 * time.Millisecond
+
+// autoFailover starts a failover, decided by runbook.AutoDecide, for every application
+// whose policy allows it, while this daemon leads. downSince is local to the
+// leadership: a new leader counts the threshold again from when it first sees the
+// site down, which only delays a decision.
+func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token) {
+	downSince := map[string]time.Time{}
+	said := map[string]string{}
+	t := time.NewTicker(autoEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st, _ := d.store.Current(ctx)
+		for _, a := range d.opts.Fleet.Applications {
+			af := a.Spec.Policy.AutomaticFailover
+			if af == nil || !af.Enabled {
+				continue
+			}
+			state := st.Apps[a.Name]
+			active := state.Active
+			if active == "" {
+				active = a.Spec.Policy.ActiveSite
+			}
+			now := time.Now()
+			if state.Health[active] == probe.Down {
+				if downSince[a.Name].IsZero() {
+					downSince[a.Name] = now
+				}
+			} else {
+				delete(downSince, a.Name)
+			}
+			in := runbook.AutoInput{Enabled: true, Active: active, Sites: probe.AppSites(a),
+				Verdicts: map[string]string{}, DownSince: downSince[a.Name], Now: now}
+			for s, v := range state.Health {
+				in.Verdicts[s] = string(v)
+			}
+			if af.Threshold != nil {
+				in.Threshold = af.Threshold.Duration
+			}
+			if af.MinInterval != nil {
+				in.MinInterval = af.MinInterval.Duration
+			}
+			if in.Verdicts[active] == "down" {
+				// Only read etcd when a decision is near.
+				rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				in.LastAuto, in.Open = d.lastAuto(rctx, a.Name)
+				cancel()
+			}
+			to, reason := runbook.AutoDecide(in)
+			if to == "" {
+				if reason != said[a.Name] && in.Verdicts[active] == "down" {
+					d.log.Info("no automatic failover", "app", a.Name, "reason", reason)
+				}
+				said[a.Name] = reason
+				continue
+			}
+			lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			rec, err := runbook.Launch(lctx, d.client, tok, runbook.Failover, a.Name, active, to, "auto", false, now)
+			cancel()
+			if err != nil {
+				if coord.IsFenced(err) {
+					return
+				}
+				if !errors.Is(err, runbook.ErrRunOpen) {
+					d.log.Warn("automatic failover not started", "app", a.Name, "err", err)
+				}
+				continue
+			}
+			first := downSince[a.Name]
+			rec.FirstFailedProbe = &first
+			d.log.Warn("automatic failover", "app", a.Name, "from", active, "to", to, "down", now.Sub(first).Round(time.Millisecond))
+			delete(downSince, a.Name)
+			go d.execute(ctx, tok, rec)
+		}
+	}
+}
+
+// lastAuto is the decision time of app's last automatic run, and whether a run is open.
+func (d *Daemon) lastAuto(ctx context.Context, app string) (time.Time, bool) {
+	open, err := runbook.Open(ctx, d.client, app)
+	if err != nil || open != nil {
+		// Unknown counts as open: no decision on a state that cannot be read.
+		return time.Time{}, true
+	}
+	hist, err := runbook.History(ctx, d.client, app)
+	if err != nil {
+		return time.Time{}, true
+	}
+	var last time.Time
+	for _, r := range hist {
+		if r.Who == "auto" && r.Decided.After(last) {
+			last = r.Decided
+		}
+	}
+	return last, false
+}
+
+// checkSite is the application's own probe of site through its load balancers, as
+// seen from this daemon's region: verification that the target serves.
+func (d *Daemon) checkSite(app string) func(ctx context.Context, site string) (string, error) {
+	return func(ctx context.Context, site string) (string, error) {
+		var errs []string
+		for _, t := range d.runner.Targets {
+			if t.App != app || t.Site != site {
+				continue
+			}
+			for _, addr := range t.Addrs {
+				cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+				res := t.Checker.Check(cctx, addr)
+				cancel()
+				if res.OK {
+					return "health check ok at " + addr, nil
+				}
+				errs = append(errs, addr+": "+res.Err)
+			}
+		}
+		if len(errs) == 0 {
+			return "no load balancer to check", nil
+		}
+		return "", fmt.Errorf("health check of %s failed: %s", site, strings.Join(errs, "; "))
+	}
+}
