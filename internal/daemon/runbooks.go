@@ -39,6 +39,9 @@ func (d *Daemon) startRun(ctx context.Context, req api.RunRequest) (*runbook.Rec
 	if app == nil {
 		return nil, fmt.Errorf("%w: no application %q", api.ErrRefused, req.App)
 	}
+	if req.Kind == runbook.Failback && req.To == "" {
+		req.To = app.Spec.Policy.ActiveSite // home
+	}
 	if d.opts.Fleet.Site(req.To) == nil {
 		return nil, fmt.Errorf("%w: no site %q", api.ErrRefused, req.To)
 	}

@@ -13,8 +13,9 @@ import (
 
 // East is cut off from west with commits west never received; the leader still reaches
 // east's primary. The failover fences it, promotes west-0 under the leader's token and
-// records as RPO exactly what the driver counts in east-0's WAL.
-func TestFailoverPromotesDRMemberAndRecordsLoss(t *testing.T) {
+// records as RPO exactly what the driver counts in east-0's WAL. The failback then
+// rewinds east-0, brings it home and loses none of the writes taken at west.
+func TestFailoverRecordsLossThenFailbackLosesNothing(t *testing.T) {
 	p := newPGSet(t)
 	_, members := coordtest.StartCluster(t, coordtest.Fleet(225))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -81,4 +82,34 @@ func TestFailoverPromotesDRMemberAndRecordsLoss(t *testing.T) {
 		t.Logf("%-8s %6s  %s", s.Name, s.Ended.Sub(*s.Started).Round(time.Millisecond), s.Detail)
 	}
 	t.Logf("RTO (decision → verified) %s; RPO %d bytes, %d transactions", h.RTO, h.RPO.Bytes, h.RPO.Transactions)
+
+	// West takes writes, the link comes back, and the application goes home.
+	p.insert(ctx, "west-0", 101, 120)
+	if err := p.link.Start(); err != nil {
+		t.Fatal(err)
+	}
+	back, err := runbook.Launch(ctx, c, tok, runbook.Failback, "shop", "west", "east", "test", false, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Run(ctx, tok, back); err != nil {
+		t.Fatal(err)
+	}
+	hist, err = runbook.History(ctx, c, "shop")
+	if err != nil || len(hist) != 2 {
+		t.Fatalf("history: %v %v", hist, err)
+	}
+	fb := hist[1]
+	if fb.Kind != runbook.Failback || fb.Promoted != "east-0" || fb.RPO == nil || fb.RPO.Bytes != 0 {
+		t.Fatalf("failback ledger: %+v", fb)
+	}
+	if n := p.count(ctx, "east-0"); n != 120 {
+		t.Fatalf("east-0 has %d rows after the failback, want 120 (100 shipped before, 20 written at west)", n)
+	}
+	p.waitMember(ctx, "west-0", "west-0 following east-0", func(m data.MemberStatus) bool {
+		return !m.Primary && m.Upstream == "east-0" && m.State == data.StateStreaming
+	})
+	for _, s := range fb.Steps {
+		t.Logf("failback %-16s %7s  %s", s.Name, s.Ended.Sub(*s.Started).Round(time.Millisecond), s.Detail)
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 // Step names, in the order the plans use them.
 const (
+	StepRejoin         = "rejoin"
 	StepReady          = "ready"
 	StepFence          = "fence"
 	StepFenceWrites    = "fence-writes"
@@ -21,6 +22,7 @@ const (
 
 // what each step does, for the plan an operator reads before it runs.
 var describe = map[string]string{
+	StepRejoin:         "%[2]s's data members follow %[1]s's primary again (pg_rewind, else a fresh clone)",
 	StepReady:          "check that %[2]s has a streaming data member and that %[1]s's primary is known",
 	StepFence:          "DNS answers %[2]s at once; fence %[1]s's primary where reachable",
 	StepFenceWrites:    "make %[1]s's primary refuse writes and record its final position",
@@ -39,7 +41,9 @@ func Plan(kind Kind) ([]string, error) {
 	case Failover:
 		return []string{StepFence, StepPromote, StepActivate, StepDNS, StepVerify}, nil
 	case Switchover:
-		return []string{StepReady, StepFenceWrites, StepDrain, StepDataSwitchover, StepActivate, StepDNS, StepVerify, StepStandbyOld}, nil
+		return switchover(), nil
+	case Failback:
+		return append([]string{StepRejoin}, switchover()...), nil
 	}
 	return nil, fmt.Errorf("%q: %w", kind, ErrUnknownKind)
 }
@@ -56,4 +60,8 @@ func Describe(kind Kind, app, from, to string) (string, error) {
 		fmt.Fprintf(&b, "  %d. %-16s %s\n", i+1, s, fmt.Sprintf(describe[s], from, to))
 	}
 	return b.String(), nil
+}
+
+func switchover() []string {
+	return []string{StepReady, StepFenceWrites, StepDrain, StepDataSwitchover, StepActivate, StepDNS, StepVerify, StepStandbyOld}
 }

@@ -20,6 +20,9 @@ const (
 	// Switchover is planned: writes are fenced first and the target waits until it has
 	// everything, so nothing is lost.
 	Switchover Kind = "switchover"
+	// Failback brings an application home after a failover: the old site's data
+	// members rejoin (rewound), then a switchover back.
+	Failback Kind = "failback"
 )
 
 // Status is where a run stands.

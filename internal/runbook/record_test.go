@@ -90,7 +90,8 @@ func TestPlan(t *testing.T) {
 	}{
 		{Failover, StepFence, StepVerify, 5, false},
 		{Switchover, StepReady, StepStandbyOld, 8, false},
-		{"failback", "", "", 0, true},
+		{Failback, StepRejoin, StepStandbyOld, 9, false},
+		{"failsideways", "", "", 0, true},
 	}
 	for _, tt := range tests {
 		steps, err := Plan(tt.kind)

@@ -55,6 +55,7 @@ func (env *Env) Steps() map[string]Step {
 	steps := []Step{
 		{Name: StepFence, Do: env.fence, Done: env.fenced},
 		{Name: StepPromote, Do: env.promote, Done: env.promoted},
+		{Name: StepRejoin, Do: env.rejoin, Done: env.rejoined},
 		{Name: StepReady, Do: env.ready},
 		{Name: StepFenceWrites, Do: env.fenceWrites},
 		{Name: StepDrain, Do: func(context.Context, coord.Token, *Record) (string, error) { return "", nil }, Done: env.drained},
@@ -471,4 +472,54 @@ func (env *Env) standbyOld(ctx context.Context, _ coord.Token, r *Record) (strin
 		return "no mirror set and no site operations configured", nil
 	}
 	return strings.Join(parts, "; "), nil
+}
+
+// rejoin makes every data member at the target (the old site, in a failback) follow
+// the current primary: a former primary is rewound, a diverged member too.
+func (env *Env) rejoin(ctx context.Context, _ coord.Token, r *Record) (string, error) {
+	if env.Data == nil {
+		return "no mirror set", nil
+	}
+	st, err := env.Data.Status(ctx)
+	if err != nil {
+		return "", fmt.Errorf("rejoin at %s: %w", r.To, err)
+	}
+	if p := st.Member(st.Primary); p == nil || p.Site == r.To {
+		return "", data.Retryable("rejoin at %s: %w: no primary outside it", r.To, ErrNotReady)
+	}
+	var parts []string
+	for _, m := range st.Members {
+		if m.Site != r.To || following(m, st.Primary) {
+			continue
+		}
+		if err := env.Data.Rejoin(ctx, m.Member); err != nil {
+			return "", data.Retryable("rejoin %s: %w", m.Member, err)
+		}
+		parts = append(parts, m.Member+" rejoined")
+	}
+	if len(parts) == 0 {
+		return "every member already follows " + st.Primary, nil
+	}
+	return strings.Join(parts, "; "), nil
+}
+
+func (env *Env) rejoined(ctx context.Context, r *Record) (bool, error) {
+	if env.Data == nil {
+		return true, nil
+	}
+	st, err := env.Data.Status(ctx)
+	if err != nil || st.Primary == "" {
+		return false, err
+	}
+	for _, m := range st.Members {
+		if m.Site == r.To && !following(m, st.Primary) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func following(m data.MemberStatus, primary string) bool {
+	return m.Reachable && !m.Primary && m.Upstream == primary &&
+		(m.State == data.StateStreaming || m.State == data.StateCatchingUp)
 }

@@ -21,6 +21,9 @@ func Switchover() *cobra.Command { return command(runbook.Switchover) }
 // Failover returns `hadron failover APP --to SITE [--force]`.
 func Failover() *cobra.Command { return command(runbook.Failover) }
 
+// Failback returns `hadron failback APP [--to SITE]`.
+func Failback() *cobra.Command { return command(runbook.Failback) }
+
 func command(kind runbook.Kind) *cobra.Command {
 	var (
 		c            conn
@@ -34,6 +37,9 @@ func command(kind runbook.Kind) *cobra.Command {
 	case runbook.Switchover:
 		short = "Move an application to another site without losing data (planned)"
 		extra = "Writes are fenced at the active site first and the target waits until it has every commit."
+	case runbook.Failback:
+		short = "Bring an application home after a failover, losing nothing"
+		extra = "The home site's data members rejoin first (rewound), then a switchover moves the application back.\n--to defaults to the policy's active site."
 	default:
 		short = "Move an application to another site after losing its active site (unplanned)"
 		extra = "The quorum must find the active site down, unless --force: a person takes the decision."
@@ -48,6 +54,15 @@ progress with each step's time, then prints the RTO and the RPO recorded in the 
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			app := args[0]
+			f, clients, err := c.clients()
+			if err != nil {
+				return err
+			}
+			if to == "" && kind == runbook.Failback {
+				if a := f.Application(app); a != nil {
+					to = a.Spec.Policy.ActiveSite
+				}
+			}
 			if to == "" {
 				return errors.New("--to SITE is required")
 			}
@@ -56,10 +71,6 @@ progress with each step's time, then prints the RTO and the RPO recorded in the 
 			}
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
-			_, clients, err := c.clients()
-			if err != nil {
-				return err
-			}
 			from, err := first(ctx, &c, clients, func(ctx context.Context, cl *api.Client) (string, error) {
 				st, err := cl.Status(ctx)
 				for _, a := range st.Apps {

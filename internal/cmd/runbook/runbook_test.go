@@ -57,4 +57,15 @@ func TestSwitchoverAndHistoryAgainstDaemons(t *testing.T) {
 		t.Fatalf("history: %+v", recs)
 	}
 	t.Log("\n" + out)
+
+	// Home again: failback's target defaults to the policy's active site.
+	back := run(t, Failback(), append([]string{daemontest.App}, base...)...)
+	for _, want := range []string{"failback of shop: west → east", "1. rejoin", "failback of shop west → east: done"} {
+		if !strings.Contains(back, want) {
+			t.Errorf("failback output lacks %q:\n%s", want, back)
+		}
+	}
+	if h := run(t, History(), base...); strings.Count(h, "Z-switchover ") != 1 || strings.Count(h, "Z-failback ") != 1 {
+		t.Errorf("history:\n%s", h)
+	}
 }
