@@ -66,8 +66,9 @@ func (d *Daemon) startRun(ctx context.Context, req api.RunRequest) (*runbook.Rec
 	if err != nil {
 		return nil, err
 	}
+	answer := runbook.Clone(rec) // the engine goes on changing rec
 	go d.execute(lctx, tok, rec)
-	return rec, nil
+	return answer, nil
 }
 
 // resumeRuns continues every open run when this daemon becomes the leader.

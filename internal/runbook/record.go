@@ -160,3 +160,15 @@ func NewRecord(id, app string, kind Kind, from, to, who string, decided time.Tim
 	}
 	return r
 }
+
+// Clone returns a deep copy of r, for a reader while an engine goes on changing r.
+func Clone(r *Record) *Record {
+	c := *r
+	c.Tokens = append([]int64(nil), r.Tokens...)
+	c.Steps = append([]StepRecord(nil), r.Steps...)
+	if r.RPO != nil {
+		l := *r.RPO
+		c.RPO = &l
+	}
+	return &c
+}
