@@ -56,6 +56,23 @@ type App struct {
 	DNS          *DNS                              `json:"dns,omitempty"`
 	// Data is the application's mirror set as this daemon last observed it.
 	Data *DataSet `json:"data,omitempty"`
+	// Run is the application's open runbook, if any.
+	Run *OpenRun `json:"run,omitempty"`
+}
+
+// OpenRun is a runbook that has not closed: running, failed or waiting for a leader.
+type OpenRun struct {
+	ID     string `json:"id"`
+	Kind   string `json:"kind"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Who    string `json:"who"`
+	Status string `json:"status"`
+	// Step is the first unfinished step, numbered from 1 of Steps.
+	Step     int    `json:"step"`
+	StepName string `json:"stepName"`
+	Steps    int    `json:"steps"`
+	Error    string `json:"error,omitempty"`
 }
 
 // DataSet is one observation of a mirror set.

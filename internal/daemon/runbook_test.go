@@ -10,6 +10,7 @@ import (
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coord/coordtest"
 	"hadron.dev/hadron/internal/daemon/daemontest"
 	"hadron.dev/hadron/internal/fleet"
@@ -61,6 +62,27 @@ func TestSwitchoverThroughAPIMovesDNSAndRecordsLedger(t *testing.T) {
 	hist, err := w.Client(t, "witness").History(ctx, daemontest.App)
 	if err != nil || len(hist) != 1 || hist[0].ID != rec.ID || hist[0].Who != "test" || hist[0].Verified == nil {
 		t.Fatalf("history: %+v %v", hist, err)
+	}
+
+	// A run recorded but not executed (as after a leader's crash, before the next
+	// election) shows in status and holds off another run of the application.
+	etcd := w.Daemons["witness"].Client()
+	tok, err := coord.Leader(ctx, etcd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err := runbook.Launch(ctx, etcd, tok, runbook.Failover, daemontest.App, "west", "east", "test", true, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := w.Status(t, "witness")
+	if r := st.Apps[0].Run; r == nil || r.ID != pending.ID || r.Step != 1 || r.StepName != runbook.StepFence {
+		t.Fatalf("status's open run: %+v", r)
+	}
+	back := req
+	back.To = "east"
+	if _, err := c.StartRun(ctx, back); !errors.As(err, &se) || se.Code != 409 {
+		t.Fatalf("a second run while one is open: %v, want 409", err)
 	}
 }
 

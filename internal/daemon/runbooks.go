@@ -119,3 +119,18 @@ func (d *Daemon) execute(ctx context.Context, tok coord.Token, rec *runbook.Reco
 		d.log.Error("runbook stopped", "app", rec.App, "run", rec.ID, "err", err)
 	}
 }
+
+// openRun is app's open runbook for status; nil when none (or unreadable).
+func (d *Daemon) openRun(ctx context.Context, app string) *api.OpenRun {
+	r, err := runbook.Open(ctx, d.client, app)
+	if err != nil || r == nil {
+		return nil
+	}
+	i, _ := runbook.Next(r)
+	out := &api.OpenRun{ID: r.ID, Kind: string(r.Kind), From: r.From, To: r.To, Who: r.Who,
+		Status: string(r.Status), Step: i + 1, Steps: len(r.Steps), Error: r.Error}
+	if i < len(r.Steps) {
+		out.StepName = r.Steps[i].Name
+	}
+	return out
+}

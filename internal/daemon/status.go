@@ -57,6 +57,9 @@ func (d *Daemon) Status(ctx context.Context) api.Status {
 			}
 			d.mu.Unlock()
 		}
+		if q.OK {
+			as.Run = d.openRun(ctx, a.Name)
+		}
 		for _, ca := range d.catalog.Apps {
 			if ca.Name == a.Name {
 				as.DNS = &api.DNS{Name: strings.TrimSuffix(ca.Main, "."), Answers: d.answers(&answered, ca), Version: answered.Version}

@@ -72,6 +72,13 @@ func Render(w io.Writer, st api.Status) {
 		if a.Data != nil {
 			renderData(w, a.Data)
 		}
+		if r := a.Run; r != nil {
+			fmt.Fprintf(w, "  runbook %s: %s %s → %s by %s, step %d/%d %s (%s)", r.ID, r.Kind, r.From, r.To, r.Who, r.Step, r.Steps, r.StepName, r.Status)
+			if r.Error != "" {
+				fmt.Fprintf(w, ": %s", r.Error)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 }
 

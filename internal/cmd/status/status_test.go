@@ -60,6 +60,14 @@ application shop: active east, strategy failover
 		}
 	}
 
+	st.Apps[0].Run = &api.OpenRun{ID: "r1", Kind: "failover", From: "east", To: "west", Who: "auto",
+		Status: "failed", Step: 2, Steps: 5, StepName: "promote", Error: "promote: member unreachable"}
+	b.Reset()
+	Render(&b, st)
+	if want := "  runbook r1: failover east → west by auto, step 2/5 promote (failed): promote: member unreachable\n"; !strings.Contains(b.String(), want) {
+		t.Errorf("output lacks the open run %q:\n%s", want, b.String())
+	}
+
 	st.Etcd = api.Etcd{Quorum: false, SelfFenced: true, LastQuorum: at.Add(-4 * time.Second)}
 	st.Leader = ""
 	b.Reset()
