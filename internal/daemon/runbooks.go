@@ -113,6 +113,11 @@ func (d *Daemon) execute(ctx context.Context, tok coord.Token, rec *runbook.Reco
 	env := &runbook.Env{Client: d.client, Log: d.log, Check: d.checkSite(rec.App)}
 	if a := d.opts.Fleet.Application(rec.App); a != nil && a.Spec.Data != nil {
 		env.Data = d.drivers[a.Spec.Data.MirrorSet]
+		for _, set := range d.opts.Fleet.MirrorSets {
+			if set.Name == a.Spec.Data.MirrorSet && set.Spec.Replication != nil {
+				env.MaxAutoLoss = set.Spec.Replication.MaxLagOnFailover
+			}
+		}
 	}
 	eng := &runbook.Engine{Client: d.client, Steps: env.Steps(), Log: d.log}
 	if err := eng.Run(ctx, tok, rec); err != nil {

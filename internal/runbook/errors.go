@@ -15,6 +15,9 @@ var (
 	ErrNoTarget = errors.New("no member at the target site can take over")
 	// ErrNotReady is returned when a step's pre-check does not hold.
 	ErrNotReady = errors.New("pre-check failed")
+	// ErrLossBound is returned when an automatic failover would lose more than the
+	// mirror set allows.
+	ErrLossBound = errors.New("loss above the automatic failover bound")
 	// ErrVerify is returned when the target does not pass verification.
 	ErrVerify = errors.New("verification failed")
 )

@@ -43,6 +43,9 @@ type Env struct {
 	// LastKnownFlush is the old primary's last flush position the daemon observed,
 	// used when the old primary cannot be read any more (nil: unknown).
 	LastKnownFlush func() data.LSN
+	// MaxAutoLoss is the most WAL (bytes) an automatic failover may lose (the mirror
+	// set's maxLagOnFailover); nil: no bound. A person's decision is not bounded.
+	MaxAutoLoss *int64
 	// VerifyWait bounds how long the data marker is awaited on the members (default
 	// 2 s). Driver.Verify waits for every member, including a fenced old primary that
 	// never shows it, so in a failover this wait is part of the RTO.
@@ -187,6 +190,9 @@ func (env *Env) promote(ctx context.Context, token coord.Token, r *Record) (stri
 	m, err := candidate(st, r.To)
 	if err != nil {
 		return "", fmt.Errorf("promote: %w", err)
+	}
+	if err := autoLossAllowed(r, m.FlushLSN, env.MaxAutoLoss); err != nil {
+		return "", fmt.Errorf("promote %s: %w", m.Member, err)
 	}
 	res, err := env.Data.Promote(ctx, m.Member, data.TokenFor(*m, token.Rev))
 	if err != nil {
@@ -522,4 +528,21 @@ func (env *Env) rejoined(ctx context.Context, r *Record) (bool, error) {
 func following(m data.MemberStatus, primary string) bool {
 	return m.Reachable && !m.Primary && m.Upstream == primary &&
 		(m.State == data.StateStreaming || m.State == data.StateCatchingUp)
+}
+
+// autoLossAllowed refuses an automatic promotion of a member that received WAL up to
+// flush when it would lose more than limit bytes, or an unknown amount: a person
+// decides then (hadron failover --force). The refusal is permanent: retrying does not
+// bring the lost WAL back.
+func autoLossAllowed(r *Record, flush data.LSN, limit *int64) error {
+	if r.Who != "auto" || r.Force || limit == nil {
+		return nil
+	}
+	if r.LastFlush == 0 && r.OldPrimary == "" {
+		return data.Permanent("%w: automatic promotion with an unknown loss (no primary position known); a person must decide", ErrLossBound)
+	}
+	if est := data.EstimateLoss(r.LastFlush, flush); est.Bytes > *limit {
+		return data.Permanent("%w: automatic promotion would lose %d bytes, more than maxLagOnFailover %d; a person must decide", ErrLossBound, est.Bytes, *limit)
+	}
+	return nil
 }
