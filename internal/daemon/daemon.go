@@ -80,6 +80,7 @@ type Daemon struct {
 	localSets  map[string]bool // mirror sets with a member at this site
 	fencedData []string
 	dataSets   map[string]api.DataSet
+	lastFlush  map[string]data.LSN // each set's newest primary flush seen
 	runCtx     context.Context
 	// latest is every observer's latest result: app → observer → site.
 	latest   map[string]map[string]map[string]probe.Observation
@@ -123,6 +124,7 @@ func New(o Options) (*Daemon, error) {
 	d.localSets = map[string]bool{}
 	d.drivers = d.dataDrivers()
 	d.dataSets = map[string]api.DataSet{}
+	d.lastFlush = map[string]data.LSN{}
 	ok = true
 	return d, nil
 }

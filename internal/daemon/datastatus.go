@@ -28,6 +28,12 @@ func (d *Daemon) observeData(ctx context.Context) {
 			view := toDataSet(name, st, err)
 			d.mu.Lock()
 			d.dataSets[name] = view
+			if err == nil {
+				if p := st.Member(st.Primary); p != nil && p.FlushLSN > d.lastFlush[name] {
+					// Remembered for a failover that cannot read the old primary any more.
+					d.lastFlush[name] = p.FlushLSN
+				}
+			}
 			d.mu.Unlock()
 		}
 		select {

@@ -7,6 +7,7 @@ import (
 
 	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/probe"
 	"hadron.dev/hadron/internal/runbook"
 )
@@ -112,10 +113,16 @@ func (d *Daemon) execute(ctx context.Context, tok coord.Token, rec *runbook.Reco
 	}()
 	env := &runbook.Env{Client: d.client, Log: d.log, Check: d.checkSite(rec.App)}
 	if a := d.opts.Fleet.Application(rec.App); a != nil && a.Spec.Data != nil {
-		env.Data = d.drivers[a.Spec.Data.MirrorSet]
-		for _, set := range d.opts.Fleet.MirrorSets {
-			if set.Name == a.Spec.Data.MirrorSet && set.Spec.Replication != nil {
-				env.MaxAutoLoss = set.Spec.Replication.MaxLagOnFailover
+		set := a.Spec.Data.MirrorSet
+		env.Data = d.drivers[set]
+		env.LastKnownFlush = func() data.LSN {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			return d.lastFlush[set]
+		}
+		for _, ms := range d.opts.Fleet.MirrorSets {
+			if ms.Name == set && ms.Spec.Replication != nil {
+				env.MaxAutoLoss = ms.Spec.Replication.MaxLagOnFailover
 			}
 		}
 	}
