@@ -201,7 +201,11 @@ func (env *Env) promote(ctx context.Context, token coord.Token, r *Record) (stri
 	r.Promoted = m.Member
 	loss := env.loss(ctx, r, res.ReplayLSN)
 	r.RPO = &loss
-	return fmt.Sprintf("promoted %s at %s (timeline %d); lost %d bytes, %d transactions", m.Member, res.ReplayLSN, res.Timeline, loss.Bytes, loss.Transactions), nil
+	txns := "transactions not counted"
+	if loss.Counted {
+		txns = fmt.Sprintf("%d transactions", loss.Transactions)
+	}
+	return fmt.Sprintf("promoted %s at %s (timeline %d); lost %d bytes, %s", m.Member, res.ReplayLSN, res.Timeline, loss.Bytes, txns), nil
 }
 
 // loss measures the promotion's RPO: positions always, the exact transaction count
