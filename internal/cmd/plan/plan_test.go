@@ -3,11 +3,10 @@ package plan_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
+	"hadron.dev/hadron/internal/cli/clitest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"hadron.dev/hadron/internal/cmd/root"
@@ -19,23 +18,7 @@ var update = flag.Bool("update", false, "rewrite testdata/example.txt from the c
 
 func run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := root.New()
-	var out, errOut bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errOut)
-	cmd.SetArgs(args)
-	code := 0
-	if err := cmd.Execute(); err != nil {
-		var ee *root.ExitError
-		if !errors.As(err, &ee) {
-			t.Fatalf("hadron %s: %v (not an ExitError)", strings.Join(args, " "), err)
-		}
-		code = ee.Code
-		if ee.Err != nil {
-			errOut.WriteString(ee.Err.Error() + "\n")
-		}
-	}
-	return out.String(), errOut.String(), code
+	return clitest.Run(t, root.New(), args...)
 }
 
 // The text plan of the example fleet is compared with a reviewed golden file.

@@ -1,9 +1,8 @@
 package validate_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
+	"hadron.dev/hadron/internal/cli/clitest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,24 +18,7 @@ const example = "../../../examples/fleet.yaml"
 // root.Execute would give.
 func run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := root.New()
-	var out, errOut bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errOut)
-	cmd.SetArgs(args)
-	err := cmd.Execute()
-	code := 0
-	if err != nil {
-		var ee *root.ExitError
-		if !errors.As(err, &ee) {
-			t.Fatalf("hadron %s: %v (not an ExitError)", strings.Join(args, " "), err)
-		}
-		code = ee.Code
-		if ee.Err != nil {
-			errOut.WriteString(ee.Err.Error() + "\n")
-		}
-	}
-	return out.String(), errOut.String(), code
+	return clitest.Run(t, root.New(), args...)
 }
 
 func badFleet(t *testing.T) string {
