@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/probe"
 	"hadron.dev/hadron/internal/runbook"
@@ -49,8 +50,11 @@ func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token) {
 			} else {
 				delete(downSince, a.Name)
 			}
+			ps := probe.SettingsOf(a.Spec.Health)
 			in := runbook.AutoInput{Enabled: true, Active: active, Sites: probe.AppSites(a),
-				Verdicts: map[string]string{}, DownSince: downSince[a.Name], Now: now}
+				Verdicts: map[string]string{}, DownSince: downSince[a.Name], Now: now,
+				Reached: d.reachedByQuorum(a.Name, 2*ps.Interval+ps.Timeout, now),
+				Warm:    a.Spec.Policy.Standby == v1alpha1.StandbyWarm}
 			for s, v := range state.Health {
 				in.Verdicts[s] = string(v)
 			}
@@ -86,7 +90,10 @@ func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token) {
 				}
 				continue
 			}
-			first := downSince[a.Name]
+			first := d.firstFailure(a.Name, active)
+			if first.IsZero() || first.After(downSince[a.Name]) {
+				first = downSince[a.Name]
+			}
 			rec.FirstFailedProbe = &first
 			d.log.Warn("automatic failover", "app", a.Name, "from", active, "to", to, "down", now.Sub(first).Round(time.Millisecond))
 			delete(downSince, a.Name)
@@ -139,4 +146,45 @@ func (d *Daemon) checkSite(app string) func(ctx context.Context, site string) (s
 		}
 		return "", fmt.Errorf("health check of %s failed: %s", site, strings.Join(errs, "; "))
 	}
+}
+
+// failKey names one observer's view of one site of one application.
+type failKey struct{ app, site, observer string }
+
+// firstFailure is when the current fault at site was first seen: the earliest start
+// of the failing streaks of the observers that fail it now (zero when none does). It
+// starts the system RTO, which the verdict alone would understate by fall × interval.
+func (d *Daemon) firstFailure(app, site string) time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var first time.Time
+	for k, at := range d.failing {
+		if k.app == app && k.site == site && (first.IsZero() || at.Before(first)) {
+			first = at
+		}
+	}
+	return first
+}
+
+// reachedByQuorum are app's sites that a majority of observers reached lately (an
+// HTTP answer, even a failing one): the sites a failover may go to although their
+// application is not serving yet.
+func (d *Daemon) reachedByQuorum(app string, fresh time.Duration, now time.Time) map[string]bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	count := map[string]int{}
+	for _, sites := range d.latest[app] {
+		for s, ob := range sites {
+			if ob.Reached && now.Sub(ob.At) <= fresh {
+				count[s]++
+			}
+		}
+	}
+	out := map[string]bool{}
+	for s, n := range count {
+		if n > len(d.observer)/2 {
+			out[s] = true
+		}
+	}
+	return out
 }

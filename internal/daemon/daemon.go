@@ -84,6 +84,7 @@ type Daemon struct {
 	runCtx     context.Context
 	// latest is every observer's latest result: app → observer → site.
 	latest   map[string]map[string]map[string]probe.Observation
+	failing  map[failKey]time.Time // first failure of each observer's current failing streak
 	observer []string
 }
 
@@ -93,7 +94,8 @@ func New(o Options) (*Daemon, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	d := &Daemon{opts: o, log: o.Log, changed: make(chan struct{}, 1), latest: map[string]map[string]map[string]probe.Observation{}}
+	d := &Daemon{opts: o, log: o.Log, changed: make(chan struct{}, 1),
+		latest: map[string]map[string]map[string]probe.Observation{}, failing: map[failKey]time.Time{}}
 	d.site = o.Fleet.Site(o.Site)
 	if d.site == nil || d.site.Spec.Daemon == nil {
 		return nil, fmt.Errorf("site %s: %w", o.Site, coord.ErrNotMember)
@@ -224,6 +226,12 @@ func (d *Daemon) record(ob probe.Observation) {
 		byObserver[ob.Observer] = map[string]probe.Observation{}
 	}
 	byObserver[ob.Observer][ob.Site] = ob
+	k := failKey{app: ob.App, site: ob.Site, observer: ob.Observer}
+	if ob.OK {
+		delete(d.failing, k)
+	} else if _, ok := d.failing[k]; !ok {
+		d.failing[k] = ob.At
+	}
 	d.mu.Unlock()
 	d.tracker.Record(ob)
 }

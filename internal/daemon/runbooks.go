@@ -67,6 +67,11 @@ func (d *Daemon) startRun(ctx context.Context, req api.RunRequest) (*runbook.Rec
 	if err != nil {
 		return nil, err
 	}
+	if req.Kind == runbook.Failover {
+		if first := d.firstFailure(req.App, from); !first.IsZero() {
+			rec.FirstFailedProbe = &first
+		}
+	}
 	answer := runbook.Clone(rec) // the engine goes on changing rec
 	go d.execute(lctx, tok, rec)
 	return answer, nil

@@ -37,10 +37,12 @@ type Driver interface {
 	// fails, cloned afresh. It returns when member streams from the primary.
 	Rejoin(ctx context.Context, member string) error
 
-	// Verify writes a marker on the primary and reads it back on every member, with
-	// the time each took (seed 000's check). Members that do not show the marker
-	// within ctx are reported, not failed.
-	Verify(ctx context.Context) (*VerifyResult, error)
+	// Verify writes a marker on the primary and reads it back on every member (or only
+	// on the members named), with the time each took (seed 000's check). Members that
+	// do not show the marker within ctx are reported, not failed. A failover verifies
+	// the new site's members only: the fenced old primary never shows the marker, and
+	// waiting for it would add to the RTO.
+	Verify(ctx context.Context, members ...string) (*VerifyResult, error)
 }
 
 // Switchover is an optional capability (check by type assertion): a controlled

@@ -20,6 +20,13 @@ type AutoInput struct {
 	Sites []string
 	// Verdicts are the quorum's verdicts per site ("up", "down", "unknown").
 	Verdicts map[string]string
+	// Reached are the sites a majority of observers reached (an HTTP answer, even a
+	// failing one). A pilot-light stand-by of a data-backed application answers 503
+	// until its database is promoted, so "up" alone would never let it take over.
+	Reached map[string]bool
+	// Warm says the stand-bys run the application: they must be up, since a warm
+	// stand-by that fails its check is broken, not waiting.
+	Warm bool
 	// DownSince is when the leader first saw the active site down by quorum (zero: not
 	// down now).
 	DownSince time.Time
@@ -54,10 +61,16 @@ func AutoDecide(in AutoInput) (to, reason string) {
 	case !in.LastAuto.IsZero() && in.Now.Sub(in.LastAuto) < interval:
 		return "", fmt.Sprintf("last automatic failover %s ago, within the %s flapping guard", in.Now.Sub(in.LastAuto).Round(time.Second), interval)
 	}
-	for _, s := range in.Sites {
-		if s != in.Active && in.Verdicts[s] == "up" {
-			return s, ""
+	// A stand-by that is up is preferred; one that is only reachable comes next.
+	for _, want := range []func(string) bool{
+		func(s string) bool { return in.Verdicts[s] == "up" },
+		func(s string) bool { return !in.Warm && in.Reached[s] },
+	} {
+		for _, s := range in.Sites {
+			if s != in.Active && want(s) {
+				return s, ""
+			}
 		}
 	}
-	return "", "no other site is up by quorum"
+	return "", "no other site is up or reachable by quorum"
 }

@@ -31,6 +31,23 @@ func TestAutoDecide(t *testing.T) {
 		{"nowhere to go", func(in *AutoInput) {
 			in.Verdicts = map[string]string{"east": "down", "west": "down", "south": "unknown"}
 		}, "", "no other site"},
+		{"a reachable stand-by (answers 503 until promoted) is eligible", func(in *AutoInput) {
+			in.Verdicts = map[string]string{"east": "down", "west": "unknown", "south": "unknown"}
+			in.Reached = map[string]bool{"south": true}
+		}, "south", ""},
+		{"up is preferred over reachable", func(in *AutoInput) {
+			in.Verdicts = map[string]string{"east": "down", "west": "unknown", "south": "up"}
+			in.Reached = map[string]bool{"west": true, "south": true}
+		}, "south", ""},
+		{"a pilot-light stand-by failing its check but reached is eligible", func(in *AutoInput) {
+			in.Verdicts = map[string]string{"east": "down", "west": "down", "south": "down"}
+			in.Reached = map[string]bool{"west": true}
+		}, "west", ""},
+		{"a warm stand-by must be up", func(in *AutoInput) {
+			in.Verdicts = map[string]string{"east": "down", "west": "down", "south": "down"}
+			in.Reached = map[string]bool{"west": true}
+			in.Warm = true
+		}, "", "no other site"},
 		{"default threshold", func(in *AutoInput) { in.Threshold = 0; in.DownSince = now.Add(-2 * time.Second) }, "", "of 3s"},
 	}
 	for _, tt := range tests {

@@ -46,9 +46,9 @@ type Env struct {
 	// MaxAutoLoss is the most WAL (bytes) an automatic failover may lose (the mirror
 	// set's maxLagOnFailover); nil: no bound. A person's decision is not bounded.
 	MaxAutoLoss *int64
-	// VerifyWait bounds how long the data marker is awaited on the members (default
-	// 2 s). Driver.Verify waits for every member, including a fenced old primary that
-	// never shows it, so in a failover this wait is part of the RTO.
+	// VerifyWait bounds how long the data marker is awaited on the target's members
+	// (default 2 s); the other sites' members are not waited for (a fenced old primary
+	// never shows the marker).
 	VerifyWait time.Duration
 	Log        *slog.Logger
 }
@@ -410,8 +410,14 @@ func (env *Env) verify(ctx context.Context, _ coord.Token, r *Record) (string, e
 		if wait <= 0 {
 			wait = 2 * time.Second
 		}
+		var at []string
+		for _, m := range st.Members {
+			if m.Site == r.To {
+				at = append(at, m.Member)
+			}
+		}
 		vctx, cancel := context.WithTimeout(ctx, wait)
-		res, err := env.Data.Verify(vctx)
+		res, err := env.Data.Verify(vctx, at...)
 		cancel()
 		if err != nil {
 			return "", fmt.Errorf("verify: %w", err)

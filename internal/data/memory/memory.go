@@ -7,6 +7,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -192,13 +193,16 @@ func (s *Set) Rejoin(ctx context.Context, member string) error {
 }
 
 // Verify reports every reachable member following the primary as having seen a marker.
-func (s *Set) Verify(ctx context.Context) (*data.VerifyResult, error) {
+func (s *Set) Verify(ctx context.Context, only ...string) (*data.VerifyResult, error) {
 	st, _ := s.Status(ctx)
 	if st.Primary == "" {
 		return nil, data.ErrNoPrimary
 	}
 	v := &data.VerifyResult{Primary: st.Primary, Marker: "memory"}
 	for _, m := range st.Members {
+		if len(only) > 0 && !slices.Contains(only, m.Member) {
+			continue
+		}
 		seen := m.Member == st.Primary || m.State == data.StateStreaming
 		v.Members = append(v.Members, data.VerifyMember{Member: m.Member, Seen: seen})
 	}

@@ -5,15 +5,17 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
+	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/data"
 )
 
 // Verify writes a marker row on the primary and polls every other member until the
 // row shows, recording how long after the commit each did; see data.Driver.
-func (d *Driver) Verify(ctx context.Context) (*data.VerifyResult, error) {
+func (d *Driver) Verify(ctx context.Context, only ...string) (*data.VerifyResult, error) {
 	st, err := d.Status(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
@@ -39,9 +41,15 @@ func (d *Driver) Verify(ctx context.Context) (*data.VerifyResult, error) {
 	}
 	committed := time.Now()
 	res.Write = committed.Sub(start)
-	res.Members = make([]data.VerifyMember, len(d.cfg.Set.Spec.Members))
+	var members []v1alpha1.Member
+	for _, m := range d.cfg.Set.Spec.Members {
+		if len(only) == 0 || slices.Contains(only, m.Name) {
+			members = append(members, m)
+		}
+	}
+	res.Members = make([]data.VerifyMember, len(members))
 	var wg sync.WaitGroup
-	for i, m := range d.cfg.Set.Spec.Members {
+	for i, m := range members {
 		res.Members[i].Member = m.Name
 		wg.Add(1)
 		go func() {
