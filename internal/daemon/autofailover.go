@@ -113,13 +113,7 @@ func (d *Daemon) lastAuto(ctx context.Context, app string) (time.Time, bool) {
 	if err != nil {
 		return time.Time{}, true
 	}
-	var last time.Time
-	for _, r := range hist {
-		if r.Who == "auto" && r.Decided.After(last) {
-			last = r.Decided
-		}
-	}
-	return last, false
+	return runbook.LastAuto(hist), false
 }
 
 // checkSite is the application's own probe of site through its load balancers, as

@@ -26,6 +26,7 @@ import (
 	"hadron.dev/hadron/internal/gslb"
 	"hadron.dev/hadron/internal/gslb/dnsserver"
 	"hadron.dev/hadron/internal/probe"
+	"hadron.dev/hadron/internal/site"
 )
 
 // Options configure a daemon.
@@ -85,6 +86,8 @@ type Daemon struct {
 	// latest is every observer's latest result: app → observer → site.
 	latest   map[string]map[string]map[string]probe.Observation
 	failing  map[failKey]time.Time // first failure of each observer's current failing streak
+	repl     replication
+	conns    map[string]*site.Conn
 	observer []string
 }
 
@@ -95,7 +98,8 @@ func New(o Options) (*Daemon, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	d := &Daemon{opts: o, log: o.Log, changed: make(chan struct{}, 1),
-		latest: map[string]map[string]map[string]probe.Observation{}, failing: map[failKey]time.Time{}}
+		latest: map[string]map[string]map[string]probe.Observation{}, failing: map[failKey]time.Time{},
+		conns: map[string]*site.Conn{}, repl: replication{paused: map[string]int{}, running: map[string]*replRun{}}}
 	d.site = o.Fleet.Site(o.Site)
 	if d.site == nil || d.site.Spec.Daemon == nil {
 		return nil, fmt.Errorf("site %s: %w", o.Site, coord.ErrNotMember)

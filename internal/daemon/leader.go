@@ -31,6 +31,7 @@ func (d *Daemon) lead(ctx context.Context) {
 		d.log.Info("leading", "token", tok.Rev)
 		d.resumeRuns(lctx, tok)
 		go d.autoFailover(lctx, tok)
+		go d.replicateWhileLeading(lctx)
 		d.publishWhileLeading(ctx, tok)
 		endLead()
 		d.setLeader(coord.Token{}, nil)

@@ -116,6 +116,10 @@ func (d *Daemon) execute(ctx context.Context, tok coord.Token, rec *runbook.Reco
 		delete(d.running, key)
 		d.mu.Unlock()
 	}()
+	// Replication towards the target would undo the activation (it writes the
+	// stand-by style); it starts again from the new active site after the run.
+	d.pauseReplication(rec.App)
+	defer d.resumeReplication(rec.App)
 	env := &runbook.Env{Client: d.client, Log: d.log, Check: d.checkSite(rec.App)}
 	if a := d.opts.Fleet.Application(rec.App); a != nil && a.Spec.Data != nil {
 		set := a.Spec.Data.MirrorSet

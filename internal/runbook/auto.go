@@ -74,3 +74,23 @@ func AutoDecide(in AutoInput) (to, reason string) {
 	}
 	return "", "no other site is up or reachable by quorum"
 }
+
+// LastAuto is the decision time of the automatic failover that the flapping guard
+// counts in hist (zero: none). A person's completed run afterwards — a failback home,
+// a switchover — ends the guard: the guard stops the system from moving an application
+// back and forth on its own, not a person from deciding where it runs.
+func LastAuto(hist []Record) time.Time {
+	var auto, person time.Time
+	for _, r := range hist {
+		switch {
+		case r.Who == "auto" && r.Decided.After(auto):
+			auto = r.Decided
+		case r.Who != "auto" && r.Status == StatusDone && r.Decided.After(person):
+			person = r.Decided
+		}
+	}
+	if person.After(auto) {
+		return time.Time{}
+	}
+	return auto
+}

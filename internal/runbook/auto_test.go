@@ -61,3 +61,25 @@ func TestAutoDecide(t *testing.T) {
 		})
 	}
 }
+
+func TestLastAuto(t *testing.T) {
+	at := func(m int) time.Time { return time.Date(2026, 11, 23, 12, m, 0, 0, time.UTC) }
+	tests := []struct {
+		name string
+		hist []Record
+		want time.Time
+	}{
+		{"none", nil, time.Time{}},
+		{"latest automatic run", []Record{{Who: "auto", Decided: at(1), Status: StatusDone}, {Who: "auto", Decided: at(5), Status: StatusDone}}, at(5)},
+		{"a person's failback afterwards ends the guard", []Record{{Who: "auto", Decided: at(1), Status: StatusDone}, {Who: "operator", Kind: Failback, Decided: at(3), Status: StatusDone}}, time.Time{}},
+		{"an aborted person's run does not", []Record{{Who: "auto", Decided: at(1), Status: StatusDone}, {Who: "operator", Decided: at(3), Status: StatusAborted}}, at(1)},
+		{"a person's run before the automatic one does not", []Record{{Who: "operator", Decided: at(1), Status: StatusDone}, {Who: "auto", Decided: at(3), Status: StatusDone}}, at(3)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := LastAuto(tt.hist); !got.Equal(tt.want) {
+				t.Fatalf("LastAuto = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -21,9 +21,9 @@ type Config struct {
 	// Demo runs the demo application and its mirror set (default true).
 	Demo *bool `json:"demo,omitempty"`
 	// Daemons runs `hadron serve` at every site (an etcd cluster across the regions,
-	// probes from each region, the GSLB name servers). Off by default until the
-	// runbooks that use them are in.
-	Daemons bool `json:"daemons,omitempty"`
+	// probes from each region, the GSLB name servers, replication, runbooks); default
+	// true.
+	Daemons *bool `json:"daemons,omitempty"`
 	// FirstRegion numbers the regions' address ranges from 127.0.FirstRegion.0/24
 	// (default 1), so a second lab (the tests') can run beside the user's.
 	FirstRegion int `json:"firstRegion,omitempty"`
@@ -124,6 +124,9 @@ func (c *Config) applyDefaults() {
 }
 
 // DemoEnabled says whether the demo application and its mirror set run.
+// DaemonsEnabled says whether the lab runs `hadron serve` at every site.
+func (c Config) DaemonsEnabled() bool { return c.Daemons == nil || *c.Daemons }
+
 func (c Config) DemoEnabled() bool { return c.Demo == nil || *c.Demo }
 
 // Validate reports every problem of the config, one per line.

@@ -112,7 +112,9 @@ func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Applicati
 				// The database password travels with the application (seed 001's shared
 				// secrets); every other Secret stays where it is.
 				Secrets: []string{DemoDBSecret},
-				Rules:   siteRules(standbys),
+				// Every workload site gets its rule: after a failover the old active
+				// site is the stand-by that replication writes to.
+				Rules: siteRules(append([]string{active}, standbys...)),
 			},
 		},
 	}
@@ -184,9 +186,9 @@ func cleanYAML(v any) ([]byte, error) {
 }
 
 // siteRules make each stand-by's copy of the demo's settings name its own site.
-func siteRules(standbys []string) []v1alpha1.ReplicationRule {
+func siteRules(sites []string) []v1alpha1.ReplicationRule {
 	var out []v1alpha1.ReplicationRule
-	for _, s := range standbys {
+	for _, s := range sites {
 		out = append(out, v1alpha1.ReplicationRule{
 			Sites:      []string{s},
 			Kinds:      []string{"ConfigMap"},

@@ -148,7 +148,7 @@ func TestFleetYAMLLoads(t *testing.T) {
 		t.Errorf("west's load balancer from us-east-1 = %s", got)
 	}
 	rep := f.Application("shop").Spec.Replication
-	if rep == nil || len(rep.Rules) != 1 || rep.Rules[0].Sites[0] != "west" || !strings.Contains(string(rep.Rules[0].MergePatch), `"HADRON_DEMO_SITE":"west"`) {
+	if rep == nil || len(rep.Rules) != 2 || rep.Rules[1].Sites[0] != "west" || !strings.Contains(string(rep.Rules[1].MergePatch), `"HADRON_DEMO_SITE":"west"`) {
 		t.Errorf("shop replication = %+v", rep)
 	}
 	if strings.Contains(string(b), "creationTimestamp") {

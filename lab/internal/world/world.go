@@ -183,7 +183,7 @@ func (w *World) start(ctx context.Context) error {
 		return fmt.Errorf("write fleet: %w", err)
 	}
 	w.event("fleet file written to %s", d.Fleet())
-	if w.cfg.Daemons {
+	if w.cfg.DaemonsEnabled() {
 		w.daemons = NewDaemons(w.cfg, d, w.opts.HadronBinary, w.log.With("component", "daemons"))
 		w.event("starting hadron daemons at %d sites (etcd across regions, probes, DNS)", len(w.cfg.Sites))
 		if err := w.daemons.Start(ctx, 2*time.Minute); err != nil {

@@ -51,7 +51,9 @@ func UpCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg.Daemons = cfg.Daemons || daemons
+			if cmd.Flags().Changed("daemons") {
+				cfg.Daemons = &daemons
+			}
 			dir := df.get()
 			if pid := dir.SupervisorPID(); pid != 0 {
 				return fmt.Errorf("a lab is already running in %s (supervisor pid %d): see `hadron lab status`, or stop it with `hadron lab down`", dir, pid)
@@ -84,7 +86,7 @@ func UpCommand() *cobra.Command {
 	df.add(cmd)
 	cmd.Flags().StringVar(&config, "config", "", "lab.yaml describing the sites (default: east, west and a witness)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for the lab to be ready")
-	cmd.Flags().BoolVar(&daemons, "daemons", false, "also run `hadron serve` at every site (etcd across regions, probes, DNS)")
+	cmd.Flags().BoolVar(&daemons, "daemons", true, "run `hadron serve` at every site (etcd across regions, probes, DNS, replication, runbooks); --daemons=false for the sites alone")
 	return cmd
 }
 
@@ -112,7 +114,7 @@ func findBinaries(cfg topology.Config) (binaries, error) {
 			return b, err
 		}
 	}
-	if cfg.Daemons {
+	if cfg.DaemonsEnabled() {
 		if b.hadron, err = find("hadron"); err != nil {
 			return b, err
 		}
@@ -135,7 +137,7 @@ func checkPorts(cfg topology.Config) error {
 	for _, m := range cfg.Members() {
 		ws = append(ws, want{m.Address, "PostgreSQL member " + m.Name})
 	}
-	if cfg.Daemons {
+	if cfg.DaemonsEnabled() {
 		for _, s := range cfg.Indexed() {
 			ws = append(ws, want{s.DaemonAPI(), "hadron daemon API of " + s.Name}, want{s.EtcdPeer(), "hadron daemon etcd peer of " + s.Name}, want{s.DNS(), "hadron daemon DNS of " + s.Name})
 		}

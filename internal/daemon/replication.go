@@ -1,0 +1,226 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/runbook"
+	"hadron.dev/hadron/internal/site"
+	"hadron.dev/hadron/internal/standby"
+)
+
+// replicationEvery is how often the leader compares what replicates with the active
+// site etcd holds; a runbook pauses replication at once, without waiting for it.
+const replicationEvery = time.Second
+
+// replication runs the object replicator of each application from its active site to
+// its other sites while this daemon leads. A runbook pauses it for its application:
+// the replicator must not write the stand-by style back onto a site that is being
+// activated, and after the run it starts again from the new active site, so objects
+// flow the other way.
+type replication struct {
+	mu      sync.Mutex
+	paused  map[string]int      // app → runs holding it paused
+	running map[string]*replRun // app → the replicator running now
+}
+
+type replRun struct {
+	active string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// pause stops app's replicator and waits until it has stopped; resume undoes one pause.
+func (d *Daemon) pauseReplication(app string) {
+	r := &d.repl
+	r.mu.Lock()
+	r.paused[app]++
+	run := r.running[app]
+	delete(r.running, app)
+	r.mu.Unlock()
+	if run != nil {
+		run.cancel()
+		<-run.done
+		d.log.Info("replication paused for a runbook", "app", app, "from", run.active)
+	}
+}
+
+func (d *Daemon) resumeReplication(app string) {
+	r := &d.repl
+	r.mu.Lock()
+	if r.paused[app] > 0 {
+		r.paused[app]--
+	}
+	r.mu.Unlock()
+}
+
+// replicateWhileLeading keeps every replicable application's replicator running from
+// its current active site until ctx (the leadership) ends.
+func (d *Daemon) replicateWhileLeading(ctx context.Context) {
+	var apps []*v1alpha1.Application
+	for _, a := range d.opts.Fleet.Applications {
+		if d.kubeSites(a) {
+			apps = append(apps, a)
+		}
+	}
+	if len(apps) == 0 {
+		return
+	}
+	t := time.NewTicker(replicationEvery)
+	defer t.Stop()
+	defer d.stopReplication()
+	for {
+		st, err := d.store.Current(ctx)
+		if err == nil {
+			for _, a := range apps {
+				active := st.Apps[a.Name].Active
+				if active == "" {
+					active = a.Spec.Policy.ActiveSite
+				}
+				d.ensureReplication(ctx, a, active)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// ensureReplication starts app's replicator from active unless it runs from there
+// already or a runbook holds it paused (checked in etcd too: a run another leader
+// left open pauses it here as well).
+func (d *Daemon) ensureReplication(ctx context.Context, a *v1alpha1.Application, active string) {
+	r := &d.repl
+	r.mu.Lock()
+	cur, paused := r.running[a.Name], r.paused[a.Name] > 0
+	r.mu.Unlock()
+	if cur != nil && cur.active == active && !paused {
+		return
+	}
+	if cur != nil {
+		r.mu.Lock()
+		delete(r.running, a.Name)
+		r.mu.Unlock()
+		cur.cancel()
+		<-cur.done
+	}
+	if paused {
+		return
+	}
+	octx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	open, err := runbook.Open(octx, d.client, a.Name)
+	cancel()
+	if err != nil || open != nil {
+		return
+	}
+	app := activeAt(a, active)
+	cfg, err := d.standbyConfig(app)
+	if err != nil {
+		d.log.Warn("replication not started", "app", a.Name, "err", err)
+		return
+	}
+	rctx, stop := context.WithCancel(ctx)
+	run := &replRun{active: active, cancel: stop, done: make(chan struct{})}
+	r.mu.Lock()
+	if r.paused[a.Name] > 0 || r.running[a.Name] != nil {
+		r.mu.Unlock()
+		stop()
+		return
+	}
+	r.running[a.Name] = run
+	r.mu.Unlock()
+	d.log.Info("replicating", "app", a.Name, "from", active, "to", app.Spec.Policy.StandbySites)
+	go func() {
+		defer close(run.done)
+		if err := standby.Run(rctx, cfg); err != nil && rctx.Err() == nil {
+			d.log.Warn("replication stopped; restarting", "app", a.Name, "err", err)
+			sleep(rctx, 5*time.Second)
+			r.mu.Lock()
+			if r.running[a.Name] == run {
+				delete(r.running, a.Name)
+			}
+			r.mu.Unlock()
+		}
+	}()
+}
+
+func (d *Daemon) stopReplication() {
+	r := &d.repl
+	r.mu.Lock()
+	runs := r.running
+	r.running = map[string]*replRun{}
+	r.mu.Unlock()
+	for _, run := range runs {
+		run.cancel()
+		<-run.done
+	}
+}
+
+// activeAt is a with active as its active site and every other site as a stand-by:
+// the replicator and discovery read the roles from the policy.
+func activeAt(a *v1alpha1.Application, active string) *v1alpha1.Application {
+	if a.Spec.Policy.ActiveSite == active {
+		return a
+	}
+	c := *a // the policy is a value; its slices are replaced, never written
+	p := &c.Spec.Policy
+	sites := append([]string{p.ActiveSite}, p.StandbySites...)
+	p.ActiveSite, p.StandbySites = active, nil
+	for _, s := range sites {
+		if s != active {
+			p.StandbySites = append(p.StandbySites, s)
+		}
+	}
+	return &c
+}
+
+// kubeSites says whether every site of a is a Kubernetes cluster hadron can reach.
+func (d *Daemon) kubeSites(a *v1alpha1.Application) bool {
+	for _, n := range append([]string{a.Spec.Policy.ActiveSite}, a.Spec.Policy.StandbySites...) {
+		s := d.opts.Fleet.Site(n)
+		if s == nil || (s.Spec.Kubeconfig == "" && s.Spec.KubeContext == "") {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *Daemon) standbyConfig(app *v1alpha1.Application) (standby.Config, error) {
+	active, err := d.conn(app.Spec.Policy.ActiveSite)
+	if err != nil {
+		return standby.Config{}, err
+	}
+	cfg := standby.Config{App: app, Sites: d.opts.Fleet.Sites, Active: active, Log: d.log.With("component", "replicate")}
+	for _, s := range app.Spec.Policy.StandbySites {
+		c, err := d.conn(s)
+		if err != nil {
+			return standby.Config{}, err
+		}
+		cfg.Standbys = append(cfg.Standbys, c)
+	}
+	return cfg, nil
+}
+
+// conn is the daemon's connection to a site's Kubernetes API, made once.
+func (d *Daemon) conn(name string) (*site.Conn, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c := d.conns[name]; c != nil {
+		return c, nil
+	}
+	s := d.opts.Fleet.Site(name)
+	if s == nil {
+		return nil, fmt.Errorf("site %s is not in the fleet", name)
+	}
+	c, err := site.Connect(s, d.opts.Fleet.Dir)
+	if err != nil {
+		return nil, err
+	}
+	d.conns[name] = c
+	return c, nil
+}
