@@ -27,6 +27,6 @@ func init() {
 		checkcmd.Command,
 		replicatecmd.Command,
 		servecmd.Command, statuscmd.Command,
-		runbookcmd.Switchover, runbookcmd.Failover, runbookcmd.Failback, runbookcmd.History,
+		runbookcmd.Switchover, runbookcmd.Failover, runbookcmd.Failback, runbookcmd.History, runbookcmd.Drill,
 	)
 }
