@@ -47,7 +47,9 @@ type Engine struct {
 // Run executes r from its first unfinished step to the end and closes it into the
 // ledger. It returns coord.ErrFenced (wrapped) as soon as token stops leading — the
 // next leader resumes the run — and a step's error when the step exhausted its
-// budget, leaving the run open in StatusFailed.
+// budget, leaving the run open in StatusFailed until a person resumes it (ResumeRun,
+// then Run again) or aborts it (AbortRun). A run aborted meanwhile stops it at its
+// next save (ErrRunClosed).
 func (e *Engine) Run(ctx context.Context, token coord.Token, r *Record) error {
 	log := e.Log
 	if log == nil {

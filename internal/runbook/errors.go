@@ -24,3 +24,17 @@ var (
 
 // ErrNoRun is returned when a run is neither open nor in the ledger.
 var ErrNoRun = errors.New("no such run")
+
+// Errors of a person's decision on a stopped run (Retry, Abort).
+var (
+	// ErrNotFailed is returned when a run to resume or abort is still running.
+	ErrNotFailed = errors.New("not failed")
+	// ErrRunClosed is returned when a run is no longer open: it is in the ledger, and
+	// nothing may change it (a resume, an abort, or an engine's late save).
+	ErrRunClosed = errors.New("run is closed")
+	// ErrForceNeeded is returned when a run stopped at the automatic loss bound is
+	// resumed without force: going on accepts the loss, which only a person decides.
+	ErrForceNeeded = errors.New("going on accepts what the run stopped for: force it")
+	// ErrRunChanged is returned when a run kept changing while a decision was written.
+	ErrRunChanged = errors.New("run changed while the decision was written; try again")
+)

@@ -5,6 +5,7 @@
 package runbook
 
 import (
+	"errors"
 	"time"
 
 	"hadron.dev/hadron/internal/data"
@@ -85,6 +86,27 @@ type Record struct {
 	RTO       Duration   `json:"rto,omitempty"`
 	SystemRTO Duration   `json:"systemRTO,omitempty"`
 	RPO       *data.Loss `json:"rpo,omitempty"`
+
+	// NeedsForce is set when the run stopped because going on needs a person's
+	// acceptance (an automatic promotion above the loss bound): a resume must be forced.
+	NeedsForce bool `json:"needsForce,omitempty"`
+	// Resumes are the people who set the run going again after it failed, in order;
+	// Who stays the one who decided the run.
+	Resumes []Decision `json:"resumes,omitempty"`
+	// Aborted is who closed the run without finishing it, and why.
+	Aborted *Decision `json:"aborted,omitempty"`
+}
+
+// Decision is a person's answer to a stopped run: resume it or abort it.
+type Decision struct {
+	Who string    `json:"who"`
+	At  time.Time `json:"at"`
+	// Failure is the run's error the person answered ("" for a run aborted while
+	// marked running).
+	Failure string `json:"failure,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	// Force is set when the person accepted what the run had stopped for.
+	Force bool `json:"force,omitempty"`
 }
 
 // Duration is a time.Duration that reads well in JSON ("1.234s").
@@ -137,10 +159,12 @@ func End(r *Record, i int, token int64, now time.Time, detail string, resumed bo
 	s.Ended, s.Token, s.Detail, s.Resumed, s.Error = &now, token, detail, resumed, ""
 }
 
-// Fail records that step i gave up with err; the run stops in StatusFailed.
+// Fail records that step i gave up with err; the run stops in StatusFailed. A stop at
+// the automatic loss bound is marked so that only a forced resume goes on.
 func Fail(r *Record, i int, err error) {
 	r.Steps[i].Error = err.Error()
 	r.Status, r.Error = StatusFailed, r.Steps[i].Name+": "+err.Error()
+	r.NeedsForce = errors.Is(err, ErrLossBound)
 }
 
 // MarkVerified sets the verification time and the RTOs measured to it.
@@ -169,6 +193,11 @@ func Clone(r *Record) *Record {
 	if r.RPO != nil {
 		l := *r.RPO
 		c.RPO = &l
+	}
+	c.Resumes = append([]Decision(nil), r.Resumes...)
+	if r.Aborted != nil {
+		a := *r.Aborted
+		c.Aborted = &a
 	}
 	return &c
 }
