@@ -24,6 +24,18 @@ type RunRequest struct {
 	Force bool `json:"force,omitempty"`
 }
 
+// RunDecision is the body of POST /v1/runbooks/APP/ID/resume and .../abort: a
+// person's answer to a failed run.
+type RunDecision struct {
+	// Who decides (recorded next to the run's decider).
+	Who string `json:"who"`
+	// Reason says why a run is aborted (recorded in the ledger).
+	Reason string `json:"reason,omitempty"`
+	// Force resumes a run stopped at the automatic loss bound (accepting the loss), or
+	// aborts a run that is marked running but that no daemon executes.
+	Force bool `json:"force,omitempty"`
+}
+
 // Errors a runbook handler returns, answered as 409 Conflict or 400 Bad Request.
 var (
 	// ErrNotLeader is returned by a daemon that does not lead: ask the leader.
@@ -37,6 +49,10 @@ type RunbookHandlers struct {
 	Start   func(ctx context.Context, req RunRequest) (*runbook.Record, error)
 	Get     func(ctx context.Context, app, id string) (*runbook.Record, error)
 	History func(ctx context.Context, app string) ([]runbook.Record, error)
+	// Resume sets a failed run going again and Abort closes it into the ledger; nil
+	// leaves the route out.
+	Resume func(ctx context.Context, app, id string, d RunDecision) (*runbook.Record, error)
+	Abort  func(ctx context.Context, app, id string, d RunDecision) (*runbook.Record, error)
 }
 
 func registerRunbooks(mux *http.ServeMux, token string, h *RunbookHandlers) {
@@ -64,6 +80,26 @@ func registerRunbooks(mux *http.ServeMux, token string, h *RunbookHandlers) {
 		}
 		writeJSON(w, rec)
 	})))
+	for verb, fn := range map[string]func(context.Context, string, string, RunDecision) (*runbook.Record, error){
+		"resume": h.Resume, "abort": h.Abort,
+	} {
+		if fn == nil {
+			continue
+		}
+		mux.Handle("POST /v1/runbooks/{app}/{id}/"+verb, authorize(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var d RunDecision
+			if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&d); err != nil {
+				http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			rec, err := fn(r.Context(), r.PathValue("app"), r.PathValue("id"), d)
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			writeJSON(w, rec)
+		})))
+	}
 	mux.Handle("GET /v1/history", authorize(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		recs, err := h.History(r.Context(), r.URL.Query().Get("app"))
 		if err != nil {
@@ -77,9 +113,10 @@ func registerRunbooks(mux *http.ServeMux, token string, h *RunbookHandlers) {
 func writeError(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, ErrNotLeader), errors.Is(err, runbook.ErrRunOpen):
+	case errors.Is(err, ErrNotLeader), errors.Is(err, runbook.ErrRunOpen), errors.Is(err, runbook.ErrRunChanged):
 		code = http.StatusConflict
-	case errors.Is(err, ErrRefused), errors.Is(err, runbook.ErrUnknownKind):
+	case errors.Is(err, ErrRefused), errors.Is(err, runbook.ErrUnknownKind),
+		errors.Is(err, runbook.ErrNotFailed), errors.Is(err, runbook.ErrRunClosed), errors.Is(err, runbook.ErrForceNeeded):
 		code = http.StatusBadRequest
 	case errors.Is(err, runbook.ErrNoRun):
 		code = http.StatusNotFound
@@ -104,6 +141,31 @@ func (c *Client) StartRun(ctx context.Context, req RunRequest) (*runbook.Record,
 func (c *Client) Run(ctx context.Context, app, id string) (*runbook.Record, error) {
 	var rec runbook.Record
 	if err := c.get(ctx, "/v1/runbooks/"+url.PathEscape(app)+"/"+url.PathEscape(id), &rec); err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// ResumeRun calls POST /v1/runbooks/APP/ID/resume: the leader sets the failed run
+// going again and answers the record as resumed.
+func (c *Client) ResumeRun(ctx context.Context, app, id string, d RunDecision) (*runbook.Record, error) {
+	return c.decide(ctx, app, id, "resume", d)
+}
+
+// AbortRun calls POST /v1/runbooks/APP/ID/abort: the leader closes the failed run
+// into the ledger as aborted and answers the closed record.
+func (c *Client) AbortRun(ctx context.Context, app, id string, d RunDecision) (*runbook.Record, error) {
+	return c.decide(ctx, app, id, "abort", d)
+}
+
+func (c *Client) decide(ctx context.Context, app, id, verb string, d RunDecision) (*runbook.Record, error) {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	var rec runbook.Record
+	path := "/v1/runbooks/" + url.PathEscape(app) + "/" + url.PathEscape(id) + "/" + verb
+	if err := c.do(ctx, http.MethodPost, path, bytes.NewReader(b), &rec); err != nil {
 		return nil, err
 	}
 	return &rec, nil

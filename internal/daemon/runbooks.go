@@ -22,6 +22,7 @@ func (d *Daemon) runbookHandlers() *api.RunbookHandlers {
 		History: func(ctx context.Context, app string) ([]runbook.Record, error) {
 			return runbook.History(ctx, d.client, app)
 		},
+		Resume: d.resumeRun, Abort: d.abortRun, // resume.go
 	}
 }
 
