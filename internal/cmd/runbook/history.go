@@ -19,7 +19,7 @@ func History() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "history [APP]",
-		Short: "Show the ledger: every closed switchover and failover with its steps, RTO and RPO",
+		Short: "Show the ledger: every closed switchover, failover and failback (done or aborted) with its steps, RTO and RPO",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "text" && output != "json" {
@@ -49,12 +49,7 @@ func History() *cobra.Command {
 				fmt.Fprintln(out, "no runs in the ledger")
 			}
 			for i := range recs {
-				r := &recs[i]
-				fmt.Fprintf(out, "%s  decided %s by %s, tokens %v\n", r.ID, r.Decided.UTC().Format("2006-01-02 15:04:05.000"), r.Who, r.Tokens)
-				for j, s := range r.Steps {
-					fmt.Fprintln(out, StepLine(j, s))
-				}
-				Summary(out, r)
+				Print(out, &recs[i])
 				fmt.Fprintln(out)
 			}
 			return nil

@@ -15,7 +15,7 @@ import (
 	"hadron.dev/hadron/internal/runbook"
 )
 
-// Switchover returns `hadron switchover APP --to SITE`.
+// Switchover returns `hadron switchover APP --to SITE` (or --resume / --abort).
 func Switchover() *cobra.Command { return command(runbook.Switchover) }
 
 // Failover returns `hadron failover APP --to SITE [--force]`.
@@ -29,7 +29,8 @@ func command(kind runbook.Kind) *cobra.Command {
 		c            conn
 		to           string
 		force, dry   bool
-		who          string
+		resume, stop bool
+		who, reason  string
 		waitFor      time.Duration
 		short, extra string
 	)
@@ -45,15 +46,32 @@ func command(kind runbook.Kind) *cobra.Command {
 		extra = "The quorum must find the active site down, unless --force: a person takes the decision."
 	}
 	cmd := &cobra.Command{
-		Use:   string(kind) + " APP --to SITE",
+		Use:   string(kind) + " APP (--to SITE | --resume | --abort)",
 		Short: short,
 		Long: short + ".\n\n" + extra + `
 The plan is printed first (--dry-run prints only the plan); the leader daemon then
 runs it step by step, fenced by its leadership token, and the command follows the
-progress with each step's time, then prints the RTO and the RPO recorded in the ledger.`,
+progress with each step's time, then prints the RTO and the RPO recorded in the ledger.
+
+A run whose step failed stays open and blocks new runs of the application until a
+person answers it: --resume asks the failed step again and follows the run to its end;
+--abort [--reason TEXT] closes it into the ledger as aborted, running nothing (no step
+is undone). A failover stopped at the automatic loss bound resumes only with --force.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			app := args[0]
+			if who == "" {
+				who = os.Getenv("USER")
+			}
+			if reason != "" && !stop {
+				return cli.Exit(2, errReason)
+			}
+			if resume || stop {
+				return answer(cmd, &c, kind, app, decision{resume: resume, to: to, who: who, reason: reason, force: force, wait: waitFor})
+			}
+			if force && kind != runbook.Failover {
+				return cli.Exit(2, errors.New("--force goes with --resume or --abort"))
+			}
 			f, clients, err := c.clients()
 			if err != nil {
 				return err
@@ -65,9 +83,6 @@ progress with each step's time, then prints the RTO and the RPO recorded in the 
 			}
 			if to == "" {
 				return errors.New("--to SITE is required")
-			}
-			if who == "" {
-				who = os.Getenv("USER")
 			}
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
@@ -124,9 +139,15 @@ progress with each step's time, then prints the RTO and the RPO recorded in the 
 	fl.BoolVar(&dry, "dry-run", false, "print the plan only")
 	fl.StringVar(&who, "who", "", "name recorded as the decider (default $USER)")
 	fl.DurationVar(&waitFor, "wait", 10*time.Minute, "how long to follow the run")
+	fl.BoolVar(&resume, "resume", false, "resume the application's failed run at its failed step")
+	fl.BoolVar(&stop, "abort", false, "close the application's failed run as aborted, running nothing")
+	fl.StringVar(&reason, "reason", "", "with --abort: why (recorded in the ledger)")
+	forced := "with --abort: close a run marked running that no daemon executes"
 	if kind == runbook.Failover {
-		fl.BoolVar(&force, "force", false, "fail over although the quorum does not find the active site down")
+		forced = "fail over although the quorum does not find the active site down; with --resume: go on past the automatic loss bound; " + forced
 	}
+	fl.BoolVar(&force, "force", false, forced)
+	cmd.MarkFlagsMutuallyExclusive("resume", "abort", "dry-run")
 	return cmd
 }
 

@@ -2,13 +2,17 @@ package runbook
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/internal/cli/clitest"
+	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coord/coordtest"
 	"hadron.dev/hadron/internal/daemon/daemontest"
 	"hadron.dev/hadron/internal/runbook"
@@ -67,5 +71,94 @@ func TestSwitchoverAndHistoryAgainstDaemons(t *testing.T) {
 	}
 	if h := run(t, History(), base...); strings.Count(h, "Z-switchover ") != 1 || strings.Count(h, "Z-failback ") != 1 {
 		t.Errorf("history:\n%s", h)
+	}
+}
+
+// A failed run is answered from the CLI: --resume follows it to its end like a new
+// run, --abort prints it as the ledger keeps it; answers that do not fit the open run
+// are refused with what is wrong.
+func TestResumeAndAbortAgainstDaemons(t *testing.T) {
+	w := daemontest.Start(t, 245, daemontest.Options{})
+	w.WaitLeader(t, "east", "west", "witness")
+	coordtest.Eventually(t, 30*time.Second, "verdicts published", func() bool {
+		v := w.Status(t, "witness").Apps[0].Verdicts
+		return v["east"] == "up" && v["west"] == "up"
+	})
+	base := []string{"-f", w.FleetFile, "--pki", w.PKI.Dir}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	etcd := w.Daemons["witness"].Client()
+	tok, err := coord.Leader(ctx, etcd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// launch records a run as the leader does, without executing it; fail stops it at
+	// its first step, as a step out of budget does.
+	launch := func(kind runbook.Kind, from, to string) *runbook.Record {
+		rec, err := runbook.Launch(ctx, etcd, tok, kind, daemontest.App, from, to, "alice", true, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	fail := func(rec *runbook.Record) {
+		runbook.Begin(rec, 0, tok.Rev, time.Now())
+		runbook.Fail(rec, 0, errors.New("budget ran out"))
+		if err := runbook.Save(ctx, etcd, tok, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused := func(want string, cmd *cobra.Command, args ...string) {
+		t.Helper()
+		out, errOut, code := clitest.Run(t, cmd, append(args, base...)...)
+		if code != 2 || !strings.Contains(errOut, want) {
+			t.Fatalf("%s %v: exit %d, stderr %q, want 2 and %q\n%s", cmd.Name(), args, code, errOut, want, out)
+		}
+	}
+
+	refused("no open run for shop", Switchover(), daemontest.App, "--resume")
+	sw := launch(runbook.Switchover, "east", "west")
+	fail(sw)
+	refused("is a switchover, not a failover", Failover(), daemontest.App, "--resume")
+	refused("moves the application to west, not east", Switchover(), daemontest.App, "--resume", "--to", "east")
+	refused("--reason goes with --abort", Switchover(), daemontest.App, "--resume", "--reason", "x")
+
+	out, errOut, code := clitest.Run(t, Switchover(), append([]string{daemontest.App, "--resume", "--who", "bob"}, base...)...)
+	if code != 0 {
+		t.Fatalf("resume: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"run " + sw.ID + ": switchover of shop east → west by alice, failed at step 1 (ready): ready: budget ran out",
+		"resumed by bob", "1. ready", "8. standby-old", "switchover of shop east → west: done", "resumed by bob at", "RTO (decision → verified)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("resume output lacks %q:\n%s", want, out)
+		}
+	}
+	t.Log("\n" + out)
+
+	fo := launch(runbook.Failover, "west", "east")
+	refused("run "+fo.ID+" is running, not failed", Failover(), daemontest.App, "--resume")
+	refused("run "+fo.ID+" is running, not failed", Failover(), daemontest.App, "--abort")
+	fail(fo)
+	out, errOut, code = clitest.Run(t, Failover(), append([]string{daemontest.App, "--abort", "--who", "carol", "--reason", "east is rebuilt"}, base...)...)
+	if code != 0 {
+		t.Fatalf("abort: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"run " + fo.ID + " aborted by carol", "1. fence", "failed (attempt 1): budget ran out", "2. promote", "not run",
+		"failover of shop west → east: aborted", "aborted by carol at", ": east is rebuilt; no step was undone"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("abort output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "RTO") {
+		t.Errorf("an aborted run claims an RTO:\n%s", out)
+	}
+	t.Log("\n" + out)
+	refused("no open run for shop", Failover(), daemontest.App, "--abort")
+
+	h := run(t, History(), append([]string{daemontest.App}, base...)...)
+	for _, want := range []string{"switchover of shop east → west: done", "resumed by bob at", "failover of shop west → east: aborted", "aborted by carol at"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("history lacks %q:\n%s", want, h)
+		}
 	}
 }
