@@ -19,6 +19,7 @@ import (
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/compute"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coordstate"
 	"hadron.dev/hadron/internal/data"
@@ -87,6 +88,7 @@ type Daemon struct {
 	latest   map[string]map[string]map[string]probe.Observation
 	failing  map[failKey]time.Time // first failure of each observer's current failing streak
 	repl     replication
+	sites    *compute.Sites // the runbooks' Kubernetes side
 	conns    map[string]*site.Conn
 	observer []string
 }
@@ -127,6 +129,7 @@ func New(o Options) (*Daemon, error) {
 	if err := d.prepareAPI(); err != nil {
 		return nil, err
 	}
+	d.sites = &compute.Sites{Fleet: o.Fleet, Connect: d.conn, Log: d.log.With("component", "compute")}
 	d.localSets = map[string]bool{}
 	d.drivers = d.dataDrivers()
 	d.dataSets = map[string]api.DataSet{}

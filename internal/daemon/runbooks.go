@@ -122,7 +122,11 @@ func (d *Daemon) execute(ctx context.Context, tok coord.Token, rec *runbook.Reco
 	d.pauseReplication(rec.App)
 	defer d.resumeReplication(rec.App)
 	env := &runbook.Env{Client: d.client, Log: d.log, Check: d.checkSite(rec.App)}
-	if a := d.opts.Fleet.Application(rec.App); a != nil && a.Spec.Data != nil {
+	a := d.opts.Fleet.Application(rec.App)
+	if a != nil && d.kubeSites(a) {
+		env.Sites = d.sites
+	}
+	if a != nil && a.Spec.Data != nil {
 		set := a.Spec.Data.MirrorSet
 		env.Data = d.drivers[set]
 		env.LastKnownFlush = func() data.LSN {

@@ -52,6 +52,8 @@ type Driver struct {
 	// caughtUp is when each member was last seen with no lag: the age of its lag when
 	// it has not replayed a transaction since it started (long-lived drivers only).
 	caughtUp map[string]time.Time
+	// idle is one kept session per member for observations (idle.go).
+	idle map[string]idleConn
 }
 
 var (
@@ -77,7 +79,7 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 3 * time.Second
 	}
-	d := &Driver{cfg: cfg, log: cfg.Logger.With("component", "data/postgres", "set", cfg.Set.Name), members: map[string]v1alpha1.Member{}, caughtUp: map[string]time.Time{}}
+	d := &Driver{cfg: cfg, log: cfg.Logger.With("component", "data/postgres", "set", cfg.Set.Name), members: map[string]v1alpha1.Member{}, caughtUp: map[string]time.Time{}, idle: map[string]idleConn{}}
 	for _, m := range cfg.Set.Spec.Members {
 		d.members[m.Name] = m
 	}

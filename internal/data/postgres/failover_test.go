@@ -190,7 +190,9 @@ func TestFailoverUnderLoadThenOldPrimaryRewinds(t *testing.T) {
 	// The old primary comes back (accepting writes on the old timeline): the monitor
 	// fences it and rejoins it through pg_rewind.
 	if err := pgserver.Start(ctx, l.member("east-0").DataDir, l.member("east-0").Address.Address); err != nil {
-		t.Fatal(err)
+		// The monitor may see it accepting writes and stop it to rewind it before
+		// pg_ctl's own wait for the start is over; the wait below decides.
+		t.Logf("start east-0: %v", err)
 	}
 	waitFor(t, ctx, "east-0 streaming from east-1", func() (bool, string) {
 		st, err := l.drv.Status(ctx)

@@ -158,15 +158,21 @@ func (d *Driver) observe(ctx context.Context, m v1alpha1.Member) observation {
 	}}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout+3*time.Second)
 	defer cancel()
-	conn, err := d.connect(ctx, m, "postgres")
+	var connected bool
+	err := d.observeConn(ctx, m, func(conn *pgx.Conn) error {
+		connected = true
+		fresh := observation{st: o.st}
+		if err := d.query(ctx, conn, &fresh); err != nil {
+			return err
+		}
+		o = fresh
+		return nil
+	})
 	if err != nil {
 		o.err = err
-		o.st.Error = err.Error()
-		return o
-	}
-	defer conn.Close(context.Background())
-	if err := d.query(ctx, conn, &o); err != nil {
-		o.err = fmt.Errorf("%s: %w", m.Name, err)
+		if connected {
+			o.err = fmt.Errorf("%s: %w", m.Name, err)
+		}
 		o.st.Error = o.err.Error()
 		o.st.State = data.StateUnreachable
 		return o

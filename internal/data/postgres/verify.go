@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/data"
 )
@@ -26,18 +28,20 @@ func (d *Driver) Verify(ctx context.Context, only ...string) (*data.VerifyResult
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	res := &data.VerifyResult{Primary: st.Primary, Marker: "hadron-verify-" + hex.EncodeToString(b)}
-	conn, err := d.connect(ctx, d.members[st.Primary], "postgres")
+	var start time.Time
+	err = d.observeConn(ctx, d.members[st.Primary], func(conn *pgx.Conn) error {
+		// Bootstrap creates the table; a set bootstrapped by other means gets it here.
+		if _, err := conn.Exec(ctx, markerTable); err != nil {
+			return fmt.Errorf("marker table on %s: %w", st.Primary, err)
+		}
+		start = time.Now()
+		if _, err := conn.Exec(ctx, `insert into hadron_marker (id) values ($1)`, res.Marker); err != nil {
+			return fmt.Errorf("write marker on %s: %w", st.Primary, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
-	}
-	defer conn.Close(context.Background())
-	// Bootstrap creates the table; a set bootstrapped by other means gets it here.
-	if _, err := conn.Exec(ctx, markerTable); err != nil {
-		return nil, fmt.Errorf("verify: marker table on %s: %w", st.Primary, err)
-	}
-	start := time.Now()
-	if _, err := conn.Exec(ctx, `insert into hadron_marker (id) values ($1)`, res.Marker); err != nil {
-		return nil, fmt.Errorf("verify: write marker on %s: %w", st.Primary, err)
 	}
 	committed := time.Now()
 	res.Write = committed.Sub(start)
@@ -55,16 +59,12 @@ func (d *Driver) Verify(ctx context.Context, only ...string) (*data.VerifyResult
 		go func() {
 			defer wg.Done()
 			vm := &res.Members[i]
-			c, err := d.connect(ctx, m, "postgres")
-			if err != nil {
-				vm.Error = err.Error()
-				return
-			}
-			defer c.Close(context.Background())
-			err = pollUntil(ctx, time.Hour, func(ctx context.Context) (bool, error) {
-				var n int
-				err := c.QueryRow(ctx, `select count(*) from hadron_marker where id = $1`, res.Marker).Scan(&n)
-				return n == 1, err
+			err := d.observeConn(ctx, m, func(c *pgx.Conn) error {
+				return pollUntil(ctx, time.Hour, func(ctx context.Context) (bool, error) {
+					var n int
+					err := c.QueryRow(ctx, `select count(*) from hadron_marker where id = $1`, res.Marker).Scan(&n)
+					return n == 1, err
+				})
 			})
 			vm.After = time.Since(committed)
 			if err != nil {

@@ -1,0 +1,83 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hadron.dev/hadron/api/v1alpha1"
+)
+
+// Status is read often (every few seconds by the daemon, and by every runbook step's
+// checks), and a new session to a member in another region costs several round trips
+// and a SCRAM exchange — about half a second over a 35 ms link. The driver keeps one
+// idle session per member for observations; a session that fails is dropped and the
+// observation is made again on a fresh one, so a restarted member is never reported
+// unreachable because of a stale session.
+
+// idleMax is how long an idle session is kept.
+const idleMax = 30 * time.Second
+
+type idleConn struct {
+	conn  *pgx.Conn
+	since time.Time
+}
+
+// observeConn runs f on a session to m: the idle one when there is one, else a new
+// one; retried once on a new session when the idle one fails.
+func (d *Driver) observeConn(ctx context.Context, m v1alpha1.Member, f func(*pgx.Conn) error) error {
+	if c := d.takeIdle(m.Name); c != nil {
+		if err := f(c); err == nil {
+			d.putIdle(m.Name, c)
+			return nil
+		}
+		c.Close(context.Background())
+	}
+	c, err := d.connect(ctx, m, "postgres")
+	if err != nil {
+		return err
+	}
+	if err := f(c); err != nil {
+		c.Close(context.Background())
+		return err
+	}
+	d.putIdle(m.Name, c)
+	return nil
+}
+
+func (d *Driver) takeIdle(member string) *pgx.Conn {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ic, ok := d.idle[member]
+	if !ok {
+		return nil
+	}
+	delete(d.idle, member)
+	if time.Since(ic.since) > idleMax || ic.conn.IsClosed() {
+		go ic.conn.Close(context.Background())
+		return nil
+	}
+	return ic.conn
+}
+
+func (d *Driver) putIdle(member string, c *pgx.Conn) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.idle[member].conn != nil {
+		go c.Close(context.Background())
+		return
+	}
+	d.idle[member] = idleConn{conn: c, since: time.Now()}
+}
+
+// Close ends the driver's idle sessions. The driver stays usable; it opens new ones.
+func (d *Driver) Close() {
+	d.mu.Lock()
+	idle := d.idle
+	d.idle = map[string]idleConn{}
+	d.mu.Unlock()
+	for _, ic := range idle {
+		ic.conn.Close(context.Background())
+	}
+}
