@@ -12,7 +12,7 @@ import (
 
 // DefaultLeaseTTL is how long a leader's lease outlives the leader: a dead leader is
 // replaced after at most this long.
-const DefaultLeaseTTL = 5 * time.Second
+const DefaultLeaseTTL = 3 * time.Second
 
 // Token is a leader's fencing token: its election key and that key's creation revision.
 // Revisions only grow, so a later leader's token is always greater, and a token is

@@ -14,7 +14,7 @@ const (
 	// DefaultFenceAfter is how long a daemon may go without reaching a majority before
 	// it fences its own site. It is below DefaultLeaseTTL so that a cut-off site stops
 	// taking traffic before a leader elsewhere could act on its absence.
-	DefaultFenceAfter = 3 * time.Second
+	DefaultFenceAfter = 2 * time.Second
 )
 
 // SelfFenced is the self-fencing decision: a daemon that has not reached a majority for

@@ -319,7 +319,10 @@ func (env *Env) drained(ctx context.Context, r *Record) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return m.FlushLSN >= r.LastFlush, nil
+	// Replayed, not only flushed: the promotion refuses a member that has not replayed
+	// the fenced primary's final position, and its retries back off for seconds while
+	// this post-check polls every 100 ms.
+	return m.ReplayLSN >= r.LastFlush, nil
 }
 
 // switchData promotes the target requiring the fenced primary's final position, so

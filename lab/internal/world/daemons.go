@@ -99,21 +99,21 @@ func (d *Daemons) StartSite(site string) error {
 }
 
 // StopSite stops one site's daemon (SIGTERM: it resigns leadership on its way out).
-func (d *Daemons) StopSite(ctx context.Context, site string) error {
+func (d *Daemons) StopSite(ctx context.Context, site string, grace time.Duration) error {
 	d.mu.Lock()
 	p := d.procs[site]
 	d.mu.Unlock()
 	if p == nil {
 		return nil
 	}
-	return p.stop(ctx, 5*time.Second)
+	return p.stop(ctx, grace)
 }
 
 // Stop stops every daemon.
 func (d *Daemons) Stop(ctx context.Context) error {
 	var errs []error
 	for _, s := range d.cfg.Indexed() {
-		errs = append(errs, d.StopSite(ctx, s.Name))
+		errs = append(errs, d.StopSite(ctx, s.Name, 5*time.Second))
 	}
 	return errors.Join(errs...)
 }

@@ -120,7 +120,7 @@ func (w *World) failSite(ctx context.Context, s *site) error {
 		return fmt.Errorf("fail site %s: already failed", s.top.Name)
 	}
 	s.failed = true
-	w.stopSite(ctx, s)
+	w.stopSite(ctx, s, true)
 	w.event("site %s failed: its processes are stopped", s.top.Name)
 	return nil
 }

@@ -298,9 +298,19 @@ func (w *World) startDemo(ctx context.Context, s *site) error {
 }
 
 // stopSite stops everything of one site, in the reverse order of start.
-func (w *World) stopSite(ctx context.Context, s *site) {
+func (w *World) stopSite(ctx context.Context, s *site, crash bool) {
+	// A crash takes the whole region at once: its load balancer first, then every
+	// process killed without a chance to resign a leadership or finish a request.
+	grace := 5 * time.Second
+	if crash {
+		grace = 0
+		if s.ingress != nil {
+			_ = s.ingress.Close()
+			s.ingress = nil
+		}
+	}
 	if w.daemons != nil {
-		if err := w.daemons.StopSite(ctx, s.top.Name); err != nil {
+		if err := w.daemons.StopSite(ctx, s.top.Name, grace); err != nil {
 			w.log.Warn("stop daemon", "site", s.top.Name, "err", err)
 		}
 	}
@@ -309,7 +319,7 @@ func (w *World) stopSite(ctx context.Context, s *site) {
 		s.ingress = nil
 	}
 	if s.demo != nil {
-		if err := s.demo.stop(ctx, 5*time.Second); err != nil {
+		if err := s.demo.stop(ctx, grace); err != nil {
 			w.log.Warn("stop demo", "site", s.top.Name, "err", err)
 		}
 	}
@@ -334,7 +344,7 @@ func (w *World) stopAll(ctx context.Context) {
 		wg.Add(1)
 		go func(s *site) {
 			defer wg.Done()
-			w.stopSite(ctx, s)
+			w.stopSite(ctx, s, false)
 		}(s)
 	}
 	wg.Wait()
