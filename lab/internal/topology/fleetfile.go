@@ -99,10 +99,10 @@ func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Applicati
 			Namespace: DemoNamespace,
 			Selector:  &metav1.LabelSelector{MatchLabels: map[string]string{partOfLabel: DemoApp}},
 			Policy: v1alpha1.Policy{
-				Mode:              v1alpha1.ModeActivePassive,
-				ActiveSite:        active,
-				StandbySites:      standbys,
-				Standby:           v1alpha1.StandbyPilotLight,
+				Mode:         v1alpha1.ModeActivePassive,
+				ActiveSite:   active,
+				StandbySites: standbys,
+				Standby:      v1alpha1.StandbyPilotLight,
 				// The verdict already needs fall (3) failed probes in a row; the
 				// threshold adds a second on top against a verdict that flaps.
 				AutomaticFailover: &v1alpha1.AutomaticFailover{Enabled: true, Threshold: d(time.Second), MinInterval: d(10 * time.Minute)},
