@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# make demo: start the lab (two regions and a witness), put the demo application on
-# east, and show it answering through east's load-balancer address.
+# make demo: start the lab (two regions, a witness, a hadron daemon in each), put the
+# demo application on east, then drill a region loss: east is killed under write load,
+# hadron fails over to west on its own and reports the RTO and RPO it measured, then
+# east comes back and the application fails back home without losing a write.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/bin:$PATH"
@@ -33,28 +35,37 @@ for i in $(seq 1 180); do
 done
 [ "$code" = 200 ] || { echo "east did not become healthy (last HTTP $code)"; hadron lab status; exit 1; }
 
-step "hadron lab status"
-hadron lab status
-
-step "the application answering through east's load balancer"
-curl -s --max-time 5 http://127.0.1.10:8080/
-for seq in 1 2 3; do
-  curl -s --max-time 5 -X POST "http://127.0.1.10:8080/write?client=demo&seq=$seq"
+step "waiting until west (pilot-light stand-by) holds the application's objects"
+export HADRON_FLEET="$fleet" HADRON_PKI="$HADRON_LAB_DIR/hadron-pki"
+for i in $(seq 1 120); do
+  hadron check readiness shop >/dev/null 2>&1 && break
+  sleep 1
 done
-curl -s --max-time 5 "http://127.0.1.10:8080/read?client=demo"
+hadron check readiness shop
 
-step "west (stand-by) has no ready pods yet, so its load balancer answers 503"
-curl -s -i --max-time 5 http://127.0.2.10:8080/healthz | head -1
+step "hadron status   (three daemons: east, west and the witness)"
+hadron status
 
-step "hadron data status shop-db"
-hadron data status -f "$fleet" shop-db || true
+step "the drill: write through shop.gslb.example.com, kill region east, let hadron fail over on its own"
+# The client resolves at the witness's name server and keeps each answer for its TTL
+# (10 s), as a real one would. The report gives the measured RTO and RPO; then east is
+# restored and the application fails back home under the same load.
+hadron drill shop \
+  --fault 'hadron lab fail site east' \
+  --repair 'hadron lab restore site east' \
+  --failback
+
+step "hadron history shop"
+hadron history shop
 
 cat <<TXT
 
 The lab keeps running. Try:
-  hadron lab status
+  export HADRON_FLEET=$fleet HADRON_PKI=$HADRON_LAB_DIR/hadron-pki
+  hadron status
+  hadron switchover shop --to west   (planned, loses nothing)
+  hadron drill shop --trigger switchover --to west
   hadron lab link cut east west     (and: heal, latency east west 80)
   hadron lab fail zone us-east-1a   (and: restore zone us-east-1a)
-  hadron plan -f $fleet
   hadron lab down                   (stops everything and removes $HADRON_LAB_DIR)
 TXT

@@ -51,15 +51,16 @@ func (d *Driver) Fence(ctx context.Context, member string) error {
 
 func (d *Driver) fenceSQL(ctx context.Context, member string) error {
 	m := d.members[member]
-	conn, err := d.connect(ctx, m, "postgres")
+	conn, done, err := d.session(ctx, m)
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.Background())
-	if err := alterSystem(ctx, conn, "default_transaction_read_only", "on"); err != nil {
-		return err
+	err = alterSystem(ctx, conn, "default_transaction_read_only", "on")
+	if err == nil {
+		_, err = conn.Exec(ctx, `select pg_reload_conf()`)
 	}
-	if _, err := conn.Exec(ctx, `select pg_reload_conf()`); err != nil {
+	done(err == nil)
+	if err != nil {
 		return err
 	}
 	// The reload is asynchronous: wait until a new session starts read-only.

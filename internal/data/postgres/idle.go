@@ -81,3 +81,34 @@ func (d *Driver) Close() {
 		ic.conn.Close(context.Background())
 	}
 }
+
+// session is a session to m for an action: the idle one when it still answers a ping
+// (one round trip instead of a new session's several), else a new one. done(true) keeps
+// it for the next caller; done(false) closes it. Unlike observeConn nothing is
+// retried: an action that half happened must be looked at again, not repeated.
+func (d *Driver) session(ctx context.Context, m v1alpha1.Member) (conn *pgx.Conn, done func(keep bool), err error) {
+	if c := d.takeIdle(m.Name); c != nil {
+		pctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
+		err := c.Ping(pctx)
+		cancel()
+		if err == nil {
+			return c, d.release(m.Name, c), nil
+		}
+		c.Close(context.Background())
+	}
+	c, err := d.connect(ctx, m, "postgres")
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, d.release(m.Name, c), nil
+}
+
+func (d *Driver) release(member string, c *pgx.Conn) func(bool) {
+	return func(keep bool) {
+		if keep && !c.IsClosed() {
+			d.putIdle(member, c)
+			return
+		}
+		c.Close(context.Background())
+	}
+}

@@ -25,11 +25,12 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 		return nil, data.Permanent("promote %s: %w: %d < %d", member, data.ErrStaleFencing, token.FencingToken, d.fencing)
 	}
 	d.mu.Unlock()
-	conn, err := d.connect(ctx, m, "postgres")
+	conn, done, err := d.session(ctx, m)
 	if err != nil {
 		return nil, fmt.Errorf("promote %s: %w", member, err)
 	}
-	defer conn.Close(context.Background())
+	ok := false
+	defer func() { done(ok) }()
 	o := observation{st: data.MemberStatus{Member: member}}
 	if err := d.query(ctx, conn, &o); err != nil {
 		return nil, fmt.Errorf("promote %s: %w", member, err)
@@ -54,9 +55,9 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 	if err := alterSystem(ctx, conn, "synchronous_standby_names", ""); err != nil {
 		return nil, fmt.Errorf("promote %s: %w", member, err)
 	}
-	var ok bool
-	if err := conn.QueryRow(ctx, `select pg_promote(true, 60)`).Scan(&ok); err != nil || !ok {
-		return nil, fmt.Errorf("promote %s: pg_promote: ok=%v: %v", member, ok, err)
+	var promoted bool
+	if err := conn.QueryRow(ctx, `select pg_promote(true, 60)`).Scan(&promoted); err != nil || !promoted {
+		return nil, fmt.Errorf("promote %s: pg_promote: ok=%v: %v", member, promoted, err)
 	}
 	d.mu.Lock()
 	if token.FencingToken > d.fencing {
@@ -71,6 +72,7 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 	if err := d.ensureSlots(ctx, conn, member); err != nil {
 		d.log.Warn("replication slots after promotion", "member", member, "err", err)
 	}
+	ok = true
 	res.Took = time.Since(start)
 	d.log.Info("promoted", "member", member, "replay", final, "timeline", res.Timeline, "took", res.Took)
 	return res, nil
