@@ -32,6 +32,7 @@ func (d *Daemon) lead(ctx context.Context) {
 		d.resumeRuns(lctx, tok)
 		go d.autoFailover(lctx, tok)
 		go d.replicateWhileLeading(lctx)
+		go d.completeRPOs(lctx, tok)
 		d.publishWhileLeading(ctx, tok)
 		endLead()
 		d.setLeader(coord.Token{}, nil)

@@ -1,5 +1,10 @@
 package data
 
+import (
+	"context"
+	"time"
+)
+
 // Loss is the RPO of a promotion: what the old primary had committed that the promoted
 // member did not carry.
 //
@@ -34,4 +39,22 @@ func EstimateLoss(primaryFlush, promotedReplay LSN) Loss {
 		Transactions: -1,
 		Method:       "positions: last known primary flush − promoted replay",
 	}
+}
+
+// Discard is what a rewind of a former primary threw away: the commits it had past the
+// point where the promoted member's timeline forked. A failover that promoted without
+// the old primary knew its loss only from positions seen earlier; this is the count.
+type Discard struct {
+	Member       string    `json:"member"`
+	Timeline     int       `json:"timeline"`
+	Fork         LSN       `json:"fork"`
+	To           LSN       `json:"to"`
+	Transactions int64     `json:"transactions"`
+	Bytes        int64     `json:"bytes"`
+	At           time.Time `json:"at"`
+}
+
+// DiscardReader is an optional capability: the rewinds' counts, newest first.
+type DiscardReader interface {
+	Discarded(ctx context.Context) ([]Discard, error)
 }

@@ -116,6 +116,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		if err := shell(ctx, c.Repair); err != nil {
 			return rep, fmt.Errorf("%w: repair %q: %w", ErrDrill, c.Repair, err)
 		}
+		c.awaitCount(ctx, &rep.Drill)
 	}
 	if !c.Failback {
 		return rep, nil
@@ -198,6 +199,30 @@ func (c *Config) phase(ctx context.Context, kind runbook.Kind, begin func(contex
 		return &p, fmt.Errorf("%w: reading the writes back: %w", ErrDrill, verr)
 	}
 	return &p, nil
+}
+
+// awaitCount waits a little for the daemons to count the failover's loss exactly once
+// the old primary is back (its rewind counts what it discards), and takes the count.
+func (c *Config) awaitCount(ctx context.Context, p *Phase) {
+	if p.Run == nil || !runbook.NeedsCount(p.Run) {
+		return
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && sleep(ctx, time.Second) {
+		hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		hist, err := c.API.History(hctx, c.App)
+		cancel()
+		if err != nil {
+			continue
+		}
+		if r := pick(hist, p.Kind, p.Start, p.Run); r != nil && !runbook.NeedsCount(r) {
+			p.Run = r
+			p.RPOBytes, p.RPOTransactions = r.RPO.Bytes, r.RPO.Transactions
+			c.say("loss counted on the returned old primary: %d transactions (%s)", r.RPO.Transactions, r.RPO.Method)
+			return
+		}
+	}
+	c.say("the loss was not counted within 30 s of the repair; the report keeps the lower bound")
 }
 
 // request asks the leader for a run and returns when it was asked.

@@ -141,7 +141,7 @@ func printPhase(w io.Writer, p *Phase) {
 	if p.RPOTransactions >= 0 {
 		rpo = fmt.Sprintf("%d transactions (%d bytes)", p.RPOTransactions, p.RPOBytes)
 	} else if p.RPOBytes >= 0 {
-		rpo = fmt.Sprintf("%d bytes", p.RPOBytes)
+		rpo = fmt.Sprintf("at least %d bytes (transactions not counted)", p.RPOBytes)
 	}
 	fmt.Fprintf(w, "  RPO: data driver %s; client %d of %d acknowledged writes lost\n", rpo, len(p.Lost), p.Acked)
 }

@@ -215,6 +215,10 @@ func (env *Env) loss(ctx context.Context, r *Record, replay data.LSN) data.Loss 
 		return data.Loss{From: replay, Bytes: -1, Transactions: -1, Method: "unknown: no primary position was known"}
 	}
 	loss := data.EstimateLoss(r.LastFlush, replay)
+	if r.OldPrimary == "" {
+		loss.Method = "at least: the old primary's last flush the daemons saw before it was lost; " +
+			"counted exactly when it returns and is rewound"
+	}
 	if lc, ok := env.Data.(data.LossCounter); ok && r.OldPrimary != "" {
 		if counted, err := lc.CountLoss(ctx, r.OldPrimary, replay, r.LastFlush); err == nil {
 			return counted

@@ -129,6 +129,7 @@ func (d *Driver) rewindOrClone(ctx context.Context, m, primary v1alpha1.Member, 
 	if err := d.checkpoint(ctx, primary); err != nil {
 		return err
 	}
+	d.countDiscarded(ctx, m, primary)
 	src := d.conninfo(primary, d.region(m), d.user(), "", false)
 	out, err := pgserver.Run(ctx, "pg_rewind", d.pgEnv(), "--target-pgdata", m.DataDir, "--source-server", src)
 	if err == nil && diverged && strings.Contains(string(out), "no rewind required") {
