@@ -3,12 +3,14 @@ package daemon
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"hadron.dev/hadron/internal/probe"
+	"hadron.dev/hadron/internal/runbook"
 )
 
 // metrics are computed from the daemon's state at every scrape, so they never disagree
@@ -19,6 +21,12 @@ type metrics struct {
 
 	verdict, observed, quorum, fenced, leader, dnsQueries *prometheus.Desc
 	lagBytes, lagSeconds                                  *prometheus.Desc
+
+	// Runbooks are measured as this daemon executes them (a run resumed by another
+	// leader is counted there for the steps it ran).
+	stepSeconds *prometheus.HistogramVec
+	rtoSeconds  *prometheus.HistogramVec
+	runs        *prometheus.CounterVec
 }
 
 func newMetrics(d *Daemon) *metrics {
@@ -40,8 +48,33 @@ func newMetrics(d *Daemon) *metrics {
 		lagSeconds: prometheus.NewDesc("hadron_data_lag_seconds",
 			"Age of a member's newest replayed transaction while it lags.", []string{"set", "member", "site"}, nil),
 	}
-	m.reg.MustRegister(m, collectors.NewGoCollector())
+	buckets := []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60, 120}
+	m.stepSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "hadron_runbook_step_seconds",
+		Help: "How long each runbook step took, by kind of run and step.", Buckets: buckets}, []string{"kind", "step"})
+	m.rtoSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "hadron_runbook_rto_seconds",
+		Help: "Decision → verified of each finished run (system=true: first failed probe → verified).", Buckets: buckets},
+		[]string{"app", "kind", "system"})
+	m.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hadron_runbook_runs_total",
+		Help: "Runs this daemon executed to an end, by outcome."}, []string{"app", "kind", "status"})
+	m.reg.MustRegister(m, collectors.NewGoCollector(), m.stepSeconds, m.rtoSeconds, m.runs)
 	return m
+}
+
+// observeRun records a run this daemon executed, once it stopped.
+func (m *metrics) observeRun(r *runbook.Record) {
+	kind := string(r.Kind)
+	for _, s := range r.Steps {
+		if s.Started != nil && s.Ended != nil && s.Error == "" {
+			m.stepSeconds.WithLabelValues(kind, s.Name).Observe(s.Ended.Sub(*s.Started).Seconds())
+		}
+	}
+	if r.Verified != nil {
+		m.rtoSeconds.WithLabelValues(r.App, kind, "false").Observe(time.Duration(r.RTO).Seconds())
+		if r.FirstFailedProbe != nil {
+			m.rtoSeconds.WithLabelValues(r.App, kind, "true").Observe(time.Duration(r.SystemRTO).Seconds())
+		}
+	}
+	m.runs.WithLabelValues(r.App, kind, string(r.Status)).Inc()
 }
 
 func (m *metrics) handler() http.Handler {

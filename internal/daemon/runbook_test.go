@@ -3,6 +3,9 @@ package daemon_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +62,13 @@ func TestSwitchoverThroughAPIMovesDNSAndRecordsLedger(t *testing.T) {
 		return err == nil && r.Status == runbook.StatusDone
 	})
 	waitAnswers(t, w, west, all...)
+	m := scrape(t, c)
+	for _, want := range []string{`hadron_runbook_runs_total{app="shop",kind="switchover",status="done"} 1`,
+		`hadron_runbook_step_seconds_count{kind="switchover",step="dns"} 1`, `hadron_runbook_rto_seconds_count{app="shop",kind="switchover",system="false"} 1`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("the leader's metrics lack %s", want)
+		}
+	}
 	hist, err := w.Client(t, "witness").History(ctx, daemontest.App)
 	if err != nil || len(hist) != 1 || hist[0].ID != rec.ID || hist[0].Who != "test" || hist[0].Verified == nil {
 		t.Fatalf("history: %+v %v", hist, err)
@@ -125,4 +135,25 @@ func TestAutomaticFailoverWhenActiveSiteDown(t *testing.T) {
 		t.Logf("%-10s %8s  %s", s.Name, s.Ended.Sub(*s.Started).Round(time.Millisecond), s.Detail)
 	}
 	t.Logf("decision → verified %s; down verdict → verified %s", h.RTO, h.SystemRTO)
+}
+
+// scrape returns a daemon's /metrics page.
+func scrape(t *testing.T, c *api.Client) string {
+	t.Helper()
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: c.TLS}}
+	req, err := http.NewRequest(http.MethodGet, "https://"+c.Addr+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -141,8 +141,12 @@ func (d *Daemon) execute(ctx context.Context, tok coord.Token, rec *runbook.Reco
 		}
 	}
 	eng := &runbook.Engine{Client: d.client, Steps: env.Steps(), Log: d.log}
-	if err := eng.Run(ctx, tok, rec); err != nil {
+	err := eng.Run(ctx, tok, rec)
+	if err != nil {
 		d.log.Error("runbook stopped", "app", rec.App, "run", rec.ID, "err", err)
+	}
+	if !coord.IsFenced(err) && ctx.Err() == nil {
+		d.metrics.observeRun(rec)
 	}
 }
 
