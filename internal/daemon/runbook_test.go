@@ -73,6 +73,11 @@ func TestSwitchoverThroughAPIMovesDNSAndRecordsLedger(t *testing.T) {
 	if err != nil || len(hist) != 1 || hist[0].ID != rec.ID || hist[0].Who != "test" || hist[0].Verified == nil {
 		t.Fatalf("history: %+v %v", hist, err)
 	}
+	for _, s := range hist[0].Steps {
+		if s.Name == runbook.StepVerify && !strings.Contains(s.Detail, "answers west at 3/3 name servers") {
+			t.Errorf("verify did not check the main name at every name server: %q", s.Detail)
+		}
+	}
 
 	// A run recorded but not executed (as after a leader's crash, before the next
 	// election) shows in status and holds off another run of the application.

@@ -121,7 +121,7 @@ func (d *Daemon) execute(ctx context.Context, tok coord.Token, rec *runbook.Reco
 	// stand-by style); it starts again from the new active site after the run.
 	d.pauseReplication(rec.App)
 	defer d.resumeReplication(rec.App)
-	env := &runbook.Env{Client: d.client, Log: d.log, Check: d.checkSite(rec.App)}
+	env := &runbook.Env{Client: d.client, Log: d.log, Check: d.checkSite(rec.App), MainName: d.checkMainName(rec.App)}
 	a := d.opts.Fleet.Application(rec.App)
 	if a != nil && d.kubeSites(a) {
 		env.Sites = d.sites

@@ -40,6 +40,9 @@ type Env struct {
 	// Check, when set, is the application's own health check of site through its load
 	// balancers (the daemon's probe); verify needs it to pass.
 	Check func(ctx context.Context, site string) (string, error)
+	// MainName, when set, checks that the application's main name answers site at
+	// every name server that answers at all; verify needs it to pass.
+	MainName func(ctx context.Context, site string) (string, error)
 	// LastKnownFlush is the old primary's last flush position the daemon observed,
 	// used when the old primary cannot be read any more (nil: unknown).
 	LastKnownFlush func() data.LSN
@@ -400,6 +403,13 @@ func (env *Env) verify(ctx context.Context, _ coord.Token, r *Record) (string, e
 			return "", data.Retryable("verify %s: %w: HTTP %d", env.VerifyURL, ErrVerify, code)
 		}
 		parts = append(parts, fmt.Sprintf("HTTP %d", code))
+	}
+	if env.MainName != nil {
+		d, err := env.MainName(ctx, r.To)
+		if err != nil {
+			return "", data.Retryable("verify %s: %w: %w", r.To, ErrVerify, err)
+		}
+		parts = append(parts, d)
 	}
 	if env.Check != nil {
 		d, err := env.Check(ctx, r.To)
