@@ -244,6 +244,10 @@ func (s *Sites) StandBy(ctx context.Context, appName, siteName string) (string, 
 	}
 	style := styleOf(app)
 	ns := app.Spec.Namespace
+	adopted, err := s.adopt(ctx, c, app, sel)
+	if err != nil {
+		return "", fmt.Errorf("stand-by %s at %s: %w", app.Name, c.Name, err)
+	}
 	var done []standBy
 	unchanged := 0
 	for _, gvr := range workloadResources {
@@ -281,6 +285,9 @@ func (s *Sites) StandBy(ctx context.Context, appName, siteName string) (string, 
 		}
 	}
 	d := standByDetail(style, done, unchanged)
+	if len(adopted) > 0 {
+		d += fmt.Sprintf("; %d objects handed over to replication", len(adopted))
+	}
 	s.log().Info("stood by", "app", app.Name, "site", c.Name, "detail", d)
 	return d, nil
 }

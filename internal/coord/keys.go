@@ -9,8 +9,9 @@ import "strings"
 //	/hadron/v1/observations/<app>/<site>/<observer> the observer's latest probe of the site (JSON)
 //	/hadron/v1/apps/<app>/active                   the site the application runs at (set by runbooks)
 //	/hadron/v1/apps/<app>/health                   the quorum's verdict per site (JSON), written by the leader
-//	/hadron/v1/runbooks/<app>/<run>                a runbook's progress (next session)
-//	/hadron/v1/ledger/<app>/<run>                  a finished run's record (next session)
+//	/hadron/v1/runbooks/<app>/<run>                a runbook's progress; <app>/open names the open run
+//	/hadron/v1/ledger/<app>/<run>                  a finished run's record
+//	/hadron/v1/standby-pending/<app>/<site>        a former active site to make a stand-by once reachable
 //	/hadron/v1/quorum                              read by every daemon to prove it reaches a majority
 const (
 	Root            = "/hadron/v1/"
@@ -19,6 +20,7 @@ const (
 	AppsDir         = Root + "apps/"
 	RunbooksDir     = Root + "runbooks/"
 	LedgerDir       = Root + "ledger/"
+	PendingDir      = Root + "standby-pending/"
 	QuorumKey       = Root + "quorum"
 )
 
@@ -60,6 +62,10 @@ func ParseAppKey(key string) (app, field string, ok bool) {
 	return app, field, true
 }
 
-// RunbookKey and LedgerKey are reserved for the runbooks of the next session.
+// RunbookKey and LedgerKey hold a run while open and once closed.
 func RunbookKey(app, run string) string { return RunbooksDir + app + "/" + run }
 func LedgerKey(app, run string) string  { return LedgerDir + app + "/" + run }
+
+// PendingStandbyKey marks site as a former active site of app that a failover could
+// not reach to make a stand-by; the leader does it when the site answers again.
+func PendingStandbyKey(app, site string) string { return PendingDir + app + "/" + site }

@@ -33,6 +33,7 @@ func (d *Daemon) lead(ctx context.Context) {
 		go d.autoFailover(lctx, tok)
 		go d.replicateWhileLeading(lctx)
 		go d.completeRPOs(lctx, tok)
+		go d.standbyPending(lctx, tok)
 		d.publishWhileLeading(ctx, tok)
 		endLead()
 		d.setLeader(coord.Token{}, nil)

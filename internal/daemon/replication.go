@@ -3,10 +3,14 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/runbook"
 	"hadron.dev/hadron/internal/site"
 	"hadron.dev/hadron/internal/standby"
@@ -223,4 +227,68 @@ func (d *Daemon) conn(name string) (*site.Conn, error) {
 	}
 	d.conns[name] = c
 	return c, nil
+}
+
+// pendingEvery is how often the leader retries making former active sites stand-bys.
+const pendingEvery = 10 * time.Second
+
+// standbyPending makes each former active site that a failover could not reach a
+// stand-by once it answers (coord.PendingStandbyKey): its workloads scale to the
+// stand-by style and its objects pass to the replicator. A site that is active again
+// by then (failed back) only has its mark removed.
+func (d *Daemon) standbyPending(ctx context.Context, tok coord.Token) {
+	for {
+		d.standbyPendingOnce(ctx, tok)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pendingEvery):
+		}
+	}
+}
+
+func (d *Daemon) standbyPendingOnce(ctx context.Context, tok coord.Token) {
+	gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	resp, err := d.client.Get(gctx, coord.PendingDir, clientv3.WithPrefix())
+	cancel()
+	if err != nil || len(resp.Kvs) == 0 {
+		return
+	}
+	st, err := d.store.Current(ctx)
+	if err != nil {
+		return
+	}
+	for _, kv := range resp.Kvs {
+		app, site, ok := strings.Cut(strings.TrimPrefix(string(kv.Key), coord.PendingDir), "/")
+		a := d.opts.Fleet.Application(app)
+		if !ok || a == nil {
+			continue
+		}
+		active := st.Apps[app].Active
+		if active == "" {
+			active = a.Spec.Policy.ActiveSite
+		}
+		octx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		open, err := runbook.Open(octx, d.client, app)
+		cancel()
+		if err != nil || open != nil {
+			continue // a run decides what the site is now
+		}
+		if site != active {
+			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			detail, err := d.sites.StandBy(sctx, app, site)
+			cancel()
+			if err != nil {
+				d.log.Debug("former active site not made a stand-by yet", "app", app, "site", site, "err", err)
+				continue
+			}
+			d.log.Info("former active site is a stand-by again", "app", app, "site", site, "detail", detail)
+		}
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = coord.Guarded(dctx, d.client, tok, clientv3.OpDelete(string(kv.Key)))
+		cancel()
+		if coord.IsFenced(err) {
+			return
+		}
+	}
 }

@@ -32,14 +32,14 @@ var describe = map[string]string{
 	StepActivate:       "scale capacity, then workloads to their recorded replicas at %[2]s",
 	StepDNS:            "the application's active site in etcd is %[2]s; every name server answers it",
 	StepVerify:         "HTTP check through %[2]s and a data marker on every member",
-	StepStandbyOld:     "%[1]s back to its stand-by style; its data members rejoin as replicas",
+	StepStandbyOld:     "%[1]s back to its stand-by style, its objects handed to replication; its data members rejoin as replicas (after a failover: workloads only, once %[1]s answers; data at failback)",
 }
 
 // Plan returns the steps of kind, in order.
 func Plan(kind Kind) ([]string, error) {
 	switch kind {
 	case Failover:
-		return []string{StepFence, StepPromote, StepActivate, StepDNS, StepVerify}, nil
+		return []string{StepFence, StepPromote, StepActivate, StepDNS, StepVerify, StepStandbyOld}, nil
 	case Switchover:
 		return switchover(), nil
 	case Failback:

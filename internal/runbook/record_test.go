@@ -88,7 +88,7 @@ func TestPlan(t *testing.T) {
 		n     int
 		err   bool
 	}{
-		{Failover, StepFence, StepVerify, 5, false},
+		{Failover, StepFence, StepStandbyOld, 6, false},
 		{Switchover, StepReady, StepStandbyOld, 8, false},
 		{Failback, StepRejoin, StepStandbyOld, 9, false},
 		{"failsideways", "", "", 0, true},

@@ -477,9 +477,17 @@ func (env *Env) get(ctx context.Context, url string) (int, error) {
 
 // standbyOld makes the old site a stand-by again: its data members follow the new
 // primary (the old primary is rewound), then its workloads scale to the stand-by style.
-func (env *Env) standbyOld(ctx context.Context, _ coord.Token, r *Record) (string, error) {
+// After a failover the old site is usually gone, and its old primary (fenced, if it
+// was reachable) keeps the commits the promotion lost for a person to look at: its
+// data members are left to the failback's rejoin, and its workloads are made a
+// stand-by now, or by the leader once the site answers (a pending mark in etcd).
+func (env *Env) standbyOld(ctx context.Context, token coord.Token, r *Record) (string, error) {
 	var parts []string
-	if env.Data != nil {
+	lenient := r.Kind == Failover
+	if env.Data != nil && lenient {
+		parts = append(parts, "data members at "+r.From+" rejoin at failback")
+	}
+	if env.Data != nil && !lenient {
 		st, err := env.Data.Status(ctx)
 		if err != nil {
 			return "", fmt.Errorf("stand-by %s: %w", r.From, err)
@@ -496,7 +504,13 @@ func (env *Env) standbyOld(ctx context.Context, _ coord.Token, r *Record) (strin
 	}
 	if env.Sites != nil {
 		d, err := env.Sites.StandBy(ctx, r.App, r.From)
-		if err != nil {
+		switch {
+		case err != nil && lenient:
+			if perr := coord.Guarded(ctx, env.Client, token, clientv3.OpPut(coord.PendingStandbyKey(r.App, r.From), r.ID)); perr != nil {
+				return "", fmt.Errorf("stand-by %s later: %w", r.From, perr)
+			}
+			d = r.From + " unreachable: made a stand-by when it answers"
+		case err != nil:
 			return "", fmt.Errorf("stand-by %s: %w", r.From, err)
 		}
 		parts = append(parts, d)
