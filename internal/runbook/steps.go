@@ -427,9 +427,11 @@ func (env *Env) verify(ctx context.Context, _ coord.Token, r *Record) (string, e
 		if wait <= 0 {
 			wait = 2 * time.Second
 		}
+		// The target's members that follow the primary; one still following the old
+		// primary is repointed by standby-old and would only make this wait.
 		var at []string
 		for _, m := range st.Members {
-			if m.Site == r.To {
+			if m.Site == r.To && (m.Member == st.Primary || following(m, st.Primary)) {
 				at = append(at, m.Member)
 			}
 		}
@@ -493,7 +495,9 @@ func (env *Env) standbyOld(ctx context.Context, token coord.Token, r *Record) (s
 			return "", fmt.Errorf("stand-by %s: %w", r.From, err)
 		}
 		for _, m := range st.Members {
-			if m.Site == r.To || m.Member == st.Primary {
+			// The old site's members, and any member of the new one that still
+			// follows the old primary.
+			if m.Member == st.Primary || (m.Site == r.To && following(m, st.Primary)) {
 				continue
 			}
 			if err := env.Data.Rejoin(ctx, m.Member); err != nil {
