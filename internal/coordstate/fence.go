@@ -26,9 +26,35 @@ func FenceState(st gslb.State, site string, fenced bool) gslb.State {
 			h = map[string]probe.Verdict{}
 		}
 		h[site] = probe.Down
+		if othersDown(h, site) {
+			// With every site down the main name falls back to the active one — this
+			// site, typically, since a pilot-light stand-by is down until it takes over.
+			// A fenced daemon's view of the other sites is stale anyway: call them
+			// unknown, so that the answer moves off the fenced site.
+			for s := range h {
+				if s != site {
+					h[s] = probe.Unknown
+				}
+			}
+		}
 		out.Apps[name] = gslb.AppState{Active: a.Active, Health: h}
 	}
 	return out
+}
+
+// othersDown says whether h has a site other than site and every such one is down.
+func othersDown(h map[string]probe.Verdict, site string) bool {
+	others := false
+	for s, v := range h {
+		if s == site {
+			continue
+		}
+		if v != probe.Down {
+			return false
+		}
+		others = true
+	}
+	return others
 }
 
 // Fence is a gslb.Store that answers from an inner store with FenceState applied for

@@ -165,8 +165,13 @@ func (w *World) start(ctx context.Context) error {
 		if err := w.db.bootstrap(ctx); err != nil {
 			return err
 		}
-		go w.db.monitor(ctx)
-		w.event("data monitor: automatic in-region failover of %s is on", topology.DemoMirrorSet)
+		// With daemons, the leader's runbooks own the mirror set: a second decider
+		// would read their fence (a read-only primary) as a dead primary, promote the
+		// in-region member and race the runbook's promotion and rejoins.
+		if !w.cfg.DaemonsEnabled() {
+			go w.db.monitor(ctx)
+			w.event("data monitor: automatic in-region failover of %s is on", topology.DemoMirrorSet)
+		}
 		for _, s := range w.cfg.Indexed() {
 			if s.Workload() {
 				if err := w.startDemo(ctx, w.sites[s.Name]); err != nil {
