@@ -85,12 +85,15 @@ type Daemon struct {
 	lastFlush  map[string]data.LSN // each set's newest primary flush seen
 	runCtx     context.Context
 	// latest is every observer's latest result: app → observer → site.
-	latest   map[string]map[string]map[string]probe.Observation
-	failing  map[failKey]time.Time // first failure of each observer's current failing streak
-	repl     replication
-	sites    *compute.Sites // the runbooks' Kubernetes side
-	conns    map[string]*site.Conn
-	observer []string
+	latest  map[string]map[string]map[string]probe.Observation
+	failing map[failKey]time.Time // first failure of each observer's current failing streak
+	repl    replication
+	// runbookData is held by each in-region monitor step; a runbook takes it once to
+	// wait for a step in flight (monitor.go).
+	runbookData sync.Mutex
+	sites       *compute.Sites // the runbooks' Kubernetes side
+	conns       map[string]*site.Conn
+	observer    []string
 }
 
 // New starts the etcd member, binds the DNS and API listeners and prepares the rest;

@@ -34,6 +34,7 @@ func (d *Daemon) lead(ctx context.Context) {
 		go d.replicateWhileLeading(lctx)
 		go d.completeRPOs(lctx, tok)
 		go d.standbyPending(lctx, tok)
+		d.monitorWhileLeading(lctx)
 		d.publishWhileLeading(ctx, tok)
 		endLead()
 		d.setLeader(coord.Token{}, nil)

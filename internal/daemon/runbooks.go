@@ -121,6 +121,8 @@ func (d *Daemon) execute(ctx context.Context, tok coord.Token, rec *runbook.Reco
 	// stand-by style); it starts again from the new active site after the run.
 	d.pauseReplication(rec.App)
 	defer d.resumeReplication(rec.App)
+	d.runbookData.Lock() // the in-region monitor, paused now, ends a step in flight
+	d.runbookData.Unlock()
 	env := &runbook.Env{Client: d.client, Log: d.log, Check: d.checkSite(rec.App), MainName: d.checkMainName(rec.App)}
 	a := d.opts.Fleet.Application(rec.App)
 	if a != nil && d.kubeSites(a) {

@@ -125,6 +125,16 @@ func Decide(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 }
 
 func decideDown(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
+	// A primary that answers but refuses writes was fenced on purpose — by a runbook
+	// moving the application, or by its own site's daemon cut off from the majority.
+	// Promoting its synchronous member then would make the second writer the fence is
+	// there to prevent.
+	for _, m := range st.Members {
+		if m.Reachable && m.Primary && m.State == data.StateFenced {
+			mem.Down = 0
+			return mem, nil
+		}
+	}
 	mem.Down++
 	if mem.Down < cfg.FailAfter || mem.Primary == "" {
 		return mem, nil

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -31,13 +30,7 @@ pg_waldump: error: error in WAL record at 0/3000248: invalid record length at 0/
 func TestRewindCountsWhatTheOldPrimaryDiscards(t *testing.T) {
 	l := newLab(t)
 	ctx := testCtx(t, 3*time.Minute)
-	l.bootstrap(ctx)
-	l.exec(ctx, "east-0", `create table seq (n bigint primary key) with (autovacuum_enabled = off)`)
-	l.insert(ctx, "east-0", 1, 100)
-	waitFor(t, ctx, "west-0 caught up", func() (bool, string) {
-		m := l.status(ctx).Member("west-0")
-		return m.State == data.StateStreaming && m.LagBytes == 0, fmt.Sprintf("%+v", *m)
-	})
+	l.seqShipped(ctx, 100)
 	l.cut()
 	l.insert(ctx, "east-0", 101, 400)
 	for _, m := range []string{"east-0", "east-1"} { // the east region is lost

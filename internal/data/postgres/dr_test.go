@@ -91,14 +91,7 @@ func TestCutLinkShowsGrowingLagThenCatchesUp(t *testing.T) {
 func TestDRPromotionNeedsForceAndCountsItsLoss(t *testing.T) {
 	l := newLab(t)
 	ctx := testCtx(t, 3*time.Minute)
-	l.bootstrap(ctx)
-	// autovacuum off for the table: its analyze would commit transactions of its own.
-	l.exec(ctx, "east-0", `create table seq (n bigint primary key) with (autovacuum_enabled = off)`)
-	l.insert(ctx, "east-0", 1, 100)
-	waitFor(t, ctx, "west-0 caught up", func() (bool, string) {
-		m := l.status(ctx).Member("west-0")
-		return m.State == data.StateStreaming && m.LagBytes == 0, fmt.Sprintf("%+v", *m)
-	})
+	l.seqShipped(ctx, 100)
 
 	l.cut()
 	l.insert(ctx, "east-0", 101, 400)
@@ -165,4 +158,18 @@ func TestDRPromotionWithTheRegionDownNeedsForce(t *testing.T) {
 	if st := l.status(ctx); st.Primary != "west-0" {
 		t.Fatalf("west-0 not primary: %+v", st.Members)
 	}
+}
+
+// seqShipped bootstraps the set, writes seqs 1..n on east-0 and waits until west-0 has
+// them all. autovacuum is off for the table: its analyze would commit transactions of
+// its own, and the tests count commits.
+func (l *lab) seqShipped(ctx context.Context, n int64) {
+	l.t.Helper()
+	l.bootstrap(ctx)
+	l.exec(ctx, "east-0", `create table seq (n bigint primary key) with (autovacuum_enabled = off)`)
+	l.insert(ctx, "east-0", 1, n)
+	waitFor(l.t, ctx, "west-0 caught up", func() (bool, string) {
+		m := l.status(ctx).Member("west-0")
+		return m.State == data.StateStreaming && m.LagBytes == 0, fmt.Sprintf("%+v", *m)
+	})
 }

@@ -55,12 +55,12 @@ func (d *Driver) fenceSQL(ctx context.Context, member string) error {
 	if err != nil {
 		return err
 	}
-	err = alterSystem(ctx, conn, "default_transaction_read_only", "on")
-	if err == nil {
-		_, err = conn.Exec(ctx, `select pg_reload_conf()`)
+	keep := false
+	defer func() { done(keep) }()
+	if err := alterSystem(ctx, conn, "default_transaction_read_only", "on"); err != nil {
+		return err
 	}
-	done(err == nil)
-	if err != nil {
+	if _, err := conn.Exec(ctx, `select pg_reload_conf()`); err != nil {
 		return err
 	}
 	// The reload is asynchronous: wait until a new session starts read-only.
@@ -78,6 +78,7 @@ func (d *Driver) fenceSQL(ctx context.Context, member string) error {
 	}
 	_, err = conn.Exec(ctx, `select pg_terminate_backend(pid) from pg_stat_activity
 		where backend_type = 'client backend' and pid <> pg_backend_pid()`)
+	keep = err == nil
 	return err
 }
 

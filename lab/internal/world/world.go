@@ -165,9 +165,9 @@ func (w *World) start(ctx context.Context) error {
 		if err := w.db.bootstrap(ctx); err != nil {
 			return err
 		}
-		// With daemons, the leader's runbooks own the mirror set: a second decider
-		// would read their fence (a read-only primary) as a dead primary, promote the
-		// in-region member and race the runbook's promotion and rejoins.
+		// With daemons, the leader runs the in-region monitor itself and stands it
+		// aside while a runbook moves the application; a second monitor here would
+		// race the runbook's promotion and rejoins.
 		if !w.cfg.DaemonsEnabled() {
 			go w.db.monitor(ctx)
 			w.event("data monitor: automatic in-region failover of %s is on", topology.DemoMirrorSet)
