@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +19,6 @@ import (
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/compute"
 	"hadron.dev/hadron/internal/data"
-	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/replicate"
 	"hadron.dev/hadron/internal/site"
 	"hadron.dev/hadron/lab/internal/controlplane"
@@ -326,54 +322,9 @@ func scalingDisabled(h *autoscalingv2.HorizontalPodAutoscaler) bool {
 // and workers added while the Deployment kube-system/capacity has ready replicas.
 func startComputeWorld(t *testing.T) *world {
 	t.Helper()
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	errs := make(chan error, len(testSites))
-	w := &world{fleet: &fleet.Fleet{Dir: dir}, conns: map[string]*site.Conn{}, dir: dir}
-	logFile, err := os.Create(filepath.Join(dir, "sites.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(logFile, nil))
-	for _, s := range testSites {
-		cfg := controlplane.Config{Name: s.name, Region: s.region, Zones: s.zones, NodesPerZone: 1, IP: s.ip,
-			Dir: filepath.Join(dir, s.name), Binary: os.Args[0], Log: log, ReadyTimeout: 5 * time.Minute}
-		if s.name == "west" {
-			cfg.Autoscaler = capacityName
+	return startWorld(t, func(c *controlplane.Config) {
+		if c.Name == "west" {
+			c.Autoscaler = capacityName
 		}
-		wg.Go(func() {
-			if err := controlplane.Run(ctx, cfg); err != nil {
-				errs <- fmt.Errorf("site %s: %w", cfg.Name, err)
-			}
-		})
-	}
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		logFile.Close()
 	})
-	for _, s := range testSites {
-		sdir := filepath.Join(dir, s.name)
-		eventually(t, 6*time.Minute, "site "+s.name+" ready", func() (bool, string) {
-			select {
-			case err := <-errs:
-				dumpFile(t, filepath.Join(dir, "sites.log"))
-				t.Fatal(err)
-			default:
-			}
-			_, err := os.Stat(controlplane.ReadyPath(sdir))
-			return err == nil, "no ready file"
-		})
-		fs := &v1alpha1.Site{ObjectMeta: metav1.ObjectMeta{Name: s.name}, Spec: v1alpha1.SiteSpec{
-			Region: s.region, Zones: s.zones, KubeContext: controlplane.Context(s.name), Kubeconfig: controlplane.KubeconfigPath(sdir),
-		}}
-		w.fleet.Sites = append(w.fleet.Sites, fs)
-		c, err := site.Connect(fs, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.conns[s.name] = c
-	}
-	return w
 }

@@ -52,8 +52,8 @@ type world struct {
 }
 
 // startWorld starts both control planes and waits until they are ready; they stop
-// when the test ends.
-func startWorld(t testing.TB) *world {
+// when the test ends. tweak, when given, adjusts each site's configuration first.
+func startWorld(t testing.TB, tweak ...func(*controlplane.Config)) *world {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -69,6 +69,9 @@ func startWorld(t testing.TB) *world {
 		sdir := filepath.Join(dir, s.name)
 		cfg := controlplane.Config{Name: s.name, Region: s.region, Zones: s.zones, NodesPerZone: 1, IP: s.ip, Dir: sdir,
 			Binary: os.Args[0], Log: log, ReadyTimeout: 5 * time.Minute}
+		for _, f := range tweak {
+			f(&cfg)
+		}
 		wg.Go(func() {
 			if err := controlplane.Run(ctx, cfg); err != nil {
 				errs <- fmt.Errorf("site %s: %w", cfg.Name, err)
