@@ -46,6 +46,10 @@ func Guarded(ctx context.Context, c *clientv3.Client, t Token, ops ...clientv3.O
 	if t.IsZero() {
 		return ErrFenced
 	}
+	// One attempt is bounded on its own: a request stuck while the cluster changes
+	// (a member restarting) must fail and be retried, not hold a step's whole budget.
+	ctx, cancel := context.WithTimeout(ctx, GuardTimeout)
+	defer cancel()
 	resp, err := c.Txn(ctx).If(t.current()).Then(ops...).Commit()
 	if err != nil {
 		return fmt.Errorf("fencing check %s: %w", t, err)
@@ -55,6 +59,9 @@ func Guarded(ctx context.Context, c *clientv3.Client, t Token, ops ...clientv3.O
 	}
 	return nil
 }
+
+// GuardTimeout bounds one guarded transaction.
+const GuardTimeout = 5 * time.Second
 
 // Elector campaigns for leadership on behalf of one daemon.
 type Elector struct {

@@ -9,6 +9,7 @@ import "strings"
 //	/hadron/v1/observations/<app>/<site>/<observer> the observer's latest probe of the site (JSON)
 //	/hadron/v1/apps/<app>/active                   the site the application runs at (set by runbooks)
 //	/hadron/v1/apps/<app>/health                   the quorum's verdict per site (JSON), written by the leader
+//	/hadron/v1/apps/<app>/served                   the last site the quorum found the application up at
 //	/hadron/v1/runbooks/<app>/<run>                a runbook's progress; <app>/open names the open run
 //	/hadron/v1/ledger/<app>/<run>                  a finished run's record
 //	/hadron/v1/standby-pending/<app>/<site>        a former active site to make a stand-by once reachable
@@ -44,6 +45,11 @@ func ParseObservationKey(key string) (app, site, observer string, ok bool) {
 
 // ActiveKey holds the active site of app.
 func ActiveKey(app string) string { return AppsDir + app + "/active" }
+
+// ServedKey holds the last site at which the quorum found app up: an automatic
+// failover moves only an application that served at its active site (one whose
+// active site was never up, like a fresh install, has nothing to fail over).
+func ServedKey(app string) string { return AppsDir + app + "/served" }
 
 // HealthKey holds the quorum's verdicts of app's sites.
 func HealthKey(app string) string { return AppsDir + app + "/health" }

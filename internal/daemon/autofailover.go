@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/probe"
@@ -23,6 +25,7 @@ const autoEvery = 250 * time.Millisecond
 func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token) {
 	downSince := map[string]time.Time{}
 	said := map[string]string{}
+	served := &servedSites{d: d, tok: tok, at: map[string]string{}}
 	t := time.NewTicker(autoEvery)
 	defer t.Stop()
 	for {
@@ -43,6 +46,9 @@ func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token) {
 				active = a.Spec.Policy.ActiveSite
 			}
 			now := time.Now()
+			if state.Health[active] == probe.Up {
+				served.record(ctx, a.Name, active)
+			}
 			if state.Health[active] == probe.Down {
 				if downSince[a.Name].IsZero() {
 					downSince[a.Name] = now
@@ -54,7 +60,8 @@ func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token) {
 			in := runbook.AutoInput{Enabled: true, Active: active, Sites: probe.AppSites(a),
 				Verdicts: map[string]string{}, DownSince: downSince[a.Name], Now: now,
 				Reached: d.reachedByQuorum(a.Name, 2*ps.Interval+ps.Timeout, now),
-				Warm:    a.Spec.Policy.Standby == v1alpha1.StandbyWarm}
+				Warm:    a.Spec.Policy.Standby == v1alpha1.StandbyWarm,
+				Served:  served.get(ctx, a.Name) == active}
 			for s, v := range state.Health {
 				in.Verdicts[s] = string(v)
 			}
@@ -181,4 +188,40 @@ func (d *Daemon) reachedByQuorum(app string, fresh time.Duration, now time.Time)
 		}
 	}
 	return out
+}
+
+// servedSites remembers, in etcd, the last site each application was found up at, so
+// that a new leader knows it too.
+type servedSites struct {
+	d   *Daemon
+	tok coord.Token
+	at  map[string]string // app → site; "" not read yet
+}
+
+func (s *servedSites) get(ctx context.Context, app string) string {
+	if site, ok := s.at[app]; ok {
+		return site
+	}
+	gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	resp, err := s.d.client.Get(gctx, coord.ServedKey(app))
+	if err != nil {
+		return "" // read again next time
+	}
+	s.at[app] = ""
+	if len(resp.Kvs) > 0 {
+		s.at[app] = string(resp.Kvs[0].Value)
+	}
+	return s.at[app]
+}
+
+func (s *servedSites) record(ctx context.Context, app, site string) {
+	if s.get(ctx, app) == site {
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := coord.Guarded(wctx, s.d.client, s.tok, clientv3.OpPut(coord.ServedKey(app), site)); err == nil {
+		s.at[app] = site
+	}
 }

@@ -276,6 +276,9 @@ func (d *Daemon) onFence(fenced bool) {
 		}
 	} else {
 		d.log.Info("etcd majority reached: answering for this site")
+		if len(d.drivers) > 0 && d.runCtx != nil {
+			go d.unfenceLocalData(d.runCtx)
+		}
 	}
 	d.fence.SetFenced(fenced)
 }

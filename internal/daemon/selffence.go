@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/data/postgres"
+	"hadron.dev/hadron/internal/runbook"
 )
 
 // dataFenceTimeout bounds the self-fencing of the local databases.
@@ -97,4 +100,69 @@ func (d *Daemon) fenceLocalData(ctx context.Context) []string {
 	d.fencedData = append(d.fencedData, fenced...)
 	d.mu.Unlock()
 	return fenced
+}
+
+// unfenceLocalData undoes a self-fence once the majority is back, for the primaries
+// whose applications are all still active at this site with no run open: nothing moved
+// them while the site was cut off, so the fence only cost availability. A primary that
+// a failover replaced stays fenced (its commits since the fork are the loss the ledger
+// counts); the failback's rejoin decides.
+func (d *Daemon) unfenceLocalData(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, dataFenceTimeout)
+	defer cancel()
+	d.mu.Lock()
+	fenced := d.fencedData
+	d.mu.Unlock()
+	var still []string
+	for _, f := range fenced {
+		set, member, _ := strings.Cut(f, "/")
+		if err := d.mayUnfence(ctx, set); err != nil {
+			d.log.Warn("self-fenced primary stays fenced", "set", set, "member", member, "reason", err)
+			still = append(still, f)
+			continue
+		}
+		u, ok := d.drivers[set].(data.Unfencer)
+		if !ok {
+			still = append(still, f)
+			continue
+		}
+		if err := u.Unfence(ctx, member); err != nil {
+			d.log.Warn("self-fenced primary not unfenced", "set", set, "member", member, "err", err)
+			still = append(still, f)
+			continue
+		}
+		d.log.Info("self-fence lifted: the site is still active and the majority is back", "set", set, "member", member)
+	}
+	d.mu.Lock()
+	d.fencedData = still
+	d.mu.Unlock()
+}
+
+// mayUnfence checks in etcd (linearizable reads: the majority is back) that every
+// application using set is still active at this site and has no open run.
+func (d *Daemon) mayUnfence(ctx context.Context, set string) error {
+	for _, a := range d.opts.Fleet.Applications {
+		if a.Spec.Data == nil || a.Spec.Data.MirrorSet != set {
+			continue
+		}
+		resp, err := d.client.Get(ctx, coord.ActiveKey(a.Name))
+		if err != nil {
+			return err
+		}
+		active := a.Spec.Policy.ActiveSite
+		if len(resp.Kvs) > 0 {
+			active = string(resp.Kvs[0].Value)
+		}
+		if active != d.opts.Site {
+			return fmt.Errorf("%s is active at %s now", a.Name, active)
+		}
+		open, err := runbook.Open(ctx, d.client, a.Name)
+		if err != nil {
+			return err
+		}
+		if open != nil {
+			return fmt.Errorf("run %s of %s is open", open.ID, a.Name)
+		}
+	}
+	return nil
 }

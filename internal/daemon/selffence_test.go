@@ -39,9 +39,9 @@ func TestLocalPrimaries(t *testing.T) {
 	}
 }
 
-func TestCutOffDaemonMakesItsPrimaryReadOnly(t *testing.T) {
-	pg := demotest.StartPG(t)
-	w := daemontest.Start(t, 224, daemontest.Options{Edit: func(f *fleet.Fleet, dir string) {
+// dataFleet gives the test application a mirror set: east-0 on pg, west-0 never started.
+func dataFleet(t *testing.T, pg *demotest.PG) func(f *fleet.Fleet, dir string) {
+	return func(f *fleet.Fleet, dir string) {
 		pwFile := filepath.Join(dir, "pg-password")
 		if err := os.WriteFile(pwFile, []byte(demotest.Password+"\n"), 0o600); err != nil {
 			t.Fatal(err)
@@ -59,22 +59,30 @@ func TestCutOffDaemonMakesItsPrimaryReadOnly(t *testing.T) {
 				},
 			},
 		}}
-	}})
+	}
+}
+
+// readOnlyOf says what a new session of pg gets for default_transaction_read_only.
+func readOnlyOf(ctx context.Context, pg *demotest.PG) string {
+	conn, err := pgx.Connect(ctx, pg.DSN())
+	if err != nil {
+		return "connect: " + err.Error()
+	}
+	defer conn.Close(context.Background())
+	var v string
+	if err := conn.QueryRow(ctx, "SHOW default_transaction_read_only").Scan(&v); err != nil {
+		return "show: " + err.Error()
+	}
+	return v
+}
+
+func TestCutOffDaemonMakesItsPrimaryReadOnly(t *testing.T) {
+	pg := demotest.StartPG(t)
+	w := daemontest.Start(t, 224, daemontest.Options{Edit: dataFleet(t, pg)})
 	w.WaitLeader(t, all...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	readOnly := func() string {
-		conn, err := pgx.Connect(ctx, pg.DSN())
-		if err != nil {
-			return "connect: " + err.Error()
-		}
-		defer conn.Close(context.Background())
-		var v string
-		if err := conn.QueryRow(ctx, "SHOW default_transaction_read_only").Scan(&v); err != nil {
-			return "show: " + err.Error()
-		}
-		return v
-	}
+	readOnly := func() string { return readOnlyOf(ctx, pg) }
 	if got := readOnly(); got != "off" {
 		t.Fatalf("primary before the cut: default_transaction_read_only = %s", got)
 	}
@@ -113,4 +121,23 @@ func TestCutOffDaemonMakesItsPrimaryReadOnly(t *testing.T) {
 	if _, err := conn.Exec(ctx, "CREATE TABLE written_while_cut_off (x int)"); err == nil || !strings.Contains(err.Error(), "read-only") {
 		t.Fatalf("a write on the fenced primary: %v, want a read-only error", err)
 	}
+}
+
+// A daemon cut off for a moment fences its primary; when the majority is back and no
+// failover moved the application meanwhile, it lifts the fence: a blip of the
+// coordination cluster must not leave the active site read-only.
+func TestSelfFenceLiftedWhenTheMajorityReturns(t *testing.T) {
+	pg := demotest.StartPG(t)
+	w := daemontest.Start(t, 219, daemontest.Options{Links: true, Edit: dataFleet(t, pg)})
+	w.WaitLeader(t, all...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	w.Links.Cut("east")
+	coordtest.Eventually(t, 30*time.Second, "east fences its primary", func() bool {
+		return readOnlyOf(ctx, pg) == "on"
+	})
+	w.Links.Heal(t, "east")
+	coordtest.Eventually(t, 60*time.Second, "east lifts its fence", func() bool {
+		return readOnlyOf(ctx, pg) == "off" && len(w.Status(t, "east").FencedData) == 0
+	})
 }

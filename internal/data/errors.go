@@ -13,6 +13,8 @@ var (
 	ErrAuth            = errors.New("authentication failed")
 	ErrNoPrimary       = errors.New("no primary found")
 	ErrAlreadyPrimary  = errors.New("member is already the primary")
+	ErrNotFenced       = errors.New("member is not fenced")
+	ErrOvertaken       = errors.New("another primary took over")
 	ErrTokenMismatch   = errors.New("promotion token does not match the member")
 	ErrStaleFencing    = errors.New("fencing token older than one already used")
 	ErrBehind          = errors.New("member has not replayed the required position")

@@ -54,6 +54,12 @@ type Discard struct {
 	At           time.Time `json:"at"`
 }
 
+// Unfencer is an optional capability: a fenced primary accepts writes again, refused
+// when another primary took over meanwhile.
+type Unfencer interface {
+	Unfence(ctx context.Context, member string) error
+}
+
 // DiscardReader is an optional capability: the rewinds' counts, newest first.
 type DiscardReader interface {
 	Discarded(ctx context.Context) ([]Discard, error)

@@ -37,6 +37,9 @@ type AutoInput struct {
 	MinInterval time.Duration
 	// Open is true when a run of the application is open.
 	Open bool
+	// Served says the quorum found the application up at Active at least once since
+	// it became active there.
+	Served bool
 }
 
 // AutoDecide says whether to fail over automatically now, and to which site. reason
@@ -56,6 +59,8 @@ func AutoDecide(in AutoInput) (to, reason string) {
 		return "", "a run is open"
 	case in.Verdicts[in.Active] != "down" || in.DownSince.IsZero():
 		return "", fmt.Sprintf("active site %s is not down by quorum", in.Active)
+	case !in.Served:
+		return "", fmt.Sprintf("the application was never up at %s: nothing is served there to fail over", in.Active)
 	case in.Now.Sub(in.DownSince) < threshold:
 		return "", fmt.Sprintf("active site %s down for %s of %s", in.Active, in.Now.Sub(in.DownSince).Round(time.Millisecond), threshold)
 	case !in.LastAuto.IsZero() && in.Now.Sub(in.LastAuto) < interval:

@@ -10,7 +10,7 @@ func TestAutoDecide(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	base := AutoInput{Enabled: true, Active: "east", Sites: []string{"east", "west", "south"},
 		Verdicts:  map[string]string{"east": "down", "west": "up", "south": "up"},
-		DownSince: now.Add(-4 * time.Second), Now: now, Threshold: 3 * time.Second, MinInterval: time.Hour}
+		DownSince: now.Add(-4 * time.Second), Now: now, Threshold: 3 * time.Second, MinInterval: time.Hour, Served: true}
 	tests := []struct {
 		name   string
 		change func(*AutoInput)
@@ -20,6 +20,7 @@ func TestAutoDecide(t *testing.T) {
 		{"down past the threshold fails over to the first stand-by up", func(*AutoInput) {}, "west", ""},
 		{"off", func(in *AutoInput) { in.Enabled = false }, "", "off"},
 		{"open run", func(in *AutoInput) { in.Open = true }, "", "a run is open"},
+		{"never up at the active site (a fresh install)", func(in *AutoInput) { in.Served = false }, "", "never up at east"},
 		{"not down", func(in *AutoInput) { in.Verdicts = map[string]string{"east": "up", "west": "up"} }, "", "not down"},
 		{"unknown is not down", func(in *AutoInput) { in.Verdicts = map[string]string{"east": "unknown", "west": "up"} }, "", "not down"},
 		{"within the threshold", func(in *AutoInput) { in.DownSince = now.Add(-time.Second) }, "", "down for 1s of 3s"},

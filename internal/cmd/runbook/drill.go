@@ -62,6 +62,7 @@ needs --failback to come home) and prints p50 and max.`,
 			cfg.API = &daemons{c: &c, clients: clients}
 			cfg.Progress = cmd.ErrOrStderr()
 			var reports []drill.Report
+			var runErr error
 			for i := range max(repeat, 1) {
 				if repeat > 1 {
 					fmt.Fprintf(cmd.ErrOrStderr(), "— drill %d of %d\n", i+1, repeat)
@@ -71,20 +72,27 @@ needs --failback to come home) and prints p50 and max.`,
 					rep.Print(cmd.OutOrStdout())
 				}
 				if err != nil {
-					return err
+					runErr = err
+					break
 				}
 				reports = append(reports, *rep)
 				if cfg.Trigger == drill.TriggerSwitchover {
 					cfg.From, cfg.To = cfg.To, cfg.From // the next one moves it back
 				}
 			}
+			// The drills that finished are reported even when a later one failed.
 			if output == "json" {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"drills": reports, "stats": drill.Summarize(reports)})
-			}
-			if len(reports) > 1 {
+				out := map[string]any{"drills": reports, "stats": drill.Summarize(reports)}
+				if runErr != nil {
+					out["error"] = runErr.Error()
+				}
+				if err := json.NewEncoder(cmd.OutOrStdout()).Encode(out); err != nil {
+					return err
+				}
+			} else if len(reports) > 1 {
 				drill.Summarize(reports).Print(cmd.OutOrStdout())
 			}
-			return nil
+			return runErr
 		},
 	}
 	c.flags(cmd.Flags())

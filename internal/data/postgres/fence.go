@@ -114,3 +114,48 @@ func pollUntil(ctx context.Context, limit time.Duration, f func(context.Context)
 		}
 	}
 }
+
+// Unfence lets a fenced primary accept writes again; see data.Unfencer. It refuses a
+// member that is not a fenced primary, or one that another primary has overtaken (a
+// higher timeline, or an unfenced primary elsewhere): that one would be a second writer.
+func (d *Driver) Unfence(ctx context.Context, member string) error {
+	m, err := d.member(member)
+	if err != nil {
+		return err
+	}
+	st, err := d.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("unfence %s: %w", member, err)
+	}
+	if err := unfenceAllowed(st, member); err != nil {
+		return fmt.Errorf("unfence %s: %w", member, err)
+	}
+	conn, done, err := d.session(ctx, m)
+	if err != nil {
+		return fmt.Errorf("unfence %s: %w", member, err)
+	}
+	err = unfence(ctx, conn)
+	done(err == nil)
+	if err != nil {
+		return fmt.Errorf("unfence %s: %w", member, err)
+	}
+	d.log.Info("unfenced", "member", member)
+	return nil
+}
+
+// unfenceAllowed is Unfence's check on an observation of the set.
+func unfenceAllowed(st *data.SetStatus, member string) error {
+	me := st.Member(member)
+	if me == nil || !me.Reachable || !me.Primary || me.State != data.StateFenced {
+		return data.Permanent("%w: not a reachable fenced primary", data.ErrNotFenced)
+	}
+	for _, o := range st.Members {
+		if o.Member == member || !o.Reachable || !o.Primary {
+			continue
+		}
+		if o.Timeline > me.Timeline || o.State != data.StateFenced {
+			return data.Permanent("%w: %s is primary (timeline %d, %s)", data.ErrOvertaken, o.Member, o.Timeline, o.State)
+		}
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"errors"
 	"net"
 	"testing"
 
@@ -79,5 +80,35 @@ func TestParseHistory(t *testing.T) {
 	got := parseHistory("1\t0/400C2E0\tno recovery target specified\n\n2\t0/5000000\tno recovery target specified\n")
 	if got[1] != 0x400C2E0 || got[2] != 0x5000000 || len(got) != 2 {
 		t.Fatalf("%v", got)
+	}
+}
+
+func TestUnfenceAllowed(t *testing.T) {
+	fenced := func(name string, tli uint32) data.MemberStatus {
+		return data.MemberStatus{Member: name, Reachable: true, Primary: true, State: data.StateFenced, Timeline: tli}
+	}
+	primary := func(name string, tli uint32) data.MemberStatus {
+		return data.MemberStatus{Member: name, Reachable: true, Primary: true, State: data.StatePrimary, Timeline: tli}
+	}
+	standby := data.MemberStatus{Member: "e1", Reachable: true, State: data.StateStreaming, Timeline: 1}
+	tests := []struct {
+		name string
+		st   []data.MemberStatus
+		err  error
+	}{
+		{"the only primary, fenced", []data.MemberStatus{fenced("e0", 1), standby}, nil},
+		{"not fenced", []data.MemberStatus{primary("e0", 1), standby}, data.ErrNotFenced},
+		{"a standby", []data.MemberStatus{fenced("e1", 1), {Member: "e0", Reachable: true, State: data.StateStreaming}}, data.ErrNotFenced},
+		{"another primary took over", []data.MemberStatus{fenced("e0", 1), primary("w0", 2)}, data.ErrOvertaken},
+		{"a fenced primary on a later timeline", []data.MemberStatus{fenced("e0", 1), fenced("w0", 2)}, data.ErrOvertaken},
+		{"an unreachable other member is no evidence", []data.MemberStatus{fenced("e0", 1), {Member: "w0", Primary: true, Timeline: 2}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := unfenceAllowed(&data.SetStatus{Members: tt.st}, "e0")
+			if (tt.err == nil) != (err == nil) || (tt.err != nil && !errors.Is(err, tt.err)) {
+				t.Fatalf("unfenceAllowed = %v, want %v", err, tt.err)
+			}
+		})
 	}
 }
