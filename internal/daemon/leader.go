@@ -18,6 +18,7 @@ const resyncEvery = 2 * time.Second
 // under the fencing token. It returns when ctx ends.
 func (d *Daemon) lead(ctx context.Context) {
 	for ctx.Err() == nil {
+		d.deferToWorkload(ctx)
 		tok, err := d.elector.Campaign(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -35,7 +36,8 @@ func (d *Daemon) lead(ctx context.Context) {
 		go d.completeRPOs(lctx, tok)
 		go d.standbyPending(lctx, tok)
 		d.monitorWhileLeading(lctx)
-		d.publishWhileLeading(ctx, tok)
+		go d.handOver(lctx, endLead)
+		d.publishWhileLeading(lctx, tok)
 		endLead()
 		d.setLeader(coord.Token{}, nil)
 		d.resign()
