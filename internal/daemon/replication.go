@@ -37,19 +37,40 @@ type replRun struct {
 	done   chan struct{}
 }
 
-// pause stops app's replicator and waits until it has stopped; resume undoes one pause.
-func (d *Daemon) pauseReplication(app string) {
+// pauseReplication stops app's replicator and returns a wait for it to have stopped:
+// a runbook's first steps (fence, promote) need not wait for it, only the steps that
+// scale workloads. resumeReplication undoes one pause.
+func (d *Daemon) pauseReplication(app string) (stopped func()) {
 	r := &d.repl
 	r.mu.Lock()
 	r.paused[app]++
 	run := r.running[app]
 	delete(r.running, app)
 	r.mu.Unlock()
-	if run != nil {
-		run.cancel()
+	if run == nil {
+		return func() {}
+	}
+	run.cancel()
+	return sync.OnceFunc(func() {
 		<-run.done
 		d.log.Info("replication paused for a runbook", "app", app, "from", run.active)
-	}
+	})
+}
+
+// afterPause is the runbook's Sites once replication towards them has stopped.
+type afterPause struct {
+	sites   runbook.Sites
+	stopped func()
+}
+
+func (a afterPause) Activate(ctx context.Context, app, site string) (string, error) {
+	a.stopped()
+	return a.sites.Activate(ctx, app, site)
+}
+
+func (a afterPause) StandBy(ctx context.Context, app, site string) (string, error) {
+	a.stopped()
+	return a.sites.StandBy(ctx, app, site)
 }
 
 func (d *Daemon) resumeReplication(app string) {

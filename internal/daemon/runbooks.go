@@ -119,14 +119,14 @@ func (d *Daemon) execute(ctx context.Context, tok coord.Token, rec *runbook.Reco
 	}()
 	// Replication towards the target would undo the activation (it writes the
 	// stand-by style); it starts again from the new active site after the run.
-	d.pauseReplication(rec.App)
+	stopped := d.pauseReplication(rec.App)
 	defer d.resumeReplication(rec.App)
 	d.runbookData.Lock() // the in-region monitor, paused now, ends a step in flight
 	d.runbookData.Unlock()
 	env := &runbook.Env{Client: d.client, Log: d.log, Check: d.checkSite(rec.App), MainName: d.checkMainName(rec.App)}
 	a := d.opts.Fleet.Application(rec.App)
 	if a != nil && d.kubeSites(a) {
-		env.Sites = d.sites
+		env.Sites = afterPause{sites: d.sites, stopped: stopped}
 	}
 	if a != nil && a.Spec.Data != nil {
 		set := a.Spec.Data.MirrorSet

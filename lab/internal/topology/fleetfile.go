@@ -103,9 +103,9 @@ func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Applicati
 				ActiveSite:   active,
 				StandbySites: standbys,
 				Standby:      v1alpha1.StandbyPilotLight,
-				// The verdict already needs fall (3) failed probes in a row; the
-				// threshold adds a second on top against a verdict that flaps.
-				AutomaticFailover: &v1alpha1.AutomaticFailover{Enabled: true, Threshold: d(time.Second), MinInterval: d(10 * time.Minute)},
+				// The verdict already needs fall (3) failed probes in a row, seconds
+				// apart; the threshold adds only one look of the leader on top.
+				AutomaticFailover: &v1alpha1.AutomaticFailover{Enabled: true, Threshold: d(250 * time.Millisecond), MinInterval: d(10 * time.Minute)},
 			},
 			DNS:    &v1alpha1.DNS{Zone: DemoZone, Name: DemoName, TTL: &ttl, Strategy: v1alpha1.StrategyFailover},
 			Health: &v1alpha1.Health{Type: v1alpha1.ProbeHTTP, Path: "/healthz", Interval: d(time.Second), Timeout: d(time.Second), Rise: 2, Fall: 3},
