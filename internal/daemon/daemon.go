@@ -88,8 +88,8 @@ type Daemon struct {
 	latest  map[string]map[string]map[string]probe.Observation
 	failing map[failKey]time.Time // first failure of each observer's current failing streak
 	repl    replication
-	// runbookData is held by each in-region monitor step; a runbook takes it once to
-	// wait for a step in flight (monitor.go).
+	// runbookData is held while the in-region monitor acts; a runbook takes it once
+	// to wait for actions in flight (monitor.go).
 	runbookData sync.Mutex
 	sites       *compute.Sites // the runbooks' Kubernetes side
 	conns       map[string]*site.Conn

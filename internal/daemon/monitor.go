@@ -23,7 +23,15 @@ func (d *Daemon) monitorWhileLeading(ctx context.Context) {
 				cfg.MaxLag = *ms.Spec.Replication.MaxLagOnFailover
 			}
 		}
-		m := &monitor.Monitor{Driver: drv, Config: cfg, Logger: d.log.With("component", "data-monitor", "set", name)}
+		m := &monitor.Monitor{Driver: drv, Config: cfg, Logger: d.log.With("component", "data-monitor", "set", name),
+			Hold: func() (func(), bool) {
+				d.runbookData.Lock()
+				if d.setPaused(name) {
+					d.runbookData.Unlock()
+					return nil, false
+				}
+				return d.runbookData.Unlock, true
+			}}
 		go func() {
 			t := time.NewTicker(monitorEvery)
 			defer t.Stop()
@@ -39,11 +47,10 @@ func (d *Daemon) monitorWhileLeading(ctx context.Context) {
 	}
 }
 
-// monitorStep observes once unless a runbook holds the set. runbookData is held for
-// the step, so that a runbook that starts waits for a step in flight to end.
+// monitorStep observes once unless a runbook holds the set. The observation runs
+// free; its actions hold runbookData (Monitor.Hold), so that a runbook that starts
+// waits only for actions in flight, never for an observation.
 func (d *Daemon) monitorStep(ctx context.Context, set string, m *monitor.Monitor) {
-	d.runbookData.Lock()
-	defer d.runbookData.Unlock()
 	if d.setPaused(set) {
 		return
 	}

@@ -24,6 +24,9 @@ type Monitor struct {
 	Logger        *slog.Logger
 	// OnAction, when set, is called after each action with its error (tests, metrics).
 	OnAction func(Action, error)
+	// Hold, when set, is asked before a step's actions: ok false skips them (another
+	// decider owns the set now); release is called once they are done.
+	Hold func() (release func(), ok bool)
 
 	mem Memory
 }
@@ -69,6 +72,14 @@ func (m *Monitor) Step(ctx context.Context, log *slog.Logger) {
 	}
 	if m.mem.Down > 0 && m.mem.Down != prev.Down {
 		log.Warn("no primary", "observations", m.mem.Down, "last", m.mem.Primary, "sync", m.mem.Sync)
+	}
+	if len(acts) > 0 && m.Hold != nil {
+		release, ok := m.Hold()
+		if !ok {
+			log.Info("actions held back: another decider owns the set", "actions", len(acts))
+			return
+		}
+		defer release()
 	}
 	for _, a := range acts {
 		actx, cancel := context.WithTimeout(ctx, m.ActionTimeout)
