@@ -11,18 +11,9 @@ import (
 	"time"
 )
 
-// controlPlaneConfig is the control-plane scenarios' lab: regions 13, 14 and 15
-// (127.0.13.0/24 ...), far from the user's lab (1-3) and TestLabEndToEnd's (5-7), with
-// a hadron daemon at every site.
-const controlPlaneConfig = `
-firstRegion: 13
-latency: 35ms
-daemons: true
-sites:
-  - {name: east, region: us-east-1, zones: [us-east-1a, us-east-1b, us-east-1c], nodesPerZone: 2}
-  - {name: west, region: us-west-2, zones: [us-west-2a, us-west-2b, us-west-2c], nodesPerZone: 2}
-  - {name: witness, region: eu-central-1, role: witness}
-`
+// controlPlaneConfig is the control-plane scenarios' lab: regions 13, 14 and 15, far
+// from the user's lab (1-3) and TestLabEndToEnd's (5-7), with the lab's 35 ms links.
+var controlPlaneConfig = labYAML(13, "35ms")
 
 const (
 	demoApp  = "shop"

@@ -19,17 +19,23 @@ import (
 	"hadron.dev/hadron/lab/internal/world"
 )
 
-// labConfig runs the test lab on regions 5, 6 and 7 (127.0.5.0/24 ...), beside any lab
-// the user has running on the default 127.0.1-3 ranges.
-const labConfig = `
-firstRegion: 5
-latency: 20ms
+// labYAML is a test lab of east, west and a witness, each with a daemon, on regions
+// firstRegion.. (127.0.firstRegion.0/24 ...), beside any lab the user has running on
+// the default 127.0.1-3 ranges.
+func labYAML(firstRegion int, latency string) string {
+	return fmt.Sprintf(`
+firstRegion: %d
+latency: %s
 daemons: true
 sites:
   - {name: east, region: us-east-1, zones: [us-east-1a, us-east-1b, us-east-1c], nodesPerZone: 2}
   - {name: west, region: us-west-2, zones: [us-west-2a, us-west-2b, us-west-2c], nodesPerZone: 2}
   - {name: witness, region: eu-central-1, role: witness}
-`
+`, firstRegion, latency)
+}
+
+// labConfig runs TestLabEndToEnd's lab on regions 5, 6 and 7.
+var labConfig = labYAML(5, "20ms")
 
 const (
 	eastLB         = "127.0.5.10:8080"
