@@ -49,11 +49,13 @@ func (d *Daemon) lead(ctx context.Context) {
 // lease is lost, or a write is refused because the token went stale.
 func (d *Daemon) publishWhileLeading(ctx context.Context, tok coord.Token) {
 	written := map[string]map[string]probe.Verdict{}
+	served := &servedSites{d: d, tok: tok, at: map[string]string{}}
 	tick := time.NewTicker(resyncEvery)
 	defer tick.Stop()
 	for {
 		for _, a := range d.opts.Fleet.Applications {
 			v := d.tracker.Verdicts(a.Name)
+			d.recordServed(ctx, served, a.Name, a.Spec.Policy.ActiveSite, v)
 			if maps.Equal(v, written[a.Name]) {
 				continue
 			}
@@ -113,5 +115,22 @@ func sleep(ctx context.Context, d time.Duration) {
 	select {
 	case <-ctx.Done():
 	case <-time.After(d):
+	}
+}
+
+// recordServed notes in etcd that app is up by quorum at its active site, as the
+// verdicts are published: an automatic failover needs the application to have served
+// there, and a leader elected a moment later must know it.
+func (d *Daemon) recordServed(ctx context.Context, served *servedSites, app, policyActive string, v map[string]probe.Verdict) {
+	st, err := d.store.Current(ctx)
+	if err != nil {
+		return
+	}
+	active := st.Apps[app].Active
+	if active == "" {
+		active = policyActive
+	}
+	if v[active] == probe.Up {
+		served.record(ctx, app, active)
 	}
 }
