@@ -41,7 +41,7 @@ func (d *Driver) countDiscarded(ctx context.Context, m, primary v1alpha1.Member)
 	if disc == nil {
 		return
 	}
-	err = d.observeConn(ctx, primary, func(c *pgx.Conn) error {
+	err = d.observeConn(ctx, primary, func(c *pgx.Conn, _ bool) error {
 		if _, err := c.Exec(ctx, discardedTable); err != nil {
 			return err
 		}
@@ -63,7 +63,7 @@ func (d *Driver) discarded(ctx context.Context, m, primary v1alpha1.Member) (*da
 		return nil, err
 	}
 	var forks map[uint32]data.LSN
-	err = d.observeConn(ctx, primary, func(c *pgx.Conn) error {
+	err = d.observeConn(ctx, primary, func(c *pgx.Conn, _ bool) error {
 		var cur uint32
 		if err := c.QueryRow(ctx, `select timeline_id from pg_control_checkpoint()`).Scan(&cur); err != nil {
 			return err
@@ -141,7 +141,7 @@ func (d *Driver) Discarded(ctx context.Context) ([]data.Discard, error) {
 		return nil, fmt.Errorf("discarded WAL of %s: %w", d.cfg.Set.Name, data.ErrNoPrimary)
 	}
 	var out []data.Discard
-	err = d.observeConn(ctx, d.members[st.Primary], func(c *pgx.Conn) error {
+	err = d.observeConn(ctx, d.members[st.Primary], func(c *pgx.Conn, _ bool) error {
 		out = nil
 		var exists bool
 		if err := c.QueryRow(ctx, `select to_regclass('hadron_discarded') is not null`).Scan(&exists); err != nil || !exists {

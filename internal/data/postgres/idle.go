@@ -26,9 +26,13 @@ type idleConn struct {
 
 // observeConn runs f on a session to m: the idle one when there is one, else a new
 // one; retried once on a new session when the idle one fails.
-func (d *Driver) observeConn(ctx context.Context, m v1alpha1.Member, f func(*pgx.Conn) error) error {
+//
+// f learns whether the session was kept from earlier (reused): a kept session applies
+// a configuration reload only when its signal arrives, so a reading that depends on
+// the configuration may find it stale and return an error to be read again afresh.
+func (d *Driver) observeConn(ctx context.Context, m v1alpha1.Member, f func(c *pgx.Conn, reused bool) error) error {
 	if c := d.takeIdle(m.Name); c != nil {
-		if err := f(c); err == nil {
+		if err := f(c, true); err == nil {
 			d.putIdle(m.Name, c)
 			return nil
 		}
@@ -38,7 +42,7 @@ func (d *Driver) observeConn(ctx context.Context, m v1alpha1.Member, f func(*pgx
 	if err != nil {
 		return err
 	}
-	if err := f(c); err != nil {
+	if err := f(c, false); err != nil {
 		c.Close(context.Background())
 		return err
 	}

@@ -26,8 +26,13 @@ type observation struct {
 	// upstreamAddr is the host:port a standby streams from or is configured to.
 	upstreamAddr string
 	receiving    bool
-	err          error
+	// stale says the session's settings that status depends on differ from the
+	// configuration files: a reload it has not applied yet.
+	stale bool
+	err   error
 }
+
+var errStaleSession = errors.New("session has not applied the last configuration reload")
 
 type replica struct {
 	state, syncState string
@@ -159,11 +164,14 @@ func (d *Driver) observe(ctx context.Context, m v1alpha1.Member) observation {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout+3*time.Second)
 	defer cancel()
 	var connected bool
-	err := d.observeConn(ctx, m, func(conn *pgx.Conn) error {
+	err := d.observeConn(ctx, m, func(conn *pgx.Conn, reused bool) error {
 		connected = true
 		fresh := observation{st: o.st}
 		if err := d.query(ctx, conn, &fresh); err != nil {
 			return err
+		}
+		if reused && fresh.stale {
+			return errStaleSession
 		}
 		o = fresh
 		return nil
@@ -185,8 +193,14 @@ func (d *Driver) query(ctx context.Context, conn *pgx.Conn, o *observation) erro
 	var inRecovery bool
 	var readOnly string
 	var sysID int64
+	// pg_stat_replication's sync_state and the session's read-only default follow the
+	// session's own copy of the configuration; compare it with the files.
 	err := conn.QueryRow(ctx, `select pg_is_in_recovery(), (select system_identifier from pg_control_system()),
-		current_setting('default_transaction_read_only')`).Scan(&inRecovery, &sysID, &readOnly)
+		current_setting('default_transaction_read_only'),
+		coalesce((select setting from pg_file_settings where name = 'synchronous_standby_names' and error is null
+			order by seqno desc limit 1), '') <> current_setting('synchronous_standby_names')
+		or coalesce((select setting from pg_file_settings where name = 'default_transaction_read_only' and error is null
+			order by seqno desc limit 1), 'off') <> current_setting('default_transaction_read_only')`).Scan(&inRecovery, &sysID, &readOnly, &o.stale)
 	if err != nil {
 		return err
 	}

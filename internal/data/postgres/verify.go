@@ -29,7 +29,7 @@ func (d *Driver) Verify(ctx context.Context, only ...string) (*data.VerifyResult
 	_, _ = rand.Read(b)
 	res := &data.VerifyResult{Primary: st.Primary, Marker: "hadron-verify-" + hex.EncodeToString(b)}
 	var start time.Time
-	err = d.observeConn(ctx, d.members[st.Primary], func(conn *pgx.Conn) error {
+	err = d.observeConn(ctx, d.members[st.Primary], func(conn *pgx.Conn, _ bool) error {
 		// Bootstrap creates the table; a set bootstrapped by other means gets it here.
 		if _, err := conn.Exec(ctx, markerTable); err != nil {
 			return fmt.Errorf("marker table on %s: %w", st.Primary, err)
@@ -59,7 +59,7 @@ func (d *Driver) Verify(ctx context.Context, only ...string) (*data.VerifyResult
 		go func() {
 			defer wg.Done()
 			vm := &res.Members[i]
-			err := d.observeConn(ctx, m, func(c *pgx.Conn) error {
+			err := d.observeConn(ctx, m, func(c *pgx.Conn, _ bool) error {
 				return pollUntil(ctx, time.Hour, func(ctx context.Context) (bool, error) {
 					var n int
 					err := c.QueryRow(ctx, `select count(*) from hadron_marker where id = $1`, res.Marker).Scan(&n)
