@@ -241,24 +241,17 @@ func TestLosingTheWitnessChangesNothingForClients(t *testing.T) {
 	}
 }
 
-// The witness leads only when no workload site's daemon is alive: it hands over to
-// one once it is (a leader at a workload site acts on data and clusters nearby), and
-// takes the lead again when both workload daemons are gone.
-func TestWitnessLeadsOnlyWithoutAWorkloadDaemon(t *testing.T) {
+// The leader runs at the stand-by site when it can (it acts on nearby data and
+// clusters, and does not die with the active region), else at the active site, and at
+// the witness only when no workload daemon is alive.
+func TestLeaderPrefersTheStandbySiteThenTheActiveOneOverTheWitness(t *testing.T) {
 	w := daemontest.Start(t, 217, daemontest.Options{})
 	w.WaitLeader(t, all...)
-	coordtest.Eventually(t, 45*time.Second, "a workload site's daemon leads", func() bool {
-		st := w.Status(t, "witness")
-		return st.Leader == "east" || st.Leader == "west"
+	coordtest.Eventually(t, 45*time.Second, "the stand-by's daemon (west) leads", func() bool {
+		return w.Status(t, "witness").Leader == "west"
 	})
-	leader := w.Status(t, "witness").Leader
-	other := "east"
-	if leader == other {
-		other = "west"
-	}
-	// The leader stops; the other workload daemon takes over, not the witness.
-	w.Daemons[leader].Stop()
-	coordtest.Eventually(t, 45*time.Second, "the other workload daemon leads", func() bool {
-		return w.Status(t, "witness").Leader == other
+	w.Daemons["west"].Stop()
+	coordtest.Eventually(t, 45*time.Second, "the active site's daemon (east) leads, not the witness", func() bool {
+		return w.Status(t, "witness").Leader == "east"
 	})
 }

@@ -18,7 +18,7 @@ const resyncEvery = 2 * time.Second
 // under the fencing token. It returns when ctx ends.
 func (d *Daemon) lead(ctx context.Context) {
 	for ctx.Err() == nil {
-		d.deferToWorkload(ctx)
+		d.deferToBetterPlaced(ctx)
 		tok, err := d.elector.Campaign(ctx)
 		if err != nil {
 			if ctx.Err() == nil {

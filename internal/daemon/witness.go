@@ -7,65 +7,85 @@ import (
 	"hadron.dev/hadron/api/v1alpha1"
 )
 
-// A leader acts on the mirror sets and clusters of other sites across the links, one
-// round trip per statement; at a witness every action crosses a region (a promotion
-// from the witness took 2.7 s in the lab, 0.2 s from the stand-by's own region). So a
-// witness leads only when no workload site's daemon is alive, and hands over as soon
-// as one is while no run is open. A workload daemon counts as alive while its probe
+// Where the leader runs matters. It acts on the mirror sets and clusters of other sites
+// across the links, one round trip per statement: at a witness every action crosses a
+// region (a promotion from the witness took 2.7 s in the lab, 0.27 s from the stand-by's
+// own region). And a leader at an application's active site dies with that region, so
+// the failover first waits for its lease. So the daemons prefer, in order: a workload
+// site that is active for no application (a stand-by), a workload site, the witness. A
+// daemon campaigns only while no better-placed daemon is alive, and a leader hands over
+// to one (resigns) while no run executes. A daemon counts as alive while its probe
 // results keep arriving through etcd, which needs the majority too.
 
-// workloadAliveWithin is how fresh a workload daemon's latest observation must be.
-const workloadAliveWithin = 3 * time.Second
+// aliveWithin is how fresh a daemon's latest observation must be to count as alive.
+const aliveWithin = 3 * time.Second
 
-// isWitness says whether this daemon runs at a witness site.
-func (d *Daemon) isWitness() bool { return d.site.Spec.Role == v1alpha1.SiteRoleWitness }
+// placement ranks site as a place to lead from: higher is better.
+func (d *Daemon) placement(site string) int {
+	s := d.opts.Fleet.Site(site)
+	if s == nil || s.Spec.Role == v1alpha1.SiteRoleWitness {
+		return 0
+	}
+	st, _ := d.store.Current(context.Background())
+	for _, a := range d.opts.Fleet.Applications {
+		active := st.Apps[a.Name].Active
+		if active == "" {
+			active = a.Spec.Policy.ActiveSite
+		}
+		if active == site {
+			return 1
+		}
+	}
+	return 2
+}
 
-// workloadDaemonAlive says whether a workload site's daemon published a probe result
-// within workloadAliveWithin.
-func (d *Daemon) workloadDaemonAlive(now time.Time) bool {
+// betterPlacedAlive says whether a daemon placed better than this one published a
+// probe result within aliveWithin.
+func (d *Daemon) betterPlacedAlive(now time.Time) bool {
+	mine := d.placement(d.opts.Site)
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	fresh := map[string]bool{}
 	for _, byObserver := range d.latest {
 		for observer, sites := range byObserver {
-			if s := d.opts.Fleet.Site(observer); s == nil || s.Spec.Role == v1alpha1.SiteRoleWitness {
-				continue
-			}
 			for _, ob := range sites {
-				if now.Sub(ob.At) <= workloadAliveWithin {
-					return true
+				if now.Sub(ob.At) <= aliveWithin {
+					fresh[observer] = true
 				}
 			}
+		}
+	}
+	d.mu.Unlock()
+	for observer := range fresh {
+		if observer != d.opts.Site && d.placement(observer) > mine {
+			return true
 		}
 	}
 	return false
 }
 
-// deferToWorkload waits, at a witness, while a workload daemon is alive.
-func (d *Daemon) deferToWorkload(ctx context.Context) {
-	for d.isWitness() && ctx.Err() == nil && d.workloadDaemonAlive(time.Now()) {
+// deferToBetterPlaced waits while a better-placed daemon is alive.
+func (d *Daemon) deferToBetterPlaced(ctx context.Context) {
+	for ctx.Err() == nil && d.betterPlacedAlive(time.Now()) {
 		sleep(ctx, time.Second)
 	}
 }
 
-// handOver ends a witness's leadership (cancel) once a workload daemon has been alive
-// for a few seconds and no run is open.
+// handOver ends this daemon's leadership (cancel) once a better-placed daemon has been
+// alive for a few seconds and no run executes here.
 func (d *Daemon) handOver(ctx context.Context, cancel context.CancelFunc) {
-	if !d.isWitness() {
-		return
-	}
 	var since time.Time
 	for ctx.Err() == nil {
 		sleep(ctx, time.Second)
 		now := time.Now()
-		if !d.workloadDaemonAlive(now) || d.anyRunning() {
+		if !d.betterPlacedAlive(now) || d.anyRunning() {
 			since = time.Time{}
 			continue
 		}
 		if since.IsZero() {
 			since = now
 		}
-		if now.Sub(since) >= 2*workloadAliveWithin {
-			d.log.Info("handing leadership to a workload site's daemon")
+		if now.Sub(since) >= 2*aliveWithin {
+			d.log.Info("handing leadership to a better-placed daemon")
 			cancel()
 			return
 		}
