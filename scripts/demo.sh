@@ -43,6 +43,12 @@ for i in $(seq 1 120); do
 done
 hadron check readiness shop
 
+step "waiting until the daemons lead from the stand-by site (west), as they prefer"
+for i in $(seq 1 30); do
+  hadron status -o json 2>/dev/null | grep -q '"leader": *"west"' && break
+  sleep 1
+done
+
 step "hadron status   (three daemons: east, west and the witness)"
 hadron status
 
