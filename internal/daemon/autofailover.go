@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -22,10 +23,9 @@ const autoEvery = 250 * time.Millisecond
 // whose policy allows it, while this daemon leads. downSince is local to the
 // leadership: a new leader counts the threshold again from when it first sees the
 // site down, which only delays a decision.
-func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token) {
+func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token, served *servedSites) {
 	downSince := map[string]time.Time{}
 	said := map[string]string{}
-	served := &servedSites{d: d, tok: tok, at: map[string]string{}}
 	t := time.NewTicker(autoEvery)
 	defer t.Stop()
 	for {
@@ -46,9 +46,6 @@ func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token) {
 				active = a.Spec.Policy.ActiveSite
 			}
 			now := time.Now()
-			if state.Health[active] == probe.Up {
-				served.record(ctx, a.Name, active)
-			}
 			if state.Health[active] == probe.Down {
 				if downSince[a.Name].IsZero() {
 					downSince[a.Name] = now
@@ -191,14 +188,22 @@ func (d *Daemon) reachedByQuorum(app string, fresh time.Duration, now time.Time)
 }
 
 // servedSites remembers, in etcd, the last site each application was found up at, so
-// that a new leader knows it too.
+// that a new leader knows it too. One per leadership: the verdict publisher records,
+// the automatic failover reads.
 type servedSites struct {
 	d   *Daemon
 	tok coord.Token
-	at  map[string]string // app → site; "" not read yet
+	mu  sync.Mutex
+	at  map[string]string // app → site, once read
 }
 
 func (s *servedSites) get(ctx context.Context, app string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.getLocked(ctx, app)
+}
+
+func (s *servedSites) getLocked(ctx context.Context, app string) string {
 	if site, ok := s.at[app]; ok {
 		return site
 	}
@@ -216,7 +221,9 @@ func (s *servedSites) get(ctx context.Context, app string) string {
 }
 
 func (s *servedSites) record(ctx context.Context, app, site string) {
-	if s.get(ctx, app) == site {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.getLocked(ctx, app) == site {
 		return
 	}
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)

@@ -3,7 +3,9 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -67,7 +69,7 @@ func (d *Daemon) lbIPs(site string) map[string]bool {
 		return out
 	}
 	for _, lb := range s.Spec.LoadBalancers {
-		for _, addr := range append([]string{lb.Address}, mapValues(lb.FromRegions)...) {
+		for _, addr := range append([]string{lb.Address}, slices.Collect(maps.Values(lb.FromRegions))...) {
 			host := addr
 			if h, _, err := net.SplitHostPort(addr); err == nil {
 				host = h
@@ -119,12 +121,4 @@ func allIn(ips []string, want map[string]bool) bool {
 		}
 	}
 	return true
-}
-
-func mapValues(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
 }

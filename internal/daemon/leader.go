@@ -31,13 +31,14 @@ func (d *Daemon) lead(ctx context.Context) {
 		d.setLeader(tok, lctx)
 		d.log.Info("leading", "token", tok.Rev)
 		d.resumeRuns(lctx, tok)
-		go d.autoFailover(lctx, tok)
+		served := &servedSites{d: d, tok: tok, at: map[string]string{}}
+		go d.autoFailover(lctx, tok, served)
 		go d.replicateWhileLeading(lctx)
 		go d.completeRPOs(lctx, tok)
 		go d.standbyPending(lctx, tok)
 		d.monitorWhileLeading(lctx)
 		go d.handOver(lctx, endLead)
-		d.publishWhileLeading(lctx, tok)
+		d.publishWhileLeading(lctx, tok, served)
 		endLead()
 		d.setLeader(coord.Token{}, nil)
 		d.resign()
@@ -47,9 +48,8 @@ func (d *Daemon) lead(ctx context.Context) {
 
 // publishWhileLeading writes verdicts when they change until leadership ends: the
 // lease is lost, or a write is refused because the token went stale.
-func (d *Daemon) publishWhileLeading(ctx context.Context, tok coord.Token) {
+func (d *Daemon) publishWhileLeading(ctx context.Context, tok coord.Token, served *servedSites) {
 	written := map[string]map[string]probe.Verdict{}
-	served := &servedSites{d: d, tok: tok, at: map[string]string{}}
 	tick := time.NewTicker(resyncEvery)
 	defer tick.Stop()
 	for {
