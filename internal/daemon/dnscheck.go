@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/miekg/dns"
+	"hadron.dev/hadron/internal/gslb"
 )
 
 // nameServerAnswer is what one daemon's name server answers for a main name.
@@ -90,20 +90,10 @@ func (d *Daemon) askNameServers(ctx context.Context, name string) []nameServerAn
 		}
 		addr := s.Spec.Daemon.DNS.From(d.site.Spec.Region)
 		wg.Go(func() {
-			a := nameServerAnswer{site: s.Name}
-			m := new(dns.Msg)
-			m.SetQuestion(dns.Fqdn(name), dns.TypeA)
 			qctx, cancel := context.WithTimeout(ctx, time.Second)
 			defer cancel()
-			in, _, err := (&dns.Client{Timeout: time.Second}).ExchangeContext(qctx, m, addr)
-			if err == nil {
-				for _, rr := range in.Answer {
-					if r, ok := rr.(*dns.A); ok {
-						a.ips = append(a.ips, r.A.String())
-					}
-				}
-			}
-			a.err = err
+			a := nameServerAnswer{site: s.Name}
+			a.ips, _, a.err = gslb.LookupA(qctx, addr, name)
 			mu.Lock()
 			out = append(out, a)
 			mu.Unlock()

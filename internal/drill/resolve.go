@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"hadron.dev/hadron/internal/gslb"
 )
 
 // Resolver is a client that resolves names at one DNS server and keeps each answer as
@@ -40,20 +42,14 @@ func (r *Resolver) Lookup(ctx context.Context, host string) (string, error) {
 	if ok && now.Before(c.expires) {
 		return c.ip, nil
 	}
-	m := new(dns.Msg)
-	m.SetQuestion(name, dns.TypeA)
-	cl := &dns.Client{Timeout: time.Second}
-	in, _, err := cl.ExchangeContext(ctx, m, r.Server)
+	ips, ttl, err := gslb.LookupA(ctx, r.Server, name)
 	if err != nil {
-		return "", fmt.Errorf("resolve %s at %s: %w", host, r.Server, err)
+		return "", err
 	}
-	if in.Rcode != dns.RcodeSuccess {
-		return "", fmt.Errorf("resolve %s at %s: %s", host, r.Server, dns.RcodeToString[in.Rcode])
-	}
-	ip, ttl, ok := firstA(in.Answer)
-	if !ok {
+	if len(ips) == 0 {
 		return "", fmt.Errorf("resolve %s at %s: no A record", host, r.Server)
 	}
+	ip := ips[0]
 	r.mu.Lock()
 	if r.cache == nil {
 		r.cache = map[string]cached{}
@@ -61,17 +57,6 @@ func (r *Resolver) Lookup(ctx context.Context, host string) (string, error) {
 	r.cache[name] = cached{ip: ip, expires: now.Add(time.Duration(ttl) * time.Second)}
 	r.mu.Unlock()
 	return ip, nil
-}
-
-// firstA is the first A record of an answer (CNAMEs before it are followed by the
-// server) and its TTL.
-func firstA(rrs []dns.RR) (ip string, ttl uint32, ok bool) {
-	for _, rr := range rrs {
-		if a, isA := rr.(*dns.A); isA {
-			return a.A.String(), a.Hdr.Ttl, true
-		}
-	}
-	return "", 0, false
 }
 
 func (r *Resolver) now() time.Time {
