@@ -88,33 +88,74 @@ func (d *Driver) detach(ctx context.Context, conn *pgx.Conn, member string) (dat
 	if _, err := conn.Exec(ctx, `select pg_reload_conf()`); err != nil {
 		return 0, err
 	}
-	var final data.LSN
+	var last, stalled replayState
 	err := pollUntil(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
-		var receiving bool
 		var recv, replay string
+		now := replayState{at: time.Now()}
 		err := conn.QueryRow(ctx, `select exists(select 1 from pg_stat_wal_receiver where pid is not null),
-			coalesce(pg_last_wal_receive_lsn()::text,''), coalesce(pg_last_wal_replay_lsn()::text,'0/0')`).Scan(&receiving, &recv, &replay)
-		if err != nil || receiving {
-			return false, err
-		}
-		rp, err := data.ParseLSN(replay)
+			coalesce(pg_last_wal_receive_lsn()::text,''), coalesce(pg_last_wal_replay_lsn()::text,'0/0'),
+			coalesce((select wait_event from pg_stat_activity where backend_type = 'startup'),'')`).Scan(&now.receiving, &recv, &replay, &now.wait)
 		if err != nil {
 			return false, err
 		}
+		if now.replayed, err = data.ParseLSN(replay); err != nil {
+			return false, err
+		}
 		if recv != "" {
-			rc, err := data.ParseLSN(recv)
-			if err != nil {
+			if now.received, err = data.ParseLSN(recv); err != nil {
 				return false, err
 			}
-			if rp < rc {
-				return false, nil
-			}
 		}
-		final = rp
-		return true, nil
+		last = now
+		done := replayDone(now, stalled)
+		if !now.stalled() || (stalled.stalled() && stalled.replayed != now.replayed) {
+			stalled = replayState{}
+		}
+		if now.stalled() && stalled.at.IsZero() {
+			stalled = now
+		}
+		return done, nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("detach %s from its upstream: %w", member, err)
+		return 0, fmt.Errorf("detach %s from its upstream (%s): %w", member, last, err)
 	}
-	return final, nil
+	return last.replayed, nil
+}
+
+// replayState is one look at a stand-by's recovery while it detaches.
+type replayState struct {
+	at                 time.Time
+	receiving          bool
+	received, replayed data.LSN
+	wait               string // the startup process's wait event
+}
+
+// stalled: no receiver, and the startup process waits for WAL that no source has.
+func (s replayState) stalled() bool {
+	return !s.receiving && (s.wait == "RecoveryRetrieveRetryInterval" || s.wait == "RecoveryWalStream")
+}
+
+func (s replayState) String() string {
+	return fmt.Sprintf("receiving=%v received=%s replayed=%s startup waits on %q", s.receiving, s.received, s.replayed, s.wait)
+}
+
+// replaySettle is how long replay must stand still, short of the received position,
+// before detach takes it as final.
+const replaySettle = 300 * time.Millisecond
+
+// replayDone says whether a detached stand-by has replayed all it will: everything it
+// received, or — when the received WAL ends inside a record, as it does when the
+// upstream dies after flushing a page that ends mid-record — everything up to the last
+// whole record, which the startup process has reached once it waits for WAL with replay
+// unchanged since the first stalled look.
+func replayDone(now, firstStalled replayState) bool {
+	switch {
+	case now.receiving:
+		return false
+	case now.replayed >= now.received:
+		return true
+	case !now.stalled() || firstStalled.at.IsZero() || !firstStalled.stalled():
+		return false
+	}
+	return firstStalled.replayed == now.replayed && now.at.Sub(firstStalled.at) >= replaySettle
 }
