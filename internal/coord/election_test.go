@@ -146,3 +146,32 @@ func TestLeaderFailoverFencesOldToken(t *testing.T) {
 		t.Fatalf("after resign: %v then %v", second.token, third.token)
 	}
 }
+
+// The leader daemon moves etcd's raft leadership to its own member from a follower:
+// each member in turn becomes the raft leader, and asking again changes nothing.
+func TestLeadRaftMovesLeadershipToTheCaller(t *testing.T) {
+	_, members := coordtest.StartCluster(t, coordtest.Fleet(214))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, m := range members {
+		if _, err := m.Member.LeadRaft(ctx); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		for _, other := range members {
+			st, err := other.Client.Status(ctx, other.Member.Endpoints()[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			mine, err := m.Client.Status(ctx, m.Member.Endpoints()[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Leader != mine.Header.MemberId {
+				t.Fatalf("after %s took the raft lead, %s sees leader %x, want %x", m.Name, other.Name, st.Leader, mine.Header.MemberId)
+			}
+		}
+		if moved, err := m.Member.LeadRaft(ctx); err != nil || moved {
+			t.Fatalf("%s asked again: moved=%v err=%v, want nothing to do", m.Name, moved, err)
+		}
+	}
+}

@@ -15,4 +15,6 @@ var (
 	ErrNoCAKey = errors.New("no CA key")
 	// ErrNoQuorum is returned when the etcd cluster has no reachable majority.
 	ErrNoQuorum = errors.New("no etcd quorum")
+	// ErrNoRaftLeader is returned when the etcd cluster has no raft leader right now.
+	ErrNoRaftLeader = errors.New("no raft leader")
 )

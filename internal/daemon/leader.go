@@ -30,6 +30,7 @@ func (d *Daemon) lead(ctx context.Context) {
 		lctx, endLead := context.WithCancel(ctx)
 		d.setLeader(tok, lctx)
 		d.log.Info("leading", "token", tok.Rev)
+		go d.holdRaftLead(lctx)
 		d.resumeRuns(lctx, tok)
 		served := &servedSites{d: d, tok: tok, at: map[string]string{}}
 		go d.autoFailover(lctx, tok, served)

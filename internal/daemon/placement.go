@@ -98,3 +98,28 @@ func (d *Daemon) anyRunning() bool {
 	defer d.mu.Unlock()
 	return len(d.running) > 0
 }
+
+// raftLeadEvery is how often the leader checks that its own etcd member leads raft.
+const raftLeadEvery = 2 * time.Second
+
+// holdRaftLead keeps the etcd raft leadership at the leader daemon's own member while
+// it leads: its guarded writes (a runbook saves each step) then commit in one round to
+// the nearest majority instead of being forwarded to a raft leader in another region
+// first. An external etcd cluster is left as it is.
+func (d *Daemon) holdRaftLead(ctx context.Context) {
+	if d.member == nil {
+		return
+	}
+	for ctx.Err() == nil {
+		mctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		moved, err := d.member.LeadRaft(mctx)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			d.log.Debug("raft leadership stays elsewhere", "err", err)
+		case moved:
+			d.log.Info("etcd raft leadership moved to this daemon's member")
+		}
+		sleep(ctx, raftLeadEvery)
+	}
+}

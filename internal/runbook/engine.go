@@ -56,6 +56,11 @@ func (e *Engine) Run(ctx context.Context, token coord.Token, r *Record) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("app", r.App, "run", r.ID, "kind", r.Kind, "token", token.Rev)
+	// Each save is a guarded write across regions; the end of a step and the start of
+	// the next share one, and a save that just succeeded stands in for the fencing
+	// check before the next step acts.
+	begun := -1 // the step whose start the last save already carried
+	var saved time.Time
 	for {
 		i, more := Next(r)
 		if !more {
@@ -67,13 +72,16 @@ func (e *Engine) Run(ctx context.Context, token coord.Token, r *Record) error {
 		}
 		// Work found done counts as resumed only when an earlier attempt (another
 		// leader's, perhaps) started the step; on a first attempt it was just not needed.
-		wasStarted := r.Steps[i].Started != nil
-		Begin(r, i, token.Rev, e.now())
-		if err := e.save(ctx, token, r); err != nil {
-			return err
+		wasStarted := r.Steps[i].Started != nil && begun != i
+		if begun != i {
+			Begin(r, i, token.Rev, e.now())
+			if err := e.save(ctx, token, r); err != nil {
+				return err
+			}
+			saved = e.now()
 		}
 		start := e.now()
-		detail, resumed, err := e.step(ctx, token, st, r)
+		detail, resumed, err := e.step(ctx, token, st, r, saved)
 		if coord.IsFenced(err) || ctx.Err() != nil {
 			log.Warn("run stops: no longer leading", "step", st.Name, "err", err)
 			if err == nil {
@@ -92,9 +100,15 @@ func (e *Engine) Run(ctx context.Context, token coord.Token, r *Record) error {
 		resumed = resumed && wasStarted
 		End(r, i, token.Rev, e.now(), detail, resumed)
 		log.Info("step done", "step", st.Name, "took", e.now().Sub(start).Round(time.Millisecond), "resumed", resumed, "detail", detail)
+		begun = -1
+		if j, more := Next(r); more {
+			Begin(r, j, token.Rev, e.now())
+			begun = j
+		}
 		if err := e.save(ctx, token, r); err != nil {
 			return err
 		}
+		saved = e.now()
 	}
 	now := e.now()
 	r.Closed, r.Status = &now, StatusDone
@@ -108,7 +122,7 @@ func (e *Engine) Run(ctx context.Context, token coord.Token, r *Record) error {
 
 // step runs one step with retries until it succeeds, is fenced, fails permanently or
 // its budget ends.
-func (e *Engine) step(ctx context.Context, token coord.Token, st Step, r *Record) (string, bool, error) {
+func (e *Engine) step(ctx context.Context, token coord.Token, st Step, r *Record, saved time.Time) (string, bool, error) {
 	budget := e.Budget
 	if budget <= 0 {
 		budget = DefaultBudget
@@ -117,7 +131,7 @@ func (e *Engine) step(ctx context.Context, token coord.Token, st Step, r *Record
 	defer cancel()
 	wait := 200 * time.Millisecond
 	for {
-		detail, resumed, err := e.attempt(sctx, token, st, r)
+		detail, resumed, err := e.attempt(sctx, token, st, r, saved)
 		if err == nil || coord.IsFenced(err) || ctx.Err() != nil {
 			return detail, resumed, err
 		}
@@ -134,7 +148,12 @@ func (e *Engine) step(ctx context.Context, token coord.Token, st Step, r *Record
 	}
 }
 
-func (e *Engine) attempt(ctx context.Context, token coord.Token, st Step, r *Record) (string, bool, error) {
+// freshGuard is how recent a successful guarded save must be to stand in for the
+// fencing check before a step acts: far below the lease, which a deposed leader must
+// outlive before another leader can act.
+const freshGuard = 500 * time.Millisecond
+
+func (e *Engine) attempt(ctx context.Context, token coord.Token, st Step, r *Record, saved time.Time) (string, bool, error) {
 	if st.Pre != nil {
 		if err := st.Pre(ctx, r); err != nil {
 			return "", false, err
@@ -146,8 +165,10 @@ func (e *Engine) attempt(ctx context.Context, token coord.Token, st Step, r *Rec
 			return "already done", true, nil
 		}
 	}
-	if err := coord.Fenced(ctx, e.Client, token); err != nil {
-		return "", false, err
+	if e.now().Sub(saved) > freshGuard {
+		if err := coord.Fenced(ctx, e.Client, token); err != nil {
+			return "", false, err
+		}
 	}
 	detail, err := st.Do(ctx, token, r)
 	if err != nil {
