@@ -16,8 +16,22 @@ import (
 	"hadron.dev/hadron/internal/runbook"
 )
 
-// autoEvery is how often the leader reconsiders automatic failovers.
-const autoEvery = 250 * time.Millisecond
+// autoEvery is how often the leader reconsiders automatic failovers: the verdicts it
+// reads are in memory (the store follows etcd), so a short tick only shortens the time
+// from the threshold's end to the decision.
+const autoEvery = 100 * time.Millisecond
+
+// runsFresh is how long the leader trusts what it read of an application's runs (the
+// last automatic one, whether one is open) while the active site is down: read when
+// the site goes down, not at the moment of the decision. Launch refuses a second open
+// run on its own.
+const runsFresh = time.Second
+
+type runsRead struct {
+	at   time.Time
+	last time.Time
+	open bool
+}
 
 // autoFailover starts a failover, decided by runbook.AutoDecide, for every application
 // whose policy allows it, while this daemon leads. downSince is local to the
@@ -25,6 +39,7 @@ const autoEvery = 250 * time.Millisecond
 // site down, which only delays a decision.
 func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token, served *servedSites) {
 	downSince := map[string]time.Time{}
+	runs := map[string]runsRead{}
 	said := map[string]string{}
 	t := time.NewTicker(autoEvery)
 	defer t.Stop()
@@ -70,9 +85,16 @@ func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token, served *serv
 			}
 			if in.Verdicts[active] == "down" {
 				// Only read etcd when a decision is near.
-				rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-				in.LastAuto, in.Open = d.lastAuto(rctx, a.Name)
-				cancel()
+				if r := runs[a.Name]; now.Sub(r.at) > runsFresh {
+					rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+					r.last, r.open = d.lastAuto(rctx, a.Name)
+					cancel()
+					r.at = time.Now()
+					runs[a.Name] = r
+				}
+				in.LastAuto, in.Open = runs[a.Name].last, runs[a.Name].open
+			} else {
+				delete(runs, a.Name)
 			}
 			to, reason := runbook.AutoDecide(in)
 			if to == "" {
@@ -82,8 +104,13 @@ func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token, served *serv
 				said[a.Name] = reason
 				continue
 			}
+			first := d.firstFailure(a.Name, active)
+			if first.IsZero() || first.After(downSince[a.Name]) {
+				first = downSince[a.Name]
+			}
 			lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			rec, err := runbook.Launch(lctx, d.client, tok, runbook.Failover, a.Name, active, to, "auto", false, now)
+			rec, err := runbook.Launch(lctx, d.client, tok, runbook.Failover, a.Name, active, to, "auto", false, now,
+				func(r *runbook.Record) { r.FirstFailedProbe = &first })
 			cancel()
 			if err != nil {
 				if coord.IsFenced(err) {
@@ -94,13 +121,9 @@ func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token, served *serv
 				}
 				continue
 			}
-			first := d.firstFailure(a.Name, active)
-			if first.IsZero() || first.After(downSince[a.Name]) {
-				first = downSince[a.Name]
-			}
-			rec.FirstFailedProbe = &first
 			d.log.Warn("automatic failover", "app", a.Name, "from", active, "to", to, "down", now.Sub(first).Round(time.Millisecond))
 			delete(downSince, a.Name)
+			delete(runs, a.Name)
 			go d.execute(ctx, tok, rec)
 		}
 	}

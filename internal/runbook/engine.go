@@ -59,8 +59,7 @@ func (e *Engine) Run(ctx context.Context, token coord.Token, r *Record) error {
 	// Each save is a guarded write across regions; the end of a step and the start of
 	// the next share one, and a save that just succeeded stands in for the fencing
 	// check before the next step acts.
-	begun := -1 // the step whose start the last save already carried
-	var saved time.Time
+	begun, saved := r.savedStep-1, r.savedAt // the step whose start the last save carried
 	for {
 		i, more := Next(r)
 		if !more {
@@ -109,6 +108,7 @@ func (e *Engine) Run(ctx context.Context, token coord.Token, r *Record) error {
 			return err
 		}
 		saved = e.now()
+		r.savedStep, r.savedAt = begun+1, saved
 	}
 	now := e.now()
 	r.Closed, r.Status = &now, StatusDone
@@ -221,18 +221,23 @@ func NewID(kind Kind, t time.Time) string {
 	return t.UTC().Format("20060102T150405.000Z") + "-" + string(kind)
 }
 
-// Launch plans a run of kind and records it as app's open run under token. Nothing
-// has acted yet when it returns; Engine.Run does.
-func Launch(ctx context.Context, c *clientv3.Client, token coord.Token, kind Kind, app, from, to, who string, force bool, now time.Time) (*Record, error) {
+// Launch plans a run of kind and records it as app's open run under token, with its
+// first step started; prepare, when given, fills in what the decision knew (the first
+// failed probe). Nothing has acted yet when it returns; Engine.Run does.
+func Launch(ctx context.Context, c *clientv3.Client, token coord.Token, kind Kind, app, from, to, who string, force bool, now time.Time, prepare ...func(*Record)) (*Record, error) {
 	plan, err := Plan(kind)
 	if err != nil {
 		return nil, err
 	}
 	r := NewRecord(NewID(kind, now), app, kind, from, to, who, now, plan)
 	r.Force = force
-	r.Tokens = []int64{token.Rev}
+	for _, p := range prepare {
+		p(r)
+	}
+	Begin(r, 0, token.Rev, time.Now())
 	if err := Start(ctx, c, token, r); err != nil {
 		return nil, err
 	}
+	r.savedStep, r.savedAt = 1, time.Now()
 	return r, nil
 }

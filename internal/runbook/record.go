@@ -95,6 +95,11 @@ type Record struct {
 	Resumes []Decision `json:"resumes,omitempty"`
 	// Aborted is who closed the run without finishing it, and why.
 	Aborted *Decision `json:"aborted,omitempty"`
+	// saved is what this process last stored of the run: the step whose start that
+	// save already carried (index + 1; 0 for none) and when. Not stored itself; the
+	// engine uses it to spare a save and a fencing read.
+	savedStep int
+	savedAt   time.Time
 }
 
 // Decision is a person's answer to a stopped run: resume it or abort it.

@@ -150,20 +150,24 @@ func (d *Driver) preparePrimary(ctx context.Context, p v1alpha1.Member) error {
 // ensureSlots creates a physical replication slot on the primary for every other
 // member and drops the primary's own (a promoted standby has none of the others').
 func (d *Driver) ensureSlots(ctx context.Context, conn *pgx.Conn, primary string) error {
+	_, err := pipelined(ctx, conn, d.slotStatements(primary)...)
+	return err
+}
+
+// slotStatements keep a physical replication slot on primary for every other member
+// and drop an idle one of primary's own (left from when it was a stand-by).
+func (d *Driver) slotStatements(primary string) []string {
+	var out []string
 	for _, m := range d.cfg.Set.Spec.Members {
-		slot := slotName(m.Name)
+		slot := quoteLiteral(slotName(m.Name))
 		if m.Name == primary {
-			if _, err := conn.Exec(ctx, `select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name=$1 and not active`, slot); err != nil {
-				return fmt.Errorf("drop slot %s: %w", slot, err)
-			}
+			out = append(out, `select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = `+slot+` and not active`)
 			continue
 		}
-		if _, err := conn.Exec(ctx, `select pg_create_physical_replication_slot($1, true)
-			where not exists (select 1 from pg_replication_slots where slot_name=$1)`, slot); err != nil {
-			return fmt.Errorf("create slot %s: %w", slot, err)
-		}
+		out = append(out, `select pg_create_physical_replication_slot(`+slot+`, true)
+			where not exists (select 1 from pg_replication_slots where slot_name = `+slot+`)`)
 	}
-	return nil
+	return out
 }
 
 // clone makes m a fresh copy of primary with pg_basebackup, configured to stream.

@@ -57,21 +57,20 @@ func (d *Driver) fenceSQL(ctx context.Context, member string) error {
 	}
 	keep := false
 	defer func() { done(keep) }()
-	if err := alterSystem(ctx, conn, "default_transaction_read_only", "on"); err != nil {
+	stmt, err := alterSystemSQL("default_transaction_read_only", "on")
+	if err != nil {
 		return err
 	}
-	if _, err := conn.Exec(ctx, `select pg_reload_conf()`); err != nil {
+	if _, err := pipelined(ctx, conn, stmt, `select pg_reload_conf()`); err != nil {
 		return err
 	}
-	// The reload is asynchronous: wait until a new session starts read-only.
+	// The reload is asynchronous. The postmaster passes it on to its sessions only after
+	// it has read the files itself, so once this session sees the setting, every new
+	// session starts read-only: no new connection (several round trips to a member in
+	// another region) is needed to confirm it.
 	if err := pollUntil(ctx, 5*time.Second, func(ctx context.Context) (bool, error) {
-		c, err := d.connect(ctx, m, "postgres")
-		if err != nil {
-			return false, err
-		}
-		defer c.Close(context.Background())
 		var ro string
-		err = c.QueryRow(ctx, `show transaction_read_only`).Scan(&ro)
+		err := conn.QueryRow(ctx, `select current_setting('default_transaction_read_only')`).Scan(&ro)
 		return ro == "on", err
 	}); err != nil {
 		return fmt.Errorf("fence %s: confirm read-only: %w", member, err)
@@ -84,10 +83,11 @@ func (d *Driver) fenceSQL(ctx context.Context, member string) error {
 
 // unfence undoes Fence's setting on a server that is to accept writes.
 func unfence(ctx context.Context, conn *pgx.Conn) error {
-	if err := alterSystem(ctx, conn, "default_transaction_read_only", ""); err != nil {
+	stmt, err := alterSystemSQL("default_transaction_read_only", "")
+	if err != nil {
 		return err
 	}
-	_, err := conn.Exec(ctx, `select pg_reload_conf()`)
+	_, err = pipelined(ctx, conn, stmt, `select pg_reload_conf()`)
 	return err
 }
 

@@ -49,12 +49,6 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 	if err != nil {
 		return nil, fmt.Errorf("promote %s: %w", member, err)
 	}
-	if err := unfence(ctx, conn); err != nil {
-		return nil, fmt.Errorf("promote %s: %w", member, err)
-	}
-	if err := alterSystem(ctx, conn, "synchronous_standby_names", ""); err != nil {
-		return nil, fmt.Errorf("promote %s: %w", member, err)
-	}
 	var promoted bool
 	if err := conn.QueryRow(ctx, `select pg_promote(true, 60)`).Scan(&promoted); err != nil || !promoted {
 		return nil, fmt.Errorf("promote %s: pg_promote: ok=%v: %v", member, promoted, err)
@@ -65,11 +59,12 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 	}
 	d.mu.Unlock()
 	res := &data.PromoteResult{Member: member, ReplayLSN: final}
-	var walfile string
-	if err := conn.QueryRow(ctx, `select pg_walfile_name(pg_current_wal_lsn())`).Scan(&walfile); err == nil {
-		fmt.Sscanf(walfile[:8], "%08X", &res.Timeline)
+	after := append([]string{`select pg_walfile_name(pg_current_wal_lsn())`}, d.slotStatements(member)...)
+	out, err := pipelined(ctx, conn, after...)
+	if len(out[0]) >= 8 {
+		fmt.Sscanf(out[0][:8], "%08X", &res.Timeline)
 	}
-	if err := d.ensureSlots(ctx, conn, member); err != nil {
+	if err != nil {
 		d.log.Warn("replication slots after promotion", "member", member, "err", err)
 	}
 	ok = true
@@ -80,13 +75,20 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 
 // detach stops member's WAL receiver (primary_conninfo = ”) and waits until replay
 // reaches the received position, which it returns: the exact end of what the member
-// carries into its promotion.
+// carries into its promotion. The settings a primary must not inherit from a fenced
+// former primary or a stand-by (read-only by default, synchronous stand-by names) are
+// reset in the same round trip: on a stand-by they change nothing.
 func (d *Driver) detach(ctx context.Context, conn *pgx.Conn, member string) (data.LSN, error) {
-	if err := alterSystem(ctx, conn, "primary_conninfo", ""); err != nil {
-		return 0, err
+	stmts := []string{}
+	for _, name := range []string{"primary_conninfo", "default_transaction_read_only", "synchronous_standby_names"} {
+		stmt, err := alterSystemSQL(name, "")
+		if err != nil {
+			return 0, err
+		}
+		stmts = append(stmts, stmt)
 	}
-	if _, err := conn.Exec(ctx, `select pg_reload_conf()`); err != nil {
-		return 0, err
+	if _, err := pipelined(ctx, conn, append(stmts, `select pg_reload_conf()`)...); err != nil {
+		return 0, fmt.Errorf("detach %s: %w", member, err)
 	}
 	var last, stalled replayState
 	err := pollUntil(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {

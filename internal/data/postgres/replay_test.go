@@ -34,3 +34,19 @@ func TestReplayDone(t *testing.T) {
 		}
 	}
 }
+
+func TestAlterSystemSQLQuotesValues(t *testing.T) {
+	for _, tc := range []struct{ name, value, want string }{
+		{"synchronous_standby_names", "", `alter system reset "synchronous_standby_names"`},
+		{"default_transaction_read_only", "on", `alter system set "default_transaction_read_only" = E'on'`},
+		{"primary_conninfo", `host=a password='x\'y'`, `alter system set "primary_conninfo" = E'host=a password=''x\\''y'''`},
+	} {
+		got, err := alterSystemSQL(tc.name, tc.value)
+		if err != nil || got != tc.want {
+			t.Errorf("alterSystemSQL(%q, %q) = %q, %v; want %q", tc.name, tc.value, got, err, tc.want)
+		}
+	}
+	if _, err := alterSystemSQL("primary_conninfo", "a\x00b"); err == nil {
+		t.Error("a NUL byte was accepted")
+	}
+}

@@ -6,8 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	"hadron.dev/hadron/internal/data"
 )
 
@@ -85,22 +83,4 @@ func (d *Driver) UpdateSync(ctx context.Context) error {
 		return fmt.Errorf("sync standbys: %w", data.ErrNoPrimary)
 	}
 	return d.updateSync(ctx, st.Primary)
-}
-
-// alterSystem runs ALTER SYSTEM SET name = value (RESET when value is empty). ALTER
-// SYSTEM takes no parameters, so the statement is built with format(%I, %L) on the
-// server. The statement may hold a password (primary_conninfo): never log it.
-func alterSystem(ctx context.Context, conn *pgx.Conn, name, value string) error {
-	var stmt string
-	q := `select format('alter system set %I = %L', $1::text, $2::text)`
-	if value == "" {
-		q = `select format('alter system reset %I', $1::text) where $2::text = ''`
-	}
-	if err := conn.QueryRow(ctx, q, name, value).Scan(&stmt); err != nil {
-		return fmt.Errorf("alter system %s: %w", name, err)
-	}
-	if _, err := conn.Exec(ctx, stmt); err != nil {
-		return fmt.Errorf("alter system %s: %w", name, err)
-	}
-	return nil
 }
