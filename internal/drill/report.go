@@ -152,8 +152,11 @@ func round(d time.Duration) time.Duration { return d.Round(10 * time.Millisecond
 type Stats struct {
 	Drills int `json:"drills"`
 	// Each figure as p50 and max.
-	SystemRTO       [2]time.Duration `json:"systemRTONs"`
-	ClientRTO       [2]time.Duration `json:"clientRTONs"`
+	SystemRTO [2]time.Duration `json:"systemRTONs"`
+	ClientRTO [2]time.Duration `json:"clientRTONs"`
+	// Unavailable is the longest write outage the client saw in each drill: for a
+	// planned switchover, the write-unavailability.
+	Unavailable     [2]time.Duration `json:"unavailableNs"`
 	LostWrites      [2]int           `json:"lostWrites"`
 	RPOTransactions [2]int64         `json:"rpoTransactions"`
 	// FailbackUnavailable and FailbackLost are the planned moves home.
@@ -164,12 +167,13 @@ type Stats struct {
 // Summarize computes p50 and max of every figure over reports.
 func Summarize(reports []Report) Stats {
 	s := Stats{Drills: len(reports)}
-	var sys, cli, fbu []time.Duration
+	var sys, cli, out, fbu []time.Duration
 	var lost []int
 	var txns []int64
 	for _, r := range reports {
 		sys = append(sys, r.Drill.SystemRTO)
 		cli = append(cli, r.Drill.ClientRTO)
+		out = append(out, r.Drill.Unavailable)
 		lost = append(lost, len(r.Drill.Lost))
 		txns = append(txns, r.Drill.RPOTransactions)
 		if r.Failback != nil {
@@ -177,7 +181,7 @@ func Summarize(reports []Report) Stats {
 			s.FailbackLost += len(r.Failback.Lost)
 		}
 	}
-	s.SystemRTO, s.ClientRTO, s.FailbackUnavailable = p50max(sys), p50max(cli), p50max(fbu)
+	s.SystemRTO, s.ClientRTO, s.Unavailable, s.FailbackUnavailable = p50max(sys), p50max(cli), p50max(out), p50max(fbu)
 	s.LostWrites, s.RPOTransactions = p50max(lost), p50max(txns)
 	return s
 }
@@ -198,6 +202,7 @@ func (s Stats) Print(w io.Writer) {
 	fmt.Fprintf(&b, "over %d drills:            p50        max\n", s.Drills)
 	fmt.Fprintf(&b, "  system RTO          %9s  %9s\n", round(s.SystemRTO[0]), round(s.SystemRTO[1]))
 	fmt.Fprintf(&b, "  client RTO          %9s  %9s\n", round(s.ClientRTO[0]), round(s.ClientRTO[1]))
+	fmt.Fprintf(&b, "  longest outage      %9s  %9s\n", round(s.Unavailable[0]), round(s.Unavailable[1]))
 	fmt.Fprintf(&b, "  RPO (writes lost)   %9d  %9d\n", s.LostWrites[0], s.LostWrites[1])
 	fmt.Fprintf(&b, "  RPO (transactions)  %9d  %9d\n", s.RPOTransactions[0], s.RPOTransactions[1])
 	fmt.Fprintf(&b, "  failback outage     %9s  %9s   (%d writes lost)\n", round(s.FailbackUnavailable[0]), round(s.FailbackUnavailable[1]), s.FailbackLost)

@@ -65,13 +65,14 @@ func TestSummarize(t *testing.T) {
 	var reports []Report
 	for i, sys := range []int{5000, 7000, 6000, 9000} {
 		r := Report{Drill: Phase{SystemRTO: time.Duration(sys) * time.Millisecond, ClientRTO: time.Duration(sys+3000) * time.Millisecond,
-			Lost: make([]int64, i), RPOTransactions: int64(i * 10)}}
+			Unavailable: time.Duration(sys-1000) * time.Millisecond,
+			Lost:        make([]int64, i), RPOTransactions: int64(i * 10)}}
 		r.Failback = &Phase{Unavailable: time.Duration(100*(i+1)) * time.Millisecond, Lost: []int64{}}
 		reports = append(reports, r)
 	}
 	s := Summarize(reports)
 	if s.Drills != 4 || s.SystemRTO != [2]time.Duration{6 * time.Second, 9 * time.Second} ||
-		s.ClientRTO[1] != 12*time.Second || s.LostWrites != [2]int{1, 3} || s.RPOTransactions != [2]int64{10, 30} ||
+		s.ClientRTO[1] != 12*time.Second || s.Unavailable != [2]time.Duration{5 * time.Second, 8 * time.Second} || s.LostWrites != [2]int{1, 3} || s.RPOTransactions != [2]int64{10, 30} ||
 		s.FailbackUnavailable != [2]time.Duration{200 * time.Millisecond, 400 * time.Millisecond} || s.FailbackLost != 0 {
 		t.Fatalf("Summarize = %+v", s)
 	}

@@ -53,7 +53,7 @@ type Driver struct {
 	// it has not replayed a transaction since it started (long-lived drivers only).
 	caughtUp map[string]time.Time
 	// idle is one kept session per member for observations (idle.go).
-	idle map[string]idleConn
+	idle map[string][]idleConn
 }
 
 var (
@@ -79,7 +79,7 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 3 * time.Second
 	}
-	d := &Driver{cfg: cfg, log: cfg.Logger.With("component", "data/postgres", "set", cfg.Set.Name), members: map[string]v1alpha1.Member{}, caughtUp: map[string]time.Time{}, idle: map[string]idleConn{}}
+	d := &Driver{cfg: cfg, log: cfg.Logger.With("component", "data/postgres", "set", cfg.Set.Name), members: map[string]v1alpha1.Member{}, caughtUp: map[string]time.Time{}, idle: map[string][]idleConn{}}
 	for _, m := range cfg.Set.Spec.Members {
 		d.members[m.Name] = m
 	}

@@ -11,13 +11,18 @@ import (
 
 // Status is read often (every few seconds by the daemon, and by every runbook step's
 // checks), and a new session to a member in another region costs several round trips
-// and a SCRAM exchange — about half a second over a 35 ms link. The driver keeps one
-// idle session per member for observations; a session that fails is dropped and the
+// and a SCRAM exchange — about half a second over a 35 ms link. The driver keeps a few
+// idle sessions per member for observations and actions; a session that fails is dropped and the
 // observation is made again on a fresh one, so a restarted member is never reported
 // unreachable because of a stale session.
 
 // idleMax is how long an idle session is kept.
 const idleMax = 30 * time.Second
+
+// idlePerMember is how many idle sessions are kept per member: the daemon's periodic
+// observation, a runbook step's checks and its action overlap, and each one that
+// finds no idle session pays for a new one.
+const idlePerMember = 3
 
 type idleConn struct {
 	conn  *pgx.Conn
@@ -53,36 +58,42 @@ func (d *Driver) observeConn(ctx context.Context, m v1alpha1.Member, f func(c *p
 func (d *Driver) takeIdle(member string) *pgx.Conn {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	ic, ok := d.idle[member]
-	if !ok {
-		return nil
+	for {
+		pool := d.idle[member]
+		if len(pool) == 0 {
+			return nil
+		}
+		// The most recently kept one: the likeliest to be alive and up to date.
+		ic := pool[len(pool)-1]
+		d.idle[member] = pool[:len(pool)-1]
+		if time.Since(ic.since) > idleMax || ic.conn.IsClosed() {
+			go ic.conn.Close(context.Background())
+			continue
+		}
+		return ic.conn
 	}
-	delete(d.idle, member)
-	if time.Since(ic.since) > idleMax || ic.conn.IsClosed() {
-		go ic.conn.Close(context.Background())
-		return nil
-	}
-	return ic.conn
 }
 
 func (d *Driver) putIdle(member string, c *pgx.Conn) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.idle[member].conn != nil {
+	if len(d.idle[member]) >= idlePerMember {
 		go c.Close(context.Background())
 		return
 	}
-	d.idle[member] = idleConn{conn: c, since: time.Now()}
+	d.idle[member] = append(d.idle[member], idleConn{conn: c, since: time.Now()})
 }
 
 // Close ends the driver's idle sessions. The driver stays usable; it opens new ones.
 func (d *Driver) Close() {
 	d.mu.Lock()
 	idle := d.idle
-	d.idle = map[string]idleConn{}
+	d.idle = map[string][]idleConn{}
 	d.mu.Unlock()
-	for _, ic := range idle {
-		ic.conn.Close(context.Background())
+	for _, pool := range idle {
+		for _, ic := range pool {
+			ic.conn.Close(context.Background())
+		}
 	}
 }
 
