@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -144,27 +145,44 @@ func (s *Sites) target(appName, siteName string) (*v1alpha1.Application, labels.
 	return app, sel, c, nil
 }
 
-// Activate raises the capacity objects of the application's policy at siteName and
-// waits for them, scales the application's workloads there to their recorded replicas
-// and applies its deferred objects (replicate.Activate), then waits until every
-// workload is ready. It returns one line for the run's record.
-func (s *Sites) Activate(ctx context.Context, appName, siteName string) (string, error) {
-	start := s.now()
-	app, sel, c, err := s.target(appName, siteName)
+// Capacity raises the capacity objects of the application's policy at siteName (only
+// ever up) and waits until they report their replicas ready: the first thing a planned
+// switchover does, before it fences writes, because new nodes take longest. It returns
+// one line for the run's record.
+func (s *Sites) Capacity(ctx context.Context, appName, siteName string) (string, error) {
+	app, _, c, err := s.target(appName, siteName)
 	if err != nil {
 		return "", err
 	}
-	timeout := s.ReadyTimeout
-	if timeout <= 0 {
-		timeout = DefaultReadyTimeout
-	}
-	wctx, cancel := context.WithTimeout(ctx, timeout)
+	wctx, cancel := context.WithTimeout(ctx, s.readyTimeout())
 	defer cancel()
-	log := s.log().With("app", app.Name, "site", c.Name)
+	caps, err := s.capacity(wctx, ctx, c, app)
+	if err != nil {
+		return "", err
+	}
+	if len(caps) == 0 {
+		return "no capacity objects in the policy", nil
+	}
+	var parts []string
+	for _, cp := range caps {
+		parts = append(parts, cp.String())
+	}
+	return strings.Join(parts, "; "), nil
+}
 
+func (s *Sites) readyTimeout() time.Duration {
+	if s.ReadyTimeout <= 0 {
+		return DefaultReadyTimeout
+	}
+	return s.ReadyTimeout
+}
+
+// capacity raises app's capacity objects on c and waits for them within wctx (parent
+// tells a time-out from a cancelled run).
+func (s *Sites) capacity(wctx, parent context.Context, c *conn, app *v1alpha1.Application) ([]capacity, error) {
 	objs, err := s.raiseCapacity(wctx, c, app.Spec.Policy.Capacity)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	var caps []capacity
 	if err := s.poll(wctx, func(ctx context.Context) (bool, error) {
@@ -175,7 +193,29 @@ func (s *Sites) Activate(ctx context.Context, appName, siteName string) (string,
 		caps = now
 		return allOK(caps), nil
 	}); err != nil {
-		return "", waitError(ctx, err, fmt.Sprintf("capacity of %s at %s", app.Name, c.Name), notReady(caps))
+		return nil, waitError(parent, err, fmt.Sprintf("capacity of %s at %s", app.Name, c.Name), notReady(caps))
+	}
+	return caps, nil
+}
+
+// Activate raises the capacity objects of the application's policy at siteName and
+// waits for them (done already when a switchover's capacity step ran), scales the
+// application's workloads there to their recorded replicas and applies its deferred
+// objects (replicate.Activate), then waits until every workload is ready. It returns
+// one line for the run's record.
+func (s *Sites) Activate(ctx context.Context, appName, siteName string) (string, error) {
+	start := s.now()
+	app, sel, c, err := s.target(appName, siteName)
+	if err != nil {
+		return "", err
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.readyTimeout())
+	defer cancel()
+	log := s.log().With("app", app.Name, "site", c.Name)
+
+	caps, err := s.capacity(wctx, ctx, c, app)
+	if err != nil {
+		return "", err
 	}
 
 	ns := app.Spec.Namespace

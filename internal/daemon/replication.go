@@ -63,6 +63,11 @@ type afterPause struct {
 	stopped func()
 }
 
+// Capacity touches no object that replication writes: no need to wait for the pause.
+func (a afterPause) Capacity(ctx context.Context, app, site string) (string, error) {
+	return a.sites.Capacity(ctx, app, site)
+}
+
 func (a afterPause) Activate(ctx context.Context, app, site string) (string, error) {
 	a.stopped()
 	return a.sites.Activate(ctx, app, site)

@@ -158,11 +158,14 @@ func (d *Daemon) openRun(ctx context.Context, app string) *api.OpenRun {
 	if err != nil || r == nil {
 		return nil
 	}
-	i, _ := runbook.Next(r)
+	i, more := runbook.Next(r)
 	out := &api.OpenRun{ID: r.ID, Kind: string(r.Kind), From: r.From, To: r.To, Who: r.Who,
 		Status: string(r.Status), Step: i + 1, Steps: len(r.Steps), Error: r.Error}
-	if i < len(r.Steps) {
+	if more {
 		out.StepName = r.Steps[i].Name
+	} else {
+		// Every step ended; the run is being closed into the ledger.
+		out.Step, out.StepName = len(r.Steps), "closing"
 	}
 	return out
 }

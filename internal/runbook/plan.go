@@ -9,6 +9,7 @@ import (
 const (
 	StepRejoin         = "rejoin"
 	StepReady          = "ready"
+	StepCapacity       = "capacity"
 	StepFence          = "fence"
 	StepFenceWrites    = "fence-writes"
 	StepDrain          = "drain"
@@ -24,6 +25,7 @@ const (
 var describe = map[string]string{
 	StepRejoin:         "%[2]s's data members follow %[1]s's primary again (pg_rewind, else a fresh clone)",
 	StepReady:          "check that %[2]s has a streaming data member and that %[1]s's primary is known",
+	StepCapacity:       "raise the policy's capacity objects at %[2]s and wait until they are ready (before writes stop)",
 	StepFence:          "DNS answers %[2]s at once; fence %[1]s's primary where reachable",
 	StepFenceWrites:    "make %[1]s's primary refuse writes and record its final position",
 	StepDrain:          "wait until %[2]s's member has received the final position",
@@ -63,5 +65,5 @@ func Describe(kind Kind, app, from, to string) (string, error) {
 }
 
 func switchover() []string {
-	return []string{StepReady, StepFenceWrites, StepDrain, StepDataSwitchover, StepActivate, StepDNS, StepVerify, StepStandbyOld}
+	return []string{StepReady, StepCapacity, StepFenceWrites, StepDrain, StepDataSwitchover, StepActivate, StepDNS, StepVerify, StepStandbyOld}
 }

@@ -89,8 +89,8 @@ func TestPlan(t *testing.T) {
 		err   bool
 	}{
 		{Failover, StepFence, StepStandbyOld, 6, false},
-		{Switchover, StepReady, StepStandbyOld, 8, false},
-		{Failback, StepRejoin, StepStandbyOld, 9, false},
+		{Switchover, StepReady, StepStandbyOld, 9, false},
+		{Failback, StepRejoin, StepStandbyOld, 10, false},
 		{"failsideways", "", "", 0, true},
 	}
 	for _, tt := range tests {

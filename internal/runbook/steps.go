@@ -18,6 +18,9 @@ import (
 // Sites acts on the application's sites (Kubernetes). Both calls must be idempotent:
 // they set counts, never add to them.
 type Sites interface {
+	// Capacity raises the policy's capacity objects at site and waits until they are
+	// ready; a planned move does it before it stops writes.
+	Capacity(ctx context.Context, app, site string) (string, error)
 	// Activate scales the capacity objects at site first, then the application's
 	// workloads to their recorded replica counts (replicate.Activate), and waits until
 	// they are ready.
@@ -63,6 +66,7 @@ func (env *Env) Steps() map[string]Step {
 		{Name: StepPromote, Do: env.promote, Done: env.promoted},
 		{Name: StepRejoin, Do: env.rejoin, Done: env.rejoined},
 		{Name: StepReady, Do: env.ready},
+		{Name: StepCapacity, Do: env.capacity},
 		{Name: StepFenceWrites, Do: env.fenceWrites},
 		{Name: StepDrain, Do: func(context.Context, coord.Token, *Record) (string, error) { return "", nil }, Done: env.drained},
 		{Name: StepDataSwitchover, Do: env.switchData, Done: env.promoted},
@@ -365,6 +369,17 @@ func (env *Env) switchData(ctx context.Context, token coord.Token, r *Record) (s
 	}
 	r.RPO = &loss
 	return fmt.Sprintf("promoted %s at %s (timeline %d)", m.Member, res.ReplayLSN, res.Timeline), nil
+}
+
+func (env *Env) capacity(ctx context.Context, _ coord.Token, r *Record) (string, error) {
+	if env.Sites == nil {
+		return "no site operations configured", nil
+	}
+	d, err := env.Sites.Capacity(ctx, r.App, r.To)
+	if err != nil {
+		return "", fmt.Errorf("capacity for %s at %s: %w", r.App, r.To, err)
+	}
+	return d, nil
 }
 
 func (env *Env) activate(ctx context.Context, _ coord.Token, r *Record) (string, error) {

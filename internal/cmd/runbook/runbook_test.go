@@ -40,7 +40,7 @@ func TestSwitchoverAndHistoryAgainstDaemons(t *testing.T) {
 	base := []string{"-f", w.FleetFile, "--pki", w.PKI.Dir}
 
 	dry := run(t, Switchover(), append([]string{daemontest.App, "--to", "west", "--dry-run"}, base...)...)
-	if !strings.Contains(dry, "switchover of shop: east → west") || !strings.Contains(dry, "8. standby-old") {
+	if !strings.Contains(dry, "switchover of shop: east → west") || !strings.Contains(dry, "9. standby-old") {
 		t.Fatalf("dry run:\n%s", dry)
 	}
 	if h := run(t, History(), base...); !strings.Contains(h, "no runs in the ledger") {
@@ -48,7 +48,7 @@ func TestSwitchoverAndHistoryAgainstDaemons(t *testing.T) {
 	}
 
 	out := run(t, Switchover(), append([]string{daemontest.App, "--to", "west", "--who", "ops"}, base...)...)
-	for _, want := range []string{"run ", "1. ready", "6. dns", "8. standby-old", "switchover of shop east → west: done", "RTO (decision → verified)"} {
+	for _, want := range []string{"run ", "1. ready", "2. capacity", "7. dns", "9. standby-old", "switchover of shop east → west: done", "RTO (decision → verified)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("switchover output lacks %q:\n%s", want, out)
 		}
@@ -92,8 +92,8 @@ func TestResumeAndAbortAgainstDaemons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// launch records a run as the leader does, without executing it; fail stops it at
-	// its first step, as a step out of budget does.
+	// launch records a run as the leader does (its first step started), without
+	// executing it; fail stops it at that step, as a step out of budget does.
 	launch := func(kind runbook.Kind, from, to string) *runbook.Record {
 		rec, err := runbook.Launch(ctx, etcd, tok, kind, daemontest.App, from, to, "alice", true, time.Now())
 		if err != nil {
@@ -102,7 +102,6 @@ func TestResumeAndAbortAgainstDaemons(t *testing.T) {
 		return rec
 	}
 	fail := func(rec *runbook.Record) {
-		runbook.Begin(rec, 0, tok.Rev, time.Now())
 		runbook.Fail(rec, 0, errors.New("budget ran out"))
 		if err := runbook.Save(ctx, etcd, tok, rec); err != nil {
 			t.Fatal(err)
@@ -128,7 +127,7 @@ func TestResumeAndAbortAgainstDaemons(t *testing.T) {
 		t.Fatalf("resume: exit %d\n%s%s", code, out, errOut)
 	}
 	for _, want := range []string{"run " + sw.ID + ": switchover of shop east → west by alice, failed at step 1 (ready): ready: budget ran out",
-		"resumed by bob", "1. ready", "8. standby-old", "switchover of shop east → west: done", "resumed by bob at", "RTO (decision → verified)"} {
+		"resumed by bob", "1. ready", "9. standby-old", "switchover of shop east → west: done", "resumed by bob at", "RTO (decision → verified)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("resume output lacks %q:\n%s", want, out)
 		}

@@ -75,7 +75,20 @@ func testActivateAndStandBy(t *testing.T, w *world) {
 
 	log := slog.New(slog.NewTextHandler(testLog{t}, nil))
 	sites := &compute.Sites{Fleet: w.fleet, ReadyTimeout: 3 * time.Minute, Log: log}
-	detail, err := sites.Activate(ctx, "calc", "west")
+	// A planned switchover raises capacity alone first, before it stops writes: the
+	// autoscaler is up, the application's workloads are not touched yet.
+	detail, err := sites.Capacity(ctx, "calc", "west")
+	if err != nil {
+		t.Fatalf("capacity: %v", err)
+	}
+	t.Logf("capacity: %s", detail)
+	if detail != "capacity apps/v1 Deployment "+capacityName+" → 1 ready" {
+		t.Errorf("capacity detail %q", detail)
+	}
+	if web := getIn(t, west, gvrDeployments, "calc", "web"); web == nil || replicasOf(web) != 0 {
+		t.Errorf("capacity scaled the application's workloads")
+	}
+	detail, err = sites.Activate(ctx, "calc", "west")
 	if err != nil {
 		t.Fatalf("activate: %v", err)
 	}
