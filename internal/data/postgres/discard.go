@@ -29,6 +29,9 @@ const discardedTable = `create table if not exists hadron_discarded (
 	transactions bigint not null, bytes bigint not null, counted_at timestamptz not null default now(),
 	primary key (member, timeline, fork))`
 
+// discardedKeep is how long a count stays on the primary.
+const discardedKeep = "90 days"
+
 // countDiscarded counts the commits of stopped member m past the point where primary's
 // timeline forked from m's, and records them on primary. Failing to count is logged,
 // never fatal: the rewind must go on.
@@ -45,9 +48,14 @@ func (d *Driver) countDiscarded(ctx context.Context, m, primary v1alpha1.Member)
 		if _, err := c.Exec(ctx, discardedTable); err != nil {
 			return err
 		}
-		_, err := c.Exec(ctx, `insert into hadron_discarded (member, timeline, fork, upto, transactions, bytes)
+		if _, err := c.Exec(ctx, `insert into hadron_discarded (member, timeline, fork, upto, transactions, bytes)
 			values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
-			disc.Member, disc.Timeline, disc.Fork.String(), disc.To.String(), disc.Transactions, disc.Bytes)
+			disc.Member, disc.Timeline, disc.Fork.String(), disc.To.String(), disc.Transactions, disc.Bytes); err != nil {
+			return err
+		}
+		// The leader completes a failover's RPO within seconds of the count; a count
+		// older than discardedKeep has long been read into the ledger.
+		_, err := c.Exec(ctx, `delete from hadron_discarded where counted_at < now() - $1::interval`, discardedKeep)
 		return err
 	})
 	if err != nil {

@@ -1,8 +1,11 @@
 package postgres
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/pgserver"
@@ -45,6 +48,18 @@ func TestRewindCountsWhatTheOldPrimaryDiscards(t *testing.T) {
 	if res.Loss.Counted {
 		t.Fatalf("loss counted with the old primary gone: %+v", *res.Loss)
 	}
+	// A count from long ago, read into its ledger then: pruned when the next is stored.
+	old, err := pgx.Connect(ctx, strings.Replace(l.dsn("west-0"), "dbname=orders", "dbname=postgres", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{discardedTable, `insert into hadron_discarded (member, timeline, fork, upto, transactions, bytes, counted_at)
+		values ('ancient', 1, '0/1', '0/2', 7, 70, now() - interval '100 days')`} {
+		if _, err := old.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close(ctx)
 	l.heal()
 	if err := l.drv.Rejoin(ctx, "east-0"); err != nil {
 		t.Fatal(err)
@@ -61,6 +76,11 @@ func TestRewindCountsWhatTheOldPrimaryDiscards(t *testing.T) {
 	}
 	if got == nil {
 		t.Fatalf("no discard recorded for east-0: %+v", ds)
+	}
+	for _, d := range ds {
+		if d.Member == "ancient" {
+			t.Fatalf("a 100-day-old count was kept: %+v", d)
+		}
 	}
 	t.Logf("discarded: %+v (promoted at %s)", *got, res.Loss.From)
 	// The 300 unshipped inserts are the commits past the fork.
