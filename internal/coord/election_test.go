@@ -150,7 +150,7 @@ func TestLeaderFailoverFencesOldToken(t *testing.T) {
 // The leader daemon moves etcd's raft leadership to its own member from a follower:
 // each member in turn becomes the raft leader, and asking again changes nothing.
 func TestLeadRaftMovesLeadershipToTheCaller(t *testing.T) {
-	_, members := coordtest.StartCluster(t, coordtest.Fleet(214))
+	_, members := coordtest.StartCluster(t, coordtest.Fleet(231))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, m := range members {
