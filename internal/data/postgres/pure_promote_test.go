@@ -50,3 +50,29 @@ func TestAlterSystemSQLQuotesValues(t *testing.T) {
 		t.Error("a NUL byte was accepted")
 	}
 }
+
+func TestMemberRowFill(t *testing.T) {
+	var o observation
+	primary := memberRow{sysID: 7, readOnly: "on", flush: "0/5000060", walfile: "000000030000000000000005",
+		history: "1\t0/3000000\tno recovery target\n2\t0/4000100\tno recovery target\n",
+		senders: `[["west-0","streaming","async",0.25],["east-1","streaming","sync",0]]`}
+	if err := primary.fill(&o); err != nil {
+		t.Fatal(err)
+	}
+	if !o.st.Primary || o.st.State != data.StateFenced || o.st.Timeline != 3 || o.st.FlushLSN != 0x5000060 ||
+		o.forks[2] != 0x4000100 || o.replicas["west-0"] != (replica{"streaming", "async", 0.25}) || o.replicas["east-1"].syncState != "sync" {
+		t.Fatalf("primary row: %+v forks %v replicas %v", o.st, o.forks, o.replicas)
+	}
+	if err := (memberRow{flush: "0/5000060", walfile: "000000020000000000000005", senders: "[]"}).fill(&observation{}); err == nil {
+		t.Error("a primary on timeline 2 without its history file was accepted")
+	}
+	var s observation
+	standby := memberRow{inRecovery: true, recv: "0/5000100", replay: "0/5000060", ckptTLI: 2, recvTLI: 3,
+		recvStatus: "streaming", conninfo: "host=10.0.0.1 port=5432 password=secret"}
+	if err := standby.fill(&s); err != nil {
+		t.Fatal(err)
+	}
+	if s.st.Primary || s.st.FlushLSN != 0x5000100 || s.st.ReplayLSN != 0x5000060 || s.st.Timeline != 3 || !s.receiving || s.upstreamAddr != "10.0.0.1:5432" {
+		t.Fatalf("standby row: %+v receiving %v upstream %q", s.st, s.receiving, s.upstreamAddr)
+	}
+}
