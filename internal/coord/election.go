@@ -84,12 +84,18 @@ func NewElector(c *clientv3.Client, name string, ttl time.Duration) *Elector {
 // Campaign blocks until this daemon is the leader or ctx ends, and returns its token.
 // Leadership lasts until Done is closed (the lease was lost) or Resign.
 func (e *Elector) Campaign(ctx context.Context) (Token, error) {
+	return e.CampaignUntil(ctx, ctx)
+}
+
+// CampaignUntil is Campaign that also gives up, leaving the election, when wait ends;
+// the leadership it wins lives on ctx alone.
+func (e *Elector) CampaignUntil(ctx, wait context.Context) (Token, error) {
 	s, err := concurrency.NewSession(e.client, concurrency.WithTTL(int(e.ttl/time.Second)), concurrency.WithContext(ctx))
 	if err != nil {
 		return Token{}, fmt.Errorf("election session: %w", err)
 	}
 	el := concurrency.NewElection(s, LeaderPrefix)
-	if err := el.Campaign(ctx, e.name); err != nil {
+	if err := el.Campaign(wait, e.name); err != nil {
 		s.Close()
 		return Token{}, fmt.Errorf("campaign: %w", err)
 	}

@@ -175,3 +175,51 @@ func TestLeadRaftMovesLeadershipToTheCaller(t *testing.T) {
 		}
 	}
 }
+
+// A daemon that stops waiting in the election (CampaignUntil's wait ends) leaves it:
+// when the leader resigns, a daemon that queued after it wins, and a leadership won
+// lives on the session's context, not on the wait's.
+func TestCampaignUntilLeavesTheQueue(t *testing.T) {
+	_, members := coordtest.StartCluster(t, coordtest.Fleet(232))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a := coord.NewElector(members[0].Client, "a", 2*time.Second)
+	if _, err := a.Campaign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := coord.NewElector(members[1].Client, "b", 2*time.Second)
+	wait, stopWaiting := context.WithCancel(ctx)
+	gaveUp := make(chan error, 1)
+	go func() {
+		_, err := b.CampaignUntil(ctx, wait)
+		gaveUp <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // b queues behind a
+	c := coord.NewElector(members[2].Client, "c", 2*time.Second)
+	won := make(chan coord.Token, 1)
+	cwait, cstop := context.WithCancel(ctx)
+	go func() {
+		if tok, err := c.CampaignUntil(ctx, cwait); err == nil {
+			won <- tok
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // c queues behind b
+	stopWaiting()
+	if err := <-gaveUp; err == nil {
+		t.Fatal("b won although it stopped waiting")
+	}
+	if err := a.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var tok coord.Token
+	select {
+	case tok = <-won:
+	case <-time.After(10 * time.Second):
+		t.Fatal("c did not win after b left the queue and a resigned")
+	}
+	cstop()                     // the wait ends; the leadership stays
+	time.Sleep(3 * time.Second) // longer than the 2 s lease
+	if leader, err := coord.Leader(ctx, members[0].Client); err != nil || leader != tok {
+		t.Fatalf("leader %v (%v), want c's %v after its wait ended", leader, err, tok)
+	}
+}

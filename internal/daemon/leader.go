@@ -19,7 +19,7 @@ const resyncEvery = 2 * time.Second
 func (d *Daemon) lead(ctx context.Context) {
 	for ctx.Err() == nil {
 		d.deferToBetterPlaced(ctx)
-		tok, err := d.elector.Campaign(ctx)
+		tok, err := d.campaign(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				d.log.Debug("campaign failed", "err", err)
@@ -45,6 +45,25 @@ func (d *Daemon) lead(ctx context.Context) {
 		d.resign()
 		d.log.Info("no longer leading", "token", tok.Rev)
 	}
+}
+
+// campaign waits in the election until this daemon leads, and withdraws (an error)
+// when a better-placed daemon becomes alive meanwhile: a daemon queued in the election
+// since before the placement changed would otherwise win the next hand-over, lead for
+// a few seconds and hand over again.
+func (d *Daemon) campaign(ctx context.Context) (coord.Token, error) {
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for cctx.Err() == nil {
+			sleep(cctx, time.Second)
+			if d.betterPlacedAlive(time.Now()) {
+				cancel()
+				return
+			}
+		}
+	}()
+	return d.elector.CampaignUntil(ctx, cctx)
 }
 
 // publishWhileLeading writes verdicts when they change until leadership ends: the
