@@ -66,11 +66,11 @@ func (env *Env) Steps() map[string]Step {
 		{Name: StepPromote, Do: env.promote, Done: env.promoted},
 		{Name: StepRejoin, Do: env.rejoin, Done: env.rejoined},
 		{Name: StepReady, Do: env.ready},
-		{Name: StepCapacity, Do: env.capacity},
+		{Name: StepCapacity, Do: env.onTarget("capacity for", Sites.Capacity)},
 		{Name: StepFenceWrites, Do: env.fenceWrites},
 		{Name: StepDrain, Do: func(context.Context, coord.Token, *Record) (string, error) { return "", nil }, Done: env.drained},
 		{Name: StepDataSwitchover, Do: env.switchData, Done: env.promoted},
-		{Name: StepActivate, Do: env.activate},
+		{Name: StepActivate, Do: env.onTarget("activate", Sites.Activate)},
 		{Name: StepDNS, Do: env.dns, Done: env.dnsDone},
 		{Name: StepVerify, Do: env.verify},
 		{Name: StepStandbyOld, Do: env.standbyOld},
@@ -371,26 +371,19 @@ func (env *Env) switchData(ctx context.Context, token coord.Token, r *Record) (s
 	return fmt.Sprintf("promoted %s at %s (timeline %d)", m.Member, res.ReplayLSN, res.Timeline), nil
 }
 
-func (env *Env) capacity(ctx context.Context, _ coord.Token, r *Record) (string, error) {
-	if env.Sites == nil {
-		return "no site operations configured", nil
+// onTarget is a step that runs a Sites operation for the run's application at its
+// target (Sites.Capacity, Sites.Activate).
+func (env *Env) onTarget(what string, op func(Sites, context.Context, string, string) (string, error)) func(context.Context, coord.Token, *Record) (string, error) {
+	return func(ctx context.Context, _ coord.Token, r *Record) (string, error) {
+		if env.Sites == nil {
+			return "no site operations configured", nil
+		}
+		d, err := op(env.Sites, ctx, r.App, r.To)
+		if err != nil {
+			return "", fmt.Errorf("%s %s at %s: %w", what, r.App, r.To, err)
+		}
+		return d, nil
 	}
-	d, err := env.Sites.Capacity(ctx, r.App, r.To)
-	if err != nil {
-		return "", fmt.Errorf("capacity for %s at %s: %w", r.App, r.To, err)
-	}
-	return d, nil
-}
-
-func (env *Env) activate(ctx context.Context, _ coord.Token, r *Record) (string, error) {
-	if env.Sites == nil {
-		return "no site operations configured", nil
-	}
-	d, err := env.Sites.Activate(ctx, r.App, r.To)
-	if err != nil {
-		return "", fmt.Errorf("activate %s at %s: %w", r.App, r.To, err)
-	}
-	return d, nil
 }
 
 func (env *Env) dns(ctx context.Context, token coord.Token, r *Record) (string, error) {
