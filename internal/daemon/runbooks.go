@@ -8,6 +8,7 @@ import (
 	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/gslb"
 	"hadron.dev/hadron/internal/probe"
 	"hadron.dev/hadron/internal/runbook"
 )
@@ -127,6 +128,10 @@ func (d *Daemon) execute(ctx context.Context, tok coord.Token, rec *runbook.Reco
 	a := d.opts.Fleet.Application(rec.App)
 	if a != nil && d.kubeSites(a) {
 		env.Sites = afterPause{sites: d.sites, stopped: stopped}
+		env.Drain = time.Duration(gslb.DefaultTTL) * time.Second
+		if a.Spec.DNS != nil && a.Spec.DNS.TTL != nil {
+			env.Drain = time.Duration(*a.Spec.DNS.TTL) * time.Second
+		}
 	}
 	if a != nil && a.Spec.Data != nil {
 		set := a.Spec.Data.MirrorSet

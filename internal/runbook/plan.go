@@ -34,7 +34,7 @@ var describe = map[string]string{
 	StepActivate:       "scale capacity, then workloads to their recorded replicas at %[2]s",
 	StepDNS:            "the application's active site in etcd is %[2]s; every name server answers it",
 	StepVerify:         "HTTP check through %[2]s and a data marker on every member",
-	StepStandbyOld:     "%[1]s back to its stand-by style, its objects handed to replication; its data members rejoin as replicas (after a failover: workloads only, once %[1]s answers; data at failback)",
+	StepStandbyOld:     "%[1]s's data members rejoin as replicas; %[1]s serves for the DNS TTL more, then back to its stand-by style, its objects handed to replication (after a failover: workloads only, once %[1]s answers; data at failback)",
 }
 
 // Plan returns the steps of kind, in order.

@@ -56,7 +56,12 @@ type Env struct {
 	// (default 2 s); the other sites' members are not waited for (a fenced old primary
 	// never shows the marker).
 	VerifyWait time.Duration
-	Log        *slog.Logger
+	// Drain is how long the old site keeps serving after the dns step of a planned
+	// move before standby-old scales it down: the answers' TTL, so that a client that
+	// cached the old site's address still reaches a working application (it writes to
+	// the new primary from there). Zero scales down at once.
+	Drain time.Duration
+	Log   *slog.Logger
 }
 
 // Steps returns every step bound to env, by name.
@@ -514,6 +519,13 @@ func (env *Env) standbyOld(ctx context.Context, token coord.Token, r *Record) (s
 			parts = append(parts, m.Member+" rejoined")
 		}
 	}
+	if env.Sites != nil && !lenient {
+		if waited, err := env.drain(ctx, r); err != nil {
+			return "", err
+		} else if waited > 0 {
+			parts = append(parts, fmt.Sprintf("%s served %s more after DNS moved (TTL)", r.From, waited.Round(100*time.Millisecond)))
+		}
+	}
 	if env.Sites != nil {
 		d, err := env.Sites.StandBy(ctx, r.App, r.From)
 		switch {
@@ -531,6 +543,30 @@ func (env *Env) standbyOld(ctx context.Context, token coord.Token, r *Record) (s
 		return "no mirror set and no site operations configured", nil
 	}
 	return strings.Join(parts, "; "), nil
+}
+
+// drain waits until Drain has passed since the run's dns step ended, and says how
+// long it waited. A resumed run waits only for what is left.
+func (env *Env) drain(ctx context.Context, r *Record) (time.Duration, error) {
+	var moved *time.Time
+	for _, s := range r.Steps {
+		if s.Name == StepDNS {
+			moved = s.Ended
+		}
+	}
+	if env.Drain <= 0 || moved == nil {
+		return 0, nil
+	}
+	wait := time.Until(moved.Add(env.Drain))
+	if wait <= 0 {
+		return 0, nil
+	}
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-time.After(wait):
+	}
+	return wait, nil
 }
 
 // rejoin makes every data member at the target (the old site, in a failback) follow

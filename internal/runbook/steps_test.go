@@ -1,8 +1,10 @@
 package runbook
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"hadron.dev/hadron/internal/data"
 )
@@ -37,5 +39,33 @@ func TestAutoLossAllowed(t *testing.T) {
 				t.Fatalf("err %v: want a permanent ErrLossBound", err)
 			}
 		})
+	}
+}
+
+// standby-old of a planned move lets the old site serve until the DNS TTL has passed
+// since the dns step, counting from the record (so a resumed run waits only the rest).
+func TestDrainWaitsOutTheTTLSinceTheDNSStep(t *testing.T) {
+	env := &Env{Drain: time.Hour}
+	rec := func(dnsEnded time.Time) *Record {
+		return &Record{Steps: []StepRecord{{Name: StepActivate, Ended: &dnsEnded}, {Name: StepDNS, Ended: &dnsEnded}, {Name: StepStandbyOld}}}
+	}
+	if w, err := env.drain(context.Background(), rec(time.Now().Add(-2*time.Hour))); w != 0 || err != nil {
+		t.Fatalf("TTL long past: waited %v, %v", w, err)
+	}
+	if w, err := env.drain(context.Background(), &Record{Steps: []StepRecord{{Name: StepStandbyOld}}}); w != 0 || err != nil {
+		t.Fatalf("no dns step: waited %v, %v", w, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := env.drain(ctx, rec(time.Now())); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a whole TTL ahead: %v, want the run's context to end the wait", err)
+	}
+	env.Drain = 200 * time.Millisecond
+	w, err := env.drain(context.Background(), rec(time.Now().Add(-100*time.Millisecond)))
+	if err != nil || w <= 0 || w > 100*time.Millisecond {
+		t.Fatalf("half the TTL left: waited %v, %v; want what was left of it", w, err)
+	}
+	if w, _ := (&Env{}).drain(context.Background(), rec(time.Now())); w != 0 {
+		t.Fatalf("no drain configured: waited %v", w)
 	}
 }
