@@ -103,8 +103,9 @@ func (d *Daemon) fenceLocalData(ctx context.Context) []string {
 }
 
 // unfenceLocalData undoes a self-fence once the majority is back, for the primaries
-// whose applications are all still active at this site with no run open: nothing moved
-// them while the site was cut off, so the fence only cost availability. A primary that
+// whose applications are all still active at this site with no run open — nothing moved
+// them while the site was cut off, so the fence only cost availability — or that a run
+// moving here has just promoted (unfenceAllowed). A primary that
 // a failover replaced stays fenced (its commits since the fork are the loss the ledger
 // counts); the failback's rejoin decides.
 func (d *Daemon) unfenceLocalData(ctx context.Context) {
@@ -116,7 +117,7 @@ func (d *Daemon) unfenceLocalData(ctx context.Context) {
 	var still []string
 	for _, f := range fenced {
 		set, member, _ := strings.Cut(f, "/")
-		if err := d.mayUnfence(ctx, set); err != nil {
+		if err := d.mayUnfence(ctx, set, member); err != nil {
 			d.log.Warn("self-fenced primary stays fenced", "set", set, "member", member, "reason", err)
 			still = append(still, f)
 			continue
@@ -138,9 +139,10 @@ func (d *Daemon) unfenceLocalData(ctx context.Context) {
 	d.mu.Unlock()
 }
 
-// mayUnfence checks in etcd (linearizable reads: the majority is back) that every
-// application using set is still active at this site and has no open run.
-func (d *Daemon) mayUnfence(ctx context.Context, set string) error {
+// mayUnfence checks in etcd (linearizable reads: the majority is back) that the
+// self-fence of member in set may be lifted for every application using set
+// (unfenceAllowed).
+func (d *Daemon) mayUnfence(ctx context.Context, set, member string) error {
 	for _, a := range d.opts.Fleet.Applications {
 		if a.Spec.Data == nil || a.Spec.Data.MirrorSet != set {
 			continue
@@ -153,16 +155,31 @@ func (d *Daemon) mayUnfence(ctx context.Context, set string) error {
 		if len(resp.Kvs) > 0 {
 			active = string(resp.Kvs[0].Value)
 		}
-		if active != d.opts.Site {
-			return fmt.Errorf("%s is active at %s now", a.Name, active)
-		}
 		open, err := runbook.Open(ctx, d.client, a.Name)
 		if err != nil {
 			return err
 		}
-		if open != nil {
-			return fmt.Errorf("run %s of %s is open", open.ID, a.Name)
+		if err := unfenceAllowed(a.Name, active, d.opts.Site, member, open); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// unfenceAllowed decides whether a primary member at site, fenced by the site's own
+// daemon while it was cut off, may accept writes again for app: app is still active at
+// site with no run open (nothing moved while the site was cut off), or the open run
+// moves app to site and promoted member itself (a blip during the run fenced the
+// primary the run had just made; the run needs it writable).
+func unfenceAllowed(app, active, site, member string, open *runbook.Record) error {
+	if open != nil {
+		if open.To == site && open.Promoted == member {
+			return nil
+		}
+		return fmt.Errorf("run %s of %s is open", open.ID, app)
+	}
+	if active != site {
+		return fmt.Errorf("%s is active at %s now", app, active)
 	}
 	return nil
 }
