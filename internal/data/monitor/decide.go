@@ -113,6 +113,16 @@ func Decide(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 			if next.Sync == "" || m.Role == "failover" {
 				next.Sync = m.Member
 			}
+		case m.Member == mem.Sync && mem.Primary == p.Member && mem.Timeline == p.Timeline &&
+			m.State == data.StateStreaming && m.Region == p.Region:
+			// Still streaming from the same primary but not listed synchronous in this
+			// one look: the primary's view of its stand-bys flickers as it dies. hadron
+			// drops a member from synchronous_standby_names only once it stops
+			// streaming, so it still holds every commit; forgetting it here would leave
+			// nobody to promote.
+			if next.Sync == "" {
+				next.Sync = m.Member
+			}
 		}
 		if m.Member == mem.Sync && (!m.Reachable || m.State == data.StateDisconnected) {
 			syncDown = true

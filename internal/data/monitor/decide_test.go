@@ -43,6 +43,43 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
+			name: "the sync member flickers out of the primary's list while streaming: still remembered",
+			mem:  healthy,
+			st: set(primary("e0", "east", 1), standby("e1", "east", "e0", false, data.StateStreaming),
+				standby("w0", "west", "e0", false, data.StateStreaming)),
+			wantMem: func(m Memory) error {
+				if m.Sync != "e1" {
+					return fmt.Errorf("sync %q, want e1 kept", m.Sync)
+				}
+				return nil
+			},
+		},
+		{
+			name: "the sync member stopped streaming: forgotten",
+			mem:  healthy,
+			st: set(primary("e0", "east", 1), standby("e1", "east", "e0", false, data.StateDisconnected),
+				standby("w0", "west", "e0", false, data.StateStreaming)),
+			want: []string{"resync e0"},
+			wantMem: func(m Memory) error {
+				if m.Sync != "" {
+					return fmt.Errorf("sync %q, want none", m.Sync)
+				}
+				return nil
+			},
+		},
+		{
+			name: "a new primary: the old sync member is not carried over",
+			mem:  healthy,
+			st: set(primary("e1", "east", 2), standby("e0", "east", "e1", false, data.StateStreaming),
+				standby("w0", "west", "e1", false, data.StateStreaming)),
+			wantMem: func(m Memory) error {
+				if m.Sync != "" || m.Primary != "e1" {
+					return fmt.Errorf("%+v, want primary e1 without a sync member", m)
+				}
+				return nil
+			},
+		},
+		{
 			name: "primary down once: wait",
 			mem:  healthy,
 			st:   set(down("e0"), standby("e1", "east", "e0", false, data.StateDisconnected), standby("w0", "west", "e0", false, data.StateDisconnected)),

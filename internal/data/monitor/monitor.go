@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"hadron.dev/hadron/internal/data"
@@ -28,7 +29,17 @@ type Monitor struct {
 	// decider owns the set now); release is called once they are done.
 	Hold func() (release func(), ok bool)
 
-	mem Memory
+	mem  Memory
+	seen atomic.Pointer[Memory] // a copy of mem for Remembered
+}
+
+// Remembered is what the monitor knew after its last observation: the primary and its
+// synchronous member (the one it would promote).
+func (m *Monitor) Remembered() Memory {
+	if p := m.seen.Load(); p != nil {
+		return *p
+	}
+	return Memory{}
 }
 
 // Run observes and acts until ctx ends; it returns ctx's error.
@@ -67,6 +78,8 @@ func (m *Monitor) Step(ctx context.Context, log *slog.Logger) {
 	var acts []Action
 	prev := m.mem
 	m.mem, acts = Decide(m.mem, st, m.Config)
+	seen := m.mem
+	m.seen.Store(&seen)
 	if prev.Primary != m.mem.Primary && m.mem.Primary != "" {
 		log.Info("primary", "member", m.mem.Primary, "timeline", m.mem.Timeline, "sync", m.mem.Sync)
 	}

@@ -159,6 +159,12 @@ func TestFailoverUnderLoadThenOldPrimaryRewinds(t *testing.T) {
 	wg.Add(1)
 	go func() { defer wg.Done(); w.run(wctx) }()
 	waitFor(t, ctx, "writes on east-0", func() (bool, string) { return w.count("east-0") >= 200, "" })
+	// The promotion without loss needs the monitor to have seen east-1 synchronous;
+	// on a loaded machine the first writes can come before that.
+	waitFor(t, ctx, "the monitor knows east-1 is synchronous", func() (bool, string) {
+		m := mon.Remembered()
+		return m.Primary == "east-0" && m.Sync == "east-1", fmt.Sprintf("%+v", m)
+	})
 
 	before := inode(t, l.member("east-0").DataDir)
 	if err := pgserver.Kill(ctx, l.member("east-0").DataDir); err != nil {
