@@ -50,9 +50,12 @@ func LoadOrCreate(dir string, subject pkix.Name) (*Authority, error) {
 	_, keyErr := os.Stat(keyPath)
 	if errors.Is(keyErr, os.ErrNotExist) {
 		if _, err := os.Stat(crtPath); err == nil {
-			return nil, fmt.Errorf("%s has %s but no %s: %w", dir, CACert, CAKey, ErrNoCAKey)
-		}
-		if err := create(dir, crtPath, keyPath, subject); err != nil {
+			// Another process may have linked both files since the first look (the key
+			// first): only a certificate whose key is still missing now is an error.
+			if _, err := os.Stat(keyPath); errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("%s has %s but no %s: %w", dir, CACert, CAKey, ErrNoCAKey)
+			}
+		} else if err := create(dir, crtPath, keyPath, subject); err != nil {
 			return nil, err
 		}
 	}
