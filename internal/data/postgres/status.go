@@ -37,6 +37,13 @@ var errStaleSession = errors.New("session has not applied the last configuration
 
 var errNoHistory = errors.New("history file missing")
 
+// staleRetries and staleWait bound how long an observation waits for its session to
+// apply a configuration reload (a setting overridden per role or database never will).
+const (
+	staleRetries = 10
+	staleWait    = 20 * time.Millisecond
+)
+
 type replica struct {
 	state, syncState string
 	replayLag        float64
@@ -172,6 +179,21 @@ func (d *Driver) observe(ctx context.Context, m v1alpha1.Member) observation {
 		fresh := observation{st: o.st}
 		if err := d.query(ctx, conn, &fresh); err != nil {
 			return err
+		}
+		// A session applies a reload at its next statement once the postmaster, having
+		// read the files itself, has signalled it; a session that was idle, or forked
+		// a moment before the reload, reads stale until then. Asking again shortly on
+		// the same session is cheaper than a new one (half a second across regions).
+		for i := 0; fresh.stale && i < staleRetries; i++ {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(staleWait):
+			}
+			fresh = observation{st: o.st}
+			if err := d.query(ctx, conn, &fresh); err != nil {
+				return err
+			}
 		}
 		if reused && fresh.stale {
 			return errStaleSession
