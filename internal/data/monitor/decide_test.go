@@ -21,6 +21,16 @@ func down(name string) data.MemberStatus {
 
 func set(ms ...data.MemberStatus) *data.SetStatus { return &data.SetStatus{Set: "s", Members: ms} }
 
+// remembers checks the memory's primary and synchronous member.
+func remembers(primary, sync string) func(Memory) error {
+	return func(m Memory) error {
+		if m.Primary != primary || m.Sync != sync {
+			return fmt.Errorf("remembers primary %q sync %q, want %q and %q", m.Primary, m.Sync, primary, sync)
+		}
+		return nil
+	}
+}
+
 func TestDecide(t *testing.T) {
 	healthy := Memory{Primary: "e0", PrimaryFlush: 1000, Timeline: 1, SystemID: 7, Region: "east", Sync: "e1"}
 	for _, tc := range []struct {
@@ -47,37 +57,22 @@ func TestDecide(t *testing.T) {
 			mem:  healthy,
 			st: set(primary("e0", "east", 1), standby("e1", "east", "e0", false, data.StateStreaming),
 				standby("w0", "west", "e0", false, data.StateStreaming)),
-			wantMem: func(m Memory) error {
-				if m.Sync != "e1" {
-					return fmt.Errorf("sync %q, want e1 kept", m.Sync)
-				}
-				return nil
-			},
+			wantMem: remembers("e0", "e1"),
 		},
 		{
 			name: "the sync member stopped streaming: forgotten",
 			mem:  healthy,
 			st: set(primary("e0", "east", 1), standby("e1", "east", "e0", false, data.StateDisconnected),
 				standby("w0", "west", "e0", false, data.StateStreaming)),
-			want: []string{"resync e0"},
-			wantMem: func(m Memory) error {
-				if m.Sync != "" {
-					return fmt.Errorf("sync %q, want none", m.Sync)
-				}
-				return nil
-			},
+			want:    []string{"resync e0"},
+			wantMem: remembers("e0", ""),
 		},
 		{
 			name: "a new primary: the old sync member is not carried over",
 			mem:  healthy,
 			st: set(primary("e1", "east", 2), standby("e0", "east", "e1", false, data.StateStreaming),
 				standby("w0", "west", "e1", false, data.StateStreaming)),
-			wantMem: func(m Memory) error {
-				if m.Sync != "" || m.Primary != "e1" {
-					return fmt.Errorf("%+v, want primary e1 without a sync member", m)
-				}
-				return nil
-			},
+			wantMem: remembers("e1", ""),
 		},
 		{
 			name: "primary down once: wait",

@@ -57,11 +57,7 @@ func (d *Driver) fenceSQL(ctx context.Context, member string) error {
 	}
 	keep := false
 	defer func() { done(keep) }()
-	stmt, err := alterSystemSQL("default_transaction_read_only", "on")
-	if err != nil {
-		return err
-	}
-	if _, err := pipelined(ctx, conn, stmt, `select pg_reload_conf()`); err != nil {
+	if err := reconfigure(ctx, conn, setting{"default_transaction_read_only", "on"}); err != nil {
 		return err
 	}
 	// The reload is asynchronous. The postmaster passes it on to its sessions only after
@@ -83,12 +79,7 @@ func (d *Driver) fenceSQL(ctx context.Context, member string) error {
 
 // unfence undoes Fence's setting on a server that is to accept writes.
 func unfence(ctx context.Context, conn *pgx.Conn) error {
-	stmt, err := alterSystemSQL("default_transaction_read_only", "")
-	if err != nil {
-		return err
-	}
-	_, err = pipelined(ctx, conn, stmt, `select pg_reload_conf()`)
-	return err
+	return reconfigure(ctx, conn, setting{"default_transaction_read_only", ""})
 }
 
 // pollUntil calls f every 50ms until it returns true, ctx ends or limit passes.

@@ -31,14 +31,23 @@ func quoteLiteral(s string) string {
 	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
 }
 
-// alterSystem runs ALTER SYSTEM SET name = value (RESET when value is empty).
-func alterSystem(ctx context.Context, conn *pgx.Conn, name, value string) error {
-	stmt, err := alterSystemSQL(name, value)
-	if err != nil {
-		return err
+// setting is one ALTER SYSTEM: name = value, RESET when value is empty.
+type setting struct{ name, value string }
+
+// reconfigure writes settings with ALTER SYSTEM and reloads the configuration, all in
+// one round trip. The reload is asynchronous: a session applies it at its next
+// statement once the postmaster has signalled it.
+func reconfigure(ctx context.Context, conn *pgx.Conn, settings ...setting) error {
+	stmts := make([]string, 0, len(settings)+1)
+	for _, st := range settings {
+		stmt, err := alterSystemSQL(st.name, st.value)
+		if err != nil {
+			return err
+		}
+		stmts = append(stmts, stmt)
 	}
-	if _, err := conn.Exec(ctx, stmt); err != nil {
-		return fmt.Errorf("alter system %s: %w", name, err)
+	if _, err := pipelined(ctx, conn, append(stmts, `select pg_reload_conf()`)...); err != nil {
+		return fmt.Errorf("reconfigure: %w", err)
 	}
 	return nil
 }

@@ -79,15 +79,8 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 // former primary or a stand-by (read-only by default, synchronous stand-by names) are
 // reset in the same round trip: on a stand-by they change nothing.
 func (d *Driver) detach(ctx context.Context, conn *pgx.Conn, member string) (data.LSN, error) {
-	stmts := []string{}
-	for _, name := range []string{"primary_conninfo", "default_transaction_read_only", "synchronous_standby_names"} {
-		stmt, err := alterSystemSQL(name, "")
-		if err != nil {
-			return 0, err
-		}
-		stmts = append(stmts, stmt)
-	}
-	if _, err := pipelined(ctx, conn, append(stmts, `select pg_reload_conf()`)...); err != nil {
+	if err := reconfigure(ctx, conn, setting{"primary_conninfo", ""}, setting{"default_transaction_read_only", ""},
+		setting{"synchronous_standby_names", ""}); err != nil {
 		return 0, fmt.Errorf("detach %s: %w", member, err)
 	}
 	var last, stalled replayState

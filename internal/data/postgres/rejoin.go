@@ -93,12 +93,11 @@ func (d *Driver) repoint(ctx context.Context, m v1alpha1.Member, primary string)
 	if err != nil {
 		return err
 	}
+	var settings []setting
 	for _, k := range sortedKeys(set) {
-		if err := alterSystem(ctx, conn, k, set[k]); err != nil {
-			return err
-		}
+		settings = append(settings, setting{k, set[k]})
 	}
-	if _, err := conn.Exec(ctx, `select pg_reload_conf()`); err != nil {
+	if err := reconfigure(ctx, conn, settings...); err != nil {
 		return err
 	}
 	d.log.Info("repointed", "member", m.Name, "primary", primary)

@@ -65,11 +65,7 @@ func (d *Driver) updateSync(ctx context.Context, primary string) error {
 		return nil
 	}
 	d.log.Info("synchronous standbys", "member", primary, "from", cur, "to", want)
-	if err := alterSystem(ctx, conn, "synchronous_standby_names", want); err != nil {
-		return err
-	}
-	_, err = conn.Exec(ctx, `select pg_reload_conf()`)
-	return err
+	return reconfigure(ctx, conn, setting{"synchronous_standby_names", want})
 }
 
 // UpdateSync recomputes the primary's synchronous standbys (for the monitor, when the
