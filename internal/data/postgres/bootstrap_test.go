@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,12 @@ func TestBootstrapRolesAndVerify(t *testing.T) {
 	l := newLab(t)
 	ctx := testCtx(t, 3*time.Minute)
 	l.bootstrap(ctx)
+	// The primary's walsender applies the synchronous_standby_names reload on its own
+	// time; until then pg_stat_replication lists east-1 as async.
+	waitFor(t, ctx, "east-1 synchronous", func() (bool, string) {
+		m := l.status(ctx).Member("east-1")
+		return m != nil && m.Sync, fmt.Sprintf("%+v", m)
+	})
 
 	st, err := l.drv.Status(ctx)
 	if err != nil {
