@@ -37,7 +37,7 @@ func (d *Daemon) lead(ctx context.Context) {
 		go d.replicateWhileLeading(lctx)
 		go d.completeRPOs(lctx, tok)
 		go d.standbyPending(lctx, tok)
-		d.monitorWhileLeading(lctx)
+		d.monitorWhileLeading(lctx, tok)
 		go d.handOver(lctx, endLead)
 		d.publishWhileLeading(lctx, tok, served)
 		endLead()

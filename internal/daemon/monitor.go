@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/data/monitor"
 )
 
@@ -15,9 +16,10 @@ const monitorEvery = time.Second
 // without a runbook. It stands aside while a runbook of an application using the set
 // runs — the runbook fences, promotes and rejoins on its own, and two deciders would
 // race — and it never promotes around a primary fenced on purpose (monitor.Decide).
-func (d *Daemon) monitorWhileLeading(ctx context.Context) {
+// Its promotions and fences carry the leadership's token, which the members check.
+func (d *Daemon) monitorWhileLeading(ctx context.Context, tok coord.Token) {
 	for name, drv := range d.drivers {
-		cfg := monitor.Config{FailAfter: 3}
+		cfg := monitor.Config{FailAfter: 3, FencingToken: tok.Rev}
 		for _, ms := range d.opts.Fleet.MirrorSets {
 			if ms.Name == name && ms.Spec.Replication != nil && ms.Spec.Replication.MaxLagOnFailover != nil {
 				cfg.MaxLag = *ms.Spec.Replication.MaxLagOnFailover

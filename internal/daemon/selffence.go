@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -88,7 +89,7 @@ func (d *Daemon) fenceLocalData(ctx context.Context) []string {
 			continue
 		}
 		for _, m := range LocalPrimaries(st, d.opts.Site) {
-			if err := drv.Fence(ctx, m); err != nil {
+			if err := drv.Fence(ctx, m, 0); err != nil { // no leadership: a safety fence
 				d.log.Error("self-fence: primary not fenced", "set", name, "member", m, "err", err)
 				continue
 			}
@@ -117,7 +118,8 @@ func (d *Daemon) unfenceLocalData(ctx context.Context) {
 	var still []string
 	for _, f := range fenced {
 		set, member, _ := strings.Cut(f, "/")
-		if err := d.mayUnfence(ctx, set, member); err != nil {
+		tok, err := d.mayUnfence(ctx, set, member)
+		if err != nil {
 			d.log.Warn("self-fenced primary stays fenced", "set", set, "member", member, "reason", err)
 			still = append(still, f)
 			continue
@@ -127,7 +129,7 @@ func (d *Daemon) unfenceLocalData(ctx context.Context) {
 			still = append(still, f)
 			continue
 		}
-		if err := u.Unfence(ctx, member); err != nil {
+		if err := u.Unfence(ctx, member, tok); err != nil {
 			d.log.Warn("self-fenced primary not unfenced", "set", set, "member", member, "err", err)
 			still = append(still, f)
 			continue
@@ -141,15 +143,23 @@ func (d *Daemon) unfenceLocalData(ctx context.Context) {
 
 // mayUnfence checks in etcd (linearizable reads: the majority is back) that the
 // self-fence of member in set may be lifted for every application using set
-// (unfenceAllowed).
-func (d *Daemon) mayUnfence(ctx context.Context, set, member string) error {
+// (unfenceAllowed), and returns the current leader's fencing token for the unfence:
+// the member refuses it if a newer leader has acted on it since.
+func (d *Daemon) mayUnfence(ctx context.Context, set, member string) (int64, error) {
+	leader, err := coord.Leader(ctx, d.client)
+	if err != nil {
+		return 0, fmt.Errorf("current leader: %w", err)
+	}
+	if leader.IsZero() {
+		return 0, errors.New("no leader holds a fencing token yet")
+	}
 	for _, a := range d.opts.Fleet.Applications {
 		if a.Spec.Data == nil || a.Spec.Data.MirrorSet != set {
 			continue
 		}
 		resp, err := d.client.Get(ctx, coord.ActiveKey(a.Name))
 		if err != nil {
-			return err
+			return 0, err
 		}
 		active := a.Spec.Policy.ActiveSite
 		if len(resp.Kvs) > 0 {
@@ -157,13 +167,13 @@ func (d *Daemon) mayUnfence(ctx context.Context, set, member string) error {
 		}
 		open, err := runbook.Open(ctx, d.client, a.Name)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if err := unfenceAllowed(a.Name, active, d.opts.Site, member, open); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return leader.Rev, nil
 }
 
 // unfenceAllowed decides whether a primary member at site, fenced by the site's own

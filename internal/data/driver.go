@@ -22,7 +22,8 @@ type Driver interface {
 
 	// Promote makes member a primary (accepting writes) after checking token against
 	// the member: same system identifier, same timeline, replay position at least
-	// token.Position, and a fencing token not older than one already used. A mismatch
+	// token.Position, and a fencing token not lower than the highest the member has
+	// stored (which it then raises to this one). A mismatch
 	// is a PermanentError; a member not yet at the position is a RetryableError. Promote
 	// neither fences the old primary nor repoints the others: callers do (see Failover).
 	Promote(ctx context.Context, member string, token PromotionToken) (*PromoteResult, error)
@@ -30,7 +31,13 @@ type Driver interface {
 	// Fence makes member refuse writes now: new and existing sessions are read-only or
 	// terminated. When that cannot be done over SQL and the member runs locally, the
 	// server is stopped. On success no write commits on member afterwards.
-	Fence(ctx context.Context, member string) error
+	//
+	// fencingToken is the deciding leader's token. The member itself keeps the highest
+	// token that has acted on it and refuses a lower one (ErrStaleFencing, permanent),
+	// as Promote and Unfence do: a deposed leader in any process cannot act. Token 0 is
+	// a fence decided without leadership (a daemon fencing its own cut-off region): it
+	// is always carried out, since it only takes writes away, and raises nothing.
+	Fence(ctx context.Context, member string, fencingToken int64) error
 
 	// Rejoin makes member follow the current primary: a healthy standby is repointed;
 	// a former primary or a diverged member is rewound (pg_rewind) or, when rewinding

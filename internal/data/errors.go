@@ -54,3 +54,19 @@ func IsRetryable(err error) bool {
 	var r *RetryableError
 	return errors.As(err, &r)
 }
+
+// TokenAllows decides whether an action carrying token may act on member, which has
+// stored the highest token that acted on it before: a lower token is a deposed
+// leader's and is refused (permanent, naming both tokens). A safe action — a fence,
+// which only takes writes away — with token 0 is a daemon fencing its own cut-off
+// region without leadership: it is always allowed (and raises nothing).
+func TokenAllows(member string, stored, token int64, safe bool) error {
+	if safe && token == 0 {
+		return nil
+	}
+	if token < stored {
+		return Permanent("%s: %w: the member has seen fencing token %d, this request carries %d",
+			member, ErrStaleFencing, stored, token)
+	}
+	return nil
+}

@@ -84,7 +84,7 @@ func Failover(ctx context.Context, d Driver, member string, opts FailoverOptions
 		return nil, &LossError{Loss: est, LastReplay: m.LastReplay}
 	}
 	if old != "" {
-		if err := d.Fence(ctx, old); err != nil {
+		if err := d.Fence(ctx, old, opts.FencingToken); err != nil {
 			return nil, fmt.Errorf("promote %s: fence old primary: %w", member, err)
 		}
 		log.Info("old primary fenced", "member", old)

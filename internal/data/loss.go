@@ -55,9 +55,16 @@ type Discard struct {
 }
 
 // Unfencer is an optional capability: a fenced primary accepts writes again, refused
-// when another primary took over meanwhile.
+// when another primary took over meanwhile or when fencingToken is lower than the
+// member's (see Driver.Fence).
 type Unfencer interface {
-	Unfence(ctx context.Context, member string) error
+	Unfence(ctx context.Context, member string, fencingToken int64) error
+}
+
+// TokenReader is an optional capability: the highest fencing token a member has
+// stored, which an operator's forced action adopts to act outside the daemons.
+type TokenReader interface {
+	FencingToken(ctx context.Context, member string) (int64, error)
 }
 
 // DiscardReader is an optional capability: the rewinds' counts, newest first.

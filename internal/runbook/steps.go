@@ -125,7 +125,7 @@ func (env *Env) fence(ctx context.Context, token coord.Token, r *Record) (string
 		r.LastFlush = max(r.LastFlush, env.LastKnownFlush())
 	}
 	for _, m := range writers(st, r.To, true) {
-		if err := env.Data.Fence(ctx, m.Member); err != nil {
+		if err := env.Data.Fence(ctx, m.Member, token.Rev); err != nil {
 			// A reachable primary that cannot be fenced would be a second writer.
 			return "", fmt.Errorf("fence %s: %w", m.Member, err)
 		}
@@ -290,7 +290,7 @@ func (env *Env) ready(ctx context.Context, _ coord.Token, r *Record) (string, er
 }
 
 // fenceWrites makes the old primary refuse writes and records its final flush.
-func (env *Env) fenceWrites(ctx context.Context, _ coord.Token, r *Record) (string, error) {
+func (env *Env) fenceWrites(ctx context.Context, token coord.Token, r *Record) (string, error) {
 	if env.Data == nil {
 		return "no mirror set", nil
 	}
@@ -308,7 +308,7 @@ func (env *Env) fenceWrites(ctx context.Context, _ coord.Token, r *Record) (stri
 			old = w
 		}
 	}
-	if err := env.Data.Fence(ctx, old.Member); err != nil {
+	if err := env.Data.Fence(ctx, old.Member, token.Rev); err != nil {
 		return "", fmt.Errorf("fence writes: %w", err)
 	}
 	st, err = env.Data.Status(ctx)

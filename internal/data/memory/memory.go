@@ -30,6 +30,8 @@ type Member struct {
 	Commits []data.LSN
 	// FenceErr, when set, makes Fence fail.
 	FenceErr error
+	// Token is the highest fencing token that acted on the member (data.TokenAllows).
+	Token int64
 }
 
 // Set is a simulated mirror set; its fields may be changed between calls.
@@ -38,8 +40,7 @@ type Set struct {
 	SystemID uint64
 	Members  []*Member
 	// Calls lists the operations done, as "fence east-0", "promote west-0".
-	Calls   []string
-	fencing int64
+	Calls []string
 }
 
 var (
@@ -129,9 +130,10 @@ func (s *Set) Promote(ctx context.Context, member string, tok data.PromotionToke
 	if err != nil {
 		return nil, err
 	}
+	if err := data.TokenAllows(member, m.Token, tok.FencingToken, false); err != nil {
+		return nil, fmt.Errorf("promote %s: %w", member, err)
+	}
 	switch {
-	case tok.FencingToken < s.fencing:
-		return nil, data.Permanent("promote %s: %w", member, data.ErrStaleFencing)
 	case !m.Reachable:
 		return nil, data.Retryable("promote %s: %w", member, data.ErrUnreachable)
 	case m.Primary:
@@ -141,7 +143,7 @@ func (s *Set) Promote(ctx context.Context, member string, tok data.PromotionToke
 	case m.Replay < tok.Position:
 		return nil, data.Retryable("promote %s: %w", member, data.ErrBehind)
 	}
-	s.fencing = max(s.fencing, tok.FencingToken)
+	m.Token = max(m.Token, tok.FencingToken)
 	s.Calls = append(s.Calls, "promote "+member)
 	m.Replay = m.Flush
 	m.Primary, m.Fenced, m.Upstream, m.Sync = true, false, "", false
@@ -149,8 +151,9 @@ func (s *Set) Promote(ctx context.Context, member string, tok data.PromotionToke
 	return &data.PromoteResult{Member: member, ReplayLSN: m.Replay, Timeline: m.Timeline}, nil
 }
 
-// Fence fences member, or fails with its FenceErr or when it is unreachable.
-func (s *Set) Fence(ctx context.Context, member string) error {
+// Fence fences member, or fails with its FenceErr, a stale token or when it is
+// unreachable.
+func (s *Set) Fence(ctx context.Context, member string, fencingToken int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, err := s.find(member)
@@ -160,11 +163,15 @@ func (s *Set) Fence(ctx context.Context, member string) error {
 	if !m.Reachable {
 		return data.Retryable("fence %s: %w", member, data.ErrUnreachable)
 	}
+	if err := data.TokenAllows(member, m.Token, fencingToken, true); err != nil {
+		return fmt.Errorf("fence %s: %w", member, err)
+	}
 	if m.FenceErr != nil {
 		return fmt.Errorf("fence %s: %w", member, m.FenceErr)
 	}
 	s.Calls = append(s.Calls, "fence "+member)
 	m.Fenced = true
+	m.Token = max(m.Token, fencingToken)
 	return nil
 }
 

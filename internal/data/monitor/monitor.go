@@ -121,7 +121,7 @@ func (m *Monitor) do(ctx context.Context, a Action) error {
 		_, err := m.Driver.Promote(ctx, a.Member, a.Token)
 		return err
 	case Fence:
-		return m.Driver.Fence(ctx, a.Member)
+		return m.Driver.Fence(ctx, a.Member, m.Config.FencingToken)
 	case Rejoin:
 		return m.Driver.Rejoin(ctx, a.Member)
 	case Resync:

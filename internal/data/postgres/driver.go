@@ -46,9 +46,6 @@ type Driver struct {
 	members map[string]v1alpha1.Member
 
 	mu sync.Mutex
-	// fencing is the highest fencing token a promotion has used: an older one is
-	// refused, so a deposed leader's late decision cannot act.
-	fencing int64
 	// caughtUp is when each member was last seen with no lag: the age of its lag when
 	// it has not replayed a transaction since it started (long-lived drivers only).
 	caughtUp map[string]time.Time

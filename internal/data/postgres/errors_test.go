@@ -20,7 +20,7 @@ func TestWrongCredentialsAndUnreachableChangeNothing(t *testing.T) {
 	if _, err := bad.Status(ctx); !errors.Is(err, data.ErrAuth) {
 		t.Fatalf("status with a wrong password: %v, want ErrAuth", err)
 	}
-	if err := bad.Fence(ctx, "east-0"); !errors.Is(err, data.ErrAuth) {
+	if err := bad.Fence(ctx, "east-0", 0); !errors.Is(err, data.ErrAuth) {
 		t.Fatalf("fence with a wrong password: %v, want ErrAuth", err)
 	}
 	_, err := bad.Promote(ctx, "east-1", tok)

@@ -6,33 +6,33 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/pgserver"
 )
 
-// Fence makes member refuse writes; see data.Driver. Over SQL: ALTER SYSTEM SET
-// default_transaction_read_only, reload, confirm a new session is read-only, then
-// terminate every client session (so none keeps a read-write transaction or a session
-// setting). Replication connections stay, so standbys can receive the last WAL. If that
-// fails and the member runs locally, its server is stopped instead.
+// Fence makes member refuse writes; see data.Driver. Over SQL: check and raise the
+// member's fencing token (token.go), ALTER SYSTEM SET default_transaction_read_only,
+// reload, confirm a new session is read-only, then terminate every client session (so
+// none keeps a read-write transaction or a session setting). Replication connections
+// stay, so standbys can receive the last WAL. If that fails and the member runs
+// locally, its server is stopped instead — but never for a stale token: the member
+// refused a deposed leader, and stopping it would obey that leader anyway.
 //
 // The guarantee is against ordinary clients: a client that explicitly asks for a
 // read-write transaction could still write, which is why a leader also moves traffic
 // away before promoting.
-func (d *Driver) Fence(ctx context.Context, member string) error {
+func (d *Driver) Fence(ctx context.Context, member string, fencingToken int64) error {
 	m, err := d.member(member)
 	if err != nil {
 		return err
 	}
-	err = d.fenceSQL(ctx, member)
+	err = d.fenceSQL(ctx, member, fencingToken)
 	if err == nil {
 		d.log.Info("fenced", "member", member, "how", "read-only")
 		return nil
 	}
-	// A wrong password is not a reason to stop a server: change nothing.
-	if m.DataDir == "" || errors.Is(err, data.ErrAuth) {
+	// A wrong password or a stale token is not a reason to stop a server: change nothing.
+	if m.DataDir == "" || errors.Is(err, data.ErrAuth) || errors.Is(err, data.ErrStaleFencing) {
 		return fmt.Errorf("fence %s: %w", member, err)
 	}
 	if _, running := pgserver.Running(m.DataDir); !running {
@@ -49,7 +49,7 @@ func (d *Driver) Fence(ctx context.Context, member string) error {
 	return nil
 }
 
-func (d *Driver) fenceSQL(ctx context.Context, member string) error {
+func (d *Driver) fenceSQL(ctx context.Context, member string, fencingToken int64) error {
 	m := d.members[member]
 	conn, done, err := d.session(ctx, m)
 	if err != nil {
@@ -57,7 +57,11 @@ func (d *Driver) fenceSQL(ctx context.Context, member string) error {
 	}
 	keep := false
 	defer func() { done(keep) }()
-	if err := reconfigure(ctx, conn, setting{"default_transaction_read_only", "on"}); err != nil {
+	g, err := guard(ctx, conn, member, fencingToken, true)
+	if err != nil {
+		return err
+	}
+	if err := reconfigure(ctx, conn, append(g.raise(), setting{"default_transaction_read_only", "on"})...); err != nil {
 		return err
 	}
 	// The reload is asynchronous. The postmaster passes it on to its sessions only after
@@ -71,15 +75,10 @@ func (d *Driver) fenceSQL(ctx context.Context, member string) error {
 	}); err != nil {
 		return fmt.Errorf("fence %s: confirm read-only: %w", member, err)
 	}
-	_, err = conn.Exec(ctx, `select pg_terminate_backend(pid) from pg_stat_activity
-		where backend_type = 'client backend' and pid <> pg_backend_pid()`)
+	_, err = pipelined(ctx, conn, `select pg_terminate_backend(pid) from pg_stat_activity
+		where backend_type = 'client backend' and pid <> pg_backend_pid()`, unlockSQL)
 	keep = err == nil
 	return err
-}
-
-// unfence undoes Fence's setting on a server that is to accept writes.
-func unfence(ctx context.Context, conn *pgx.Conn) error {
-	return reconfigure(ctx, conn, setting{"default_transaction_read_only", ""})
 }
 
 // pollUntil calls f every 50ms until it returns true, ctx ends or limit passes.
@@ -107,12 +106,23 @@ func pollUntil(ctx context.Context, limit time.Duration, f func(context.Context)
 }
 
 // Unfence lets a fenced primary accept writes again; see data.Unfencer. It refuses a
-// member that is not a fenced primary, or one that another primary has overtaken (a
-// higher timeline, or an unfenced primary elsewhere): that one would be a second writer.
-func (d *Driver) Unfence(ctx context.Context, member string) error {
+// token lower than the member's, a member that is not a fenced primary, or one that
+// another primary has overtaken (a higher timeline, or an unfenced primary elsewhere):
+// that one would be a second writer. The token lock is held from the check to the act.
+func (d *Driver) Unfence(ctx context.Context, member string, fencingToken int64) error {
 	m, err := d.member(member)
 	if err != nil {
 		return err
+	}
+	conn, done, err := d.session(ctx, m)
+	if err != nil {
+		return fmt.Errorf("unfence %s: %w", member, err)
+	}
+	keep := false
+	defer func() { done(keep) }()
+	g, err := guard(ctx, conn, member, fencingToken, false)
+	if err != nil {
+		return fmt.Errorf("unfence %s: %w", member, err)
 	}
 	st, err := d.Status(ctx)
 	if err != nil {
@@ -121,15 +131,13 @@ func (d *Driver) Unfence(ctx context.Context, member string) error {
 	if err := unfenceAllowed(st, member); err != nil {
 		return fmt.Errorf("unfence %s: %w", member, err)
 	}
-	conn, done, err := d.session(ctx, m)
-	if err != nil {
+	if err := reconfigure(ctx, conn, append(g.raise(), setting{"default_transaction_read_only", ""})...); err != nil {
 		return fmt.Errorf("unfence %s: %w", member, err)
 	}
-	err = unfence(ctx, conn)
-	done(err == nil)
-	if err != nil {
+	if _, err := pipelined(ctx, conn, unlockSQL); err != nil {
 		return fmt.Errorf("unfence %s: %w", member, err)
 	}
+	keep = true
 	d.log.Info("unfenced", "member", member)
 	return nil
 }

@@ -19,18 +19,18 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 	if err != nil {
 		return nil, err
 	}
-	d.mu.Lock()
-	if token.FencingToken < d.fencing {
-		d.mu.Unlock()
-		return nil, data.Permanent("promote %s: %w: %d < %d", member, data.ErrStaleFencing, token.FencingToken, d.fencing)
-	}
-	d.mu.Unlock()
 	conn, done, err := d.session(ctx, m)
 	if err != nil {
 		return nil, fmt.Errorf("promote %s: %w", member, err)
 	}
 	ok := false
 	defer func() { done(ok) }()
+	// The token lock is held until the member is promoted: a leader with a higher token
+	// waits, then finds the promotion done and its own token above ours.
+	g, err := guard(ctx, conn, member, token.FencingToken, false)
+	if err != nil {
+		return nil, fmt.Errorf("promote %s: %w", member, err)
+	}
 	o := observation{st: data.MemberStatus{Member: member}}
 	if err := d.query(ctx, conn, &o); err != nil {
 		return nil, fmt.Errorf("promote %s: %w", member, err)
@@ -45,7 +45,7 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 	case o.st.ReplayLSN < token.Position:
 		return nil, data.Retryable("promote %s: %w: replayed %s, token %s", member, data.ErrBehind, o.st.ReplayLSN, token.Position)
 	}
-	final, err := d.detach(ctx, conn, member)
+	final, err := d.detach(ctx, conn, member, g.raise()...)
 	if err != nil {
 		return nil, fmt.Errorf("promote %s: %w", member, err)
 	}
@@ -53,21 +53,17 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 	if err := conn.QueryRow(ctx, `select pg_promote(true, 60)`).Scan(&promoted); err != nil || !promoted {
 		return nil, fmt.Errorf("promote %s: pg_promote: ok=%v: %v", member, promoted, err)
 	}
-	d.mu.Lock()
-	if token.FencingToken > d.fencing {
-		d.fencing = token.FencingToken
-	}
-	d.mu.Unlock()
 	res := &data.PromoteResult{Member: member, ReplayLSN: final}
-	after := append([]string{`select pg_walfile_name(pg_current_wal_lsn())`}, d.slotStatements(member)...)
+	after := append([]string{`select pg_walfile_name(pg_current_wal_lsn())`, unlockSQL}, d.slotStatements(member)...)
 	out, err := pipelined(ctx, conn, after...)
 	if len(out[0]) >= 8 {
 		fmt.Sscanf(out[0][:8], "%08X", &res.Timeline)
 	}
 	if err != nil {
+		// The session may still hold the token lock: close it rather than keep it.
 		d.log.Warn("replication slots after promotion", "member", member, "err", err)
 	}
-	ok = true
+	ok = err == nil
 	res.Took = time.Since(start)
 	d.log.Info("promoted", "member", member, "replay", final, "timeline", res.Timeline, "took", res.Took)
 	return res, nil
@@ -75,12 +71,13 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 
 // detach stops member's WAL receiver (primary_conninfo = ”) and waits until replay
 // reaches the received position, which it returns: the exact end of what the member
-// carries into its promotion. The settings a primary must not inherit from a fenced
+// carries into its promotion. extra settings (the raised fencing token) go in the same
+// round trip. The settings a primary must not inherit from a fenced
 // former primary or a stand-by (read-only by default, synchronous stand-by names) are
 // reset in the same round trip: on a stand-by they change nothing.
-func (d *Driver) detach(ctx context.Context, conn *pgx.Conn, member string) (data.LSN, error) {
-	if err := reconfigure(ctx, conn, setting{"primary_conninfo", ""}, setting{"default_transaction_read_only", ""},
-		setting{"synchronous_standby_names", ""}); err != nil {
+func (d *Driver) detach(ctx context.Context, conn *pgx.Conn, member string, extra ...setting) (data.LSN, error) {
+	if err := reconfigure(ctx, conn, append(extra, setting{"primary_conninfo", ""}, setting{"default_transaction_read_only", ""},
+		setting{"synchronous_standby_names", ""})...); err != nil {
 		return 0, fmt.Errorf("detach %s: %w", member, err)
 	}
 	var last, stalled replayState

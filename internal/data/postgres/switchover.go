@@ -32,7 +32,7 @@ func (d *Driver) Switchover(ctx context.Context, target string, fencingToken int
 	if t.State != data.StateStreaming && t.State != data.StateCatchingUp {
 		return nil, data.Retryable("switchover to %s: it is %s, not streaming", target, t.State)
 	}
-	if err := d.Fence(ctx, old); err != nil {
+	if err := d.Fence(ctx, old, fencingToken); err != nil {
 		return nil, fmt.Errorf("switchover to %s: %w", target, err)
 	}
 	var final data.LSN
