@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"hadron.dev/hadron/internal/data"
 )
@@ -41,7 +42,15 @@ func (d *Driver) synchronous() bool {
 	return r == nil || r.Synchronous == nil || *r.Synchronous
 }
 
-// updateSync sets the primary's synchronous_standby_names from the current status.
+// syncInForce bounds the wait for the primary's walsenders to apply a new
+// synchronous_standby_names.
+const syncInForce = 10 * time.Second
+
+// updateSync sets the primary's synchronous_standby_names from the current status and
+// returns once it is in force: the primary's pg_stat_replication lists exactly the
+// wanted members as synchronous. A reload is applied by each walsender on its own
+// time; until the new member is listed, commits do not wait for it and RPO 0 does not
+// hold yet, so a caller that reports RPO 0 must not return before.
 func (d *Driver) updateSync(ctx context.Context, primary string) error {
 	st, err := d.Status(ctx)
 	if err != nil {
@@ -61,11 +70,61 @@ func (d *Driver) updateSync(ctx context.Context, primary string) error {
 	if err := conn.QueryRow(ctx, `select current_setting('synchronous_standby_names')`).Scan(&cur); err != nil {
 		return err
 	}
-	if cur == want {
-		return nil
+	if cur != want {
+		d.log.Info("synchronous standbys", "member", primary, "from", cur, "to", want)
+		if err := reconfigure(ctx, conn, setting{"synchronous_standby_names", want}); err != nil {
+			return err
+		}
 	}
-	d.log.Info("synchronous standbys", "member", primary, "from", cur, "to", want)
-	return reconfigure(ctx, conn, setting{"synchronous_standby_names", want})
+	wanted := syncNames(st.Members, want)
+	var listed map[string]string
+	err = pollUntil(ctx, syncInForce, func(ctx context.Context) (bool, error) {
+		rows, err := conn.Query(ctx, `select application_name, coalesce(sync_state, '') from pg_stat_replication`)
+		if err != nil {
+			return false, err
+		}
+		listed = map[string]string{}
+		for rows.Next() {
+			var name, state string
+			if err := rows.Scan(&name, &state); err != nil {
+				return false, err
+			}
+			listed[name] = state
+		}
+		return syncApplied(wanted, listed), rows.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("sync standbys of %s: %q not in force (pg_stat_replication: %v): %w", primary, want, listed, err)
+	}
+	return nil
+}
+
+// syncNames is the members that synchronous_standby_names want names.
+func syncNames(members []data.MemberStatus, want string) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range members {
+		if want != "" && strings.Contains(want, `"`+strings.ReplaceAll(m.Member, `"`, `""`)+`"`) {
+			out[m.Member] = true
+		}
+	}
+	return out
+}
+
+// syncApplied says whether the primary's walsenders (application name → sync_state)
+// list exactly the wanted members as synchronous ("sync" or "quorum").
+func syncApplied(wanted map[string]bool, listed map[string]string) bool {
+	for name, state := range listed {
+		sync := state == "sync" || state == "quorum"
+		if sync != wanted[name] {
+			return false
+		}
+	}
+	for name := range wanted {
+		if _, ok := listed[name]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // UpdateSync recomputes the primary's synchronous standbys (for the monitor, when the
