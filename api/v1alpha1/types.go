@@ -235,6 +235,10 @@ type DNS struct {
 	TTL      *int32           `json:"ttl,omitempty"`
 	Strategy Strategy         `json:"strategy,omitempty"`
 	Weights  map[string]int32 `json:"weights,omitempty"`
+	// VerifyQuorum is how many of the fleet's name servers (the daemons' spec.daemon.dns)
+	// must answer the new site for a runbook's verify step to pass; default a majority
+	// of them. A name server that answers another site fails the step whatever the count.
+	VerifyQuorum *int32 `json:"verifyQuorum,omitempty"`
 }
 
 // ProbeType is the kind of health check.

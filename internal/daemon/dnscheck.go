@@ -2,30 +2,158 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
+	"syscall"
 	"time"
+
+	"github.com/miekg/dns"
 
 	"hadron.dev/hadron/internal/gslb"
 )
 
-// nameServerAnswer is what one daemon's name server answers for a main name.
+// nameServer is one daemon's name server, at the address this daemon's region uses.
+type nameServer struct{ site, addr string }
+
+// nameServerAnswer is what one daemon's name server answered for a main name; pending
+// while it has not answered yet.
 type nameServerAnswer struct {
-	site string
-	ips  []string
-	err  error
+	site    string
+	ips     []string
+	err     error
+	pending bool
+}
+
+// mainNameVerdict is what the answers so far say of the main name.
+type mainNameVerdict struct {
+	// decided: no answer still awaited can change verified.
+	decided, verified bool
+	agree             []string // the sites whose name server answers only the target
+	// others says, per name server that does not agree, what it answered.
+	others []string
+	wrong  bool // a name server answers an address that is not the target's
+}
+
+// judgeMainName decides from the answers so far whether the main name answers the
+// target (want are its addresses): verified as soon as quorum name servers answer only
+// want and none has answered anything else (a name server answering another address
+// sends clients elsewhere); failed once every name server answered without that. A
+// name server that fails, or answers no address (a self-fenced daemon), does not count
+// towards the quorum. A failure waits for every answer so that it can say what each
+// name server did; it is retried anyway.
+func judgeMainName(answers []nameServerAnswer, want map[string]bool, quorum int) mainNameVerdict {
+	var v mainNameVerdict
+	pending := 0
+	for _, a := range answers {
+		switch {
+		case a.pending:
+			pending++
+			v.others = append(v.others, a.site+": no answer yet")
+		case a.err != nil:
+			v.others = append(v.others, a.site+": no answer ("+lookupFailure(a.err)+")")
+		case len(a.ips) == 0:
+			v.others = append(v.others, a.site+": answers no address")
+		case allIn(a.ips, want):
+			v.agree = append(v.agree, a.site)
+		default:
+			v.wrong = true
+			v.others = append(v.others, a.site+" answers "+strings.Join(a.ips, ","))
+		}
+	}
+	v.verified = !v.wrong && len(v.agree) >= quorum
+	v.decided = v.verified || pending == 0
+	return v
+}
+
+// lookupFailure says briefly why a name server gave no answer.
+func lookupFailure(err error) string {
+	var rc *gslb.RcodeError
+	var ne net.Error
+	switch {
+	case errors.As(err, &rc):
+		return "answers " + dns.RcodeToString[rc.Rcode]
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timed out"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	}
+	return err.Error()
+}
+
+// nameServerTimeout bounds one query of the verify step's check.
+const nameServerTimeout = time.Second
+
+// mainNameCheck asks the name servers what an application's main name answers.
+type mainNameCheck struct {
+	name    string
+	servers []nameServer
+	// quorum is how many must answer the target.
+	quorum int
+	// timeout bounds each query.
+	timeout time.Duration
+}
+
+// verifyQuorum is the policy's spec.dns.verifyQuorum, else a majority of n.
+func verifyQuorum(set *int32, n int) int {
+	if set != nil && *set > 0 {
+		return int(*set)
+	}
+	return n/2 + 1
+}
+
+// run asks every name server at once and returns as soon as the answers decide
+// (judgeMainName): a dead name server's timeout is not awaited once a quorum agrees.
+func (c mainNameCheck) run(ctx context.Context, target string, want map[string]bool) (string, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // the queries still out are abandoned
+	type reply struct {
+		i int
+		a nameServerAnswer
+	}
+	answers := make([]nameServerAnswer, len(c.servers))
+	replies := make(chan reply, len(c.servers))
+	for i, s := range c.servers {
+		answers[i] = nameServerAnswer{site: s.site, pending: true}
+		go func() {
+			qctx, cancel := context.WithTimeout(ctx, c.timeout)
+			defer cancel()
+			a := nameServerAnswer{site: s.site}
+			a.ips, _, a.err = gslb.LookupA(qctx, s.addr, c.name)
+			replies <- reply{i, a}
+		}()
+	}
+	v := judgeMainName(answers, want, c.quorum)
+	for range c.servers {
+		if v.decided {
+			break
+		}
+		r := <-replies
+		answers[r.i] = r.a
+		v = judgeMainName(answers, want, c.quorum)
+	}
+	counted := fmt.Sprintf("%s answers %s at %d/%d name servers (needs %d)", c.name, target, len(v.agree), len(c.servers), c.quorum)
+	if len(v.others) > 0 {
+		counted += "; " + strings.Join(v.others, "; ")
+	}
+	switch {
+	case v.verified:
+		return counted, nil
+	case v.wrong:
+		return "", fmt.Errorf("%s does not answer %s everywhere yet: %s", c.name, target, strings.Join(v.others, "; "))
+	}
+	return "", fmt.Errorf("too few name servers answer: %s", counted)
 }
 
 // checkMainName asks every daemon's name server, as a client in this daemon's region
 // would, what the application's main name answers, and fails (for the verify step to
-// retry) while one of them answers an address that is not target's. A name server that
-// does not answer, or answers nothing (a self-fenced daemon), is reported, not failed:
-// it sends no client to the old site.
+// retry) until the policy's verifyQuorum of them (default a majority) answer the
+// target's addresses, and while one answers another address. The detail and the error
+// name the name servers that did not answer the target, with what they answered.
 func (d *Daemon) checkMainName(app string) func(ctx context.Context, target string) (string, error) {
 	var name string
 	for _, a := range d.catalog.Apps {
@@ -33,32 +161,32 @@ func (d *Daemon) checkMainName(app string) func(ctx context.Context, target stri
 			name = mainName(a)
 		}
 	}
-	if name == "" {
+	servers := d.nameServers()
+	if name == "" || len(servers) == 0 {
 		return nil
 	}
-	return func(ctx context.Context, target string) (string, error) {
-		want := d.lbIPs(target)
-		answers := d.askNameServers(ctx, name)
-		var ok, silent, wrong []string
-		for _, a := range answers {
-			switch {
-			case a.err != nil || len(a.ips) == 0:
-				silent = append(silent, a.site)
-			case allIn(a.ips, want):
-				ok = append(ok, a.site)
-			default:
-				wrong = append(wrong, fmt.Sprintf("%s answers %s", a.site, strings.Join(a.ips, ",")))
-			}
-		}
-		if len(wrong) > 0 {
-			return "", fmt.Errorf("%s does not answer %s everywhere yet: %s", name, target, strings.Join(wrong, "; "))
-		}
-		detail := fmt.Sprintf("%s answers %s at %d/%d name servers", name, target, len(ok), len(answers))
-		if len(silent) > 0 {
-			detail += " (no answer from " + strings.Join(silent, ", ") + ")"
-		}
-		return detail, nil
+	var set *int32
+	if a := d.opts.Fleet.Application(app); a != nil && a.Spec.DNS != nil {
+		set = a.Spec.DNS.VerifyQuorum
 	}
+	c := mainNameCheck{name: name, servers: servers, quorum: verifyQuorum(set, len(servers)), timeout: nameServerTimeout}
+	return func(ctx context.Context, target string) (string, error) {
+		return c.run(ctx, target, d.lbIPs(target))
+	}
+}
+
+// nameServers are the daemons' name servers as this daemon's region reaches them,
+// by site name.
+func (d *Daemon) nameServers() []nameServer {
+	var out []nameServer
+	for _, s := range d.opts.Fleet.Sites {
+		if s.Spec.Daemon == nil || s.Spec.Daemon.DNS == nil {
+			continue
+		}
+		out = append(out, nameServer{site: s.Name, addr: s.Spec.Daemon.DNS.From(d.site.Spec.Region)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].site < out[j].site })
+	return out
 }
 
 // lbIPs are the addresses of site's load balancers, as seen from every region.
@@ -77,30 +205,6 @@ func (d *Daemon) lbIPs(site string) map[string]bool {
 			out[host] = true
 		}
 	}
-	return out
-}
-
-func (d *Daemon) askNameServers(ctx context.Context, name string) []nameServerAnswer {
-	var out []nameServerAnswer
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, s := range d.opts.Fleet.Sites {
-		if s.Spec.Daemon == nil || s.Spec.Daemon.DNS == nil {
-			continue
-		}
-		addr := s.Spec.Daemon.DNS.From(d.site.Spec.Region)
-		wg.Go(func() {
-			qctx, cancel := context.WithTimeout(ctx, time.Second)
-			defer cancel()
-			a := nameServerAnswer{site: s.Name}
-			a.ips, _, a.err = gslb.LookupA(qctx, addr, name)
-			mu.Lock()
-			out = append(out, a)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	sort.Slice(out, func(i, j int) bool { return out[i].site < out[j].site })
 	return out
 }
 

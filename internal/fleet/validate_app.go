@@ -142,6 +142,15 @@ func (c *checker) dns(d doc, n *v1alpha1.DNS, appSites []string) {
 		d.bad("spec.dns.ttl", "%d is out of range (%d to %d seconds)", *n.TTL, MinTTL, MaxTTL)
 	}
 	oneOf(d, "spec.dns.strategy", n.Strategy, v1alpha1.StrategyFailover, v1alpha1.StrategyWeighted, v1alpha1.StrategyRoundRobin, v1alpha1.StrategyGeo)
+	if q := n.VerifyQuorum; q != nil {
+		servers := c.nameServers()
+		switch {
+		case *q < 1:
+			d.bad("spec.dns.verifyQuorum", "must be at least 1")
+		case int(*q) > len(servers):
+			d.bad("spec.dns.verifyQuorum", "%d is more than the fleet's %d name servers (sites with spec.daemon.dns)%s", *q, len(servers), listed(servers))
+		}
+	}
 	for _, s := range sortedKeys(n.SiteNames) {
 		path := fmt.Sprintf("spec.dns.siteNames[%s]", s)
 		c.appSiteKey(d, path, s, appSites)

@@ -61,6 +61,17 @@ func (c *checker) votingSites() []string {
 	return out
 }
 
+// nameServers are the sites whose daemon serves the GSLB zones (spec.daemon.dns).
+func (c *checker) nameServers() []string {
+	var out []string
+	for _, name := range c.siteNames {
+		if d := c.sites[name].Spec.Daemon; d != nil && d.DNS != nil {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 func (c *checker) hasWitness() bool {
 	for _, name := range c.siteNames {
 		if c.sites[name].Spec.Role == v1alpha1.SiteRoleWitness {

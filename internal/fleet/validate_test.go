@@ -267,6 +267,16 @@ var validationCases = []struct {
 	{"geo without subnets", []edit{{"strategy: failover", "strategy: geo"}, {"  clientSubnets: [10.1.0.0/16]\n", ""}, {"  clientSubnets: [10.2.0.0/16]\n", ""}}, []string{
 		app + `spec.dns.strategy: strategy geo needs spec.clientSubnets on at least one of the application's sites (east, west)`,
 	}},
+	{"verify quorum of none", []edit{{"    strategy: failover\n", "    strategy: failover\n    verifyQuorum: 0\n"}}, []string{
+		app + `spec.dns.verifyQuorum: must be at least 1`,
+	}},
+	{"verify quorum above the name servers", []edit{{"    strategy: failover\n", "    strategy: failover\n    verifyQuorum: 3\n"},
+		{"api: {address: 10.1.0.5:7443}", "api: {address: 10.1.0.5:7443}\n    dns: {address: 10.1.0.5:53}"},
+		{"api: {address: 10.2.0.5:7443}", "api: {address: 10.2.0.5:7443}\n    dns: {address: 10.2.0.5:53}"}}, []string{
+		app + `spec.dns.verifyQuorum: 3 is more than the fleet's 2 name servers (sites with spec.daemon.dns) (east, west)`,
+	}},
+	{"verify quorum within the name servers", []edit{{"    strategy: failover\n", "    strategy: failover\n    verifyQuorum: 1\n"},
+		{"api: {address: 10.1.0.5:7443}", "api: {address: 10.1.0.5:7443}\n    dns: {address: 10.1.0.5:53}"}}, nil},
 	{"name outside zone", []edit{{"name: shop.gslb.example.com", "name: shop.example.com"}}, []string{
 		app + `spec.dns.name: "shop.example.com" is not inside the zone "gslb.example.com"`,
 	}},

@@ -43,8 +43,9 @@ type Env struct {
 	// Check, when set, is the application's own health check of site through its load
 	// balancers (the daemon's probe); verify needs it to pass.
 	Check func(ctx context.Context, site string) (string, error)
-	// MainName, when set, checks that the application's main name answers site at
-	// every name server that answers at all; verify needs it to pass.
+	// MainName, when set, checks that the application's main name answers site at a
+	// quorum of the name servers (default a majority); verify needs it to pass, and
+	// retries while it fails.
 	MainName func(ctx context.Context, site string) (string, error)
 	// LastKnownFlush is the old primary's last flush position the daemon observed,
 	// used when the old primary cannot be read any more (nil: unknown).
