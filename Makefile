@@ -3,6 +3,10 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := $(CURDIR)/bin
 export PATH := $(BIN):$(PATH)
+# `hadron version` says what was built: the nearest tag (or the commit) and the commit.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X hadron.dev/hadron/internal/cmd/root.Version=$(VERSION) -X hadron.dev/hadron/internal/cmd/root.Commit=$(COMMIT)
 
 .PHONY: all deps build hadron hadron-demo hadron-lab demo test test-unit test-lab lint bench-dns clean
 
@@ -14,7 +18,7 @@ deps:
 build: hadron hadron-demo hadron-lab
 
 hadron:
-	$(GO) build -o $(BIN)/hadron ./cmd/hadron
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/hadron ./cmd/hadron
 
 hadron-demo:
 	$(GO) build -o $(BIN)/hadron-demo ./cmd/hadron-demo
