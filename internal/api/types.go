@@ -17,7 +17,13 @@ type Status struct {
 	// FencedData are the local primaries (set/member) this daemon made read-only when
 	// it lost the majority; they stay fenced until a runbook decides.
 	FencedData []string `json:"fencedData,omitempty"`
-	Apps       []App    `json:"apps"`
+	// CannotAct lists, per daemon (site), the mirror sets it cannot act on — it has
+	// no driver for them: a password it cannot read, ... — and why: daemon → set →
+	// reason. Daemons that can act on every set are absent; the others are placed
+	// after every daemon that can when the leadership moves. This daemon's own list is
+	// current; the others' are as they published them in etcd.
+	CannotAct map[string]map[string]string `json:"cannotAct,omitempty"`
+	Apps      []App                        `json:"apps"`
 }
 
 // Etcd is the coordination cluster as the daemon sees it.
@@ -58,6 +64,10 @@ type App struct {
 	Data *DataSet `json:"data,omitempty"`
 	// Run is the application's open runbook, if any.
 	Run *OpenRun `json:"run,omitempty"`
+	// AutoFailoverHeld, at the leader, says why it does not start the automatic
+	// failover that the verdicts call for: it cannot act on the application's mirror
+	// set, and waits for the leadership to go to a daemon that can.
+	AutoFailoverHeld string `json:"autoFailoverHeld,omitempty"`
 }
 
 // OpenRun is a runbook that has not closed: running, failed or waiting for a leader.

@@ -13,6 +13,7 @@ import "strings"
 //	/hadron/v1/runbooks/<app>/<run>                a runbook's progress; <app>/open names the open run
 //	/hadron/v1/ledger/<app>/<run>                  a finished run's record
 //	/hadron/v1/standby-pending/<app>/<site>        a former active site to make a stand-by once reachable
+//	/hadron/v1/daemons/<site>/data                 the mirror sets that site's daemon cannot act on, and why (JSON)
 //	/hadron/v1/quorum                              read by every daemon to prove it reaches a majority
 const (
 	Root            = "/hadron/v1/"
@@ -22,6 +23,7 @@ const (
 	RunbooksDir     = Root + "runbooks/"
 	LedgerDir       = Root + "ledger/"
 	PendingDir      = Root + "standby-pending/"
+	DaemonsDir      = Root + "daemons/"
 	QuorumKey       = Root + "quorum"
 )
 
@@ -75,3 +77,20 @@ func LedgerKey(app, run string) string  { return LedgerDir + app + "/" + run }
 // PendingStandbyKey marks site as a former active site of app that a failover could
 // not reach to make a stand-by; the leader does it when the site answers again.
 func PendingStandbyKey(app, site string) string { return PendingDir + app + "/" + site }
+
+// DataReachKey is where site's daemon says which mirror sets it cannot act on (it has
+// no driver for them) and why: the hand-over of leadership picks a daemon that can.
+func DataReachKey(site string) string { return DaemonsDir + site + "/data" }
+
+// ParseDataReachKey returns the site of a DataReachKey; ok is false for any other key.
+func ParseDataReachKey(key string) (site string, ok bool) {
+	rest, found := strings.CutPrefix(key, DaemonsDir)
+	if !found {
+		return "", false
+	}
+	site, field, found := strings.Cut(rest, "/")
+	if !found || site == "" || field != "data" {
+		return "", false
+	}
+	return site, true
+}

@@ -99,6 +99,18 @@ func TestKeys(t *testing.T) {
 			t.Errorf("ParseAppKey(%q) = %q %q %v", c.key, app, field, ok)
 		}
 	}
+	for key, want := range map[string]string{
+		DataReachKey("west"):            "west",
+		"/hadron/v1/daemons/west":       "",
+		"/hadron/v1/daemons//data":      "",
+		"/hadron/v1/daemons/west/x":     "",
+		"/hadron/v1/apps/west/data":     "",
+		"/hadron/v1/daemons/west/data/": "",
+	} {
+		if site, ok := ParseDataReachKey(key); site != want || ok != (want != "") {
+			t.Errorf("ParseDataReachKey(%q) = %q %v, want %q", key, site, ok, want)
+		}
+	}
 }
 
 func TestSelfFenced(t *testing.T) {

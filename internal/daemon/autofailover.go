@@ -43,6 +43,11 @@ func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token, served *serv
 	said := map[string]string{}
 	t := time.NewTicker(autoEvery)
 	defer t.Stop()
+	defer func() {
+		for _, a := range d.opts.Fleet.Applications {
+			d.setAutoHeld(a.Name, "") // status shows holds only while leading
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -97,6 +102,21 @@ func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token, served *serv
 				delete(runs, a.Name)
 			}
 			to, reason := runbook.AutoDecide(in)
+			held := ""
+			if to != "" {
+				// A leader without the application's data driver would fence and
+				// promote nothing: it waits for the leadership to move (placement.go).
+				held = d.holdAuto(a, now)
+			}
+			d.setAutoHeld(a.Name, held)
+			if held != "" {
+				if held != said[a.Name] {
+					d.log.Warn("automatic failover held: this leader cannot act on the application's mirror set",
+						"app", a.Name, "from", active, "to", to, "reason", held)
+				}
+				said[a.Name] = held
+				continue
+			}
 			if to == "" {
 				if reason != said[a.Name] && in.Verdicts[active] == "down" {
 					d.log.Info("no automatic failover", "app", a.Name, "reason", reason)

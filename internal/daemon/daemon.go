@@ -79,7 +79,10 @@ type Daemon struct {
 	leadCtx    context.Context // ends with the leadership; runbooks run under it
 	running    map[string]bool // runs executing: app/run@token
 	drivers    map[string]data.Driver
-	localSets  map[string]bool // mirror sets with a member at this site
+	noDriver   map[string]error // mirror sets this daemon cannot act on, and why (datareach.go)
+	reaches    *coordstate.DataReaches
+	autoHeld   map[string]string // app → why the leader holds its automatic failover
+	localSets  map[string]bool   // mirror sets with a member at this site
 	fencedData []string
 	dataSets   map[string]api.DataSet
 	lastFlush  map[string]data.LSN // each set's newest primary flush seen
@@ -134,7 +137,10 @@ func New(o Options) (*Daemon, error) {
 	}
 	d.sites = &compute.Sites{Fleet: o.Fleet, Connect: d.conn, Log: d.log.With("component", "compute")}
 	d.localSets = map[string]bool{}
+	d.noDriver = map[string]error{}
 	d.drivers = d.dataDrivers()
+	d.reaches = &coordstate.DataReaches{Client: d.client, Log: d.log}
+	d.autoHeld = map[string]string{}
 	d.dataSets = map[string]api.DataSet{}
 	d.lastFlush = map[string]data.LSN{}
 	ok = true
@@ -328,6 +334,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	goRun(d.runner.Run)
 	goRun(d.lead)
 	goRun(d.observeData)
+	goRun(d.publishDataReach)
+	goRun(d.reaches.Run)
 	goRun(func(ctx context.Context) { errc <- d.api.Serve(ctx) })
 	var memberErr <-chan error
 	if d.member != nil {

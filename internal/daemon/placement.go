@@ -16,12 +16,30 @@ import (
 // daemon campaigns only while no better-placed daemon is alive, and a leader hands over
 // to one (resigns) while no run executes. A daemon counts as alive while its probe
 // results keep arriving through etcd, which needs the majority too.
+//
+// Above all of that, a daemon that can act on every mirror set places before one that
+// cannot (datareach.go): a leader without a set's driver fences and promotes nothing,
+// so it holds its automatic failovers and hands the leadership over.
 
 // aliveWithin is how fresh a daemon's latest observation must be to count as alive.
 const aliveWithin = 3 * time.Second
 
+// placeCapable is added to the placement of a daemon that can act on every mirror
+// set: more than any site's role gives.
+const placeCapable = 3
+
 // placement ranks site as a place to lead from: higher is better.
 func (d *Daemon) placement(site string) int {
+	p := d.rolePlacement(site)
+	if d.capable(site) {
+		p += placeCapable
+	}
+	return p
+}
+
+// rolePlacement ranks site by its role alone: 2 for a workload site active for no
+// application, 1 for an active one, 0 for a witness.
+func (d *Daemon) rolePlacement(site string) int {
 	s := d.opts.Fleet.Site(site)
 	if s == nil || s.Spec.Role == v1alpha1.SiteRoleWitness {
 		return 0
@@ -43,7 +61,18 @@ func (d *Daemon) placement(site string) int {
 // probe result within aliveWithin.
 func (d *Daemon) betterPlacedAlive(now time.Time) bool {
 	mine := d.placement(d.opts.Site)
+	for _, observer := range d.aliveDaemons(now) {
+		if observer != d.opts.Site && d.placement(observer) > mine {
+			return true
+		}
+	}
+	return false
+}
+
+// aliveDaemons are the daemons that published a probe result within aliveWithin.
+func (d *Daemon) aliveDaemons(now time.Time) []string {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	fresh := map[string]bool{}
 	for _, byObserver := range d.latest {
 		for observer, sites := range byObserver {
@@ -54,13 +83,11 @@ func (d *Daemon) betterPlacedAlive(now time.Time) bool {
 			}
 		}
 	}
-	d.mu.Unlock()
+	out := make([]string, 0, len(fresh))
 	for observer := range fresh {
-		if observer != d.opts.Site && d.placement(observer) > mine {
-			return true
-		}
+		out = append(out, observer)
 	}
-	return false
+	return out
 }
 
 // deferToBetterPlaced waits while a better-placed daemon is alive.

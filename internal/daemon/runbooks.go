@@ -136,6 +136,9 @@ func (d *Daemon) execute(ctx context.Context, tok coord.Token, rec *runbook.Reco
 	if a != nil && a.Spec.Data != nil {
 		set := a.Spec.Data.MirrorSet
 		env.Data = d.drivers[set]
+		// Without the driver every data step fails, permanently: a leader that can
+		// act on the set resumes the run.
+		env.NoDriver = d.noDriverFor(a)
 		env.LastKnownFlush = func() data.LSN {
 			d.mu.Lock()
 			defer d.mu.Unlock()

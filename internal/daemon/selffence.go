@@ -34,8 +34,9 @@ func LocalPrimaries(st *data.SetStatus, site string) []string {
 }
 
 // dataDrivers builds a driver for every PostgreSQL mirror set: status observes them
-// all, self-fencing acts on the members at the local site. A set whose password cannot
-// be read is reported and left out.
+// all, self-fencing acts on the members at the local site. A set whose driver cannot
+// be built (a password that cannot be read) is left out and recorded in d.noDriver,
+// with why: this daemon cannot act on it (datareach.go).
 func (d *Daemon) dataDrivers() map[string]data.Driver {
 	out := map[string]data.Driver{}
 	regions := map[string]string{}
@@ -43,7 +44,12 @@ func (d *Daemon) dataDrivers() map[string]data.Driver {
 		regions[s.Name] = s.Spec.Region
 	}
 	for _, set := range d.opts.Fleet.MirrorSets {
-		if set.Spec.Engine != v1alpha1.EnginePostgres || set.Spec.Credentials == nil {
+		if set.Spec.Engine != v1alpha1.EnginePostgres {
+			d.noDriver[set.Name] = fmt.Errorf("engine %q is not supported", set.Spec.Engine)
+			continue
+		}
+		if set.Spec.Credentials == nil {
+			d.noDriver[set.Name] = errors.New("spec.credentials is not set")
 			continue
 		}
 		pw, err := data.Password(set.Spec.Credentials.PasswordFrom, d.opts.Fleet.Dir)
@@ -59,6 +65,7 @@ func (d *Daemon) dataDrivers() map[string]data.Driver {
 			}
 		}
 		d.log.Error("mirror set cannot be observed or fenced by this daemon", "set", set.Name, "err", err)
+		d.noDriver[set.Name] = err
 	}
 	return out
 }

@@ -31,6 +31,7 @@ func (d *Daemon) Status(ctx context.Context) api.Status {
 	d.mu.Lock()
 	st.FencedData = append([]string(nil), d.fencedData...)
 	d.mu.Unlock()
+	st.CannotAct = d.dataReachAll()
 	answered, _ := d.fence.Current(ctx)
 	shared, _ := d.store.Current(ctx)
 	for _, a := range d.opts.Fleet.Applications {
@@ -60,6 +61,9 @@ func (d *Daemon) Status(ctx context.Context) api.Status {
 		if q.OK {
 			as.Run = d.openRun(ctx, a.Name)
 		}
+		d.mu.Lock()
+		as.AutoFailoverHeld = d.autoHeld[a.Name]
+		d.mu.Unlock()
 		for _, ca := range d.catalog.Apps {
 			if ca.Name == a.Name {
 				as.DNS = &api.DNS{Name: strings.TrimSuffix(ca.Main, "."), Answers: d.answers(&answered, ca), Version: answered.Version}

@@ -1,6 +1,9 @@
 package runbook
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 var (
 	// ErrRunOpen is returned when an application already has an open run: only one
@@ -38,3 +41,20 @@ var (
 	// ErrRunChanged is returned when a run kept changing while a decision was written.
 	ErrRunChanged = errors.New("run changed while the decision was written; try again")
 )
+
+// NoDriverError is the failure of every data step of an application whose mirror set
+// the acting daemon cannot act on: it has no driver for it (a password it cannot read,
+// a set it cannot configure). Skipping the steps, as for an application without a
+// mirror set, would complete a failover that fenced and promoted nothing. Data steps
+// wrap it as a data.PermanentError: the run stops, open, for a daemon that can act.
+type NoDriverError struct {
+	Daemon, Set string
+	// Err is why the driver could not be built; it never carries a secret.
+	Err error
+}
+
+func (e *NoDriverError) Error() string {
+	return fmt.Sprintf("daemon %s cannot act on mirror set %s: %v", e.Daemon, e.Set, e.Err)
+}
+
+func (e *NoDriverError) Unwrap() error { return e.Err }

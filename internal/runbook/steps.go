@@ -32,8 +32,13 @@ type Sites interface {
 // Env is what the steps of one application act on.
 type Env struct {
 	Client *clientv3.Client
-	// Data drives the application's mirror set; nil for an application without one.
+	// Data drives the application's mirror set; nil for an application without one,
+	// whose data steps have nothing to do.
 	Data data.Driver
+	// NoDriver, when set, says that the application has a mirror set and this daemon
+	// cannot act on it: every data step fails with it, permanently (Data is nil then,
+	// but "no mirror set" would be a lie).
+	NoDriver *NoDriverError
 	// Sites scales workloads; nil skips the activate and stand-by scaling (recorded).
 	Sites Sites
 	// VerifyURL is fetched through the target's load balancer by the verify step
@@ -83,9 +88,23 @@ func (env *Env) Steps() map[string]Step {
 	}
 	out := map[string]Step{}
 	for _, s := range steps {
+		if env.NoDriver != nil && dataSteps[s.Name] {
+			s = Step{Name: s.Name, Do: env.noDriver}
+		}
 		out[s.Name] = s
 	}
 	return out
+}
+
+// dataSteps are the steps that act on or check the application's mirror set.
+var dataSteps = map[string]bool{StepFence: true, StepPromote: true, StepRejoin: true, StepReady: true,
+	StepFenceWrites: true, StepDrain: true, StepDataSwitchover: true, StepVerify: true, StepStandbyOld: true}
+
+// noDriver is every data step of an application whose mirror set this daemon cannot
+// act on: it fails before acting (a failover's fence does not even move DNS), and
+// permanently, so the run stops open for a leader that can act on the set to resume.
+func (env *Env) noDriver(context.Context, coord.Token, *Record) (string, error) {
+	return "", &data.PermanentError{Err: env.NoDriver}
 }
 
 // setActive points the application's DNS at site: every daemon's name server answers

@@ -46,6 +46,15 @@ func Render(w io.Writer, st api.Status) {
 	} else {
 		fmt.Fprintln(w, "leader: none")
 	}
+	for _, daemon := range sortedKeys(st.CannotAct) {
+		role := ""
+		if daemon == st.Leader {
+			role = " (the leader)"
+		}
+		for _, set := range sortedKeys(st.CannotAct[daemon]) {
+			fmt.Fprintf(w, "daemon %s%s cannot act on mirror set %s: %s\n", daemon, role, set, st.CannotAct[daemon][set])
+		}
+	}
 	for _, a := range st.Apps {
 		fmt.Fprintf(w, "\napplication %s: active %s", a.Name, a.Active)
 		if a.Standby != "" {
@@ -71,6 +80,9 @@ func Render(w io.Writer, st api.Status) {
 		}
 		if a.Data != nil {
 			renderData(w, a.Data)
+		}
+		if a.AutoFailoverHeld != "" {
+			fmt.Fprintf(w, "  automatic failover held: %s\n", a.AutoFailoverHeld)
 		}
 		if r := a.Run; r != nil {
 			fmt.Fprintf(w, "  runbook %s: %s %s → %s by %s, step %d/%d %s (%s)", r.ID, r.Kind, r.From, r.To, r.Who, r.Step, r.Steps, r.StepName, r.Status)

@@ -68,6 +68,24 @@ application shop: active east, strategy failover
 		t.Errorf("output lacks the open run %q:\n%s", want, b.String())
 	}
 
+	st.CannotAct = map[string]map[string]string{
+		"west":    {"shop-db": "password not available: passwordFrom.file: open /etc/hadron/pg-password: permission denied"},
+		"witness": {"shop-db": "spec.credentials is not set"},
+	}
+	st.Apps[0].AutoFailoverHeld = "daemon west cannot act on mirror set shop-db: …; handing the leadership to a daemon that can act on it"
+	b.Reset()
+	Render(&b, st)
+	for _, line := range []string{
+		"leader: west (token 42)\n" +
+			"daemon west (the leader) cannot act on mirror set shop-db: password not available: passwordFrom.file: open /etc/hadron/pg-password: permission denied\n" +
+			"daemon witness cannot act on mirror set shop-db: spec.credentials is not set\n",
+		"  automatic failover held: daemon west cannot act on mirror set shop-db: …; handing the leadership to a daemon that can act on it\n",
+	} {
+		if !strings.Contains(b.String(), line) {
+			t.Errorf("output lacks %q:\n%s", line, b.String())
+		}
+	}
+
 	st.Etcd = api.Etcd{Quorum: false, SelfFenced: true, LastQuorum: at.Add(-4 * time.Second)}
 	st.Leader = ""
 	b.Reset()

@@ -71,6 +71,7 @@ type World struct {
 	// Interval is the probe interval of the test application.
 	Interval time.Duration
 	Fall     int
+	dir      string
 }
 
 // Running is one daemon and a way to stop it.
@@ -152,6 +153,7 @@ func Start(t testing.TB, netID int, o Options) *World {
 		},
 	}}
 	dir := t.TempDir()
+	w.dir = dir
 	if o.Edit != nil {
 		o.Edit(w.Fleet, dir)
 	}
@@ -170,6 +172,14 @@ func Start(t testing.TB, netID int, o Options) *World {
 		w.Daemons[name] = w.start(t, name, filepath.Join(dir, "data", name))
 	}
 	return w
+}
+
+// Restart stops site's daemon and starts a new one on the same etcd data, as a
+// restarted `hadron serve` would: it reads the fleet's secrets again.
+func (w *World) Restart(t testing.TB, site string) {
+	t.Helper()
+	w.Daemons[site].Stop()
+	w.Daemons[site] = w.start(t, site, filepath.Join(w.dir, "data", site))
 }
 
 func (w *World) start(t testing.TB, site, dataDir string) *Running {
