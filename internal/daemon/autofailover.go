@@ -189,24 +189,6 @@ func (d *Daemon) checkSite(app string) func(ctx context.Context, site string) (s
 	}
 }
 
-// failKey names one observer's view of one site of one application.
-type failKey struct{ app, site, observer string }
-
-// firstFailure is when the current fault at site was first seen: the earliest start
-// of the failing streaks of the observers that fail it now (zero when none does). It
-// starts the system RTO, which the verdict alone would understate by fall × interval.
-func (d *Daemon) firstFailure(app, site string) time.Time {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	var first time.Time
-	for k, at := range d.failing {
-		if k.app == app && k.site == site && (first.IsZero() || at.Before(first)) {
-			first = at
-		}
-	}
-	return first
-}
-
 // reachedByQuorum are app's sites that a majority of observers reached lately (an
 // HTTP answer, even a failing one): the sites a failover may go to although their
 // application is not serving yet.

@@ -90,6 +90,7 @@ type Daemon struct {
 	// latest is every observer's latest result: app → observer → site.
 	latest  map[string]map[string]map[string]probe.Observation
 	failing map[failKey]time.Time // first failure of each observer's current failing streak
+	healthy map[siteKey]time.Time // when the quorum last saw each site healthy (firstfailure.go)
 	repl    replication
 	// runbookData is held while the in-region monitor acts; a runbook takes it once
 	// to wait for actions in flight (monitor.go).
@@ -107,7 +108,7 @@ func New(o Options) (*Daemon, error) {
 	}
 	d := &Daemon{opts: o, log: o.Log, changed: make(chan struct{}, 1),
 		latest: map[string]map[string]map[string]probe.Observation{}, failing: map[failKey]time.Time{},
-		conns: map[string]*site.Conn{}, repl: replication{paused: map[string]int{}, running: map[string]*replRun{}}}
+		healthy: map[siteKey]time.Time{}, conns: map[string]*site.Conn{}, repl: replication{paused: map[string]int{}, running: map[string]*replRun{}}}
 	d.site = o.Fleet.Site(o.Site)
 	if d.site == nil || d.site.Spec.Daemon == nil {
 		return nil, fmt.Errorf("site %s: %w", o.Site, coord.ErrNotMember)
@@ -250,6 +251,7 @@ func (d *Daemon) record(ob probe.Observation) {
 	}
 	d.mu.Unlock()
 	d.tracker.Record(ob)
+	d.noteHealthy(ob)
 }
 
 func (d *Daemon) prepareAPI() error {

@@ -124,7 +124,13 @@ func printPhase(w io.Writer, p *Phase) {
 		}
 		if p.Run.Verified != nil {
 			fmt.Fprintf(w, "    decision → verified %s", p.Run.RTO)
-			if p.Run.FirstFailedProbe != nil {
+			switch f := p.Run.FirstFailedProbe; {
+			case f == nil:
+			case f.Before(p.Start):
+				// The daemons dated the fault before the drill injected it: an
+				// earlier failure, not this outage's; no figure rather than a wrong one.
+				fmt.Fprintf(w, "; first failed probe %s before the fault, not counted", round(p.Start.Sub(*f)))
+			default:
 				fmt.Fprintf(w, "; first failed probe → verified %s", p.Run.SystemRTO)
 			}
 			fmt.Fprintln(w)

@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -75,5 +76,34 @@ func TestSummarize(t *testing.T) {
 		s.ClientRTO[1] != 12*time.Second || s.Unavailable != [2]time.Duration{5 * time.Second, 8 * time.Second} || s.LostWrites != [2]int{1, 3} || s.RPOTransactions != [2]int64{10, 30} ||
 		s.FailbackUnavailable != [2]time.Duration{200 * time.Millisecond, 400 * time.Millisecond} || s.FailbackLost != 0 {
 		t.Fatalf("Summarize = %+v", s)
+	}
+}
+
+// The first failed probe → verified figure is printed only when the daemons dated the
+// fault at or after the drill injected it; an earlier date is another fault's.
+func TestPrintCountsOnlyThisOutagesFirstFailedProbe(t *testing.T) {
+	verified, decided := ms(6500), ms(4000)
+	for _, tc := range []struct {
+		name  string
+		first time.Time
+		want  string
+	}{
+		{"after the fault", ms(300), "first failed probe → verified 6.2s"},
+		{"minutes before the fault", ms(-238000), "first failed probe 3m58s before the fault, not counted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			first := tc.first
+			run := &runbook.Record{From: "east", To: "west", Decided: decided, Verified: &verified, FirstFailedProbe: &first,
+				RTO: runbook.Duration(verified.Sub(decided)), SystemRTO: runbook.Duration(verified.Sub(first))}
+			var b strings.Builder
+			r := Report{App: "shop", Trigger: TriggerAuto, Fault: "hadron lab fail site east", Drill: Measure(runbook.Failover, t0, run, nil, nil)}
+			r.Print(&b)
+			if !strings.Contains(b.String(), tc.want) {
+				t.Fatalf("report lacks %q:\n%s", tc.want, b.String())
+			}
+			if tc.first.Before(t0) && strings.Contains(b.String(), "first failed probe →") {
+				t.Fatalf("report counts a failure from before the fault:\n%s", b.String())
+			}
+		})
 	}
 }

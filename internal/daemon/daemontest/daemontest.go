@@ -43,12 +43,23 @@ type LB struct {
 // Stop closes the load balancer so that probes are refused.
 func (l *LB) Stop() { l.srv.Close() }
 
+// Restart serves again, at the same address, after Stop.
+func (l *LB) Restart(t testing.TB) {
+	t.Helper()
+	l.srv = startLBAt(t, l.Addr).srv
+}
+
 // IP is the load balancer's address without the port.
 func (l *LB) IP() string { h, _, _ := net.SplitHostPort(l.Addr); return h }
 
 func startLB(t testing.TB, ip string) *LB {
 	t.Helper()
-	ln, err := net.Listen("tcp", ip+":0")
+	return startLBAt(t, ip+":0")
+}
+
+func startLBAt(t testing.TB, addr string) *LB {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
