@@ -83,7 +83,7 @@ type Daemon struct {
 	reaches    *coordstate.DataReaches
 	autoHeld   map[string]string // app → why the leader holds its automatic failover
 	localSets  map[string]bool   // mirror sets with a member at this site
-	fencedData []string
+	fencedData []selfFence       // local primaries self-fenced, while they still are (selffenced.go)
 	dataSets   map[string]api.DataSet
 	lastFlush  map[string]data.LSN // each set's newest primary flush seen
 	runCtx     context.Context

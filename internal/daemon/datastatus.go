@@ -22,9 +22,15 @@ func (d *Daemon) observeData(ctx context.Context) {
 	}
 	for {
 		for name, drv := range d.drivers {
+			from := time.Now()
 			octx, cancel := context.WithTimeout(ctx, dataTimeout)
 			st, err := drv.Status(octx)
 			cancel()
+			if err == nil {
+				// A self-fenced member promoted, rejoined or unfenced by anyone since
+				// is no longer listed as fenced.
+				d.reviewSelfFences(name, st, from)
+			}
 			view := toDataSet(name, st, err)
 			d.mu.Lock()
 			d.dataSets[name] = view

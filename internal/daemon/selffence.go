@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"hadron.dev/hadron/api/v1alpha1"
@@ -85,7 +85,7 @@ func hasMemberAt(set *v1alpha1.MirrorSet, site string) bool {
 func (d *Daemon) fenceLocalData(ctx context.Context) []string {
 	ctx, cancel := context.WithTimeout(ctx, dataFenceTimeout)
 	defer cancel()
-	var fenced []string
+	var fenced []selfFence
 	for name, drv := range d.drivers {
 		if !d.localSets[name] {
 			continue
@@ -101,13 +101,15 @@ func (d *Daemon) fenceLocalData(ctx context.Context) []string {
 				continue
 			}
 			d.log.Warn("self-fence: local primary made read-only", "set", name, "member", m)
-			fenced = append(fenced, fmt.Sprintf("%s/%s", name, m))
+			fenced = append(fenced, selfFence{set: name, member: m, at: time.Now()})
 		}
 	}
-	d.mu.Lock()
-	d.fencedData = append(d.fencedData, fenced...)
-	d.mu.Unlock()
-	return fenced
+	d.addSelfFences(fenced...)
+	out := make([]string, 0, len(fenced))
+	for _, f := range fenced {
+		out = append(out, f.String())
+	}
+	return out
 }
 
 // unfenceLocalData undoes a self-fence once the majority is back, for the primaries
@@ -120,32 +122,29 @@ func (d *Daemon) unfenceLocalData(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, dataFenceTimeout)
 	defer cancel()
 	d.mu.Lock()
-	fenced := d.fencedData
+	fenced := slices.Clone(d.fencedData)
 	d.mu.Unlock()
-	var still []string
+	var lifted []selfFence
 	for _, f := range fenced {
-		set, member, _ := strings.Cut(f, "/")
+		set, member := f.set, f.member
 		tok, err := d.mayUnfence(ctx, set, member)
 		if err != nil {
 			d.log.Warn("self-fenced primary stays fenced", "set", set, "member", member, "reason", err)
-			still = append(still, f)
 			continue
 		}
 		u, ok := d.drivers[set].(data.Unfencer)
 		if !ok {
-			still = append(still, f)
 			continue
 		}
 		if err := u.Unfence(ctx, member, tok); err != nil {
 			d.log.Warn("self-fenced primary not unfenced", "set", set, "member", member, "err", err)
-			still = append(still, f)
 			continue
 		}
 		d.log.Info("self-fence lifted: the site is still active and the majority is back", "set", set, "member", member)
+		lifted = append(lifted, f)
 	}
-	d.mu.Lock()
-	d.fencedData = still
-	d.mu.Unlock()
+	// Entries that stay are re-derived from each data observation (selffenced.go).
+	d.removeSelfFences(lifted)
 }
 
 // mayUnfence checks in etcd (linearizable reads: the majority is back) that the

@@ -28,9 +28,7 @@ func (d *Daemon) Status(ctx context.Context) api.Status {
 			st.Leader, st.LeaderToken = tok.Holder, tok.Rev
 		}
 	}
-	d.mu.Lock()
-	st.FencedData = append([]string(nil), d.fencedData...)
-	d.mu.Unlock()
+	st.FencedData = d.selfFenced()
 	st.CannotAct = d.dataReachAll()
 	answered, _ := d.fence.Current(ctx)
 	shared, _ := d.store.Current(ctx)
