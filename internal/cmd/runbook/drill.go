@@ -21,16 +21,17 @@ import (
 // Drill is `hadron drill APP`.
 func Drill() *cobra.Command {
 	var (
-		c                    conn
-		cfg                  drill.Config
-		dnsAddr, output, url string
-		repeat               int
+		c           conn
+		cfg         drill.Config
+		output, url string
+		dnsAddrs    []string
+		repeat      int
 	)
 	cmd := &cobra.Command{
 		Use:   "drill APP",
 		Short: "Inject a fault under write load and report the measured RTO and RPO (and fail back)",
-		Long: `drill writes to APP through its main name as a client would (resolving at a hadron
-name server and keeping each answer for its TTL), runs --fault, waits for the failover
+		Long: `drill writes to APP through its main name as a client would (resolving at the hadron
+name servers, asked in turn, and keeping each answer for its TTL), runs --fault, waits for the failover
 the daemons run (--trigger auto), or asks for one (failover: forced, as a person would),
 or asks for a planned switchover without a fault (switchover), and reports:
 
@@ -53,7 +54,7 @@ needs --failback to come home) and prints p50 and max.`,
 				return err
 			}
 			cfg.App = args[0]
-			if err := c.fillDrill(ctx, f, clients, &cfg, dnsAddr, url); err != nil {
+			if err := c.fillDrill(ctx, f, clients, &cfg, dnsAddrs, url); err != nil {
 				return err
 			}
 			if repeat > 1 && !cfg.Failback && cfg.Trigger != drill.TriggerSwitchover {
@@ -105,7 +106,7 @@ needs --failback to come home) and prints p50 and max.`,
 	fl.Float64Var(&cfg.Rate, "rate", 50, "writes per second through the main name")
 	fl.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "writes before the fault")
 	fl.DurationVar(&cfg.Timeout, "wait", 3*time.Minute, "how long to wait for a run to close, and for the client to recover")
-	fl.StringVar(&dnsAddr, "dns", "", "name server the client resolves at (default: a daemon's outside the active site)")
+	fl.StringSliceVar(&dnsAddrs, "dns", nil, "name servers the client resolves at, asked in turn (default: every daemon's, those outside the active site first)")
 	fl.StringVar(&url, "url", "", "the application's URL through its main name (default http://NAME:PORT of the policy)")
 	fl.StringVarP(&output, "output", "o", "text", "text or json")
 	fl.IntVar(&repeat, "repeat", 1, "drills to run, with statistics")
@@ -113,8 +114,9 @@ needs --failback to come home) and prints p50 and max.`,
 }
 
 // fillDrill completes cfg from the fleet and the daemons: the active site, the target,
-// the main name's URL and a name server outside the site that will fail.
-func (c *conn) fillDrill(ctx context.Context, f *fleet.Fleet, clients []*api.Client, cfg *drill.Config, dnsAddr, url string) error {
+// the main name's URL and the zone's name servers, the ones outside the site that
+// will fail first.
+func (c *conn) fillDrill(ctx context.Context, f *fleet.Fleet, clients []*api.Client, cfg *drill.Config, dnsAddrs []string, url string) error {
 	app := f.Application(cfg.App)
 	if app == nil {
 		return fmt.Errorf("no application %q in the fleet", cfg.App)
@@ -159,19 +161,31 @@ func (c *conn) fillDrill(ctx context.Context, f *fleet.Fleet, clients []*api.Cli
 		url = "http://" + net.JoinHostPort(app.Spec.DNS.Name, port)
 	}
 	cfg.URL = url
-	if dnsAddr == "" {
-		for _, s := range f.Sites {
-			if s.Name != cfg.From && s.Spec.Daemon != nil && s.Spec.Daemon.DNS != nil {
-				dnsAddr = s.Spec.Daemon.DNS.From(c.region)
-				break
-			}
+	if len(dnsAddrs) == 0 {
+		dnsAddrs = nameServers(f, cfg.From, c.region)
+	}
+	if len(dnsAddrs) == 0 {
+		return fmt.Errorf("no daemon serves DNS (spec.daemon.dns): give --dns")
+	}
+	cfg.Resolver = &drill.Resolver{Servers: dnsAddrs}
+	return nil
+}
+
+// nameServers are the daemons' name servers as region reaches them: those outside
+// active first, as a client far from the failing region would list them.
+func nameServers(f *fleet.Fleet, active, region string) []string {
+	var outside, inside []string
+	for _, s := range f.Sites {
+		if s.Spec.Daemon == nil || s.Spec.Daemon.DNS == nil {
+			continue
+		}
+		if s.Name == active {
+			inside = append(inside, s.Spec.Daemon.DNS.From(region))
+		} else {
+			outside = append(outside, s.Spec.Daemon.DNS.From(region))
 		}
 	}
-	if dnsAddr == "" {
-		return fmt.Errorf("no daemon name server outside %s: give --dns", cfg.From)
-	}
-	cfg.Resolver = &drill.Resolver{Server: dnsAddr}
-	return nil
+	return append(outside, inside...)
 }
 
 func lbPort(s *v1alpha1.Site) (string, error) {

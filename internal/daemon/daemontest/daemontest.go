@@ -37,6 +37,7 @@ const (
 // LB is a site's load balancer: a real HTTP server on a loopback address.
 type LB struct {
 	srv  *httptest.Server
+	h    http.Handler
 	Addr string
 }
 
@@ -46,28 +47,31 @@ func (l *LB) Stop() { l.srv.Close() }
 // Restart serves again, at the same address, after Stop.
 func (l *LB) Restart(t testing.TB) {
 	t.Helper()
-	l.srv = startLBAt(t, l.Addr).srv
+	l.srv = startLBAt(t, l.Addr, l.h).srv
 }
 
 // IP is the load balancer's address without the port.
 func (l *LB) IP() string { h, _, _ := net.SplitHostPort(l.Addr); return h }
 
-func startLB(t testing.TB, ip string) *LB {
+func startLB(t testing.TB, ip string, h http.Handler) *LB {
 	t.Helper()
-	return startLBAt(t, ip+":0")
+	if h == nil {
+		h = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	}
+	return startLBAt(t, ip+":0", h)
 }
 
-func startLBAt(t testing.TB, addr string) *LB {
+func startLBAt(t testing.TB, addr string, h http.Handler) *LB {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") }))
+	srv := httptest.NewUnstartedServer(h)
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &LB{srv: srv, Addr: ln.Addr().String()}
+	return &LB{srv: srv, h: h, Addr: ln.Addr().String()}
 }
 
 // World is three daemons (east, west, witness) and the load balancers of east and west.
@@ -115,6 +119,9 @@ type Options struct {
 	// Links puts every cross-region path (etcd peers, load balancers) behind a
 	// toxiproxy link, as the lab does; World.Links cuts them.
 	Links bool
+	// Handler is what site's load balancer serves (nil, or default: "ok" to every
+	// request), for example the demo application.
+	Handler func(site string) http.Handler
 }
 
 // Start builds the fleet on 127.0.netID.x and starts the three daemons.
@@ -126,7 +133,11 @@ func Start(t testing.TB, netID int, o Options) *World {
 		w.Interval = o.Interval
 	}
 	for i, name := range []string{"east", "west"} {
-		lb := startLB(t, fmt.Sprintf("127.0.%d.%d", netID, 11+i))
+		var h http.Handler
+		if o.Handler != nil {
+			h = o.Handler(name)
+		}
+		lb := startLB(t, fmt.Sprintf("127.0.%d.%d", netID, 11+i), h)
 		w.LBs[name] = lb
 		ep := v1alpha1.Endpoint{Address: lb.Addr}
 		if name == "east" && o.FromWest != "" {
