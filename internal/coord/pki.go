@@ -27,6 +27,17 @@ import (
 // same layout.
 type PKI struct{ Dir string }
 
+// EnvPKI names the environment variable with the default PKI directory.
+const EnvPKI = "HADRON_PKI"
+
+// DefaultPKIDir is the PKI directory used without --pki: $HADRON_PKI, else hadron-pki.
+func DefaultPKIDir() string {
+	if d := os.Getenv(EnvPKI); d != "" {
+		return d
+	}
+	return "hadron-pki"
+}
+
 // File names inside a PKI directory.
 const (
 	caCert    = pki.CACert

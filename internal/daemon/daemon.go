@@ -21,6 +21,7 @@ import (
 	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/compute"
 	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/coord/member"
 	"hadron.dev/hadron/internal/coordstate"
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/fleet"
@@ -57,7 +58,7 @@ type Options struct {
 type Daemon struct {
 	opts       Options
 	site       *v1alpha1.Site
-	member     *coord.EmbeddedMember
+	member     *member.Embedded
 	client     *clientv3.Client
 	quorum     *coord.Quorum
 	elector    *coord.Elector
@@ -111,7 +112,7 @@ func New(o Options) (*Daemon, error) {
 		healthy: map[siteKey]time.Time{}, conns: map[string]*site.Conn{}, repl: replication{paused: map[string]int{}, running: map[string]*replRun{}}}
 	d.site = o.Fleet.Site(o.Site)
 	if d.site == nil || d.site.Spec.Daemon == nil {
-		return nil, fmt.Errorf("site %s: %w", o.Site, coord.ErrNotMember)
+		return nil, fmt.Errorf("site %s: %w", o.Site, member.ErrNotMember)
 	}
 	for _, s := range o.Fleet.Sites {
 		if s.Spec.Daemon != nil {
@@ -152,11 +153,11 @@ func (d *Daemon) startEtcd() error {
 	o := d.opts
 	endpoints, tlsCfg := o.EtcdEndpoints, o.EtcdTLS
 	if len(endpoints) == 0 {
-		cl, err := coord.Plan(o.Fleet, o.Site)
+		cl, err := member.Plan(o.Fleet, o.Site)
 		if err != nil {
 			return err
 		}
-		d.member, err = coord.StartMember(coord.MemberOptions{Cluster: cl, DataDir: o.DataDir, PKI: o.PKI, Log: d.log})
+		d.member, err = member.Start(member.Options{Cluster: cl, DataDir: o.DataDir, PKI: o.PKI, Log: d.log})
 		if err != nil {
 			return err
 		}

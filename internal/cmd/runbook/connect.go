@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"hadron.dev/hadron/internal/api"
-	"hadron.dev/hadron/internal/cmd/serve"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/fleet"
 )
@@ -25,7 +24,7 @@ type conn struct {
 
 func (c *conn) flags(fl *pflag.FlagSet) {
 	fl.StringVarP(&c.file, "file", "f", fleet.DefaultPath(), "fleet file or directory")
-	fl.StringVar(&c.pkiDir, "pki", serve.DefaultPKI(), "directory with ca.crt and api-token ($"+serve.EnvPKI+")")
+	fl.StringVar(&c.pkiDir, "pki", coord.DefaultPKIDir(), "directory with ca.crt and api-token ($"+coord.EnvPKI+")")
 	fl.StringVar(&c.tokenFile, "token-file", "", "file with the API bearer token (default PKI/api-token)")
 	fl.StringVar(&c.region, "region", "", "region this command runs in, to pick the daemons' addresses")
 	fl.DurationVar(&c.timeout, "timeout", 5*time.Second, "time to wait for each daemon's answer")

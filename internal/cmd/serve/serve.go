@@ -18,17 +18,6 @@ import (
 	"hadron.dev/hadron/internal/fleet"
 )
 
-// EnvPKI names the environment variable with the default PKI directory.
-const EnvPKI = "HADRON_PKI"
-
-// DefaultPKI is the PKI directory used without --pki.
-func DefaultPKI() string {
-	if d := os.Getenv(EnvPKI); d != "" {
-		return d
-	}
-	return "hadron-pki"
-}
-
 // Command returns `hadron serve`.
 func Command() *cobra.Command {
 	var (
@@ -107,7 +96,7 @@ to every site first.`,
 	fl.StringVarP(&file, "file", "f", fleet.DefaultPath(), "fleet file or directory")
 	fl.StringVar(&site, "site", "", "the fleet site this daemon runs at")
 	fl.StringVar(&dataDir, "data-dir", "", "directory of the embedded etcd member's data (default hadron-data/SITE)")
-	fl.StringVar(&pkiDir, "pki", DefaultPKI(), "directory with the CA, the daemons' certificates and the API token ($"+EnvPKI+")")
+	fl.StringVar(&pkiDir, "pki", coord.DefaultPKIDir(), "directory with the CA, the daemons' certificates and the API token ($"+coord.EnvPKI+")")
 	fl.StringVar(&tokenFile, "token-file", "", "file with the API bearer token (default PKI/api-token)")
 	fl.StringVar(&initPKI, "init-pki", "", "create a development PKI for every daemon of the fleet in this directory and exit")
 	fl.StringSliceVar(&etcdEndpoints, "etcd-endpoints", nil, "use this external etcd cluster instead of an embedded member (comma-separated URLs)")

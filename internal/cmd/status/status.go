@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"hadron.dev/hadron/internal/api"
-	"hadron.dev/hadron/internal/cmd/serve"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/fleet"
 )
@@ -67,7 +66,7 @@ address as seen from --region. Without an etcd majority the daemon says so:
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&file, "file", "f", fleet.DefaultPath(), "fleet file or directory")
-	fl.StringVar(&pkiDir, "pki", serve.DefaultPKI(), "directory with ca.crt and api-token ($"+serve.EnvPKI+")")
+	fl.StringVar(&pkiDir, "pki", coord.DefaultPKIDir(), "directory with ca.crt and api-token ($"+coord.EnvPKI+")")
 	fl.StringVar(&tokenFile, "token-file", "", "file with the API bearer token (default PKI/api-token)")
 	fl.StringVar(&daemonSite, "daemon", "", "ask this site's daemon (default: the first that answers)")
 	fl.StringVar(&region, "region", "", "region this command runs in, to pick the daemons' addresses (default: their own addresses)")

@@ -14,6 +14,7 @@ import (
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/coord/member"
 	"hadron.dev/hadron/internal/fleet"
 )
 
@@ -46,7 +47,7 @@ func Fleet(net int) *fleet.Fleet {
 // Member is one running member with a client to it.
 type Member struct {
 	Name   string
-	Member *coord.EmbeddedMember
+	Member *member.Embedded
 	Client *clientv3.Client
 	closed bool
 }
@@ -89,11 +90,11 @@ func StartCluster(t testing.TB, f *fleet.Fleet) (coord.PKI, []*Member) {
 // StartMember starts one member of f's cluster.
 func StartMember(t testing.TB, f *fleet.Fleet, pki coord.PKI, site, dataDir string) *Member {
 	t.Helper()
-	cl, err := coord.Plan(f, site)
+	cl, err := member.Plan(f, site)
 	if err != nil {
 		t.Fatal(err)
 	}
-	em, err := coord.StartMember(coord.MemberOptions{Cluster: cl, DataDir: dataDir, PKI: pki})
+	em, err := member.Start(member.Options{Cluster: cl, DataDir: dataDir, PKI: pki})
 	if err != nil {
 		t.Fatal(err)
 	}

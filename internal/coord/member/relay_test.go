@@ -1,4 +1,4 @@
-package coord_test
+package member_test
 
 import (
 	"context"
@@ -7,12 +7,13 @@ import (
 
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coord/coordtest"
+	"hadron.dev/hadron/internal/coord/member"
 )
 
 func TestPartitionedMemberLosesQuorumThroughCutLinks(t *testing.T) {
 	f := coordtest.Fleet(221)
 	links := coordtest.WithLinks(t, f, 221)
-	cl, err := coord.Plan(f, "east")
+	cl, err := member.Plan(f, "east")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
-package coord
+package member
 
 import (
+	"hadron.dev/hadron/internal/coord"
+
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -78,7 +80,7 @@ type Relay struct {
 }
 
 // StartRelay listens on the plan's advertised address with the site's certificate.
-func StartRelay(p *RelayPlan, pki PKI, log *slog.Logger) (*Relay, error) {
+func StartRelay(p *RelayPlan, pki coord.PKI, log *slog.Logger) (*Relay, error) {
 	cert, err := tls.LoadX509KeyPair(pki.CertFile(p.Site), pki.KeyFile(p.Site))
 	if err != nil {
 		return nil, fmt.Errorf("peer relay: %w", err)

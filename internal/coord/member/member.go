@@ -1,45 +1,43 @@
-package coord
+package member
 
 import (
+	"hadron.dev/hadron/internal/coord"
+
 	"context"
-	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"sync/atomic"
-	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
-	"go.uber.org/zap"
 )
 
-// MemberOptions configure the embedded etcd member of a daemon.
-type MemberOptions struct {
+// Options configure the embedded etcd member of a daemon.
+type Options struct {
 	Cluster Cluster
 	// DataDir holds the member's data; it survives restarts.
 	DataDir string
-	PKI     PKI
+	PKI     coord.PKI
 	// LogLevel is etcd's own log level (default error: etcd is chatty and hadron logs
 	// what matters about the cluster itself).
 	LogLevel string
 	Log      *slog.Logger
 }
 
-// EmbeddedMember is a running etcd member.
-type EmbeddedMember struct {
+// Embedded is a running etcd member.
+type Embedded struct {
 	etcd      *embed.Etcd
-	opts      MemberOptions
+	opts      Options
 	stopRelay context.CancelFunc
 	relayDone chan struct{}
 	closing   *atomic.Bool
 }
 
-// StartMember starts the local etcd member. It returns once the listeners are up; the
+// Start starts the local etcd member. It returns once the listeners are up; the
 // member serves clients when the cluster has a leader, which needs a majority of the
 // fleet's daemons to be running.
-func StartMember(o MemberOptions) (*EmbeddedMember, error) {
+func Start(o Options) (*Embedded, error) {
 	c := o.Cluster
 	cfg := embed.NewConfig()
 	cfg.Name = c.Local.Name
@@ -82,7 +80,7 @@ func StartMember(o MemberOptions) (*EmbeddedMember, error) {
 		ClientCertAuth: true,
 	}
 	cfg.PeerTLSInfo, cfg.ClientTLSInfo = tlsInfo, tlsInfo
-	m := &EmbeddedMember{opts: o, closing: closing}
+	m := &Embedded{opts: o, closing: closing}
 	if c.Relay != nil {
 		relay, err := StartRelay(c.Relay, o.PKI, o.Log)
 		if err != nil {
@@ -109,24 +107,24 @@ func StartMember(o MemberOptions) (*EmbeddedMember, error) {
 }
 
 // Ready is closed when the member has joined a cluster with a leader.
-func (m *EmbeddedMember) Ready() <-chan struct{} { return m.etcd.Server.ReadyNotify() }
+func (m *Embedded) Ready() <-chan struct{} { return m.etcd.Server.ReadyNotify() }
 
 // Err reports a fatal error of the member.
-func (m *EmbeddedMember) Err() <-chan error { return m.etcd.Err() }
+func (m *Embedded) Err() <-chan error { return m.etcd.Err() }
 
 // LeadRaft makes this member the etcd cluster's raft leader, when it is not already
 // and the cluster has a leader to hand over. The leader daemon calls it for its own
 // member: every guarded write of a runbook then takes one round to a majority instead
 // of first being forwarded to a leader in another region. A follower forwards the
 // transfer request to the leader, so no client connection to the leader is needed.
-func (m *EmbeddedMember) LeadRaft(ctx context.Context) (moved bool, err error) {
+func (m *Embedded) LeadRaft(ctx context.Context) (moved bool, err error) {
 	s := m.etcd.Server
 	self, lead := uint64(s.MemberID()), s.Lead()
 	switch {
 	case lead == self:
 		return false, nil
 	case lead == 0:
-		return false, fmt.Errorf("move raft leader to %s: %w", m.opts.Cluster.Local.Name, ErrNoRaftLeader)
+		return false, fmt.Errorf("move raft leader to %s: %w", m.opts.Cluster.Local.Name, coord.ErrNoRaftLeader)
 	}
 	if err := s.MoveLeader(ctx, lead, self); err != nil {
 		return false, fmt.Errorf("move raft leader to %s: %w", m.opts.Cluster.Local.Name, err)
@@ -135,7 +133,7 @@ func (m *EmbeddedMember) LeadRaft(ctx context.Context) (moved bool, err error) {
 }
 
 // Close stops the member and its relay.
-func (m *EmbeddedMember) Close() {
+func (m *Embedded) Close() {
 	m.closing.Store(true)
 	if m.etcd != nil {
 		m.etcd.Close()
@@ -147,57 +145,4 @@ func (m *EmbeddedMember) Close() {
 }
 
 // Endpoints are the member's client URLs.
-func (m *EmbeddedMember) Endpoints() []string { return []string{m.opts.Cluster.ListenClient} }
-
-// ClientOptions say how to reach an etcd cluster.
-type ClientOptions struct {
-	Endpoints []string
-	// TLS is nil for a plain-text cluster.
-	TLS *tls.Config
-}
-
-// ClientTLS is the client TLS configuration of site's daemon towards etcd members.
-func (p PKI) ClientTLS(site string) (*tls.Config, error) {
-	info := transport.TLSInfo{CertFile: p.CertFile(site), KeyFile: p.KeyFile(site), TrustedCAFile: p.CAFile()}
-	cfg, err := info.ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("etcd client tls: %w", err)
-	}
-	return cfg, nil
-}
-
-// NewClient connects to etcd. It does not wait for the cluster to be ready: calls fail
-// with their context's deadline until it is.
-func NewClient(o ClientOptions) (*clientv3.Client, error) {
-	c, err := clientv3.New(clientv3.Config{
-		Endpoints:   o.Endpoints,
-		TLS:         o.TLS,
-		DialTimeout: 2 * time.Second,
-		// Keepalives notice a dead member quickly so that the client's calls fail fast
-		// instead of hanging on a silent connection.
-		DialKeepAliveTime:    2 * time.Second,
-		DialKeepAliveTimeout: 2 * time.Second,
-		Logger:               zap.NewNop(),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("etcd client %v: %w", o.Endpoints, err)
-	}
-	return c, nil
-}
-
-// WaitReady waits until the cluster answers a linearizable read or ctx ends.
-func WaitReady(ctx context.Context, c *clientv3.Client) error {
-	for {
-		rctx, cancel := context.WithTimeout(ctx, time.Second)
-		_, err := c.Get(rctx, QuorumKey)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for etcd: %w", err)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
+func (m *Embedded) Endpoints() []string { return []string{m.opts.Cluster.ListenClient} }

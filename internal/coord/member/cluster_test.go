@@ -1,0 +1,57 @@
+package member
+
+import (
+	"errors"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/fleet"
+)
+
+func TestPlan(t *testing.T) {
+	site := func(name, peer string) *v1alpha1.Site {
+		s := &v1alpha1.Site{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if peer != "" {
+			s.Spec.Daemon = &v1alpha1.DaemonSpec{Peer: &v1alpha1.Endpoint{Address: peer,
+				FromRegions: map[string]string{"other": "127.9.9.9:2380"}}}
+		}
+		return s
+	}
+	f := &fleet.Fleet{Sites: []*v1alpha1.Site{site("east", "127.0.1.40:2380"), site("nodaemon", ""), site("west", "127.0.2.40:2380")}}
+	c, err := Plan(f, "west")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.InitialCluster(), "east=https://127.0.1.40:2380,west=https://127.0.2.40:2380"; got != want {
+		t.Errorf("initial cluster %q, want %q", got, want)
+	}
+	// Per-region peer addresses put a relay on the advertised address and the member
+	// behind it.
+	if c.ListenPeer != "https://127.0.2.40:12380" || c.ListenClient != "https://127.0.2.40:2379" || c.Local.Name != "west" || c.Relay == nil {
+		t.Errorf("local member %+v", c)
+	}
+	if c.Relay.Listen != "127.0.2.40:2380" || len(c.Relay.Routes) != 0 {
+		t.Errorf("west's relay: %+v (east's fromRegions name no region of west's)", c.Relay)
+	}
+	for _, s := range f.Sites {
+		if s.Spec.Daemon != nil {
+			s.Spec.Daemon.Peer.FromRegions = nil
+		}
+	}
+	c, err = Plan(f, "west")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ListenPeer != "https://127.0.2.40:2380" || c.Relay != nil {
+		t.Errorf("without per-region addresses the member listens itself: %+v", c)
+	}
+	if _, err := Plan(f, "nodaemon"); !errors.Is(err, ErrNotMember) {
+		t.Errorf("site without daemon: %v, want ErrNotMember", err)
+	}
+	f.Sites = append(f.Sites, &v1alpha1.Site{ObjectMeta: metav1.ObjectMeta{Name: "bad"}, Spec: v1alpha1.SiteSpec{Daemon: &v1alpha1.DaemonSpec{}}})
+	if _, err := Plan(f, "east"); !errors.Is(err, ErrNoPeer) {
+		t.Errorf("daemon without peer: %v, want ErrNoPeer", err)
+	}
+}
