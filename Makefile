@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X hadron.dev/hadron/internal/cmd/root.Version=$(VERSION) -X hadron.dev/hadron/internal/cmd/root.Commit=$(COMMIT)
 
-.PHONY: all deps build hadron hadron-demo hadron-lab demo test test-unit test-lab lint bench-dns clean
+.PHONY: all deps build hadron hadron-demo hadron-lab demo test test-unit test-lab lint bench-dns bench-drills clean
 
 all: build
 
@@ -41,6 +41,9 @@ test-lab: build
 	cd lab && $(GO) test -count=1 -timeout 30m ./...
 
 test: deps build lint test-unit test-lab
+
+bench-drills: deps build
+	@bench/drills/run.sh
 
 bench-dns: deps build
 	@HADRON_BENCH_DEPS=1 scripts/install-deps.sh

@@ -23,6 +23,7 @@ want ip iproute2
 want ss iproute2
 want pgrep procps
 want openssl openssl
+want jq jq
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
