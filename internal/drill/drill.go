@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"os/exec"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,19 +105,23 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if c.Trigger == TriggerSwitchover {
 		kind = runbook.Switchover
 	}
-	p, err := c.phase(ctx, kind, start)
-	if p != nil {
-		rep.Drill = *p
-	}
-	if err != nil {
+	// A phase that did not get as far as its fault (or its request) measured
+	// nothing: the report then holds the error and no figure.
+	failed := func(err error) (*Report, error) {
+		rep.Error = err.Error()
 		return rep, err
+	}
+	p, err := c.phase(ctx, kind, start)
+	rep.Drill = p
+	if err != nil {
+		return failed(err)
 	}
 	if c.Repair != "" {
 		c.say("repair: %s", c.Repair)
 		if err := shell(ctx, c.Repair); err != nil {
-			return rep, fmt.Errorf("%w: repair %q: %w", ErrDrill, c.Repair, err)
+			return failed(fmt.Errorf("%w: repair %q: %w", ErrDrill, c.Repair, err))
 		}
-		c.awaitCount(ctx, &rep.Drill)
+		c.awaitCount(ctx, rep.Drill)
 	}
 	if !c.Failback {
 		return rep, nil
@@ -125,11 +130,15 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return c.request(ctx, runbook.Failback, c.From)
 	})
 	rep.Failback = fb
-	return rep, err
+	if err != nil {
+		return failed(err)
+	}
+	return rep, nil
 }
 
 // phase runs load, starts the run (begin), waits for it to close and for the client
-// to get through to the new site, then reads the client's writes back.
+// to get through to the new site, then reads the client's writes back. It returns no
+// phase when it failed before its start (begin) took effect: nothing was measured.
 func (c *Config) phase(ctx context.Context, kind runbook.Kind, begin func(context.Context) (time.Time, *runbook.Record, error)) (*Phase, error) {
 	hc := c.Resolver.HTTPClient(2 * time.Second)
 	var mu sync.Mutex
@@ -316,10 +325,10 @@ func shell(ctx context.Context, command string) error {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(cctx, "sh", "-c", command).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%w: %s", err, out)
+	if msg := strings.TrimSpace(string(out)); err != nil && msg != "" {
+		return fmt.Errorf("%w: %s", err, msg)
 	}
-	return nil
+	return err
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -91,12 +91,16 @@ func clientView(start time.Time, attempts []load.Attempt) (rto, longest time.Dur
 }
 
 // Report is a whole drill: the fault's failover and, when asked, the failback home.
+// A phase that never started (its fault failed, no write got through before it) is
+// absent, not zero: the report claims only what was measured.
 type Report struct {
 	App      string `json:"app"`
 	Fault    string `json:"fault,omitempty"`
 	Trigger  string `json:"trigger"`
-	Drill    Phase  `json:"drill"`
+	Drill    *Phase `json:"drill,omitempty"`
 	Failback *Phase `json:"failback,omitempty"`
+	// Error is why the drill stopped, when it did.
+	Error string `json:"error,omitempty"`
 }
 
 // Print writes a report for a person.
@@ -106,9 +110,16 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "; fault: %s", r.Fault)
 	}
 	fmt.Fprintln(w, ")")
-	printPhase(w, &r.Drill)
+	if r.Drill == nil {
+		fmt.Fprintln(w, "  nothing measured: the drill did not happen")
+	} else {
+		printPhase(w, r.Drill)
+	}
 	if r.Failback != nil {
 		printPhase(w, r.Failback)
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "  stopped: %s\n", r.Error)
 	}
 }
 
@@ -136,7 +147,11 @@ func printPhase(w io.Writer, p *Phase) {
 			fmt.Fprintln(w)
 		}
 	}
-	fmt.Fprintf(w, "  system RTO (start → verified through the main name): %s\n", round(p.SystemRTO))
+	if p.Run != nil && p.Run.Verified != nil {
+		fmt.Fprintf(w, "  system RTO (start → verified through the main name): %s\n", round(p.SystemRTO))
+	} else {
+		fmt.Fprintln(w, "  system RTO: not measured (the run was not verified)")
+	}
 	switch {
 	case p.ClientRTO < 0:
 		fmt.Fprintln(w, "  client RTO: the client had not recovered when the drill ended")
@@ -170,13 +185,17 @@ type Stats struct {
 	FailbackLost        int              `json:"failbackLost"`
 }
 
-// Summarize computes p50 and max of every figure over reports.
+// Summarize computes p50 and max of every figure over the reports that measured a drill.
 func Summarize(reports []Report) Stats {
-	s := Stats{Drills: len(reports)}
+	var s Stats
 	var sys, cli, out, fbu []time.Duration
 	var lost []int
 	var txns []int64
 	for _, r := range reports {
+		if r.Drill == nil {
+			continue
+		}
+		s.Drills++
 		sys = append(sys, r.Drill.SystemRTO)
 		cli = append(cli, r.Drill.ClientRTO)
 		out = append(out, r.Drill.Unavailable)

@@ -65,12 +65,13 @@ func TestMeasure(t *testing.T) {
 func TestSummarize(t *testing.T) {
 	var reports []Report
 	for i, sys := range []int{5000, 7000, 6000, 9000} {
-		r := Report{Drill: Phase{SystemRTO: time.Duration(sys) * time.Millisecond, ClientRTO: time.Duration(sys+3000) * time.Millisecond,
+		r := Report{Drill: &Phase{SystemRTO: time.Duration(sys) * time.Millisecond, ClientRTO: time.Duration(sys+3000) * time.Millisecond,
 			Unavailable: time.Duration(sys-1000) * time.Millisecond,
 			Lost:        make([]int64, i), RPOTransactions: int64(i * 10)}}
 		r.Failback = &Phase{Unavailable: time.Duration(100*(i+1)) * time.Millisecond, Lost: []int64{}}
 		reports = append(reports, r)
 	}
+	reports = append(reports, Report{Error: "drill failed: fault"}) // measured nothing: not counted
 	s := Summarize(reports)
 	if s.Drills != 4 || s.SystemRTO != [2]time.Duration{6 * time.Second, 9 * time.Second} ||
 		s.ClientRTO[1] != 12*time.Second || s.Unavailable != [2]time.Duration{5 * time.Second, 8 * time.Second} || s.LostWrites != [2]int{1, 3} || s.RPOTransactions != [2]int64{10, 30} ||
@@ -96,7 +97,8 @@ func TestPrintCountsOnlyThisOutagesFirstFailedProbe(t *testing.T) {
 			run := &runbook.Record{From: "east", To: "west", Decided: decided, Verified: &verified, FirstFailedProbe: &first,
 				RTO: runbook.Duration(verified.Sub(decided)), SystemRTO: runbook.Duration(verified.Sub(first))}
 			var b strings.Builder
-			r := Report{App: "shop", Trigger: TriggerAuto, Fault: "hadron lab fail site east", Drill: Measure(runbook.Failover, t0, run, nil, nil)}
+			p := Measure(runbook.Failover, t0, run, nil, nil)
+			r := Report{App: "shop", Trigger: TriggerAuto, Fault: "hadron lab fail site east", Drill: &p}
 			r.Print(&b)
 			if !strings.Contains(b.String(), tc.want) {
 				t.Fatalf("report lacks %q:\n%s", tc.want, b.String())
@@ -105,5 +107,16 @@ func TestPrintCountsOnlyThisOutagesFirstFailedProbe(t *testing.T) {
 				t.Fatalf("report counts a failure from before the fault:\n%s", b.String())
 			}
 		})
+	}
+}
+
+// A run that was not verified has no system RTO to print.
+func TestPrintClaimsNoSystemRTOWithoutVerification(t *testing.T) {
+	run := &runbook.Record{From: "east", To: "west", Status: runbook.StatusFailed}
+	p := Measure(runbook.Failover, t0, run, nil, nil)
+	var b strings.Builder
+	(&Report{App: "shop", Trigger: TriggerAuto, Drill: &p, Error: "drill failed: run r1 closed failed"}).Print(&b)
+	if !strings.Contains(b.String(), "system RTO: not measured") || strings.Contains(b.String(), "system RTO (start") {
+		t.Fatalf("report:\n%s", b.String())
 	}
 }

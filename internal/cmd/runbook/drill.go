@@ -62,7 +62,8 @@ needs --failback to come home) and prints p50 and max.`,
 			}
 			cfg.API = &daemons{c: &c, clients: clients}
 			cfg.Progress = cmd.ErrOrStderr()
-			var reports []drill.Report
+			reports := []drill.Report{}
+			var failed *drill.Report
 			var runErr error
 			for i := range max(repeat, 1) {
 				if repeat > 1 {
@@ -73,7 +74,7 @@ needs --failback to come home) and prints p50 and max.`,
 					rep.Print(cmd.OutOrStdout())
 				}
 				if err != nil {
-					runErr = err
+					runErr, failed = err, rep
 					break
 				}
 				reports = append(reports, *rep)
@@ -81,11 +82,18 @@ needs --failback to come home) and prints p50 and max.`,
 					cfg.From, cfg.To = cfg.To, cfg.From // the next one moves it back
 				}
 			}
-			// The drills that finished are reported even when a later one failed.
+			// The drills that finished are reported even when a later one failed; the
+			// failed one only with what it measured, and statistics only of drills.
 			if output == "json" {
-				out := map[string]any{"drills": reports, "stats": drill.Summarize(reports)}
+				out := map[string]any{"drills": reports}
+				if len(reports) > 0 {
+					out["stats"] = drill.Summarize(reports)
+				}
 				if runErr != nil {
 					out["error"] = runErr.Error()
+				}
+				if failed != nil {
+					out["failed"] = failed
 				}
 				if err := json.NewEncoder(cmd.OutOrStdout()).Encode(out); err != nil {
 					return err

@@ -2,6 +2,7 @@ package runbook
 
 import (
 	"bytes"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -53,5 +54,48 @@ func TestDrillClientResolvesPastAStoppedNameServer(t *testing.T) {
 	out, progress, err := runDrill(append([]string{daemontest.App, "--fault", "false", "--warmup", "1s"}, base...)...)
 	if err == nil || !strings.Contains(err.Error(), `fault "false"`) {
 		t.Fatalf("drill: %v, want the fault's failure after writes went through\n%s%s", err, out, progress)
+	}
+}
+
+// A drill whose fault fails did not happen: its report says what failed and prints no
+// figure — no RTO, no RPO, no writes counted — and its JSON holds no figure either
+// (no drill, no statistics), only the error.
+func TestDrillWhoseFaultFailsReportsNothingMeasured(t *testing.T) {
+	_, base := drillWorld(t, 237)
+	args := append([]string{daemontest.App, "--fault", "false", "--warmup", "1s"}, base...)
+
+	out, progress, err := runDrill(args...)
+	if err == nil || !strings.Contains(err.Error(), `fault "false"`) {
+		t.Fatalf("drill: %v, want the fault's failure\n%s%s", err, out, progress)
+	}
+	if !strings.Contains(out, "nothing measured") || !strings.Contains(out, `fault "false"`) {
+		t.Errorf("the report does not say that nothing was measured, and why:\n%s", out)
+	}
+	for _, figure := range []string{"RTO", "RPO", "acknowledged", "outage", "0s"} {
+		if strings.Contains(out, figure) {
+			t.Errorf("the report of a drill that did not happen shows %q:\n%s", figure, out)
+		}
+	}
+
+	out, progress, err = runDrill(append(args, "-o", "json")...)
+	if err == nil {
+		t.Fatalf("drill -o json succeeded\n%s%s", out, progress)
+	}
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if _, ok := got["stats"]; ok {
+		t.Errorf("statistics over no drill: %s", out)
+	}
+	if string(got["drills"]) != "[]" || !strings.Contains(string(got["error"]), `fault \"false\"`) {
+		t.Errorf("drills %s, error %s: want none and the fault's failure", got["drills"], got["error"])
+	}
+	var failed map[string]json.RawMessage
+	if err := json.Unmarshal(got["failed"], &failed); err != nil {
+		t.Fatalf("failed drill: %v: %s", err, out)
+	}
+	if _, ok := failed["drill"]; ok || !strings.Contains(string(failed["error"]), `fault \"false\"`) {
+		t.Errorf("the failed drill's report holds figures, or not its error: %s", got["failed"])
 	}
 }
