@@ -50,17 +50,12 @@ func (d *Driver) Fence(ctx context.Context, member string, fencingToken int64) e
 }
 
 func (d *Driver) fenceSQL(ctx context.Context, member string, fencingToken int64) error {
-	m := d.members[member]
-	conn, done, err := d.session(ctx, m)
+	conn, done, g, err := d.guardedSession(ctx, member, fencingToken, true)
 	if err != nil {
 		return err
 	}
 	keep := false
 	defer func() { done(keep) }()
-	g, err := guard(ctx, conn, member, fencingToken, true)
-	if err != nil {
-		return err
-	}
 	if err := reconfigure(ctx, conn, append(g.raise(), setting{"default_transaction_read_only", "on"})...); err != nil {
 		return err
 	}
@@ -114,16 +109,12 @@ func (d *Driver) Unfence(ctx context.Context, member string, fencingToken int64)
 	if err != nil {
 		return err
 	}
-	conn, done, err := d.session(ctx, m)
+	conn, done, g, err := d.guardedSession(ctx, m.Name, fencingToken, false)
 	if err != nil {
 		return fmt.Errorf("unfence %s: %w", member, err)
 	}
 	keep := false
 	defer func() { done(keep) }()
-	g, err := guard(ctx, conn, member, fencingToken, false)
-	if err != nil {
-		return fmt.Errorf("unfence %s: %w", member, err)
-	}
 	st, err := d.Status(ctx)
 	if err != nil {
 		return fmt.Errorf("unfence %s: %w", member, err)

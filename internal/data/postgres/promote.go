@@ -19,18 +19,14 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 	if err != nil {
 		return nil, err
 	}
-	conn, done, err := d.session(ctx, m)
+	// The token lock is held until the member is promoted: a leader with a higher token
+	// waits, then finds the promotion done and its own token above ours.
+	conn, done, g, err := d.guardedSession(ctx, m.Name, token.FencingToken, false)
 	if err != nil {
 		return nil, fmt.Errorf("promote %s: %w", member, err)
 	}
 	ok := false
 	defer func() { done(ok) }()
-	// The token lock is held until the member is promoted: a leader with a higher token
-	// waits, then finds the promotion done and its own token above ours.
-	g, err := guard(ctx, conn, member, token.FencingToken, false)
-	if err != nil {
-		return nil, fmt.Errorf("promote %s: %w", member, err)
-	}
 	o := observation{st: data.MemberStatus{Member: member}}
 	if err := d.query(ctx, conn, &o); err != nil {
 		return nil, fmt.Errorf("promote %s: %w", member, err)

@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"hadron.dev/hadron/internal/data"
 )
@@ -68,6 +70,39 @@ func guard(ctx context.Context, conn *pgx.Conn, member string, token int64, safe
 		return g, err
 	}
 	return g, nil
+}
+
+// guardedSession is session with the guard in place of the liveness ping: a kept
+// session proves it is alive by running the guard, so the check costs no round trip
+// of its own. A kept session that fails for any reason other than the server's answer
+// is replaced by a new one, once. On error nothing is held.
+func (d *Driver) guardedSession(ctx context.Context, member string, token int64, safe bool) (*pgx.Conn, func(bool), tokenGuard, error) {
+	m := d.members[member]
+	if c := d.takeIdle(member); c != nil {
+		// Bounded as the ping was: a kept session on a silent link must not eat the
+		// action's whole budget before a new one is tried.
+		gctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
+		g, err := guard(gctx, c, member, token, safe)
+		cancel()
+		if err == nil {
+			return c, d.release(member, c), g, nil
+		}
+		c.Close(context.Background())
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) || errors.Is(err, data.ErrStaleFencing) || ctx.Err() != nil {
+			return nil, nil, g, err
+		}
+	}
+	c, err := d.connect(ctx, m, "postgres")
+	if err != nil {
+		return nil, nil, tokenGuard{}, err
+	}
+	g, err := guard(ctx, c, member, token, safe)
+	if err != nil {
+		c.Close(context.Background())
+		return nil, nil, g, err
+	}
+	return c, d.release(member, c), g, nil
 }
 
 // unlockSQL releases the token lock; pipelined after an action's last statement.
