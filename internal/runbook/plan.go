@@ -5,65 +5,68 @@ import (
 	"strings"
 )
 
-// Step names, in the order the plans use them.
-const (
-	StepRejoin         = "rejoin"
-	StepReady          = "ready"
-	StepCapacity       = "capacity"
-	StepFence          = "fence"
-	StepFenceWrites    = "fence-writes"
-	StepDrain          = "drain"
-	StepPromote        = "promote"
-	StepDataSwitchover = "data-switchover"
-	StepActivate       = "activate"
-	StepDNS            = "dns"
-	StepVerify         = "verify"
-	StepStandbyOld     = "standby-old"
+// The plans: each kind of run is a list of steps, in order. A new step is one Def in
+// the file of what it touches (steps_*.go) and its place in these lists.
+var (
+	failoverPlan   = []Def{fence, promote, activate, dns, verify, standbyOld}
+	switchoverPlan = []Def{ready, capacity, fenceWrites, drain, dataSwitchover, activate, dns, verify, standbyOld}
+	failbackPlan   = append([]Def{rejoin}, switchoverPlan...)
 )
 
-// what each step does, for the plan an operator reads before it runs.
-var describe = map[string]string{
-	StepRejoin:         "%[2]s's data members follow %[1]s's primary again (pg_rewind, else a fresh clone)",
-	StepReady:          "check that %[2]s has a streaming data member and that %[1]s's primary is known",
-	StepCapacity:       "raise the policy's capacity objects at %[2]s and wait until they are ready (before writes stop)",
-	StepFence:          "DNS answers %[2]s at once; fence %[1]s's primary where reachable",
-	StepFenceWrites:    "make %[1]s's primary refuse writes and record its final position",
-	StepDrain:          "wait until %[2]s's member has received the final position",
-	StepPromote:        "promote the most advanced member at %[2]s with the leader's token; record the loss",
-	StepDataSwitchover: "promote %[2]s's member requiring the final position (nothing lost)",
-	StepActivate:       "scale capacity, then workloads to their recorded replicas at %[2]s",
-	StepDNS:            "the application's active site in etcd is %[2]s; every name server answers it",
-	StepVerify:         "HTTP check through %[2]s and a data marker on every member",
-	StepStandbyOld:     "%[1]s's data members rejoin as replicas; %[1]s serves for the DNS TTL more, then back to its stand-by style, its objects handed to replication (after a failover: workloads only, once %[1]s answers; data at failback)",
-}
-
-// Plan returns the steps of kind, in order.
-func Plan(kind Kind) ([]string, error) {
+// Plans returns the steps of kind, in order.
+func Plans(kind Kind) ([]Def, error) {
 	switch kind {
 	case Failover:
-		return []string{StepFence, StepPromote, StepActivate, StepDNS, StepVerify, StepStandbyOld}, nil
+		return failoverPlan, nil
 	case Switchover:
-		return switchover(), nil
+		return switchoverPlan, nil
 	case Failback:
-		return append([]string{StepRejoin}, switchover()...), nil
+		return failbackPlan, nil
 	}
 	return nil, fmt.Errorf("%q: %w", kind, ErrUnknownKind)
 }
 
-// Describe is the plan as numbered lines for an operator (and --dry-run).
+// Plan returns the names of the steps of kind, in order (what a record stores).
+func Plan(kind Kind) ([]string, error) {
+	defs, err := Plans(kind)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(defs))
+	for i, d := range defs {
+		names[i] = d.Name
+	}
+	return names, nil
+}
+
+// Describe is the plan as numbered lines for an operator, without looking at the
+// sites (Env.Preview says what each step would do with the state observed).
 func Describe(kind Kind, app, from, to string) (string, error) {
-	steps, err := Plan(kind)
+	defs, err := Plans(kind)
 	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s of %s: %s → %s\n", kind, app, from, to)
-	for i, s := range steps {
-		fmt.Fprintf(&b, "  %d. %-16s %s\n", i+1, s, fmt.Sprintf(describe[s], from, to))
+	for i, d := range defs {
+		fmt.Fprintf(&b, "  %d. %-16s %s\n", i+1, d.Name, d.describe(from, to))
 	}
 	return b.String(), nil
 }
 
-func switchover() []string {
-	return []string{StepReady, StepCapacity, StepFenceWrites, StepDrain, StepDataSwitchover, StepActivate, StepDNS, StepVerify, StepStandbyOld}
+func (d Def) describe(from, to string) string { return fmt.Sprintf(d.Text, from, to) }
+
+// allDefs is every step of every plan, once.
+func allDefs() []Def {
+	var out []Def
+	seen := map[string]bool{}
+	for _, plan := range [][]Def{failoverPlan, switchoverPlan, failbackPlan} {
+		for _, d := range plan {
+			if !seen[d.Name] {
+				seen[d.Name] = true
+				out = append(out, d)
+			}
+		}
+	}
+	return out
 }

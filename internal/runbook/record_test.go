@@ -107,9 +107,10 @@ func TestPlan(t *testing.T) {
 		if len(steps) != tt.n || steps[0] != tt.first || steps[len(steps)-1] != tt.last {
 			t.Fatalf("%s: %v", tt.kind, steps)
 		}
-		for _, s := range steps {
-			if describe[s] == "" {
-				t.Fatalf("step %s has no description", s)
+		defs, _ := Plans(tt.kind)
+		for _, d := range defs {
+			if d.Text == "" || d.Do == nil {
+				t.Fatalf("step %s has no description or no action", d.Name)
 			}
 		}
 	}
