@@ -52,7 +52,7 @@ func (d *Daemon) dataDrivers() map[string]data.Driver {
 			d.noDriver[set.Name] = errors.New("spec.credentials is not set")
 			continue
 		}
-		pw, err := data.Password(set.Spec.Credentials.PasswordFrom, d.opts.Fleet.Dir)
+		pw, err := data.Password(context.Background(), set.Spec.Credentials.PasswordFrom, d.opts.Fleet)
 		if err == nil {
 			var drv *postgres.Driver
 			drv, err = postgres.New(postgres.Config{Set: set, Regions: regions, Password: pw, Region: d.site.Spec.Region, Logger: d.log})

@@ -162,10 +162,34 @@ func (c *checker) credentials(d doc, cr *v1alpha1.Credentials) {
 		d.bad("spec.credentials.passwordFrom", "set exactly one of file, env, secret (found %d)", set)
 	}
 	if s := pf.Secret; s != nil {
-		p := "spec.credentials.passwordFrom.secret"
-		d.siteRef(p+".site", s.Site)
-		d.required(p+".namespace", s.Namespace)
-		d.required(p+".name", s.Name)
-		d.required(p+".key", s.Key)
+		c.secretRef(d, "spec.credentials.passwordFrom.secret", s)
+	}
+}
+
+// secretRef checks a reference to a key of a Kubernetes Secret: a site whose cluster
+// hadron reaches (a workload site with a kube context), and names Kubernetes accepts.
+func (c *checker) secretRef(d doc, p string, s *v1alpha1.KubeSecretKeyRef) {
+	if site := d.siteRef(p+".site", s.Site); site != nil {
+		switch {
+		case site.Spec.Role == v1alpha1.SiteRoleWitness:
+			d.bad(p+".site", "site %q is a witness: it has no Kubernetes cluster to keep the Secret in", s.Site)
+		case site.Spec.KubeContext == "":
+			d.bad(p+".site", "site %q has no spec.kubeContext: hadron reaches no cluster there to read the Secret from", s.Site)
+		}
+	}
+	if d.required(p+".namespace", s.Namespace) {
+		if msgs := validation.IsDNS1123Label(s.Namespace); len(msgs) > 0 {
+			d.bad(p+".namespace", "%q is not a valid namespace: %s", s.Namespace, msgs[0])
+		}
+	}
+	if d.required(p+".name", s.Name) {
+		if msgs := validation.IsDNS1123Subdomain(s.Name); len(msgs) > 0 {
+			d.bad(p+".name", "%q is not a valid Secret name: %s", s.Name, msgs[0])
+		}
+	}
+	if d.required(p+".key", s.Key) {
+		if msgs := validation.IsConfigMapKey(s.Key); len(msgs) > 0 {
+			d.bad(p+".key", "%q is not a valid Secret key: %s", s.Key, msgs[0])
+		}
 	}
 }

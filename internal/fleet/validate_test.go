@@ -244,6 +244,22 @@ var validationCases = []struct {
 	{"rpo without data", []edit{{"  data:\n    mirrorSet: shop-db\n", ""}}, []string{
 		app + `spec.policy.rpo: an RPO promise needs data to keep: set spec.data.mirrorSet`,
 	}},
+	{"secret on a witness", []edit{{"passwordFrom: {env: SHOP_DB_PASSWORD}", "passwordFrom: {secret: {site: witness, namespace: shop, name: db, key: password}}"}}, []string{
+		set + `spec.credentials.passwordFrom.secret.site: site "witness" is a witness: it has no Kubernetes cluster to keep the Secret in`,
+	}},
+	{"secret on a site without kube context", []edit{{"  kubeContext: west\n", ""}, {"passwordFrom: {env: SHOP_DB_PASSWORD}", "passwordFrom: {secret: {site: west, namespace: shop, name: db, key: password}}"}}, []string{
+		set + `spec.credentials.passwordFrom.secret.site: site "west" has no spec.kubeContext: hadron reaches no cluster there to read the Secret from`,
+	}},
+	{"secret without names", []edit{{"passwordFrom: {env: SHOP_DB_PASSWORD}", "passwordFrom: {secret: {site: east}}"}}, []string{
+		set + `spec.credentials.passwordFrom.secret.key: required`,
+		set + `spec.credentials.passwordFrom.secret.name: required`,
+		set + `spec.credentials.passwordFrom.secret.namespace: required`,
+	}},
+	{"secret with invalid names", []edit{{"passwordFrom: {env: SHOP_DB_PASSWORD}", "passwordFrom: {secret: {site: east, namespace: Shop_NS, name: db/pw, key: pass word}}"}}, []string{
+		set + `spec.credentials.passwordFrom.secret.key: "pass word" is not a valid Secret key: a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+		set + `spec.credentials.passwordFrom.secret.name: "db/pw" is not a valid Secret name: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+		set + `spec.credentials.passwordFrom.secret.namespace: "Shop_NS" is not a valid namespace: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+	}},
 	{"password from two places", []edit{{"{env: SHOP_DB_PASSWORD}", "{env: SHOP_DB_PASSWORD, file: /run/pw}"}}, []string{
 		set + `spec.credentials.passwordFrom: set exactly one of file, env, secret (found 2)`,
 	}},

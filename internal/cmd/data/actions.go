@@ -22,7 +22,7 @@ func verifyCommand(o *options) *cobra.Command {
 		Short: "Write a marker on the primary and read it back on every member, with timings",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := o.open(args[0])
+			d, err := o.open(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -70,7 +70,7 @@ is reachable. After the promotion the exact loss is reported: WAL bytes and comm
 transactions, counted on the old primary.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := o.open(args[0])
+			d, err := o.open(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -119,7 +119,7 @@ func rejoinCommand(o *options) *cobra.Command {
 		Short: "Make a member follow the current primary (repoint, pg_rewind, or a fresh clone)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := o.open(args[0])
+			d, err := o.open(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -140,7 +140,7 @@ func bootstrapCommand(o *options) *cobra.Command {
 		Short: "Create the mirror set on this machine for the members with a dataDir (runs PostgreSQL as hadron-pg)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := o.open(args[0])
+			d, err := o.open(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -173,7 +173,7 @@ member in another region is never promoted automatically.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.verbose = true
-			d, err := o.open(args[0])
+			d, err := o.open(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@
 package data
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -32,7 +33,9 @@ func Command() *cobra.Command {
 		Long: `Operate a fleet's mirror sets: a primary, an in-region synchronous failover member
 and asynchronous DR members in other regions (PostgreSQL).
 
-The password comes from the mirror set's credentials.passwordFrom (file or env).`,
+The password comes from the mirror set's credentials.passwordFrom: a file, an
+environment variable, or a key of a Kubernetes Secret read from the named site's
+cluster (through that site's kubeconfig context) when the command starts.`,
 	}
 	cmd.PersistentFlags().StringVarP(&o.fleetPath, "fleet", "f", fleet.DefaultPath(), "fleet file or directory")
 	cmd.PersistentFlags().StringVar(&o.region, "region", "", "region this command runs in; picks each member's address as seen from there (default: each member's own address)")
@@ -50,12 +53,12 @@ func (o *options) logger() *slog.Logger {
 }
 
 // open loads the fleet and returns the driver of the named set.
-func (o *options) open(name string) (*postgres.Driver, error) {
+func (o *options) open(ctx context.Context, name string) (*postgres.Driver, error) {
 	f, err := fleet.Load(o.fleetPath)
 	if err != nil {
 		return nil, err
 	}
-	return postgres.FromFleet(f, name, o.region, o.logger())
+	return postgres.FromFleet(ctx, f, name, o.region, o.logger())
 }
 
 // errVerify is returned when a member did not show the marker; the report was printed.

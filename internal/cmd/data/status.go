@@ -19,7 +19,7 @@ func statusCommand(o *options) *cobra.Command {
 		Short: "Show each member's role, state, lag and timeline (like iris qlist)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := o.open(args[0])
+			d, err := o.open(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

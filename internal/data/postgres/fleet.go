@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -10,9 +11,10 @@ import (
 )
 
 // FromFleet returns the driver of the mirror set named name in f: the regions come
-// from f's sites, the password from the set's credentials.passwordFrom (relative to
-// f.Dir). region is where the caller runs ("" for each member's own address).
-func FromFleet(f *fleet.Fleet, name, region string, log *slog.Logger) (*Driver, error) {
+// from f's sites, the password from the set's credentials.passwordFrom (a file relative
+// to f.Dir, an environment variable, or a Secret read from one of f's sites within ctx;
+// see data.Password). region is where the caller runs ("" for each member's own address).
+func FromFleet(ctx context.Context, f *fleet.Fleet, name, region string, log *slog.Logger) (*Driver, error) {
 	set := f.MirrorSet(name)
 	if set == nil {
 		var names []string
@@ -27,7 +29,7 @@ func FromFleet(f *fleet.Fleet, name, region string, log *slog.Logger) (*Driver, 
 	if set.Spec.Credentials == nil {
 		return nil, fmt.Errorf("mirror set %s: spec.credentials is required", name)
 	}
-	pw, err := data.Password(set.Spec.Credentials.PasswordFrom, f.Dir)
+	pw, err := data.Password(ctx, set.Spec.Credentials.PasswordFrom, f)
 	if err != nil {
 		return nil, fmt.Errorf("mirror set %s: %w", name, err)
 	}
