@@ -53,6 +53,9 @@ type RunbookHandlers struct {
 	// leaves the route out.
 	Resume func(ctx context.Context, app, id string, d RunDecision) (*runbook.Record, error)
 	Abort  func(ctx context.Context, app, id string, d RunDecision) (*runbook.Record, error)
+	// Preview says what a run would do with the state observed now, starting nothing
+	// (--dry-run); nil leaves the route out.
+	Preview func(ctx context.Context, req RunRequest) (*runbook.Preview, error)
 }
 
 func registerRunbooks(mux *http.ServeMux, token string, h *RunbookHandlers) {
@@ -72,6 +75,7 @@ func registerRunbooks(mux *http.ServeMux, token string, h *RunbookHandlers) {
 		}
 		writeJSON(w, rec)
 	})))
+	registerPreview(mux, token, h) // preview.go
 	mux.Handle("GET /v1/runbooks/{app}/{id}", authorize(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec, err := h.Get(r.Context(), r.PathValue("app"), r.PathValue("id"))
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,23 @@ func TestSwitchoverThroughAPIMovesDNSAndRecordsLedger(t *testing.T) {
 	fo.Kind = runbook.Failover
 	if _, err := w.Client(t, leader).StartRun(ctx, fo); !errors.As(err, &se) || se.Code != 400 {
 		t.Fatalf("unforced failover of a healthy site: %v, want 400", err)
+	}
+
+	// Any daemon previews a run (--dry-run) from what it observes, starting nothing.
+	p, err := w.Client(t, follower).PreviewRun(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.From != "east" || len(p.Steps) != 9 || !slices.Contains(p.Notes, "quorum: east up, west up") ||
+		p.Steps[0].Name != runbook.StepReady || p.Steps[0].Would != "no mirror set" ||
+		p.Steps[6].Would != "active site east → west" && p.Steps[6].Would != "active site not set (the policy's active site) → west" {
+		t.Fatalf("preview:\n%s", p)
+	}
+	if p, err := w.Client(t, follower).PreviewRun(ctx, fo); err != nil || !strings.Contains(strings.Join(p.Notes, "\n"), "refused as asked: the quorum finds east up, not down") {
+		t.Fatalf("preview of an unforced failover of a healthy site: %v, %v", p, err)
+	}
+	if r := w.Status(t, leader).Apps[0].Run; r != nil {
+		t.Fatalf("a preview opened a run: %+v", r)
 	}
 
 	c := w.Client(t, leader)

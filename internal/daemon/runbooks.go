@@ -24,6 +24,7 @@ func (d *Daemon) runbookHandlers() *api.RunbookHandlers {
 			return runbook.History(ctx, d.client, app)
 		},
 		Resume: d.resumeRun, Abort: d.abortRun, // resume.go
+		Preview: d.previewRun, // preview.go
 	}
 }
 
@@ -38,26 +39,12 @@ func (d *Daemon) startRun(ctx context.Context, req api.RunRequest) (*runbook.Rec
 		leader, _ := coord.Leader(ctx, d.client)
 		return nil, fmt.Errorf("%w: ask %s", api.ErrNotLeader, leader.Holder)
 	}
-	app := d.opts.Fleet.Application(req.App)
-	if app == nil {
-		return nil, fmt.Errorf("%w: no application %q", api.ErrRefused, req.App)
-	}
-	if req.Kind == runbook.Failback && req.To == "" {
-		req.To = app.Spec.Policy.ActiveSite // home
-	}
-	if d.opts.Fleet.Site(req.To) == nil {
-		return nil, fmt.Errorf("%w: no site %q", api.ErrRefused, req.To)
-	}
-	st, _ := d.store.Current(ctx)
-	from := st.Apps[req.App].Active
-	if from == "" {
-		from = app.Spec.Policy.ActiveSite
-	}
-	if from == req.To {
-		return nil, fmt.Errorf("%w: %s is already active at %s", api.ErrRefused, req.App, req.To)
+	from, health, err := d.runFrom(ctx, &req)
+	if err != nil {
+		return nil, err
 	}
 	if req.Kind == runbook.Failover && !req.Force {
-		if v := st.Apps[req.App].Health[from]; v != probe.Down {
+		if v := health[from]; v != probe.Down {
 			return nil, fmt.Errorf("%w: the quorum finds %s %s, not down (use --force, or a switchover)", api.ErrRefused, from, v)
 		}
 	}
@@ -77,6 +64,30 @@ func (d *Daemon) startRun(ctx context.Context, req api.RunRequest) (*runbook.Rec
 	answer := runbook.Clone(rec) // the engine goes on changing rec
 	go d.execute(lctx, tok, rec)
 	return answer, nil
+}
+
+// runFrom checks a person's request (a failback without a site goes home) and says
+// where the run would move the application from, with the quorum's verdicts.
+func (d *Daemon) runFrom(ctx context.Context, req *api.RunRequest) (string, map[string]probe.Verdict, error) {
+	app := d.opts.Fleet.Application(req.App)
+	if app == nil {
+		return "", nil, fmt.Errorf("%w: no application %q", api.ErrRefused, req.App)
+	}
+	if req.Kind == runbook.Failback && req.To == "" {
+		req.To = app.Spec.Policy.ActiveSite // home
+	}
+	if d.opts.Fleet.Site(req.To) == nil {
+		return "", nil, fmt.Errorf("%w: no site %q", api.ErrRefused, req.To)
+	}
+	st, _ := d.store.Current(ctx)
+	from := st.Apps[req.App].Active
+	if from == "" {
+		from = app.Spec.Policy.ActiveSite
+	}
+	if from == req.To {
+		return "", nil, fmt.Errorf("%w: %s is already active at %s", api.ErrRefused, req.App, req.To)
+	}
+	return from, st.Apps[req.App].Health, nil
 }
 
 // resumeRuns continues every open run when this daemon becomes the leader.
@@ -124,8 +135,22 @@ func (d *Daemon) execute(ctx context.Context, tok coord.Token, rec *runbook.Reco
 	defer d.resumeReplication(rec.App)
 	d.runbookData.Lock() // the in-region monitor, paused now, ends a step in flight
 	d.runbookData.Unlock()
-	env := &runbook.Env{Client: d.client, Log: d.log, Check: d.checkSite(rec.App), MainName: d.checkMainName(rec.App)}
-	a := d.opts.Fleet.Application(rec.App)
+	env := d.runbookEnv(rec.App, stopped)
+	eng := &runbook.Engine{Client: d.client, Steps: env.Steps(), Log: d.log}
+	err := eng.Run(ctx, tok, rec)
+	if err != nil {
+		d.log.Error("runbook stopped", "app", rec.App, "run", rec.ID, "err", err)
+	}
+	if !coord.IsFenced(err) && ctx.Err() == nil {
+		d.metrics.observeRun(rec)
+	}
+}
+
+// runbookEnv is what the steps of app's runs act on at this daemon; stopped waits
+// until replication of app has paused (Sites.Activate and StandBy call it first).
+func (d *Daemon) runbookEnv(app string, stopped func()) *runbook.Env {
+	env := &runbook.Env{Client: d.client, Log: d.log, Check: d.checkSite(app), MainName: d.checkMainName(app)}
+	a := d.opts.Fleet.Application(app)
 	if a != nil && d.kubeSites(a) {
 		env.Sites = afterPause{sites: d.sites, stopped: stopped}
 		env.Drain = time.Duration(gslb.DefaultTTL) * time.Second
@@ -150,14 +175,7 @@ func (d *Daemon) execute(ctx context.Context, tok coord.Token, rec *runbook.Reco
 			}
 		}
 	}
-	eng := &runbook.Engine{Client: d.client, Steps: env.Steps(), Log: d.log}
-	err := eng.Run(ctx, tok, rec)
-	if err != nil {
-		d.log.Error("runbook stopped", "app", rec.App, "run", rec.ID, "err", err)
-	}
-	if !coord.IsFenced(err) && ctx.Err() == nil {
-		d.metrics.observeRun(rec)
-	}
+	return env
 }
 
 // openRun is app's open runbook for status; nil when none (or unreadable).

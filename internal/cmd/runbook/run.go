@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"time"
 
@@ -49,7 +50,9 @@ func command(kind runbook.Kind) *cobra.Command {
 		Use:   string(kind) + " APP (--to SITE | --resume | --abort)",
 		Short: short,
 		Long: short + ".\n\n" + extra + `
-The plan is printed first (--dry-run prints only the plan); the leader daemon then
+The plan is printed first (--dry-run asks a daemon what each step would do with the
+state it observes now — the members it would fence and promote, the loss expected
+from their positions, the quorum's verdicts — and starts nothing); the leader daemon then
 runs it step by step, fenced by its leadership token, and the command follows the
 progress with each step's time, then prints the RTO and the RPO recorded in the ledger.
 
@@ -101,15 +104,15 @@ is undone). A failover stopped at the automatic loss bound resumes only with --f
 			if err != nil {
 				return err
 			}
+			req := api.RunRequest{App: app, Kind: kind, To: to, Who: who, Force: force}
+			if dry {
+				return preview(ctx, &c, clients, req, from, out)
+			}
 			plan, err := runbook.Describe(kind, app, from, to)
 			if err != nil {
 				return err
 			}
 			fmt.Fprint(out, plan)
-			if dry {
-				return nil
-			}
-			req := api.RunRequest{App: app, Kind: kind, To: to, Who: who, Force: force}
 			var leader *api.Client
 			rec, err := first(ctx, &c, clients, func(ctx context.Context, cl *api.Client) (*runbook.Record, error) {
 				r, err := cl.StartRun(ctx, req)
@@ -136,7 +139,7 @@ is undone). A failover stopped at the automatic loss bound resumes only with --f
 	fl := cmd.Flags()
 	c.flags(fl)
 	fl.StringVar(&to, "to", "", "site to move the application to")
-	fl.BoolVar(&dry, "dry-run", false, "print the plan only")
+	fl.BoolVar(&dry, "dry-run", false, "print what each step would do with the state the daemons observe now; start nothing")
 	fl.StringVar(&who, "who", "", "name recorded as the decider (default $USER)")
 	fl.DurationVar(&waitFor, "wait", 10*time.Minute, "how long to follow the run")
 	fl.BoolVar(&resume, "resume", false, "resume the application's failed run at its failed step")
@@ -177,4 +180,27 @@ func follow(ctx context.Context, c *conn, leader *api.Client, clients []*api.Cli
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// preview prints what req would do with the state a daemon observes now; from a
+// daemon without the preview route, the plan's fixed text.
+func preview(ctx context.Context, c *conn, clients []*api.Client, req api.RunRequest, from string, out io.Writer) error {
+	p, err := first(ctx, c, clients, func(ctx context.Context, cl *api.Client) (*runbook.Preview, error) {
+		return cl.PreviewRun(ctx, req)
+	})
+	var se *api.StatusError
+	switch {
+	case err == nil:
+		fmt.Fprint(out, p.String())
+		return nil
+	case errors.As(err, &se) && se.Code == http.StatusNotFound:
+		plan, derr := runbook.Describe(req.Kind, req.App, from, req.To)
+		if derr != nil {
+			return derr
+		}
+		fmt.Fprint(out, plan)
+		fmt.Fprintln(out, "  (this daemon previews no run: the steps above are the plan, not what they would do now)")
+		return nil
+	}
+	return &cli.ExitError{Code: 2, Err: err}
 }

@@ -40,7 +40,8 @@ func TestSwitchoverAndHistoryAgainstDaemons(t *testing.T) {
 	base := []string{"-f", w.FleetFile, "--pki", w.PKI.Dir}
 
 	dry := run(t, Switchover(), append([]string{daemontest.App, "--to", "west", "--dry-run"}, base...)...)
-	if !strings.Contains(dry, "switchover of shop: east → west") || !strings.Contains(dry, "9. standby-old") {
+	if !strings.Contains(dry, "switchover of shop: east → west") || !strings.Contains(dry, "9. standby-old") ||
+		!strings.Contains(dry, "quorum: east up, west up") || !strings.Contains(dry, "would: no mirror set") {
 		t.Fatalf("dry run:\n%s", dry)
 	}
 	if h := run(t, History(), base...); !strings.Contains(h, "no runs in the ledger") {

@@ -1,0 +1,74 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/probe"
+	"hadron.dev/hadron/internal/runbook"
+)
+
+// previewRun says what a person's request would do with the state this daemon
+// observes now (--dry-run): the quorum's verdicts, whether the run would be refused,
+// and each step's preview (runbook.Env.Preview). Any daemon answers; nothing acts.
+func (d *Daemon) previewRun(ctx context.Context, req api.RunRequest) (*runbook.Preview, error) {
+	from, health, err := d.runFrom(ctx, &req)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	who := req.Who
+	if who == "" {
+		who = "operator"
+	}
+	rec := &runbook.Record{App: req.App, Kind: req.Kind, From: from, To: req.To, Who: who, Force: req.Force}
+	p, err := d.runbookEnv(req.App, nil).Preview(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	p.Notes = d.previewNotes(ctx, req, from, health)
+	return p, nil
+}
+
+// previewNotes are what decides whether the run would start: the leader, the quorum's
+// verdicts, an open run.
+func (d *Daemon) previewNotes(ctx context.Context, req api.RunRequest, from string, health map[string]probe.Verdict) []string {
+	var notes []string
+	if l, err := coord.Leader(ctx, d.client); err != nil || l.Holder == "" {
+		notes = append(notes, "no leader: the run would not start (no majority?)")
+	} else {
+		notes = append(notes, "leader "+l.String())
+	}
+	var verdicts []string
+	for _, site := range slices.Sorted(maps.Keys(health)) {
+		verdicts = append(verdicts, fmt.Sprintf("%s %s", site, health[site]))
+	}
+	if len(verdicts) == 0 {
+		verdicts = append(verdicts, "no verdict yet")
+	}
+	notes = append(notes, "quorum: "+strings.Join(verdicts, ", "))
+	if req.Kind == runbook.Failover && !req.Force && health[from] != probe.Down {
+		notes = append(notes, fmt.Sprintf("refused as asked: the quorum finds %s %s, not down (use --force, or a switchover)", from, health[from]))
+	}
+	if v := health[req.To]; v != probe.Up {
+		notes = append(notes, fmt.Sprintf("%s is %s by the quorum", req.To, orUnknown(v)))
+	}
+	if r, err := runbook.Open(ctx, d.client, req.App); err == nil && r != nil {
+		notes = append(notes, fmt.Sprintf("refused now: run %s (%s, %s) is open", r.ID, r.Kind, r.Status))
+	}
+	return notes
+}
+
+func orUnknown(v probe.Verdict) string {
+	if v == "" {
+		return "unknown"
+	}
+	return string(v)
+}
