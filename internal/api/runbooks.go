@@ -56,6 +56,10 @@ type RunbookHandlers struct {
 	// Preview says what a run would do with the state observed now, starting nothing
 	// (--dry-run); nil leaves the route out.
 	Preview func(ctx context.Context, req RunRequest) (*runbook.Preview, error)
+	// Record puts into the ledger an action a person took on a mirror set outside the
+	// daemons (runbook.RecordOutside) and returns the records stored, one per
+	// application of the set; nil leaves the route out.
+	Record func(ctx context.Context, r runbook.Record) ([]runbook.Record, error)
 }
 
 func registerRunbooks(mux *http.ServeMux, token string, h *RunbookHandlers) {
@@ -104,6 +108,21 @@ func registerRunbooks(mux *http.ServeMux, token string, h *RunbookHandlers) {
 			writeJSON(w, rec)
 		})))
 	}
+	if h.Record != nil {
+		mux.Handle("POST /v1/ledger", authorize(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var rec runbook.Record
+			if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&rec); err != nil {
+				http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			recs, err := h.Record(r.Context(), rec)
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			writeJSON(w, recs)
+		})))
+	}
 	mux.Handle("GET /v1/history", authorize(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		recs, err := h.History(r.Context(), r.URL.Query().Get("app"))
 		if err != nil {
@@ -117,9 +136,10 @@ func registerRunbooks(mux *http.ServeMux, token string, h *RunbookHandlers) {
 func writeError(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, ErrNotLeader), errors.Is(err, runbook.ErrRunOpen), errors.Is(err, runbook.ErrRunChanged):
+	case errors.Is(err, ErrNotLeader), errors.Is(err, runbook.ErrRunOpen), errors.Is(err, runbook.ErrRunChanged),
+		errors.Is(err, runbook.ErrRecorded):
 		code = http.StatusConflict
-	case errors.Is(err, ErrRefused), errors.Is(err, runbook.ErrUnknownKind),
+	case errors.Is(err, ErrRefused), errors.Is(err, runbook.ErrUnknownKind), errors.Is(err, runbook.ErrNotOutside),
 		errors.Is(err, runbook.ErrNotFailed), errors.Is(err, runbook.ErrRunClosed), errors.Is(err, runbook.ErrForceNeeded):
 		code = http.StatusBadRequest
 	case errors.Is(err, runbook.ErrNoRun):
@@ -173,6 +193,20 @@ func (c *Client) decide(ctx context.Context, app, id, verb string, d RunDecision
 		return nil, err
 	}
 	return &rec, nil
+}
+
+// RecordOutside calls POST /v1/ledger: the daemon puts rec, an action a person took
+// outside the daemons, into the ledger and answers the records stored.
+func (c *Client) RecordOutside(ctx context.Context, rec *runbook.Record) ([]runbook.Record, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	var recs []runbook.Record
+	if err := c.do(ctx, http.MethodPost, "/v1/ledger", bytes.NewReader(b), &recs); err != nil {
+		return nil, err
+	}
+	return recs, nil
 }
 
 // History calls GET /v1/history ("" app: every application).

@@ -25,6 +25,9 @@ func (d *Daemon) runbookHandlers() *api.RunbookHandlers {
 		},
 		Resume: d.resumeRun, Abort: d.abortRun, // resume.go
 		Preview: d.previewRun, // preview.go
+		Record: func(ctx context.Context, r runbook.Record) ([]runbook.Record, error) {
+			return runbook.RecordOutside(ctx, d.client, d.opts.Fleet, r)
+		},
 	}
 }
 

@@ -11,10 +11,11 @@ import (
 	"hadron.dev/hadron/internal/data"
 )
 
-// NeedsCount says whether r is a closed failover whose RPO is not an exact count yet:
-// its old primary was out of reach, so only positions seen earlier were known.
+// NeedsCount says whether r is a closed failover (or a person's promotion outside the
+// daemons) whose RPO is not an exact count yet: its old primary was out of reach, so
+// only positions seen earlier were known.
 func NeedsCount(r *Record) bool {
-	return r.Kind == Failover && r.Status == StatusDone && r.RPO != nil && !r.RPO.Counted
+	return (r.Kind == Failover || r.Kind == Promote) && r.Status == StatusDone && r.RPO != nil && !r.RPO.Counted
 }
 
 // CompleteRPO completes r's RPO from what the rewinds of former primaries discarded:

@@ -32,6 +32,13 @@ func TestCompleteRPO(t *testing.T) {
 	if CompleteRPO(sw, ds) {
 		t.Fatal("a switchover's RPO was completed")
 	}
+	// A person's promotion outside the daemons, without its old primary, is counted
+	// the same way when the old primary is rewound.
+	byHand := lower()
+	byHand.Kind = Promote
+	if !CompleteRPO(byHand, ds) || byHand.RPO.Transactions != 7 {
+		t.Fatalf("a promotion by hand was not completed: %+v", *byHand.RPO)
+	}
 	open := lower()
 	open.Status = StatusRunning
 	if NeedsCount(open) {

@@ -25,6 +25,15 @@ var (
 	ErrVerify = errors.New("verification failed")
 )
 
+// Errors of recording an action taken outside the daemons (RecordOutside).
+var (
+	// ErrNotOutside is returned for a record that is not a closed outside action on a
+	// mirror set of the fleet.
+	ErrNotOutside = errors.New("not a closed action outside the daemons")
+	// ErrRecorded is returned when the ledger already holds a record with that id.
+	ErrRecorded = errors.New("already in the ledger")
+)
+
 // ErrNoRun is returned when a run is neither open nor in the ledger.
 var ErrNoRun = errors.New("no such run")
 

@@ -24,6 +24,10 @@ const (
 	// Failback brings an application home after a failover: the old site's data
 	// members rejoin (rewound), then a switchover back.
 	Failback Kind = "failback"
+	// Promote is a mirror set's member promoted by a person outside the daemons
+	// (`hadron data promote --force`). No daemon runs it: it enters the ledger closed,
+	// with the loss the promotion measured (RecordOutside).
+	Promote Kind = "promote"
 )
 
 // Status is where a run stands.
@@ -62,6 +66,8 @@ type Record struct {
 	To    string `json:"to"`
 	Who   string `json:"who"` // a person's name, or "auto"
 	Force bool   `json:"force,omitempty"`
+	// Set is the mirror set a person acted on outside the daemons (Kind Promote).
+	Set string `json:"set,omitempty"`
 	// Tokens are the leaderships that ran the run, in order: the first started it.
 	Tokens  []int64   `json:"tokens"`
 	Decided time.Time `json:"decided"`

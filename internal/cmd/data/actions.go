@@ -11,8 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/data/monitor"
+	"hadron.dev/hadron/internal/data/postgres"
+	"hadron.dev/hadron/internal/fleet"
 )
 
 func verifyCommand(o *options) *cobra.Command {
@@ -54,61 +55,6 @@ func verifyCommand(o *options) *cobra.Command {
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "how long members may take to show the marker")
-	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "text or json")
-	return cmd
-}
-
-func promoteCommand(o *options) *cobra.Command {
-	var force bool
-	cmd := &cobra.Command{
-		Use:   "promote SET MEMBER",
-		Short: "Promote a member by hand; states the data it would lose and needs --force when that is not zero",
-		Long: `Promote MEMBER to primary. First the data the promotion would lose is stated (the
-old primary's last flush position minus what MEMBER received). When that is not zero the
-promotion is refused unless --force. The old primary is fenced (made read-only) when it
-is reachable. After the promotion the exact loss is reported: WAL bytes and committed
-transactions, counted on the old primary.`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := o.open(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Minute)
-			defer cancel()
-			out := cmd.OutOrStdout()
-			res, err := data.Failover(ctx, d, args[1], data.FailoverOptions{Force: force, Logger: o.logger()})
-			var le *data.LossError
-			if errors.As(err, &le) {
-				if le.Loss.Bytes < 0 {
-					fmt.Fprintf(out, "promoting %s may lose data: %v\n", args[1], le)
-				} else {
-					fmt.Fprintf(out, "promoting %s would lose %d bytes of WAL (old primary flushed %s, %s received %s)\n",
-						args[1], le.Loss.Bytes, le.Loss.To, args[1], le.Loss.From)
-				}
-				return fmt.Errorf("refusing to promote %s: it would lose data; run again with --force to accept the loss", args[1])
-			}
-			if err != nil {
-				return err
-			}
-			if o.output == "json" {
-				return writeJSON(out, res)
-			}
-			fmt.Fprintf(out, "promoted %s in %s: timeline %d, carried WAL up to %s\n", res.Member, res.Took.Round(time.Millisecond), res.Timeline, res.ReplayLSN)
-			if l := res.Loss; l != nil && l.Bytes < 0 {
-				fmt.Fprintf(out, "lost: unknown (no primary was reachable); the promoted member carried WAL up to %s\n", l.From)
-			} else if l != nil {
-				tx := "unknown (old primary unreadable)"
-				if l.Counted {
-					tx = fmt.Sprint(l.Transactions)
-				}
-				fmt.Fprintf(out, "lost: %d bytes of WAL, %s committed transactions (%s .. %s; %s)\n", l.Bytes, tx, l.From, l.To, l.Method)
-			}
-			fmt.Fprintf(out, "other members follow the new primary with: hadron data rejoin %s MEMBER\n", args[0])
-			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&force, "force", false, "promote even when data would be lost")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "text or json")
 	return cmd
 }
@@ -159,8 +105,12 @@ func bootstrapCommand(o *options) *cobra.Command {
 }
 
 func monitorCommand(o *options) *cobra.Command {
-	var interval time.Duration
-	var failAfter int
+	var (
+		interval  time.Duration
+		failAfter int
+		force     bool
+		df        daemonFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "monitor SET",
 		Short: "Run automatic in-region failover for a mirror set until interrupted",
@@ -169,15 +119,31 @@ func monitorCommand(o *options) *cobra.Command {
 repoint the other members at the new primary; fence and rejoin (pg_rewind) an old
 primary that comes back. With replication.maxLagOnFailover set, an in-region member
 that was not synchronous may be promoted when it lags by at most that many bytes. A DR
-member in another region is never promoted automatically.`,
+member in another region is never promoted automatically.
+
+When the fleet has hadron daemons, they monitor its mirror sets themselves: the command
+refuses, naming their leader (or saying that none answered), unless --force; a forced
+monitor acts outside them and its promotions are not recorded in the ledger.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.verbose = true
-			d, err := o.open(cmd.Context(), args[0])
+			f, err := fleet.Load(o.fleetPath)
 			if err != nil {
 				return err
 			}
-			cfg := monitor.Config{FailAfter: failAfter}
+			dec := df.ask(cmd.Context(), f, o.region)
+			if err := dec.refusal(args[0]); err != nil {
+				if !force {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "monitoring %s outside the hadron daemons (%s): its promotions are not recorded in the ledger\n",
+					args[0], dec.leader())
+			}
+			d, err := postgres.FromFleet(cmd.Context(), f, args[0], o.region, o.logger())
+			if err != nil {
+				return err
+			}
+			cfg := monitor.Config{FailAfter: failAfter, FencingToken: adoptToken(cmd.Context(), d, dec.Token)}
 			if r := d.Set().Spec.Replication; r != nil && r.MaxLagOnFailover != nil {
 				cfg.MaxLag = *r.MaxLagOnFailover
 			}
@@ -194,5 +160,7 @@ member in another region is never promoted automatically.`,
 	}
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "time between observations")
 	cmd.Flags().IntVar(&failAfter, "fail-after", 3, "observations without a primary before promoting")
+	cmd.Flags().BoolVar(&force, "force", false, "monitor even when the hadron daemons manage the set (outside them)")
+	df.add(cmd.Flags())
 	return cmd
 }

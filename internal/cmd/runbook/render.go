@@ -72,6 +72,9 @@ func Summary(w io.Writer, r *runbook.Record) {
 // Print is a run as the ledger keeps it: who decided, every step, the outcome.
 func Print(w io.Writer, r *runbook.Record) {
 	fmt.Fprintf(w, "%s  decided %s by %s, tokens %v\n", r.ID, stamp(r.Decided), r.Who, r.Tokens)
+	if r.Set != "" {
+		fmt.Fprintf(w, "  by hand on mirror set %s, outside the daemons (hadron data)\n", r.Set)
+	}
 	for j, s := range r.Steps {
 		fmt.Fprintln(w, StepLine(j, s))
 	}

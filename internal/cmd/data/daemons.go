@@ -1,0 +1,130 @@
+package data
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/fleet"
+)
+
+// One decider: when the fleet has daemons, they decide for its mirror sets — the
+// leader under its fencing token, with every decision in the ledger. A data command
+// that acts on a set (promote, monitor) first asks them, refuses while they run, and
+// acts outside them only with --force.
+
+// daemonFlags say how a data command reaches the daemons.
+type daemonFlags struct {
+	pkiDir, tokenFile string
+	timeout           time.Duration
+}
+
+func (d *daemonFlags) add(fl *pflag.FlagSet) {
+	fl.StringVar(&d.pkiDir, "pki", coord.DefaultPKIDir(), "directory with the daemons' ca.crt and api-token, to ask them who decides ($"+coord.EnvPKI+")")
+	fl.StringVar(&d.tokenFile, "token-file", "", "file with the daemons' API bearer token (default PKI/api-token)")
+	fl.DurationVar(&d.timeout, "daemon-timeout", 5*time.Second, "time to wait for each daemon's answer")
+}
+
+// deciders is what the fleet's daemons said about who decides.
+type deciders struct {
+	// Daemons are the fleet's sites with a daemon; none means nobody else decides.
+	Daemons []string
+	// Answered is the daemon that answered ("" when none did), and Leader and Token the
+	// leader it named ("" when there is none: no majority, or an election).
+	Answered, Leader string
+	Token            int64
+	// Err is why no daemon answered.
+	Err error
+	// client is the daemon that answered, to record what is done outside them.
+	client *api.Client
+}
+
+// ask asks the fleet's daemons, in the fleet's order, who leads. A fleet without
+// daemons asks nothing.
+func (d *daemonFlags) ask(ctx context.Context, f *fleet.Fleet, region string) deciders {
+	var out deciders
+	for _, s := range f.Sites {
+		if s.Spec.Daemon != nil {
+			out.Daemons = append(out.Daemons, s.Name)
+		}
+	}
+	if len(out.Daemons) == 0 {
+		return out
+	}
+	pki := coord.PKI{Dir: d.pkiDir}
+	token, err := pki.Token()
+	if d.tokenFile != "" {
+		token, err = pki.TokenAt(d.tokenFile)
+	}
+	if err != nil {
+		out.Err = fmt.Errorf("no API token: %w", err)
+		return out
+	}
+	pool, err := pki.CertPool()
+	if err != nil {
+		out.Err = fmt.Errorf("no CA: %w", err)
+		return out
+	}
+	tlsCfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	var errs []error
+	for _, s := range f.Sites {
+		if s.Spec.Daemon == nil {
+			continue
+		}
+		c := &api.Client{Addr: s.Spec.Daemon.API.From(region), Token: token, TLS: tlsCfg}
+		actx, cancel := context.WithTimeout(ctx, d.timeout)
+		st, err := c.Status(actx)
+		cancel()
+		if err == nil {
+			out.Answered, out.Leader, out.Token, out.client = s.Name, st.Leader, st.LeaderToken, c
+			return out
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", s.Name, err))
+	}
+	out.Err = errors.Join(errs...)
+	return out
+}
+
+// managed says whether the daemons decide for the fleet's mirror sets.
+func (d deciders) managed() bool { return len(d.Daemons) > 0 }
+
+// leader names the leader as the daemons see it.
+func (d deciders) leader() string {
+	switch {
+	case d.Answered == "":
+		return "no daemon answered"
+	case d.Leader == "":
+		return fmt.Sprintf("no leader now, says the daemon at %s", d.Answered)
+	}
+	return fmt.Sprintf("leader %s@%d", d.Leader, d.Token)
+}
+
+// refusal is the error that stops a command acting on set while the daemons decide for
+// it; nil when the fleet has no daemons.
+func (d deciders) refusal(set string) error {
+	switch {
+	case !d.managed():
+		return nil
+	case d.Answered == "":
+		return fmt.Errorf("mirror set %s is managed by the hadron daemons (%s), but none of them answered "+
+			"(%s); they may be down or out of reach from here; use --force to act outside them "+
+			"(what is done then cannot be recorded in the ledger)",
+			set, strings.Join(d.Daemons, ", "), oneLine(d.Err))
+	}
+	return fmt.Errorf("mirror set %s is managed by the hadron daemons (%s); use --force to act outside them",
+		set, d.leader())
+}
+
+func oneLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
