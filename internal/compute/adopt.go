@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/objects"
 	"hadron.dev/hadron/internal/replicate"
 	"hadron.dev/hadron/internal/site"
 )
@@ -27,8 +28,8 @@ import (
 // hadron's own bookkeeping.
 func adoptable(o *unstructured.Unstructured) bool {
 	ann := o.GetAnnotations()
-	return ann[replicate.AnnotationApplication] == "" && ann[replicate.AnnotationImportedFrom] == "" &&
-		ann[replicate.AnnotationDeferredStore] == ""
+	return ann[objects.AnnotationApplication] == "" && ann[objects.AnnotationImportedFrom] == "" &&
+		ann[objects.AnnotationDeferredStore] == ""
 }
 
 // adopt marks the application's unowned objects at c as replicated for it.
@@ -38,7 +39,7 @@ func (s *Sites) adopt(ctx context.Context, c *conn, app *v1alpha1.Application, s
 		return nil, err
 	}
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
-		replicate.AnnotationApplication: app.Name}}})
+		objects.AnnotationApplication: app.Name}}})
 	if err != nil {
 		return nil, err
 	}

@@ -13,8 +13,8 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"hadron.dev/hadron/api/v1alpha1"
-	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/fleet"
+	"hadron.dev/hadron/internal/retry"
 	"hadron.dev/hadron/internal/site"
 )
 
@@ -81,11 +81,11 @@ func (s *Sites) raiseCapacity(ctx context.Context, c *conn, refs []v1alpha1.Capa
 		name := capacityName(ref)
 		gv, err := schema.ParseGroupVersion(ref.APIVersion)
 		if err != nil {
-			return nil, data.Permanent("capacity %s at %s: apiVersion: %w", name, c.Name, err)
+			return nil, retry.Permanent("capacity %s at %s: apiVersion: %w", name, c.Name, err)
 		}
 		m, err := c.mapping(gv.WithKind(ref.Kind))
 		if meta.IsNoMatchError(err) {
-			return nil, data.Permanent("capacity %s at %s: %w: kind not served", name, c.Name, ErrCapacityMissing)
+			return nil, retry.Permanent("capacity %s at %s: %w: kind not served", name, c.Name, ErrCapacityMissing)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("capacity %s at %s: %w", name, c.Name, err)
@@ -98,7 +98,7 @@ func (s *Sites) raiseCapacity(ctx context.Context, c *conn, refs []v1alpha1.Capa
 		o, err := res.Get(gctx, ref.Name, metav1.GetOptions{})
 		cancel()
 		if apierrors.IsNotFound(err) {
-			return nil, data.Permanent("capacity %s at %s: %w", name, c.Name, ErrCapacityMissing)
+			return nil, retry.Permanent("capacity %s at %s: %w", name, c.Name, ErrCapacityMissing)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("capacity %s at %s: %w", name, c.Name, err)

@@ -14,7 +14,7 @@
 // ready, so the runbook engine tries again within its budget; a capacity object the
 // site does not have is permanent, since waiting will not create it.
 //
-// StandBy records each workload's replicas in replicate.AnnotationActiveReplicas —
+// StandBy records each workload's replicas in objects.AnnotationActiveReplicas —
 // never overwriting a recorded count with zero, so a second StandBy keeps the first
 // count — and, for pilot-light and cold, scales it to zero. Cold does not delete:
 // scaled to zero is enough to free the site, and the workload stays ready for a

@@ -20,9 +20,9 @@ import (
 	"k8s.io/client-go/restmapper"
 
 	"hadron.dev/hadron/api/v1alpha1"
-	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/replicate"
+	"hadron.dev/hadron/internal/retry"
 	"hadron.dev/hadron/internal/site"
 )
 
@@ -99,11 +99,11 @@ func (s *Sites) conn(name string) (*conn, error) {
 		connect = func(name string) (*site.Conn, error) {
 			fs := s.Fleet.Site(name)
 			if fs == nil {
-				return nil, data.Permanent("site %s: %w", name, ErrUnknownSite)
+				return nil, retry.Permanent("site %s: %w", name, ErrUnknownSite)
 			}
 			c, err := site.Connect(fs, s.Fleet.Dir)
 			if errors.Is(err, site.ErrNoCluster) {
-				return nil, data.Permanent("%w", err) // a witness has no workloads to scale
+				return nil, retry.Permanent("%w", err) // a witness has no workloads to scale
 			}
 			return c, err
 		}
@@ -128,15 +128,15 @@ func (s *Sites) conn(name string) (*conn, error) {
 // target looks up the application and connects to the site.
 func (s *Sites) target(appName, siteName string) (*v1alpha1.Application, labels.Selector, *conn, error) {
 	if s.Fleet == nil {
-		return nil, nil, nil, data.Permanent("application %s: %w (no fleet)", appName, ErrUnknownApplication)
+		return nil, nil, nil, retry.Permanent("application %s: %w (no fleet)", appName, ErrUnknownApplication)
 	}
 	app := s.Fleet.Application(appName)
 	if app == nil {
-		return nil, nil, nil, data.Permanent("application %s: %w", appName, ErrUnknownApplication)
+		return nil, nil, nil, retry.Permanent("application %s: %w", appName, ErrUnknownApplication)
 	}
 	sel, err := selectorOf(app)
 	if err != nil {
-		return nil, nil, nil, data.Permanent("%w", err)
+		return nil, nil, nil, retry.Permanent("%w", err)
 	}
 	c, err := s.conn(siteName)
 	if err != nil {
@@ -316,7 +316,7 @@ func (s *Sites) StandBy(ctx context.Context, appName, siteName string) (string, 
 			if apierrors.IsConflict(err) {
 				// Changed since it was listed (an autoscaler, a person): the next
 				// attempt reads it again.
-				return "", data.Retryable("stand-by %s at %s: %w", sb.Object, c.Name, err)
+				return "", retry.Retryable("stand-by %s at %s: %w", sb.Object, c.Name, err)
 			}
 			if err != nil {
 				return "", fmt.Errorf("stand-by %s at %s: %w", sb.Object, c.Name, err)
@@ -397,7 +397,7 @@ func waitError(parent context.Context, err error, what, pending string) error {
 		return fmt.Errorf("%s: %w", what, parent.Err())
 	}
 	if pending == "" {
-		return data.Retryable("%s: %w: %w", what, ErrNotReady, err)
+		return retry.Retryable("%s: %w: %w", what, ErrNotReady, err)
 	}
-	return data.Retryable("%s: %w: %s (%w)", what, ErrNotReady, pending, err)
+	return retry.Retryable("%s: %w: %s (%w)", what, ErrNotReady, pending, err)
 }

@@ -10,8 +10,8 @@ import (
 	"hadron.dev/hadron/api/v1alpha1"
 
 	"hadron.dev/hadron/internal/compute"
-	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/fleet"
+	"hadron.dev/hadron/internal/retry"
 	"hadron.dev/hadron/internal/runbook"
 	"hadron.dev/hadron/internal/site"
 )
@@ -27,7 +27,7 @@ func TestUnknownApplicationAndSiteArePermanent(t *testing.T) {
 	s := &compute.Sites{Fleet: f}
 	ctx := context.Background()
 	_, err := s.Activate(ctx, "no-such-app", "east")
-	var perm *data.PermanentError
+	var perm *retry.PermanentError
 	if !errors.Is(err, compute.ErrUnknownApplication) || !errors.As(err, &perm) {
 		t.Errorf("unknown application: %v, want a permanent ErrUnknownApplication", err)
 	}

@@ -11,11 +11,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"hadron.dev/hadron/api/v1alpha1"
-	"hadron.dev/hadron/internal/replicate"
+	"hadron.dev/hadron/internal/objects"
 )
 
 // workloadResources are the kinds whose replicas replication records
-// (replicate.AnnotationActiveReplicas): the ones Activate awaits and StandBy scales.
+// (objects.AnnotationActiveReplicas): the ones Activate awaits and StandBy scales.
 var workloadResources = []schema.GroupVersionResource{
 	{Group: "apps", Version: "v1", Resource: "deployments"},
 	{Group: "apps", Version: "v1", Resource: "statefulsets"},
@@ -39,14 +39,14 @@ func selectorOf(app *v1alpha1.Application) (labels.Selector, error) {
 // (the active site's originals), chosen by the selector as the replicator chooses them.
 // What another application's replication or cross-site discovery owns is not.
 func belongs(app string, sel labels.Selector, o *unstructured.Unstructured) bool {
-	if replicate.OwnedBy(o, app) {
+	if objects.OwnedBy(o, app) {
 		return true
 	}
 	ann := o.GetAnnotations()
-	if ann[replicate.AnnotationImportedFrom] != "" {
+	if ann[objects.AnnotationImportedFrom] != "" {
 		return false
 	}
-	if other := ann[replicate.AnnotationApplication]; other != "" && other != app {
+	if other := ann[objects.AnnotationApplication]; other != "" && other != app {
 		return false
 	}
 	return sel.Matches(labels.Set(o.GetLabels()))
@@ -99,10 +99,10 @@ func readinessOf(name string, o *unstructured.Unstructured) readiness {
 // replication wrote is replicate.Activate's; a workload without a recorded count or
 // already at it needs nothing.
 func restoreTo(app string, o *unstructured.Unstructured) (int64, bool) {
-	if replicate.OwnedBy(o, app) {
+	if objects.OwnedBy(o, app) {
 		return 0, false
 	}
-	n, ok := replicate.ActiveReplicas(o)
+	n, ok := objects.ActiveReplicas(o)
 	if !ok || n == replicasOf(o) {
 		return 0, false
 	}
@@ -149,7 +149,7 @@ func (s standBy) String() string {
 func decideStandBy(name string, o *unstructured.Unstructured, style v1alpha1.StandbyStyle) standBy {
 	n := replicasOf(o)
 	s := standBy{Object: name, From: n}
-	recorded, has := replicate.ActiveReplicas(o)
+	recorded, has := objects.ActiveReplicas(o)
 	if !has || (n > 0 && recorded != n) {
 		s.Record = strconv.FormatInt(n, 10)
 	}
@@ -162,7 +162,7 @@ func decideStandBy(name string, o *unstructured.Unstructured, style v1alpha1.Sta
 func (s standBy) patch(resourceVersion string) ([]byte, error) {
 	meta := map[string]any{"resourceVersion": resourceVersion}
 	if s.Record != "" {
-		meta["annotations"] = map[string]any{replicate.AnnotationActiveReplicas: s.Record}
+		meta["annotations"] = map[string]any{objects.AnnotationActiveReplicas: s.Record}
 	}
 	p := map[string]any{"metadata": meta}
 	if s.ScaleDown {

@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"hadron.dev/hadron/api/v1alpha1"
-	"hadron.dev/hadron/internal/replicate"
+	"hadron.dev/hadron/internal/objects"
 )
 
 // obj decodes an object as the dynamic client does (integers as int64).
@@ -201,8 +201,8 @@ func TestStandByPatch(t *testing.T) {
 			}
 		})
 	}
-	if replicate.AnnotationActiveReplicas != "hadron.dev/active-replicas" {
-		t.Fatalf("the annotation's name changed to %s; update the patches above", replicate.AnnotationActiveReplicas)
+	if objects.AnnotationActiveReplicas != "hadron.dev/active-replicas" {
+		t.Fatalf("the annotation's name changed to %s; update the patches above", objects.AnnotationActiveReplicas)
 	}
 }
 

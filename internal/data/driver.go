@@ -23,9 +23,9 @@ type Driver interface {
 	// Promote makes member a primary (accepting writes) after checking token against
 	// the member: same system identifier, same timeline, replay position at least
 	// token.Position, and a fencing token not lower than the highest the member has
-	// stored (which it then raises to this one). A mismatch
-	// is a PermanentError; a member not yet at the position is a RetryableError. Promote
-	// neither fences the old primary nor repoints the others: callers do (see Failover).
+	// stored (which it then raises to this one). A mismatch is a retry.PermanentError;
+	// a member not yet at the position is a retry.RetryableError. Promote neither
+	// fences the old primary nor repoints the others: callers do (see Failover).
 	Promote(ctx context.Context, member string, token PromotionToken) (*PromoteResult, error)
 
 	// Fence makes member refuse writes now: new and existing sessions are read-only or

@@ -2,7 +2,8 @@ package data
 
 import (
 	"errors"
-	"fmt"
+
+	"hadron.dev/hadron/internal/retry"
 )
 
 // Sentinels, wrapped with context by drivers; test with errors.Is.
@@ -25,36 +26,6 @@ var (
 	ErrPasswordMissing = errors.New("password not available")
 )
 
-// RetryableError is a failure that may pass when tried again later: a member still
-// catching up, a connection refused while a server restarts. Check with errors.As.
-type RetryableError struct{ Err error }
-
-func (e *RetryableError) Error() string { return e.Err.Error() }
-func (e *RetryableError) Unwrap() error { return e.Err }
-
-// PermanentError is a failure that trying again will not fix: a token for another
-// system, a wrong password. Check with errors.As.
-type PermanentError struct{ Err error }
-
-func (e *PermanentError) Error() string { return e.Err.Error() }
-func (e *PermanentError) Unwrap() error { return e.Err }
-
-// Retryable wraps err as a RetryableError with context.
-func Retryable(format string, args ...any) error {
-	return &RetryableError{Err: fmt.Errorf(format, args...)}
-}
-
-// Permanent wraps err as a PermanentError with context.
-func Permanent(format string, args ...any) error {
-	return &PermanentError{Err: fmt.Errorf(format, args...)}
-}
-
-// IsRetryable reports whether err (or an error it wraps) is a RetryableError.
-func IsRetryable(err error) bool {
-	var r *RetryableError
-	return errors.As(err, &r)
-}
-
 // TokenAllows decides whether an action carrying token may act on member, which has
 // stored the highest token that acted on it before: a lower token is a deposed
 // leader's and is refused (permanent, naming both tokens). A safe action — a fence,
@@ -65,7 +36,7 @@ func TokenAllows(member string, stored, token int64, safe bool) error {
 		return nil
 	}
 	if token < stored {
-		return Permanent("%s: %w: the member has seen fencing token %d, this request carries %d",
+		return retry.Permanent("%s: %w: the member has seen fencing token %d, this request carries %d",
 			member, ErrStaleFencing, stored, token)
 	}
 	return nil

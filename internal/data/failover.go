@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"hadron.dev/hadron/internal/retry"
 )
 
 // LossError is returned when a promotion would lose data and was not forced; Loss is
@@ -71,7 +73,7 @@ func Failover(ctx context.Context, d Driver, member string, opts FailoverOptions
 	case !m.Reachable:
 		return nil, fmt.Errorf("promote %s: %w: %s", member, ErrUnreachable, m.Error)
 	case m.Primary && m.State != StateFenced:
-		return nil, Permanent("promote %s: %w", member, ErrAlreadyPrimary)
+		return nil, retry.Permanent("promote %s: %w", member, ErrAlreadyPrimary)
 	}
 	old := oldPrimary(st, member)
 	last := lastFlush(st, opts.LastKnownFlush)

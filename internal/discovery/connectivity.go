@@ -11,7 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"hadron.dev/hadron/internal/replicate"
+	"hadron.dev/hadron/internal/objects"
 )
 
 // Probe is one imported Service tried from one site.
@@ -42,11 +42,11 @@ func CheckConnectivity(ctx context.Context, app string, ns string, members []Mem
 			return nil, fmt.Errorf("site %s: list services: %w", m.Site.Name, err)
 		}
 		for _, svc := range svcs.Items {
-			if svc.Annotations[replicate.AnnotationImportedFrom] == "" || svc.Annotations[replicate.AnnotationApplication] != app {
+			if svc.Annotations[objects.AnnotationImportedFrom] == "" || svc.Annotations[objects.AnnotationApplication] != app {
 				continue
 			}
 			addrs, err := importAddresses(ctx, m, &svc)
-			base := Probe{Service: svc.Name, From: m.Site.Name, Exporter: svc.Annotations[replicate.AnnotationImportedFrom]}
+			base := Probe{Service: svc.Name, From: m.Site.Name, Exporter: svc.Annotations[objects.AnnotationImportedFrom]}
 			if err != nil {
 				base.Error = err.Error()
 				out = append(out, base)

@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"hadron.dev/hadron/api/v1alpha1"
-	"hadron.dev/hadron/internal/replicate"
+	"hadron.dev/hadron/internal/objects"
 )
 
 func svc(name string, labels map[string]string, ports ...int32) corev1.Service {
@@ -30,9 +30,9 @@ func TestFindExports(t *testing.T) {
 	bare := &v1alpha1.Site{ObjectMeta: metav1.ObjectMeta{Name: "bare"}}
 	withIngress := svc("lb", nil, 80)
 	withIngress.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{Hostname: "lb.example.com"}}
-	imported := svc("cache", map[string]string{replicate.LabelExport: "true"}, 6379)
-	imported.Annotations = map[string]string{replicate.AnnotationImportedFrom: "west"}
-	services := []corev1.Service{svc("db", nil, 5432), withIngress, svc("web", map[string]string{replicate.LabelExport: "true"}, 80),
+	imported := svc("cache", map[string]string{objects.LabelExport: "true"}, 6379)
+	imported.Annotations = map[string]string{objects.AnnotationImportedFrom: "west"}
+	services := []corev1.Service{svc("db", nil, 5432), withIngress, svc("web", map[string]string{objects.LabelExport: "true"}, 80),
 		svc("private", nil, 80), imported}
 
 	got := map[string]string{}
@@ -43,7 +43,7 @@ func TestFindExports(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("exports %v, want %v", got, want)
 	}
-	for _, e := range FindExports(app, bare, []corev1.Service{svc("web", map[string]string{replicate.LabelExport: "true"}, 80)}) {
+	for _, e := range FindExports(app, bare, []corev1.Service{svc("web", map[string]string{objects.LabelExport: "true"}, 80)}) {
 		if !errors.Is(e.Err, ErrNoAddress) {
 			t.Errorf("export without address: %v", e.Err)
 		}
@@ -63,7 +63,7 @@ func TestChoose(t *testing.T) {
 }
 
 func TestImports(t *testing.T) {
-	e := Export{Service: "db", Namespace: "shop", Site: "east", Labels: map[string]string{"app": "db", replicate.LabelExport: "true"},
+	e := Export{Service: "db", Namespace: "shop", Site: "east", Labels: map[string]string{"app": "db", objects.LabelExport: "true"},
 		Ports:    []corev1.ServicePort{{Name: "pg", Port: 5432}},
 		Endpoint: v1alpha1.Endpoint{Address: "10.1.0.5:15432", FromRegions: map[string]string{"us-west-2": "10.2.1.5:15432"}}}
 	objs, err := Imports("shop", e, "west", "us-west-2")
@@ -78,10 +78,10 @@ func TestImports(t *testing.T) {
 	if p := ports[0].(map[string]any); p["port"] != int64(5432) || p["targetPort"] != int64(15432) {
 		t.Errorf("service port %v", p)
 	}
-	if a := s.GetAnnotations(); a[replicate.AnnotationImportedFrom] != "east" || a[replicate.AnnotationContentHash] == "" {
+	if a := s.GetAnnotations(); a[objects.AnnotationImportedFrom] != "east" || a[objects.AnnotationContentHash] == "" {
 		t.Errorf("annotations %v", a)
 	}
-	if s.GetLabels()[replicate.LabelExport] != "" || s.GetLabels()["app"] != "db" {
+	if s.GetLabels()[objects.LabelExport] != "" || s.GetLabels()["app"] != "db" {
 		t.Errorf("labels %v", s.GetLabels())
 	}
 	eps, _, _ := unstructured.NestedSlice(sl.Object, "endpoints")
@@ -112,20 +112,20 @@ func TestPlan(t *testing.T) {
 	e := Export{Service: "db", Namespace: "shop", Site: "east", Ports: []corev1.ServicePort{{Port: 5432}}, Endpoint: v1alpha1.Endpoint{Address: "10.0.1.5:5432"}}
 	desired, _ := Imports("shop", e, "west", "r")
 	stale := desired[0].DeepCopy()
-	stale.SetAnnotations(map[string]string{replicate.AnnotationApplication: "shop", replicate.AnnotationImportedFrom: "east", replicate.AnnotationContentHash: "old"})
+	stale.SetAnnotations(map[string]string{objects.AnnotationApplication: "shop", objects.AnnotationImportedFrom: "east", objects.AnnotationContentHash: "old"})
 	gone := stale.DeepCopy()
 	gone.SetName("old-export")
 	byHand := desired[1].DeepCopy()
 	byHand.SetAnnotations(nil)
-	got := map[string]replicate.Action{}
+	got := map[string]objects.Action{}
 	for _, c := range Plan("shop", "west", desired, []*unstructured.Unstructured{stale, gone, byHand}) {
 		got[c.Ref.Kind+"/"+c.Ref.Name] = c.Action
 	}
-	want := map[string]replicate.Action{"Service/db": replicate.ActionUpdate, "EndpointSlice/db-hadron": replicate.ActionConflict, "Service/old-export": replicate.ActionDelete}
+	want := map[string]objects.Action{"Service/db": objects.ActionUpdate, "EndpointSlice/db-hadron": objects.ActionConflict, "Service/old-export": objects.ActionDelete}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("plan %v, want %v", got, want)
 	}
-	if cs := Plan("shop", "west", desired, desired); cs[0].Action != replicate.ActionInSync || cs[1].Action != replicate.ActionInSync {
+	if cs := Plan("shop", "west", desired, desired); cs[0].Action != objects.ActionInSync || cs[1].Action != objects.ActionInSync {
 		t.Errorf("in-sync plan %v", cs)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"hadron.dev/hadron/api/v1alpha1"
-	"hadron.dev/hadron/internal/replicate"
+	"hadron.dev/hadron/internal/objects"
 )
 
 // ManagedBy is the EndpointSlice managed-by label value of imported slices, so the
@@ -48,10 +48,10 @@ func FindExports(app *v1alpha1.Application, s *v1alpha1.Site, services []corev1.
 	var out []Export
 	for _, svc := range services {
 		spec, listed := named[svc.Name]
-		if !listed && svc.Labels[replicate.LabelExport] != "true" {
+		if !listed && svc.Labels[objects.LabelExport] != "true" {
 			continue
 		}
-		if svc.Annotations[replicate.AnnotationImportedFrom] != "" {
+		if svc.Annotations[objects.AnnotationImportedFrom] != "" {
 			continue
 		}
 		e := Export{Service: svc.Name, Namespace: svc.Namespace, Site: s.Name, Ports: svc.Spec.Ports, Labels: svc.Labels}
@@ -106,16 +106,16 @@ func Imports(app string, e Export, site, region string) ([]*unstructured.Unstruc
 	if err != nil {
 		return nil, fmt.Errorf("export %s from %s: port %q: %w", e.Service, e.Site, portStr, err)
 	}
-	labels := map[string]any{replicate.LabelSite: site}
+	labels := map[string]any{objects.LabelSite: site}
 	for k, v := range e.Labels {
-		if k != replicate.LabelExport && k != replicate.LabelSite {
+		if k != objects.LabelExport && k != objects.LabelSite {
 			labels[k] = v
 		}
 	}
 	ann := map[string]any{
-		replicate.AnnotationApplication:  app,
-		replicate.AnnotationSourceSite:   e.Site,
-		replicate.AnnotationImportedFrom: e.Site,
+		objects.AnnotationApplication:  app,
+		objects.AnnotationSourceSite:   e.Site,
+		objects.AnnotationImportedFrom: e.Site,
 	}
 	backend := func(p corev1.ServicePort) int64 {
 		if len(e.Ports) == 1 {
@@ -185,12 +185,12 @@ func SliceName(service string) string {
 
 func stamp(objs ...*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
 	for _, o := range objs {
-		h, err := replicate.ContentHash(o)
+		h, err := objects.ContentHash(o)
 		if err != nil {
 			return nil, err
 		}
 		ann := o.GetAnnotations()
-		ann[replicate.AnnotationContentHash] = h
+		ann[objects.AnnotationContentHash] = h
 		o.SetAnnotations(ann)
 	}
 	return objs, nil

@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"hadron.dev/hadron/api/v1alpha1"
-	"hadron.dev/hadron/internal/replicate"
+	"hadron.dev/hadron/internal/objects"
 	"hadron.dev/hadron/internal/site"
 )
 
@@ -48,7 +48,7 @@ func Members(app *v1alpha1.Application, sites []*v1alpha1.Site, conns map[string
 // Sync makes every member hold the imports of the Services the other members
 // export, and removes imports whose export went away. Each site's changes are applied
 // on their own; the returned changes include in-sync and conflicting ones.
-func Sync(ctx context.Context, app *v1alpha1.Application, members []Member, dryRun bool, log *slog.Logger) ([]replicate.Change, error) {
+func Sync(ctx context.Context, app *v1alpha1.Application, members []Member, dryRun bool, log *slog.Logger) ([]objects.Change, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -72,7 +72,7 @@ func Sync(ctx context.Context, app *v1alpha1.Application, members []Member, dryR
 		}
 	}
 	chosen := Choose(exports, app.Spec.Policy.ActiveSite)
-	var all []replicate.Change
+	var all []objects.Change
 	for _, m := range members {
 		var desired []*unstructured.Unstructured
 		for name, e := range chosen {
@@ -94,7 +94,7 @@ func Sync(ctx context.Context, app *v1alpha1.Application, members []Member, dryR
 		changes := Plan(app.Name, m.Site.Name, desired, current)
 		for _, c := range changes {
 			if dryRun || !c.Mutates() {
-				if c.Action == replicate.ActionConflict {
+				if c.Action == objects.ActionConflict {
 					log.Warn("import not owned by hadron", "site", c.Site, "object", c.Ref.String(), "reason", c.Reason)
 				}
 				continue
@@ -103,7 +103,7 @@ func Sync(ctx context.Context, app *v1alpha1.Application, members []Member, dryR
 			if c.Ref.Kind == "EndpointSlice" {
 				gvr = slicesGVR
 			}
-			if err := replicate.ApplyChange(ctx, m.Conn.Dynamic, gvr, c); err != nil {
+			if err := objects.Apply(ctx, m.Conn.Dynamic, gvr, c); err != nil {
 				errs = append(errs, err)
 				continue
 			}
@@ -127,9 +127,9 @@ func listServices(ctx context.Context, c *site.Conn, ns string) ([]corev1.Servic
 // listImportCandidates returns the site's imported Services and EndpointSlices, and
 // any object named like a desired import (to find conflicts).
 func listImportCandidates(ctx context.Context, c *site.Conn, ns string, desired []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
-	names := map[replicate.Ref]bool{}
+	names := map[objects.Ref]bool{}
 	for _, d := range desired {
-		names[replicate.RefOf(d)] = true
+		names[objects.RefOf(d)] = true
 	}
 	var out []*unstructured.Unstructured
 	for _, k := range []struct {
@@ -148,7 +148,7 @@ func listImportCandidates(ctx context.Context, c *site.Conn, ns string, desired 
 		for i := range l.Items {
 			o := &l.Items[i]
 			o.SetGroupVersionKind(k.gvk)
-			if o.GetAnnotations()[replicate.AnnotationImportedFrom] != "" || names[replicate.RefOf(o)] {
+			if o.GetAnnotations()[objects.AnnotationImportedFrom] != "" || names[objects.RefOf(o)] {
 				out = append(out, o)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
+	"hadron.dev/hadron/internal/objects"
 	"hadron.dev/hadron/internal/site"
 )
 
@@ -49,8 +50,8 @@ func Activate(ctx context.Context, app, ns string, c *site.Conn) ([]Activation, 
 		}
 		for i := range l.Items {
 			o := &l.Items[i]
-			n, ok := ActiveReplicas(o)
-			if !ok || !OwnedBy(o, app) {
+			n, ok := objects.ActiveReplicas(o)
+			if !ok || !objects.OwnedBy(o, app) {
 				continue
 			}
 			a := Activation{Object: gvr.Resource + "/" + ns + "/" + o.GetName(), Action: "scaled", Replicas: n}
@@ -82,8 +83,8 @@ func Activate(ctx context.Context, app, ns string, c *site.Conn) ([]Activation, 
 		return out, err
 	}
 	for _, o := range objs {
-		a := Activation{Object: RefOf(o).String(), Action: "applied"}
-		if n, ok := ActiveReplicas(o); ok && scalable[o.GroupVersionKind().GroupKind()] {
+		a := Activation{Object: objects.RefOf(o).String(), Action: "applied"}
+		if n, ok := objects.ActiveReplicas(o); ok && scalable[o.GroupVersionKind().GroupKind()] {
 			_ = unstructured.SetNestedField(o.Object, n, "spec", "replicas")
 			a.Replicas = n
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"hadron.dev/hadron/internal/objects"
 )
 
 // maxDiffs bounds a drift report: enough to see what changed, short enough to read.
@@ -20,8 +22,8 @@ const maxDiffs = 8
 func Drift(desired, current *unstructured.Unstructured) []string {
 	d := desired.DeepCopy()
 	ann := d.GetAnnotations()
-	delete(ann, AnnotationSourceGeneration)
-	delete(ann, AnnotationSourceResourceVersion)
+	delete(ann, objects.AnnotationSourceGeneration)
+	delete(ann, objects.AnnotationSourceResourceVersion)
 	d.SetAnnotations(ann)
 	w := &differ{redact: isKind(desired, "", "Secret")}
 	w.walk("", d.Object, current.Object)

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"hadron.dev/hadron/internal/objects"
 	"hadron.dev/hadron/internal/site"
 )
 
@@ -24,7 +25,7 @@ import (
 func DeferredStoreName(app string) string { return "hadron-deferred-" + app }
 
 // deferredKey is a ConfigMap key for a Ref (keys allow only [-._a-zA-Z0-9]).
-func deferredKey(r Ref) string {
+func deferredKey(r objects.Ref) string {
 	k := r.Kind
 	if r.Group != "" {
 		k += "." + r.Group
@@ -47,7 +48,7 @@ func DeferredObjects(cm *corev1.ConfigMap) ([]*unstructured.Unstructured, error)
 		}
 		out = append(out, &unstructured.Unstructured{Object: m})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return applyRank(out[i].GetKind()) < applyRank(out[j].GetKind()) })
+	sort.SliceStable(out, func(i, j int) bool { return objects.ApplyRank(out[i].GetKind()) < objects.ApplyRank(out[j].GetKind()) })
 	return out, nil
 }
 
@@ -67,7 +68,7 @@ func newDeferredStore(app, ns, source string, log *slog.Logger) *deferredStore {
 }
 
 // note records the latest decision for ref on site: kept when deferred, else dropped.
-func (s *deferredStore) note(site string, ref Ref, d *Desired) {
+func (s *deferredStore) note(site string, ref objects.Ref, d *Desired) {
 	k := deferredKey(ref)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -145,8 +146,8 @@ func (s *deferredStore) write(ctx context.Context, c *site.Conn, data map[string
 	cm := map[string]any{
 		"apiVersion": "v1", "kind": "ConfigMap",
 		"metadata": map[string]any{"name": name, "namespace": s.namespace,
-			"annotations": map[string]any{AnnotationDeferredStore: "true", AnnotationApplication: s.app, AnnotationSourceSite: s.source},
-			"labels":      map[string]any{LabelSite: c.Name}},
+			"annotations": map[string]any{objects.AnnotationDeferredStore: "true", objects.AnnotationApplication: s.app, objects.AnnotationSourceSite: s.source},
+			"labels":      map[string]any{objects.LabelSite: c.Name}},
 		"data": data,
 	}
 	body, err := json.Marshal(cm)
@@ -175,7 +176,7 @@ func ensureNamespace(ctx context.Context, c *site.Conn, ns, app, source string) 
 		return fmt.Errorf("site %s: namespace %s: %w", c.Name, ns, err)
 	}
 	n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns,
-		Annotations: map[string]string{AnnotationApplication: app, AnnotationSourceSite: source}}}
+		Annotations: map[string]string{objects.AnnotationApplication: app, objects.AnnotationSourceSite: source}}}
 	if _, err := c.Kube.CoreV1().Namespaces().Create(ctx, n, metav1.CreateOptions{FieldManager: site.FieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("site %s: create namespace %s: %w", c.Name, ns, err)
 	}

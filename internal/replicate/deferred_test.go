@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/objects"
 )
 
 func TestDeferredStoreRoundTrip(t *testing.T) {
@@ -29,7 +30,7 @@ func TestDeferredStoreRoundTrip(t *testing.T) {
 	if objs[0].GetKind() != "Deployment" || objs[1].GetKind() != "HorizontalPodAutoscaler" {
 		t.Errorf("order %s, %s", objs[0].GetKind(), objs[1].GetKind())
 	}
-	if n, ok := ActiveReplicas(objs[0]); !ok || n != 4 {
+	if n, ok := objects.ActiveReplicas(objs[0]); !ok || n != 4 {
 		t.Errorf("recorded replicas %d %v", n, ok)
 	}
 	s.dirty["west"] = false
@@ -37,7 +38,7 @@ func TestDeferredStoreRoundTrip(t *testing.T) {
 	if !s.dirty["west"] || len(s.objects["west"]) != 1 {
 		t.Errorf("after delete: %v", s.objects["west"])
 	}
-	if k := deferredKey(Ref{Kind: "ConfigMap", Name: "a.b-c"}); k != "ConfigMap_a.b-c.json" {
+	if k := deferredKey(objects.Ref{Kind: "ConfigMap", Name: "a.b-c"}); k != "ConfigMap_a.b-c.json" {
 		t.Errorf("key %q", k)
 	}
 }

@@ -1,5 +1,7 @@
 package replicate
 
+import "hadron.dev/hadron/internal/objects"
+
 // State is one object's parity between the active site and a stand-by.
 type State string
 
@@ -28,25 +30,25 @@ func (p Parity) OK() bool { return p.State == StateInSync || p.State == StateDef
 
 // ParityOf turns a plan into parity lines: the plan is the difference between the
 // two sites, read as a state instead of as actions.
-func ParityOf(cs []Change) []Parity {
+func ParityOf(cs []objects.Change) []Parity {
 	out := make([]Parity, 0, len(cs))
 	for _, c := range cs {
 		p := Parity{Site: c.Site, Object: c.Ref.String(), Reason: c.Reason, Diff: c.Diff}
 		switch c.Action {
-		case ActionInSync:
+		case objects.ActionInSync:
 			p.State = StateInSync
-		case ActionUpdate:
+		case objects.ActionUpdate:
 			p.State = StateDrifted
 			if len(p.Diff) == 0 {
 				p.Diff = []string{"content hash differs from the source's (a field was removed or changed on the active site)"}
 			}
-		case ActionCreate:
+		case objects.ActionCreate:
 			p.State = StateMissing
-		case ActionConflict:
+		case objects.ActionConflict:
 			p.State = StateNotOwned
-		case ActionDelete:
+		case objects.ActionDelete:
 			p.State = StateExtra
-		case ActionDeferred:
+		case objects.ActionDeferred:
 			p.State = StateDeferred
 		default:
 			p.State = StateError

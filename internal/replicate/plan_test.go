@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/objects"
 )
 
 // onSite is what the stand-by's API server returns after hadron applied d: the
@@ -50,19 +51,19 @@ func TestPlan(t *testing.T) {
 		Transform(cm("byhand", "theirs"), tg),
 		Transform(cm("other", "v"), tg),
 		Transform(hpa, tg),
-		{Ref: Ref{Kind: "ConfigMap", Namespace: "shop", Name: "broken"}, Err: ErrPatch},
+		{Ref: objects.Ref{Kind: "ConfigMap", Namespace: "shop", Name: "broken"}, Err: ErrPatch},
 		Transform(obj(t, `{apiVersion: v1, kind: Secret, metadata: {name: unlisted, namespace: shop}}`), tg),
 	}
 	current := []*unstructured.Unstructured{
 		onSite(inSync), onSite(stale), driftedOnSite, onSite(statusOld), orphan, byHand, otherApp, hpaOnSite,
 		cm("unrelated", "v"),
 	}
-	want := map[string]Action{
-		"same": ActionInSync, "stale": ActionUpdate, "web/Deployment": ActionUpdate, "status": ActionInSync,
-		"new": ActionCreate, "byhand": ActionConflict, "other": ActionConflict, "web/HorizontalPodAutoscaler": ActionDelete,
-		"orphan": ActionDelete, "broken": ActionError,
+	want := map[string]objects.Action{
+		"same": objects.ActionInSync, "stale": objects.ActionUpdate, "web/Deployment": objects.ActionUpdate, "status": objects.ActionInSync,
+		"new": objects.ActionCreate, "byhand": objects.ActionConflict, "other": objects.ActionConflict, "web/HorizontalPodAutoscaler": objects.ActionDelete,
+		"orphan": objects.ActionDelete, "broken": objects.ActionError,
 	}
-	got := map[string]Change{}
+	got := map[string]objects.Change{}
 	for _, c := range Plan("shop", "west", desired, current) {
 		key := c.Ref.Name
 		if c.Ref.Name == "web" {
@@ -95,7 +96,7 @@ func TestPlan(t *testing.T) {
 	if c := got["new"]; c.Desired == nil || !c.Mutates() {
 		t.Error("create without the object to write")
 	}
-	if s := Summary(Plan("shop", "west", desired, current)); s[ActionConflict] != 2 || s[ActionDelete] != 2 {
+	if s := objects.Summary(Plan("shop", "west", desired, current)); s[objects.ActionConflict] != 2 || s[objects.ActionDelete] != 2 {
 		t.Errorf("summary %v", s)
 	}
 }
@@ -103,7 +104,7 @@ func TestPlan(t *testing.T) {
 func TestPlanCold(t *testing.T) {
 	d := Transform(obj(t, `{apiVersion: apps/v1, kind: Deployment, metadata: {name: web, namespace: shop}, spec: {replicas: 2}}`), target(v1alpha1.StandbyCold))
 	cs := Plan("shop", "west", []Desired{d}, nil)
-	if len(cs) != 1 || cs[0].Action != ActionDeferred || cs[0].Desired == nil || cs[0].Mutates() {
+	if len(cs) != 1 || cs[0].Action != objects.ActionDeferred || cs[0].Desired == nil || cs[0].Mutates() {
 		t.Fatalf("cold plan %+v", cs)
 	}
 }

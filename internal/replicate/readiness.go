@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"hadron.dev/hadron/internal/objects"
 )
 
 // Level grades a readiness finding.
@@ -47,7 +49,7 @@ func (r Resources) String() string {
 
 // Workload is a scalable object of the active site with what one replica requests.
 type Workload struct {
-	Ref      Ref
+	Ref      objects.Ref
 	Replicas int64
 	PerPod   Resources
 	Images   []string
@@ -75,13 +77,13 @@ func Workloads(objs []*unstructured.Unstructured) []Workload {
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(tmpl, &spec); err != nil {
 			continue
 		}
-		w := Workload{Ref: RefOf(o)}
+		w := Workload{Ref: objects.RefOf(o)}
 		if scalable[o.GroupVersionKind().GroupKind()] {
 			w.Replicas = 1
 			if n, found, _ := unstructured.NestedInt64(o.Object, "spec", "replicas"); found {
 				w.Replicas = n
 			}
-			if n, ok := ActiveReplicas(o); ok && w.Replicas == 0 {
+			if n, ok := objects.ActiveReplicas(o); ok && w.Replicas == 0 {
 				w.Replicas = n // the active site is itself a pilot-light copy
 			}
 		}

@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"hadron.dev/hadron/internal/objects"
 )
 
 func TestWorkloadsAndCapacity(t *testing.T) {
@@ -159,9 +161,9 @@ func TestCertificateFindings(t *testing.T) {
 }
 
 func TestParityOf(t *testing.T) {
-	cs := []Change{{Site: "west", Action: ActionInSync}, {Site: "west", Action: ActionUpdate, Diff: []string{"x"}},
-		{Site: "west", Action: ActionCreate}, {Site: "west", Action: ActionConflict}, {Site: "west", Action: ActionDelete},
-		{Site: "west", Action: ActionDeferred}, {Site: "west", Action: ActionError}, {Site: "west", Action: ActionUpdate}}
+	cs := []objects.Change{{Site: "west", Action: objects.ActionInSync}, {Site: "west", Action: objects.ActionUpdate, Diff: []string{"x"}},
+		{Site: "west", Action: objects.ActionCreate}, {Site: "west", Action: objects.ActionConflict}, {Site: "west", Action: objects.ActionDelete},
+		{Site: "west", Action: objects.ActionDeferred}, {Site: "west", Action: objects.ActionError}, {Site: "west", Action: objects.ActionUpdate}}
 	ps := ParityOf(cs)
 	want := []State{StateInSync, StateDrifted, StateMissing, StateNotOwned, StateExtra, StateDeferred, StateError, StateDrifted}
 	for i, p := range ps {

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/objects"
 	"hadron.dev/hadron/internal/site"
 )
 
@@ -32,7 +33,7 @@ type Config struct {
 	Workers int
 	// Observe, when set, is called after every decision with its result; the
 	// benchmarks and tests use it. It must not block.
-	Observe func(c Change, err error)
+	Observe func(c objects.Change, err error)
 }
 
 // key names one object of one kind; every site is reconciled for it together.
@@ -58,8 +59,8 @@ type Replicator struct {
 	deferred *deferredStore
 
 	mu       sync.Mutex
-	last     map[string]map[Ref]Change // site → ref → the latest problem (conflict, error, failed write)
-	counts   map[Action]int
+	last     map[string]map[objects.Ref]objects.Change // site → ref → the latest problem (conflict, error, failed write)
+	counts   map[objects.Action]int
 	warnings []string
 }
 
@@ -86,8 +87,8 @@ func New(cfg Config) (*Replicator, error) {
 	r := &Replicator{
 		cfg: cfg, log: cfg.Log.With("app", app.Name, "active", cfg.Active.Name),
 		queue:  workqueue.NewTypedRateLimitingQueue(retryLimiter()),
-		last:   map[string]map[Ref]Change{},
-		counts: map[Action]int{},
+		last:   map[string]map[objects.Ref]objects.Change{},
+		counts: map[objects.Action]int{},
 	}
 	var missing []schema.GroupKind
 	r.kinds, missing = resolve(cfg.Active, gvks, r.log)
@@ -96,7 +97,7 @@ func New(cfg Config) (*Replicator, error) {
 	}
 	for _, s := range cfg.Standbys {
 		r.targets = append(r.targets, TargetFor(app, cfg.Active.Name, s.Name, rules))
-		r.last[s.Name] = map[Ref]Change{}
+		r.last[s.Name] = map[objects.Ref]objects.Change{}
 		r.standbys = append(r.standbys, &standbySite{conn: s})
 	}
 	r.deferred = newDeferredStore(app.Name, app.Spec.Namespace, cfg.Active.Name, r.log)
@@ -255,24 +256,24 @@ func (r *Replicator) Idle() bool {
 
 // Problems returns the latest decisions that are not in sync and were not carried
 // out (conflicts, errors), per site.
-func (r *Replicator) Problems() []Change {
+func (r *Replicator) Problems() []objects.Change {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []Change
+	var out []objects.Change
 	for _, m := range r.last {
 		for _, c := range m {
 			out = append(out, c)
 		}
 	}
-	SortChanges(out)
+	objects.SortChanges(out)
 	return out
 }
 
 // Counts returns how many changes of each action were carried out since start.
-func (r *Replicator) Counts() map[Action]int {
+func (r *Replicator) Counts() map[objects.Action]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	m := make(map[Action]int, len(r.counts))
+	m := make(map[objects.Action]int, len(r.counts))
 	for k, v := range r.counts {
 		m[k] = v
 	}
@@ -334,7 +335,7 @@ func (r *Replicator) reconcile(ctx context.Context, k key) error {
 		if lister == nil {
 			if d != nil && d.Outcome == Apply {
 				err := fmt.Errorf("%s on %s: %w: %s (install it on %s)", d.Ref, s.Name, ErrUnknownKind, kind.GVK.GroupKind(), s.Name)
-				r.record(Change{Site: s.Name, Ref: d.Ref, Action: ActionError, Reason: err.Error(), Err: err}, nil)
+				r.record(objects.Change{Site: s.Name, Ref: d.Ref, Action: objects.ActionError, Reason: err.Error(), Err: err}, nil)
 			}
 			continue
 		}
@@ -343,15 +344,15 @@ func (r *Replicator) reconcile(ctx context.Context, k key) error {
 			errs = append(errs, err)
 			continue
 		}
-		r.deferred.note(s.Name, Ref{Group: kind.GVK.Group, Kind: kind.GVK.Kind, Namespace: k.namespace, Name: k.name}, d)
+		r.deferred.note(s.Name, objects.Ref{Group: kind.GVK.Group, Kind: kind.GVK.Kind, Namespace: k.namespace, Name: k.name}, d)
 		c, ok := Decide(r.cfg.App.Name, s.Name, d, cur)
 		if !ok {
-			r.forget(s.Name, Ref{Group: kind.GVK.Group, Kind: kind.GVK.Kind, Namespace: k.namespace, Name: k.name})
+			r.forget(s.Name, objects.Ref{Group: kind.GVK.Group, Kind: kind.GVK.Kind, Namespace: k.namespace, Name: k.name})
 			continue
 		}
 		var applyErr error
 		if c.Mutates() {
-			applyErr = ApplyChange(ctx, s.Dynamic, kind.GVR, c)
+			applyErr = objects.Apply(ctx, s.Dynamic, kind.GVR, c)
 			if applyErr != nil {
 				errs = append(errs, applyErr)
 			}
@@ -377,7 +378,7 @@ func get(l cache.GenericLister, k key) (*unstructured.Unstructured, error) {
 }
 
 // record logs a decision (never the object's content) and keeps the problems.
-func (r *Replicator) record(c Change, err error) {
+func (r *Replicator) record(c objects.Change, err error) {
 	if r.cfg.Observe != nil {
 		r.cfg.Observe(c, err)
 	}
@@ -387,7 +388,7 @@ func (r *Replicator) record(c Change, err error) {
 	}
 	// Only what needs a person is kept (conflicts, errors, failed writes), without
 	// the objects themselves: the caches already hold them.
-	if problem := c.Action == ActionConflict || c.Action == ActionError || err != nil; !problem {
+	if problem := c.Action == objects.ActionConflict || c.Action == objects.ActionError || err != nil; !problem {
 		delete(r.last[c.Site], c.Ref)
 	} else {
 		c.Err = errors.Join(c.Err, err)
@@ -407,18 +408,18 @@ func (r *Replicator) record(c Change, err error) {
 	switch {
 	case err != nil:
 		r.log.Error("replication failed", append(attrs, "err", err)...)
-	case c.Action == ActionError:
+	case c.Action == objects.ActionError:
 		r.log.Error("object cannot be replicated", attrs...)
-	case c.Action == ActionConflict:
+	case c.Action == objects.ActionConflict:
 		r.log.Warn("object on stand-by not owned by hadron", attrs...)
 	case c.Mutates():
 		r.log.Info("replicated", attrs...)
-	case c.Action == ActionDeferred:
+	case c.Action == objects.ActionDeferred:
 		r.log.Debug("kept for failover", attrs...)
 	}
 }
 
-func (r *Replicator) forget(site string, ref Ref) {
+func (r *Replicator) forget(site string, ref objects.Ref) {
 	r.mu.Lock()
 	delete(r.last[site], ref)
 	r.mu.Unlock()

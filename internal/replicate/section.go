@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/objects"
 )
 
 // Section is the replication part of `hadron plan`: for each application, what
@@ -20,21 +21,21 @@ type Section struct {
 
 // AppPlan is one application's replication plan, or why it could not be made.
 type AppPlan struct {
-	Application string         `json:"application"`
-	Active      string         `json:"active"`
-	Changes     []PlanLine     `json:"changes"`
-	Summary     map[Action]int `json:"summary"`
-	Warnings    []string       `json:"warnings,omitempty"`
-	Error       string         `json:"error,omitempty"`
+	Application string                 `json:"application"`
+	Active      string                 `json:"active"`
+	Changes     []PlanLine             `json:"changes"`
+	Summary     map[objects.Action]int `json:"summary"`
+	Warnings    []string               `json:"warnings,omitempty"`
+	Error       string                 `json:"error,omitempty"`
 }
 
 // PlanLine is one change as printed.
 type PlanLine struct {
-	Site   string   `json:"site"`
-	Object string   `json:"object"`
-	Action Action   `json:"action"`
-	Reason string   `json:"reason,omitempty"`
-	Diff   []string `json:"diff,omitempty"`
+	Site   string         `json:"site"`
+	Object string         `json:"object"`
+	Action objects.Action `json:"action"`
+	Reason string         `json:"reason,omitempty"`
+	Diff   []string       `json:"diff,omitempty"`
 }
 
 // PlanSection contacts every application's sites and plans replication. A site that
@@ -47,9 +48,9 @@ func PlanSection(ctx context.Context, apps []*v1alpha1.Application, siteList []*
 		if err == nil {
 			var snap *Snapshot
 			if snap, err = Take(ctx, app, sites.Active, sites.Standbys, log); err == nil {
-				ap.Summary, ap.Warnings = Summary(snap.Changes), snap.Warnings
+				ap.Summary, ap.Warnings = objects.Summary(snap.Changes), snap.Warnings
 				for _, c := range snap.Changes {
-					if c.Action != ActionInSync {
+					if c.Action != objects.ActionInSync {
 						ap.Changes = append(ap.Changes, PlanLine{c.Site, c.Ref.String(), c.Action, c.Reason, c.Diff})
 					}
 				}
@@ -79,8 +80,8 @@ func (s *Section) WriteText(w io.Writer) error {
 			continue
 		}
 		fmt.Fprintf(w, "%s (active %s): %d to create, %d to update, %d to delete, %d in sync, %d deferred, %d conflicts, %d errors\n",
-			ap.Application, ap.Active, ap.Summary[ActionCreate], ap.Summary[ActionUpdate], ap.Summary[ActionDelete],
-			ap.Summary[ActionInSync], ap.Summary[ActionDeferred], ap.Summary[ActionConflict], ap.Summary[ActionError])
+			ap.Application, ap.Active, ap.Summary[objects.ActionCreate], ap.Summary[objects.ActionUpdate], ap.Summary[objects.ActionDelete],
+			ap.Summary[objects.ActionInSync], ap.Summary[objects.ActionDeferred], ap.Summary[objects.ActionConflict], ap.Summary[objects.ActionError])
 		for _, m := range ap.Warnings {
 			fmt.Fprintf(w, "  warning: %s\n", m)
 		}

@@ -11,11 +11,17 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/objects"
 	"hadron.dev/hadron/internal/site"
 )
 
-// listTimeout bounds one list call.
-const listTimeout = 30 * time.Second
+// Bounds of one call to a site.
+const (
+	// listTimeout bounds one list call.
+	listTimeout = 30 * time.Second
+	// applyTimeout bounds one write to a stand-by site.
+	applyTimeout = 15 * time.Second
+)
 
 // Snapshot is one look at an application on all its sites: the active site's
 // objects, what each stand-by holds, and the plan between them.
@@ -25,7 +31,7 @@ type Snapshot struct {
 	// Source are the active site's objects of the replicated kinds.
 	Source []*unstructured.Unstructured
 	// Changes is the plan for every stand-by site (in-sync objects included).
-	Changes []Change
+	Changes []objects.Change
 	// MissingKinds lists, per stand-by site, the kinds the active site has objects of
 	// that the stand-by does not serve (a CRD not installed).
 	MissingKinds map[string][]schema.GroupKind
@@ -96,7 +102,7 @@ func Take(ctx context.Context, app *v1alpha1.Application, active *site.Conn, sta
 					for _, d := range ds {
 						if d.Outcome == Apply && d.Err == nil {
 							e := fmt.Errorf("%s on %s: %w: %s (install it on %s)", d.Ref, sb.Name, ErrUnknownKind, k.GVK.GroupKind(), sb.Name)
-							snap.Changes = append(snap.Changes, Change{Site: sb.Name, Ref: d.Ref, Action: ActionError, Reason: e.Error(), Err: e})
+							snap.Changes = append(snap.Changes, objects.Change{Site: sb.Name, Ref: d.Ref, Action: objects.ActionError, Reason: e.Error(), Err: e})
 						}
 					}
 				}
@@ -111,7 +117,7 @@ func Take(ctx context.Context, app *v1alpha1.Application, active *site.Conn, sta
 		}
 		snap.Changes = append(snap.Changes, Plan(app.Name, sb.Name, desired, current)...)
 	}
-	SortChanges(snap.Changes)
+	objects.SortChanges(snap.Changes)
 	return snap, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/objects"
 )
 
 // Target describes the site an object is transformed for.
@@ -44,7 +45,7 @@ const (
 
 // Desired is a transformed object and what to do with it.
 type Desired struct {
-	Ref     Ref
+	Ref     objects.Ref
 	Object  *unstructured.Unstructured
 	Outcome Outcome
 	// Reason says why an object is deferred or skipped.
@@ -93,7 +94,7 @@ func SiteName(d *v1alpha1.DNS, site string) string {
 // clean up cluster-specific fields, rewrite names for the site (seed 001), apply the
 // fleet's rules, apply the stand-by style, then stamp ownership and the content hash.
 func Transform(src *unstructured.Unstructured, t Target) Desired {
-	d := Desired{Ref: RefOf(src)}
+	d := Desired{Ref: objects.RefOf(src)}
 	if reason := skipReason(src, t); reason != "" {
 		d.Outcome, d.Reason = Skip, reason
 		return d
@@ -133,7 +134,7 @@ func skipReason(o *unstructured.Unstructured, t Target) string {
 			return "secret not listed in the replication policy"
 		}
 	case isKind(o, "", "Service"):
-		if t.Exported[o.GetName()] || o.GetLabels()[LabelExport] == "true" {
+		if t.Exported[o.GetName()] || o.GetLabels()[objects.LabelExport] == "true" {
 			return "exported service: cross-site discovery owns its name on other sites"
 		}
 	case isKind(o, "", "ConfigMap"):
@@ -148,7 +149,7 @@ func skipReason(o *unstructured.Unstructured, t Target) string {
 		isKind(o, "discovery.k8s.io", "EndpointSlice"), isKind(o, "", "Event"):
 		return "made by the stand-by's controllers"
 	}
-	if o.GetAnnotations()[AnnotationImportedFrom] != "" {
+	if o.GetAnnotations()[objects.AnnotationImportedFrom] != "" {
 		return "imported from another site by cross-site discovery"
 	}
 	return ""
@@ -160,25 +161,25 @@ func stamp(o, src *unstructured.Unstructured, t Target) error {
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	labels[LabelSite] = t.Site
+	labels[objects.LabelSite] = t.Site
 	o.SetLabels(labels)
 	ann := o.GetAnnotations()
 	if ann == nil {
 		ann = map[string]string{}
 	}
-	ann[AnnotationApplication] = t.App
-	ann[AnnotationSourceSite] = t.Source
-	delete(ann, AnnotationContentHash)
-	delete(ann, AnnotationSourceGeneration)
-	delete(ann, AnnotationSourceResourceVersion)
+	ann[objects.AnnotationApplication] = t.App
+	ann[objects.AnnotationSourceSite] = t.Source
+	delete(ann, objects.AnnotationContentHash)
+	delete(ann, objects.AnnotationSourceGeneration)
+	delete(ann, objects.AnnotationSourceResourceVersion)
 	o.SetAnnotations(ann)
-	h, err := ContentHash(o)
+	h, err := objects.ContentHash(o)
 	if err != nil {
 		return err
 	}
-	ann[AnnotationContentHash] = h
-	ann[AnnotationSourceGeneration] = strconv.FormatInt(src.GetGeneration(), 10)
-	ann[AnnotationSourceResourceVersion] = src.GetResourceVersion()
+	ann[objects.AnnotationContentHash] = h
+	ann[objects.AnnotationSourceGeneration] = strconv.FormatInt(src.GetGeneration(), 10)
+	ann[objects.AnnotationSourceResourceVersion] = src.GetResourceVersion()
 	o.SetAnnotations(ann)
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/objects"
 )
 
 // applyStyle applies the stand-by style to a transformed object. Every scalable
@@ -24,7 +25,7 @@ func applyStyle(o *unstructured.Unstructured, style v1alpha1.StandbyStyle) (Outc
 		if ann == nil {
 			ann = map[string]string{}
 		}
-		ann[AnnotationActiveReplicas] = strconv.FormatInt(replicas, 10)
+		ann[objects.AnnotationActiveReplicas] = strconv.FormatInt(replicas, 10)
 		o.SetAnnotations(ann)
 		if style == v1alpha1.StandbyPilotLight {
 			_ = unstructured.SetNestedField(o.Object, int64(0), "spec", "replicas")
@@ -37,14 +38,4 @@ func applyStyle(o *unstructured.Unstructured, style v1alpha1.StandbyStyle) (Outc
 		return Defer, "pilot-light stand-by: the autoscaler would scale the workload back up; applied on failover"
 	}
 	return Apply, ""
-}
-
-// ActiveReplicas returns the replicas recorded on a stand-by object, if any.
-func ActiveReplicas(o *unstructured.Unstructured) (int64, bool) {
-	v, ok := o.GetAnnotations()[AnnotationActiveReplicas]
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	return n, err == nil
 }

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/objects"
 )
 
 func obj(t *testing.T, y string) *unstructured.Unstructured {
@@ -183,7 +184,7 @@ func TestTransformSiteNames(t *testing.T) {
 	if got := d.Object.GetAnnotations()[ExternalDNSHostname]; got != "west.shop.example.com,other.example.com" {
 		t.Errorf("external-dns hostname %q", got)
 	}
-	if d.Object.GetLabels()[LabelSite] != "west" {
+	if d.Object.GetLabels()[objects.LabelSite] != "west" {
 		t.Errorf("site label %v", d.Object.GetLabels())
 	}
 
@@ -235,7 +236,7 @@ func TestTransformStyles(t *testing.T) {
 		if got := field(d.Object, "spec", "replicas"); !reflect.DeepEqual(got, tc.replicas) {
 			t.Errorf("%s: replicas %v, want %v", name, got, tc.replicas)
 		}
-		if got := d.Object.GetAnnotations()[AnnotationActiveReplicas]; got != tc.active {
+		if got := d.Object.GetAnnotations()[objects.AnnotationActiveReplicas]; got != tc.active {
 			t.Errorf("%s: active replicas %q, want %q", name, got, tc.active)
 		}
 	}
@@ -245,22 +246,22 @@ func TestTransformOwnershipAndHash(t *testing.T) {
 	src := obj(t, `{apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: shop, resourceVersion: "41", generation: 0}, data: {k: v}}`)
 	a := Transform(src, target(v1alpha1.StandbyWarm)).Object
 	ann := a.GetAnnotations()
-	if ann[AnnotationApplication] != "shop" || ann[AnnotationSourceSite] != "east" || ann[AnnotationSourceResourceVersion] != "41" || !strings.HasPrefix(ann[AnnotationContentHash], "sha256:") {
+	if ann[objects.AnnotationApplication] != "shop" || ann[objects.AnnotationSourceSite] != "east" || ann[objects.AnnotationSourceResourceVersion] != "41" || !strings.HasPrefix(ann[objects.AnnotationContentHash], "sha256:") {
 		t.Fatalf("ownership annotations %v", ann)
 	}
 	// A new resourceVersion without a content change keeps the hash; a content change
 	// changes it.
 	src.SetResourceVersion("42")
-	if h := Transform(src, target(v1alpha1.StandbyWarm)).Object.GetAnnotations()[AnnotationContentHash]; h != ann[AnnotationContentHash] {
-		t.Errorf("hash changed with resourceVersion alone: %s vs %s", h, ann[AnnotationContentHash])
+	if h := Transform(src, target(v1alpha1.StandbyWarm)).Object.GetAnnotations()[objects.AnnotationContentHash]; h != ann[objects.AnnotationContentHash] {
+		t.Errorf("hash changed with resourceVersion alone: %s vs %s", h, ann[objects.AnnotationContentHash])
 	}
 	_ = unstructured.SetNestedField(src.Object, "w", "data", "k")
-	if h := Transform(src, target(v1alpha1.StandbyWarm)).Object.GetAnnotations()[AnnotationContentHash]; h == ann[AnnotationContentHash] {
+	if h := Transform(src, target(v1alpha1.StandbyWarm)).Object.GetAnnotations()[objects.AnnotationContentHash]; h == ann[objects.AnnotationContentHash] {
 		t.Error("hash unchanged after a content change")
 	}
 	// A source that was itself replicated (after a failover) is stamped anew.
 	again := Transform(a, Target{App: "shop", Source: "west", Site: "east", Style: v1alpha1.StandbyWarm}).Object
-	if again.GetAnnotations()[AnnotationSourceSite] != "west" || again.GetLabels()[LabelSite] != "east" {
+	if again.GetAnnotations()[objects.AnnotationSourceSite] != "west" || again.GetLabels()[objects.LabelSite] != "east" {
 		t.Errorf("re-replicated object %v %v", again.GetAnnotations(), again.GetLabels())
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coord/coordtest"
-	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/retry"
 	"hadron.dev/hadron/internal/runbook"
 )
 
@@ -38,7 +38,7 @@ func failingActivate(c *clientv3.Client, fails int) *runbook.Engine {
 	act.Do = func(context.Context, coord.Token, *runbook.Record) (string, error) {
 		if fails > 0 {
 			fails--
-			return "", data.Permanent("site east unreachable")
+			return "", retry.Permanent("site east unreachable")
 		}
 		return "scaled", nil
 	}

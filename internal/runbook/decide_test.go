@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/retry"
 )
 
 // failedAt is a failover stopped at its second step (promote) with err, after one
@@ -20,7 +20,7 @@ func failedAt(err error) *Record {
 }
 
 func TestRetry(t *testing.T) {
-	lossBound := fmt.Errorf("promote west-0: %w", data.Permanent("%w: would lose 40 bytes", ErrLossBound))
+	lossBound := fmt.Errorf("promote west-0: %w", retry.Permanent("%w: would lose 40 bytes", ErrLossBound))
 	done := failedAt(errors.New("x"))
 	done.Status = StatusDone
 	running := failedAt(errors.New("x"))
@@ -33,7 +33,7 @@ func TestRetry(t *testing.T) {
 		wantForce bool
 	}{
 		{"a step that ran out of budget is asked again", failedAt(errors.New("unreachable")), false, nil, false},
-		{"a permanent error is asked again by a person", failedAt(data.Permanent("boom")), false, nil, false},
+		{"a permanent error is asked again by a person", failedAt(retry.Permanent("boom")), false, nil, false},
 		{"the loss bound needs force", failedAt(lossBound), false, ErrForceNeeded, false},
 		{"a forced resume passes the loss bound", failedAt(lossBound), true, nil, true},
 		{"a running run is not resumed", running, false, ErrNotFailed, false},
@@ -78,9 +78,9 @@ func TestFailMarksOnlyTheLossBoundForForce(t *testing.T) {
 		err  error
 		want bool
 	}{
-		{data.Permanent("%w: unknown loss", ErrLossBound), true},
+		{retry.Permanent("%w: unknown loss", ErrLossBound), true},
 		{fmt.Errorf("promote: %w", ErrNoTarget), false},
-		{data.Permanent("refused"), false},
+		{retry.Permanent("refused"), false},
 	} {
 		if got := failedAt(tt.err).NeedsForce; got != tt.want {
 			t.Errorf("Fail(%v): needsForce %v, want %v", tt.err, got, tt.want)
@@ -103,7 +103,7 @@ func TestAbort(t *testing.T) {
 		err   error
 	}{
 		{"a failed run is closed", failedAt(errors.New("unreachable")), false, nil},
-		{"a run stopped at the loss bound is closed without force", failedAt(data.Permanent("%w", ErrLossBound)), false, nil},
+		{"a run stopped at the loss bound is closed without force", failedAt(retry.Permanent("%w", ErrLossBound)), false, nil},
 		{"a running run is refused", running(), false, ErrNotFailed},
 		{"a running run is closed with force", running(), true, nil},
 		{"a closed run is refused", done, true, ErrRunClosed},

@@ -10,7 +10,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"hadron.dev/hadron/internal/coord"
-	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/retry"
 )
 
 // Step is one idempotent stage of a run.
@@ -135,7 +135,7 @@ func (e *Engine) step(ctx context.Context, token coord.Token, st Step, r *Record
 		if err == nil || coord.IsFenced(err) || ctx.Err() != nil {
 			return detail, resumed, err
 		}
-		var perm *data.PermanentError
+		var perm *retry.PermanentError
 		if errors.As(err, &perm) || sctx.Err() != nil {
 			return "", false, err
 		}

@@ -55,7 +55,7 @@ var (
 // the acting daemon cannot act on: it has no driver for it (a password it cannot read,
 // a set it cannot configure). Skipping the steps, as for an application without a
 // mirror set, would complete a failover that fenced and promoted nothing. Data steps
-// wrap it as a data.PermanentError: the run stops, open, for a daemon that can act.
+// wrap it as a retry.PermanentError: the run stops, open, for a daemon that can act.
 type NoDriverError struct {
 	Daemon, Set string
 	// Err is why the driver could not be built; it never carries a secret.

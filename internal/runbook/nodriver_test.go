@@ -9,6 +9,7 @@ import (
 
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/retry"
 	"hadron.dev/hadron/internal/runbook"
 )
 
@@ -29,7 +30,7 @@ func TestNoDriverFailsDataStepsPermanently(t *testing.T) {
 	}
 	err = eng.Run(ctx, tok, rec)
 	var nd *runbook.NoDriverError
-	var perm *data.PermanentError
+	var perm *retry.PermanentError
 	if !errors.As(err, &nd) || !errors.As(err, &perm) || !errors.Is(err, fs.ErrPermission) {
 		t.Fatalf("failover without a driver: %v, want a permanent NoDriverError", err)
 	}

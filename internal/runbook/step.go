@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"hadron.dev/hadron/internal/coord"
-	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/retry"
 )
 
 // Def is one step, written once: its name, what it does for the plan an operator
@@ -50,5 +50,5 @@ func (d Def) Bind(env *Env) Step {
 // act on: it fails before acting (a failover's fence does not even move DNS), and
 // permanently, so the run stops open for a leader that can act on the set to resume.
 func (env *Env) noDriver(context.Context, coord.Token, *Record) (string, error) {
-	return "", &data.PermanentError{Err: env.NoDriver}
+	return "", &retry.PermanentError{Err: env.NoDriver}
 }

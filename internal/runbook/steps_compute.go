@@ -9,7 +9,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"hadron.dev/hadron/internal/coord"
-	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/retry"
 )
 
 // The compute steps: the application's workloads and capacity at its sites
@@ -87,7 +87,7 @@ func standbyOldDo(env *Env, ctx context.Context, token coord.Token, r *Record) (
 				continue
 			}
 			if err := env.Data.Rejoin(ctx, m.Member); err != nil {
-				return "", data.Retryable("stand-by %s: rejoin %s: %w", r.From, m.Member, err)
+				return "", retry.Retryable("stand-by %s: rejoin %s: %w", r.From, m.Member, err)
 			}
 			parts = append(parts, m.Member+" rejoined")
 		}

@@ -7,6 +7,7 @@ import (
 
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/retry"
 )
 
 // The data steps of a failover: the old site is lost or cut off, so its primary is
@@ -257,10 +258,10 @@ func autoLossAllowed(r *Record, flush data.LSN, limit *int64) error {
 		return nil
 	}
 	if r.LastFlush == 0 && r.OldPrimary == "" {
-		return data.Permanent("%w: automatic promotion with an unknown loss (no primary position known); a person must decide", ErrLossBound)
+		return retry.Permanent("%w: automatic promotion with an unknown loss (no primary position known); a person must decide", ErrLossBound)
 	}
 	if est := data.EstimateLoss(r.LastFlush, flush); est.Bytes > *limit {
-		return data.Permanent("%w: automatic promotion would lose %d bytes, more than maxLagOnFailover %d; a person must decide", ErrLossBound, est.Bytes, *limit)
+		return retry.Permanent("%w: automatic promotion would lose %d bytes, more than maxLagOnFailover %d; a person must decide", ErrLossBound, est.Bytes, *limit)
 	}
 	return nil
 }
@@ -287,7 +288,7 @@ func candidate(st *data.SetStatus, site string) (*data.MemberStatus, error) {
 	}
 	_, best := data.MostAdvanced(at, 0)
 	if best == nil {
-		return nil, data.Retryable("%s: %w", site, ErrNoTarget)
+		return nil, retry.Retryable("%s: %w", site, ErrNoTarget)
 	}
 	return best, nil
 }

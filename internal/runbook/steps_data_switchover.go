@@ -7,6 +7,7 @@ import (
 
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/retry"
 )
 
 // The data steps of a planned move (switchover, failback): the old primary is fenced
@@ -57,7 +58,7 @@ func readyCheck(env *Env, ctx context.Context, r *Record) (string, error) {
 		return "", fmt.Errorf("ready: %w", err)
 	}
 	if m.State != data.StateStreaming && m.State != data.StateCatchingUp {
-		return "", data.Retryable("ready: %w: %s is %s", ErrNotReady, m.Member, m.State)
+		return "", retry.Retryable("ready: %w: %s is %s", ErrNotReady, m.Member, m.State)
 	}
 	return fmt.Sprintf("primary %s; %s %s, %d bytes behind", p.Member, m.Member, m.State, m.LagBytes), nil
 }
@@ -92,7 +93,7 @@ func fenceWritesDo(env *Env, ctx context.Context, token coord.Token, r *Record) 
 	}
 	o := st.Member(old.Member)
 	if o == nil || !o.Reachable || o.State != data.StateFenced {
-		return "", data.Retryable("fence writes: %s not seen fenced", old.Member)
+		return "", retry.Retryable("fence writes: %s not seen fenced", old.Member)
 	}
 	r.OldPrimary, r.LastFlush = o.Member, o.FlushLSN
 	return fmt.Sprintf("fenced %s at %s", o.Member, o.FlushLSN), nil
@@ -103,7 +104,7 @@ func fenceWritesDo(env *Env, ctx context.Context, token coord.Token, r *Record) 
 func oldPrimary(st *data.SetStatus, target string) (data.MemberStatus, error) {
 	ws := writers(st, target, false)
 	if len(ws) == 0 {
-		return data.MemberStatus{}, data.Retryable("fence writes: %w: no reachable primary outside %s", ErrNotReady, target)
+		return data.MemberStatus{}, retry.Retryable("fence writes: %w: no reachable primary outside %s", ErrNotReady, target)
 	}
 	old := ws[0]
 	for _, w := range ws[1:] {
@@ -205,7 +206,7 @@ func dataSwitchoverDo(env *Env, ctx context.Context, token coord.Token, r *Recor
 	tok := data.TokenFor(*m, token.Rev)
 	tok.Position = r.LastFlush
 	if m.ReplayLSN < r.LastFlush {
-		return "", data.Retryable("data switchover: %s replayed %s of %s", m.Member, m.ReplayLSN, r.LastFlush)
+		return "", retry.Retryable("data switchover: %s replayed %s of %s", m.Member, m.ReplayLSN, r.LastFlush)
 	}
 	res, err := env.Data.Promote(ctx, m.Member, tok)
 	if err != nil {
@@ -262,7 +263,7 @@ func rejoinDo(env *Env, ctx context.Context, _ coord.Token, r *Record) (string, 
 	var parts []string
 	for _, m := range strays {
 		if err := env.Data.Rejoin(ctx, m.Member); err != nil {
-			return "", data.Retryable("rejoin %s: %w", m.Member, err)
+			return "", retry.Retryable("rejoin %s: %w", m.Member, err)
 		}
 		parts = append(parts, m.Member+" rejoined")
 	}
@@ -280,7 +281,7 @@ func toRejoin(env *Env, ctx context.Context, r *Record) (*data.SetStatus, []data
 		return nil, nil, fmt.Errorf("rejoin at %s: %w", r.To, err)
 	}
 	if p := st.Member(st.Primary); p == nil || p.Site == r.To {
-		return nil, nil, data.Retryable("rejoin at %s: %w: no primary outside it", r.To, ErrNotReady)
+		return nil, nil, retry.Retryable("rejoin at %s: %w: no primary outside it", r.To, ErrNotReady)
 	}
 	var out []data.MemberStatus
 	for _, m := range st.Members {

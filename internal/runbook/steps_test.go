@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/retry"
 )
 
 func TestAutoLossAllowed(t *testing.T) {
@@ -34,7 +35,7 @@ func TestAutoLossAllowed(t *testing.T) {
 			if (err == nil) != tt.ok {
 				t.Fatalf("err = %v, want ok %v", err, tt.ok)
 			}
-			var perm *data.PermanentError
+			var perm *retry.PermanentError
 			if err != nil && (!errors.Is(err, ErrLossBound) || !errors.As(err, &perm)) {
 				t.Fatalf("err %v: want a permanent ErrLossBound", err)
 			}

@@ -11,7 +11,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"hadron.dev/hadron/internal/coord"
-	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/retry"
 )
 
 // The traffic steps: where the application's name answers (the active site in etcd,
@@ -87,21 +87,21 @@ func verifyDo(env *Env, ctx context.Context, _ coord.Token, r *Record) (string, 
 			return "", fmt.Errorf("verify %s: %w", env.VerifyURL, err)
 		}
 		if code/100 != 2 {
-			return "", data.Retryable("verify %s: %w: HTTP %d", env.VerifyURL, ErrVerify, code)
+			return "", retry.Retryable("verify %s: %w: HTTP %d", env.VerifyURL, ErrVerify, code)
 		}
 		parts = append(parts, fmt.Sprintf("HTTP %d", code))
 	}
 	if env.MainName != nil {
 		d, err := env.MainName(ctx, r.To)
 		if err != nil {
-			return "", data.Retryable("verify %s: %w: %w", r.To, ErrVerify, err)
+			return "", retry.Retryable("verify %s: %w: %w", r.To, ErrVerify, err)
 		}
 		parts = append(parts, d)
 	}
 	if env.Check != nil {
 		d, err := env.Check(ctx, r.To)
 		if err != nil {
-			return "", data.Retryable("verify %s: %w: %w", r.To, ErrVerify, err)
+			return "", retry.Retryable("verify %s: %w: %w", r.To, ErrVerify, err)
 		}
 		parts = append(parts, d)
 	}
@@ -129,7 +129,7 @@ func verifyDo(env *Env, ctx context.Context, _ coord.Token, r *Record) (string, 
 			return "", fmt.Errorf("verify: %w", err)
 		}
 		if p := st.Member(res.Primary); p == nil || p.Site != r.To {
-			return "", data.Retryable("verify: %w: primary %s is not at %s", ErrVerify, res.Primary, r.To)
+			return "", retry.Retryable("verify: %w: primary %s is not at %s", ErrVerify, res.Primary, r.To)
 		}
 		seen := 0
 		for _, m := range res.Members {
@@ -183,7 +183,7 @@ func (env *Env) get(ctx context.Context, url string) (int, error) {
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return 0, data.Retryable("%w", err)
+		return 0, retry.Retryable("%w", err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))

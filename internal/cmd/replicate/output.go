@@ -7,12 +7,12 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"hadron.dev/hadron/internal/replicate"
+	"hadron.dev/hadron/internal/objects"
 )
 
 // PrintPlan writes a replication plan as a table (text) or as JSON; `hadron plan`
 // uses it for its replication section.
-func PrintPlan(w io.Writer, app string, cs []replicate.Change, output string) error {
+func PrintPlan(w io.Writer, app string, cs []objects.Change, output string) error {
 	if output == "json" {
 		type row struct {
 			Site   string   `json:"site"`
@@ -27,7 +27,7 @@ func PrintPlan(w io.Writer, app string, cs []replicate.Change, output string) er
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"application": app, "changes": rows, "summary": replicate.Summary(cs)})
+		return enc.Encode(map[string]any{"application": app, "changes": rows, "summary": objects.Summary(cs)})
 	}
 	if output != "text" && output != "" {
 		return fmt.Errorf("--output %q: want text or json", output)
@@ -35,7 +35,7 @@ func PrintPlan(w io.Writer, app string, cs []replicate.Change, output string) er
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SITE\tACTION\tOBJECT\tREASON")
 	for _, c := range cs {
-		if c.Action == replicate.ActionInSync {
+		if c.Action == objects.ActionInSync {
 			continue
 		}
 		reason := c.Reason
@@ -47,9 +47,9 @@ func PrintPlan(w io.Writer, app string, cs []replicate.Change, output string) er
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	s := replicate.Summary(cs)
+	s := objects.Summary(cs)
 	_, err := fmt.Fprintf(w, "%s: %d to create, %d to update, %d to delete, %d in sync, %d deferred to failover, %d conflicts, %d errors\n",
-		app, s[replicate.ActionCreate], s[replicate.ActionUpdate], s[replicate.ActionDelete], s[replicate.ActionInSync],
-		s[replicate.ActionDeferred], s[replicate.ActionConflict], s[replicate.ActionError])
+		app, s[objects.ActionCreate], s[objects.ActionUpdate], s[objects.ActionDelete], s[objects.ActionInSync],
+		s[objects.ActionDeferred], s[objects.ActionConflict], s[objects.ActionError])
 	return err
 }

@@ -14,6 +14,7 @@ import (
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/retry"
 )
 
 // Member is one simulated member.
@@ -135,13 +136,13 @@ func (s *Set) Promote(ctx context.Context, member string, tok data.PromotionToke
 	}
 	switch {
 	case !m.Reachable:
-		return nil, data.Retryable("promote %s: %w", member, data.ErrUnreachable)
+		return nil, retry.Retryable("promote %s: %w", member, data.ErrUnreachable)
 	case m.Primary:
-		return nil, data.Permanent("promote %s: %w", member, data.ErrAlreadyPrimary)
+		return nil, retry.Permanent("promote %s: %w", member, data.ErrAlreadyPrimary)
 	case tok.SystemID != s.SystemID || tok.Timeline != m.Timeline:
-		return nil, data.Permanent("promote %s: %w", member, data.ErrTokenMismatch)
+		return nil, retry.Permanent("promote %s: %w", member, data.ErrTokenMismatch)
 	case m.Replay < tok.Position:
-		return nil, data.Retryable("promote %s: %w", member, data.ErrBehind)
+		return nil, retry.Retryable("promote %s: %w", member, data.ErrBehind)
 	}
 	m.Token = max(m.Token, tok.FencingToken)
 	s.Calls = append(s.Calls, "promote "+member)
@@ -161,7 +162,7 @@ func (s *Set) Fence(ctx context.Context, member string, fencingToken int64) erro
 		return err
 	}
 	if !m.Reachable {
-		return data.Retryable("fence %s: %w", member, data.ErrUnreachable)
+		return retry.Retryable("fence %s: %w", member, data.ErrUnreachable)
 	}
 	if err := data.TokenAllows(member, m.Token, fencingToken, true); err != nil {
 		return fmt.Errorf("fence %s: %w", member, err)
@@ -188,9 +189,9 @@ func (s *Set) Rejoin(ctx context.Context, member string) error {
 	case p == nil:
 		return fmt.Errorf("rejoin %s: %w", member, data.ErrNoPrimary)
 	case p == m:
-		return data.Permanent("rejoin %s: %w", member, data.ErrAlreadyPrimary)
+		return retry.Permanent("rejoin %s: %w", member, data.ErrAlreadyPrimary)
 	case !m.Reachable:
-		return data.Retryable("rejoin %s: %w", member, data.ErrUnreachable)
+		return retry.Retryable("rejoin %s: %w", member, data.ErrUnreachable)
 	}
 	s.Calls = append(s.Calls, "rejoin "+member)
 	m.Primary, m.Fenced, m.Upstream, m.Timeline = false, false, p.Name, p.Timeline

@@ -20,6 +20,7 @@ import (
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/retry"
 )
 
 // Config is what the driver needs besides the mirror set itself.
@@ -119,7 +120,7 @@ func addrFrom(m v1alpha1.Member, region string) string { return m.Address.From(r
 func (d *Driver) connect(ctx context.Context, m v1alpha1.Member, db string) (*pgx.Conn, error) {
 	host, port, err := net.SplitHostPort(addrFrom(m, d.cfg.Region))
 	if err != nil {
-		return nil, data.Permanent("%s: address %q: %w", m.Name, addrFrom(m, d.cfg.Region), err)
+		return nil, retry.Permanent("%s: address %q: %w", m.Name, addrFrom(m, d.cfg.Region), err)
 	}
 	p, _ := strconv.Atoi(port)
 	cc, err := pgx.ParseConfig("sslmode=disable")
@@ -145,16 +146,16 @@ func classify(member string, err error) error {
 	if errors.As(err, &pe) {
 		switch pe.Code {
 		case "28P01", "28000":
-			return data.Permanent("%s: %w: %s", member, data.ErrAuth, pe.Message)
+			return retry.Permanent("%s: %w: %s", member, data.ErrAuth, pe.Message)
 		case "57P03": // cannot_connect_now: starting up or shutting down
-			return data.Retryable("%s: %w: %s", member, data.ErrUnreachable, pe.Message)
+			return retry.Retryable("%s: %w: %s", member, data.ErrUnreachable, pe.Message)
 		}
 		return fmt.Errorf("%s: %w", member, err)
 	}
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	return data.Retryable("%s: %w: %v", member, data.ErrUnreachable, trimConnErr(err))
+	return retry.Retryable("%s: %w: %v", member, data.ErrUnreachable, trimConnErr(err))
 }
 
 // trimConnErr keeps the useful tail of pgconn's long connect errors.

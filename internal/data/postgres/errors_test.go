@@ -7,6 +7,7 @@ import (
 
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/pgserver"
+	"hadron.dev/hadron/internal/retry"
 )
 
 func TestWrongCredentialsAndUnreachableChangeNothing(t *testing.T) {
@@ -24,7 +25,7 @@ func TestWrongCredentialsAndUnreachableChangeNothing(t *testing.T) {
 		t.Fatalf("fence with a wrong password: %v, want ErrAuth", err)
 	}
 	_, err := bad.Promote(ctx, "east-1", tok)
-	var perm *data.PermanentError
+	var perm *retry.PermanentError
 	if !errors.Is(err, data.ErrAuth) || !errors.As(err, &perm) {
 		t.Fatalf("promote with a wrong password: %v, want a permanent ErrAuth", err)
 	}
@@ -62,7 +63,7 @@ func TestWrongCredentialsAndUnreachableChangeNothing(t *testing.T) {
 		t.Fatalf("promote an unreachable member: %v", err)
 	}
 	_, err = l.drv.Promote(ctx, "west-0", tok)
-	if !errors.Is(err, data.ErrUnreachable) || !data.IsRetryable(err) {
+	if !errors.Is(err, data.ErrUnreachable) || !retry.IsRetryable(err) {
 		t.Fatalf("promote an unreachable member: %v, want a retryable ErrUnreachable", err)
 	}
 	if st := l.status(ctx); st.Primary != "east-0" || st.Member("east-0").State != data.StatePrimary {

@@ -8,6 +8,7 @@ import (
 
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/pgserver"
+	"hadron.dev/hadron/internal/retry"
 )
 
 // Fence makes member refuse writes; see data.Driver. Over SQL: check and raise the
@@ -137,14 +138,14 @@ func (d *Driver) Unfence(ctx context.Context, member string, fencingToken int64)
 func unfenceAllowed(st *data.SetStatus, member string) error {
 	me := st.Member(member)
 	if me == nil || !me.Reachable || !me.Primary || me.State != data.StateFenced {
-		return data.Permanent("%w: not a reachable fenced primary", data.ErrNotFenced)
+		return retry.Permanent("%w: not a reachable fenced primary", data.ErrNotFenced)
 	}
 	for _, o := range st.Members {
 		if o.Member == member || !o.Reachable || !o.Primary {
 			continue
 		}
 		if o.Timeline > me.Timeline || o.State != data.StateFenced {
-			return data.Permanent("%w: %s is primary (timeline %d, %s)", data.ErrOvertaken, o.Member, o.Timeline, o.State)
+			return retry.Permanent("%w: %s is primary (timeline %d, %s)", data.ErrOvertaken, o.Member, o.Timeline, o.State)
 		}
 	}
 	return nil

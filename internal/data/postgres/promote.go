@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/retry"
 )
 
 // Promote checks token against member, stops its WAL receiver so that its final
@@ -33,13 +34,13 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 	}
 	switch {
 	case o.st.Primary:
-		return nil, data.Permanent("promote %s: %w", member, data.ErrAlreadyPrimary)
+		return nil, retry.Permanent("promote %s: %w", member, data.ErrAlreadyPrimary)
 	case o.st.SystemID != token.SystemID:
-		return nil, data.Permanent("promote %s: %w: system identifier %d, token %d", member, data.ErrTokenMismatch, o.st.SystemID, token.SystemID)
+		return nil, retry.Permanent("promote %s: %w: system identifier %d, token %d", member, data.ErrTokenMismatch, o.st.SystemID, token.SystemID)
 	case o.st.Timeline != token.Timeline:
-		return nil, data.Permanent("promote %s: %w: timeline %d, token %d", member, data.ErrTokenMismatch, o.st.Timeline, token.Timeline)
+		return nil, retry.Permanent("promote %s: %w: timeline %d, token %d", member, data.ErrTokenMismatch, o.st.Timeline, token.Timeline)
 	case o.st.ReplayLSN < token.Position:
-		return nil, data.Retryable("promote %s: %w: replayed %s, token %s", member, data.ErrBehind, o.st.ReplayLSN, token.Position)
+		return nil, retry.Retryable("promote %s: %w: replayed %s, token %s", member, data.ErrBehind, o.st.ReplayLSN, token.Position)
 	}
 	final, err := d.detach(ctx, conn, member, g.raise()...)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/pgserver"
+	"hadron.dev/hadron/internal/retry"
 )
 
 // Rejoin makes member follow the current primary; see data.Driver. A reachable standby
@@ -33,7 +34,7 @@ func (d *Driver) Rejoin(ctx context.Context, member string) error {
 		return fmt.Errorf("rejoin %s: %w", member, data.ErrNoPrimary)
 	}
 	if st.Primary == member {
-		return data.Permanent("rejoin %s: %w", member, data.ErrAlreadyPrimary)
+		return retry.Permanent("rejoin %s: %w", member, data.ErrAlreadyPrimary)
 	}
 	primary := d.members[st.Primary]
 	ms := st.Member(member)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/retry"
 )
 
 // Switchover changes the primary to target without losing a commit: fence the primary,
@@ -27,10 +28,10 @@ func (d *Driver) Switchover(ctx context.Context, target string, fencingToken int
 		return nil, fmt.Errorf("switchover: %s: %w", target, data.ErrUnknownMember)
 	}
 	if t.Primary {
-		return nil, data.Permanent("switchover to %s: %w", target, data.ErrAlreadyPrimary)
+		return nil, retry.Permanent("switchover to %s: %w", target, data.ErrAlreadyPrimary)
 	}
 	if t.State != data.StateStreaming && t.State != data.StateCatchingUp {
-		return nil, data.Retryable("switchover to %s: it is %s, not streaming", target, t.State)
+		return nil, retry.Retryable("switchover to %s: it is %s, not streaming", target, t.State)
 	}
 	if err := d.Fence(ctx, old, fencingToken); err != nil {
 		return nil, fmt.Errorf("switchover to %s: %w", target, err)

@@ -15,6 +15,7 @@ import (
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/pgserver"
+	"hadron.dev/hadron/internal/retry"
 )
 
 // deposedEnv carries the mirror set to the deposed leader's process.
@@ -146,7 +147,7 @@ func TestTokenAllows(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("stored %d token %d safe %v: %v", tc.stored, tc.token, tc.safe, err)
 		}
-		if err != nil && (!errors.Is(err, data.ErrStaleFencing) || data.IsRetryable(err)) {
+		if err != nil && (!errors.Is(err, data.ErrStaleFencing) || retry.IsRetryable(err)) {
 			t.Errorf("stored %d token %d: %v is not a permanent stale-token error", tc.stored, tc.token, err)
 		}
 	}

@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/objects"
 	"hadron.dev/hadron/internal/replicate"
 	"hadron.dev/hadron/internal/site"
 )
@@ -116,8 +117,8 @@ func BenchmarkReplication(b *testing.B) {
 	done := make(chan struct{})
 	r, err := replicate.New(replicate.Config{App: app, Active: active, Standbys: []*site.Conn{standby}, Workers: 4,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Observe: func(c replicate.Change, err error) {
-			if c.Action == replicate.ActionCreate && err == nil && created.Add(1) == int64(total) {
+		Observe: func(c objects.Change, err error) {
+			if c.Action == objects.ActionCreate && err == nil && created.Add(1) == int64(total) {
 				close(done)
 			}
 		}})

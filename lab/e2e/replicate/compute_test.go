@@ -18,8 +18,9 @@ import (
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/compute"
-	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/objects"
 	"hadron.dev/hadron/internal/replicate"
+	"hadron.dev/hadron/internal/retry"
 	"hadron.dev/hadron/internal/site"
 	"hadron.dev/hadron/lab/internal/controlplane"
 	"hadron.dev/hadron/lab/internal/nodes"
@@ -149,9 +150,9 @@ func testActivateAndStandBy(t *testing.T, w *world) {
 			if o == nil {
 				t.Fatalf("%s: %s missing on east (cold and pilot-light scale down, never delete)", when, c.name)
 			}
-			if replicasOf(o) != 0 || o.GetAnnotations()[replicate.AnnotationActiveReplicas] != c.record {
+			if replicasOf(o) != 0 || o.GetAnnotations()[objects.AnnotationActiveReplicas] != c.record {
 				t.Errorf("%s: east's %s has %d replicas, recorded %q; want 0, %q", when, c.name, replicasOf(o),
-					o.GetAnnotations()[replicate.AnnotationActiveReplicas], c.record)
+					o.GetAnnotations()[objects.AnnotationActiveReplicas], c.record)
 			}
 		}
 	}
@@ -216,8 +217,8 @@ func testActivateAndStandBy(t *testing.T, w *world) {
 		t.Fatalf("west stands by: %v", err)
 	}
 	t.Logf("west stands by: %s", detail)
-	if web := getIn(t, west, gvrDeployments, "calc", "web"); replicasOf(web) != 0 || web.GetAnnotations()[replicate.AnnotationActiveReplicas] != "3" {
-		t.Errorf("west's web after stand-by: %d replicas, recorded %q", replicasOf(web), web.GetAnnotations()[replicate.AnnotationActiveReplicas])
+	if web := getIn(t, west, gvrDeployments, "calc", "web"); replicasOf(web) != 0 || web.GetAnnotations()[objects.AnnotationActiveReplicas] != "3" {
+		t.Errorf("west's web after stand-by: %d replicas, recorded %q", replicasOf(web), web.GetAnnotations()[objects.AnnotationActiveReplicas])
 	}
 }
 
@@ -240,7 +241,7 @@ func testComputeErrors(t *testing.T, w *world) {
 
 	_, err := sites.Activate(ctx, "ghost", "west")
 	t.Logf("missing capacity: %v", err)
-	var perm *data.PermanentError
+	var perm *retry.PermanentError
 	if !errors.Is(err, compute.ErrCapacityMissing) || !errors.As(err, &perm) ||
 		!strings.Contains(err.Error(), "apps/v1 Deployment kube-system/missing") {
 		t.Errorf("missing capacity: %v; want a permanent ErrCapacityMissing naming kube-system/missing", err)
@@ -248,7 +249,7 @@ func testComputeErrors(t *testing.T, w *world) {
 
 	_, err = sites.Activate(ctx, "stuck", "west")
 	t.Logf("stuck workload: %v", err)
-	if !errors.Is(err, compute.ErrNotReady) || !data.IsRetryable(err) || !strings.Contains(err.Error(), "deployments/stuck/never 0/1 ready") {
+	if !errors.Is(err, compute.ErrNotReady) || !retry.IsRetryable(err) || !strings.Contains(err.Error(), "deployments/stuck/never 0/1 ready") {
 		t.Errorf("stuck workload: %v; want a retryable ErrNotReady naming deployments/stuck/never 0/1 ready", err)
 	}
 }

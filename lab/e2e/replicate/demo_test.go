@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/objects"
 	"hadron.dev/hadron/internal/replicate"
 	"hadron.dev/hadron/internal/site"
 )
@@ -73,7 +74,7 @@ spec:
 		t.Errorf("west's config names %q (%v), want west", cm.Data["HADRON_DEMO_SITE"], err)
 	}
 	d, err := west.Kube.AppsV1().Deployments("shop").Get(ctx, "shop-web", metav1.GetOptions{})
-	if err != nil || *d.Spec.Replicas != 0 || d.Annotations[replicate.AnnotationActiveReplicas] != "6" {
+	if err != nil || *d.Spec.Replicas != 0 || d.Annotations[objects.AnnotationActiveReplicas] != "6" {
 		t.Fatalf("pilot-light deployment: %v %v", d, err)
 	}
 

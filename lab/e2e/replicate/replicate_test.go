@@ -23,6 +23,7 @@ import (
 	checkcmd "hadron.dev/hadron/internal/cmd/check"
 	replicatecmd "hadron.dev/hadron/internal/cmd/replicate"
 	"hadron.dev/hadron/internal/discovery"
+	"hadron.dev/hadron/internal/objects"
 	"hadron.dev/hadron/internal/replicate"
 	"hadron.dev/hadron/internal/site"
 )
@@ -98,8 +99,8 @@ func TestReplicationEndToEnd(t *testing.T) {
 			t.Errorf("settings data %v: want the west rule applied", data)
 		}
 		ann := s.GetAnnotations()
-		if ann[replicate.AnnotationApplication] != "shop" || ann[replicate.AnnotationSourceSite] != "east" || ann[replicate.AnnotationContentHash] == "" ||
-			ann[replicate.AnnotationSourceResourceVersion] == "" || s.GetLabels()[replicate.LabelSite] != "west" {
+		if ann[objects.AnnotationApplication] != "shop" || ann[objects.AnnotationSourceSite] != "east" || ann[objects.AnnotationContentHash] == "" ||
+			ann[objects.AnnotationSourceResourceVersion] == "" || s.GetLabels()[objects.LabelSite] != "west" {
 			t.Errorf("ownership: annotations %v labels %v", ann, s.GetLabels())
 		}
 
@@ -108,7 +109,7 @@ func TestReplicationEndToEnd(t *testing.T) {
 		if n, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas"); n != 0 {
 			t.Errorf("pilot-light replicas %d, want 0", n)
 		}
-		if d.GetAnnotations()[replicate.AnnotationActiveReplicas] != "3" {
+		if d.GetAnnotations()[objects.AnnotationActiveReplicas] != "3" {
 			t.Errorf("active replicas not recorded: %v", d.GetAnnotations())
 		}
 		if h := d.GetAnnotations()[replicate.ExternalDNSHostname]; h != "west."+mainName {
@@ -143,7 +144,7 @@ func TestReplicationEndToEnd(t *testing.T) {
 		if get(t, west, gvrSecrets, "db-password") != nil {
 			t.Error("a secret the policy does not name was replicated")
 		}
-		if svc := get(t, west, gvrServices, "db"); svc != nil && svc.GetAnnotations()[replicate.AnnotationImportedFrom] == "" {
+		if svc := get(t, west, gvrServices, "db"); svc != nil && svc.GetAnnotations()[objects.AnnotationImportedFrom] == "" {
 			t.Error("the exported service was replicated as a copy")
 		}
 	})
@@ -160,7 +161,7 @@ func TestReplicationEndToEnd(t *testing.T) {
 				strings.Contains(all, "error Widget.example.com/shop/w1") && strings.Contains(all, "not served"), all
 		})
 		cm, err := west.Kube.CoreV1().ConfigMaps("shop").Get(ctx, "byhand", metav1.GetOptions{})
-		if err != nil || cm.Data["owner"] != "west-person" || cm.Annotations[replicate.AnnotationApplication] != "" {
+		if err != nil || cm.Data["owner"] != "west-person" || cm.Annotations[objects.AnnotationApplication] != "" {
 			t.Errorf("hand-made configmap changed: %v %v", cm, err)
 		}
 		if get(t, west, gvrConfigMaps, "broken") != nil {
@@ -242,10 +243,10 @@ func TestReplicationEndToEnd(t *testing.T) {
 			d := get(t, west, gvrDeployments, "web")
 			n, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
 			// Counted after the write returns: wait for the count too, not only the effect.
-			return n == 0 && again.r.Idle() && again.r.Counts()[replicate.ActionUpdate] >= 1, fmt.Sprint("replicas ", n)
+			return n == 0 && again.r.Idle() && again.r.Counts()[objects.ActionUpdate] >= 1, fmt.Sprint("replicas ", n)
 		})
 		c := again.r.Counts()
-		if c[replicate.ActionUpdate] != 1 || c[replicate.ActionCreate] != 0 || c[replicate.ActionDelete] != 0 {
+		if c[objects.ActionUpdate] != 1 || c[objects.ActionCreate] != 0 || c[objects.ActionDelete] != 0 {
 			t.Errorf("restart wrote %v; want only the drifted deployment updated", c)
 		}
 		run = again
@@ -259,7 +260,7 @@ func TestReplicationEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		svc := get(t, west, gvrServices, "db")
-		if svc == nil || svc.GetAnnotations()[replicate.AnnotationImportedFrom] != "east" {
+		if svc == nil || svc.GetAnnotations()[objects.AnnotationImportedFrom] != "east" {
 			t.Fatalf("imported service %v", svc)
 		}
 		// The lab's addresses are loopback, which an EndpointSlice may not hold: the
@@ -386,7 +387,7 @@ func TestReplicationEndToEnd(t *testing.T) {
 		go func() { done <- cli.ExecuteContext(cctx) }()
 		eventually(t, time.Minute, "import of the exported service on west", func() (bool, string) {
 			svc := get(t, west, gvrServices, "db")
-			return svc != nil && svc.GetAnnotations()[replicate.AnnotationImportedFrom] == "east", "missing"
+			return svc != nil && svc.GetAnnotations()[objects.AnnotationImportedFrom] == "east", "missing"
 		})
 		cancel()
 		select {
@@ -411,11 +412,11 @@ func TestReplicationEndToEnd(t *testing.T) {
 		if n, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas"); n != 3 {
 			t.Errorf("replicas after activation %d, want 3", n)
 		}
-		if h := get(t, west, gvrHPAs, "web"); h == nil || h.GetAnnotations()[replicate.AnnotationApplication] != "shop" {
+		if h := get(t, west, gvrHPAs, "web"); h == nil || h.GetAnnotations()[objects.AnnotationApplication] != "shop" {
 			t.Errorf("autoscaler not applied from the deferred store: %v", h)
 		}
 		// Everything else hadron wrote is still in place after the scale patch.
-		if d.GetAnnotations()[replicate.AnnotationContentHash] == "" || len(d.GetLabels()) == 0 {
+		if d.GetAnnotations()[objects.AnnotationContentHash] == "" || len(d.GetLabels()) == 0 {
 			t.Errorf("scale patch lost fields: %v", d.GetAnnotations())
 		}
 	})

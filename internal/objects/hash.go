@@ -1,4 +1,4 @@
-package replicate
+package objects
 
 import (
 	"crypto/sha256"

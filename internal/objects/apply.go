@@ -1,4 +1,4 @@
-package replicate
+package objects
 
 import (
 	"context"
@@ -15,15 +15,15 @@ import (
 	"hadron.dev/hadron/internal/site"
 )
 
-// applyTimeout bounds one write to a stand-by site.
+// applyTimeout bounds one write to a site.
 const applyTimeout = 15 * time.Second
 
-// ApplyChange carries out one change on the site of c with its client. Updates are
+// Apply carries out one change on the site of c with its client. Updates are
 // server-side applies guarded by the resourceVersion the planner saw, and deletes are
 // guarded by its UID and resourceVersion: if someone changed the object since (took
 // it over, deleted it), the write fails with a conflict instead of overwriting them,
 // and the next plan sees the new state.
-func ApplyChange(ctx context.Context, dyn dynamic.Interface, gvr schema.GroupVersionResource, c Change) error {
+func Apply(ctx context.Context, dyn dynamic.Interface, gvr schema.GroupVersionResource, c Change) error {
 	ctx, cancel := context.WithTimeout(ctx, applyTimeout)
 	defer cancel()
 	res := dyn.Resource(gvr).Namespace(c.Ref.Namespace)
