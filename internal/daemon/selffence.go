@@ -11,6 +11,7 @@ import (
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/data/credentials"
 	"hadron.dev/hadron/internal/data/postgres"
 	"hadron.dev/hadron/internal/runbook"
 )
@@ -52,7 +53,7 @@ func (d *Daemon) dataDrivers() map[string]data.Driver {
 			d.noDriver[set.Name] = errors.New("spec.credentials is not set")
 			continue
 		}
-		pw, err := data.Password(context.Background(), set.Spec.Credentials.PasswordFrom, d.opts.Fleet)
+		pw, err := credentials.Password(context.Background(), set.Spec.Credentials.PasswordFrom, d.opts.Fleet)
 		if err == nil {
 			var drv *postgres.Driver
 			drv, err = postgres.New(postgres.Config{Set: set, Regions: regions, Password: pw, Region: d.site.Spec.Region, Logger: d.log})

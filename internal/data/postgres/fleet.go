@@ -6,14 +6,14 @@ import (
 	"log/slog"
 
 	"hadron.dev/hadron/api/v1alpha1"
-	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/data/credentials"
 	"hadron.dev/hadron/internal/fleet"
 )
 
 // FromFleet returns the driver of the mirror set named name in f: the regions come
 // from f's sites, the password from the set's credentials.passwordFrom (a file relative
 // to f.Dir, an environment variable, or a Secret read from one of f's sites within ctx;
-// see data.Password). region is where the caller runs ("" for each member's own address).
+// see credentials.Password). region is where the caller runs ("" for each member's own address).
 func FromFleet(ctx context.Context, f *fleet.Fleet, name, region string, log *slog.Logger) (*Driver, error) {
 	set := f.MirrorSet(name)
 	if set == nil {
@@ -29,7 +29,7 @@ func FromFleet(ctx context.Context, f *fleet.Fleet, name, region string, log *sl
 	if set.Spec.Credentials == nil {
 		return nil, fmt.Errorf("mirror set %s: spec.credentials is required", name)
 	}
-	pw, err := data.Password(ctx, set.Spec.Credentials.PasswordFrom, f)
+	pw, err := credentials.Password(ctx, set.Spec.Credentials.PasswordFrom, f)
 	if err != nil {
 		return nil, fmt.Errorf("mirror set %s: %w", name, err)
 	}

@@ -25,6 +25,7 @@ import (
 	"hadron.dev/hadron/internal/coord/coordtest"
 	"hadron.dev/hadron/internal/daemon/daemontest"
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/data/credentials"
 	"hadron.dev/hadron/internal/demo/demotest"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/testenv"
@@ -153,7 +154,7 @@ func TestPasswordFromSecret(t *testing.T) {
 
 	t.Run("Password", func(t *testing.T) {
 		ctx := context.Background()
-		pw, err := data.Password(ctx, secretRef("east", secretName, "password"), f)
+		pw, err := credentials.Password(ctx, secretRef("east", secretName, "password"), f)
 		if err != nil || pw != demotest.Password {
 			t.Fatalf("present: %q, %v; want the Secret's value without its newline", pw, err)
 		}
@@ -167,7 +168,7 @@ func TestPasswordFromSecret(t *testing.T) {
 			{"missing key", secretRef("east", secretName, "pw"), true, []string{"shop/shop-db", `"pw"`, "site east", "its keys: other, password"}},
 			{"site unreachable", secretRef("west", secretName, "password"), false, []string{"shop/shop-db", "site west"}},
 		} {
-			_, err := data.Password(ctx, tc.ref, f)
+			_, err := credentials.Password(ctx, tc.ref, f)
 			if err == nil {
 				t.Fatalf("%s: no error", tc.name)
 			}

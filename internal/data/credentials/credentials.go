@@ -1,4 +1,8 @@
-package data
+// Package credentials reads a mirror set's password from where the fleet says it is:
+// a file, an environment variable or a Kubernetes Secret on one of the fleet's sites.
+// It is apart from package data so that data's vocabulary and decisions link no
+// Kubernetes client.
+package credentials
 
 import (
 	"context"
@@ -14,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/site"
 )
@@ -30,7 +35,7 @@ const SecretTimeout = 10 * time.Second
 func Password(ctx context.Context, ref *v1alpha1.SecretRef, f *fleet.Fleet) (string, error) {
 	switch {
 	case ref == nil:
-		return "", fmt.Errorf("%w: credentials.passwordFrom is not set", ErrPasswordMissing)
+		return "", fmt.Errorf("%w: credentials.passwordFrom is not set", data.ErrPasswordMissing)
 	case ref.File != "":
 		p := ref.File
 		if !filepath.IsAbs(p) {
@@ -38,33 +43,33 @@ func Password(ctx context.Context, ref *v1alpha1.SecretRef, f *fleet.Fleet) (str
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
-			return "", fmt.Errorf("%w: passwordFrom.file: %v", ErrPasswordMissing, err)
+			return "", fmt.Errorf("%w: passwordFrom.file: %v", data.ErrPasswordMissing, err)
 		}
 		pw := trimNewline(string(b))
 		if pw == "" {
-			return "", fmt.Errorf("%w: passwordFrom.file %s is empty", ErrPasswordMissing, p)
+			return "", fmt.Errorf("%w: passwordFrom.file %s is empty", data.ErrPasswordMissing, p)
 		}
 		return pw, nil
 	case ref.Env != "":
 		pw, ok := os.LookupEnv(ref.Env)
 		if !ok || pw == "" {
-			return "", fmt.Errorf("%w: passwordFrom.env: $%s is not set", ErrPasswordMissing, ref.Env)
+			return "", fmt.Errorf("%w: passwordFrom.env: $%s is not set", data.ErrPasswordMissing, ref.Env)
 		}
 		return pw, nil
 	case ref.Secret != nil:
 		return secretPassword(ctx, ref.Secret, f)
 	}
-	return "", fmt.Errorf("%w: passwordFrom names no file, env or secret", ErrPasswordMissing)
+	return "", fmt.Errorf("%w: passwordFrom names no file, env or secret", data.ErrPasswordMissing)
 }
 
 // secretPassword reads ref's key from the Secret on ref's site. A Secret or key that is
-// not there wraps ErrPasswordMissing; a site that cannot be reached does not (it may
+// not there wraps data.ErrPasswordMissing; a site that cannot be reached does not (it may
 // answer later).
 func secretPassword(ctx context.Context, ref *v1alpha1.KubeSecretKeyRef, f *fleet.Fleet) (string, error) {
 	where := fmt.Sprintf("passwordFrom.secret %s/%s (key %q) on site %s", ref.Namespace, ref.Name, ref.Key, ref.Site)
 	s := f.Site(ref.Site)
 	if s == nil {
-		return "", fmt.Errorf("%w: %s: the site is not in the fleet", ErrPasswordMissing, where)
+		return "", fmt.Errorf("%w: %s: the site is not in the fleet", data.ErrPasswordMissing, where)
 	}
 	cfg, err := site.RESTConfig(s, f.Dir)
 	if err != nil {
@@ -79,7 +84,7 @@ func secretPassword(ctx context.Context, ref *v1alpha1.KubeSecretKeyRef, f *flee
 	sec, err := kube.CoreV1().Secrets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		return "", fmt.Errorf("%w: %s: no such secret", ErrPasswordMissing, where)
+		return "", fmt.Errorf("%w: %s: no such secret", data.ErrPasswordMissing, where)
 	case err != nil:
 		return "", fmt.Errorf("%s: %w", where, err)
 	}
@@ -94,11 +99,11 @@ func secretPassword(ctx context.Context, ref *v1alpha1.KubeSecretKeyRef, f *flee
 		if len(keys) > 0 {
 			has = "its keys: " + strings.Join(keys, ", ")
 		}
-		return "", fmt.Errorf("%w: %s: the secret has no such key (%s)", ErrPasswordMissing, where, has)
+		return "", fmt.Errorf("%w: %s: the secret has no such key (%s)", data.ErrPasswordMissing, where, has)
 	}
 	pw := trimNewline(string(v))
 	if pw == "" {
-		return "", fmt.Errorf("%w: %s: the value is empty", ErrPasswordMissing, where)
+		return "", fmt.Errorf("%w: %s: the value is empty", data.ErrPasswordMissing, where)
 	}
 	return pw, nil
 }
