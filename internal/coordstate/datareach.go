@@ -64,17 +64,7 @@ func (f *DataReaches) All() map[string]DataReach {
 
 // Run follows until ctx ends, listing again after a compaction or a lost watch.
 func (f *DataReaches) Run(ctx context.Context) {
-	for ctx.Err() == nil {
-		err := f.follow(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		f.Log.Debug("data reach watch restarts", "err", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+	follow(ctx, f.Log, "data reach watch restarts", f.follow)
 }
 
 func (f *DataReaches) follow(ctx context.Context) error {

@@ -83,17 +83,7 @@ type Observations struct {
 
 // Run follows until ctx ends, starting over after a compaction or a lost watch.
 func (o *Observations) Run(ctx context.Context) {
-	for ctx.Err() == nil {
-		err := o.follow(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		o.Log.Debug("observation watch restarts", "err", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+	follow(ctx, o.Log, "observation watch restarts", o.follow)
 }
 
 func (o *Observations) follow(ctx context.Context) error {

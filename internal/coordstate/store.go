@@ -71,17 +71,7 @@ func (s *Store) Watch(ctx context.Context) (<-chan gslb.State, error) {
 
 // Run follows etcd until ctx ends.
 func (s *Store) Run(ctx context.Context) {
-	for ctx.Err() == nil {
-		err := s.follow(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		s.Log.Debug("application state watch restarts", "err", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+	follow(ctx, s.Log, "application state watch restarts", s.follow)
 }
 
 func (s *Store) follow(ctx context.Context) error {
@@ -182,4 +172,20 @@ func PublishHealth(ctx context.Context, c *clientv3.Client, token coord.Token, a
 		return fmt.Errorf("health of %s: %w", app, err)
 	}
 	return nil
+}
+
+// follow runs one list-then-watch of a prefix (f) until ctx ends, again after a
+// compaction or a lost watch, half a second apart.
+func follow(ctx context.Context, log *slog.Logger, restart string, f func(context.Context) error) {
+	for ctx.Err() == nil {
+		err := f(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Debug(restart, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
