@@ -145,13 +145,9 @@ func promoteDo(env *Env, ctx context.Context, token coord.Token, r *Record) (str
 	if env.Data == nil {
 		return "no mirror set", nil
 	}
-	st, err := env.Data.Status(ctx)
+	m, err := env.targetMember(ctx, "promote", r)
 	if err != nil {
-		return "", fmt.Errorf("promote at %s: %w", r.To, err)
-	}
-	m, err := candidate(st, r.To)
-	if err != nil {
-		return "", fmt.Errorf("promote: %w", err)
+		return "", err
 	}
 	if err := autoLossAllowed(r, m.FlushLSN, env.MaxAutoLoss); err != nil {
 		return "", fmt.Errorf("promote %s: %w", m.Member, err)
@@ -176,13 +172,9 @@ func promotePreview(env *Env, ctx context.Context, r *Record) (string, error) {
 	if env.Data == nil {
 		return "no mirror set", nil
 	}
-	st, err := env.Data.Status(ctx)
+	m, err := env.targetMember(ctx, "promote", r)
 	if err != nil {
-		return "", fmt.Errorf("promote at %s: %w", r.To, err)
-	}
-	m, err := candidate(st, r.To)
-	if err != nil {
-		return "", fmt.Errorf("promote: %w", err)
+		return "", err
 	}
 	if err := autoLossAllowed(r, m.FlushLSN, env.MaxAutoLoss); err != nil {
 		return "", fmt.Errorf("promote %s: %w", m.Member, err)
@@ -279,6 +271,20 @@ func writers(st *data.SetStatus, site string, unfencedOnly bool) []data.MemberSt
 }
 
 // candidate is the most advanced standby at site.
+// targetMember observes the set and returns the member at the run's target that a
+// promotion there would take (candidate); what names the step in the errors.
+func (env *Env) targetMember(ctx context.Context, what string, r *Record) (*data.MemberStatus, error) {
+	st, err := env.Data.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s at %s: %w", what, r.To, err)
+	}
+	m, err := candidate(st, r.To)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return m, nil
+}
+
 func candidate(st *data.SetStatus, site string) (*data.MemberStatus, error) {
 	var at []data.MemberStatus
 	for _, m := range st.Members {

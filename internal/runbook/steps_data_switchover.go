@@ -168,13 +168,9 @@ func drainPreview(env *Env, ctx context.Context, r *Record) (string, error) {
 	if env.Data == nil {
 		return "no mirror set", nil
 	}
-	st, err := env.Data.Status(ctx)
+	m, err := env.targetMember(ctx, "drain", r)
 	if err != nil {
-		return "", fmt.Errorf("drain: %w", err)
-	}
-	m, err := candidate(st, r.To)
-	if err != nil {
-		return "", fmt.Errorf("drain: %w", err)
+		return "", err
 	}
 	return fmt.Sprintf("wait until %s has replayed %s: at %s now, %d bytes to go",
 		m.Member, r.LastFlush, m.ReplayLSN, max(r.LastFlush.Sub(m.ReplayLSN), 0)), nil
@@ -195,13 +191,9 @@ func dataSwitchoverDo(env *Env, ctx context.Context, token coord.Token, r *Recor
 	if env.Data == nil {
 		return "no mirror set", nil
 	}
-	st, err := env.Data.Status(ctx)
+	m, err := env.targetMember(ctx, "data switchover", r)
 	if err != nil {
-		return "", fmt.Errorf("data switchover: %w", err)
-	}
-	m, err := candidate(st, r.To)
-	if err != nil {
-		return "", fmt.Errorf("data switchover: %w", err)
+		return "", err
 	}
 	tok := data.TokenFor(*m, token.Rev)
 	tok.Position = r.LastFlush
@@ -228,13 +220,9 @@ func dataSwitchoverPreview(env *Env, ctx context.Context, r *Record) (string, er
 	if env.Data == nil {
 		return "no mirror set", nil
 	}
-	st, err := env.Data.Status(ctx)
+	m, err := env.targetMember(ctx, "data switchover", r)
 	if err != nil {
-		return "", fmt.Errorf("data switchover: %w", err)
-	}
-	m, err := candidate(st, r.To)
-	if err != nil {
-		return "", fmt.Errorf("data switchover: %w", err)
+		return "", err
 	}
 	r.Promoted = m.Member
 	return fmt.Sprintf("promote %s (timeline %d) once it has replayed %s; expected loss none (it is %d bytes behind now, and the promotion waits)",
