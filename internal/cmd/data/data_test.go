@@ -133,19 +133,7 @@ func TestCLI(t *testing.T) {
 	for _, p := range proxies {
 		p.Stop()
 	}
-	conn, err := pgx.Connect(context.Background(), fmt.Sprintf("host=127.0.0.1 port=%d user=shop password=cli-secret dbname=shop sslmode=disable", ports[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(context.Background(), `create table t (n int) with (autovacuum_enabled = off)`); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 50; i++ {
-		if _, err := conn.Exec(context.Background(), `insert into t values ($1)`, i); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conn.Close(context.Background())
+	commitRows(t, ports[0], "cli-secret", 50)
 	out, err = run(t, good, "promote", "shop-db", "west-0")
 	if err == nil || !strings.Contains(out, "would lose") || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("promote without --force: %v\n%s", err, out)
@@ -191,5 +179,24 @@ func TestCLI(t *testing.T) {
 		logs, _ := os.ReadFile(pgserver.LogPath(filepath.Join(dir, "pg", "east-1")))
 		st, _ := run(t, good, "status", "shop-db")
 		t.Fatalf("verify after DR promotion: %v\n%s\n%s\neast-1 log:\n%s", err, out, st, logs[max(0, len(logs)-5000):])
+	}
+}
+
+// commitRows creates table t on the member at port (autovacuum off, so the tests can
+// count commits) and commits n rows into it, one transaction each.
+func commitRows(t *testing.T, port int, password string, n int) {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), fmt.Sprintf("host=127.0.0.1 port=%d user=shop password=%s dbname=shop sslmode=disable", port, password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `create table t (n int) with (autovacuum_enabled = off)`); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		if _, err := conn.Exec(context.Background(), `insert into t values ($1)`, i); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/Shopify/toxiproxy/v2"
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -125,19 +124,7 @@ func TestPromoteAndMonitorLeaveTheSetToTheDaemons(t *testing.T) {
 	for _, p := range links {
 		p.Stop()
 	}
-	conn, err := pgx.Connect(context.Background(), fmt.Sprintf("host=127.0.0.1 port=%d user=shop password=outside-secret dbname=shop sslmode=disable", ports[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(context.Background(), `create table t (n int) with (autovacuum_enabled = off)`); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 20; i++ {
-		if _, err := conn.Exec(context.Background(), `insert into t values ($1)`, i); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conn.Close(context.Background())
+	commitRows(t, ports[0], "outside-secret", 20)
 
 	out, err := run(t, fleetFile, "promote", "shop-db", "west-0", "--force", "--who", "alice")
 	if err != nil {
