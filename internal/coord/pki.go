@@ -27,6 +27,23 @@ import (
 // same layout.
 type PKI struct{ Dir string }
 
+// APICredentials are what a CLI needs to call the daemons' API: the bearer token
+// (from tokenFile, else the PKI's api-token) and a TLS configuration that trusts the
+// PKI's CA.
+func (p PKI) APICredentials(tokenFile string) (token string, tlsCfg *tls.Config, err error) {
+	if tokenFile == "" {
+		tokenFile = p.TokenFile()
+	}
+	if token, err = p.TokenAt(tokenFile); err != nil {
+		return "", nil, err
+	}
+	pool, err := p.CertPool()
+	if err != nil {
+		return "", nil, err
+	}
+	return token, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
 // EnvPKI names the environment variable with the default PKI directory.
 const EnvPKI = "HADRON_PKI"
 

@@ -2,7 +2,6 @@ package data
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -58,21 +57,11 @@ func (d *daemonFlags) ask(ctx context.Context, f *fleet.Fleet, region string) de
 	if len(out.Daemons) == 0 {
 		return out
 	}
-	pki := coord.PKI{Dir: d.pkiDir}
-	token, err := pki.Token()
-	if d.tokenFile != "" {
-		token, err = pki.TokenAt(d.tokenFile)
-	}
+	token, tlsCfg, err := coord.PKI{Dir: d.pkiDir}.APICredentials(d.tokenFile)
 	if err != nil {
-		out.Err = fmt.Errorf("no API token: %w", err)
+		out.Err = fmt.Errorf("no API credentials: %w", err)
 		return out
 	}
-	pool, err := pki.CertPool()
-	if err != nil {
-		out.Err = fmt.Errorf("no CA: %w", err)
-		return out
-	}
-	tlsCfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	var errs []error
 	for _, s := range f.Sites {
 		if s.Spec.Daemon == nil {

@@ -4,7 +4,6 @@ package runbook
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"time"
@@ -36,19 +35,10 @@ func (c *conn) clients() (*fleet.Fleet, []*api.Client, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	pki := coord.PKI{Dir: c.pkiDir}
-	token, err := pki.Token()
-	if c.tokenFile != "" {
-		token, err = pki.TokenAt(c.tokenFile)
-	}
+	token, tlsCfg, err := coord.PKI{Dir: c.pkiDir}.APICredentials(c.tokenFile)
 	if err != nil {
 		return nil, nil, err
 	}
-	pool, err := pki.CertPool()
-	if err != nil {
-		return nil, nil, err
-	}
-	tlsCfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	var out []*api.Client
 	for _, s := range f.Sites {
 		if s.Spec.Daemon != nil {

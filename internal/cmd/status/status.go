@@ -41,16 +41,10 @@ address as seen from --region. Without an etcd majority the daemon says so:
 			if err != nil {
 				return err
 			}
-			pki := coord.PKI{Dir: pkiDir}
-			token, err := readToken(pki, tokenFile)
+			token, tlsCfg, err := coord.PKI{Dir: pkiDir}.APICredentials(tokenFile)
 			if err != nil {
 				return err
 			}
-			pool, err := pki.CertPool()
-			if err != nil {
-				return err
-			}
-			tlsCfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 			st, err := ask(cmd.Context(), f, daemonSite, region, token, tlsCfg, timeout)
 			if err != nil {
 				return err
@@ -73,13 +67,6 @@ address as seen from --region. Without an etcd majority the daemon says so:
 	fl.StringVarP(&output, "output", "o", "text", "output format: text or json")
 	fl.DurationVar(&timeout, "timeout", 5*time.Second, "time to wait for each daemon")
 	return cmd
-}
-
-func readToken(pki coord.PKI, file string) (string, error) {
-	if file == "" {
-		return pki.Token()
-	}
-	return pki.TokenAt(file)
 }
 
 // ask returns the status of the named daemon, or of the first daemon that answers.
