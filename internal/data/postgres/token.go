@@ -40,7 +40,6 @@ var guardStatements = []string{
 
 // tokenGuard is a held compare-and-raise on one member's session.
 type tokenGuard struct {
-	member string
 	stored int64 // the member's token before this action
 	token  int64 // the action's token
 }
@@ -54,10 +53,11 @@ func (g tokenGuard) raise() []setting {
 }
 
 // guard takes member's token lock on conn and checks token against the stored one
-// (data.TokenAllows). On success the lock is held: the caller acts, then releases it with
-// unlock (or by closing the session). On any error the session must be closed.
+// (data.TokenAllows). On success the lock is held: the caller acts, then releases it
+// with unlockSQL in its last round trip (or by closing the session). On any other
+// error the session must be closed.
 func guard(ctx context.Context, conn *pgx.Conn, member string, token int64, safe bool) (tokenGuard, error) {
-	g := tokenGuard{member: member, token: token}
+	g := tokenGuard{token: token}
 	out, err := pipelined(ctx, conn, guardStatements...)
 	if err != nil {
 		return g, fmt.Errorf("fencing token of %s: %w", member, err)
