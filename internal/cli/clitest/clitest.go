@@ -4,8 +4,6 @@ package clitest
 
 import (
 	"bytes"
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -13,25 +11,16 @@ import (
 	"hadron.dev/hadron/internal/cli"
 )
 
-// Run executes cmd with args and returns stdout, stderr (with the error an ExitError
-// carries, as the process would print it) and the exit code. An error that is not an
-// ExitError fails the test: commands must say how they exit.
+// Run prepares cmd (cli.Prepare), executes it with args and returns stdout, stderr
+// (with the final error as the process would print it) and the exit code.
 func Run(t testing.TB, cmd *cobra.Command, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
 	cmd.SetArgs(args)
-	code := 0
-	if err := cmd.Execute(); err != nil {
-		var ee *cli.ExitError
-		if !errors.As(err, &ee) {
-			t.Fatalf("%s %s: %v (not an ExitError)", cmd.Name(), strings.Join(args, " "), err)
-		}
-		code = ee.Code
-		if ee.Err != nil {
-			errOut.WriteString(ee.Err.Error() + "\n")
-		}
-	}
+	cli.Prepare(cmd)
+	failed, err := cmd.ExecuteC()
+	code := cli.Report(&errOut, cmd.Root().Name(), failed, err)
 	return out.String(), errOut.String(), code
 }

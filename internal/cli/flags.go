@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/fleet"
+)
+
+// Environment variables that give the shared flags their defaults (besides
+// $HADRON_FLEET and $HADRON_PKI, which fleet and coord name).
+const (
+	EnvRegion         = "HADRON_REGION"
+	EnvRequestTimeout = "HADRON_REQUEST_TIMEOUT"
+)
+
+// DefaultRequestTimeout is --request-timeout without the flag or its variable.
+const DefaultRequestTimeout = 5 * time.Second
+
+// FileFlag adds -f/--file: the fleet file or directory.
+func FileFlag(fs *pflag.FlagSet, p *string) {
+	fs.StringVarP(p, "file", "f", fleet.DefaultPath(), "fleet file or directory ($"+fleet.EnvFleet+")")
+	_ = fs.SetAnnotation("file", cobraFilename, []string{"yaml", "yml"})
+}
+
+// cobraFilename is cobra's annotation for a flag that completes file names.
+const cobraFilename = "cobra_annotation_bash_completion_filename_extensions"
+
+// PKIFlag adds --pki: the daemons' PKI directory (CA, certificates, API token).
+func PKIFlag(fs *pflag.FlagSet, p *string) {
+	fs.StringVar(p, "pki", coord.DefaultPKIDir(), "directory with the daemons' CA (ca.crt), certificates and API token (api-token) ($"+coord.EnvPKI+")")
+	_ = fs.SetAnnotation("pki", "cobra_annotation_bash_completion_subdirs_in_dir", []string{})
+}
+
+// RegionFlag adds --region: the region this command runs in, which picks the
+// addresses of daemons and database members as seen from there.
+func RegionFlag(fs *pflag.FlagSet, p *string) {
+	fs.StringVar(p, "region", os.Getenv(EnvRegion), "region this command runs in: daemons and database members are reached at their addresses as seen from there ($"+EnvRegion+"; default: their own addresses)")
+}
+
+// TimeoutFlag adds --timeout: how long the whole command may take before it gives up.
+// Its default is the command's own, so it has no environment variable.
+func TimeoutFlag(fs *pflag.FlagSet, p *time.Duration, def time.Duration, what string) {
+	usage := "give up after this long"
+	if what != "" {
+		usage += ": " + what
+	}
+	fs.DurationVar(p, "timeout", def, usage)
+}
+
+// RequestTimeoutFlag adds --request-timeout: how long to wait for each daemon's answer.
+func RequestTimeoutFlag(fs *pflag.FlagSet, p *time.Duration) {
+	fs.DurationVar(p, "request-timeout", DefaultRequestTimeout, "time to wait for each daemon's answer ($"+EnvRequestTimeout+")")
+	fromEnv(fs, "request-timeout", EnvRequestTimeout)
+}
+
+// DryRunFlag adds --dry-run: print what would be done, with the state observed now.
+func DryRunFlag(fs *pflag.FlagSet, p *bool, what string) {
+	usage := "print what would be done with the state observed now, and change nothing"
+	if what != "" {
+		usage = what
+	}
+	fs.BoolVar(p, "dry-run", false, usage)
+}
+
+// fromEnv sets flag name's default from the environment variable env. A value that
+// does not parse is a usage error when the command runs without the flag.
+func fromEnv(fs *pflag.FlagSet, name, env string) {
+	v := os.Getenv(env)
+	f := fs.Lookup(name)
+	if v == "" || f == nil {
+		return
+	}
+	if err := f.Value.Set(v); err != nil {
+		_ = fs.SetAnnotation(name, envError, []string{fmt.Sprintf("$%s=%q: %v", env, v, err)})
+		return
+	}
+	f.DefValue = f.Value.String()
+}
+
+// Alias keeps old working as a hidden, deprecated spelling of the flag name: scripts
+// that use it go on working and are told the new spelling.
+func Alias(fs *pflag.FlagSet, old, name string) {
+	f := fs.Lookup(name)
+	if f == nil {
+		panic("cli.Alias: no flag --" + name)
+	}
+	fs.AddFlag(&pflag.Flag{Name: old, Usage: f.Usage, Value: f.Value, DefValue: f.DefValue, NoOptDefVal: f.NoOptDefVal,
+		Hidden: true, Deprecated: "use --" + name})
+}
