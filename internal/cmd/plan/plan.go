@@ -2,8 +2,7 @@
 package plan
 
 import (
-	"encoding/json"
-	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/spf13/cobra"
@@ -15,12 +14,18 @@ import (
 	"hadron.dev/hadron/internal/replicate"
 )
 
+// Kind is the kind of plan's document (-o json|yaml).
+const Kind = "Plan"
+
 // Command returns `hadron plan`.
 func Command() *cobra.Command {
-	var path, output string
-	var sites bool
+	var (
+		path   string
+		output cli.Output
+		sites  bool
+	)
 	cmd := &cobra.Command{
-		Use:   "plan",
+		Use:   "plan [-f FILE] [--sites] [-o FORMAT]",
 		Short: "Print the fleet's topology: sites by region and zone, applications, mirror sets",
 		Long: `Print the fleet's topology: sites by region and zone (role, kube context, load
 balancers, daemon, database members per zone), applications (mode, active and
@@ -28,15 +33,12 @@ stand-by sites, DNS names and strategy, health check), mirror sets (members with
 site, zone and role) and the voting sites.
 
 A fleet with problems is not planned: they are printed as by hadron validate and the
-exit status is 1.`,
+exit status is 1. -o json|yaml prints a document of kind Plan.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := validate.CheckOutput(output); err != nil {
-				return cli.Exit(validate.ExitUnreadable, err)
-			}
 			f, err := fleet.Load(path)
 			if err != nil {
-				return validate.Report(cmd.ErrOrStderr(), path, validate.OutputText, f, err)
+				return validate.Report(cmd.ErrOrStderr(), path, &cli.Output{}, f, err)
 			}
 			p := Of(f)
 			if sites {
@@ -45,19 +47,11 @@ exit status is 1.`,
 				log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 				p.Add(replicate.PlanSection(cmd.Context(), f.Applications, f.Sites, f.Dir, log))
 			}
-			w := cmd.OutOrStdout()
-			if output == validate.OutputJSON {
-				b, err := json.MarshalIndent(p, "", "  ")
-				if err != nil {
-					return fmt.Errorf("plan: %w", err)
-				}
-				_, err = fmt.Fprintf(w, "%s\n", b)
-				return err
-			}
-			return p.WriteText(w)
+			return output.Print(cmd.OutOrStdout(), Kind, p, func(w io.Writer) error { return p.WriteText(w) })
 		},
 	}
-	validate.AddFlags(cmd, &path, &output)
+	cli.FileFlag(cmd.Flags(), &path)
+	cli.OutputFlag(cmd.Flags(), &output)
 	cmd.Flags().BoolVar(&sites, "sites", false, "contact each application's sites and add what replication would change on each stand-by")
 	return cmd
 }

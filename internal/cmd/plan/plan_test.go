@@ -104,7 +104,7 @@ func TestPlanBadFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, errOut, code := run(t, "plan", "-f", p)
-	want := p + `: MirrorSet "shop-db": spec.members[2].site: site "wset" is not defined (did you mean "west"?)` + "\n" + p + ": 1 problem\n"
+	want := p + `: MirrorSet "shop-db": spec.members[2].site: site "wset" is not defined (did you mean "west"?)` + "\nhadron: " + p + ": 1 problem\n"
 	if code != 1 || out != "" || errOut != want {
 		t.Errorf("code %d\nstdout %q\nstderr %q\nwant   %q", code, out, errOut, want)
 	}

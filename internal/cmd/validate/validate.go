@@ -2,7 +2,6 @@
 package validate
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -19,52 +18,37 @@ const (
 	ExitUnreadable = 2 // the fleet path cannot be read
 )
 
-// Output formats of validate and plan.
-const (
-	OutputText = "text"
-	OutputJSON = "json"
-)
+// Kind is the kind of validate's document (-o json|yaml).
+const Kind = "Validation"
 
 // Command returns `hadron validate`.
 func Command() *cobra.Command {
-	var path, output string
+	var (
+		path   string
+		output cli.Output
+	)
 	cmd := &cobra.Command{
-		Use:   "validate",
+		Use:   "validate [-f FILE] [-o FORMAT]",
 		Short: "Check a fleet file or directory and report every problem",
 		Long: `Check a fleet file or directory and report every problem, one per line:
 
   FILE: KIND "NAME": FIELD.PATH: REASON
 
 Exit status: 0 when the fleet is valid, 1 when it has problems, 2 when it cannot be
-read. The fleet reference is docs/fleet.md.`,
+read (-o json|yaml prints a document of kind Validation). The fleet reference is
+docs/fleet.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := CheckOutput(output); err != nil {
-				return cli.Exit(ExitUnreadable, err)
-			}
 			f, err := fleet.Load(path)
-			return Report(cmd.OutOrStdout(), path, output, f, err)
+			return Report(cmd.OutOrStdout(), path, &output, f, err)
 		},
 	}
-	AddFlags(cmd, &path, &output)
+	cli.FileFlag(cmd.Flags(), &path)
+	cli.OutputFlag(cmd.Flags(), &output)
 	return cmd
 }
 
-// AddFlags adds -f (the fleet path) and -o (the output format).
-func AddFlags(cmd *cobra.Command, path, output *string) {
-	cmd.Flags().StringVarP(path, "file", "f", fleet.DefaultPath(), "fleet file or directory (default from $"+fleet.EnvFleet+")")
-	cmd.Flags().StringVarP(output, "output", "o", OutputText, "output format: text or json")
-}
-
-// CheckOutput refuses an unknown -o value.
-func CheckOutput(output string) error {
-	if output != OutputText && output != OutputJSON {
-		return fmt.Errorf("-o %s: want text or json", output)
-	}
-	return nil
-}
-
-// Result is the JSON output of `hadron validate`.
+// Result is the document of `hadron validate` (kind Validation).
 type Result struct {
 	Path         string             `json:"path"`
 	Valid        bool               `json:"valid"`
@@ -75,7 +59,7 @@ type Result struct {
 }
 
 // Report prints the outcome of loading path and returns the exit error, if any.
-func Report(w io.Writer, path, output string, f *fleet.Fleet, err error) error {
+func Report(w io.Writer, path string, output *cli.Output, f *fleet.Fleet, err error) error {
 	problems, isFleetErr := fleet.AsErrors(err)
 	if err != nil && !isFleetErr {
 		return cli.Exit(ExitUnreadable, err)
@@ -95,13 +79,7 @@ func Report(w io.Writer, path, output string, f *fleet.Fleet, err error) error {
 			r.MirrorSets = append(r.MirrorSets, m.Name)
 		}
 	}
-	if output == OutputJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if werr := enc.Encode(r); werr != nil {
-			return fmt.Errorf("write result: %w", werr)
-		}
-	} else {
+	werr := output.Print(w, Kind, r, func(w io.Writer) error {
 		var b strings.Builder
 		if r.Valid {
 			fmt.Fprintf(&b, "%s: OK: %s, %s, %s\n", path, named(r.Sites, "site", "sites"), named(r.Applications, "application", "applications"), named(r.MirrorSets, "mirror set", "mirror sets"))
@@ -110,9 +88,11 @@ func Report(w io.Writer, path, output string, f *fleet.Fleet, err error) error {
 			b.WriteString(p.Error())
 			b.WriteByte('\n')
 		}
-		if _, werr := io.WriteString(w, b.String()); werr != nil {
-			return fmt.Errorf("write result: %w", werr)
-		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	})
+	if werr != nil {
+		return fmt.Errorf("write result: %w", werr)
 	}
 	if !r.Valid {
 		return cli.Exit(ExitProblems, fmt.Errorf("%s: %s", path, plural(len(problems), "problem", "problems")))

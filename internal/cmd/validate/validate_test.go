@@ -61,7 +61,7 @@ func TestValidateBad(t *testing.T) {
 		p + `: Application "shop": spec.policy.activeSite: site "esat" is not defined (did you mean "east"?)`,
 		p + `: MirrorSet "shop-db": spec.members[2].role: "dr-asnyc" is not one of primary, failover, dr-async (did you mean "dr-async"?)`,
 	}, "\n") + "\n"
-	if code != 1 || out != want || errOut != p+": 4 problems\n" {
+	if code != 1 || out != want || errOut != "hadron: "+p+": 4 problems\n" {
 		t.Errorf("code %d\nstdout:\n%s\nwant:\n%s\nstderr %q", code, out, want, errOut)
 	}
 }
@@ -96,8 +96,8 @@ func TestValidateUnreadable(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, "no such file or directory") {
 		t.Errorf("missing file: code %d, stderr %q", code, errOut)
 	}
-	_, errOut, code = run(t, "validate", "-f", example, "-o", "yaml")
-	if code != 2 || !strings.Contains(errOut, "-o yaml: want text or json") {
+	_, errOut, code = run(t, "validate", "-f", example, "-o", "xml")
+	if code != 2 || !strings.Contains(errOut, `invalid argument "xml" for "-o, --output" flag: want text, json, yaml or jsonpath=TEMPLATE`) {
 		t.Errorf("bad -o: code %d, stderr %q", code, errOut)
 	}
 }
