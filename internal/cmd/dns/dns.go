@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/gslb/dnsserver"
 	"hadron.dev/hadron/internal/gslb/standalone"
@@ -33,7 +34,7 @@ func serveCommand() *cobra.Command {
 		verbose                bool
 	)
 	cmd := &cobra.Command{
-		Use:   "serve",
+		Use:   "serve [-f FILE] [--listen ADDR] [--observer SITE]",
 		Short: "Probe every site and answer the GSLB zones authoritatively (UDP and TCP)",
 		Long: `Probe every site and answer the GSLB zones authoritatively (UDP and TCP).
 
@@ -55,7 +56,7 @@ probes then use the addresses of the other sites as seen from that site's region
 			if observer != "" {
 				s := f.Site(observer)
 				if s == nil {
-					return fmt.Errorf("--observer %s: no such site in %s", observer, file)
+					return cli.Usagef("--observer %s: no such site in %s", observer, file)
 				}
 				obs = append(obs, standalone.Observer{Name: observer, Region: s.Spec.Region})
 			}
@@ -69,7 +70,7 @@ probes then use the addresses of the other sites as seen from that site's region
 			return node.Run(ctx)
 		},
 	}
-	cmd.Flags().StringVarP(&file, "file", "f", fleet.DefaultPath(), "fleet file or directory")
+	cli.FileFlag(cmd.Flags(), &file)
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:5353", "address (host:port) to serve UDP and TCP on")
 	cmd.Flags().StringVar(&observer, "observer", "", "fleet site this process observes from (default: plain addresses)")
 	cmd.Flags().IntVar(&rrl.Rate, "rrl-rate", 1000, "UDP responses per second per client network (/24, /56; 0 disables rate limiting)")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/gslb"
 	"hadron.dev/hadron/internal/gslb/dnsendpoint"
@@ -22,10 +23,14 @@ import (
 // EnvTSIGSecret carries the TSIG secret when no --tsig-secret-file is given.
 const EnvTSIGSecret = "HADRON_TSIG_SECRET"
 
+// SyncKind is the kind of sync's document (-o json|yaml).
+const SyncKind = "DNSSync"
+
 type syncOptions struct {
 	file, provider, owner string
 	dryRun                bool
 	timeout               time.Duration
+	output                cli.Output
 	// rfc2136
 	server, zone, keyName, keyAlg, secretFile string
 	// dnsendpoint
@@ -35,30 +40,46 @@ type syncOptions struct {
 func syncCommand() *cobra.Command {
 	var o syncOptions
 	cmd := &cobra.Command{
-		Use:   "sync",
+		Use:   "sync --provider rfc2136|dnsendpoint [-f FILE] [--dry-run] [-o FORMAT]",
 		Short: "Write the application names to a DNS provider (RFC 2136 or external-dns DNSEndpoint)",
 		Long: `Write the application names to a DNS provider, for zones that cannot be delegated to
 hadron's own DNS server. The records are the answers of the fleet's policy (the
 active site for failover names). A plan is computed first and printed; --dry-run
 stops there. Records and objects carry the owner id; those of other owners and
-records hadron did not write are never changed.
+records hadron did not write are never changed. -o json|yaml prints a document of
+kind DNSSync: each plan's changes and conflicts, and whether it was applied.
 
   hadron dns sync -f fleet.yaml --provider rfc2136 --server ns1:53 --zone example.com \
       --tsig-key hadron --tsig-secret-file key.b64
   hadron dns sync -f fleet.yaml --provider dnsendpoint --site east --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.check(); err != nil {
+				return err
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
 			defer cancel()
-			return runSync(ctx, cmd.OutOrStdout(), o)
+			text := io.Discard
+			if o.output.Text() {
+				text = cmd.OutOrStdout()
+			}
+			doc := &syncDoc{Provider: o.provider, DryRun: o.dryRun, Plans: []syncPlan{}}
+			err := runSync(ctx, text, o, doc)
+			if !o.output.Text() && len(doc.Plans) > 0 {
+				if perr := o.output.Print(cmd.OutOrStdout(), SyncKind, doc, nil); perr != nil && err == nil {
+					err = perr
+				}
+			}
+			return err
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&o.file, "file", "f", fleet.DefaultPath(), "fleet file or directory")
-	fl.StringVar(&o.provider, "provider", "", "rfc2136 or dnsendpoint")
+	cli.FileFlag(fl, &o.file)
+	fl.StringVar(&o.provider, "provider", "", "rfc2136 or dnsendpoint (required)")
 	fl.StringVar(&o.owner, "owner", "hadron", "owner id written beside every record (one per site)")
-	fl.BoolVar(&o.dryRun, "dry-run", false, "print the plan, change nothing")
-	fl.DurationVar(&o.timeout, "timeout", time.Minute, "give up after this long")
+	cli.DryRunFlag(fl, &o.dryRun, "print the plan from the records there now, change nothing")
+	cli.TimeoutFlag(fl, &o.timeout, time.Minute, "")
+	cli.OutputFlag(fl, &o.output)
 	fl.StringVar(&o.server, "server", "", "rfc2136: primary server host:port")
 	fl.StringVar(&o.zone, "zone", "", "rfc2136: zone to update")
 	fl.StringVar(&o.keyName, "tsig-key", "", "rfc2136: TSIG key name")
@@ -69,7 +90,97 @@ records hadron did not write are never changed.
 	return cmd
 }
 
-func runSync(ctx context.Context, out io.Writer, o syncOptions) error {
+// check refuses a command line that cannot sync, before anything is read.
+func (o *syncOptions) check() error {
+	switch o.provider {
+	case "rfc2136":
+		var missing []string
+		for _, f := range []struct{ name, v string }{{"--server", o.server}, {"--zone", o.zone}} {
+			if f.v == "" {
+				missing = append(missing, f.name)
+			}
+		}
+		if len(missing) > 0 {
+			return cli.Usagef("--provider rfc2136 needs %s", strings.Join(missing, " and "))
+		}
+	case "dnsendpoint":
+		if o.site == "" {
+			return cli.Usagef("--provider dnsendpoint needs --site")
+		}
+	case "":
+		return cli.Usagef("--provider is required: rfc2136 or dnsendpoint")
+	default:
+		return cli.Usagef("--provider %q: want rfc2136 or dnsendpoint", o.provider)
+	}
+	return nil
+}
+
+// syncDoc is the document of `hadron dns sync` (kind DNSSync).
+type syncDoc struct {
+	Provider string     `json:"provider"`
+	DryRun   bool       `json:"dryRun"`
+	Plans    []syncPlan `json:"plans"`
+}
+
+// syncPlan is one zone's (rfc2136) or one namespace's (dnsendpoint) plan.
+type syncPlan struct {
+	Zone      string         `json:"zone,omitempty"`
+	Namespace string         `json:"namespace,omitempty"`
+	Owner     string         `json:"owner"`
+	Changes   []syncChange   `json:"changes"`
+	Conflicts []syncConflict `json:"conflicts"`
+	Applied   bool           `json:"applied"`
+}
+
+// syncChange is one record set or object to create, update or delete.
+type syncChange struct {
+	Action  string   `json:"action"`
+	Object  string   `json:"object"`
+	Records []string `json:"records,omitempty"`
+	Was     []string `json:"was,omitempty"`
+}
+
+// syncConflict is a wanted record set or object that another owner holds.
+type syncConflict struct {
+	Object string `json:"object"`
+	Owner  string `json:"owner"`
+}
+
+func recordPlanDoc(zone string, p recordplan.Plan) syncPlan {
+	out := syncPlan{Zone: zone, Owner: p.Owner, Changes: []syncChange{}, Conflicts: []syncConflict{}}
+	for _, c := range p.Changes {
+		ch := syncChange{Action: string(c.Action), Object: c.Record.Name + " " + c.Record.Type}
+		if c.Action != recordplan.Delete {
+			ch.Records = []string{c.Record.String()}
+		}
+		if c.Old != nil {
+			ch.Object = c.Old.Name + " " + c.Old.Type
+			ch.Was = []string{c.Old.String()}
+		}
+		out.Changes = append(out.Changes, ch)
+	}
+	for _, c := range p.Conflicts {
+		out.Conflicts = append(out.Conflicts, syncConflict{Object: c.Want.Name + " " + c.Want.Type, Owner: c.Owner})
+	}
+	return out
+}
+
+func endpointPlanDoc(p dnsendpoint.Plan) syncPlan {
+	out := syncPlan{Namespace: p.Namespace, Owner: p.Owner, Changes: []syncChange{}, Conflicts: []syncConflict{}}
+	for _, c := range p.Changes {
+		ch := syncChange{Action: string(c.Action), Object: "DNSEndpoint " + p.Namespace + "/" + c.Name}
+		for _, r := range c.Endpoints {
+			ch.Records = append(ch.Records, r.String())
+		}
+		out.Changes = append(out.Changes, ch)
+	}
+	for _, o := range p.Conflicts {
+		out.Conflicts = append(out.Conflicts, syncConflict{Object: "DNSEndpoint " + p.Namespace + "/" + o.Name, Owner: o.Owner})
+	}
+	return out
+}
+
+func runSync(ctx context.Context, out io.Writer, o syncOptions, doc *syncDoc) error {
 	f, err := fleet.Load(o.file)
 	if err != nil {
 		return err
@@ -79,16 +190,13 @@ func runSync(ctx context.Context, out io.Writer, o syncOptions) error {
 		return err
 	}
 	st := &gslb.State{Version: 1}
-	switch o.provider {
-	case "rfc2136":
-		return syncRFC2136(ctx, out, o, cat, st)
-	case "dnsendpoint":
-		return syncDNSEndpoint(ctx, out, o, f, cat, st)
+	if o.provider == "rfc2136" {
+		return syncRFC2136(ctx, out, o, cat, st, doc)
 	}
-	return fmt.Errorf("--provider %q: want rfc2136 or dnsendpoint", o.provider)
+	return syncDNSEndpoint(ctx, out, o, f, cat, st, doc)
 }
 
-func syncRFC2136(ctx context.Context, out io.Writer, o syncOptions, cat *gslb.Catalog, st *gslb.State) error {
+func syncRFC2136(ctx context.Context, out io.Writer, o syncOptions, cat *gslb.Catalog, st *gslb.State, doc *syncDoc) error {
 	secret := os.Getenv(EnvTSIGSecret)
 	if o.secretFile != "" {
 		b, err := os.ReadFile(o.secretFile)
@@ -107,20 +215,22 @@ func syncRFC2136(ctx context.Context, out io.Writer, o syncOptions, cat *gslb.Ca
 	}
 	plan := recordplan.Make(o.owner, cur, recordplan.Desired(cat, st, o.zone))
 	fmt.Fprint(out, plan)
+	doc.Plans = append(doc.Plans, recordPlanDoc(o.zone, plan))
 	if o.dryRun || plan.Empty() {
 		return nil
 	}
 	if err := p.Apply(ctx, plan); err != nil {
 		return err
 	}
+	doc.Plans[len(doc.Plans)-1].Applied = true
 	fmt.Fprintf(out, "applied %d changes to %s\n", len(plan.Changes), o.zone)
 	return nil
 }
 
-func syncDNSEndpoint(ctx context.Context, out io.Writer, o syncOptions, f *fleet.Fleet, cat *gslb.Catalog, st *gslb.State) error {
+func syncDNSEndpoint(ctx context.Context, out io.Writer, o syncOptions, f *fleet.Fleet, cat *gslb.Catalog, st *gslb.State, doc *syncDoc) error {
 	s := f.Site(o.site)
 	if s == nil {
-		return fmt.Errorf("--site %q: no such site in the fleet", o.site)
+		return cli.Usagef("--site %q: no such site in %s", o.site, o.file)
 	}
 	conn, err := site.Connect(s, f.Dir)
 	if err != nil {
@@ -151,12 +261,14 @@ func syncDNSEndpoint(ctx context.Context, out io.Writer, o syncOptions, f *fleet
 		}
 		plan := dnsendpoint.MakePlan(o.owner, ns, cur, byNS[ns])
 		fmt.Fprint(out, plan)
+		doc.Plans = append(doc.Plans, endpointPlanDoc(plan))
 		if o.dryRun || plan.Empty() {
 			continue
 		}
 		if err := p.Apply(ctx, plan); err != nil {
 			return err
 		}
+		doc.Plans[len(doc.Plans)-1].Applied = true
 	}
 	return nil
 }

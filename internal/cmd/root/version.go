@@ -2,10 +2,14 @@ package root
 
 import (
 	"fmt"
+	"io"
+	"runtime"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
 	_ "hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/cli"
 )
 
 // Version and Commit are set at build time by make (-ldflags "-X
@@ -36,9 +40,21 @@ func versionInfo(bi *debug.BuildInfo) (version, commit string) {
 	return version, commit
 }
 
+// VersionKind is the kind of `hadron version`'s document (-o json|yaml).
+const VersionKind = "Version"
+
+// versionDoc is `hadron version`'s document.
+type versionDoc struct {
+	Version   string `json:"version"`
+	Commit    string `json:"commit"`
+	GoVersion string `json:"goVersion"`
+	Platform  string `json:"platform"`
+}
+
 func versionCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
+	var output cli.Output
+	cmd := &cobra.Command{
+		Use:   "version [-o FORMAT]",
 		Short: "Print hadron's version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -47,8 +63,13 @@ func versionCommand() *cobra.Command {
 			if c == "" {
 				c = "unknown"
 			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "hadron %s (commit %s)\n", v, c)
-			return err
+			doc := versionDoc{Version: v, Commit: c, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+			return output.Print(cmd.OutOrStdout(), VersionKind, doc, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "hadron %s (commit %s)\n", v, c)
+				return err
+			})
 		},
 	}
+	cli.OutputFlag(cmd.Flags(), &output)
+	return cmd
 }
