@@ -34,7 +34,8 @@ const prepared = "hadron.dev/cli-prepared"
 // Prepare readies a command tree for Run: each RunE's errors are marked as the
 // operation's (exit 1) so that every other error is cobra's about the command line
 // (exit 2); a flag's environment variable that cannot be parsed is a usage error; a
-// group of commands given an unknown subcommand says so instead of printing its help.
+// group of commands given an unknown subcommand says so instead of printing its help;
+// -o completes its formats.
 // Preparing a tree twice changes nothing.
 func Prepare(root *cobra.Command) {
 	if root.Annotations[prepared] != "" {
@@ -51,6 +52,13 @@ func Prepare(root *cobra.Command) {
 			c.RunE = marked(c.RunE)
 		case c.Run == nil && c.HasSubCommands():
 			c.RunE = group
+		}
+		if f := c.Flags().Lookup("output"); f != nil {
+			if _, ok := f.Value.(*Output); ok {
+				if _, has := c.GetFlagCompletionFunc("output"); !has {
+					_ = c.RegisterFlagCompletionFunc("output", completeOutput)
+				}
+			}
 		}
 		for _, sub := range c.Commands() {
 			walk(sub)

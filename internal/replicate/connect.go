@@ -63,7 +63,7 @@ func ConnectApp(sites []*v1alpha1.Site, dir string, app *v1alpha1.Application) (
 	}
 	active, err := conn(p.ActiveSite)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoActive, err)
+		return nil, fmt.Errorf("application %s: active site: %w", app.Name, err)
 	}
 	out := &Sites{App: app, Active: active, Sites: sites}
 	for _, n := range p.StandbySites {

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -46,6 +48,9 @@ func RESTConfig(s *v1alpha1.Site, fleetDir string) (*rest.Config, error) {
 		p := s.Spec.Kubeconfig
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(fleetDir, p)
+		}
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("site %s: kubeconfig %s (spec.kubeconfig) does not exist", s.Name, p)
 		}
 		rules.ExplicitPath = p
 	}

@@ -4,7 +4,6 @@
 package check
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/discovery"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/replicate"
@@ -22,6 +22,37 @@ import (
 
 // ErrNotReady is returned (exit code 1) when a check finds anything to fix.
 var ErrNotReady = errors.New("check failed")
+
+// Kinds of the checks' documents (-o json|yaml).
+const (
+	ParityKind       = "ParityReport"
+	ReadinessKind    = "ReadinessReport"
+	ConnectivityKind = "ConnectivityReport"
+)
+
+// parityDoc is `hadron check parity`'s document.
+type parityDoc struct {
+	Application string             `json:"application"`
+	Active      string             `json:"active"`
+	OK          bool               `json:"ok"`
+	Objects     []replicate.Parity `json:"objects"`
+	Warnings    []string           `json:"warnings"`
+}
+
+// readinessDoc is `hadron check readiness`'s document.
+type readinessDoc struct {
+	Application string              `json:"application"`
+	OK          bool                `json:"ok"`
+	Findings    []replicate.Finding `json:"findings"`
+	Parity      []replicate.Parity  `json:"parity"`
+}
+
+// connectivityDoc is `hadron check connectivity`'s document.
+type connectivityDoc struct {
+	Application string            `json:"application"`
+	OK          bool              `json:"ok"`
+	Probes      []discovery.Probe `json:"probes"`
+}
 
 // Command returns `hadron check`.
 func Command() *cobra.Command {
@@ -37,18 +68,17 @@ func Command() *cobra.Command {
 }
 
 type common struct {
-	file, output string
+	file   string
+	output cli.Output
 }
 
 func (c *common) flags(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&c.file, "file", "f", fleet.DefaultPath(), "fleet file or directory (default from $"+fleet.EnvFleet+")")
-	cmd.Flags().StringVarP(&c.output, "output", "o", "text", "text or json")
+	cli.FileFlag(cmd.Flags(), &c.file)
+	cli.OutputFlag(cmd.Flags(), &c.output)
+	cmd.ValidArgsFunction = cli.CompleteApplications
 }
 
 func (c *common) connect(cmd *cobra.Command, args []string) (*replicate.Sites, *slog.Logger, error) {
-	if c.output != "text" && c.output != "json" {
-		return nil, nil, fmt.Errorf("--output %q: want text or json", c.output)
-	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	f, err := fleet.Load(c.file)
 	if err != nil {
@@ -60,22 +90,16 @@ func (c *common) connect(cmd *cobra.Command, args []string) (*replicate.Sites, *
 	}
 	app, err := replicate.PickApplication(f.Applications, name)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, cli.Usagef("%w", err)
 	}
 	s, err := replicate.ConnectApp(f.Sites, f.Dir, app)
 	return s, log, err
 }
 
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 func parityCommand() *cobra.Command {
 	var c common
 	cmd := &cobra.Command{
-		Use:   "parity [APP]",
+		Use:   "parity [APP] [-f FILE] [-o FORMAT]",
 		Short: "Per object: in sync, drifted (with a short diff), missing, not owned, extra",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -94,13 +118,15 @@ func parityCommand() *cobra.Command {
 					bad++
 				}
 			}
-			out := cmd.OutOrStdout()
-			if c.output == "json" {
-				if err := writeJSON(out, map[string]any{"application": s.App.Name, "active": s.Active.Name, "objects": ps,
-					"warnings": snap.Warnings, "ok": bad == 0 && len(snap.Warnings) == 0}); err != nil {
-					return err
-				}
-			} else {
+			doc := parityDoc{Application: s.App.Name, Active: s.Active.Name, Objects: ps, Warnings: snap.Warnings,
+				OK: bad == 0 && len(snap.Warnings) == 0}
+			if doc.Objects == nil {
+				doc.Objects = []replicate.Parity{}
+			}
+			if doc.Warnings == nil {
+				doc.Warnings = []string{}
+			}
+			if err := c.output.Print(cmd.OutOrStdout(), ParityKind, doc, func(out io.Writer) error {
 				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "SITE\tSTATE\tOBJECT\tDETAIL")
 				for _, p := range ps {
@@ -119,7 +145,10 @@ func parityCommand() *cobra.Command {
 				for _, w := range snap.Warnings {
 					fmt.Fprintf(out, "warning: %s\n", w)
 				}
-				fmt.Fprintf(out, "%s: %d objects, %d not in sync\n", s.App.Name, len(ps), bad)
+				_, err := fmt.Fprintf(out, "%s: %d objects, %d not in sync\n", s.App.Name, len(ps), bad)
+				return err
+			}); err != nil {
+				return err
 			}
 			if len(snap.Warnings) > 0 {
 				return fmt.Errorf("%w: %s: %s", ErrNotReady, s.App.Name, snap.Warnings[0])
@@ -137,7 +166,7 @@ func parityCommand() *cobra.Command {
 func readinessCommand() *cobra.Command {
 	var c common
 	cmd := &cobra.Command{
-		Use:   "readiness [APP]",
+		Use:   "readiness [APP] [-f FILE] [-o FORMAT]",
 		Short: "Parity, stand-by capacity, images and registries, CRDs, certificate coverage; each finding says what to do",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -149,20 +178,22 @@ func readinessCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if c.output == "json" {
-				if err := writeJSON(out, map[string]any{"application": s.App.Name, "findings": r.Findings, "parity": r.Parity, "ok": r.OK()}); err != nil {
-					return err
-				}
-			} else {
+			doc := readinessDoc{Application: s.App.Name, Findings: r.Findings, Parity: r.Parity, OK: r.OK()}
+			if doc.Findings == nil {
+				doc.Findings = []replicate.Finding{}
+			}
+			if doc.Parity == nil {
+				doc.Parity = []replicate.Parity{}
+			}
+			if err := c.output.Print(cmd.OutOrStdout(), ReadinessKind, doc, func(out io.Writer) error {
 				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "LEVEL\tCHECK\tSITE\tFINDING\tWHAT TO DO")
 				for _, f := range r.Findings {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Level, f.Check, f.Site, f.Message, f.Action)
 				}
-				if err := tw.Flush(); err != nil {
-					return err
-				}
+				return tw.Flush()
+			}); err != nil {
+				return err
 			}
 			if !r.OK() {
 				return fmt.Errorf("%w: %s is not ready to fail over", ErrNotReady, s.App.Name)
@@ -177,7 +208,7 @@ func readinessCommand() *cobra.Command {
 func connectivityCommand() *cobra.Command {
 	var c common
 	cmd := &cobra.Command{
-		Use:   "connectivity [APP]",
+		Use:   "connectivity [APP] [-f FILE] [-o FORMAT]",
 		Short: "Connect (TCP) to every exported service from every other site's point of view",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -196,12 +227,11 @@ func connectivityCommand() *cobra.Command {
 					failed++
 				}
 			}
-			out := cmd.OutOrStdout()
-			if c.output == "json" {
-				if err := writeJSON(out, map[string]any{"application": s.App.Name, "probes": probes, "ok": failed == 0}); err != nil {
-					return err
-				}
-			} else {
+			doc := connectivityDoc{Application: s.App.Name, Probes: probes, OK: failed == 0}
+			if doc.Probes == nil {
+				doc.Probes = []discovery.Probe{}
+			}
+			if err := c.output.Print(cmd.OutOrStdout(), ConnectivityKind, doc, func(out io.Writer) error {
 				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "SERVICE\tFROM\tEXPORTER\tADDRESS\tRESULT")
 				for _, p := range probes {
@@ -217,6 +247,9 @@ func connectivityCommand() *cobra.Command {
 				if len(probes) == 0 {
 					fmt.Fprintf(out, "%s: no imported services\n", s.App.Name)
 				}
+				return nil
+			}); err != nil {
+				return err
 			}
 			if failed > 0 {
 				return fmt.Errorf("%w: %d of %d connections failed", ErrNotReady, failed, len(probes))

@@ -1,37 +1,43 @@
 package replicate
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/objects"
 )
 
-// PrintPlan writes a replication plan as a table (text) or as JSON; `hadron plan`
-// uses it for its replication section.
-func PrintPlan(w io.Writer, app string, cs []objects.Change, output string) error {
-	if output == "json" {
-		type row struct {
-			Site   string   `json:"site"`
-			Object string   `json:"object"`
-			Action string   `json:"action"`
-			Reason string   `json:"reason,omitempty"`
-			Diff   []string `json:"diff,omitempty"`
-		}
-		rows := []row{}
-		for _, c := range cs {
-			rows = append(rows, row{c.Site, c.Ref.String(), string(c.Action), c.Reason, c.Diff})
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"application": app, "changes": rows, "summary": objects.Summary(cs)})
+// PlanKind is the kind of `hadron replicate --dry-run`'s document (-o json|yaml).
+const PlanKind = "ReplicationPlan"
+
+// planDoc is the replication plan's document.
+type planDoc struct {
+	Application string                 `json:"application"`
+	Changes     []planRow              `json:"changes"`
+	Summary     map[objects.Action]int `json:"summary"`
+}
+
+type planRow struct {
+	Site   string   `json:"site"`
+	Object string   `json:"object"`
+	Action string   `json:"action"`
+	Reason string   `json:"reason,omitempty"`
+	Diff   []string `json:"diff,omitempty"`
+}
+
+// PrintPlan writes a replication plan as a table (text) or as a document.
+func PrintPlan(w io.Writer, app string, cs []objects.Change, output *cli.Output) error {
+	doc := planDoc{Application: app, Changes: []planRow{}, Summary: objects.Summary(cs)}
+	for _, c := range cs {
+		doc.Changes = append(doc.Changes, planRow{c.Site, c.Ref.String(), string(c.Action), c.Reason, c.Diff})
 	}
-	if output != "text" && output != "" {
-		return fmt.Errorf("--output %q: want text or json", output)
-	}
+	return output.Print(w, PlanKind, doc, func(w io.Writer) error { return writePlan(w, app, cs) })
+}
+
+func writePlan(w io.Writer, app string, cs []objects.Change) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SITE\tACTION\tOBJECT\tREASON")
 	for _, c := range cs {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/discovery"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/replicate"
@@ -20,14 +21,15 @@ import (
 // Command returns `hadron replicate`.
 func Command() *cobra.Command {
 	var (
-		file, output string
-		dryRun       bool
+		file    string
+		output  cli.Output
+		dryRun  bool
 		verbose      bool
 		workers      int
 		every        time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "replicate [APP]",
+		Use:   "replicate [APP] [-f FILE] [--dry-run [-o FORMAT]]",
 		Short: "Keep an application's stand-by sites in step with its active site until interrupted",
 		Long: `Keep an application's stand-by sites in step with its active site until interrupted.
 
@@ -37,9 +39,14 @@ stand-by style, the fleet's rules) and server-side applies them with field manag
 hadron. Objects on a stand-by that hadron did not write are never changed; they are
 reported as conflicts. Exported Services are imported into the other sites.
 
---dry-run prints the plan (the same planner) and exits.`,
-		Args: cobra.MaximumNArgs(1),
+--dry-run prints the plan (the same planner) from the objects there now and exits;
+with -o json|yaml, as a document of kind ReplicationPlan.`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: cli.CompleteApplications,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !dryRun && !output.Text() {
+				return cli.Usagef("-o %s goes with --dry-run: replicate prints a plan only then", output.Format())
+			}
 			level := slog.LevelInfo
 			if verbose {
 				level = slog.LevelDebug
@@ -55,7 +62,7 @@ reported as conflicts. Exported Services are imported into the other sites.
 			}
 			app, err := replicate.PickApplication(f.Applications, name)
 			if err != nil {
-				return err
+				return cli.Usagef("%w", err)
 			}
 			sites, err := replicate.ConnectApp(f.Sites, f.Dir, app)
 			if err != nil {
@@ -73,15 +80,15 @@ reported as conflicts. Exported Services are imported into the other sites.
 				if err != nil {
 					log.Warn("discovery", "err", err)
 				}
-				return PrintPlan(cmd.OutOrStdout(), app.Name, append(snap.Changes, imports...), output)
+				return PrintPlan(cmd.OutOrStdout(), app.Name, append(snap.Changes, imports...), &output)
 			}
 			return standby.Run(ctx, standby.Config{App: app, Sites: f.Sites, Active: sites.Active, Standbys: sites.Standbys,
 				Log: log, Workers: workers, DiscoveryEvery: every})
 		},
 	}
-	cmd.Flags().StringVarP(&file, "file", "f", fleet.DefaultPath(), "fleet file or directory (default from $"+fleet.EnvFleet+")")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "plan output with --dry-run: text or json")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and exit without changing anything")
+	cli.FileFlag(cmd.Flags(), &file)
+	cli.OutputFlag(cmd.Flags(), &output)
+	cli.DryRunFlag(cmd.Flags(), &dryRun, "print the plan from the objects there now and exit without changing anything")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log every decision")
 	cmd.Flags().IntVar(&workers, "workers", 4, "objects reconciled at once")
 	cmd.Flags().DurationVar(&every, "discovery-interval", 5*time.Second, "how often exported services are synced")
