@@ -24,9 +24,9 @@ func Command() *cobra.Command {
 		file    string
 		output  cli.Output
 		dryRun  bool
-		verbose      bool
-		workers      int
-		every        time.Duration
+		verbose bool
+		workers int
+		every   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "replicate [APP] [-f FILE] [--dry-run [-o FORMAT]]",
