@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,42 +12,54 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/data/monitor"
 	"hadron.dev/hadron/internal/data/postgres"
-	"hadron.dev/hadron/internal/fleet"
+)
+
+// Kinds of verify's and rejoin's documents.
+const (
+	VerifyKind = "VerifyReport"
+	RejoinKind = "Rejoin"
 )
 
 func verifyCommand(o *options) *cobra.Command {
-	var timeout time.Duration
+	var (
+		timeout time.Duration
+		output  cli.Output
+	)
 	cmd := &cobra.Command{
-		Use:   "verify SET",
+		Use:   "verify SET [-o FORMAT]",
 		Short: "Write a marker on the primary and read it back on every member, with timings",
-		Args:  cobra.ExactArgs(1),
+		Long: `Write a marker on the primary and read it back on every member, with timings.
+
+Exit status 1 when a member did not show the marker within --timeout. -o json|yaml
+prints a document of kind VerifyReport.`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cli.CompleteMirrorSets,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := o.open(cmd.Context(), args[0])
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			d, err := o.open(ctx, args[0])
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-			defer cancel()
 			v, err := d.Verify(ctx)
 			if err != nil {
 				return err
 			}
-			if o.output == "json" {
-				if err := writeJSON(cmd.OutOrStdout(), v); err != nil {
-					return err
-				}
-			} else {
-				out := cmd.OutOrStdout()
+			if err := output.Print(cmd.OutOrStdout(), VerifyKind, v, func(out io.Writer) error {
 				fmt.Fprintf(out, "marker %s written on %s in %s\n", v.Marker, v.Primary, v.Write.Round(time.Microsecond))
 				for _, m := range v.Members {
 					if m.Seen {
 						fmt.Fprintf(out, "%-12s seen after %s\n", m.Member, m.After.Round(time.Microsecond))
 					} else {
-						fmt.Fprintf(out, "%-12s NOT seen after %s: %s\n", m.Member, m.After.Round(time.Millisecond), m.Error)
+						fmt.Fprintf(out, "%-12s NOT seen after %s: %s\n", m.Member, m.After.Round(time.Millisecond), withoutName(m.Member, m.Error))
 					}
 				}
+				return nil
+			}); err != nil {
+				return err
 			}
 			if !v.OK() {
 				return errVerify
@@ -54,44 +67,112 @@ func verifyCommand(o *options) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "how long members may take to show the marker")
-	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "text or json")
+	cli.TimeoutFlag(cmd.Flags(), &timeout, 10*time.Second, "how long members may take to show the marker")
+	cli.OutputFlag(cmd.Flags(), &output)
 	return cmd
 }
 
+// rejoinDoc is rejoin's document: the member follows the primary.
+type rejoinDoc struct {
+	Set     string `json:"set"`
+	Member  string `json:"member"`
+	Primary string `json:"primary"`
+}
+
 func rejoinCommand(o *options) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rejoin SET MEMBER",
+	var (
+		timeout time.Duration
+		output  cli.Output
+		dryRun  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "rejoin SET MEMBER [--dry-run] [-o FORMAT]",
 		Short: "Make a member follow the current primary (repoint, pg_rewind, or a fresh clone)",
-		Args:  cobra.ExactArgs(2),
+		Long: `Make a member follow the current primary: a standby is restarted streaming from
+it; a former primary, a diverged or an unreachable member with a dataDir on this
+machine is rewound with pg_rewind (cloned afresh when the rewound member does not
+follow).
+
+--dry-run says which of these it would do with the state observed now (a document of
+kind RejoinPlan with -o json|yaml). -o json|yaml prints a document of kind Rejoin.`,
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: cli.CompleteMirrorSetMember,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := o.open(cmd.Context(), args[0])
+			set, member := args[0], args[1]
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			d, err := o.open(ctx, set, member)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Minute)
-			defer cancel()
-			if err := d.Rejoin(ctx, args[1]); err != nil {
+			out := cmd.OutOrStdout()
+			if dryRun {
+				st, err := d.Status(ctx)
+				if err != nil {
+					return err
+				}
+				p := PlanRejoin(st, memberOf(d.Set(), member))
+				if err := output.Print(out, RejoinPlanKind, p, p.Write); err != nil {
+					return err
+				}
+				if p.Action == RejoinRefused {
+					return fmt.Errorf("cannot rejoin %s: %s", member, p.Reason)
+				}
+				return nil
+			}
+			if err := d.Rejoin(ctx, member); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s follows the primary\n", args[1])
-			return nil
+			doc := rejoinDoc{Set: set, Member: member}
+			if st, err := d.Status(ctx); err == nil {
+				doc.Primary = st.Primary
+			}
+			return output.Print(out, RejoinKind, doc, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "%s follows the primary\n", member)
+				return err
+			})
 		},
 	}
+	cli.TimeoutFlag(cmd.Flags(), &timeout, 10*time.Minute, "")
+	cli.DryRunFlag(cmd.Flags(), &dryRun, "say whether the member would be repointed or rewound, with the state observed now; change nothing")
+	cli.OutputFlag(cmd.Flags(), &output)
+	return cmd
 }
 
 func bootstrapCommand(o *options) *cobra.Command {
-	return &cobra.Command{
-		Use:   "bootstrap SET",
+	var (
+		timeout time.Duration
+		output  cli.Output
+		dryRun  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bootstrap SET [--dry-run] [-o FORMAT]",
 		Short: "Create the mirror set on this machine for the members with a dataDir (runs PostgreSQL as hadron-pg)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Create the mirror set on this machine for the members with a dataDir: initdb of
+the primary, pg_basebackup of the others, replication slots and the synchronous
+standby; members initialized already are only started. Then print the status (a
+document of kind MirrorSetStatus with -o json|yaml).
+
+--dry-run says what it would do for each member with what it finds now (a document
+of kind BootstrapPlan).`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cli.CompleteMirrorSets,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := o.open(cmd.Context(), args[0])
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			d, err := o.open(ctx, args[0])
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Minute)
-			defer cancel()
+			out := cmd.OutOrStdout()
+			if dryRun {
+				st, err := d.Status(ctx)
+				if err != nil {
+					st = nil // nothing running yet: the plan starts from the directories
+				}
+				p := PlanBootstrap(d.Set(), st, initialized)
+				return output.Print(out, BootstrapPlanKind, p, p.Write)
+			}
 			if err := d.Bootstrap(ctx); err != nil {
 				return err
 			}
@@ -99,9 +180,13 @@ func bootstrapCommand(o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return RenderStatus(cmd.OutOrStdout(), st)
+			return output.Print(out, StatusKind, st, func(w io.Writer) error { return RenderStatus(w, st) })
 		},
 	}
+	cli.TimeoutFlag(cmd.Flags(), &timeout, 10*time.Minute, "")
+	cli.DryRunFlag(cmd.Flags(), &dryRun, "say what would be done for each member with what is found now; change nothing")
+	cli.OutputFlag(cmd.Flags(), &output)
+	return cmd
 }
 
 func monitorCommand(o *options) *cobra.Command {
@@ -112,7 +197,7 @@ func monitorCommand(o *options) *cobra.Command {
 		df        daemonFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "monitor SET",
+		Use:   "monitor SET [--force]",
 		Short: "Run automatic in-region failover for a mirror set until interrupted",
 		Long: `Observe the mirror set every --interval. When no member accepts writes for
 --fail-after observations, promote the in-region member that was synchronous (RPO 0);
@@ -124,10 +209,11 @@ member in another region is never promoted automatically.
 When the fleet has hadron daemons, they monitor its mirror sets themselves: the command
 refuses, naming their leader (or saying that none answered), unless --force; a forced
 monitor acts outside them and its promotions are not recorded in the ledger.`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cli.CompleteMirrorSets,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.verbose = true
-			f, err := fleet.Load(o.fleetPath)
+			f, err := o.load(args[0])
 			if err != nil {
 				return err
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/fleet"
 )
@@ -26,9 +27,10 @@ type daemonFlags struct {
 }
 
 func (d *daemonFlags) add(fl *pflag.FlagSet) {
-	fl.StringVar(&d.pkiDir, "pki", coord.DefaultPKIDir(), "directory with the daemons' ca.crt and api-token, to ask them who decides ($"+coord.EnvPKI+")")
+	cli.PKIFlag(fl, &d.pkiDir)
 	fl.StringVar(&d.tokenFile, "token-file", "", "file with the daemons' API bearer token (default PKI/api-token)")
-	fl.DurationVar(&d.timeout, "daemon-timeout", 5*time.Second, "time to wait for each daemon's answer")
+	cli.RequestTimeoutFlag(fl, &d.timeout)
+	cli.Alias(fl, "daemon-timeout", "request-timeout")
 }
 
 // deciders is what the fleet's daemons said about who decides.

@@ -12,20 +12,32 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/data/postgres"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/runbook"
 )
 
+// Kind of promote's document.
+const PromotionKind = "Promotion"
+
+// promotionDoc is promote's document: the set and what the promotion did.
+type promotionDoc struct {
+	Set string `json:"set"`
+	*data.PromoteResult
+}
+
 func promoteCommand(o *options) *cobra.Command {
 	var (
-		force bool
-		who   string
-		df    daemonFlags
+		force, dryRun bool
+		who           string
+		df            daemonFlags
+		output        cli.Output
+		timeout       time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "promote SET MEMBER",
+		Use:   "promote SET MEMBER [--force] [--dry-run] [-o FORMAT]",
 		Short: "Promote a member by hand; states the data it would lose and needs --force when that is not zero",
 		Long: `Promote MEMBER to primary. First the data the promotion would lose is stated (the
 old primary's last flush position minus what MEMBER received). When that is not zero the
@@ -36,23 +48,34 @@ transactions, counted on the old primary.
 When the fleet has hadron daemons, they decide for its mirror sets (hadron failover,
 switchover): the command asks them who leads and refuses, naming the leader, or saying
 that none answered. --force acts outside them; the promotion then goes into the ledger
-(hadron history) with --who and the loss it measured, through the daemon that answered.`,
-		Args: cobra.ExactArgs(2),
+(hadron history) with --who and the loss it measured, through the daemon that answered.
+
+--dry-run states what the promotion would do with the state observed now — the old
+primary it would fence, the loss expected from positions, whether it needs --force —
+and changes nothing (a document of kind PromotionPlan with -o json|yaml; exit 1 when
+the promotion as asked would be refused). -o json|yaml prints a document of kind
+Promotion.`,
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: cli.CompleteMirrorSetMember,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			set, member := args[0], args[1]
-			f, err := fleet.Load(o.fleetPath)
+			f, err := o.load(set, member)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Minute)
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
 			dec := df.ask(ctx, f, o.region)
-			if err := dec.refusal(set); err != nil && !force {
-				return err
+			refusal := dec.refusal(set)
+			if refusal != nil && !force && !dryRun {
+				return refusal
 			}
 			d, err := postgres.FromFleet(ctx, f, set, o.region, o.logger())
 			if err != nil {
 				return err
+			}
+			if dryRun {
+				return previewPromotion(ctx, cmd.OutOrStdout(), &output, d, member, force, refusal)
 			}
 			who = decider(who)
 			if dec.managed() {
@@ -85,12 +108,11 @@ that none answered. --force acts outside them; the promotion then goes into the 
 				}
 				return err
 			}
-			if o.output == "json" {
-				if err := writeJSON(out, res); err != nil {
-					return err
-				}
-			} else {
-				printPromotion(out, set, res)
+			if err := output.Print(out, PromotionKind, promotionDoc{Set: set, PromoteResult: res}, func(w io.Writer) error {
+				printPromotion(w, set, res)
+				return nil
+			}); err != nil {
+				return err
 			}
 			switch {
 			case recErr != nil:
@@ -107,9 +129,35 @@ that none answered. --force acts outside them; the promotion then goes into the 
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "promote even when data would be lost, and act outside the hadron daemons when they manage the set")
 	cmd.Flags().StringVar(&who, "who", "", "name recorded in the ledger as the decider of a forced promotion (default $USER)")
-	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "text or json")
+	cli.DryRunFlag(cmd.Flags(), &dryRun, "state what the promotion would do with the state observed now (fence, expected loss, --force needed); change nothing")
+	cli.TimeoutFlag(cmd.Flags(), &timeout, 3*time.Minute, "")
+	cli.OutputFlag(cmd.Flags(), &output)
 	df.add(cmd.Flags())
 	return cmd
+}
+
+// previewPromotion prints what promoting member would do now; the error says why the
+// promotion as asked would be refused.
+func previewPromotion(ctx context.Context, w io.Writer, output *cli.Output, d *postgres.Driver, member string, force bool, refusal error) error {
+	st, err := d.Status(ctx)
+	if err != nil {
+		return err
+	}
+	p := PlanPromotion(st, member)
+	if refusal != nil {
+		p.NeedsForce = true
+		p.Why = append(p.Why, oneLine(refusal))
+	}
+	if err := output.Print(w, PromotionPlanKind, p, p.Write); err != nil {
+		return err
+	}
+	switch {
+	case p.Refused != "":
+		return fmt.Errorf("cannot promote %s: %s", member, p.Refused)
+	case p.NeedsForce && !force:
+		return fmt.Errorf("promoting %s needs --force: %s", member, strings.Join(p.Why, "; "))
+	}
+	return nil
 }
 
 func printPromotion(out io.Writer, set string, res *data.PromoteResult) {

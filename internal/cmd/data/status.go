@@ -2,7 +2,6 @@ package data
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -10,44 +9,56 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/data"
 )
 
+// StatusKind is the kind of data status's document (and of bootstrap's).
+const StatusKind = "MirrorSetStatus"
+
 func statusCommand(o *options) *cobra.Command {
+	var (
+		output  cli.Output
+		timeout time.Duration
+	)
 	cmd := &cobra.Command{
-		Use:   "status SET",
-		Short: "Show each member's role, state, lag and timeline (like iris qlist)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "status SET [-o FORMAT]",
+		Short: "Show each member's role, state, lag and timeline",
+		Long: `Show each member's role (Primary, Failover, DR async), state, lag in bytes and
+seconds, timeline and upstream.
+
+Exit status 1 when no member accepts writes. -o json|yaml prints a document of kind
+MirrorSetStatus.`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cli.CompleteMirrorSets,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := o.open(cmd.Context(), args[0])
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			d, err := o.open(ctx, args[0])
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
 			st, err := d.Status(ctx)
 			if err != nil {
 				return err
 			}
-			if o.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), st)
+			if err := output.Print(cmd.OutOrStdout(), StatusKind, st, func(w io.Writer) error { return RenderStatus(w, st) }); err != nil {
+				return err
 			}
-			return RenderStatus(cmd.OutOrStdout(), st)
+			if st.Primary == "" {
+				return noPrimary(args[0], output.Text())
+			}
+			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "table or json")
+	cli.OutputFlag(cmd.Flags(), &output)
+	cli.TimeoutFlag(cmd.Flags(), &timeout, 30*time.Second, "")
 	return cmd
 }
 
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-// RoleLabel is the role a member plays now, as seed 000 names them: the member that
-// accepts writes is the Primary, a standby in the primary's region its Failover, a
-// standby elsewhere a DR async member. With no primary the configured role is shown.
+// RoleLabel is the role a member plays now: the member that accepts writes is the
+// Primary, a standby in the primary's region its Failover, a standby elsewhere a DR
+// async member. With no primary the configured role is shown.
 func RoleLabel(st *data.SetStatus, m data.MemberStatus) string {
 	if m.Primary {
 		return "Primary"
@@ -95,7 +106,7 @@ func RenderStatus(w io.Writer, st *data.SetStatus) error {
 	}
 	for _, m := range st.Members {
 		if m.Error != "" {
-			fmt.Fprintf(w, "%s: %s\n", m.Member, m.Error)
+			fmt.Fprintf(w, "%s: %s\n", m.Member, withoutName(m.Member, m.Error))
 		}
 	}
 	if st.Primary == "" {

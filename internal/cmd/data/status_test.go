@@ -22,7 +22,7 @@ func TestRenderStatus(t *testing.T) {
 east-0  east  a     Failover  unreachable   -          -            -         -
 east-1  east  b     Primary   primary       0          0.0          2         -
 west-0  west  a     DR async  disconnected  5000       12.3         2         east-1
-east-0: east-0: member unreachable: connection refused
+east-0: member unreachable: connection refused
 `
 	if b.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
