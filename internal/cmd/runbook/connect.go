@@ -10,7 +10,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/fleet"
 )
@@ -18,26 +20,45 @@ import (
 // conn is how the commands reach the daemons.
 type conn struct {
 	file, pkiDir, tokenFile, region string
-	timeout                         time.Duration
+	timeout                         time.Duration // each request
 }
 
 func (c *conn) flags(fl *pflag.FlagSet) {
-	fl.StringVarP(&c.file, "file", "f", fleet.DefaultPath(), "fleet file or directory")
-	fl.StringVar(&c.pkiDir, "pki", coord.DefaultPKIDir(), "directory with ca.crt and api-token ($"+coord.EnvPKI+")")
+	cli.FileFlag(fl, &c.file)
+	cli.PKIFlag(fl, &c.pkiDir)
 	fl.StringVar(&c.tokenFile, "token-file", "", "file with the API bearer token (default PKI/api-token)")
-	fl.StringVar(&c.region, "region", "", "region this command runs in, to pick the daemons' addresses")
-	fl.DurationVar(&c.timeout, "timeout", 5*time.Second, "time to wait for each daemon's answer")
+	cli.RegionFlag(fl, &c.region)
+	cli.RequestTimeoutFlag(fl, &c.timeout)
 }
 
-// clients returns a client per daemon of the fleet, in the fleet's order.
-func (c *conn) clients() (*fleet.Fleet, []*api.Client, error) {
+// load reads the fleet; app, when not "", must be one of its applications (a usage
+// error otherwise, found before any credential is read).
+func (c *conn) load(app string) (*fleet.Fleet, error) {
 	f, err := fleet.Load(c.file)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	if app != "" && f.Application(app) == nil {
+		return nil, cli.Usagef("no application %q in %s (it has %s)", app, c.file, list(cli.ApplicationNames(f)))
+	}
+	return f, nil
+}
+
+// site checks that the fleet has the site a flag names.
+func site(f *fleet.Fleet, flag, name string) (*v1alpha1.Site, error) {
+	s := f.Site(name)
+	if s == nil {
+		return nil, cli.Usagef("%s %s: no such site in the fleet (it has %s)", flag, name, list(cli.SiteNames(f)))
+	}
+	return s, nil
+}
+
+// dial reads the API credentials and returns a client per daemon of the fleet, in the
+// fleet's order.
+func (c *conn) dial(f *fleet.Fleet) ([]*api.Client, error) {
 	token, tlsCfg, err := coord.PKI{Dir: c.pkiDir}.APICredentials(c.tokenFile)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var out []*api.Client
 	for _, s := range f.Sites {
@@ -46,9 +67,9 @@ func (c *conn) clients() (*fleet.Fleet, []*api.Client, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, nil, errors.New("the fleet has no daemons")
+		return nil, errors.New("the fleet has no daemons")
 	}
-	return f, out, nil
+	return out, nil
 }
 
 // first calls fn on each daemon until one answers without a transport error or a
@@ -70,4 +91,15 @@ func first[T any](ctx context.Context, c *conn, clients []*api.Client, fn func(c
 	}
 	var zero T
 	return zero, fmt.Errorf("no daemon could answer: %w", errors.Join(errs...))
+}
+
+func list(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	out := names[0]
+	for _, n := range names[1:] {
+		out += ", " + n
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,25 +25,36 @@ type decision struct {
 }
 
 // answer resumes or aborts app's open run of kind at the leader. A resumed run is
-// followed to its end as a new run is; an aborted one is printed as the ledger keeps it.
-func answer(cmd *cobra.Command, c *conn, kind runbook.Kind, app string, a decision) error {
-	_, clients, err := c.clients()
+// followed to its end as a new run is; an aborted one is printed as the ledger keeps it
+// (a document of kind RunResult with -o json|yaml; the progress then goes to stderr).
+func answer(cmd *cobra.Command, c *conn, kind runbook.Kind, app string, a decision, output *cli.Output) error {
+	f, err := c.load(app)
 	if err != nil {
-		return cli.Exit(2, err)
+		return err
 	}
-	ctx, out := cmd.Context(), cmd.OutOrStdout()
+	if a.to != "" {
+		if _, err := site(f, "--to", a.to); err != nil {
+			return err
+		}
+	}
+	clients, err := c.dial(f)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	out := progress(cmd, output)
 	st, err := first(ctx, c, clients, func(ctx context.Context, cl *api.Client) (api.Status, error) {
 		return cl.Status(ctx)
 	})
 	if err != nil {
-		return cli.Exit(2, err)
+		return err
 	}
 	open, err := openRunOf(st, app)
 	if err == nil {
 		err = check(open, kind, a)
 	}
 	if err != nil {
-		return cli.Exit(2, err)
+		return cli.Usagef("%w", err)
 	}
 	fmt.Fprintf(out, "run %s: %s of %s %s → %s by %s, %s at step %d (%s)", open.ID, open.Kind, app, open.From, open.To, open.Who, open.Status, open.Step, open.StepName)
 	if open.Error != "" {
@@ -64,22 +76,20 @@ func answer(cmd *cobra.Command, c *conn, kind runbook.Kind, app string, a decisi
 		return r, err
 	})
 	if err != nil {
-		return cli.Exit(2, err)
+		return err
 	}
 	fmt.Fprintf(out, "run %s %s by %s\n", rec.ID, verb, decider(rec, a.resume))
 	if !a.resume {
-		Print(out, rec)
-		return nil
+		return output.Print(cmd.OutOrStdout(), RunKind, runDoc{Run: rec}, func(w io.Writer) error {
+			Print(w, rec)
+			return nil
+		})
 	}
 	final, err := follow(ctx, c, leader, clients, rec, a.wait, out)
 	if err != nil {
-		return cli.Exit(1, err)
+		return err
 	}
-	Summary(out, final)
-	if final.Status != runbook.StatusDone {
-		return cli.Exit(1, fmt.Errorf("run %s %s: %s", final.ID, final.Status, final.Error))
-	}
-	return nil
+	return finish(cmd, output, final)
 }
 
 // openRunOf is app's open run as the daemons' status shows it.

@@ -2,10 +2,11 @@ package runbook
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -13,22 +14,38 @@ import (
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/drill"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/runbook"
 )
 
+// DrillKind is the kind of drill's document (-o json|yaml).
+const DrillKind = "DrillReport"
+
+// drillDoc is drill's document: the drills that finished, their statistics, and the
+// failed one with what it measured.
+type drillDoc struct {
+	Drills []drill.Report `json:"drills"`
+	Stats  *drill.Stats   `json:"stats,omitempty"`
+	Failed *drill.Report  `json:"failed,omitempty"`
+	Error  string         `json:"error,omitempty"`
+	// Broken are the promises of zero loss a drill broke.
+	Broken []string `json:"broken,omitempty"`
+}
+
 // Drill is `hadron drill APP`.
 func Drill() *cobra.Command {
 	var (
-		c           conn
-		cfg         drill.Config
-		output, url string
-		dnsAddrs    []string
-		repeat      int
+		c        conn
+		cfg      drill.Config
+		url      string
+		output   cli.Output
+		dnsAddrs []string
+		repeat   int
 	)
 	cmd := &cobra.Command{
-		Use:   "drill APP",
+		Use:   "drill APP (--fault CMD [--repair CMD] [--failback] | --trigger switchover) [-o FORMAT]",
 		Short: "Inject a fault under write load and report the measured RTO and RPO (and fail back)",
 		Long: `drill writes to APP through its main name as a client would (resolving at the hadron
 name servers, asked in turn, and keeping each answer for its TTL), runs --fault, waits for the failover
@@ -42,23 +59,41 @@ or asks for a planned switchover without a fault (switchover), and reports:
 
 --repair runs afterwards; --failback then moves the application home under the same
 load and measures that move (it should lose nothing). --repeat N runs N drills (each
-needs --failback to come home) and prints p50 and max.`,
+needs --failback to come home) and prints p50 and max.
+
+Exit status 1 when a drill failed, or lost acknowledged writes or transactions where
+zero loss was promised: a switchover or failback always, a failover when the
+application's policy.rpo is 0s. -o json|yaml prints one document of kind DrillReport
+(the progress goes to stderr).`,
 		Example: `  hadron drill shop --fault 'hadron lab fail site east' --repair 'hadron lab restore site east' --failback
   hadron drill shop --trigger switchover --to west`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cli.CompleteApplications,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			f, clients, err := c.clients()
+			cfg.App = args[0]
+			if err := checkDrill(cfg, repeat); err != nil {
+				return err
+			}
+			f, err := c.load(cfg.App)
 			if err != nil {
 				return err
 			}
-			cfg.App = args[0]
-			if err := c.fillDrill(ctx, f, clients, &cfg, dnsAddrs, url); err != nil {
+			if cfg.To != "" {
+				if _, err := site(f, "--to", cfg.To); err != nil {
+					return err
+				}
+			}
+			if f.Application(cfg.App).Spec.DNS == nil {
+				return cli.Usagef("application %s has no DNS name to write through", cfg.App)
+			}
+			clients, err := c.dial(f)
+			if err != nil {
 				return err
 			}
-			if repeat > 1 && !cfg.Failback && cfg.Trigger != drill.TriggerSwitchover {
-				return fmt.Errorf("--repeat %d needs --failback: each drill starts from home", repeat)
+			if err := c.fillDrill(ctx, f, clients, &cfg, dnsAddrs, url); err != nil {
+				return err
 			}
 			cfg.API = &daemons{c: &c, clients: clients}
 			cfg.Progress = cmd.ErrOrStderr()
@@ -70,7 +105,7 @@ needs --failback to come home) and prints p50 and max.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "— drill %d of %d\n", i+1, repeat)
 				}
 				rep, err := drill.Run(ctx, cfg)
-				if rep != nil && output == "text" {
+				if rep != nil && output.Text() {
 					rep.Print(cmd.OutOrStdout())
 				}
 				if err != nil {
@@ -84,22 +119,27 @@ needs --failback to come home) and prints p50 and max.`,
 			}
 			// The drills that finished are reported even when a later one failed; the
 			// failed one only with what it measured, and statistics only of drills.
-			if output == "json" {
-				out := map[string]any{"drills": reports}
-				if len(reports) > 0 {
-					out["stats"] = drill.Summarize(reports)
+			doc := drillDoc{Drills: reports, Failed: failed, Broken: Broken(f.Application(cfg.App), reports)}
+			if len(reports) > 0 {
+				st := drill.Summarize(reports)
+				doc.Stats = &st
+			}
+			if runErr != nil {
+				doc.Error = runErr.Error()
+			}
+			if err := output.Print(cmd.OutOrStdout(), DrillKind, doc, func(w io.Writer) error {
+				if len(reports) > 1 {
+					doc.Stats.Print(w)
 				}
-				if runErr != nil {
-					out["error"] = runErr.Error()
+				for _, b := range doc.Broken {
+					fmt.Fprintf(w, "BROKEN PROMISE: %s\n", b)
 				}
-				if failed != nil {
-					out["failed"] = failed
-				}
-				if err := json.NewEncoder(cmd.OutOrStdout()).Encode(out); err != nil {
-					return err
-				}
-			} else if len(reports) > 1 {
-				drill.Summarize(reports).Print(cmd.OutOrStdout())
+				return nil
+			}); err != nil {
+				return err
+			}
+			if runErr == nil && len(doc.Broken) > 0 {
+				runErr = fmt.Errorf("the drill lost data where none may be lost: %s", strings.Join(doc.Broken, "; "))
 			}
 			return runErr
 		},
@@ -110,15 +150,64 @@ needs --failback to come home) and prints p50 and max.`,
 	fl.StringVar(&cfg.Repair, "repair", "", "shell command that repairs it after the failover")
 	fl.StringVar(&cfg.Trigger, "trigger", drill.TriggerAuto, "auto (wait for the daemons' automatic failover), failover (ask for a forced one) or switchover (planned, no fault)")
 	fl.StringVar(&cfg.To, "to", "", "site to move to (default: the first other site of the policy)")
+	cli.CompleteSiteFlag(cmd, "to")
 	fl.BoolVar(&cfg.Failback, "failback", false, "after --repair, fail back home under load and measure it")
 	fl.Float64Var(&cfg.Rate, "rate", 50, "writes per second through the main name")
 	fl.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "writes before the fault")
-	fl.DurationVar(&cfg.Timeout, "wait", 3*time.Minute, "how long to wait for a run to close, and for the client to recover")
+	cli.TimeoutFlag(fl, &cfg.Timeout, 3*time.Minute, "how long to wait for each run to close, and for the client to recover")
+	cli.Alias(fl, "wait", "timeout")
 	fl.StringSliceVar(&dnsAddrs, "dns", nil, "name servers the client resolves at, asked in turn (default: every daemon's, those outside the active site first)")
 	fl.StringVar(&url, "url", "", "the application's URL through its main name (default http://NAME:PORT of the policy)")
-	fl.StringVarP(&output, "output", "o", "text", "text or json")
+	cli.OutputFlag(fl, &output)
 	fl.IntVar(&repeat, "repeat", 1, "drills to run, with statistics")
 	return cmd
+}
+
+// checkDrill refuses a drill the command line cannot run, before anything is read.
+func checkDrill(cfg drill.Config, repeat int) error {
+	switch cfg.Trigger {
+	case drill.TriggerAuto, drill.TriggerFailover, drill.TriggerSwitchover:
+	default:
+		return cli.Usagef("--trigger %q: want auto, failover or switchover", cfg.Trigger)
+	}
+	if cfg.Trigger != drill.TriggerSwitchover && cfg.Fault == "" {
+		return cli.Usagef("--fault CMD is required with --trigger %s", cfg.Trigger)
+	}
+	if repeat > 1 && !cfg.Failback && cfg.Trigger != drill.TriggerSwitchover {
+		return cli.Usagef("--repeat %d needs --failback: each drill starts from home", repeat)
+	}
+	return nil
+}
+
+// Broken says which drills lost acknowledged writes or counted transactions where
+// zero loss was promised: planned moves (switchover, failback) always promise it, a
+// failover when the application's policy.rpo is 0s.
+func Broken(app *v1alpha1.Application, reports []drill.Report) []string {
+	zeroRPO := app != nil && app.Spec.Policy.RPO != nil && app.Spec.Policy.RPO.Duration == 0
+	var out []string
+	check := func(p *drill.Phase) {
+		if p == nil {
+			return
+		}
+		promised := p.Kind != runbook.Failover || zeroRPO
+		if !promised || (len(p.Lost) == 0 && p.RPOTransactions <= 0) {
+			return
+		}
+		what := fmt.Sprintf("%d acknowledged writes", len(p.Lost))
+		if p.RPOTransactions > 0 {
+			what += fmt.Sprintf(", %d transactions", p.RPOTransactions)
+		}
+		why := "a planned move loses nothing"
+		if p.Kind == runbook.Failover {
+			why = "the policy promises RPO 0"
+		}
+		out = append(out, fmt.Sprintf("%s %s → %s lost %s (%s)", p.Kind, p.From, p.To, what, why))
+	}
+	for i := range reports {
+		check(reports[i].Drill)
+		check(reports[i].Failback)
+	}
+	return out
 }
 
 // fillDrill completes cfg from the fleet and the daemons: the active site, the target,
@@ -126,20 +215,6 @@ needs --failback to come home) and prints p50 and max.`,
 // will fail first.
 func (c *conn) fillDrill(ctx context.Context, f *fleet.Fleet, clients []*api.Client, cfg *drill.Config, dnsAddrs []string, url string) error {
 	app := f.Application(cfg.App)
-	if app == nil {
-		return fmt.Errorf("no application %q in the fleet", cfg.App)
-	}
-	switch cfg.Trigger {
-	case drill.TriggerAuto, drill.TriggerFailover, drill.TriggerSwitchover:
-	default:
-		return fmt.Errorf("--trigger %q: want auto, failover or switchover", cfg.Trigger)
-	}
-	if cfg.Trigger != drill.TriggerSwitchover && cfg.Fault == "" {
-		return fmt.Errorf("--fault is needed with --trigger %s", cfg.Trigger)
-	}
-	if app.Spec.DNS == nil {
-		return fmt.Errorf("application %s has no DNS name to write through", cfg.App)
-	}
 	st, err := first(ctx, c, clients, func(ctx context.Context, cl *api.Client) (api.Status, error) { return cl.Status(ctx) })
 	if err != nil {
 		return err

@@ -25,6 +25,48 @@ func Failover() *cobra.Command { return command(runbook.Failover) }
 // Failback returns `hadron failback APP [--to SITE]`.
 func Failback() *cobra.Command { return command(runbook.Failback) }
 
+// Kinds of the runbook commands' documents (-o json|yaml).
+const (
+	RunKind     = "RunResult"
+	PreviewKind = "RunPreview"
+)
+
+// runDoc is a run as the ledger keeps it (kind RunResult).
+type runDoc struct {
+	Run *runbook.Record `json:"run"`
+}
+
+// previewDoc is what a run would do now (kind RunPreview); Plan is the fixed text of
+// the steps, from a daemon that previews no run.
+type previewDoc struct {
+	Preview *runbook.Preview `json:"preview,omitempty"`
+	Plan    string           `json:"plan,omitempty"`
+}
+
+// progress is where a command following a run prints its progress: stdout for a
+// person, stderr when stdout carries a document.
+func progress(cmd *cobra.Command, output *cli.Output) io.Writer {
+	if output.Text() {
+		return cmd.OutOrStdout()
+	}
+	return cmd.ErrOrStderr()
+}
+
+// finish prints a closed run's outcome: its summary, or its document. A run that did
+// not end done exits 1.
+func finish(cmd *cobra.Command, output *cli.Output, final *runbook.Record) error {
+	if err := output.Print(cmd.OutOrStdout(), RunKind, runDoc{Run: final}, func(w io.Writer) error {
+		Summary(w, final)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if final.Status != runbook.StatusDone {
+		return fmt.Errorf("run %s %s: %s", final.ID, final.Status, final.Error)
+	}
+	return nil
+}
+
 func command(kind runbook.Kind) *cobra.Command {
 	var (
 		c            conn
@@ -33,8 +75,10 @@ func command(kind runbook.Kind) *cobra.Command {
 		resume, stop bool
 		who, reason  string
 		waitFor      time.Duration
+		output       cli.Output
 		short, extra string
 	)
+	toUse := "--to SITE"
 	switch kind {
 	case runbook.Switchover:
 		short = "Move an application to another site without losing data (planned)"
@@ -42,12 +86,13 @@ func command(kind runbook.Kind) *cobra.Command {
 	case runbook.Failback:
 		short = "Bring an application home after a failover, losing nothing"
 		extra = "The home site's data members rejoin first (rewound), then a switchover moves the application back.\n--to defaults to the policy's active site."
+		toUse = "[--to SITE]"
 	default:
 		short = "Move an application to another site after losing its active site (unplanned)"
 		extra = "The quorum must find the active site down, unless --force: a person takes the decision."
 	}
 	cmd := &cobra.Command{
-		Use:   string(kind) + " APP (--to SITE | --resume | --abort)",
+		Use:   string(kind) + " APP (" + toUse + " [--dry-run] | --resume | --abort [--reason TEXT]) [-o FORMAT]",
 		Short: short,
 		Long: short + ".\n\n" + extra + `
 The plan is printed first (--dry-run asks a daemon what each step would do with the
@@ -55,40 +100,51 @@ state it observes now — the members it would fence and promote, the loss expec
 from their positions, the quorum's verdicts — and starts nothing); the leader daemon then
 runs it step by step, fenced by its leadership token, and the command follows the
 progress with each step's time, then prints the RTO and the RPO recorded in the ledger.
+It follows the run for --timeout; the run goes on at the leader after that.
 
 A run whose step failed stays open and blocks new runs of the application until a
 person answers it: --resume asks the failed step again and follows the run to its end;
 --abort [--reason TEXT] closes it into the ledger as aborted, running nothing (no step
-is undone). A failover stopped at the automatic loss bound resumes only with --force.`,
-		Args: cobra.ExactArgs(1),
+is undone). A failover stopped at the automatic loss bound resumes only with --force.
+
+With -o json|yaml the progress goes to stderr and stdout carries one document: the run
+as the ledger keeps it (kind RunResult), or with --dry-run what it would do (kind
+RunPreview). Exit status 1 when the run did not end done.`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cli.CompleteApplications,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			app := args[0]
 			if who == "" {
 				who = os.Getenv("USER")
 			}
 			if reason != "" && !stop {
-				return cli.Exit(2, errReason)
+				return cli.Usagef("%w", errReason)
 			}
 			if resume || stop {
-				return answer(cmd, &c, kind, app, decision{resume: resume, to: to, who: who, reason: reason, force: force, wait: waitFor})
+				return answer(cmd, &c, kind, app, decision{resume: resume, to: to, who: who, reason: reason, force: force, wait: waitFor}, &output)
 			}
 			if force && kind != runbook.Failover {
-				return cli.Exit(2, errors.New("--force goes with --resume or --abort"))
+				return cli.Usagef("--force goes with --resume or --abort")
 			}
-			f, clients, err := c.clients()
+			f, err := c.load(app)
 			if err != nil {
 				return err
 			}
 			if to == "" && kind == runbook.Failback {
-				if a := f.Application(app); a != nil {
-					to = a.Spec.Policy.ActiveSite
-				}
+				to = f.Application(app).Spec.Policy.ActiveSite
 			}
 			if to == "" {
-				return errors.New("--to SITE is required")
+				return cli.Usagef("--to SITE is required (or --resume, or --abort)")
+			}
+			if _, err := site(f, "--to", to); err != nil {
+				return err
+			}
+			clients, err := c.dial(f)
+			if err != nil {
+				return err
 			}
 			ctx := cmd.Context()
-			out := cmd.OutOrStdout()
+			out := progress(cmd, &output)
 			from, err := first(ctx, &c, clients, func(ctx context.Context, cl *api.Client) (string, error) {
 				st, err := cl.Status(ctx)
 				for _, a := range st.Apps {
@@ -97,7 +153,7 @@ is undone). A failover stopped at the automatic loss bound resumes only with --f
 					}
 				}
 				if err == nil {
-					err = fmt.Errorf("no application %q", app)
+					err = fmt.Errorf("the daemons know no application %q", app)
 				}
 				return "", err
 			})
@@ -106,7 +162,7 @@ is undone). A failover stopped at the automatic loss bound resumes only with --f
 			}
 			req := api.RunRequest{App: app, Kind: kind, To: to, Who: who, Force: force}
 			if dry {
-				return preview(ctx, &c, clients, req, from, out)
+				return preview(ctx, &c, clients, req, from, cmd.OutOrStdout(), &output)
 			}
 			plan, err := runbook.Describe(kind, app, from, to)
 			if err != nil {
@@ -122,26 +178,24 @@ is undone). A failover stopped at the automatic loss bound resumes only with --f
 				return r, err
 			})
 			if err != nil {
-				return &cli.ExitError{Code: 2, Err: err}
+				return err
 			}
 			fmt.Fprintf(out, "run %s started by %s (token %v)\n", rec.ID, rec.Who, rec.Tokens)
 			final, err := follow(ctx, &c, leader, clients, rec, waitFor, out)
 			if err != nil {
 				return err
 			}
-			Summary(out, final)
-			if final.Status != runbook.StatusDone {
-				return &cli.ExitError{Code: 1, Err: fmt.Errorf("run %s %s: %s", final.ID, final.Status, final.Error)}
-			}
-			return nil
+			return finish(cmd, &output, final)
 		},
 	}
 	fl := cmd.Flags()
 	c.flags(fl)
 	fl.StringVar(&to, "to", "", "site to move the application to")
-	fl.BoolVar(&dry, "dry-run", false, "print what each step would do with the state the daemons observe now; start nothing")
+	cli.CompleteSiteFlag(cmd, "to")
+	cli.DryRunFlag(fl, &dry, "print what each step would do with the state the daemons observe now; start nothing")
 	fl.StringVar(&who, "who", "", "name recorded as the decider (default $USER)")
-	fl.DurationVar(&waitFor, "wait", 10*time.Minute, "how long to follow the run")
+	cli.TimeoutFlag(fl, &waitFor, 10*time.Minute, "how long to follow the run (it goes on at the leader)")
+	cli.Alias(fl, "wait", "timeout")
 	fl.BoolVar(&resume, "resume", false, "resume the application's failed run at its failed step")
 	fl.BoolVar(&stop, "abort", false, "close the application's failed run as aborted, running nothing")
 	fl.StringVar(&reason, "reason", "", "with --abort: why (recorded in the ledger)")
@@ -150,6 +204,7 @@ is undone). A failover stopped at the automatic loss bound resumes only with --f
 		forced = "fail over although the quorum does not find the active site down; with --resume: go on past the automatic loss bound; " + forced
 	}
 	fl.BoolVar(&force, "force", false, forced)
+	cli.OutputFlag(fl, &output)
 	cmd.MarkFlagsMutuallyExclusive("resume", "abort", "dry-run")
 	return cmd
 }
@@ -184,23 +239,27 @@ func follow(ctx context.Context, c *conn, leader *api.Client, clients []*api.Cli
 
 // preview prints what req would do with the state a daemon observes now; from a
 // daemon without the preview route, the plan's fixed text.
-func preview(ctx context.Context, c *conn, clients []*api.Client, req api.RunRequest, from string, out io.Writer) error {
+func preview(ctx context.Context, c *conn, clients []*api.Client, req api.RunRequest, from string, out io.Writer, output *cli.Output) error {
 	p, err := first(ctx, c, clients, func(ctx context.Context, cl *api.Client) (*runbook.Preview, error) {
 		return cl.PreviewRun(ctx, req)
 	})
 	var se *api.StatusError
 	switch {
 	case err == nil:
-		fmt.Fprint(out, p.String())
-		return nil
+		return output.Print(out, PreviewKind, previewDoc{Preview: p}, func(w io.Writer) error {
+			_, err := fmt.Fprint(w, p.String())
+			return err
+		})
 	case errors.As(err, &se) && se.Code == http.StatusNotFound:
 		plan, derr := runbook.Describe(req.Kind, req.App, from, req.To)
 		if derr != nil {
 			return derr
 		}
-		fmt.Fprint(out, plan)
-		fmt.Fprintln(out, "  (this daemon previews no run: the steps above are the plan, not what they would do now)")
-		return nil
+		return output.Print(out, PreviewKind, previewDoc{Plan: plan}, func(w io.Writer) error {
+			fmt.Fprint(w, plan)
+			_, err := fmt.Fprintln(w, "  (this daemon previews no run: the steps above are the plan, not what they would do now)")
+			return err
+		})
 	}
-	return &cli.ExitError{Code: 2, Err: err}
+	return err
 }

@@ -54,11 +54,15 @@ func TestSwitchoverAndHistoryAgainstDaemons(t *testing.T) {
 			t.Errorf("switchover output lacks %q:\n%s", want, out)
 		}
 	}
-	var recs []runbook.Record
-	if err := json.Unmarshal([]byte(run(t, History(), append([]string{daemontest.App, "-o", "json"}, base...)...)), &recs); err != nil {
+	var hist struct {
+		APIVersion, Kind string
+		Runs             []runbook.Record
+	}
+	if err := json.Unmarshal([]byte(run(t, History(), append([]string{daemontest.App, "-o", "json"}, base...)...)), &hist); err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 1 || recs[0].Who != "ops" || recs[0].Status != runbook.StatusDone || recs[0].To != "west" {
+	recs := hist.Runs
+	if hist.APIVersion != "hadron.dev/v1alpha1" || hist.Kind != "History" || len(recs) != 1 || recs[0].Who != "ops" || recs[0].Status != runbook.StatusDone || recs[0].To != "west" {
 		t.Fatalf("history: %+v", recs)
 	}
 	t.Log("\n" + out)
