@@ -213,7 +213,10 @@ func (h *hadronCLI) leading() (daemonStatus, error) {
 // history is the application's ledger, oldest first.
 func (h *hadronCLI) history(app string) ([]runRecord, error) {
 	out, _, err := h.daemons(30*time.Second, "history", app, "-o", "json")
-	return decode[[]runRecord]("history", out, err)
+	doc, err := decode[struct {
+		Runs []runRecord `json:"runs"`
+	}]("history", out, err)
+	return doc.Runs, err
 }
 
 // drill runs `hadron drill APP ARGS -o json` and returns its one report; stderr (the
