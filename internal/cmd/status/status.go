@@ -4,68 +4,101 @@ package status
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/fleet"
 )
 
+// Kind is the kind of status's document (-o json|yaml).
+const Kind = "FleetStatus"
+
 // Command returns `hadron status`.
 func Command() *cobra.Command {
 	var (
-		file, pkiDir, tokenFile, daemonSite, region, output string
-		timeout                                             time.Duration
+		file, pkiDir, tokenFile, daemonSite, region string
+		output                                      cli.Output
+		timeout, requestTimeout, interval           time.Duration
+		watch                                       bool
 	)
 	cmd := &cobra.Command{
-		Use:   "status",
+		Use:   "status [-f FILE] [--daemon SITE] [--watch] [-o FORMAT]",
 		Short: "Show sites' health as every observer sees it, quorum, leader, active sites and DNS answers",
 		Long: `Show what a daemon knows: each site's health as every observer sees it and the
 quorum's verdict, the etcd majority and the leader with its fencing token, each
-application's active site, and what the daemon's name server answers for the main name.
+application's active site, its PostgreSQL mirror set, and what the daemon's name server
+answers for the main name.
 
 The first daemon of the fleet that answers is asked (or --daemon SITE), at its API
 address as seen from --region. Without an etcd majority the daemon says so:
-"no quorum: decisions frozen".`,
+"no quorum: decisions frozen".
+
+--watch asks again every --interval and redraws when the answer changes (times and
+probe latencies aside) until interrupted; with -o json|yaml it prints a document each
+time. -o json|yaml prints a document of kind FleetStatus.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("-o %s: want text or json", output)
-			}
 			f, err := fleet.Load(file)
 			if err != nil {
 				return err
+			}
+			if daemonSite != "" {
+				s := f.Site(daemonSite)
+				if s == nil || s.Spec.Daemon == nil {
+					return cli.Usagef("--daemon %s: no site of %s runs a daemon by that name", daemonSite, file)
+				}
+			}
+			if watch && interval <= 0 {
+				return cli.Usagef("--interval %s: want a positive duration", interval)
 			}
 			token, tlsCfg, err := coord.PKI{Dir: pkiDir}.APICredentials(tokenFile)
 			if err != nil {
 				return err
 			}
-			st, err := ask(cmd.Context(), f, daemonSite, region, token, tlsCfg, timeout)
+			poll := func(ctx context.Context) (api.Status, error) {
+				ctx, cancel := context.WithTimeout(ctx, timeout)
+				defer cancel()
+				return ask(ctx, f, daemonSite, region, token, tlsCfg, requestTimeout)
+			}
+			draw := func(w io.Writer, st api.Status) error {
+				return output.Print(w, Kind, st, func(w io.Writer) error {
+					Render(w, st)
+					return nil
+				})
+			}
+			if watch {
+				ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+				defer stop()
+				return Watch(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), interval, poll, draw, output.Text())
+			}
+			st, err := poll(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(st)
-			}
-			Render(cmd.OutOrStdout(), st)
-			return nil
+			return draw(cmd.OutOrStdout(), st)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&file, "file", "f", fleet.DefaultPath(), "fleet file or directory")
-	fl.StringVar(&pkiDir, "pki", coord.DefaultPKIDir(), "directory with ca.crt and api-token ($"+coord.EnvPKI+")")
+	cli.FileFlag(fl, &file)
+	cli.PKIFlag(fl, &pkiDir)
 	fl.StringVar(&tokenFile, "token-file", "", "file with the API bearer token (default PKI/api-token)")
 	fl.StringVar(&daemonSite, "daemon", "", "ask this site's daemon (default: the first that answers)")
-	fl.StringVar(&region, "region", "", "region this command runs in, to pick the daemons' addresses (default: their own addresses)")
-	fl.StringVarP(&output, "output", "o", "text", "output format: text or json")
-	fl.DurationVar(&timeout, "timeout", 5*time.Second, "time to wait for each daemon")
+	cli.CompleteSiteFlag(cmd, "daemon")
+	cli.RegionFlag(fl, &region)
+	cli.OutputFlag(fl, &output)
+	cli.TimeoutFlag(fl, &timeout, 30*time.Second, "for an answer (each one, with --watch)")
+	cli.RequestTimeoutFlag(fl, &requestTimeout)
+	fl.BoolVarP(&watch, "watch", "w", false, "ask again every --interval and redraw when the answer changes, until interrupted")
+	fl.DurationVar(&interval, "interval", 2*time.Second, "with --watch: time between questions")
 	return cmd
 }
 
@@ -89,7 +122,7 @@ func ask(ctx context.Context, f *fleet.Fleet, only, region, token string, tlsCfg
 		errs = append(errs, fmt.Errorf("%s: %w", s.Name, err))
 	}
 	if len(errs) == 0 {
-		return api.Status{}, fmt.Errorf("no daemon %q in the fleet", only)
+		return api.Status{}, errors.New("the fleet has no daemons")
 	}
 	return api.Status{}, fmt.Errorf("no daemon answered: %w", errors.Join(errs...))
 }
