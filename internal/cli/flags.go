@@ -92,3 +92,15 @@ func Alias(fs *pflag.FlagSet, old, name string) {
 	fs.AddFlag(&pflag.Flag{Name: old, Usage: f.Usage, Value: f.Value, DefValue: f.DefValue, NoOptDefVal: f.NoOptDefVal,
 		Hidden: true, Deprecated: "use --" + name})
 }
+
+// LoadFleet loads the fleet -f names. A path that cannot be read is a usage error (the
+// help says where the fleet comes from); a fleet with problems is not, it fails.
+func LoadFleet(path string) (*fleet.Fleet, error) {
+	f, err := fleet.Load(path)
+	if err != nil {
+		if _, problems := fleet.AsErrors(err); !problems {
+			return nil, &UsageError{Err: err}
+		}
+	}
+	return f, err
+}

@@ -16,7 +16,6 @@ import (
 
 	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/discovery"
-	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/replicate"
 )
 
@@ -80,7 +79,7 @@ func (c *common) flags(cmd *cobra.Command) {
 
 func (c *common) connect(cmd *cobra.Command, args []string) (*replicate.Sites, *slog.Logger, error) {
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	f, err := fleet.Load(c.file)
+	f, err := cli.LoadFleet(c.file)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -60,7 +60,7 @@ func (o *options) logger() *slog.Logger {
 // load loads the fleet and checks that it has the mirror set and its members: a name
 // it does not have is a usage error, found before any password is read.
 func (o *options) load(set string, members ...string) (*fleet.Fleet, error) {
-	f, err := fleet.Load(o.fleetPath)
+	f, err := cli.LoadFleet(o.fleetPath)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"hadron.dev/hadron/internal/cli"
-	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/gslb/dnsserver"
 	"hadron.dev/hadron/internal/gslb/standalone"
 )
@@ -43,7 +42,7 @@ whether a site is down. --observer names the fleet site this process runs at; th
 probes then use the addresses of the other sites as seen from that site's region.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := fleet.Load(file)
+			f, err := cli.LoadFleet(file)
 			if err != nil {
 				return err
 			}

@@ -181,7 +181,7 @@ func endpointPlanDoc(p dnsendpoint.Plan) syncPlan {
 }
 
 func runSync(ctx context.Context, out io.Writer, o syncOptions, doc *syncDoc) error {
-	f, err := fleet.Load(o.file)
+	f, err := cli.LoadFleet(o.file)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"hadron.dev/hadron/internal/cli"
-	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/gslb"
 )
 
@@ -50,7 +49,7 @@ func zoneCommand() *cobra.Command {
 (name, ttl, class, type, data).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := fleet.Load(file)
+			f, err := cli.LoadFleet(file)
 			if err != nil {
 				return err
 			}

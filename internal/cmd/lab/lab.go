@@ -37,19 +37,35 @@ func Binary() (string, error) {
 	return "", fmt.Errorf("%w beside this hadron or on PATH: build it with `make hadron-lab` (it lives in the lab/ module)", ErrNoBinary)
 }
 
-// Command is `hadron lab ...`: every argument goes to hadron-lab unchanged.
+// Command is `hadron lab ...`: every argument goes to hadron-lab unchanged. Its help
+// is its own when hadron-lab is missing, saying how to build it.
 func Command() *cobra.Command {
 	return &cobra.Command{
-		Use:   "lab up|down|status|link|fail|restore|apply ...",
+		Use:   "lab up|down|status|apply|link|fail|restore ...",
 		Short: "Run a multi-region lab on this machine (real control planes, links, databases)",
 		Long: `hadron lab runs a whole multi-region world on one machine: per site a real
 Kubernetes control plane with simulated nodes in three zones, PostgreSQL members, the
 demo application behind a load-balancer address, and cross-region links with latency
-that can be cut. See 'hadron lab help' for its commands.`,
+that can be cut.
+
+  hadron lab up [--config lab.yaml] [--daemons=false]   start the lab
+  hadron lab status [-o text|json|yaml]                  sites, control planes, nodes, links, databases, files
+  hadron lab apply --site SITE -f PATH [--dry-run]       server-side apply manifests to a site
+  hadron lab link cut|heal|latency SITE-A SITE-B [MS] [--dry-run]
+  hadron lab fail|restore node|zone|site NAME [--dry-run]
+  hadron lab down [--keep]                               stop everything
+
+The commands run in hadron-lab, a separate binary (it embeds the Kubernetes control
+plane): found through $` + EnvBinary + `, beside this hadron, or on PATH. Build it with
+'make hadron-lab' (or 'cd lab && go build -o ../bin/hadron-lab ./cmd/hadron-lab').
+'hadron lab help COMMAND' shows a command's flags.`,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bin, err := Binary()
 			if err != nil {
+				if helpOnly(args) {
+					return cmd.Help()
+				}
 				return err
 			}
 			if len(args) == 0 {
@@ -68,4 +84,17 @@ that can be cut. See 'hadron lab help' for its commands.`,
 			return nil
 		},
 	}
+}
+
+// helpOnly says whether args ask for help only (none, -h, --help, help), which hadron
+// answers itself when hadron-lab is missing.
+func helpOnly(args []string) bool {
+	if len(args) == 0 {
+		return true
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		return true
+	}
+	return false
 }

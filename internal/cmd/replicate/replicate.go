@@ -13,7 +13,6 @@ import (
 
 	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/discovery"
-	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/replicate"
 	"hadron.dev/hadron/internal/standby"
 )
@@ -52,7 +51,7 @@ with -o json|yaml, as a document of kind ReplicationPlan.`,
 				level = slog.LevelDebug
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})).With("component", "replicate")
-			f, err := fleet.Load(file)
+			f, err := cli.LoadFleet(file)
 			if err != nil {
 				return err
 			}

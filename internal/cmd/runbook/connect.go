@@ -34,7 +34,7 @@ func (c *conn) flags(fl *pflag.FlagSet) {
 // load reads the fleet; app, when not "", must be one of its applications (a usage
 // error otherwise, found before any credential is read).
 func (c *conn) load(app string) (*fleet.Fleet, error) {
-	f, err := fleet.Load(c.file)
+	f, err := cli.LoadFleet(c.file)
 	if err != nil {
 		return nil, err
 	}

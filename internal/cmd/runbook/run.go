@@ -126,15 +126,15 @@ RunPreview). Exit status 1 when the run did not end done.`,
 			if force && kind != runbook.Failover {
 				return cli.Usagef("--force goes with --resume or --abort")
 			}
+			if to == "" && kind != runbook.Failback {
+				return cli.Usagef("--to SITE is required (or --resume, or --abort)")
+			}
 			f, err := c.load(app)
 			if err != nil {
 				return err
 			}
-			if to == "" && kind == runbook.Failback {
-				to = f.Application(app).Spec.Policy.ActiveSite
-			}
 			if to == "" {
-				return cli.Usagef("--to SITE is required (or --resume, or --abort)")
+				to = f.Application(app).Spec.Policy.ActiveSite
 			}
 			if _, err := site(f, "--to", to); err != nil {
 				return err

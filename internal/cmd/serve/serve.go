@@ -13,9 +13,9 @@ import (
 	"github.com/spf13/cobra"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/daemon"
-	"hadron.dev/hadron/internal/fleet"
 )
 
 // Command returns `hadron serve`.
@@ -29,7 +29,7 @@ func Command() *cobra.Command {
 		verbose                              bool
 	)
 	cmd := &cobra.Command{
-		Use:   "serve --site SITE",
+		Use:   "serve (--site SITE | --init-pki DIR) [-f FILE] [--pki DIR]",
 		Short: "Run the hadron daemon of one site: etcd member, probes, GSLB DNS and the API",
 		Long: `Run the hadron daemon of one site.
 
@@ -48,7 +48,10 @@ first start; --init-pki DIR does the same and exits, so that the directory can b
 to every site first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := fleet.Load(file)
+			if site == "" && initPKI == "" {
+				return cli.Usagef("--site SITE is required (or --init-pki DIR)")
+			}
+			f, err := cli.LoadFleet(file)
 			if err != nil {
 				return err
 			}
@@ -59,8 +62,8 @@ to every site first.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "PKI for the fleet's daemons in %s\n", initPKI)
 				return nil
 			}
-			if site == "" {
-				return fmt.Errorf("--site is required")
+			if s := f.Site(site); s == nil || s.Spec.Daemon == nil {
+				return cli.Usagef("--site %s: no site of %s has a daemon (spec.daemon) by that name", site, file)
 			}
 			pki := coord.PKI{Dir: pkiDir}
 			if err := pki.Init(f); err != nil {
@@ -93,10 +96,11 @@ to every site first.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&file, "file", "f", fleet.DefaultPath(), "fleet file or directory")
+	cli.FileFlag(fl, &file)
 	fl.StringVar(&site, "site", "", "the fleet site this daemon runs at")
+	cli.CompleteSiteFlag(cmd, "site")
 	fl.StringVar(&dataDir, "data-dir", "", "directory of the embedded etcd member's data (default hadron-data/SITE)")
-	fl.StringVar(&pkiDir, "pki", coord.DefaultPKIDir(), "directory with the CA, the daemons' certificates and the API token ($"+coord.EnvPKI+")")
+	cli.PKIFlag(fl, &pkiDir)
 	fl.StringVar(&tokenFile, "token-file", "", "file with the API bearer token (default PKI/api-token)")
 	fl.StringVar(&initPKI, "init-pki", "", "create a development PKI for every daemon of the fleet in this directory and exit")
 	fl.StringSliceVar(&etcdEndpoints, "etcd-endpoints", nil, "use this external etcd cluster instead of an embedded member (comma-separated URLs)")

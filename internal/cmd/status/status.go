@@ -47,7 +47,7 @@ probe latencies aside) until interrupted; with -o json|yaml it prints a document
 time. -o json|yaml prints a document of kind FleetStatus.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := fleet.Load(file)
+			f, err := cli.LoadFleet(file)
 			if err != nil {
 				return err
 			}

@@ -72,8 +72,8 @@ func secretPassword(ctx context.Context, ref *v1alpha1.KubeSecretKeyRef, f *flee
 		return "", fmt.Errorf("%w: %s: the site is not in the fleet", data.ErrPasswordMissing, where)
 	}
 	cfg, err := site.RESTConfig(s, f.Dir)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", where, err)
+	if err != nil { // err names the site
+		return "", fmt.Errorf("passwordFrom.secret %s/%s (key %q): %w", ref.Namespace, ref.Name, ref.Key, err)
 	}
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
