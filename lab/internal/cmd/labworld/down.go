@@ -8,17 +8,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/lab/internal/world"
 )
 
 // DownCommand is `hadron-lab down`.
 func DownCommand() *cobra.Command {
 	var (
-		df   dirFlag
-		keep bool
+		df     dirFlag
+		keep   bool
+		dryRun bool
 	)
 	cmd := &cobra.Command{
-		Use:   "down",
+		Use:   "down [--keep] [--dry-run]",
 		Short: "Stop every process of the lab and remove its state (--keep keeps it)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -26,6 +28,17 @@ func DownCommand() *cobra.Command {
 			out := cmd.OutOrStdout()
 			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
 			defer cancel()
+			if dryRun {
+				pid := dir.SupervisorPID()
+				st := world.Status{Dir: string(dir)}
+				if pid != 0 {
+					if got, err := world.NewClient(dir).Status(ctx); err == nil {
+						st = got
+					}
+				}
+				_, err := fmt.Fprint(out, planDown(st, pid != 0, keep))
+				return err
+			}
 			if pid := dir.SupervisorPID(); pid != 0 {
 				fmt.Fprintf(out, "stopping the lab in %s (supervisor pid %d)...\n", dir, pid)
 				if err := world.NewClient(dir).Shutdown(ctx); err != nil {
@@ -55,5 +68,6 @@ func DownCommand() *cobra.Command {
 	}
 	df.add(cmd)
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the lab's state directory")
+	cli.DryRunFlag(cmd.Flags(), &dryRun, "say what would be stopped and removed; change nothing")
 	return cmd
 }

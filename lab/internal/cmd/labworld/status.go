@@ -2,7 +2,6 @@ package labworld
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -11,19 +10,26 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/lab/internal/world"
 )
+
+// StatusKind is the kind of status's document (-o json|yaml).
+const StatusKind = "LabStatus"
 
 // StatusCommand is `hadron-lab status`.
 func StatusCommand() *cobra.Command {
 	var (
 		df     dirFlag
-		output string
+		output cli.Output
 	)
 	cmd := &cobra.Command{
-		Use:   "status",
+		Use:   "status [-o FORMAT]",
 		Short: "Show the lab's sites, control planes, nodes per zone, links, databases and files",
-		Args:  cobra.NoArgs,
+		Long: `Show the lab's sites, control planes, nodes per zone, links, databases and files.
+
+-o json|yaml prints a document of kind LabStatus.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 20*time.Second)
 			defer cancel()
@@ -31,17 +37,14 @@ func StatusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(st)
-			}
-			printStatus(cmd.OutOrStdout(), st)
-			return nil
+			return output.Print(cmd.OutOrStdout(), StatusKind, st, func(w io.Writer) error {
+				printStatus(w, st)
+				return nil
+			})
 		},
 	}
 	df.add(cmd)
-	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json")
+	cli.OutputFlag(cmd.Flags(), &output)
 	return cmd
 }
 
@@ -100,7 +103,7 @@ func printStatus(out io.Writer, st world.Status) {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Site, m.Zone, m.Role, m.Address, run)
 		}
 		tw.Flush()
-		fmt.Fprintln(out, "(live roles and lag: hadron data status -f FLEET", "shop-db)")
+		fmt.Fprintln(out, "(live roles and lag: hadron data status -f FLEET shop-db)")
 	}
 }
 
