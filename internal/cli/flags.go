@@ -39,15 +39,15 @@ func PKIFlag(fs *pflag.FlagSet, p *string) {
 // RegionFlag adds --region: the region this command runs in, which picks the
 // addresses of daemons and database members as seen from there.
 func RegionFlag(fs *pflag.FlagSet, p *string) {
-	fs.StringVar(p, "region", os.Getenv(EnvRegion), "region this command runs in: daemons and database members are reached at their addresses as seen from there ($"+EnvRegion+"; default: their own addresses)")
+	fs.StringVar(p, "region", os.Getenv(EnvRegion), "region this command runs in, which picks the addresses of daemons and database members as seen from there ($"+EnvRegion+")")
 }
 
-// TimeoutFlag adds --timeout: how long the whole command may take before it gives up.
-// Its default is the command's own, so it has no environment variable.
-func TimeoutFlag(fs *pflag.FlagSet, p *time.Duration, def time.Duration, what string) {
-	usage := "give up after this long"
-	if what != "" {
-		usage += ": " + what
+// TimeoutFlag adds --timeout: how long the command may take before it gives up; usage
+// says what it bounds when that is more than the whole command. Its default is the
+// command's own, so it has no environment variable.
+func TimeoutFlag(fs *pflag.FlagSet, p *time.Duration, def time.Duration, usage string) {
+	if usage == "" {
+		usage = "give up after this long"
 	}
 	fs.DurationVar(p, "timeout", def, usage)
 }

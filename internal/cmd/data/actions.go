@@ -67,7 +67,7 @@ prints a document of kind VerifyReport.`,
 			return nil
 		},
 	}
-	cli.TimeoutFlag(cmd.Flags(), &timeout, 10*time.Second, "how long members may take to show the marker")
+	cli.TimeoutFlag(cmd.Flags(), &timeout, 10*time.Second, "how long members may take to show the marker before giving up")
 	cli.OutputFlag(cmd.Flags(), &output)
 	return cmd
 }

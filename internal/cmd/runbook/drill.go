@@ -154,7 +154,7 @@ application's policy.rpo is 0s. -o json|yaml prints one document of kind DrillRe
 	fl.BoolVar(&cfg.Failback, "failback", false, "after --repair, fail back home under load and measure it")
 	fl.Float64Var(&cfg.Rate, "rate", 50, "writes per second through the main name")
 	fl.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "writes before the fault")
-	cli.TimeoutFlag(fl, &cfg.Timeout, 3*time.Minute, "how long to wait for each run to close, and for the client to recover")
+	cli.TimeoutFlag(fl, &cfg.Timeout, 3*time.Minute, "how long to wait for each run to close, and for the client to recover, before giving up")
 	cli.Alias(fl, "wait", "timeout")
 	fl.StringSliceVar(&dnsAddrs, "dns", nil, "name servers the client resolves at, asked in turn (default: every daemon's, those outside the active site first)")
 	fl.StringVar(&url, "url", "", "the application's URL through its main name (default http://NAME:PORT of the policy)")

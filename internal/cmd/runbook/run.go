@@ -194,7 +194,7 @@ RunPreview). Exit status 1 when the run did not end done.`,
 	cli.CompleteSiteFlag(cmd, "to")
 	cli.DryRunFlag(fl, &dry, "print what each step would do with the state the daemons observe now; start nothing")
 	fl.StringVar(&who, "who", "", "name recorded as the decider (default $USER)")
-	cli.TimeoutFlag(fl, &waitFor, 10*time.Minute, "how long to follow the run (it goes on at the leader)")
+	cli.TimeoutFlag(fl, &waitFor, 10*time.Minute, "how long to follow the run before giving up (it goes on at the leader)")
 	cli.Alias(fl, "wait", "timeout")
 	fl.BoolVar(&resume, "resume", false, "resume the application's failed run at its failed step")
 	fl.BoolVar(&stop, "abort", false, "close the application's failed run as aborted, running nothing")

@@ -95,7 +95,7 @@ time. -o json|yaml prints a document of kind FleetStatus.`,
 	cli.CompleteSiteFlag(cmd, "daemon")
 	cli.RegionFlag(fl, &region)
 	cli.OutputFlag(fl, &output)
-	cli.TimeoutFlag(fl, &timeout, 30*time.Second, "for an answer (each one, with --watch)")
+	cli.TimeoutFlag(fl, &timeout, 30*time.Second, "give up on an answer after this long (on each one, with --watch)")
 	cli.RequestTimeoutFlag(fl, &requestTimeout)
 	fl.BoolVarP(&watch, "watch", "w", false, "ask again every --interval and redraw when the answer changes, until interrupted")
 	fl.DurationVar(&interval, "interval", 2*time.Second, "with --watch: time between questions")
