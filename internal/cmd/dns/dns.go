@@ -72,6 +72,7 @@ probes then use the addresses of the other sites as seen from that site's region
 	cli.FileFlag(cmd.Flags(), &file)
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:5353", "address (host:port) to serve UDP and TCP on")
 	cmd.Flags().StringVar(&observer, "observer", "", "fleet site this process observes from (default: plain addresses)")
+	cli.CompleteSiteFlag(cmd, "observer")
 	cmd.Flags().IntVar(&rrl.Rate, "rrl-rate", 1000, "UDP responses per second per client network (/24, /56; 0 disables rate limiting)")
 	cmd.Flags().IntVar(&rrl.Slip, "rrl-slip", 2, "every Nth limited response is sent truncated so clients retry over TCP (0: drop all)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log every probe failure")

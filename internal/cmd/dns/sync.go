@@ -86,6 +86,7 @@ kind DNSSync: each plan's changes and conflicts, and whether it was applied.
 	fl.StringVar(&o.keyAlg, "tsig-algorithm", "hmac-sha256", "rfc2136: TSIG algorithm")
 	fl.StringVar(&o.secretFile, "tsig-secret-file", "", "rfc2136: file with the base64 TSIG secret (default $"+EnvTSIGSecret+")")
 	fl.StringVar(&o.site, "site", "", "dnsendpoint: fleet site whose cluster gets the objects")
+	cli.CompleteSiteFlag(cmd, "site")
 	fl.StringVar(&o.namespace, "namespace", "", "dnsendpoint: namespace of the objects (default: each application's)")
 	return cmd
 }

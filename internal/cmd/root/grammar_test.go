@@ -242,3 +242,30 @@ func TestOldSpellingsAndVariables(t *testing.T) {
 		t.Errorf("--request-timeout given: exit %d, want 1 (no credentials here), stderr %q", code, errOut)
 	}
 }
+
+// The shell completes the names a command takes from the fleet -f names.
+func TestCompletion(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"switchover", ""}, []string{"shop"}},
+		{[]string{"switchover", "shop", "--to", ""}, []string{"east", "west", "witness"}},
+		{[]string{"data", "promote", ""}, []string{"shop-db"}},
+		{[]string{"data", "promote", "shop-db", "e"}, []string{"east-0", "east-1"}},
+		{[]string{"status", "--daemon", "w"}, []string{"west", "witness"}},
+		{[]string{"history", "-o", "y"}, []string{"yaml"}},
+	} {
+		args := append([]string{"__complete", "-f", example}, tc.args...)
+		out, errOut, code := clitest.Run(t, New(), args...)
+		var got []string
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if !strings.HasPrefix(line, ":") {
+				got = append(got, line)
+			}
+		}
+		if code != 0 || strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("complete %v: exit %d, %q, want %q\n%s", tc.args, code, got, tc.want, errOut)
+		}
+	}
+}
