@@ -15,7 +15,22 @@ type ExitError = cli.ExitError
 
 // New returns the hadron command tree.
 func New() *cobra.Command {
-	return cli.NewRoot("hadron", "High availability and disaster recovery for Kubernetes applications across regions", subcommands)
+	cmd := cli.NewRoot("hadron", "High availability and disaster recovery for Kubernetes applications across regions", subcommands)
+	cmd.Long = cmd.Short + `.
+
+Every command speaks one grammar (docs/cli.md):
+  -f, --file PATH       the fleet ($HADRON_FLEET, else fleet.yaml)
+  --pki DIR             the daemons' CA and API token ($HADRON_PKI, else hadron-pki)
+  --region REGION       where this command runs ($HADRON_REGION)
+  --request-timeout D   each daemon's answer ($HADRON_REQUEST_TIMEOUT, else 5s)
+  --timeout D           how long the command may take
+  -o, --output FORMAT   text, json, yaml or jsonpath=TEMPLATE: documents with apiVersion
+                        hadron.dev/v1alpha1 and a kind
+  --dry-run             what a command that changes something would do now
+
+Exit status: 0 success; 1 the operation failed or found a problem; 2 a usage error,
+found before anything is read or asked.`
+	return cmd
 }
 
 // subcommands lists the constructors of the top-level subcommands; each role's package
