@@ -50,7 +50,7 @@ func Prepare(root *cobra.Command) {
 		switch {
 		case c.RunE != nil:
 			c.RunE = marked(c.RunE)
-		case c.Run == nil && c.HasSubCommands():
+		case c.Run == nil && c.HasSubCommands() && c.HasParent(): // cobra checks the root's
 			c.RunE = group
 		}
 		if f := c.Flags().Lookup("output"); f != nil {
