@@ -85,11 +85,14 @@ func complete(n int, names func(*fleet.Fleet, []string) []string) cobra.Completi
 // CompleteApplications completes a command's APP argument.
 var CompleteApplications = complete(0, func(f *fleet.Fleet, _ []string) []string { return ApplicationNames(f) })
 
+// CompleteMirrorSets completes a command's SET argument.
+var CompleteMirrorSets = complete(0, func(f *fleet.Fleet, _ []string) []string { return MirrorSetNames(f) })
+
 // CompleteMirrorSetMember completes SET, then MEMBER of that set.
 func CompleteMirrorSetMember(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	switch len(args) {
 	case 0:
-		return complete(0, func(f *fleet.Fleet, _ []string) []string { return MirrorSetNames(f) })(cmd, args, toComplete)
+		return CompleteMirrorSets(cmd, args, toComplete)
 	case 1:
 		return complete(1, func(f *fleet.Fleet, args []string) []string { return MemberNames(f, args[0]) })(cmd, args, toComplete)
 	}
