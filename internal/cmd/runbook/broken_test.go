@@ -12,13 +12,18 @@ import (
 )
 
 // A drill breaks a promise when it loses data that its move may not lose: planned
-// moves never may, a failover only when the policy promises RPO 0.
+// moves never may, a failover only when the policy promises RPO 0 and it stays in
+// the region.
 func TestBroken(t *testing.T) {
 	app := func(rpo *metav1.Duration) *v1alpha1.Application {
 		return &v1alpha1.Application{Spec: v1alpha1.ApplicationSpec{Policy: v1alpha1.Policy{RPO: rpo}}}
 	}
 	phase := func(kind runbook.Kind, lost int, tx int64) *drill.Phase {
 		return &drill.Phase{Kind: kind, From: "east", To: "west", Lost: make([]int64, lost), RPOTransactions: tx}
+	}
+	inRegion := func(p *drill.Phase) *drill.Phase { p.To = "east-2"; return p }
+	region := func(site string) string {
+		return map[string]string{"east": "us-east-1", "east-2": "us-east-1", "west": "us-west-2"}[site]
 	}
 	zero := &metav1.Duration{}
 	for _, tc := range []struct {
@@ -28,15 +33,17 @@ func TestBroken(t *testing.T) {
 		want   string
 	}{
 		{"failover without a promise may lose", app(nil), drill.Report{Drill: phase(runbook.Failover, 3, 2)}, ""},
-		{"failover promised RPO 0 lost writes", app(zero), drill.Report{Drill: phase(runbook.Failover, 3, -1)}, "failover east → west lost 3 acknowledged writes (the policy promises RPO 0)"},
-		{"failover promised RPO 0 lost nothing", app(zero), drill.Report{Drill: phase(runbook.Failover, 0, 0)}, ""},
+		{"in-region failover promised RPO 0 lost writes", app(zero), drill.Report{Drill: inRegion(phase(runbook.Failover, 3, -1))},
+			"failover east → east-2 lost 3 acknowledged writes (the policy promises RPO 0 in the region)"},
+		{"in-region failover promised RPO 0 lost nothing", app(zero), drill.Report{Drill: inRegion(phase(runbook.Failover, 0, 0))}, ""},
+		{"cross-region failover: RPO 0 is an in-region promise", app(zero), drill.Report{Drill: phase(runbook.Failover, 3, 2)}, ""},
 		{"failback lost transactions", app(nil), drill.Report{Drill: phase(runbook.Failover, 1, 1), Failback: phase(runbook.Failback, 0, 2)},
 			"failback east → west lost 0 acknowledged writes, 2 transactions (a planned move loses nothing)"},
 		{"switchover lost nothing", app(nil), drill.Report{Drill: phase(runbook.Switchover, 0, -1)}, ""},
 		{"a drill that did not happen", app(zero), drill.Report{}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := strings.Join(Broken(tc.app, []drill.Report{tc.report}), "; ")
+			got := strings.Join(Broken(tc.app, region, []drill.Report{tc.report}), "; ")
 			if got != tc.want {
 				t.Errorf("broken %q, want %q", got, tc.want)
 			}

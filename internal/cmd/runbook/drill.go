@@ -62,9 +62,9 @@ load and measures that move (it should lose nothing). --repeat N runs N drills (
 needs --failback to come home) and prints p50 and max.
 
 Exit status 1 when a drill failed, or lost acknowledged writes or transactions where
-zero loss was promised: a switchover or failback always, a failover when the
-application's policy.rpo is 0s. -o json|yaml prints one document of kind DrillReport
-(the progress goes to stderr).`,
+zero loss was promised: a switchover or failback always, a failover within a region
+when the application's policy.rpo is 0s. -o json|yaml prints one document of kind
+DrillReport (the progress goes to stderr).`,
 		Example: `  hadron drill shop --fault 'hadron lab fail site east' --repair 'hadron lab restore site east' --failback
   hadron drill shop --trigger switchover --to west`,
 		Args:              cobra.ExactArgs(1),
@@ -119,7 +119,7 @@ application's policy.rpo is 0s. -o json|yaml prints one document of kind DrillRe
 			}
 			// The drills that finished are reported even when a later one failed; the
 			// failed one only with what it measured, and statistics only of drills.
-			doc := drillDoc{Drills: reports, Failed: failed, Broken: Broken(f.Application(cfg.App), reports)}
+			doc := drillDoc{Drills: reports, Failed: failed, Broken: Broken(f.Application(cfg.App), regionOf(f), reports)}
 			if len(reports) > 0 {
 				st := drill.Summarize(reports)
 				doc.Stats = &st
@@ -180,16 +180,19 @@ func checkDrill(cfg drill.Config, repeat int) error {
 }
 
 // Broken says which drills lost acknowledged writes or counted transactions where
-// zero loss was promised: planned moves (switchover, failback) always promise it, a
-// failover when the application's policy.rpo is 0s.
-func Broken(app *v1alpha1.Application, reports []drill.Report) []string {
+// zero loss was promised: planned moves (switchover, failback) always promise it; a
+// failover when the application's policy.rpo is 0s and it stays in the region (the
+// promise of a synchronous in-region member: a DR member in another region is
+// asynchronous). region names each site's region.
+func Broken(app *v1alpha1.Application, region func(site string) string, reports []drill.Report) []string {
 	zeroRPO := app != nil && app.Spec.Policy.RPO != nil && app.Spec.Policy.RPO.Duration == 0
 	var out []string
 	check := func(p *drill.Phase) {
 		if p == nil {
 			return
 		}
-		promised := p.Kind != runbook.Failover || zeroRPO
+		inRegion := region(p.From) != "" && region(p.From) == region(p.To)
+		promised := p.Kind != runbook.Failover || (zeroRPO && inRegion)
 		if !promised || (len(p.Lost) == 0 && p.RPOTransactions <= 0) {
 			return
 		}
@@ -199,7 +202,7 @@ func Broken(app *v1alpha1.Application, reports []drill.Report) []string {
 		}
 		why := "a planned move loses nothing"
 		if p.Kind == runbook.Failover {
-			why = "the policy promises RPO 0"
+			why = "the policy promises RPO 0 in the region"
 		}
 		out = append(out, fmt.Sprintf("%s %s → %s lost %s (%s)", p.Kind, p.From, p.To, what, why))
 	}
@@ -252,6 +255,16 @@ func (c *conn) fillDrill(ctx context.Context, f *fleet.Fleet, clients []*api.Cli
 	}
 	cfg.Resolver = &drill.Resolver{Servers: dnsAddrs}
 	return nil
+}
+
+// regionOf names each site's region in the fleet.
+func regionOf(f *fleet.Fleet) func(string) string {
+	return func(name string) string {
+		if s := f.Site(name); s != nil {
+			return s.Spec.Region
+		}
+		return ""
+	}
 }
 
 // nameServers are the daemons' name servers as region reaches them: those outside
