@@ -70,3 +70,15 @@ func TestGroupUnknownSubcommand(t *testing.T) {
 		t.Errorf("group alone: code %d, stdout %q, stderr %q", got, out.String(), stderr.String())
 	}
 }
+
+func TestWithoutName(t *testing.T) {
+	for _, tc := range [][3]string{
+		{"east-0", "east-0: connection refused", "connection refused"},
+		{"east-0", "east-1: connection refused", "east-1: connection refused"},
+		{"east-0", "connection refused", "connection refused"},
+	} {
+		if got := WithoutName(tc[0], tc[1]); got != tc[2] {
+			t.Errorf("WithoutName(%q, %q) = %q, want %q", tc[0], tc[1], got, tc[2])
+		}
+	}
+}

@@ -102,9 +102,7 @@ var errVerify = errors.New("verify failed: not every member showed the marker")
 
 // withoutName is a member's error message without the member's name in front: the
 // driver's errors name the member, and the CLI prints the name beside them.
-func withoutName(member, msg string) string {
-	return strings.TrimPrefix(msg, member+": ")
-}
+func withoutName(member, msg string) string { return cli.WithoutName(member, msg) }
 
 // noPrimary is data status's outcome when no member accepts writes (exit 1): the text
 // report has said so; a document leaves it to the error.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/cli"
 )
 
 // NoQuorum is what status says when the daemon has no etcd majority.
@@ -111,7 +112,7 @@ func renderData(w io.Writer, ds *api.DataSet) {
 		lag := ""
 		switch {
 		case m.Error != "":
-			lag = m.Error
+			lag = cli.WithoutName(m.Name, m.Error)
 		case m.State != "primary" && m.State != "fenced":
 			lag = fmt.Sprintf("lag %d B, %.1f s", m.LagBytes, m.LagSeconds)
 		}
