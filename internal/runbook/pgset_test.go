@@ -9,10 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Shopify/toxiproxy/v2"
 	"github.com/jackc/pgx/v5"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"hadron.dev/hadron/api/v1alpha1"
@@ -20,18 +17,26 @@ import (
 	"hadron.dev/hadron/internal/data/postgres"
 	"hadron.dev/hadron/internal/pgserver"
 	"hadron.dev/hadron/internal/testenv"
+	"hadron.dev/hadron/internal/testenv/netlink"
 )
 
 const pgPassword = "runbook-pw"
 
 // pgSet is a real two-region mirror set on loopback: east-0 the primary, west-0 a DR
-// member that streams from east-0 through a toxiproxy link the test can cut.
+// member that streams from east-0 through a link the test can cut.
 type pgSet struct {
 	t    testing.TB
 	set  *v1alpha1.MirrorSet
 	drv  *postgres.Driver
-	link *toxiproxy.Proxy
+	link stopLink
 }
+
+// stopLink is the link from west to east-0. The tests cut it with Stop and heal it with
+// Start (a Link's Start listens again on the same address after a cut).
+type stopLink struct{ *netlink.Link }
+
+// Stop cuts the link: west's streams from east-0 break and new ones are refused.
+func (l stopLink) Stop() { l.Cut() }
 
 func newPGSet(t testing.TB) *pgSet {
 	t.Helper()
@@ -57,12 +62,11 @@ func newPGSet(t testing.TB) *pgSet {
 		},
 	}
 	p := &pgSet{t: t, set: set}
-	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
 	// west reaches east-0 (and east reaches west-0) only through these links.
-	p.link = toxiproxy.NewProxy(srv, "east-0-from-west", addr(2), addr(0))
-	back := toxiproxy.NewProxy(srv, "west-0-from-east", addr(3), addr(1))
-	for _, px := range []*toxiproxy.Proxy{p.link, back} {
-		if err := px.Start(); err != nil {
+	p.link = stopLink{netlink.New(addr(2), addr(0))}
+	back := netlink.New(addr(3), addr(1))
+	for _, l := range []*netlink.Link{p.link.Link, back} {
+		if err := l.Start(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -70,8 +74,8 @@ func newPGSet(t testing.TB) *pgSet {
 		for _, m := range set.Spec.Members {
 			_ = pgserver.Kill(context.Background(), m.DataDir)
 		}
-		p.link.Stop()
-		back.Stop()
+		p.link.Cut()
+		back.Cut()
 	})
 	d, err := postgres.New(postgres.Config{Set: set, Regions: map[string]string{"east": "east", "west": "west"},
 		Password: pgPassword, Logger: slog.New(slog.DiscardHandler)})

@@ -11,14 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Shopify/toxiproxy/v2"
 	"github.com/jackc/pgx/v5"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/pgserver"
 	"hadron.dev/hadron/internal/testenv"
+	"hadron.dev/hadron/internal/testenv/netlink"
 )
 
 const fleetTemplate = `apiVersion: hadron.dev/v1alpha1
@@ -79,10 +77,9 @@ func TestCLI(t *testing.T) {
 		return p
 	}
 	good, bad := write("fleet.yaml", "pw"), write("bad.yaml", "badpw")
-	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
-	var proxies []*toxiproxy.Proxy
+	var proxies []*netlink.Link
 	for i := 0; i < 3; i++ {
-		p := toxiproxy.NewProxy(srv, fmt.Sprint("l", i), fmt.Sprintf("127.0.0.1:%d", ports[3+i]), fmt.Sprintf("127.0.0.1:%d", ports[i]))
+		p := netlink.New(fmt.Sprintf("127.0.0.1:%d", ports[3+i]), fmt.Sprintf("127.0.0.1:%d", ports[i]))
 		if err := p.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +90,7 @@ func TestCLI(t *testing.T) {
 			_ = pgserver.Kill(context.Background(), filepath.Join(dir, "pg", m))
 		}
 		for _, p := range proxies {
-			p.Stop()
+			p.Cut()
 		}
 	})
 
@@ -131,7 +128,7 @@ func TestCLI(t *testing.T) {
 
 	// Cut the cross-region link, write, and promote the DR member.
 	for _, p := range proxies {
-		p.Stop()
+		p.Cut()
 	}
 	commitRows(t, ports[0], "cli-secret", 50)
 	out, err = run(t, good, "promote", "shop-db", "west-0")
@@ -150,7 +147,7 @@ func TestCLI(t *testing.T) {
 
 	// Heal; the old in-region members rejoin the new primary by rewinding.
 	for _, p := range proxies {
-		if err := p.Start(); err != nil {
+		if err := p.Heal(); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -12,9 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/Shopify/toxiproxy/v2"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"hadron.dev/hadron/api/v1alpha1"
@@ -26,6 +23,7 @@ import (
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/pgserver"
 	"hadron.dev/hadron/internal/testenv"
+	"hadron.dev/hadron/internal/testenv/netlink"
 )
 
 // ledgerRecord holds the fields of a ledger record (runbook.Record) this test reads.
@@ -74,10 +72,9 @@ func TestPromoteAndMonitorLeaveTheSetToTheDaemons(t *testing.T) {
 			},
 		}}
 	}})
-	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
-	var links []*toxiproxy.Proxy
+	var links []*netlink.Link
 	for i, to := range []int{0, 1} {
-		p := toxiproxy.NewProxy(srv, fmt.Sprint("link", i), fmt.Sprintf("127.0.0.1:%d", ports[2+i]), fmt.Sprintf("127.0.0.1:%d", ports[to]))
+		p := netlink.New(fmt.Sprintf("127.0.0.1:%d", ports[2+i]), fmt.Sprintf("127.0.0.1:%d", ports[to]))
 		if err := p.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +85,7 @@ func TestPromoteAndMonitorLeaveTheSetToTheDaemons(t *testing.T) {
 			_ = pgserver.Kill(context.Background(), filepath.Join(pgDir, m))
 		}
 		for _, p := range links {
-			p.Stop()
+			p.Cut()
 		}
 	})
 	// The data commands find the daemons' CA and token where `hadron serve` keeps them.
@@ -122,7 +119,7 @@ func TestPromoteAndMonitorLeaveTheSetToTheDaemons(t *testing.T) {
 
 	// East loses its link to west and goes on committing: promoting west-0 loses that.
 	for _, p := range links {
-		p.Stop()
+		p.Cut()
 	}
 	commitRows(t, ports[0], "outside-secret", 20)
 

@@ -6,31 +6,24 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/Shopify/toxiproxy/v2"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
-
 	"hadron.dev/hadron/internal/fleet"
+	"hadron.dev/hadron/internal/testenv/netlink"
 )
 
-// Links puts a toxiproxy listener on every cross-region path between the daemons'
-// etcd peers, the way the lab does: region F reaches member T's peer address through
-// 127.0.<net>.(100+10F+T):2380. Cutting a site stops every proxy to and from it.
+// Links puts a proxy (a netlink.Link) on every cross-region path between the daemons'
+// etcd peers, the way the lab does with toxiproxy: region F reaches member T's peer
+// address through 127.0.<net>.(100+10F+T):2380. Cutting a site stops every proxy to and
+// from it.
 type Links struct {
-	srv     *toxiproxy.ApiServer
 	mu      sync.Mutex
-	proxies map[[2]string][]*toxiproxy.Proxy // {from, to} site names
+	proxies map[[2]string][]*netlink.Link // {from, to} site names
 }
 
 // Proxy adds a proxy on the link from→to: listen forwards to upstream until the link is
 // cut.
 func (l *Links) Proxy(t testing.TB, from, to, listen, upstream string) {
 	t.Helper()
-	p := toxiproxy.NewProxy(l.srv, fmt.Sprintf("%s>%s/%s", from, to, upstream), listen, upstream)
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Stop)
+	p := netlink.Listen(t, listen, upstream, 0)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	k := [2]string{from, to}
@@ -41,8 +34,7 @@ func (l *Links) Proxy(t testing.TB, from, to, listen, upstream string) {
 // proxies. Call it before StartCluster.
 func WithLinks(t testing.TB, f *fleet.Fleet, netID int) *Links {
 	t.Helper()
-	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
-	l := &Links{srv: srv, proxies: map[[2]string][]*toxiproxy.Proxy{}}
+	l := &Links{proxies: map[[2]string][]*netlink.Link{}}
 	var daemons []int
 	for i, s := range f.Sites {
 		if s.Spec.Daemon != nil && s.Spec.Daemon.Peer != nil {
@@ -72,7 +64,7 @@ func (l *Links) Cut(site string) {
 	for k, ps := range l.proxies {
 		for _, p := range ps {
 			if k[0] == site || k[1] == site {
-				p.Stop()
+				p.Cut()
 			}
 		}
 	}
@@ -85,8 +77,8 @@ func (l *Links) Heal(t testing.TB, site string) {
 	defer l.mu.Unlock()
 	for k, ps := range l.proxies {
 		for _, p := range ps {
-			if (k[0] == site || k[1] == site) && !p.Enabled {
-				if err := p.Start(); err != nil {
+			if k[0] == site || k[1] == site {
+				if err := p.Heal(); err != nil {
 					t.Fatal(err)
 				}
 			}

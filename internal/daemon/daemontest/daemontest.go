@@ -117,7 +117,7 @@ type Options struct {
 	// fleet file's directory.
 	Edit func(f *fleet.Fleet, dir string)
 	// Links puts every cross-region path (etcd peers, load balancers) behind a
-	// toxiproxy link, as the lab does; World.Links cuts them.
+	// cuttable link (netlink), as the lab does with toxiproxy; World.Links cuts them.
 	Links bool
 	// Handler is what site's load balancer serves (nil, or default: "ok" to every
 	// request), for example the demo application.

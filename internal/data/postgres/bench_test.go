@@ -1,7 +1,7 @@
 package postgres
 
 // Measurements of the mirror set on real PostgreSQL 15 over a 35 ms (each way)
-// toxiproxy link. They are benchmarks, not tests: run them with
+// link (netlink). They are benchmarks, not tests: run them with
 //
 //	go test -run '^$' -bench . -benchtime 1x ./internal/data/postgres/
 //

@@ -10,26 +10,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Shopify/toxiproxy/v2"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/pgserver"
 	"hadron.dev/hadron/internal/testenv"
+	"hadron.dev/hadron/internal/testenv/netlink"
 )
 
 const testPassword = "pw-Sécret'1"
 
 // lab is a three-member mirror set on loopback: east-0 (primary, zone a) and east-1
 // (failover, zone b) in region east, west-0 (DR async) in region west. Every
-// cross-region address is a toxiproxy listener with 35 ms of latency each way.
+// cross-region address is a link (netlink) with 35 ms of latency each way.
 type lab struct {
 	t       testing.TB
 	set     *v1alpha1.MirrorSet
 	drv     *Driver
-	proxies []*toxiproxy.Proxy
+	proxies []*netlink.Link
 }
 
 func newLab(t testing.TB) *lab {
@@ -60,17 +58,11 @@ func newLab(t testing.TB) *lab {
 		},
 	}
 	l := &lab{t: t, set: set}
-	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
 	for i, up := range []int{0, 1, 2} {
-		p := toxiproxy.NewProxy(srv, fmt.Sprintf("link-%d", i), addr(3+i), addr(up))
+		p := netlink.New(addr(3+i), addr(up))
+		p.SetLatency(35 * time.Millisecond) // each way: a 70 ms round trip between regions
 		if err := p.Start(); err != nil {
 			t.Fatal(err)
-		}
-		for _, stream := range []string{"upstream", "downstream"} {
-			body := fmt.Sprintf(`{"name":"lat_%s","type":"latency","stream":%q,"attributes":{"latency":35}}`, stream, stream)
-			if _, err := p.Toxics.AddToxicJson(strings.NewReader(body)); err != nil {
-				t.Fatal(err)
-			}
 		}
 		l.proxies = append(l.proxies, p)
 	}
@@ -79,7 +71,7 @@ func newLab(t testing.TB) *lab {
 			_ = pgserver.Kill(context.Background(), m.DataDir)
 		}
 		for _, p := range l.proxies {
-			p.Stop()
+			p.Cut()
 		}
 	})
 	l.drv = l.driver(testPassword)
@@ -109,14 +101,14 @@ func (l *lab) member(name string) v1alpha1.Member { return l.drv.members[name] }
 // cut stops the cross-region link in both directions; heal restores it.
 func (l *lab) cut() {
 	for _, p := range l.proxies {
-		p.Stop()
+		p.Cut()
 	}
 }
 
 func (l *lab) heal() {
 	l.t.Helper()
 	for _, p := range l.proxies {
-		if err := p.Start(); err != nil {
+		if err := p.Heal(); err != nil {
 			l.t.Fatal(err)
 		}
 	}
