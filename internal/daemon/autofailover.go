@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -12,6 +12,8 @@ import (
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/coordstate"
+	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/probe"
 	"hadron.dev/hadron/internal/runbook"
 )
@@ -33,19 +35,36 @@ type runsRead struct {
 	open bool
 }
 
-// autoFailover starts a failover, decided by runbook.AutoDecide, for every application
-// whose policy allows it, while this daemon leads. downSince is local to the
-// leadership: a new leader counts the threshold again from when it first sees the
-// site down, which only delays a decision.
-func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token, served *servedSites) {
+// autoFailover is the leader loop that starts a failover, decided by
+// runbook.AutoDecide, for every application whose policy allows it. It owns why each
+// held decision is held, for status.
+type autoFailover struct {
+	fleet  *fleet.Fleet
+	site   string // this daemon's
+	client *clientv3.Client
+	store  *coordstate.Store
+	obs    *observed
+	data   *dataView
+	runs   *runbooks
+	log    *slog.Logger
+
+	mu   sync.Mutex
+	held map[string]string // app → why the leader holds its automatic failover
+}
+
+// lead decides while this daemon leads. downSince is local to the leadership: a new
+// leader counts the threshold again from when it first sees the site down, which only
+// delays a decision.
+func (au *autoFailover) lead(ctx context.Context, lt *term) {
+	tok, served := lt.tok, lt.served
 	downSince := map[string]time.Time{}
 	runs := map[string]runsRead{}
 	said := map[string]string{}
 	t := time.NewTicker(autoEvery)
 	defer t.Stop()
 	defer func() {
-		for _, a := range d.opts.Fleet.Applications {
-			d.setAutoHeld(a.Name, "") // status shows holds only while leading
+		for _, a := range au.fleet.Applications {
+			au.setAutoHeld(a.Name, "") // status shows holds only while leading
 		}
 	}()
 	for {
@@ -54,8 +73,8 @@ func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token, served *serv
 			return
 		case <-t.C:
 		}
-		st, _ := d.store.Current(ctx)
-		for _, a := range d.opts.Fleet.Applications {
+		st, _ := au.store.Current(ctx)
+		for _, a := range au.fleet.Applications {
 			af := a.Spec.Policy.AutomaticFailover
 			if af == nil || !af.Enabled {
 				continue
@@ -76,7 +95,7 @@ func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token, served *serv
 			ps := probe.SettingsOf(a.Spec.Health)
 			in := runbook.AutoInput{Enabled: true, Active: active, Sites: probe.AppSites(a),
 				Verdicts: map[string]string{}, DownSince: downSince[a.Name], Now: now,
-				Reached: d.reachedByQuorum(a.Name, 2*ps.Interval+ps.Timeout, now),
+				Reached: au.obs.reachedByQuorum(a.Name, 2*ps.Interval+ps.Timeout, now),
 				Warm:    a.Spec.Policy.Standby == v1alpha1.StandbyWarm,
 				Served:  served.get(ctx, a.Name) == active}
 			for s, v := range state.Health {
@@ -92,7 +111,7 @@ func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token, served *serv
 				// Only read etcd when a decision is near.
 				if r := runs[a.Name]; now.Sub(r.at) > runsFresh {
 					rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-					r.last, r.open = d.lastAuto(rctx, a.Name)
+					r.last, r.open = au.lastAuto(rctx, a.Name)
 					cancel()
 					r.at = time.Now()
 					runs[a.Name] = r
@@ -106,12 +125,12 @@ func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token, served *serv
 			if to != "" {
 				// A leader without the application's data driver would fence and
 				// promote nothing: it waits for the leadership to move (placement.go).
-				held = d.holdAuto(a, now)
+				held = au.holdAuto(a, now)
 			}
-			d.setAutoHeld(a.Name, held)
+			au.setAutoHeld(a.Name, held)
 			if held != "" {
 				if held != said[a.Name] {
-					d.log.Warn("automatic failover held: this leader cannot act on the application's mirror set",
+					au.log.Warn("automatic failover held: this leader cannot act on the application's mirror set",
 						"app", a.Name, "from", active, "to", to, "reason", held)
 				}
 				said[a.Name] = held
@@ -119,17 +138,17 @@ func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token, served *serv
 			}
 			if to == "" {
 				if reason != said[a.Name] && in.Verdicts[active] == "down" {
-					d.log.Info("no automatic failover", "app", a.Name, "reason", reason)
+					au.log.Info("no automatic failover", "app", a.Name, "reason", reason)
 				}
 				said[a.Name] = reason
 				continue
 			}
-			first := d.firstFailure(a.Name, active)
+			first := au.obs.firstFailure(a.Name, active)
 			if first.IsZero() || first.After(downSince[a.Name]) {
 				first = downSince[a.Name]
 			}
 			lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			rec, err := runbook.Launch(lctx, d.client, tok, runbook.Failover, a.Name, active, to, "auto", false, now,
+			rec, err := runbook.Launch(lctx, au.client, tok, runbook.Failover, a.Name, active, to, "auto", false, now,
 				func(r *runbook.Record) { r.FirstFailedProbe = &first })
 			cancel()
 			if err != nil {
@@ -137,89 +156,40 @@ func (d *Daemon) autoFailover(ctx context.Context, tok coord.Token, served *serv
 					return
 				}
 				if !errors.Is(err, runbook.ErrRunOpen) {
-					d.log.Warn("automatic failover not started", "app", a.Name, "err", err)
+					au.log.Warn("automatic failover not started", "app", a.Name, "err", err)
 				}
 				continue
 			}
-			d.log.Warn("automatic failover", "app", a.Name, "from", active, "to", to, "down", now.Sub(first).Round(time.Millisecond))
+			au.log.Warn("automatic failover", "app", a.Name, "from", active, "to", to, "down", now.Sub(first).Round(time.Millisecond))
 			delete(downSince, a.Name)
 			delete(runs, a.Name)
-			go d.execute(ctx, tok, rec)
+			go au.runs.execute(ctx, tok, rec)
 		}
 	}
 }
 
 // lastAuto is the decision time of app's last automatic run, and whether a run is open.
-func (d *Daemon) lastAuto(ctx context.Context, app string) (time.Time, bool) {
-	open, err := runbook.Open(ctx, d.client, app)
+func (au *autoFailover) lastAuto(ctx context.Context, app string) (time.Time, bool) {
+	open, err := runbook.Open(ctx, au.client, app)
 	if err != nil || open != nil {
 		// Unknown counts as open: no decision on a state that cannot be read.
 		return time.Time{}, true
 	}
-	hist, err := runbook.History(ctx, d.client, app)
+	hist, err := runbook.History(ctx, au.client, app)
 	if err != nil {
 		return time.Time{}, true
 	}
 	return runbook.LastAuto(hist), false
 }
 
-// checkSite is the application's own probe of site through its load balancers, as
-// seen from this daemon's region: verification that the target serves.
-func (d *Daemon) checkSite(app string) func(ctx context.Context, site string) (string, error) {
-	return func(ctx context.Context, site string) (string, error) {
-		var errs []string
-		for _, t := range d.runner.Targets {
-			if t.App != app || t.Site != site {
-				continue
-			}
-			for _, addr := range t.Addrs {
-				cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-				res := t.Checker.Check(cctx, addr)
-				cancel()
-				if res.OK {
-					return "health check ok at " + addr, nil
-				}
-				errs = append(errs, addr+": "+res.Err)
-			}
-		}
-		if len(errs) == 0 {
-			return "no load balancer to check", nil
-		}
-		return "", fmt.Errorf("health check of %s failed: %s", site, strings.Join(errs, "; "))
-	}
-}
-
-// reachedByQuorum are app's sites that a majority of observers reached lately (an
-// HTTP answer, even a failing one): the sites a failover may go to although their
-// application is not serving yet.
-func (d *Daemon) reachedByQuorum(app string, fresh time.Duration, now time.Time) map[string]bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	count := map[string]int{}
-	for _, sites := range d.latest[app] {
-		for s, ob := range sites {
-			if ob.Reached && now.Sub(ob.At) <= fresh {
-				count[s]++
-			}
-		}
-	}
-	out := map[string]bool{}
-	for s, n := range count {
-		if n > len(d.observer)/2 {
-			out[s] = true
-		}
-	}
-	return out
-}
-
 // servedSites remembers, in etcd, the last site each application was found up at, so
 // that a new leader knows it too. One per leadership: the verdict publisher records,
 // the automatic failover reads.
 type servedSites struct {
-	d   *Daemon
-	tok coord.Token
-	mu  sync.Mutex
-	at  map[string]string // app → site, once read
+	client *clientv3.Client
+	tok    coord.Token
+	mu     sync.Mutex
+	at     map[string]string // app → site, once read
 }
 
 func (s *servedSites) get(ctx context.Context, app string) string {
@@ -234,7 +204,7 @@ func (s *servedSites) getLocked(ctx context.Context, app string) string {
 	}
 	gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	resp, err := s.d.client.Get(gctx, coord.ServedKey(app))
+	resp, err := s.client.Get(gctx, coord.ServedKey(app))
 	if err != nil {
 		return "" // read again next time
 	}
@@ -253,7 +223,55 @@ func (s *servedSites) record(ctx context.Context, app, site string) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := coord.Guarded(wctx, s.d.client, s.tok, clientv3.OpPut(coord.ServedKey(app), site)); err == nil {
+	if err := coord.Guarded(wctx, s.client, s.tok, clientv3.OpPut(coord.ServedKey(app), site)); err == nil {
 		s.at[app] = site
 	}
+}
+
+// holdAuto is why the leader does not launch the automatic failover of app that the
+// decision asks for ("" when nothing holds it): this daemon cannot act on app's mirror
+// set, so it waits for the leadership to go to a daemon that can.
+func (au *autoFailover) holdAuto(a *v1alpha1.Application, now time.Time) string {
+	nd := au.data.noDriverFor(a)
+	if nd == nil {
+		return ""
+	}
+	next := "no daemon that can act on it is alive: waiting for one"
+	if au.capableAlive(now) {
+		next = "handing the leadership to a daemon that can act on it"
+	}
+	return fmt.Sprintf("%v; %s", nd, next)
+}
+
+// capableAlive says whether another daemon that can act on every mirror set published
+// a probe result within aliveWithin: one the leadership can be handed to.
+func (au *autoFailover) capableAlive(now time.Time) bool {
+	for _, site := range au.obs.alive(now) {
+		if site != au.site && au.data.capable(site) {
+			return true
+		}
+	}
+	return false
+}
+
+// setAutoHeld records (or clears, with "") why app's automatic failover is held, for
+// status.
+func (au *autoFailover) setAutoHeld(app, why string) {
+	au.mu.Lock()
+	defer au.mu.Unlock()
+	if au.held == nil {
+		au.held = map[string]string{}
+	}
+	if why == "" {
+		delete(au.held, app)
+	} else {
+		au.held[app] = why
+	}
+}
+
+// heldFor is why app's automatic failover is held now; "" when it is not.
+func (au *autoFailover) heldFor(app string) string {
+	au.mu.Lock()
+	defer au.mu.Unlock()
+	return au.held[app]
 }

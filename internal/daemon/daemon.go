@@ -23,12 +23,11 @@ import (
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coord/member"
 	"hadron.dev/hadron/internal/coordstate"
-	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/gslb"
 	"hadron.dev/hadron/internal/gslb/dnsserver"
 	"hadron.dev/hadron/internal/probe"
-	"hadron.dev/hadron/internal/site"
+	"hadron.dev/hadron/internal/runbook"
 )
 
 // Options configure a daemon.
@@ -54,51 +53,38 @@ type Options struct {
 	Log                                  *slog.Logger
 }
 
-// Daemon is a running daemon.
+// Daemon is a running daemon: its etcd member and client, its name server and API,
+// and the parts that each own their state — what the observers see (observed), the
+// mirror sets (dataView), the runs (runbooks) and the leader with its loops. This
+// file only builds and wires them.
 type Daemon struct {
-	opts       Options
-	site       *v1alpha1.Site
-	member     *member.Embedded
-	client     *clientv3.Client
-	quorum     *coord.Quorum
-	elector    *coord.Elector
-	tracker    *probe.Tracker
-	changed    chan struct{}
-	pub        *coordstate.Publisher
-	follow     *coordstate.Observations
-	store      *coordstate.Store
-	fence      *coordstate.Fence
-	catalog    *gslb.Catalog
-	engine     *dnsserver.Engine
-	dns        *dnsserver.Server
-	api        *api.Server
-	runner     *probe.Runner
-	metrics    *metrics
-	log        *slog.Logger
-	mu         sync.Mutex
-	leader     coord.Token
-	leadCtx    context.Context // ends with the leadership; runbooks run under it
-	running    map[string]bool // runs executing: app/run@token
-	drivers    map[string]data.Driver
-	noDriver   map[string]error // mirror sets this daemon cannot act on, and why (datareach.go)
-	reaches    *coordstate.DataReaches
-	autoHeld   map[string]string // app → why the leader holds its automatic failover
-	localSets  map[string]bool   // mirror sets with a member at this site
-	fencedData []selfFence       // local primaries self-fenced, while they still are (selffenced.go)
-	dataSets   map[string]api.DataSet
-	lastFlush  map[string]data.LSN // each set's newest primary flush seen
-	runCtx     context.Context
-	// latest is every observer's latest result: app → observer → site.
-	latest  map[string]map[string]map[string]probe.Observation
-	failing map[failKey]time.Time // first failure of each observer's current failing streak
-	healthy map[siteKey]time.Time // when the quorum last saw each site healthy (firstfailure.go)
-	repl    replication
-	// runbookData is held while the in-region monitor acts; a runbook takes it once
-	// to wait for actions in flight (monitor.go).
-	runbookData sync.Mutex
-	sites       *compute.Sites // the runbooks' Kubernetes side
-	conns       map[string]*site.Conn
-	observer    []string
+	opts    Options
+	site    *v1alpha1.Site
+	log     *slog.Logger
+	member  *member.Embedded
+	client  *clientv3.Client
+	quorum  *coord.Quorum
+	elector *coord.Elector
+	pub     *coordstate.Publisher
+	follow  *coordstate.Observations
+	store   *coordstate.Store
+	fence   *coordstate.Fence
+	catalog *gslb.Catalog
+	engine  *dnsserver.Engine
+	dns     *dnsserver.Server
+	api     *api.Server
+	runner  *probe.Runner
+	metrics *metrics
+
+	obs    *observed
+	data   *dataView
+	checks *checks
+	runs   *runbooks
+	auto   *autoFailover
+	leader *leader
+
+	runMu  sync.Mutex
+	runCtx context.Context // set by Run: self-fencing acts under it
 }
 
 // New starts the etcd member, binds the DNS and API listeners and prepares the rest;
@@ -107,18 +93,12 @@ func New(o Options) (*Daemon, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	d := &Daemon{opts: o, log: o.Log, changed: make(chan struct{}, 1),
-		latest: map[string]map[string]map[string]probe.Observation{}, failing: map[failKey]time.Time{},
-		healthy: map[siteKey]time.Time{}, conns: map[string]*site.Conn{}, repl: replication{paused: map[string]int{}, running: map[string]*replRun{}}}
+	d := &Daemon{opts: o, log: o.Log}
 	d.site = o.Fleet.Site(o.Site)
 	if d.site == nil || d.site.Spec.Daemon == nil {
 		return nil, fmt.Errorf("site %s: %w", o.Site, member.ErrNotMember)
 	}
-	for _, s := range o.Fleet.Sites {
-		if s.Spec.Daemon != nil {
-			d.observer = append(d.observer, s.Name)
-		}
-	}
+	d.obs = newObserved(o.Fleet, d.log)
 	ok := false
 	defer func() {
 		if !ok {
@@ -134,19 +114,39 @@ func New(o Options) (*Daemon, error) {
 	if err := d.prepareProbes(); err != nil {
 		return nil, err
 	}
+	d.wire()
 	if err := d.prepareAPI(); err != nil {
 		return nil, err
 	}
-	d.sites = &compute.Sites{Fleet: o.Fleet, Connect: d.conn, Log: d.log.With("component", "compute")}
-	d.localSets = map[string]bool{}
-	d.noDriver = map[string]error{}
-	d.drivers = d.dataDrivers()
-	d.reaches = &coordstate.DataReaches{Client: d.client, Log: d.log}
-	d.autoHeld = map[string]string{}
-	d.dataSets = map[string]api.DataSet{}
-	d.lastFlush = map[string]data.LSN{}
 	ok = true
 	return d, nil
+}
+
+// wire builds the parts that act: the data view, the runs, the leader and its loops.
+func (d *Daemon) wire() {
+	f, log := d.opts.Fleet, d.log
+	d.data = newDataView(context.Background(), f, d.site, d.client, log)
+	conns := &siteConns{fleet: f}
+	sites := &compute.Sites{Fleet: f, Connect: conns.get, Log: log.With("component", "compute")}
+	repl := &replication{fleet: f, client: d.client, store: d.store, conns: conns, log: log,
+		paused: map[string]int{}, running: map[string]*replRun{}}
+	d.checks = &checks{fleet: f, here: d.site, catalog: d.catalog, targets: d.runner.Targets}
+	d.runs = &runbooks{fleet: f, client: d.client, store: d.store, obs: d.obs, data: d.data, repl: repl,
+		sites: sites, checks: d.checks, log: log,
+		observeRun: func(r *runbook.Record) { d.metrics.observeRun(r) }}
+	d.auto = &autoFailover{fleet: f, site: d.opts.Site, client: d.client, store: d.store, obs: d.obs,
+		data: d.data, runs: d.runs, log: log}
+	d.leader = &leader{fleet: f, client: d.client, store: d.store, obs: d.obs, elector: d.elector,
+		place: &placer{fleet: f, site: d.opts.Site, store: d.store, obs: d.obs, data: d.data},
+		runs:  d.runs, log: log,
+		loops: []leaderLoop{
+			&raftLead{member: d.member, log: log},
+			d.auto,
+			repl,
+			&rpoCounter{fleet: f, client: d.client, data: d.data, log: log},
+			&pendingStandbys{fleet: f, client: d.client, store: d.store, sites: sites, log: log},
+			&dataMonitors{fleet: f, data: d.data, repl: repl, log: log},
+		}}
 }
 
 func (d *Daemon) startEtcd() error {
@@ -211,48 +211,14 @@ func (d *Daemon) prepareDNS() error {
 
 func (d *Daemon) prepareProbes() error {
 	f := d.opts.Fleet
-	d.tracker = &probe.Tracker{OnChange: func(app, site string, v probe.Verdict) {
-		d.log.Info("site verdict", "app", app, "site", site, "verdict", v)
-		select {
-		case d.changed <- struct{}{}:
-		default:
-		}
-	}}
-	for _, a := range f.Applications {
-		d.tracker.Watch(a.Name, d.observer, probe.AppSites(a), probe.SettingsOf(a.Spec.Health))
-	}
 	targets, err := probe.Targets(f, d.site.Spec.Region, probe.CheckerOptions{})
 	if err != nil {
 		return err
 	}
 	d.pub = coordstate.NewPublisher(d.client, d.log)
 	d.runner = &probe.Runner{Observer: d.opts.Site, Targets: targets, Record: d.pub.Record, Log: d.log}
-	d.follow = &coordstate.Observations{Client: d.client, Log: d.log, Record: d.record}
+	d.follow = &coordstate.Observations{Client: d.client, Log: d.log, Record: d.obs.record}
 	return nil
-}
-
-// record takes every observer's result from etcd: into the tracker that decides, and
-// into the latest-result table that status shows.
-func (d *Daemon) record(ob probe.Observation) {
-	d.mu.Lock()
-	byObserver := d.latest[ob.App]
-	if byObserver == nil {
-		byObserver = map[string]map[string]probe.Observation{}
-		d.latest[ob.App] = byObserver
-	}
-	if byObserver[ob.Observer] == nil {
-		byObserver[ob.Observer] = map[string]probe.Observation{}
-	}
-	byObserver[ob.Observer][ob.Site] = ob
-	k := failKey{app: ob.App, site: ob.Site, observer: ob.Observer}
-	if ob.OK {
-		delete(d.failing, k)
-	} else if _, ok := d.failing[k]; !ok {
-		d.failing[k] = ob.At
-	}
-	d.mu.Unlock()
-	d.tracker.Record(ob)
-	d.noteHealthy(ob)
 }
 
 func (d *Daemon) prepareAPI() error {
@@ -273,20 +239,23 @@ func (d *Daemon) prepareAPI() error {
 	}
 	d.metrics = newMetrics(d)
 	d.api, err = api.Listen(api.ServerConfig{Addr: addr, TLS: tlsCfg, Token: token, Log: d.log},
-		api.Handlers{Status: d.Status, Metrics: d.metrics.handler(), Runbooks: d.runbookHandlers()})
+		api.Handlers{Status: d.Status, Metrics: d.metrics.handler(), Runbooks: d.runs.handlers()})
 	return err
 }
 
 func (d *Daemon) onFence(fenced bool) {
+	d.runMu.Lock()
+	ctx := d.runCtx
+	d.runMu.Unlock()
 	if fenced {
 		d.log.Warn("no etcd majority: fencing this site out of the DNS answers and its primaries read-only")
-		if len(d.drivers) > 0 && d.runCtx != nil {
-			go d.fenceLocalData(d.runCtx)
+		if d.data != nil && len(d.data.drivers) > 0 && ctx != nil {
+			go d.data.fenceLocal(ctx)
 		}
 	} else {
 		d.log.Info("etcd majority reached: answering for this site")
-		if len(d.drivers) > 0 && d.runCtx != nil {
-			go d.unfenceLocalData(d.runCtx)
+		if d.data != nil && len(d.data.drivers) > 0 && ctx != nil {
+			go d.data.unfenceLocal(ctx)
 		}
 	}
 	d.fence.SetFenced(fenced)
@@ -309,9 +278,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer d.close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	d.mu.Lock()
+	d.runMu.Lock()
 	d.runCtx = ctx
-	d.mu.Unlock()
+	d.runMu.Unlock()
 	var wg sync.WaitGroup
 	goRun := func(f func(context.Context)) {
 		wg.Add(1)
@@ -335,10 +304,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		goRun(func(ctx context.Context) { errc <- d.dns.Serve(ctx) })
 	}
 	goRun(d.runner.Run)
-	goRun(d.lead)
-	goRun(d.observeData)
-	goRun(d.publishDataReach)
-	goRun(d.reaches.Run)
+	goRun(d.leader.run)
+	goRun(d.data.observe)
+	goRun(d.data.publishReach)
+	goRun(d.data.reaches.Run)
 	goRun(func(ctx context.Context) { errc <- d.api.Serve(ctx) })
 	var memberErr <-chan error
 	if d.member != nil {

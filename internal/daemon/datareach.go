@@ -24,11 +24,9 @@ import (
 const publishDataReachRetry = time.Second
 
 // cannotAct is this daemon's list of the mirror sets it cannot act on: set → why.
-func (d *Daemon) cannotAct() map[string]string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+func (v *dataView) cannotAct() map[string]string {
 	out := map[string]string{}
-	for set, err := range d.noDriver {
+	for set, err := range v.noDriver {
 		out[set] = err.Error()
 	}
 	return out
@@ -36,35 +34,33 @@ func (d *Daemon) cannotAct() map[string]string {
 
 // noDriverFor is the failure of every data step of app here: app has a mirror set and
 // this daemon has no driver for it. Nil when app has no mirror set, or a driver.
-func (d *Daemon) noDriverFor(a *v1alpha1.Application) *runbook.NoDriverError {
+func (v *dataView) noDriverFor(a *v1alpha1.Application) *runbook.NoDriverError {
 	if a == nil || a.Spec.Data == nil {
 		return nil
 	}
 	set := a.Spec.Data.MirrorSet
-	if d.drivers[set] != nil {
+	if v.drivers[set] != nil {
 		return nil
 	}
-	d.mu.Lock()
-	cause := d.noDriver[set]
-	d.mu.Unlock()
+	cause := v.noDriver[set]
 	if cause == nil {
 		cause = fmt.Errorf("no driver for it")
 	}
-	return &runbook.NoDriverError{Daemon: d.opts.Site, Set: set, Err: cause}
+	return &runbook.NoDriverError{Daemon: v.site, Set: set, Err: cause}
 }
 
 // publishDataReach writes this daemon's list to etcd, trying again until it is stored
 // (etcd may still be forming when the daemon starts).
-func (d *Daemon) publishDataReach(ctx context.Context) {
-	r := coordstate.DataReach{CannotAct: d.cannotAct()}
+func (v *dataView) publishReach(ctx context.Context) {
+	r := coordstate.DataReach{CannotAct: v.cannotAct()}
 	for ctx.Err() == nil {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := coordstate.PublishDataReach(pctx, d.client, d.opts.Site, r)
+		err := coordstate.PublishDataReach(pctx, v.client, v.site, r)
 		cancel()
 		if err == nil {
 			return
 		}
-		d.log.Debug("data reach not published yet", "err", err)
+		v.log.Debug("data reach not published yet", "err", err)
 		sleep(ctx, publishDataReachRetry)
 	}
 }
@@ -73,67 +69,29 @@ func (d *Daemon) publishDataReach(ctx context.Context) {
 // daemon knows. A daemon that has published nothing counts as capable: a daemon of an
 // earlier version publishes nothing, and a freshly started one publishes before its
 // first probe results make it count as alive.
-func (d *Daemon) capable(site string) bool {
-	if site == d.opts.Site {
-		return len(d.cannotAct()) == 0
+func (v *dataView) capable(site string) bool {
+	if site == v.site {
+		return len(v.noDriver) == 0
 	}
-	r, ok := d.reaches.Get(site)
+	r, ok := v.reaches.Get(site)
 	return !ok || len(r.CannotAct) == 0
 }
 
 // dataReachAll is every daemon's list of the mirror sets it cannot act on, for status:
 // this daemon's from memory, the others' as they published them; daemons that can act
 // on every set are left out.
-func (d *Daemon) dataReachAll() map[string]map[string]string {
+func (v *dataView) reachAll() map[string]map[string]string {
 	out := map[string]map[string]string{}
-	for site, r := range d.reaches.All() {
-		if len(r.CannotAct) > 0 && site != d.opts.Site {
+	for site, r := range v.reaches.All() {
+		if len(r.CannotAct) > 0 && site != v.site {
 			out[site] = maps.Clone(r.CannotAct)
 		}
 	}
-	if mine := d.cannotAct(); len(mine) > 0 {
-		out[d.opts.Site] = mine
+	if mine := v.cannotAct(); len(mine) > 0 {
+		out[v.site] = mine
 	}
 	if len(out) == 0 {
 		return nil
 	}
 	return out
-}
-
-// capableAlive says whether another daemon that can act on every mirror set published
-// a probe result within aliveWithin: one the leadership can be handed to.
-func (d *Daemon) capableAlive(now time.Time) bool {
-	for _, site := range d.aliveDaemons(now) {
-		if site != d.opts.Site && d.capable(site) {
-			return true
-		}
-	}
-	return false
-}
-
-// holdAuto is why the leader does not launch the automatic failover of app that the
-// decision asks for ("" when nothing holds it): this daemon cannot act on app's mirror
-// set, so it waits for the leadership to go to a daemon that can.
-func (d *Daemon) holdAuto(a *v1alpha1.Application, now time.Time) string {
-	nd := d.noDriverFor(a)
-	if nd == nil {
-		return ""
-	}
-	next := "no daemon that can act on it is alive: waiting for one"
-	if d.capableAlive(now) {
-		next = "handing the leadership to a daemon that can act on it"
-	}
-	return fmt.Sprintf("%v; %s", nd, next)
-}
-
-// setAutoHeld records (or clears, with "") why app's automatic failover is held, for
-// status.
-func (d *Daemon) setAutoHeld(app, why string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if why == "" {
-		delete(d.autoHeld, app)
-	} else {
-		d.autoHeld[app] = why
-	}
 }

@@ -15,13 +15,13 @@ const (
 	dataTimeout = 4 * time.Second
 )
 
-// observeData keeps the latest status of every mirror set until ctx ends.
-func (d *Daemon) observeData(ctx context.Context) {
-	if len(d.drivers) == 0 {
+// observe keeps the latest status of every mirror set until ctx ends.
+func (v *dataView) observe(ctx context.Context) {
+	if len(v.drivers) == 0 {
 		return
 	}
 	for {
-		for name, drv := range d.drivers {
+		for name, drv := range v.drivers {
 			from := time.Now()
 			octx, cancel := context.WithTimeout(ctx, dataTimeout)
 			st, err := drv.Status(octx)
@@ -29,18 +29,18 @@ func (d *Daemon) observeData(ctx context.Context) {
 			if err == nil {
 				// A self-fenced member promoted, rejoined or unfenced by anyone since
 				// is no longer listed as fenced.
-				d.reviewSelfFences(name, st, from)
+				v.reviewSelfFences(name, st, from)
 			}
 			view := toDataSet(name, st, err)
-			d.mu.Lock()
-			d.dataSets[name] = view
+			v.mu.Lock()
+			v.sets[name] = view
 			if err == nil {
-				if p := st.Member(st.Primary); p != nil && p.FlushLSN > d.lastFlush[name] {
+				if p := st.Member(st.Primary); p != nil && p.FlushLSN > v.lastFlush[name] {
 					// Remembered for a failover that cannot read the old primary any more.
-					d.lastFlush[name] = p.FlushLSN
+					v.lastFlush[name] = p.FlushLSN
 				}
 			}
-			d.mu.Unlock()
+			v.mu.Unlock()
 		}
 		select {
 		case <-ctx.Done():

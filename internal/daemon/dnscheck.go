@@ -14,7 +14,10 @@ import (
 
 	"github.com/miekg/dns"
 
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/gslb"
+	"hadron.dev/hadron/internal/probe"
 )
 
 // nameServer is one daemon's name server, at the address this daemon's region uses.
@@ -149,50 +152,86 @@ func (c mainNameCheck) run(ctx context.Context, target string, want map[string]b
 	return "", fmt.Errorf("too few name servers answer: %s", counted)
 }
 
-// checkMainName asks every daemon's name server, as a client in this daemon's region
+// checks are the runs' verifications from this daemon: the application's own probe of
+// a site through its load balancers (site) and the main name at every daemon's name
+// server (mainName).
+type checks struct {
+	fleet   *fleet.Fleet
+	here    *v1alpha1.Site // this daemon's site
+	catalog *gslb.Catalog
+	targets []probe.Target // this daemon's probe targets
+}
+
+// site is the application's own probe of a site through its load balancers, as seen
+// from this daemon's region: verification that the target serves.
+func (c *checks) site(app string) func(ctx context.Context, site string) (string, error) {
+	return func(ctx context.Context, site string) (string, error) {
+		var errs []string
+		for _, t := range c.targets {
+			if t.App != app || t.Site != site {
+				continue
+			}
+			for _, addr := range t.Addrs {
+				cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+				res := t.Checker.Check(cctx, addr)
+				cancel()
+				if res.OK {
+					return "health check ok at " + addr, nil
+				}
+				errs = append(errs, addr+": "+res.Err)
+			}
+		}
+		if len(errs) == 0 {
+			return "no load balancer to check", nil
+		}
+		return "", fmt.Errorf("health check of %s failed: %s", site, strings.Join(errs, "; "))
+	}
+}
+
+// mainName asks every daemon's name server, as a client in this daemon's region
 // would, what the application's main name answers, and fails (for the verify step to
 // retry) until the policy's verifyQuorum of them (default a majority) answer the
 // target's addresses, and while one answers another address. The detail and the error
 // name the name servers that did not answer the target, with what they answered.
-func (d *Daemon) checkMainName(app string) func(ctx context.Context, target string) (string, error) {
+func (c *checks) mainName(app string) func(ctx context.Context, target string) (string, error) {
 	var name string
-	for _, a := range d.catalog.Apps {
+	for _, a := range c.catalog.Apps {
 		if a.Name == app {
 			name = mainName(a)
 		}
 	}
-	servers := d.nameServers()
+	servers := c.nameServers()
 	if name == "" || len(servers) == 0 {
 		return nil
 	}
 	var set *int32
-	if a := d.opts.Fleet.Application(app); a != nil && a.Spec.DNS != nil {
+	if a := c.fleet.Application(app); a != nil && a.Spec.DNS != nil {
 		set = a.Spec.DNS.VerifyQuorum
 	}
-	c := mainNameCheck{name: name, servers: servers, quorum: verifyQuorum(set, len(servers)), timeout: nameServerTimeout}
+	mc := mainNameCheck{name: name, servers: servers, quorum: verifyQuorum(set, len(servers)), timeout: nameServerTimeout}
 	return func(ctx context.Context, target string) (string, error) {
-		return c.run(ctx, target, d.lbIPs(target))
+		return mc.run(ctx, target, c.lbIPs(target))
 	}
 }
 
 // nameServers are the daemons' name servers as this daemon's region reaches them,
 // by site name.
-func (d *Daemon) nameServers() []nameServer {
+func (c *checks) nameServers() []nameServer {
 	var out []nameServer
-	for _, s := range d.opts.Fleet.Sites {
+	for _, s := range c.fleet.Sites {
 		if s.Spec.Daemon == nil || s.Spec.Daemon.DNS == nil {
 			continue
 		}
-		out = append(out, nameServer{site: s.Name, addr: s.Spec.Daemon.DNS.From(d.site.Spec.Region)})
+		out = append(out, nameServer{site: s.Name, addr: s.Spec.Daemon.DNS.From(c.here.Spec.Region)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].site < out[j].site })
 	return out
 }
 
 // lbIPs are the addresses of site's load balancers, as seen from every region.
-func (d *Daemon) lbIPs(site string) map[string]bool {
+func (c *checks) lbIPs(site string) map[string]bool {
 	out := map[string]bool{}
-	s := d.opts.Fleet.Site(site)
+	s := c.fleet.Site(site)
 	if s == nil {
 		return out
 	}

@@ -5,5 +5,5 @@ import "context"
 // CheckMainName is the verify step's check of app's main name, for the tests of
 // package daemon_test (which run whole daemons).
 func (d *Daemon) CheckMainName(app string) func(ctx context.Context, target string) (string, error) {
-	return d.checkMainName(app)
+	return d.checks.mainName(app)
 }

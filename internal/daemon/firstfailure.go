@@ -16,31 +16,31 @@ type siteKey struct{ app, site string }
 // OK probe recorded while the site's verdict is up. A probe that started then found
 // the site serving, so a failure seen before it belongs to another fault (an
 // observer cut off alone, or one that died failing the site and said nothing since).
-func (d *Daemon) noteHealthy(ob probe.Observation) {
-	if !ob.OK || d.tracker.Verdicts(ob.App)[ob.Site] != probe.Up {
+func (o *observed) noteHealthy(ob probe.Observation) {
+	if !ob.OK || o.tracker.Verdicts(ob.App)[ob.Site] != probe.Up {
 		return
 	}
 	seen := ob.At.Add(-ob.Latency)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if k := (siteKey{ob.App, ob.Site}); seen.After(d.healthy[k]) {
-		d.healthy[k] = seen
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if k := (siteKey{ob.App, ob.Site}); seen.After(o.healthy[k]) {
+		o.healthy[k] = seen
 	}
 }
 
 // firstFailure is when the current fault at site was first seen (firstFailureOf over
 // the failing streaks of the observers that fail it now); zero when none does. It
 // starts the system RTO, which the verdict alone would understate by fall × interval.
-func (d *Daemon) firstFailure(app, site string) time.Time {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+func (o *observed) firstFailure(app, site string) time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	var streaks []time.Time
-	for k, at := range d.failing {
+	for k, at := range o.failing {
 		if k.app == app && k.site == site {
 			streaks = append(streaks, at)
 		}
 	}
-	return firstFailureOf(streaks, d.healthy[siteKey{app, site}])
+	return firstFailureOf(streaks, o.healthy[siteKey{app, site}])
 }
 
 // firstFailureOf is the first failed probe of this outage: the earliest start among

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/probe"
 	"hadron.dev/hadron/internal/runbook"
 )
@@ -104,16 +105,11 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(m.verdict, prometheus.GaugeValue, v, a.Name, site)
 		}
 	}
-	d.mu.Lock()
-	for app, byObserver := range d.latest {
-		for observer, sites := range byObserver {
-			for site, ob := range sites {
-				ch <- prometheus.MustNewConstMetric(m.observed, prometheus.GaugeValue, b2f(ob.OK), app, site, observer)
-			}
-		}
-	}
-	tok := d.leader
-	for _, ds := range d.dataSets {
+	d.obs.each(func(ob probe.Observation) {
+		ch <- prometheus.MustNewConstMetric(m.observed, prometheus.GaugeValue, b2f(ob.OK), ob.App, ob.Site, ob.Observer)
+	})
+	tok := d.runs.token()
+	d.data.eachSet(func(ds api.DataSet) {
 		for _, mem := range ds.Members {
 			if mem.State == "unreachable" {
 				continue
@@ -121,8 +117,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(m.lagBytes, prometheus.GaugeValue, float64(mem.LagBytes), ds.Name, mem.Name, mem.Site)
 			ch <- prometheus.MustNewConstMetric(m.lagSeconds, prometheus.GaugeValue, mem.LagSeconds, ds.Name, mem.Name, mem.Site)
 		}
-	}
-	d.mu.Unlock()
+	})
 	q := d.quorum.State()
 	ch <- prometheus.MustNewConstMetric(m.quorum, prometheus.GaugeValue, b2f(q.OK))
 	ch <- prometheus.MustNewConstMetric(m.fenced, prometheus.GaugeValue, b2f(d.fence.Fenced()))

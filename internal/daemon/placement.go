@@ -2,9 +2,13 @@ package daemon
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/coord/member"
+	"hadron.dev/hadron/internal/coordstate"
+	"hadron.dev/hadron/internal/fleet"
 )
 
 // Where the leader runs matters. It acts on the mirror sets and clusters of other sites
@@ -28,24 +32,33 @@ const aliveWithin = 3 * time.Second
 // set: more than any site's role gives.
 const placeCapable = 3
 
+// placer ranks the daemons as places to lead from.
+type placer struct {
+	fleet *fleet.Fleet
+	site  string // this daemon's
+	store *coordstate.Store
+	obs   *observed
+	data  *dataView
+}
+
 // placement ranks site as a place to lead from: higher is better.
-func (d *Daemon) placement(site string) int {
-	p := d.rolePlacement(site)
-	if d.capable(site) {
-		p += placeCapable
+func (p *placer) placement(site string) int {
+	rank := p.rolePlacement(site)
+	if p.data.capable(site) {
+		rank += placeCapable
 	}
-	return p
+	return rank
 }
 
 // rolePlacement ranks site by its role alone: 2 for a workload site active for no
 // application, 1 for an active one, 0 for a witness.
-func (d *Daemon) rolePlacement(site string) int {
-	s := d.opts.Fleet.Site(site)
+func (p *placer) rolePlacement(site string) int {
+	s := p.fleet.Site(site)
 	if s == nil || s.Spec.Role == v1alpha1.SiteRoleWitness {
 		return 0
 	}
-	st, _ := d.store.Current(context.Background())
-	for _, a := range d.opts.Fleet.Applications {
+	st, _ := p.store.Current(context.Background())
+	for _, a := range p.fleet.Applications {
 		active := st.Apps[a.Name].Active
 		if active == "" {
 			active = a.Spec.Policy.ActiveSite
@@ -59,52 +72,31 @@ func (d *Daemon) rolePlacement(site string) int {
 
 // betterPlacedAlive says whether a daemon placed better than this one published a
 // probe result within aliveWithin.
-func (d *Daemon) betterPlacedAlive(now time.Time) bool {
-	mine := d.placement(d.opts.Site)
-	for _, observer := range d.aliveDaemons(now) {
-		if observer != d.opts.Site && d.placement(observer) > mine {
+func (p *placer) betterPlacedAlive(now time.Time) bool {
+	mine := p.placement(p.site)
+	for _, observer := range p.obs.alive(now) {
+		if observer != p.site && p.placement(observer) > mine {
 			return true
 		}
 	}
 	return false
 }
 
-// aliveDaemons are the daemons that published a probe result within aliveWithin.
-func (d *Daemon) aliveDaemons(now time.Time) []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	fresh := map[string]bool{}
-	for _, byObserver := range d.latest {
-		for observer, sites := range byObserver {
-			for _, ob := range sites {
-				if now.Sub(ob.At) <= aliveWithin {
-					fresh[observer] = true
-				}
-			}
-		}
-	}
-	out := make([]string, 0, len(fresh))
-	for observer := range fresh {
-		out = append(out, observer)
-	}
-	return out
-}
-
 // deferToBetterPlaced waits while a better-placed daemon is alive.
-func (d *Daemon) deferToBetterPlaced(ctx context.Context) {
-	for ctx.Err() == nil && d.betterPlacedAlive(time.Now()) {
+func (p *placer) deferToBetterPlaced(ctx context.Context) {
+	for ctx.Err() == nil && p.betterPlacedAlive(time.Now()) {
 		sleep(ctx, time.Second)
 	}
 }
 
 // handOver ends this daemon's leadership (cancel) once a better-placed daemon has been
 // alive for a few seconds and no run executes here.
-func (d *Daemon) handOver(ctx context.Context, cancel context.CancelFunc) {
+func (l *leader) handOver(ctx context.Context, cancel context.CancelFunc) {
 	var since time.Time
 	for ctx.Err() == nil {
 		sleep(ctx, time.Second)
 		now := time.Now()
-		if !d.betterPlacedAlive(now) || d.anyRunning() {
+		if !l.place.betterPlacedAlive(now) || l.runs.anyRunning() {
 			since = time.Time{}
 			continue
 		}
@@ -112,40 +104,38 @@ func (d *Daemon) handOver(ctx context.Context, cancel context.CancelFunc) {
 			since = now
 		}
 		if now.Sub(since) >= 2*aliveWithin {
-			d.log.Info("handing leadership to a better-placed daemon")
+			l.log.Info("handing leadership to a better-placed daemon")
 			cancel()
 			return
 		}
 	}
 }
 
-// anyRunning says whether this daemon executes a run now.
-func (d *Daemon) anyRunning() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.running) > 0
-}
-
 // raftLeadEvery is how often the leader checks that its own etcd member leads raft.
 const raftLeadEvery = 2 * time.Second
 
-// holdRaftLead keeps the etcd raft leadership at the leader daemon's own member while
+// raftLead is the leader loop that keeps the etcd raft leadership at the leader daemon's own member while
 // it leads: its guarded writes (a runbook saves each step) then commit in one round to
 // the nearest majority instead of being forwarded to a raft leader in another region
 // first. An external etcd cluster is left as it is.
-func (d *Daemon) holdRaftLead(ctx context.Context) {
-	if d.member == nil {
+type raftLead struct {
+	member *member.Embedded // nil with an external etcd cluster
+	log    *slog.Logger
+}
+
+func (r *raftLead) lead(ctx context.Context, _ *term) {
+	if r.member == nil {
 		return
 	}
 	for ctx.Err() == nil {
 		mctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		moved, err := d.member.LeadRaft(mctx)
+		moved, err := r.member.LeadRaft(mctx)
 		cancel()
 		switch {
 		case err != nil && ctx.Err() == nil:
-			d.log.Debug("raft leadership stays elsewhere", "err", err)
+			r.log.Debug("raft leadership stays elsewhere", "err", err)
 		case moved:
-			d.log.Info("etcd raft leadership moved to this daemon's member")
+			r.log.Info("etcd raft leadership moved to this daemon's member")
 		}
 		sleep(ctx, raftLeadEvery)
 	}

@@ -17,8 +17,8 @@ import (
 // previewRun says what a person's request would do with the state this daemon
 // observes now (--dry-run): the quorum's verdicts, whether the run would be refused,
 // and each step's preview (runbook.Env.Preview). Any daemon answers; nothing acts.
-func (d *Daemon) previewRun(ctx context.Context, req api.RunRequest) (*runbook.Preview, error) {
-	from, health, err := d.runFrom(ctx, &req)
+func (r *runbooks) preview(ctx context.Context, req api.RunRequest) (*runbook.Preview, error) {
+	from, health, err := r.runFrom(ctx, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -29,19 +29,19 @@ func (d *Daemon) previewRun(ctx context.Context, req api.RunRequest) (*runbook.P
 		who = "operator"
 	}
 	rec := &runbook.Record{App: req.App, Kind: req.Kind, From: from, To: req.To, Who: who, Force: req.Force}
-	p, err := d.runbookEnv(req.App, nil).Preview(ctx, rec)
+	p, err := r.env(req.App, nil).Preview(ctx, rec)
 	if err != nil {
 		return nil, err
 	}
-	p.Notes = d.previewNotes(ctx, req, from, health)
+	p.Notes = r.previewNotes(ctx, req, from, health)
 	return p, nil
 }
 
 // previewNotes are what decides whether the run would start: the leader, the quorum's
 // verdicts, an open run.
-func (d *Daemon) previewNotes(ctx context.Context, req api.RunRequest, from string, health map[string]probe.Verdict) []string {
+func (r *runbooks) previewNotes(ctx context.Context, req api.RunRequest, from string, health map[string]probe.Verdict) []string {
 	var notes []string
-	if l, err := coord.Leader(ctx, d.client); err != nil || l.Holder == "" {
+	if l, err := coord.Leader(ctx, r.client); err != nil || l.Holder == "" {
 		notes = append(notes, "no leader: the run would not start (no majority?)")
 	} else {
 		notes = append(notes, "leader "+l.String())
@@ -60,8 +60,8 @@ func (d *Daemon) previewNotes(ctx context.Context, req api.RunRequest, from stri
 	if v := health[req.To]; v != probe.Up {
 		notes = append(notes, fmt.Sprintf("%s is %s by the quorum", req.To, orUnknown(v)))
 	}
-	if r, err := runbook.Open(ctx, d.client, req.App); err == nil && r != nil {
-		notes = append(notes, fmt.Sprintf("refused now: run %s (%s, %s) is open", r.ID, r.Kind, r.Status))
+	if open, err := runbook.Open(ctx, r.client, req.App); err == nil && open != nil {
+		notes = append(notes, fmt.Sprintf("refused now: run %s (%s, %s) is open", open.ID, open.Kind, open.Status))
 	}
 	return notes
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -10,7 +11,10 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/compute"
 	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/coordstate"
+	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/runbook"
 	"hadron.dev/hadron/internal/site"
 	"hadron.dev/hadron/internal/standby"
@@ -26,6 +30,12 @@ const replicationEvery = time.Second
 // activated, and after the run it starts again from the new active site, so objects
 // flow the other way.
 type replication struct {
+	fleet  *fleet.Fleet
+	client *clientv3.Client
+	store  *coordstate.Store
+	conns  *siteConns
+	log    *slog.Logger
+
 	mu      sync.Mutex
 	paused  map[string]int      // app → runs holding it paused
 	running map[string]*replRun // app → the replicator running now
@@ -40,8 +50,7 @@ type replRun struct {
 // pauseReplication stops app's replicator and returns a wait for it to have stopped:
 // a runbook's first steps (fence, promote) need not wait for it, only the steps that
 // scale workloads. resumeReplication undoes one pause.
-func (d *Daemon) pauseReplication(app string) (stopped func()) {
-	r := &d.repl
+func (r *replication) pause(app string) (stopped func()) {
 	r.mu.Lock()
 	r.paused[app]++
 	run := r.running[app]
@@ -53,7 +62,7 @@ func (d *Daemon) pauseReplication(app string) (stopped func()) {
 	run.cancel()
 	return sync.OnceFunc(func() {
 		<-run.done
-		d.log.Info("replication paused for a runbook", "app", app, "from", run.active)
+		r.log.Info("replication paused for a runbook", "app", app, "from", run.active)
 	})
 }
 
@@ -78,8 +87,7 @@ func (a afterPause) StandBy(ctx context.Context, app, site string) (string, erro
 	return a.sites.StandBy(ctx, app, site)
 }
 
-func (d *Daemon) resumeReplication(app string) {
-	r := &d.repl
+func (r *replication) resume(app string) {
 	r.mu.Lock()
 	if r.paused[app] > 0 {
 		r.paused[app]--
@@ -87,12 +95,24 @@ func (d *Daemon) resumeReplication(app string) {
 	r.mu.Unlock()
 }
 
-// replicateWhileLeading keeps every replicable application's replicator running from
-// its current active site until ctx (the leadership) ends.
-func (d *Daemon) replicateWhileLeading(ctx context.Context) {
+// setPaused says whether a runbook runs for an application using set.
+func (r *replication) setPaused(f *fleet.Fleet, set string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, a := range f.Applications {
+		if a.Spec.Data != nil && a.Spec.Data.MirrorSet == set && r.paused[a.Name] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// lead keeps every replicable application's replicator running from its current
+// active site until ctx (the leadership) ends.
+func (r *replication) lead(ctx context.Context, _ *term) {
 	var apps []*v1alpha1.Application
-	for _, a := range d.opts.Fleet.Applications {
-		if d.kubeSites(a) {
+	for _, a := range r.fleet.Applications {
+		if kubeSites(r.fleet, a) {
 			apps = append(apps, a)
 		}
 	}
@@ -101,16 +121,16 @@ func (d *Daemon) replicateWhileLeading(ctx context.Context) {
 	}
 	t := time.NewTicker(replicationEvery)
 	defer t.Stop()
-	defer d.stopReplication()
+	defer r.stop()
 	for {
-		st, err := d.store.Current(ctx)
+		st, err := r.store.Current(ctx)
 		if err == nil {
 			for _, a := range apps {
 				active := st.Apps[a.Name].Active
 				if active == "" {
 					active = a.Spec.Policy.ActiveSite
 				}
-				d.ensureReplication(ctx, a, active)
+				r.ensure(ctx, a, active)
 			}
 		}
 		select {
@@ -124,8 +144,7 @@ func (d *Daemon) replicateWhileLeading(ctx context.Context) {
 // ensureReplication starts app's replicator from active unless it runs from there
 // already or a runbook holds it paused (checked in etcd too: a run another leader
 // left open pauses it here as well).
-func (d *Daemon) ensureReplication(ctx context.Context, a *v1alpha1.Application, active string) {
-	r := &d.repl
+func (r *replication) ensure(ctx context.Context, a *v1alpha1.Application, active string) {
 	r.mu.Lock()
 	cur, paused := r.running[a.Name], r.paused[a.Name] > 0
 	r.mu.Unlock()
@@ -143,15 +162,15 @@ func (d *Daemon) ensureReplication(ctx context.Context, a *v1alpha1.Application,
 		return
 	}
 	octx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	open, err := runbook.Open(octx, d.client, a.Name)
+	open, err := runbook.Open(octx, r.client, a.Name)
 	cancel()
 	if err != nil || open != nil {
 		return
 	}
 	app := activeAt(a, active)
-	cfg, err := d.standbyConfig(app)
+	cfg, err := r.standbyConfig(app)
 	if err != nil {
-		d.log.Warn("replication not started", "app", a.Name, "err", err)
+		r.log.Warn("replication not started", "app", a.Name, "err", err)
 		return
 	}
 	rctx, stop := context.WithCancel(ctx)
@@ -164,11 +183,11 @@ func (d *Daemon) ensureReplication(ctx context.Context, a *v1alpha1.Application,
 	}
 	r.running[a.Name] = run
 	r.mu.Unlock()
-	d.log.Info("replicating", "app", a.Name, "from", active, "to", app.Spec.Policy.StandbySites)
+	r.log.Info("replicating", "app", a.Name, "from", active, "to", app.Spec.Policy.StandbySites)
 	go func() {
 		defer close(run.done)
 		if err := standby.Run(rctx, cfg); err != nil && rctx.Err() == nil {
-			d.log.Warn("replication stopped; restarting", "app", a.Name, "err", err)
+			r.log.Warn("replication stopped; restarting", "app", a.Name, "err", err)
 			sleep(rctx, 5*time.Second)
 			r.mu.Lock()
 			if r.running[a.Name] == run {
@@ -179,8 +198,7 @@ func (d *Daemon) ensureReplication(ctx context.Context, a *v1alpha1.Application,
 	}()
 }
 
-func (d *Daemon) stopReplication() {
-	r := &d.repl
+func (r *replication) stop() {
 	r.mu.Lock()
 	runs := r.running
 	r.running = map[string]*replRun{}
@@ -210,9 +228,9 @@ func activeAt(a *v1alpha1.Application, active string) *v1alpha1.Application {
 }
 
 // kubeSites says whether every site of a is a Kubernetes cluster hadron can reach.
-func (d *Daemon) kubeSites(a *v1alpha1.Application) bool {
+func kubeSites(f *fleet.Fleet, a *v1alpha1.Application) bool {
 	for _, n := range append([]string{a.Spec.Policy.ActiveSite}, a.Spec.Policy.StandbySites...) {
-		s := d.opts.Fleet.Site(n)
+		s := f.Site(n)
 		if s == nil || (s.Spec.Kubeconfig == "" && s.Spec.KubeContext == "") {
 			return false
 		}
@@ -220,14 +238,14 @@ func (d *Daemon) kubeSites(a *v1alpha1.Application) bool {
 	return true
 }
 
-func (d *Daemon) standbyConfig(app *v1alpha1.Application) (standby.Config, error) {
-	active, err := d.conn(app.Spec.Policy.ActiveSite)
+func (r *replication) standbyConfig(app *v1alpha1.Application) (standby.Config, error) {
+	active, err := r.conns.get(app.Spec.Policy.ActiveSite)
 	if err != nil {
 		return standby.Config{}, err
 	}
-	cfg := standby.Config{App: app, Sites: d.opts.Fleet.Sites, Active: active, Log: d.log.With("component", "replicate")}
+	cfg := standby.Config{App: app, Sites: r.fleet.Sites, Active: active, Log: r.log.With("component", "replicate")}
 	for _, s := range app.Spec.Policy.StandbySites {
-		c, err := d.conn(s)
+		c, err := r.conns.get(s)
 		if err != nil {
 			return standby.Config{}, err
 		}
@@ -236,35 +254,53 @@ func (d *Daemon) standbyConfig(app *v1alpha1.Application) (standby.Config, error
 	return cfg, nil
 }
 
-// conn is the daemon's connection to a site's Kubernetes API, made once.
-func (d *Daemon) conn(name string) (*site.Conn, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if c := d.conns[name]; c != nil {
-		return c, nil
+// siteConns are the daemon's connections to the sites' Kubernetes APIs, each made
+// once: replication and the runs' compute steps share them.
+type siteConns struct {
+	fleet *fleet.Fleet
+	mu    sync.Mutex
+	conns map[string]*site.Conn
+}
+
+func (c *siteConns) get(name string) (*site.Conn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if conn := c.conns[name]; conn != nil {
+		return conn, nil
 	}
-	s := d.opts.Fleet.Site(name)
+	s := c.fleet.Site(name)
 	if s == nil {
 		return nil, fmt.Errorf("site %s is not in the fleet", name)
 	}
-	c, err := site.Connect(s, d.opts.Fleet.Dir)
+	conn, err := site.Connect(s, c.fleet.Dir)
 	if err != nil {
 		return nil, err
 	}
-	d.conns[name] = c
-	return c, nil
+	if c.conns == nil {
+		c.conns = map[string]*site.Conn{}
+	}
+	c.conns[name] = conn
+	return conn, nil
 }
 
 // pendingEvery is how often the leader retries making former active sites stand-bys.
 const pendingEvery = 10 * time.Second
 
-// standbyPending makes each former active site that a failover could not reach a
+// pendingStandbys is the leader loop that makes each former active site that a failover could not reach a
 // stand-by once it answers (coord.PendingStandbyKey): its workloads scale to the
 // stand-by style and its objects pass to the replicator. A site that is active again
 // by then (failed back) only has its mark removed.
-func (d *Daemon) standbyPending(ctx context.Context, tok coord.Token) {
+type pendingStandbys struct {
+	fleet  *fleet.Fleet
+	client *clientv3.Client
+	store  *coordstate.Store
+	sites  *compute.Sites
+	log    *slog.Logger
+}
+
+func (p *pendingStandbys) lead(ctx context.Context, t *term) {
 	for {
-		d.standbyPendingOnce(ctx, tok)
+		p.once(ctx, t.tok)
 		select {
 		case <-ctx.Done():
 			return
@@ -273,20 +309,20 @@ func (d *Daemon) standbyPending(ctx context.Context, tok coord.Token) {
 	}
 }
 
-func (d *Daemon) standbyPendingOnce(ctx context.Context, tok coord.Token) {
+func (p *pendingStandbys) once(ctx context.Context, tok coord.Token) {
 	gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	resp, err := d.client.Get(gctx, coord.PendingDir, clientv3.WithPrefix())
+	resp, err := p.client.Get(gctx, coord.PendingDir, clientv3.WithPrefix())
 	cancel()
 	if err != nil || len(resp.Kvs) == 0 {
 		return
 	}
-	st, err := d.store.Current(ctx)
+	st, err := p.store.Current(ctx)
 	if err != nil {
 		return
 	}
 	for _, kv := range resp.Kvs {
 		app, site, ok := strings.Cut(strings.TrimPrefix(string(kv.Key), coord.PendingDir), "/")
-		a := d.opts.Fleet.Application(app)
+		a := p.fleet.Application(app)
 		if !ok || a == nil {
 			continue
 		}
@@ -295,23 +331,23 @@ func (d *Daemon) standbyPendingOnce(ctx context.Context, tok coord.Token) {
 			active = a.Spec.Policy.ActiveSite
 		}
 		octx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		open, err := runbook.Open(octx, d.client, app)
+		open, err := runbook.Open(octx, p.client, app)
 		cancel()
 		if err != nil || open != nil {
 			continue // a run decides what the site is now
 		}
 		if site != active {
 			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			detail, err := d.sites.StandBy(sctx, app, site)
+			detail, err := p.sites.StandBy(sctx, app, site)
 			cancel()
 			if err != nil {
-				d.log.Debug("former active site not made a stand-by yet", "app", app, "site", site, "err", err)
+				p.log.Debug("former active site not made a stand-by yet", "app", app, "site", site, "err", err)
 				continue
 			}
-			d.log.Info("former active site is a stand-by again", "app", app, "site", site, "detail", detail)
+			p.log.Info("former active site is a stand-by again", "app", app, "site", site, "detail", detail)
 		}
 		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err = coord.Guarded(dctx, d.client, tok, clientv3.OpDelete(string(kv.Key)))
+		err = coord.Guarded(dctx, p.client, tok, clientv3.OpDelete(string(kv.Key)))
 		cancel()
 		if coord.IsFenced(err) {
 			return

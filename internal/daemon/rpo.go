@@ -2,34 +2,46 @@ package daemon
 
 import (
 	"context"
+	"log/slog"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/runbook"
 )
 
 // countEvery is how often the leader looks for failovers whose RPO can now be counted.
 const countEvery = 5 * time.Second
 
-// completeRPOs completes, while this daemon leads, the RPO of every failover that had to
+// rpoCounter is the leader loop that completes the RPO of every failover that had to
 // promote without its old primary: once the old primary returns and is rewound, the
 // data driver has counted the commits the rewind discarded (data.DiscardReader), which
 // are exactly the ones the promotion lost.
-func (d *Daemon) completeRPOs(ctx context.Context, tok coord.Token) {
+type rpoCounter struct {
+	fleet  *fleet.Fleet
+	client *clientv3.Client
+	data   *dataView
+	log    *slog.Logger
+}
+
+func (c *rpoCounter) lead(ctx context.Context, t *term) {
+	tok := t.tok
 	for {
-		for _, a := range d.opts.Fleet.Applications {
+		for _, a := range c.fleet.Applications {
 			if a.Spec.Data == nil {
 				continue
 			}
-			dr, ok := d.drivers[a.Spec.Data.MirrorSet].(data.DiscardReader)
+			dr, ok := c.data.driver(a.Spec.Data.MirrorSet).(data.DiscardReader)
 			if !ok {
 				continue
 			}
-			if err := d.completeApp(ctx, tok, a.Name, dr); coord.IsFenced(err) {
+			if err := c.completeApp(ctx, tok, a.Name, dr); coord.IsFenced(err) {
 				return
 			} else if err != nil {
-				d.log.Debug("RPO not completed", "app", a.Name, "err", err)
+				c.log.Debug("RPO not completed", "app", a.Name, "err", err)
 			}
 		}
 		select {
@@ -40,10 +52,10 @@ func (d *Daemon) completeRPOs(ctx context.Context, tok coord.Token) {
 	}
 }
 
-func (d *Daemon) completeApp(ctx context.Context, tok coord.Token, app string, dr data.DiscardReader) error {
+func (c *rpoCounter) completeApp(ctx context.Context, tok coord.Token, app string, dr data.DiscardReader) error {
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	hist, err := runbook.History(hctx, d.client, app)
+	hist, err := runbook.History(hctx, c.client, app)
 	if err != nil {
 		return err
 	}
@@ -65,10 +77,10 @@ func (d *Daemon) completeApp(ctx context.Context, tok coord.Token, app string, d
 		if !runbook.CompleteRPO(r, ds) {
 			continue
 		}
-		if err := runbook.Amend(hctx, d.client, tok, r); err != nil {
+		if err := runbook.Amend(hctx, c.client, tok, r); err != nil {
 			return err
 		}
-		d.log.Info("failover RPO counted", "app", app, "run", r.ID, "transactions", r.RPO.Transactions, "bytes", r.RPO.Bytes, "method", r.RPO.Method)
+		c.log.Info("failover RPO counted", "app", app, "run", r.ID, "transactions", r.RPO.Transactions, "bytes", r.RPO.Bytes, "method", r.RPO.Method)
 	}
 	return nil
 }

@@ -3,30 +3,84 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"sync"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/compute"
 	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/coordstate"
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/gslb"
 	"hadron.dev/hadron/internal/probe"
 	"hadron.dev/hadron/internal/runbook"
 )
 
+// runbooks starts, executes, resumes, aborts and previews the runs of this daemon: a
+// person's through the API (only while leading, with the leadership's token), the
+// automatic failover's, and the open runs a new leader takes over. It owns the
+// leadership term it acts under and the runs it executes now.
+type runbooks struct {
+	fleet  *fleet.Fleet
+	client *clientv3.Client
+	store  *coordstate.Store
+	obs    *observed
+	data   *dataView
+	repl   *replication
+	sites  *compute.Sites // the runs' Kubernetes side
+	checks *checks
+	// observeRun records a run this daemon executed, once it stopped (metrics).
+	observeRun func(*runbook.Record)
+	log        *slog.Logger
+
+	mu      sync.Mutex
+	tok     coord.Token
+	lctx    context.Context // ends with the leadership; runs execute under it
+	running map[string]bool // runs executing: app/run@token
+}
+
+// lead makes tok the term runs start under until ctx (the leadership) ends, and first
+// continues every open run.
+func (r *runbooks) lead(ctx context.Context, tok coord.Token) {
+	r.mu.Lock()
+	r.tok, r.lctx = tok, ctx
+	r.mu.Unlock()
+	r.resumeOpen(ctx, tok)
+	go func() {
+		<-ctx.Done()
+		r.mu.Lock()
+		if r.tok == tok {
+			r.tok, r.lctx = coord.Token{}, nil
+		}
+		r.mu.Unlock()
+	}()
+}
+
+// token is the leadership's token; zero when this daemon does not lead.
+func (r *runbooks) token() coord.Token {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tok
+}
+
 // runbookHandlers are the API's runbook routes backed by this daemon.
-func (d *Daemon) runbookHandlers() *api.RunbookHandlers {
+func (r *runbooks) handlers() *api.RunbookHandlers {
 	return &api.RunbookHandlers{
-		Start: d.startRun,
+		Start: r.start,
 		Get: func(ctx context.Context, app, id string) (*runbook.Record, error) {
-			return runbook.Get(ctx, d.client, app, id)
+			return runbook.Get(ctx, r.client, app, id)
 		},
 		History: func(ctx context.Context, app string) ([]runbook.Record, error) {
-			return runbook.History(ctx, d.client, app)
+			return runbook.History(ctx, r.client, app)
 		},
-		Resume: d.resumeRun, Abort: d.abortRun, // resume.go
-		Preview: d.previewRun, // preview.go
-		Record: func(ctx context.Context, r runbook.Record) ([]runbook.Record, error) {
-			return runbook.RecordOutside(ctx, d.client, d.opts.Fleet, r)
+		Resume: r.resume, Abort: r.abort, // resume.go
+		Preview: r.preview, // preview.go
+		Record: func(ctx context.Context, rec runbook.Record) ([]runbook.Record, error) {
+			return runbook.RecordOutside(ctx, r.client, r.fleet, rec)
 		},
 	}
 }
@@ -34,15 +88,12 @@ func (d *Daemon) runbookHandlers() *api.RunbookHandlers {
 // startRun decides on a person's request: only the leader starts runs, with its
 // token; a failover needs the quorum to find the active site down unless forced. The
 // run is recorded before anything acts, then executed in the background.
-func (d *Daemon) startRun(ctx context.Context, req api.RunRequest) (*runbook.Record, error) {
-	d.mu.Lock()
-	tok, lctx := d.leader, d.leadCtx
-	d.mu.Unlock()
-	if tok.IsZero() || lctx == nil {
-		leader, _ := coord.Leader(ctx, d.client)
-		return nil, fmt.Errorf("%w: ask %s", api.ErrNotLeader, leader.Holder)
+func (r *runbooks) start(ctx context.Context, req api.RunRequest) (*runbook.Record, error) {
+	tok, lctx, err := r.leading(ctx)
+	if err != nil {
+		return nil, err
 	}
-	from, health, err := d.runFrom(ctx, &req)
+	from, health, err := r.runFrom(ctx, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -55,34 +106,34 @@ func (d *Daemon) startRun(ctx context.Context, req api.RunRequest) (*runbook.Rec
 	if who == "" {
 		who = "operator"
 	}
-	rec, err := runbook.Launch(ctx, d.client, tok, req.Kind, req.App, from, req.To, who, req.Force, time.Now())
+	rec, err := runbook.Launch(ctx, r.client, tok, req.Kind, req.App, from, req.To, who, req.Force, time.Now())
 	if err != nil {
 		return nil, err
 	}
 	if req.Kind == runbook.Failover {
-		if first := d.firstFailure(req.App, from); !first.IsZero() {
+		if first := r.obs.firstFailure(req.App, from); !first.IsZero() {
 			rec.FirstFailedProbe = &first
 		}
 	}
 	answer := runbook.Clone(rec) // the engine goes on changing rec
-	go d.execute(lctx, tok, rec)
+	go r.execute(lctx, tok, rec)
 	return answer, nil
 }
 
 // runFrom checks a person's request (a failback without a site goes home) and says
 // where the run would move the application from, with the quorum's verdicts.
-func (d *Daemon) runFrom(ctx context.Context, req *api.RunRequest) (string, map[string]probe.Verdict, error) {
-	app := d.opts.Fleet.Application(req.App)
+func (r *runbooks) runFrom(ctx context.Context, req *api.RunRequest) (string, map[string]probe.Verdict, error) {
+	app := r.fleet.Application(req.App)
 	if app == nil {
 		return "", nil, fmt.Errorf("%w: no application %q", api.ErrRefused, req.App)
 	}
 	if req.Kind == runbook.Failback && req.To == "" {
 		req.To = app.Spec.Policy.ActiveSite // home
 	}
-	if d.opts.Fleet.Site(req.To) == nil {
+	if r.fleet.Site(req.To) == nil {
 		return "", nil, fmt.Errorf("%w: no site %q", api.ErrRefused, req.To)
 	}
-	st, _ := d.store.Current(ctx)
+	st, _ := r.store.Current(ctx)
 	from := st.Apps[req.App].Active
 	if from == "" {
 		from = app.Spec.Policy.ActiveSite
@@ -93,69 +144,98 @@ func (d *Daemon) runFrom(ctx context.Context, req *api.RunRequest) (string, map[
 	return from, st.Apps[req.App].Health, nil
 }
 
-// resumeRuns continues every open run when this daemon becomes the leader.
-func (d *Daemon) resumeRuns(ctx context.Context, tok coord.Token) {
+// resumeOpen continues every open run when this daemon becomes the leader.
+func (r *runbooks) resumeOpen(ctx context.Context, tok coord.Token) {
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	apps, err := runbook.OpenApps(rctx, d.client)
+	apps, err := runbook.OpenApps(rctx, r.client)
 	if err != nil {
-		d.log.Warn("open runbooks not read", "err", err)
+		r.log.Warn("open runbooks not read", "err", err)
 		return
 	}
 	for _, app := range apps {
-		rec, err := runbook.Open(rctx, d.client, app)
+		rec, err := runbook.Open(rctx, r.client, app)
 		if err != nil || rec == nil {
-			d.log.Warn("open runbook not read", "app", app, "err", err)
+			r.log.Warn("open runbook not read", "app", app, "err", err)
 			continue
 		}
-		d.log.Info("resuming runbook", "app", app, "run", rec.ID, "kind", rec.Kind)
-		go d.execute(ctx, tok, rec)
+		r.log.Info("resuming runbook", "app", app, "run", rec.ID, "kind", rec.Kind)
+		go r.execute(ctx, tok, rec)
 	}
 }
 
 // execute runs rec to its end under tok, once per leadership: a run started through
 // the API while the new leader resumes open runs is not run twice.
-func (d *Daemon) execute(ctx context.Context, tok coord.Token, rec *runbook.Record) {
-	key := fmt.Sprintf("%s/%s@%d", rec.App, rec.ID, tok.Rev)
-	d.mu.Lock()
-	if d.running == nil {
-		d.running = map[string]bool{}
+func (r *runbooks) execute(ctx context.Context, tok coord.Token, rec *runbook.Record) {
+	key := runKey(rec.App, rec.ID, tok)
+	r.mu.Lock()
+	if r.running == nil {
+		r.running = map[string]bool{}
 	}
-	if d.running[key] {
-		d.mu.Unlock()
+	if r.running[key] {
+		r.mu.Unlock()
 		return
 	}
-	d.running[key] = true
-	d.mu.Unlock()
+	r.running[key] = true
+	r.mu.Unlock()
 	defer func() {
-		d.mu.Lock()
-		delete(d.running, key)
-		d.mu.Unlock()
+		r.mu.Lock()
+		delete(r.running, key)
+		r.mu.Unlock()
 	}()
 	// Replication towards the target would undo the activation (it writes the
 	// stand-by style); it starts again from the new active site after the run.
-	stopped := d.pauseReplication(rec.App)
-	defer d.resumeReplication(rec.App)
-	d.runbookData.Lock() // the in-region monitor, paused now, ends a step in flight
-	d.runbookData.Unlock()
-	env := d.runbookEnv(rec.App, stopped)
-	eng := &runbook.Engine{Client: d.client, Steps: env.Steps(), Log: d.log}
+	stopped := r.repl.pause(rec.App)
+	defer r.repl.resume(rec.App)
+	r.data.actions.Lock() // the in-region monitor, paused now, ends a step in flight
+	r.data.actions.Unlock()
+	env := r.env(rec.App, stopped)
+	eng := &runbook.Engine{Client: r.client, Steps: env.Steps(), Log: r.log}
 	err := eng.Run(ctx, tok, rec)
-	if err != nil {
-		d.log.Error("runbook stopped", "app", rec.App, "run", rec.ID, "err", err)
+	for stalled(ctx, err, rec) {
+		// The run did not fail: its record could not be saved (etcd slow or without a
+		// majority for a moment). Left alone it would wait for the next leader; this
+		// one continues it from what etcd holds once it can read it.
+		r.log.Warn("runbook interrupted; continuing from the stored record", "app", rec.App, "run", rec.ID, "err", err)
+		sleep(ctx, runRetry)
+		gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		stored, gerr := runbook.Get(gctx, r.client, rec.App, rec.ID)
+		cancel()
+		if gerr != nil {
+			continue
+		}
+		if stored.Status != runbook.StatusRunning {
+			rec, err = stored, nil // closed or failed meanwhile: nothing to continue
+			break
+		}
+		rec = stored
+		err = eng.Run(ctx, tok, rec)
 	}
-	if !coord.IsFenced(err) && ctx.Err() == nil {
-		d.metrics.observeRun(rec)
+	if err != nil {
+		r.log.Error("runbook stopped", "app", rec.App, "run", rec.ID, "err", err)
+	}
+	if !coord.IsFenced(err) && ctx.Err() == nil && r.observeRun != nil {
+		r.observeRun(rec)
 	}
 }
 
-// runbookEnv is what the steps of app's runs act on at this daemon; stopped waits
+// runRetry is how soon a run interrupted by etcd is continued.
+const runRetry = time.Second
+
+// stalled says whether a run stopped without failing while this leadership lasts: a
+// save refused by a slow etcd, not a step that gave up (StatusFailed) or a token gone
+// stale.
+func stalled(ctx context.Context, err error, rec *runbook.Record) bool {
+	return err != nil && ctx.Err() == nil && !coord.IsFenced(err) && rec.Status == runbook.StatusRunning
+}
+
+// env is what the steps of app's runs act on at this daemon; stopped waits
 // until replication of app has paused (Sites.Activate and StandBy call it first).
-func (d *Daemon) runbookEnv(app string, stopped func()) *runbook.Env {
-	env := &runbook.Env{Client: d.client, Log: d.log, Check: d.checkSite(app), MainName: d.checkMainName(app)}
-	a := d.opts.Fleet.Application(app)
-	if a != nil && d.kubeSites(a) {
-		env.Sites = afterPause{sites: d.sites, stopped: stopped}
+func (r *runbooks) env(app string, stopped func()) *runbook.Env {
+	env := &runbook.Env{Client: r.client, Log: r.log, Check: r.checks.site(app), MainName: r.checks.mainName(app)}
+	a := r.fleet.Application(app)
+	if a != nil && kubeSites(r.fleet, a) {
+		env.Sites = afterPause{sites: r.sites, stopped: stopped}
 		env.Drain = time.Duration(gslb.DefaultTTL) * time.Second
 		if a.Spec.DNS != nil && a.Spec.DNS.TTL != nil {
 			env.Drain = time.Duration(*a.Spec.DNS.TTL) * time.Second
@@ -163,16 +243,12 @@ func (d *Daemon) runbookEnv(app string, stopped func()) *runbook.Env {
 	}
 	if a != nil && a.Spec.Data != nil {
 		set := a.Spec.Data.MirrorSet
-		env.Data = d.drivers[set]
+		env.Data = r.data.driver(set)
 		// Without the driver every data step fails, permanently: a leader that can
 		// act on the set resumes the run.
-		env.NoDriver = d.noDriverFor(a)
-		env.LastKnownFlush = func() data.LSN {
-			d.mu.Lock()
-			defer d.mu.Unlock()
-			return d.lastFlush[set]
-		}
-		for _, ms := range d.opts.Fleet.MirrorSets {
+		env.NoDriver = r.data.noDriverFor(a)
+		env.LastKnownFlush = func() data.LSN { return r.data.newestFlush(set) }
+		for _, ms := range r.fleet.MirrorSets {
 			if ms.Name == set && ms.Spec.Replication != nil {
 				env.MaxAutoLoss = ms.Spec.Replication.MaxLagOnFailover
 			}
@@ -182,19 +258,19 @@ func (d *Daemon) runbookEnv(app string, stopped func()) *runbook.Env {
 }
 
 // openRun is app's open runbook for status; nil when none (or unreadable).
-func (d *Daemon) openRun(ctx context.Context, app string) *api.OpenRun {
-	r, err := runbook.Open(ctx, d.client, app)
-	if err != nil || r == nil {
+func (r *runbooks) openRun(ctx context.Context, app string) *api.OpenRun {
+	rec, err := runbook.Open(ctx, r.client, app)
+	if err != nil || rec == nil {
 		return nil
 	}
-	i, more := runbook.Next(r)
-	out := &api.OpenRun{ID: r.ID, Kind: string(r.Kind), From: r.From, To: r.To, Who: r.Who,
-		Status: string(r.Status), Step: i + 1, Steps: len(r.Steps), Error: r.Error}
+	i, more := runbook.Next(rec)
+	out := &api.OpenRun{ID: rec.ID, Kind: string(rec.Kind), From: rec.From, To: rec.To, Who: rec.Who,
+		Status: string(rec.Status), Step: i + 1, Steps: len(rec.Steps), Error: rec.Error}
 	if more {
-		out.StepName = r.Steps[i].Name
+		out.StepName = rec.Steps[i].Name
 	} else {
 		// Every step ended; the run is being closed into the ledger.
-		out.Step, out.StepName = len(r.Steps), "closing"
+		out.Step, out.StepName = len(rec.Steps), "closing"
 	}
 	return out
 }

@@ -37,29 +37,29 @@ func SelfFenceHolds(st *data.SetStatus, member string) bool {
 }
 
 // addSelfFences records fresh self-fences, replacing older entries of the same members.
-func (d *Daemon) addSelfFences(fs ...selfFence) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+func (v *dataView) addSelfFences(fs ...selfFence) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	for _, f := range fs {
-		d.fencedData = slices.DeleteFunc(d.fencedData, func(x selfFence) bool { return x.set == f.set && x.member == f.member })
-		d.fencedData = append(d.fencedData, f)
+		v.fenced = slices.DeleteFunc(v.fenced, func(x selfFence) bool { return x.set == f.set && x.member == f.member })
+		v.fenced = append(v.fenced, f)
 	}
 }
 
 // removeSelfFences forgets the entries this daemon lifted itself; an entry renewed
 // meanwhile (another fence, a later time) stays.
-func (d *Daemon) removeSelfFences(lifted []selfFence) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.fencedData = slices.DeleteFunc(d.fencedData, func(x selfFence) bool { return slices.Contains(lifted, x) })
+func (v *dataView) removeSelfFences(lifted []selfFence) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.fenced = slices.DeleteFunc(v.fenced, func(x selfFence) bool { return slices.Contains(lifted, x) })
 }
 
 // reviewSelfFences drops the entries of set that st, an observation begun at from,
 // shows no longer fenced.
-func (d *Daemon) reviewSelfFences(set string, st *data.SetStatus, from time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.fencedData = slices.DeleteFunc(d.fencedData, func(f selfFence) bool {
+func (v *dataView) reviewSelfFences(set string, st *data.SetStatus, from time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.fenced = slices.DeleteFunc(v.fenced, func(f selfFence) bool {
 		if f.set != set || !f.at.Before(from) || SelfFenceHolds(st, f.member) {
 			return false
 		}
@@ -67,17 +67,17 @@ func (d *Daemon) reviewSelfFences(set string, st *data.SetStatus, from time.Time
 		if m := st.Member(f.member); m != nil {
 			state = m.State
 		}
-		d.log.Info("self-fence no longer holds: the member was changed since", "set", set, "member", f.member, "state", state)
+		v.log.Info("self-fence no longer holds: the member was changed since", "set", set, "member", f.member, "state", state)
 		return true
 	})
 }
 
 // selfFenced is the self-fence list for status: set/member, sorted.
-func (d *Daemon) selfFenced() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+func (v *dataView) selfFenced() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	var out []string
-	for _, f := range d.fencedData {
+	for _, f := range v.fenced {
 		out = append(out, f.String())
 	}
 	sort.Strings(out)

@@ -28,13 +28,13 @@ func (d *Daemon) Status(ctx context.Context) api.Status {
 			st.Leader, st.LeaderToken = tok.Holder, tok.Rev
 		}
 	}
-	st.FencedData = d.selfFenced()
-	st.CannotAct = d.dataReachAll()
+	st.FencedData = d.data.selfFenced()
+	st.CannotAct = d.data.reachAll()
 	answered, _ := d.fence.Current(ctx)
 	shared, _ := d.store.Current(ctx)
 	for _, a := range d.opts.Fleet.Applications {
 		as := api.App{Name: a.Name, Active: a.Spec.Policy.ActiveSite, Verdicts: map[string]string{},
-			Observations: d.observations(a.Name)}
+			Observations: d.obs.forStatus(a.Name)}
 		if s := shared.Apps[a.Name]; s.Active != "" {
 			as.Active = s.Active
 		}
@@ -50,18 +50,14 @@ func (d *Daemon) Status(ctx context.Context) api.Status {
 		}
 		as.Standby = string(a.Spec.Policy.Standby)
 		if a.Spec.Data != nil {
-			d.mu.Lock()
-			if ds, ok := d.dataSets[a.Spec.Data.MirrorSet]; ok {
+			if ds, ok := d.data.set(a.Spec.Data.MirrorSet); ok {
 				as.Data = &ds
 			}
-			d.mu.Unlock()
 		}
 		if q.OK {
-			as.Run = d.openRun(ctx, a.Name)
+			as.Run = d.runs.openRun(ctx, a.Name)
 		}
-		d.mu.Lock()
-		as.AutoFailoverHeld = d.autoHeld[a.Name]
-		d.mu.Unlock()
+		as.AutoFailoverHeld = d.auto.heldFor(a.Name)
 		for _, ca := range d.catalog.Apps {
 			if ca.Name == a.Name {
 				as.DNS = &api.DNS{Name: strings.TrimSuffix(ca.Main, "."), Answers: d.answers(&answered, ca), Version: answered.Version}
@@ -89,20 +85,6 @@ func (d *Daemon) members(ctx context.Context) []api.Member {
 		out = append(out, api.Member{Name: m.Name, PeerURL: m.PeerURLs, Leader: m.ID == leader})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-func (d *Daemon) observations(app string) map[string]map[string]api.Observation {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := map[string]map[string]api.Observation{}
-	for observer, sites := range d.latest[app] {
-		out[observer] = map[string]api.Observation{}
-		for site, ob := range sites {
-			out[observer][site] = api.Observation{OK: ob.OK, Error: ob.Err, At: ob.At.UTC(),
-				LatencyMS: float64(ob.Latency.Microseconds()) / 1000}
-		}
-	}
 	return out
 }
 

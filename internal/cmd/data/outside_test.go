@@ -152,11 +152,14 @@ func TestPromoteAndMonitorLeaveTheSetToTheDaemons(t *testing.T) {
 	if err := h.Execute(); err != nil {
 		t.Fatalf("history: %v\n%s", err, hist.String())
 	}
-	var recs []ledgerRecord
-	if err := json.Unmarshal(hist.Bytes(), &recs); err != nil || len(recs) != 1 {
+	var doc struct {
+		Kind string         `json:"kind"`
+		Runs []ledgerRecord `json:"runs"`
+	}
+	if err := json.Unmarshal(hist.Bytes(), &doc); err != nil || doc.Kind != "History" || len(doc.Runs) != 1 {
 		t.Fatalf("history: %v\n%s", err, hist.String())
 	}
-	r := recs[0]
+	r := doc.Runs[0]
 	if r.Kind != "promote" || r.App != daemontest.App || r.Set != "shop-db" || r.Who != "alice" || r.Status != "done" ||
 		r.OldPrimary != "east-0" || r.Promoted != "west-0" || r.From != "east" || r.To != "west" ||
 		len(r.Tokens) != 1 || r.Tokens[0] < token {

@@ -23,15 +23,26 @@ func FromFleet(ctx context.Context, f *fleet.Fleet, name, region string, log *sl
 		}
 		return nil, fmt.Errorf("mirror set %q not in the fleet (mirror sets: %v)", name, names)
 	}
+	drv, err := ForSet(ctx, f, set, region, log)
+	if err != nil {
+		return nil, fmt.Errorf("mirror set %s: %w", name, err)
+	}
+	return drv, nil
+}
+
+// ForSet is FromFleet for a set already found; its errors do not name the set. The
+// daemon builds its drivers with it, the CLI through FromFleet: one way to read a
+// set's engine, credentials and regions.
+func ForSet(ctx context.Context, f *fleet.Fleet, set *v1alpha1.MirrorSet, region string, log *slog.Logger) (*Driver, error) {
 	if set.Spec.Engine != "" && set.Spec.Engine != v1alpha1.EnginePostgres {
-		return nil, fmt.Errorf("mirror set %s: engine %q is not supported (postgres is)", name, set.Spec.Engine)
+		return nil, fmt.Errorf("engine %q is not supported (postgres is)", set.Spec.Engine)
 	}
 	if set.Spec.Credentials == nil {
-		return nil, fmt.Errorf("mirror set %s: spec.credentials is required", name)
+		return nil, fmt.Errorf("spec.credentials is required")
 	}
 	pw, err := credentials.Password(ctx, set.Spec.Credentials.PasswordFrom, f)
 	if err != nil {
-		return nil, fmt.Errorf("mirror set %s: %w", name, err)
+		return nil, err
 	}
 	regions := map[string]string{}
 	for _, s := range f.Sites {

@@ -1,0 +1,103 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/coordstate"
+	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/data/postgres"
+	"hadron.dev/hadron/internal/fleet"
+)
+
+// dataView is this daemon's side of the mirror sets: a driver for each set it can act
+// on (and why not, for the others: datareach.go), each set's latest observation for
+// status (datastatus.go), the newest primary flush it saw, and the local primaries it
+// self-fenced (selffence.go, selffenced.go). Drivers are built once, at start.
+type dataView struct {
+	fleet  *fleet.Fleet
+	site   string
+	client *clientv3.Client
+	log    *slog.Logger
+
+	// Set at construction, read-only after.
+	drivers   map[string]data.Driver
+	noDriver  map[string]error // mirror sets this daemon cannot act on, and why
+	localSets map[string]bool  // mirror sets with a member at this site
+	reaches   *coordstate.DataReaches
+
+	// actions is held while the in-region monitor acts; a runbook takes it once to wait
+	// for actions in flight (monitor.go).
+	actions sync.Mutex
+
+	mu        sync.Mutex
+	fenced    []selfFence // local primaries self-fenced, while they still are
+	sets      map[string]api.DataSet
+	lastFlush map[string]data.LSN // each set's newest primary flush seen
+}
+
+// newDataView builds a driver for every mirror set, with the constructor the CLI uses
+// (postgres.ForSet): status observes them all, self-fencing acts on the members at the
+// local site. A set whose driver cannot be built (a password that cannot be read) is
+// left out and recorded with why: this daemon cannot act on it.
+func newDataView(ctx context.Context, f *fleet.Fleet, site *v1alpha1.Site, client *clientv3.Client, log *slog.Logger) *dataView {
+	v := &dataView{fleet: f, site: site.Name, client: client, log: log,
+		drivers: map[string]data.Driver{}, noDriver: map[string]error{}, localSets: map[string]bool{},
+		reaches: &coordstate.DataReaches{Client: client, Log: log},
+		sets:    map[string]api.DataSet{}, lastFlush: map[string]data.LSN{}}
+	for _, set := range f.MirrorSets {
+		drv, err := postgres.ForSet(ctx, f, set, site.Spec.Region, log)
+		if err != nil {
+			log.Error("mirror set cannot be observed or fenced by this daemon", "set", set.Name, "err", err)
+			v.noDriver[set.Name] = err
+			continue
+		}
+		v.drivers[set.Name] = drv
+		if hasMemberAt(set, site.Name) {
+			v.localSets[set.Name] = true
+		}
+	}
+	return v
+}
+
+func hasMemberAt(set *v1alpha1.MirrorSet, site string) bool {
+	for _, m := range set.Spec.Members {
+		if m.Site == site {
+			return true
+		}
+	}
+	return false
+}
+
+// driver is set's driver; nil when this daemon cannot act on it.
+func (v *dataView) driver(set string) data.Driver { return v.drivers[set] }
+
+// set is set's latest observation for status.
+func (v *dataView) set(name string) (api.DataSet, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	ds, ok := v.sets[name]
+	return ds, ok
+}
+
+// eachSet calls f with every set's latest observation, under the lock (metrics).
+func (v *dataView) eachSet(f func(api.DataSet)) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, ds := range v.sets {
+		f(ds)
+	}
+}
+
+// newestFlush is the newest primary flush seen of set: for a failover that cannot read
+// the old primary any more.
+func (v *dataView) newestFlush(set string) data.LSN {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.lastFlush[set]
+}
