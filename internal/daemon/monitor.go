@@ -37,7 +37,7 @@ func (dm *dataMonitors) lead(ctx context.Context, t *term) {
 		m := &monitor.Monitor{Driver: drv, Config: cfg, Logger: dm.log.With("component", "data-monitor", "set", name),
 			Hold: func() (func(), bool) {
 				dm.data.actions.Lock()
-				if dm.repl.setPaused(dm.fleet, name) {
+				if dm.repl.setPaused(name) {
 					dm.data.actions.Unlock()
 					return nil, false
 				}
@@ -62,7 +62,7 @@ func (dm *dataMonitors) lead(ctx context.Context, t *term) {
 // free; its actions hold runbookData (Monitor.Hold), so that a runbook that starts
 // waits only for actions in flight, never for an observation.
 func (dm *dataMonitors) monitorStep(ctx context.Context, set string, m *monitor.Monitor) {
-	if dm.repl.setPaused(dm.fleet, set) {
+	if dm.repl.setPaused(set) {
 		return
 	}
 	m.Step(ctx, m.Logger)

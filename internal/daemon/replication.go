@@ -96,10 +96,10 @@ func (r *replication) resume(app string) {
 }
 
 // setPaused says whether a runbook runs for an application using set.
-func (r *replication) setPaused(f *fleet.Fleet, set string) bool {
+func (r *replication) setPaused(set string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, a := range f.Applications {
+	for _, a := range r.fleet.Applications {
 		if a.Spec.Data != nil && a.Spec.Data.MirrorSet == set && r.paused[a.Name] > 0 {
 			return true
 		}
