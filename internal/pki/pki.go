@@ -27,8 +27,13 @@ const (
 	CAKey  = "ca.key"
 )
 
-// Validity of every certificate: long enough for any lab; the CA never rotates.
+// Validity of the CA: long enough for any lab. Leaf certificates live LeafValidity
+// unless a Request says otherwise, and are reissued with the same CA before they expire
+// (`hadron pki rotate`); a new CA means restarting every daemon.
 const Validity = 5 * 365 * 24 * time.Hour
+
+// LeafValidity is the default validity of a leaf certificate.
+const LeafValidity = 365 * 24 * time.Hour
 
 // ErrNoCAKey says a CA certificate exists without its key, so nothing can be issued
 // (a CA brought from elsewhere is never replaced).
@@ -119,6 +124,18 @@ func create(dir, crtPath, keyPath string, subject pkix.Name) error {
 	return nil
 }
 
+// Load loads the CA of dir without ever creating one: the tools that only issue
+// (rotation) must fail on a wrong directory, not start a new CA there.
+func Load(dir string) (*Authority, error) {
+	a, err := load(filepath.Join(dir, CACert), filepath.Join(dir, CAKey))
+	if errors.Is(err, os.ErrNotExist) {
+		if _, cerr := os.Stat(filepath.Join(dir, CACert)); cerr == nil {
+			return nil, fmt.Errorf("%s has %s but no %s: %w", dir, CACert, CAKey, ErrNoCAKey)
+		}
+	}
+	return a, err
+}
+
 func load(crtPath, keyPath string) (*Authority, error) {
 	crtPEM, err := os.ReadFile(crtPath)
 	if err != nil {
@@ -147,6 +164,8 @@ type Request struct {
 	Hosts  []string
 	Server bool
 	Client bool
+	// Validity is how long the certificate lives (default LeafValidity).
+	Validity time.Duration
 }
 
 // Issue writes base.crt and base.key signed by the CA, unless both exist already and
@@ -158,6 +177,15 @@ func (a *Authority) Issue(base string, req Request) error {
 			return nil
 		}
 	}
+	return a.Reissue(base, req)
+}
+
+// Reissue writes a new key and certificate at base.key and base.crt whatever is there:
+// rotation. The key is written first and each file is replaced by a rename, so a reader
+// sees whole files; one that reads between the two renames sees a key that does not
+// match the certificate, which Pair (the reloading reader) rejects and retries.
+func (a *Authority) Reissue(base string, req Request) error {
+	crtPath, keyPath := base+".crt", base+".key"
 	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
 		return fmt.Errorf("issue %s: %w", req.CommonName, err)
 	}
@@ -165,11 +193,15 @@ func (a *Authority) Issue(base string, req Request) error {
 	if err != nil {
 		return fmt.Errorf("issue %s: %w", req.CommonName, err)
 	}
+	validity := req.Validity
+	if validity <= 0 {
+		validity = LeafValidity
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: req.CommonName, Organization: req.Orgs},
 		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(Validity),
+		NotAfter:     time.Now().Add(validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 	}
 	for _, h := range req.Hosts {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestConcurrentCreateYieldsOneCA(t *testing.T) {
@@ -77,5 +78,57 @@ func TestCAWithoutKeyIsNeverReplaced(t *testing.T) {
 	}
 	if _, err := LoadOrCreate(dir, pkix.Name{CommonName: "x"}); !errors.Is(err, ErrNoCAKey) {
 		t.Fatalf("err = %v, want ErrNoCAKey", err)
+	}
+}
+
+func TestLoadNeverCreates(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Load of an empty directory: %v, want not-exist", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, CAKey)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("Load created a CA")
+	}
+	if _, err := LoadOrCreate(dir, pkix.Name{CommonName: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(dir); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, CAKey))
+	if _, err := Load(dir); !errors.Is(err, ErrNoCAKey) {
+		t.Fatalf("Load without the key: %v, want ErrNoCAKey", err)
+	}
+}
+
+func TestReissueHonoursValidity(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := LoadOrCreate(dir, pkix.Name{CommonName: "test CA"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(dir, "east")
+	if err := ca.Issue(base, Request{CommonName: "east", Server: true}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := ReadCert(base + ".crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Until(first.NotAfter); d < LeafValidity-time.Hour || d > LeafValidity {
+		t.Errorf("default validity: expires in %s, want about %s", d, LeafValidity)
+	}
+	if err := ca.Reissue(base, Request{CommonName: "east", Server: true, Validity: 10 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	second, err := ReadCert(base + ".crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.SerialNumber.Cmp(first.SerialNumber) == 0 {
+		t.Error("Reissue kept the serial number")
+	}
+	if d := time.Until(second.NotAfter); d > 10*time.Minute || d < 9*time.Minute {
+		t.Errorf("validity 10m: expires in %s", d)
 	}
 }
