@@ -27,7 +27,7 @@ type origin struct {
 	lines map[string]int
 }
 
-var kinds = []string{v1alpha1.KindSite, v1alpha1.KindApplication, v1alpha1.KindMirrorSet}
+var kinds = []string{v1alpha1.KindSite, v1alpha1.KindApplication, v1alpha1.KindMirrorSet, v1alpha1.KindDNSProvider}
 
 // decode reads every YAML document of src into f, recording structural problems
 // (syntax, unknown fields, wrong shapes) in errs. Documents with a bad header are
@@ -113,6 +113,8 @@ func (f *Fleet) decodeDocument(file string, doc int, n *yaml.Node, errs *Errors)
 		obj = &v1alpha1.Application{}
 	case v1alpha1.KindMirrorSet:
 		obj = &v1alpha1.MirrorSet{}
+	case v1alpha1.KindDNSProvider:
+		obj = &v1alpha1.DNSProvider{}
 	case "":
 		if k := head["kind"]; k != nil {
 			bad("kind", k.Line, fmt.Sprintf("expected one of %s, got %s", strings.Join(kinds, ", "), describe(k)))
@@ -146,6 +148,8 @@ func (f *Fleet) decodeDocument(file string, doc int, n *yaml.Node, errs *Errors)
 		f.Applications = append(f.Applications, o)
 	case *v1alpha1.MirrorSet:
 		f.MirrorSets = append(f.MirrorSets, o)
+	case *v1alpha1.DNSProvider:
+		f.DNSProviders = append(f.DNSProviders, o)
 	}
 }
 

@@ -45,6 +45,9 @@ func ApplyDefaults(f *Fleet) {
 	for _, a := range f.Applications {
 		defaultApplication(a)
 	}
+	for _, p := range f.DNSProviders {
+		defaultDNSProvider(p)
+	}
 	for _, m := range f.MirrorSets {
 		spec := &m.Spec
 		if spec.Replication == nil {

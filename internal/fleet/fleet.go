@@ -27,6 +27,7 @@ type Fleet struct {
 	Sites        []*v1alpha1.Site
 	Applications []*v1alpha1.Application
 	MirrorSets   []*v1alpha1.MirrorSet
+	DNSProviders []*v1alpha1.DNSProvider
 	// Dir is the directory relative paths in the fleet are resolved against.
 	Dir string
 
@@ -59,6 +60,16 @@ func (f *Fleet) MirrorSet(name string) *v1alpha1.MirrorSet {
 	for _, m := range f.MirrorSets {
 		if m.Name == name {
 			return m
+		}
+	}
+	return nil
+}
+
+// DNSProvider returns the named DNS provider, or nil.
+func (f *Fleet) DNSProvider(name string) *v1alpha1.DNSProvider {
+	for _, p := range f.DNSProviders {
+		if p.Name == name {
+			return p
 		}
 	}
 	return nil

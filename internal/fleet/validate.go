@@ -73,6 +73,9 @@ func (c *checker) run() {
 	for _, m := range c.f.MirrorSets {
 		c.mirrorSet(m)
 	}
+	for _, p := range c.f.DNSProviders {
+		c.dnsProvider(p)
+	}
 }
 
 func (c *checker) result() error {
@@ -220,6 +223,12 @@ func (c *checker) duplicates() {
 		c.dnsSubdomainName(m, v1alpha1.KindMirrorSet, m.Name)
 	}
 	check(v1alpha1.KindMirrorSet, objs, names)
+	objs, names = nil, nil
+	for _, p := range c.f.DNSProviders {
+		objs, names = append(objs, p), append(names, p.Name)
+		c.dnsSubdomainName(p, v1alpha1.KindDNSProvider, p.Name)
+	}
+	check(v1alpha1.KindDNSProvider, objs, names)
 }
 
 func (c *checker) dnsSubdomainName(obj any, kind, name string) {

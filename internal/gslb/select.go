@@ -45,7 +45,7 @@ func (a *App) Selector(st AppState) Selector {
 	}
 	switch a.Strategy {
 	case v1alpha1.StrategyWeighted:
-		s.schedule = weightedSchedule(s.healthy, a.Weights)
+		s.schedule = weightedSchedule(s.healthy, a.SiteWeights(st))
 	case v1alpha1.StrategyGeo:
 		for _, i := range s.healthy {
 			for _, p := range a.Sites[i].Subnets {
@@ -97,6 +97,52 @@ func (s *Selector) Sites(variant int) []int {
 	}
 	r := variant % len(s.healthy)
 	return append(append([]int{}, s.healthy[r:]...), s.healthy[:r]...)
+}
+
+// SiteWeights are the weights of the sites (in a.Sites order) in state st: the
+// configured ones, with the weights of the policy's active site and the current active
+// site swapped after a move, so that a 100/0 pair becomes 0/100 on failover and 100/0
+// again on failback (seed 003's weighted records).
+func (a *App) SiteWeights(st AppState) []int32 {
+	w := append([]int32(nil), a.Weights...)
+	for i, t := range a.Sites {
+		if i > 0 && i < len(w) && t.Name == st.Active {
+			w[0], w[i] = w[i], w[0]
+		}
+	}
+	return w
+}
+
+// ProviderWeights are the share of the main name's answers each site (in a.Sites
+// order) gets in state st, for a DNS service that cannot pick per query: 100 for the
+// failover choice and 0 for the others (failover); the site weights of the sites not
+// down, or an equal share when they are all zero (weighted); 1 for every site not down
+// (round-robin and geo, which a provider answers as round-robin).
+func (a *App) ProviderWeights(st AppState) []int32 {
+	sel := a.Selector(st)
+	out := make([]int32, len(a.Sites))
+	switch a.Strategy {
+	case v1alpha1.StrategyFailover, "":
+		out[sel.Fixed()] = 100
+	case v1alpha1.StrategyWeighted:
+		w, total := a.SiteWeights(st), int32(0)
+		for _, i := range sel.healthy {
+			if i < len(w) {
+				out[i] = w[i]
+				total += w[i]
+			}
+		}
+		if total == 0 {
+			for _, i := range sel.healthy {
+				out[i] = 1
+			}
+		}
+	default:
+		for _, i := range sel.healthy {
+			out[i] = 1
+		}
+	}
+	return out
 }
 
 // failoverChoice is the active site unless the quorum says it is down; then the first

@@ -23,6 +23,8 @@ type Object struct {
 	Endpoints []recordplan.Record
 	// ResourceVersion guards updates and deletes against concurrent changes.
 	ResourceVersion string
+	// Fence is the leader token that last wrote the object (annotation).
+	Fence int64
 }
 
 // Change is one object to create, update or delete.
@@ -76,6 +78,33 @@ func MakePlan(owner, namespace string, current []Object, desired map[string][]re
 	for _, o := range current {
 		if _, ok := desired[o.Name]; !ok && o.Owner == owner {
 			p.Changes = append(p.Changes, Change{Action: recordplan.Delete, Name: o.Name, ResourceVersion: o.ResourceVersion})
+		}
+	}
+	return p
+}
+
+// Held is the highest fence among owner's objects: the newest leader that wrote them.
+func Held(owner string, current []Object) int64 {
+	var held int64
+	for _, o := range current {
+		if o.Owner == owner && o.Fence > held {
+			held = o.Fence
+		}
+	}
+	return held
+}
+
+// Refence adds to p an update of every object of the owner that p leaves alone and a
+// lower token wrote, so that they all carry mine: a deposed leader, which checks the
+// fences it reads, then writes nothing.
+func Refence(p Plan, current []Object, mine int64) Plan {
+	touched := map[string]bool{}
+	for _, c := range p.Changes {
+		touched[c.Name] = true
+	}
+	for _, o := range current {
+		if o.Owner == p.Owner && !touched[o.Name] && o.Fence < mine {
+			p.Changes = append(p.Changes, Change{Action: recordplan.Update, Name: o.Name, Endpoints: o.Endpoints, ResourceVersion: o.ResourceVersion})
 		}
 	}
 	return p

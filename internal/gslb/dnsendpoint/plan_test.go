@@ -1,6 +1,8 @@
 package dnsendpoint
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"hadron.dev/hadron/internal/gslb/recordplan"
@@ -47,13 +49,38 @@ func TestMakePlan(t *testing.T) {
 }
 
 func TestRoundTrip(t *testing.T) {
-	recs := []recordplan.Record{rec("shop.x.", "A", "192.0.2.1", "192.0.2.2"), rec("www.x.", "CNAME", "lb.example.net.")}
-	u := toUnstructured("dns", "hadron-shop", "east", recs, "")
+	weighted := rec("shop.x.", "A", "192.0.2.3")
+	weighted.SetID, weighted.Weight = "west", 0
+	recs := []recordplan.Record{rec("shop.x.", "A", "192.0.2.1", "192.0.2.2"), rec("www.x.", "CNAME", "lb.example.net."), weighted}
+	u := toUnstructured("dns", "hadron-shop", "east", recs, "", 42)
 	o, err := fromUnstructured(u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Owner != "east" || !sameRecords(o.Endpoints, recs) {
+	if o.Owner != "east" || o.Fence != 42 || !sameRecords(o.Endpoints, recs) {
 		t.Fatalf("round trip: %+v", o)
+	}
+}
+
+func TestFences(t *testing.T) {
+	a := rec("a.x.", "A", "192.0.2.1")
+	current := []Object{
+		{Name: "hadron-a", Owner: "east", Endpoints: []recordplan.Record{a}, ResourceVersion: "1", Fence: 7},
+		{Name: "hadron-b", Owner: "east", Endpoints: []recordplan.Record{a}, ResourceVersion: "2", Fence: 9},
+		{Name: "other", Owner: "west", Endpoints: []recordplan.Record{a}, ResourceVersion: "3", Fence: 50},
+	}
+	if got := Held("east", current); got != 9 {
+		t.Errorf("Held = %d, want 9 (another owner's fence does not count)", got)
+	}
+	p := MakePlan("east", "dns", current, map[string][]recordplan.Record{"hadron-a": {a}, "hadron-b": {a}})
+	if !p.Empty() {
+		t.Fatalf("plan: %s", p)
+	}
+	p = Refence(p, current, 9)
+	if len(p.Changes) != 1 || p.Changes[0].Name != "hadron-a" || p.Changes[0].ResourceVersion != "1" {
+		t.Fatalf("refence at 9: %+v", p.Changes)
+	}
+	if err := (&Provider{}).ApplyFenced(context.Background(), p, 9, 8); !errors.Is(err, recordplan.ErrStale) {
+		t.Fatalf("a lower token than held: %v, want ErrStale", err)
 	}
 }

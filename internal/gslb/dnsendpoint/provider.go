@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -22,6 +23,8 @@ var GVR = schema.GroupVersionResource{Group: "externaldns.k8s.io", Version: "v1a
 const (
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	LabelOwner     = "hadron.dev/owner"
+	// AnnotationFence is the leader token that last wrote the object.
+	AnnotationFence = "hadron.dev/fence"
 )
 
 // Provider reads and writes DNSEndpoints in one namespace of one site.
@@ -51,14 +54,26 @@ func (p *Provider) Objects(ctx context.Context) ([]Object, error) {
 // made from, so an object changed since (even relabelled to another owner) is not
 // overwritten: the API server answers Conflict and Apply stops.
 func (p *Provider) Apply(ctx context.Context, plan Plan) error {
+	return p.ApplyFenced(ctx, plan, 0, 0)
+}
+
+// ApplyFenced is Apply for a leader holding token mine, where held is the owner's
+// highest fence among the objects the plan was made from (Held). A lower token than
+// held is refused before anything is written (recordplan.ErrStale); every object
+// written carries mine, and the resource versions refuse a write racing a newer
+// leader's. Zero mine writes no fence.
+func (p *Provider) ApplyFenced(ctx context.Context, plan Plan, held, mine int64) error {
+	if held > mine {
+		return fmt.Errorf("owner %s in namespace %s: fence %d, this leader's token %d: %w", plan.Owner, p.Namespace, held, mine, recordplan.ErrStale)
+	}
 	res := p.Client.Resource(GVR).Namespace(p.Namespace)
 	for _, c := range plan.Changes {
 		var err error
 		switch c.Action {
 		case recordplan.Create:
-			_, err = res.Create(ctx, toUnstructured(p.Namespace, c.Name, plan.Owner, c.Endpoints, ""), metav1.CreateOptions{FieldManager: "hadron"})
+			_, err = res.Create(ctx, toUnstructured(p.Namespace, c.Name, plan.Owner, c.Endpoints, "", mine), metav1.CreateOptions{FieldManager: "hadron"})
 		case recordplan.Update:
-			_, err = res.Update(ctx, toUnstructured(p.Namespace, c.Name, plan.Owner, c.Endpoints, c.ResourceVersion), metav1.UpdateOptions{FieldManager: "hadron"})
+			_, err = res.Update(ctx, toUnstructured(p.Namespace, c.Name, plan.Owner, c.Endpoints, c.ResourceVersion, mine), metav1.UpdateOptions{FieldManager: "hadron"})
 		case recordplan.Delete:
 			rv := c.ResourceVersion
 			err = res.Delete(ctx, c.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
@@ -70,19 +85,24 @@ func (p *Provider) Apply(ctx context.Context, plan Plan) error {
 	return nil
 }
 
-func toUnstructured(ns, name, owner string, recs []recordplan.Record, rv string) *unstructured.Unstructured {
+func toUnstructured(ns, name, owner string, recs []recordplan.Record, rv string, fence int64) *unstructured.Unstructured {
 	eps := make([]any, 0, len(recs))
 	for _, r := range recs {
 		targets := make([]any, 0, len(r.Targets))
 		for _, t := range r.Targets {
 			targets = append(targets, strings.TrimSuffix(t, "."))
 		}
-		eps = append(eps, map[string]any{
+		ep := map[string]any{
 			"dnsName":    strings.TrimSuffix(r.Name, "."),
 			"recordType": r.Type,
 			"recordTTL":  int64(r.TTL),
 			"targets":    targets,
-		})
+		}
+		if r.SetID != "" {
+			ep["setIdentifier"] = r.SetID
+			ep["providerSpecific"] = []any{map[string]any{"name": "aws/weight", "value": strconv.Itoa(int(r.Weight))}}
+		}
+		eps = append(eps, ep)
 	}
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": GVR.GroupVersion().String(),
@@ -97,6 +117,9 @@ func toUnstructured(ns, name, owner string, recs []recordplan.Record, rv string)
 	if rv != "" {
 		u.SetResourceVersion(rv)
 	}
+	if fence != 0 {
+		u.SetAnnotations(map[string]string{AnnotationFence: strconv.FormatInt(fence, 10)})
+	}
 	return u
 }
 
@@ -104,6 +127,7 @@ func fromUnstructured(u *unstructured.Unstructured) (Object, error) {
 	o := Object{Name: u.GetName(), ResourceVersion: u.GetResourceVersion()}
 	if u.GetLabels()[LabelManagedBy] == "hadron" {
 		o.Owner = u.GetLabels()[LabelOwner]
+		o.Fence, _ = strconv.ParseInt(u.GetAnnotations()[AnnotationFence], 10, 64)
 	}
 	eps, _, err := unstructured.NestedSlice(u.Object, "spec", "endpoints")
 	if err != nil {
@@ -120,6 +144,16 @@ func fromUnstructured(u *unstructured.Unstructured) (Object, error) {
 		r.Type, _, _ = unstructured.NestedString(m, "recordType")
 		ttl, _, _ := unstructured.NestedInt64(m, "recordTTL")
 		r.TTL = uint32(ttl)
+		r.SetID, _, _ = unstructured.NestedString(m, "setIdentifier")
+		if r.SetID != "" {
+			ps, _, _ := unstructured.NestedSlice(m, "providerSpecific")
+			for _, x := range ps {
+				if kv, ok := x.(map[string]any); ok && kv["name"] == "aws/weight" {
+					w, _ := strconv.Atoi(fmt.Sprint(kv["value"]))
+					r.Weight = int32(w)
+				}
+			}
+		}
 		ts, _, _ := unstructured.NestedStringSlice(m, "targets")
 		for _, t := range ts {
 			if r.Type == "CNAME" {

@@ -1,8 +1,43 @@
 package recordplan
 
 import (
+	"errors"
+	"strconv"
 	"strings"
 )
+
+// ErrStale refuses a write by a leader whose token is lower than the one the provider
+// already holds for the owner: a deposed leader's late write.
+var ErrStale = errors.New("a newer leader has written: this leader is deposed")
+
+// fencePrefix names an owner's fence record, _hadron-fence.<owner>.<zone>: one per
+// owner, so that two fleets sharing a zone never contend for one record set.
+const fencePrefix = "_hadron-fence."
+
+// fenceKey starts the text of a fence record.
+const fenceKey = "hadron-fence="
+
+// FenceName is the name of owner's fence record in zone.
+func FenceName(owner, zone string) string {
+	return fencePrefix + strings.ToLower(owner) + "." + strings.ToLower(zone)
+}
+
+// FenceText is the TXT value of a fence at token.
+func FenceText(token int64) string { return fenceKey + strconv.FormatInt(token, 10) }
+
+// ParseFence reads a fence record of zone: the owner and its token.
+func ParseFence(name, zone string, txt []string) (owner string, token int64, ok bool) {
+	name, zone = strings.ToLower(name), strings.ToLower(zone)
+	if !strings.HasPrefix(name, fencePrefix) || !strings.HasSuffix(name, "."+zone) || len(txt) != 1 || !strings.HasPrefix(txt[0], fenceKey) {
+		return "", 0, false
+	}
+	owner = strings.TrimSuffix(strings.TrimPrefix(name, fencePrefix), "."+zone)
+	v, err := strconv.ParseInt(strings.TrimPrefix(txt[0], fenceKey), 10, 64)
+	if err != nil || owner == "" || strings.Contains(owner, ".") {
+		return "", 0, false
+	}
+	return owner, v, true
+}
 
 // ownerPrefix starts the name of an ownership record: _hadron-<type>.<name>, one per
 // record set, so that the owner of an A set and of an AAAA set of one name are told

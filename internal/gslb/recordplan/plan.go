@@ -17,7 +17,6 @@ import (
 
 	"github.com/miekg/dns"
 
-	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/gslb"
 )
 
@@ -30,12 +29,20 @@ type Record struct {
 	TTL  uint32
 	// Targets are the values, sorted.
 	Targets []string
+	// SetID and Weight make the set one of several weighted sets of one name (for
+	// external-dns providers that route by weight); empty for a plain set.
+	SetID  string
+	Weight int32
 }
 
 func (r Record) key() string { return r.Name + " " + r.Type }
 
 func (r Record) String() string {
-	return fmt.Sprintf("%s %d %s %s", r.Name, r.TTL, r.Type, strings.Join(r.Targets, ","))
+	s := fmt.Sprintf("%s %d %s %s", r.Name, r.TTL, r.Type, strings.Join(r.Targets, ","))
+	if r.SetID != "" {
+		s += fmt.Sprintf(" (set %s, weight %d)", r.SetID, r.Weight)
+	}
+	return s
 }
 
 func (r Record) same(o Record) bool {
@@ -154,16 +161,39 @@ func Desired(cat *gslb.Catalog, st *gslb.State, zone string) []Record {
 	return out
 }
 
-// AppRecords returns an application's record sets in state st: the main name with its
-// current answer (a provider cannot pick per query, so weighted, round-robin and geo
-// names get every healthy site) and the per-site names with their site.
+// AppRecords returns an application's record sets in state st: the main name with the
+// sites that get its traffic (a provider cannot pick per query: every site with a
+// provider weight above zero, gslb.App.ProviderWeights) and the per-site names with
+// their site.
 func AppRecords(cat *gslb.Catalog, st *gslb.State, a *gslb.App) []Record {
-	sel := a.Selector(st.Apps[a.Name])
-	main := sel.Healthy()
-	if a.Strategy == v1alpha1.StrategyFailover {
-		main = []int{sel.Fixed()}
+	var main []int
+	for i, w := range a.ProviderWeights(st.Apps[a.Name]) {
+		if w > 0 {
+			main = append(main, i)
+		}
 	}
 	out := records(a, a.Main, main)
+	out = append(out, siteNames(cat, a)...)
+	sort.Slice(out, func(i, j int) bool { return out[i].key() < out[j].key() })
+	return out
+}
+
+// WeightedRecords returns an application's record sets in state st for providers that
+// route by weight: the main name as one set per site (SetID the site) with its
+// provider weight, zero for a site that gets no traffic, and the per-site names.
+func WeightedRecords(cat *gslb.Catalog, st *gslb.State, a *gslb.App) []Record {
+	var out []Record
+	for i, w := range a.ProviderWeights(st.Apps[a.Name]) {
+		for _, r := range records(a, a.Main, []int{i}) {
+			r.SetID, r.Weight = a.Sites[i].Name, w
+			out = append(out, r)
+		}
+	}
+	return append(out, siteNames(cat, a)...)
+}
+
+func siteNames(cat *gslb.Catalog, a *gslb.App) []Record {
+	var out []Record
 	for _, z := range cat.Zones {
 		for name, n := range z.Names {
 			if n.Kind == gslb.KindSite && n.App == a {

@@ -73,6 +73,22 @@ func (p *Provider) secrets() map[string]string {
 // Records reads the zone by AXFR and returns its A, AAAA and CNAME record sets with
 // their owners.
 func (p *Provider) Records(ctx context.Context) ([]recordplan.Existing, error) {
+	z, err := p.ReadZone(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return z.Sets, nil
+}
+
+// Zone is what a zone transfer found: the record sets with their owners, and the
+// fence each owner holds (the highest leader token that wrote for it).
+type Zone struct {
+	Sets   []recordplan.Existing
+	Fences map[string]int64
+}
+
+// ReadZone reads the zone by AXFR.
+func (p *Provider) ReadZone(ctx context.Context) (Zone, error) {
 	m := new(dns.Msg)
 	m.SetAxfr(p.cfg.Zone)
 	p.sign(m)
@@ -81,7 +97,7 @@ func (p *Provider) Records(ctx context.Context) ([]recordplan.Existing, error) {
 	d := net.Dialer{}
 	conn, err := d.DialContext(ctx, "tcp", p.cfg.Server)
 	if err != nil {
-		return nil, fmt.Errorf("axfr %s: %w", p.cfg.Zone, err)
+		return Zone{}, fmt.Errorf("axfr %s: %w", p.cfg.Zone, err)
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -90,16 +106,16 @@ func (p *Provider) Records(ctx context.Context) ([]recordplan.Existing, error) {
 	tr := &dns.Transfer{Conn: &dns.Conn{Conn: conn}, TsigSecret: p.secrets()}
 	envs, err := tr.In(m, p.cfg.Server)
 	if err != nil {
-		return nil, fmt.Errorf("axfr %s: %w", p.cfg.Zone, err)
+		return Zone{}, fmt.Errorf("axfr %s: %w", p.cfg.Zone, err)
 	}
 	var rrs []dns.RR
 	for env := range envs {
 		if env.Error != nil {
-			return nil, fmt.Errorf("axfr %s: %w", p.cfg.Zone, env.Error)
+			return Zone{}, fmt.Errorf("axfr %s: %w", p.cfg.Zone, env.Error)
 		}
 		rrs = append(rrs, env.RR...)
 	}
-	return existing(rrs), nil
+	return Zone{Sets: existing(rrs), Fences: fences(rrs, p.cfg.Zone)}, nil
 }
 
 // existing groups transferred records into record sets and attaches owners.
@@ -151,9 +167,63 @@ func existing(rrs []dns.RR) []recordplan.Existing {
 // the set and its ownership record absent; updating and deleting need our ownership
 // record present. It stops at the first refused update.
 func (p *Provider) Apply(ctx context.Context, plan recordplan.Plan) error {
+	return p.apply(ctx, plan, nil)
+}
+
+// ApplyFenced is Apply for a leader holding token mine, where held is the owner's
+// fence the plan was made from (zero when the zone has none). A plan from a lower
+// token than held is refused before anything is sent (recordplan.ErrStale); every
+// update also requires the fence record to still say held and raises it to mine, in
+// the same message, so that a deposed leader's update racing a newer one's is refused
+// by the server. With no changes the fence alone is raised.
+func (p *Provider) ApplyFenced(ctx context.Context, plan recordplan.Plan, held, mine int64) error {
+	if held > mine {
+		return fmt.Errorf("owner %s in zone %s: fence %d, this leader's token %d: %w", plan.Owner, p.cfg.Zone, held, mine, recordplan.ErrStale)
+	}
+	f := &fence{name: recordplan.FenceName(plan.Owner, p.cfg.Zone), held: held, mine: mine}
+	if len(plan.Changes) == 0 && held != mine {
+		m := new(dns.Msg)
+		m.SetUpdate(p.cfg.Zone)
+		f.guard(m)
+		if err := p.exchange(ctx, m); err != nil {
+			return fmt.Errorf("fence %s to %d: %w", f.name, mine, err)
+		}
+		return nil
+	}
+	return p.apply(ctx, plan, f)
+}
+
+// fence is the owner's fence record while a plan is applied.
+type fence struct {
+	name       string
+	held, mine int64
+}
+
+// guard adds to m the prerequisite that the fence still says held and the update that
+// makes it say mine.
+func (f *fence) guard(m *dns.Msg) {
+	rr := func(v int64) dns.RR {
+		return &dns.TXT{Hdr: dns.RR_Header{Name: f.name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 0},
+			Txt: []string{recordplan.FenceText(v)}}
+	}
+	if f.held == 0 {
+		m.RRsetNotUsed([]dns.RR{anyOf(f.name, "TXT")})
+	} else {
+		m.Used([]dns.RR{rr(f.held)})
+	}
+	if f.held != f.mine {
+		m.RemoveRRset([]dns.RR{anyOf(f.name, "TXT")})
+		m.Insert([]dns.RR{rr(f.mine)})
+	}
+}
+
+func (p *Provider) apply(ctx context.Context, plan recordplan.Plan, f *fence) error {
 	for _, c := range plan.Changes {
 		m := new(dns.Msg)
 		m.SetUpdate(p.cfg.Zone)
+		if f != nil {
+			f.guard(m)
+		}
 		owner := ownerRR(c.Record, plan.Owner)
 		switch c.Action {
 		case recordplan.Create:
@@ -180,8 +250,24 @@ func (p *Provider) Apply(ctx context.Context, plan recordplan.Plan) error {
 		if err := p.exchange(ctx, m); err != nil {
 			return fmt.Errorf("%s %s %s: %w", c.Action, c.Record.Name, c.Record.Type, err)
 		}
+		if f != nil {
+			f.held = f.mine
+		}
 	}
 	return nil
+}
+
+// fences reads the owners' fence records of a transfer.
+func fences(rrs []dns.RR, zone string) map[string]int64 {
+	out := map[string]int64{}
+	for _, rr := range rrs {
+		if t, ok := rr.(*dns.TXT); ok {
+			if owner, v, ok := recordplan.ParseFence(t.Hdr.Name, zone, t.Txt); ok && v > out[owner] {
+				out[owner] = v
+			}
+		}
+	}
+	return out
 }
 
 func (p *Provider) exchange(ctx context.Context, m *dns.Msg) error {
