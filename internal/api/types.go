@@ -24,6 +24,25 @@ type Status struct {
 	// current; the others' are as they published them in etcd.
 	CannotAct map[string]map[string]string `json:"cannotAct,omitempty"`
 	Apps      []App                        `json:"apps"`
+	// DNSProviders is what the leader last did at each DNS provider of the fleet.
+	DNSProviders []DNSProviderStatus `json:"dnsProviders,omitempty"`
+}
+
+// DNSProviderStatus is the leader's last sync of one DNS provider.
+type DNSProviderStatus struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Zone string `json:"zone"`
+	// OK is true when the last sync was accepted; Error says why it was not.
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+	// Errors are parts that failed while others were written (a site's cluster).
+	Errors []string `json:"errors,omitempty"`
+	// SyncedAt is the last accepted sync; StateVersion the application state it wrote.
+	SyncedAt     time.Time `json:"syncedAt,omitzero"`
+	StateVersion uint64    `json:"stateVersion,omitempty"`
+	// Changes is how many record sets or objects the last sync changed.
+	Changes int `json:"changes"`
 }
 
 // Etcd is the coordination cluster as the daemon sees it.

@@ -14,6 +14,7 @@ import "strings"
 //	/hadron/v1/ledger/<app>/<run>                  a finished run's record
 //	/hadron/v1/standby-pending/<app>/<site>        a former active site to make a stand-by once reachable
 //	/hadron/v1/daemons/<site>/data                 the mirror sets that site's daemon cannot act on, and why (JSON)
+//	/hadron/v1/dnsproviders/<provider>             what the leader last did at a DNS provider (JSON)
 //	/hadron/v1/quorum                              read by every daemon to prove it reaches a majority
 const (
 	Root            = "/hadron/v1/"
@@ -25,7 +26,11 @@ const (
 	PendingDir      = Root + "standby-pending/"
 	DaemonsDir      = Root + "daemons/"
 	QuorumKey       = Root + "quorum"
+	DNSProvidersDir = Root + "dnsproviders/"
 )
+
+// DNSProviderKey holds what the leader last did at the named DNS provider.
+func DNSProviderKey(name string) string { return DNSProvidersDir + name }
 
 // ObservationKey is where observer keeps its latest probe of site for app.
 func ObservationKey(app, site, observer string) string {

@@ -131,8 +131,9 @@ func (d *Daemon) wire() {
 	repl := &replication{fleet: f, client: d.client, store: d.store, conns: conns, log: log,
 		paused: map[string]int{}, running: map[string]*replRun{}}
 	d.checks = &checks{fleet: f, here: d.site, catalog: d.catalog, targets: d.runner.Targets}
+	providers := newDNSProviders(f, d.catalog, d.site.Spec.Region, d.client, d.store, log)
 	d.runs = &runbooks{fleet: f, client: d.client, store: d.store, obs: d.obs, data: d.data, repl: repl,
-		sites: sites, checks: d.checks, log: log,
+		sites: sites, checks: d.checks, providers: providers, log: log,
 		observeRun: func(r *runbook.Record) { d.metrics.observeRun(r) }}
 	d.auto = &autoFailover{fleet: f, site: d.opts.Site, client: d.client, store: d.store, obs: d.obs,
 		data: d.data, runs: d.runs, log: log}
@@ -146,6 +147,7 @@ func (d *Daemon) wire() {
 			&rpoCounter{fleet: f, client: d.client, data: d.data, log: log},
 			&pendingStandbys{fleet: f, client: d.client, store: d.store, sites: sites, log: log},
 			&dataMonitors{fleet: f, data: d.data, repl: repl, log: log},
+			providers,
 		}}
 }
 

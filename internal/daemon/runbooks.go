@@ -33,6 +33,8 @@ type runbooks struct {
 	repl   *replication
 	sites  *compute.Sites // the runs' Kubernetes side
 	checks *checks
+	// providers are the DNS providers the dns step writes and verify asks.
+	providers *dnsProviders
 	// observeRun records a run this daemon executed, once it stopped (metrics).
 	observeRun func(*runbook.Record)
 	log        *slog.Logger
@@ -233,6 +235,9 @@ func stalled(ctx context.Context, err error, rec *runbook.Record) bool {
 // until replication of app has paused (Sites.Activate and StandBy call it first).
 func (r *runbooks) env(app string, stopped func()) *runbook.Env {
 	env := &runbook.Env{Client: r.client, Log: r.log, Check: r.checks.site(app), MainName: r.checks.mainName(app)}
+	if r.providers != nil && r.providers.carries(app) {
+		env.Providers = r.providers
+	}
 	a := r.fleet.Application(app)
 	if a != nil && kubeSites(r.fleet, a) {
 		env.Sites = afterPause{sites: r.sites, stopped: stopped}

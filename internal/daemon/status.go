@@ -28,6 +28,9 @@ func (d *Daemon) Status(ctx context.Context) api.Status {
 			st.Leader, st.LeaderToken = tok.Holder, tok.Rev
 		}
 	}
+	if q.OK && len(d.opts.Fleet.DNSProviders) > 0 {
+		st.DNSProviders = readDNSProviders(ctx, d.client)
+	}
 	st.FencedData = d.data.selfFenced()
 	st.CannotAct = d.data.reachAll()
 	answered, _ := d.fence.Current(ctx)

@@ -8,6 +8,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/data"
 )
 
@@ -23,6 +24,20 @@ type Sites interface {
 	Activate(ctx context.Context, app, site string) (string, error)
 	// StandBy scales site back down to its stand-by style.
 	StandBy(ctx context.Context, app, site string) (string, error)
+}
+
+// DNSProviders keeps the DNS services the company runs (DNSProvider documents) in step
+// with the application's active site.
+type DNSProviders interface {
+	// Publish writes app's answers with site active to every provider that carries
+	// app, fenced by token, and fails naming the providers that did not accept them.
+	Publish(ctx context.Context, token coord.Token, app, site string) (string, error)
+	// Published says whether every provider carrying app accepted it at site under
+	// this daemon's leadership.
+	Published(app, site string) bool
+	// Verify asks the providers' name servers for app's main name: each must answer
+	// site's addresses.
+	Verify(ctx context.Context, app, site string) (string, error)
 }
 
 // Env is what the steps of one application act on.
@@ -48,6 +63,8 @@ type Env struct {
 	// quorum of the name servers (default a majority); verify needs it to pass, and
 	// retries while it fails.
 	MainName func(ctx context.Context, site string) (string, error)
+	// Providers, when set, are written by the dns step and asked by verify.
+	Providers DNSProviders
 	// LastKnownFlush is the old primary's last flush position the daemon observed,
 	// used when the old primary cannot be read any more (nil: unknown).
 	LastKnownFlush func() data.LSN

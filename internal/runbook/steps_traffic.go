@@ -26,16 +26,26 @@ const (
 
 var dns = Def{
 	Name: StepDNS,
-	Text: "the application's active site in etcd is %[2]s; every name server answers it",
+	Text: "the application's active site in etcd is %[2]s; every name server and DNS provider answers it",
 	Do: func(env *Env, ctx context.Context, token coord.Token, r *Record) (string, error) {
 		if err := env.setActive(ctx, token, r.App, r.To); err != nil {
 			return "", err
 		}
-		return "active site " + r.To, nil
+		detail := "active site " + r.To
+		if env.Providers != nil {
+			d, err := env.Providers.Publish(ctx, token, r.App, r.To)
+			if err != nil {
+				return "", err
+			}
+			if d != "" {
+				detail += "; " + d
+			}
+		}
+		return detail, nil
 	},
 	Done: func(env *Env, ctx context.Context, r *Record) (bool, error) {
 		a, err := env.active(ctx, r.App)
-		return a == r.To, err
+		return a == r.To && (env.Providers == nil || env.Providers.Published(r.App, r.To)), err
 	},
 	Preview: func(env *Env, ctx context.Context, r *Record) (string, error) {
 		a, err := env.active(ctx, r.App)
@@ -105,6 +115,15 @@ func verifyDo(env *Env, ctx context.Context, _ coord.Token, r *Record) (string, 
 		}
 		parts = append(parts, d)
 	}
+	if env.Providers != nil {
+		d, err := env.Providers.Verify(ctx, r.App, r.To)
+		if err != nil {
+			return "", retry.Retryable("verify %s: %w: %w", r.To, ErrVerify, err)
+		}
+		if d != "" {
+			parts = append(parts, d)
+		}
+	}
 	if env.Data != nil {
 		st, err := env.Data.Status(ctx)
 		if err != nil {
@@ -158,6 +177,9 @@ func verifyPreview(env *Env, _ context.Context, r *Record) (string, error) {
 	}
 	if env.Check != nil {
 		parts = append(parts, "the application's health check of "+r.To)
+	}
+	if env.Providers != nil {
+		parts = append(parts, "the DNS providers' name servers answer "+r.To)
 	}
 	if env.Data != nil {
 		p := r.Promoted

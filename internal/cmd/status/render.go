@@ -56,6 +56,16 @@ func Render(w io.Writer, st api.Status) {
 			fmt.Fprintf(w, "daemon %s%s cannot act on mirror set %s: %s\n", daemon, role, set, st.CannotAct[daemon][set])
 		}
 	}
+	for _, p := range st.DNSProviders {
+		switch {
+		case p.OK && len(p.Errors) > 0:
+			fmt.Fprintf(w, "dns provider %s (%s %s): in step, state %d, except: %s\n", p.Name, p.Type, p.Zone, p.StateVersion, strings.Join(p.Errors, "; "))
+		case p.OK:
+			fmt.Fprintf(w, "dns provider %s (%s %s): in step, state %d at %s\n", p.Name, p.Type, p.Zone, p.StateVersion, p.SyncedAt.Format(time.RFC3339))
+		default:
+			fmt.Fprintf(w, "dns provider %s (%s %s): FAILING: %s\n", p.Name, p.Type, p.Zone, p.Error)
+		}
+	}
 	for _, a := range st.Apps {
 		fmt.Fprintf(w, "\napplication %s: active %s", a.Name, a.Active)
 		if a.Standby != "" {

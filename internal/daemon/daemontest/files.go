@@ -38,6 +38,10 @@ func writeFleet(t testing.TB, f *fleet.Fleet, dir string) string {
 		m.APIVersion, m.Kind = "hadron.dev/v1alpha1", "MirrorSet"
 		add(m)
 	}
+	for _, p := range f.DNSProviders {
+		p.APIVersion, p.Kind = "hadron.dev/v1alpha1", "DNSProvider"
+		add(p)
+	}
 	path := filepath.Join(dir, "fleet.yaml")
 	if err := os.WriteFile(path, out, 0o644); err != nil {
 		t.Fatal(err)

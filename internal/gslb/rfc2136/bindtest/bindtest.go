@@ -24,21 +24,30 @@ import (
 type BIND struct {
 	// Addr is host:port; KeyName and Secret (base64) sign updates and transfers.
 	Addr, KeyName, Secret string
+	// Zone is the zone it is primary for.
+	Zone string
+
+	named, dir string
+	stop       func()
 }
 
 // Zone is the zone the server is primary for. It starts with an SOA, an NS, and two
 // records hadron did not write: foreign A 203.0.113.9 and west.shop A 203.0.113.10.
 const Zone = "example.test."
 
-// Start runs named until the test ends; it skips (or fails under CI) without named.
-func Start(t testing.TB) *BIND {
+// Start runs named for Zone until the test ends; it skips (or fails under CI) without
+// named.
+func Start(t testing.TB) *BIND { return StartZone(t, Zone) }
+
+// StartZone is Start for another zone (same records).
+func StartZone(t testing.TB, zoneName string) *BIND {
 	t.Helper()
 	named := testenv.LookPath(t, "named", "/usr/sbin/named")
 	dir := t.TempDir()
 	os.Chmod(dir, 0o777) // named may drop to its own user when started as root
 	key := make([]byte, 32)
 	rand.Read(key)
-	b := &BIND{KeyName: "hadron-test.", Secret: base64.StdEncoding.EncodeToString(key)}
+	b := &BIND{KeyName: "hadron-test.", Secret: base64.StdEncoding.EncodeToString(key), Zone: dns.Fqdn(zoneName), named: named, dir: dir}
 	port := freePort(t)
 	b.Addr = net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
 	conf := fmt.Sprintf(`
@@ -53,7 +62,7 @@ options {
 	dnssec-validation no;
 };
 zone "%s" { type primary; file "%s/zone.db"; allow-update { key "%s"; }; };
-`, b.KeyName, b.Secret, dir, dir, port, b.KeyName, Zone, dir, b.KeyName)
+`, b.KeyName, b.Secret, dir, dir, port, b.KeyName, b.Zone, dir, b.KeyName)
 	zone := `$TTL 300
 @ IN SOA ns.example.test. hostmaster.example.test. 1 3600 600 86400 10
 @ IN NS ns.example.test.
@@ -66,8 +75,25 @@ west.shop IN A 203.0.113.10
 			t.Fatal(err)
 		}
 	}
+	b.Restart(t)
+	t.Cleanup(b.Stop)
+	return b
+}
+
+// Stop stops named (the zone and its journal stay for Restart).
+func (b *BIND) Stop() {
+	if b.stop != nil {
+		b.stop()
+		b.stop = nil
+	}
+}
+
+// Restart starts named again on the same address and zone, and waits until it answers.
+func (b *BIND) Restart(t testing.TB) {
+	t.Helper()
+	b.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, named, "-g", "-n", "1", "-c", filepath.Join(dir, "named.conf"))
+	cmd := exec.CommandContext(ctx, b.named, "-g", "-n", "1", "-c", filepath.Join(b.dir, "named.conf"))
 	var log strings.Builder
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
@@ -75,13 +101,13 @@ west.shop IN A 203.0.113.10
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { cancel(); <-exited })
+	b.stop = func() { cancel(); <-exited }
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		m := new(dns.Msg)
-		m.SetQuestion(Zone, dns.TypeSOA)
+		m.SetQuestion(b.Zone, dns.TypeSOA)
 		if r, err := dns.Exchange(m, b.Addr); err == nil && r.Rcode == dns.RcodeSuccess {
-			return b
+			return
 		}
 		select {
 		case <-exited:
