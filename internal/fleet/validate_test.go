@@ -99,13 +99,13 @@ var validationCases = []struct {
 		set + `apiVersion: the string "hadron.dev/v1" is not supported (want hadron.dev/v1alpha1)`,
 	}},
 	{"unknown kind", []edit{{"", "apiVersion: hadron.dev/v1alpha1\nkind: Sites\nmetadata: {name: north}\n"}}, []string{
-		`fleet.yaml: document 6: kind: "Sites" is not one of Site, Application, MirrorSet (did you mean "Site"?)`,
+		`fleet.yaml: document 6: kind: "Sites" is not one of Site, Application, MirrorSet, DNSProvider (did you mean "Site"?)`,
 	}},
 	{"kind not a string", []edit{{"", "apiVersion: hadron.dev/v1alpha1\nkind: [Site]\n"}}, []string{
-		`fleet.yaml: document 6: kind: expected one of Site, Application, MirrorSet, got a list`,
+		`fleet.yaml: document 6: kind: expected one of Site, Application, MirrorSet, DNSProvider, got a list`,
 	}},
 	{"missing kind", []edit{{"", "apiVersion: hadron.dev/v1alpha1\nmetadata: {name: x}\n"}}, []string{
-		`fleet.yaml: document 6: kind: required (one of Site, Application, MirrorSet)`,
+		`fleet.yaml: document 6: kind: required (one of Site, Application, MirrorSet, DNSProvider)`,
 	}},
 	{"missing name", []edit{{"", "apiVersion: hadron.dev/v1alpha1\nkind: Site\nspec: {region: us-east-1}\n"}}, []string{
 		`fleet.yaml: Site (document 6): metadata.name: required`,

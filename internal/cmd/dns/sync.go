@@ -15,6 +15,7 @@ import (
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/gslb"
 	"hadron.dev/hadron/internal/gslb/dnsendpoint"
+	"hadron.dev/hadron/internal/gslb/provider"
 	"hadron.dev/hadron/internal/gslb/recordplan"
 	"hadron.dev/hadron/internal/gslb/rfc2136"
 	"hadron.dev/hadron/internal/site"
@@ -35,12 +36,14 @@ type syncOptions struct {
 	server, zone, keyName, keyAlg, secretFile string
 	// dnsendpoint
 	site, namespace string
+	// a DNSProvider of the fleet: the region its addresses are seen from
+	region string
 }
 
 func syncCommand() *cobra.Command {
 	var o syncOptions
 	cmd := &cobra.Command{
-		Use:   "sync --provider rfc2136|dnsendpoint [-f FILE] [--dry-run] [-o FORMAT]",
+		Use:   "sync --provider rfc2136|dnsendpoint|NAME [-f FILE] [--dry-run] [-o FORMAT]",
 		Short: "Write the application names to a DNS provider (RFC 2136 or external-dns DNSEndpoint)",
 		Long: `Write the application names to a DNS provider, for zones that cannot be delegated to
 hadron's own DNS server. The records are the answers of the fleet's policy (the
@@ -51,7 +54,13 @@ kind DNSSync: each plan's changes and conflicts, and whether it was applied.
 
   hadron dns sync -f fleet.yaml --provider rfc2136 --server ns1:53 --zone example.com \
       --tsig-key hadron --tsig-secret-file key.b64
-  hadron dns sync -f fleet.yaml --provider dnsendpoint --site east --dry-run`,
+  hadron dns sync -f fleet.yaml --provider dnsendpoint --site east --dry-run
+  hadron dns sync -f fleet.yaml --provider corp     # a DNSProvider of the fleet
+
+A DNSProvider of the fleet is written by the daemons' leader after every change; a
+sync by hand writes the policy's answers (no failover state) without the leader's
+fence, so a provider a leader already fenced refuses nothing of it: use --dry-run to
+compare.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.check(); err != nil {
@@ -88,6 +97,7 @@ kind DNSSync: each plan's changes and conflicts, and whether it was applied.
 	fl.StringVar(&o.site, "site", "", "dnsendpoint: fleet site whose cluster gets the objects")
 	cli.CompleteSiteFlag(cmd, "site")
 	fl.StringVar(&o.namespace, "namespace", "", "dnsendpoint: namespace of the objects (default: each application's)")
+	cli.RegionFlag(fl, &o.region)
 	return cmd
 }
 
@@ -109,9 +119,7 @@ func (o *syncOptions) check() error {
 			return cli.Usagef("--provider dnsendpoint needs --site")
 		}
 	case "":
-		return cli.Usagef("--provider is required: rfc2136 or dnsendpoint")
-	default:
-		return cli.Usagef("--provider %q: want rfc2136 or dnsendpoint", o.provider)
+		return cli.Usagef("--provider is required: rfc2136, dnsendpoint or the name of a DNSProvider of the fleet")
 	}
 	return nil
 }
@@ -191,6 +199,11 @@ func runSync(ctx context.Context, out io.Writer, o syncOptions, doc *syncDoc) er
 		return err
 	}
 	st := &gslb.State{Version: 1}
+	switch o.provider {
+	case "rfc2136", "dnsendpoint":
+	default:
+		return syncNamed(ctx, out, o, f, cat, st, doc)
+	}
 	if o.provider == "rfc2136" {
 		return syncRFC2136(ctx, out, o, cat, st, doc)
 	}
@@ -272,4 +285,38 @@ func syncDNSEndpoint(ctx context.Context, out io.Writer, o syncOptions, f *fleet
 		doc.Plans[len(doc.Plans)-1].Applied = true
 	}
 	return nil
+}
+
+// syncNamed syncs a DNSProvider of the fleet with the policy's answers.
+func syncNamed(ctx context.Context, out io.Writer, o syncOptions, f *fleet.Fleet, cat *gslb.Catalog, st *gslb.State, doc *syncDoc) error {
+	d := f.DNSProvider(o.provider)
+	if d == nil {
+		defined := "none defined"
+		if len(f.DNSProviders) > 0 {
+			var names []string
+			for _, p := range f.DNSProviders {
+				names = append(names, p.Name)
+			}
+			defined = "defined: " + strings.Join(names, ", ")
+		}
+		return cli.Usagef("--provider %q: want rfc2136, dnsendpoint or a DNSProvider of the fleet (%s)", o.provider, defined)
+	}
+	p, err := provider.One(ctx, f, cat, d, o.region)
+	if err != nil {
+		return err
+	}
+	res, err := p.Sync(ctx, st, 0, o.dryRun)
+	for _, pl := range res.Plans {
+		fmt.Fprint(out, pl.Text)
+		sp := syncPlan{Zone: pl.Zone, Namespace: pl.Namespace, Owner: pl.Owner, Applied: pl.Applied, Changes: []syncChange{}, Conflicts: []syncConflict{}}
+		for _, c := range pl.Changes {
+			sp.Changes = append(sp.Changes, syncChange(c))
+		}
+		for _, c := range pl.Conflicts {
+			sp.Conflicts = append(sp.Conflicts, syncConflict(c))
+		}
+		doc.Plans = append(doc.Plans, sp)
+	}
+	doc.Provider = d.Name
+	return err
 }
