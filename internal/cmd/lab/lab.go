@@ -48,7 +48,8 @@ Kubernetes control plane with simulated nodes in three zones, PostgreSQL members
 demo application behind a load-balancer address, and cross-region links with latency
 that can be cut.
 
-  hadron lab up [--config lab.yaml] [--daemons=false]   start the lab
+  hadron lab up [--config lab.yaml] [--daemons=false] [--dns hadron|bind|external-dns]
+                                                        start the lab
   hadron lab status [-o text|json|yaml]                  sites, control planes, nodes, links, databases, files
   hadron lab apply --site SITE -f PATH [--dry-run]       server-side apply manifests to a site
   hadron lab link cut|heal|latency SITE-A SITE-B [MS] [--dry-run]

@@ -27,6 +27,11 @@ type Config struct {
 	// FirstRegion numbers the regions' address ranges from 127.0.FirstRegion.0/24
 	// (default 1), so a second lab (the tests') can run beside the user's.
 	FirstRegion int `json:"firstRegion,omitempty"`
+	// DNS says who answers the demo's names for clients: hadron (its own name
+	// servers, default), bind (a company BIND 9 the leader updates by RFC 2136) or
+	// external-dns (the same BIND, written by an external-dns in every workload site
+	// from the DNSEndpoint objects hadron puts there).
+	DNS string `json:"dns,omitempty"`
 }
 
 // SiteConfig is one site of the lab. Each site is its own region.
@@ -169,6 +174,14 @@ func (c Config) Validate() error {
 		if s.Autoscaler != "" && strings.Count(s.Autoscaler, "/") != 1 {
 			errs = append(errs, fmt.Errorf("%s.autoscaler: %q is not namespace/name", p, s.Autoscaler))
 		}
+	}
+	switch c.DNS {
+	case "", DNSHadron, DNSBind, DNSExternalDNS:
+		if c.DNS != "" && c.DNS != DNSHadron && !(c.DemoEnabled() && c.DaemonsEnabled()) {
+			errs = append(errs, fmt.Errorf("dns: %s needs the demo and the daemons (the names and the leader that writes them)", c.DNS))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("dns: %q is not hadron, bind or external-dns", c.DNS))
 	}
 	if c.DemoEnabled() && workloads < 1 {
 		errs = append(errs, errors.New("sites: the demo needs at least one workload site"))

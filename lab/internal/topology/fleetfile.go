@@ -36,6 +36,8 @@ type Paths struct {
 	Kubeconfig   string
 	PasswordFile string
 	PostgresDir  string // member data directories live in PostgresDir/<member>
+	// TSIGFile holds the base64 secret of the company DNS's update key (dns: bind).
+	TSIGFile string
 }
 
 // endpoint gives addr (owned by site s) with its address as seen from every other region.
@@ -157,6 +159,9 @@ func (c Config) FleetYAML(p Paths) ([]byte, error) {
 	}
 	for i := range sets {
 		docs = append(docs, sets[i])
+	}
+	if dp := c.DNSProvider(p); dp != nil {
+		docs = append(docs, *dp)
 	}
 	var buf bytes.Buffer
 	buf.WriteString("# The fleet of the hadron lab, written by `hadron lab up`. Copy it to start your own.\n")

@@ -54,25 +54,32 @@ func (c Config) Links() []Link {
 type service struct {
 	name string
 	addr string
+	// in is an address in the site's range that stands for addr when addr is outside
+	// it (named on 127.0.0.1): the proxies listen as if the service were there.
+	in string
 }
 
 func (c Config) services(s Site) []service {
 	var out []service
 	if s.Workload() {
 		out = append(out,
-			service{"apiserver", s.APIServer()},
-			service{"ingress", s.Ingress()},
+			service{name: "apiserver", addr: s.APIServer()},
+			service{name: "ingress", addr: s.Ingress()},
 		)
 		for _, m := range c.Members() {
 			if m.Site == s.Name {
-				out = append(out, service{"postgres-" + m.Name, m.Address})
+				out = append(out, service{name: "postgres-" + m.Name, addr: m.Address})
 			}
 		}
 	}
 	out = append(out,
-		service{"daemon-api", s.DaemonAPI()},
-		service{"etcd-peer", s.EtcdPeer()},
+		service{name: "daemon-api", addr: s.DaemonAPI()},
+		service{name: "etcd-peer", addr: s.EtcdPeer()},
 	)
+	if c.CorpDNSEnabled() && s.Index == c.CorpDNSSite().Index {
+		// Updates and zone transfers (TCP); queries go direct over UDP.
+		out = append(out, service{"corp-dns", c.CorpDNS(), c.corpDNSIn()})
+	}
 	return out
 }
 
@@ -86,7 +93,11 @@ func (c Config) Proxies() ([]Proxy, error) {
 				if from.Index == to.Index {
 					continue
 				}
-				listen, err := Via(from.Index, to.Index, svc.addr)
+				in := svc.addr
+				if svc.in != "" {
+					in = svc.in
+				}
+				listen, err := Via(from.Index, to.Index, in)
 				if err != nil {
 					return nil, fmt.Errorf("proxy %s from %s: %w", svc.name, from.Name, err)
 				}

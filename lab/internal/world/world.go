@@ -40,6 +40,7 @@ type World struct {
 	links   *links.Links
 	db      *databases
 	daemons *Daemons
+	corp    *corpDNS
 
 	mu       sync.Mutex
 	sites    map[string]*site
@@ -180,6 +181,13 @@ func (w *World) start(ctx context.Context) error {
 			}
 		}
 	}
+	if w.cfg.CorpDNSEnabled() {
+		w.corp = newCorpDNS(w.cfg, d, w.log.With("component", "corp-dns"))
+		if err := w.corp.start(ctx); err != nil {
+			return err
+		}
+		w.event("company DNS: BIND 9 primary for %s on %s (%s)", topology.DemoZone, w.cfg.CorpDNS(), w.cfg.DNS)
+	}
 	b, err := w.cfg.FleetYAML(w.paths())
 	if err != nil {
 		return err
@@ -201,7 +209,7 @@ func (w *World) start(ctx context.Context) error {
 
 func (w *World) paths() topology.Paths {
 	d := w.opts.Dir
-	return topology.Paths{Kubeconfig: d.Kubeconfig(), PasswordFile: d.PasswordFile(), PostgresDir: d.Postgres()}
+	return topology.Paths{Kubeconfig: d.Kubeconfig(), PasswordFile: d.PasswordFile(), PostgresDir: d.Postgres(), TSIGFile: d.TSIGFile()}
 }
 
 // startControlPlane runs `hadron-lab site` for s and waits until it is ready.
@@ -353,6 +361,9 @@ func (w *World) stopAll(ctx context.Context) {
 		}(s)
 	}
 	wg.Wait()
+	if w.corp != nil {
+		w.corp.stop(ctx)
+	}
 	if w.links != nil {
 		w.links.Close()
 	}

@@ -41,6 +41,7 @@ func UpCommand() *cobra.Command {
 		config  string
 		timeout time.Duration
 		daemons bool
+		dnsMode string
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -53,6 +54,12 @@ func UpCommand() *cobra.Command {
 			}
 			if cmd.Flags().Changed("daemons") {
 				cfg.Daemons = &daemons
+			}
+			if cmd.Flags().Changed("dns") {
+				cfg.DNS = dnsMode
+				if err := cfg.Validate(); err != nil {
+					return err
+				}
 			}
 			dir := df.get()
 			if pid := dir.SupervisorPID(); pid != 0 {
@@ -86,6 +93,7 @@ func UpCommand() *cobra.Command {
 	df.add(cmd)
 	cmd.Flags().StringVar(&config, "config", "", "lab.yaml describing the sites (default: east, west and a witness)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for the lab to be ready")
+	cmd.Flags().StringVar(&dnsMode, "dns", "", "who answers the demo's names for clients: hadron (its own name servers), bind (a company BIND 9 the leader updates by RFC 2136) or external-dns (the same BIND written by external-dns from DNSEndpoints); default the config's, else hadron")
 	cmd.Flags().BoolVar(&daemons, "daemons", true, "run `hadron serve` at every site (etcd across regions, probes, DNS, replication, runbooks); --daemons=false for the sites alone")
 	return cmd
 }
