@@ -29,7 +29,7 @@ func TestControlPlane(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lab end-to-end test")
 	}
-	cp := startControlPlaneLab(t)
+	cp := startControlPlaneLab(t, controlPlaneConfig)
 
 	t.Run("switchover under write load loses no acknowledged write", func(t *testing.T) {
 		cp.needHome(t)
@@ -84,10 +84,10 @@ func (c *cpLab) labDo(t *testing.T, timeout time.Duration, args ...string) {
 // startControlPlaneLab starts the lab and deploys the demo application at east as
 // soon as the fleet file exists: the daemons start right after it and would otherwise
 // find east without the application (see the note in the test's report).
-func startControlPlaneLab(t *testing.T) *cpLab {
+func startControlPlaneLab(t *testing.T, config string) *cpLab {
 	l := &lab{t: t, bin: binary(t, "hadron-lab", "HADRON_LAB_BINARY"), dir: filepath.Join(t.TempDir(), "lab")}
 	cfg := filepath.Join(t.TempDir(), "lab.yaml")
-	if err := os.WriteFile(cfg, []byte(controlPlaneConfig), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -35,7 +35,11 @@ type runRecord struct {
 	Status string  `json:"status"`
 	Error  string  `json:"error"`
 	RTO    string  `json:"rto"`
-	RPO    *struct {
+	Steps  []struct {
+		Name   string `json:"name"`
+		Detail string `json:"detail"`
+	} `json:"steps"`
+	RPO *struct {
 		Bytes        int64  `json:"bytes"`
 		Transactions int64  `json:"transactions"`
 		Counted      bool   `json:"counted"`
