@@ -15,6 +15,7 @@ import "strings"
 //	/hadron/v1/standby-pending/<app>/<site>        a former active site to make a stand-by once reachable
 //	/hadron/v1/daemons/<site>/data                 the mirror sets that site's daemon cannot act on, and why (JSON)
 //	/hadron/v1/quorum                              read by every daemon to prove it reaches a majority
+//	/hadron/v1/tokens/<name>                       an API token: its roles and the SHA-256 of its secret (JSON)
 const (
 	Root            = "/hadron/v1/"
 	LeaderPrefix    = Root + "leader/"
@@ -25,6 +26,7 @@ const (
 	PendingDir      = Root + "standby-pending/"
 	DaemonsDir      = Root + "daemons/"
 	QuorumKey       = Root + "quorum"
+	TokensDir       = Root + "tokens/"
 )
 
 // ObservationKey is where observer keeps its latest probe of site for app.
