@@ -24,6 +24,17 @@ type Status struct {
 	// current; the others' are as they published them in etcd.
 	CannotAct map[string]map[string]string `json:"cannotAct,omitempty"`
 	Apps      []App                        `json:"apps"`
+	// Certificate is the answering daemon's certificate (API, etcd peer and client) as
+	// it serves it now: after a rotation, the new one.
+	Certificate *Certificate `json:"certificate,omitempty"`
+}
+
+// Certificate is a certificate in use.
+type Certificate struct {
+	Subject string `json:"subject"`
+	// Serial is the serial number in hexadecimal.
+	Serial   string    `json:"serial"`
+	NotAfter time.Time `json:"notAfter"`
 }
 
 // Etcd is the coordination cluster as the daemon sees it.

@@ -26,6 +26,7 @@ import (
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/gslb"
 	"hadron.dev/hadron/internal/gslb/dnsserver"
+	"hadron.dev/hadron/internal/pki"
 	"hadron.dev/hadron/internal/probe"
 	"hadron.dev/hadron/internal/runbook"
 )
@@ -73,6 +74,7 @@ type Daemon struct {
 	engine  *dnsserver.Engine
 	dns     *dnsserver.Server
 	api     *api.Server
+	cert    *pki.Pair // the site's certificate as the API serves it
 	runner  *probe.Runner
 	metrics *metrics
 
@@ -98,6 +100,13 @@ func New(o Options) (*Daemon, error) {
 	if d.site == nil || d.site.Spec.Daemon == nil {
 		return nil, fmt.Errorf("site %s: %w", o.Site, member.ErrNotMember)
 	}
+	// The site's own bundle: the directory given, or its sites/<site>; never a CA made
+	// up here (coord.PKI.ForSite says what to run instead).
+	bundle, err := o.PKI.ForSite(o.Site)
+	if err != nil {
+		return nil, err
+	}
+	d.opts.PKI = bundle
 	d.obs = newObserved(o.Fleet, d.log)
 	ok := false
 	defer func() {
@@ -229,10 +238,10 @@ func (d *Daemon) prepareAPI() error {
 	if err != nil {
 		return err
 	}
-	tlsCfg, err := d.opts.PKI.ServerTLS(d.opts.Site)
-	if err != nil {
+	if d.cert, err = d.opts.PKI.Pair(d.opts.Site); err != nil {
 		return err
 	}
+	tlsCfg := coord.ServerTLS(d.cert)
 	addr := d.opts.APIListen
 	if addr == "" {
 		addr = d.site.Spec.Daemon.API.Address

@@ -28,6 +28,9 @@ func (d *Daemon) Status(ctx context.Context) api.Status {
 			st.Leader, st.LeaderToken = tok.Holder, tok.Rev
 		}
 	}
+	if leaf := d.cert.Leaf(); leaf != nil {
+		st.Certificate = &api.Certificate{Subject: leaf.Subject.CommonName, Serial: leaf.SerialNumber.Text(16), NotAfter: leaf.NotAfter.UTC()}
+	}
 	st.FencedData = d.data.selfFenced()
 	st.CannotAct = d.data.reachAll()
 	answered, _ := d.fence.Current(ctx)
