@@ -9,6 +9,7 @@ import (
 
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/fleet"
+	"hadron.dev/hadron/internal/gslb/dnsserver"
 )
 
 // Environment variables that give the shared flags their defaults (besides
@@ -103,4 +104,14 @@ func LoadFleet(path string) (*fleet.Fleet, error) {
 		}
 	}
 	return f, err
+}
+
+// DNSServerFlags adds the name server's hardening flags, spelt alike by `hadron serve`
+// and `hadron dns serve`: --rrl-rate and --rrl-slip (response-rate limiting, on by
+// default with dnsserver.DefaultRateLimit) and --status-txt (the _status TXT records,
+// off by default).
+func DNSServerFlags(fs *pflag.FlagSet, rrl *dnsserver.RateLimit, statusTXT *bool) {
+	fs.IntVar(&rrl.Rate, "rrl-rate", dnsserver.DefaultRateLimit.Rate, "UDP responses per second per client network (/24, /56; 0 disables rate limiting)")
+	fs.IntVar(&rrl.Slip, "rrl-slip", dnsserver.DefaultRateLimit.Slip, "every Nth limited response is sent truncated so clients retry over TCP (0: drop all)")
+	fs.BoolVar(statusTXT, "status-txt", false, "answer _status.<main name> TXT with each application's strategy, answer and site verdicts (off: it tells anyone which sites are down)")
 }
