@@ -50,8 +50,14 @@ type Options struct {
 	// LeaseTTL, QuorumInterval and FenceAfter tune leadership and self-fencing; zero
 	// keeps the coord defaults.
 	LeaseTTL, QuorumInterval, FenceAfter time.Duration
-	RRL                                  dnsserver.RateLimit
-	Log                                  *slog.Logger
+	// RRL limits the name server's UDP responses per client network; zero is off
+	// (`hadron serve` passes dnsserver.DefaultRateLimit unless told otherwise).
+	RRL dnsserver.RateLimit
+	// StatusTXT serves the _status.<main name> TXT records (gslb.WithStatusTXT).
+	StatusTXT bool
+	// ProbesNeedToken makes /metrics and /healthz need a token with role read.
+	ProbesNeedToken bool
+	Log             *slog.Logger
 }
 
 // Daemon is a running daemon: its etcd member and client, its name server and API,
@@ -74,6 +80,7 @@ type Daemon struct {
 	engine  *dnsserver.Engine
 	dns     *dnsserver.Server
 	api     *api.Server
+	tokens  *tokens
 	cert    *pki.Pair // the site's certificate as the API serves it
 	runner  *probe.Runner
 	metrics *metrics
@@ -192,7 +199,11 @@ func (d *Daemon) prepareDNS() error {
 	}
 	d.store = coordstate.NewStore(d.client, d.log)
 	d.fence = coordstate.NewFence(d.store, d.opts.Site, apps)
-	cat, err := gslb.Compile(d.opts.Fleet)
+	var copts []gslb.CompileOption
+	if d.opts.StatusTXT {
+		copts = append(copts, gslb.WithStatusTXT())
+	}
+	cat, err := gslb.Compile(d.opts.Fleet, copts...)
 	if errors.Is(err, gslb.ErrNoDNS) {
 		// A fleet without DNS names yet (a witness being set up, no applications):
 		// the daemon still votes and observes; there is nothing to answer.
@@ -247,8 +258,10 @@ func (d *Daemon) prepareAPI() error {
 		addr = d.site.Spec.Daemon.API.Address
 	}
 	d.metrics = newMetrics(d)
-	d.api, err = api.Listen(api.ServerConfig{Addr: addr, TLS: tlsCfg, Token: token, Log: d.log},
-		api.Handlers{Status: d.Status, Metrics: d.metrics.handler(), Runbooks: d.runs.handlers()})
+	d.tokens = newTokens(d.client, token, d.log) // the PKI's api-token is the bootstrap token
+	d.api, err = api.Listen(api.ServerConfig{Addr: addr, TLS: tlsCfg, Verifier: d.tokens.verifier,
+		ProbesNeedToken: d.opts.ProbesNeedToken, Log: d.log},
+		api.Handlers{Status: d.Status, Metrics: d.metrics.handler(), Runbooks: d.runs.handlers(), Tokens: d.tokens.handlers()})
 	return err
 }
 
@@ -317,6 +330,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	goRun(d.data.observe)
 	goRun(d.data.publishReach)
 	goRun(d.data.reaches.Run)
+	goRun(d.tokens.verifier.Run)
 	goRun(func(ctx context.Context) { errc <- d.api.Serve(ctx) })
 	var memberErr <-chan error
 	if d.member != nil {
