@@ -12,6 +12,7 @@ import (
 	runbookcmd "hadron.dev/hadron/internal/cmd/runbook"
 	servecmd "hadron.dev/hadron/internal/cmd/serve"
 	statuscmd "hadron.dev/hadron/internal/cmd/status"
+	tokencmd "hadron.dev/hadron/internal/cmd/token"
 	"hadron.dev/hadron/internal/cmd/validate"
 )
 
@@ -28,5 +29,6 @@ func init() {
 		replicatecmd.Command,
 		servecmd.Command, statuscmd.Command,
 		runbookcmd.Switchover, runbookcmd.Failover, runbookcmd.Failback, runbookcmd.History, runbookcmd.Drill,
+		tokencmd.Command,
 	)
 }
