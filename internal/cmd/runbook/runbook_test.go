@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/internal/apitoken"
 	"hadron.dev/hadron/internal/cli/clitest"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coord/coordtest"
@@ -48,7 +49,8 @@ func TestSwitchoverAndHistoryAgainstDaemons(t *testing.T) {
 		t.Fatalf("dry run left a record:\n%s", h)
 	}
 
-	out := run(t, Switchover(), append([]string{daemontest.App, "--to", "west", "--who", "ops"}, base...)...)
+	// The ledger names the API token that asked (ops).
+	out := run(t, Switchover(), append([]string{daemontest.App, "--to", "west", "--token-file", w.TokenFile(t, "ops", apitoken.Operate)}, base...)...)
 	for _, want := range []string{"run ", "1. ready", "2. capacity", "7. dns", "9. standby-old", "switchover of shop east → west: done", "RTO (decision → verified)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("switchover output lacks %q:\n%s", want, out)

@@ -269,6 +269,18 @@ func (w *World) ClientAs(t testing.TB, site, name string, roles ...apitoken.Role
 	}
 }
 
+// TokenFile returns a file holding the secret of the token named name (made by
+// ClientAs), for the commands' --token-file.
+func (w *World) TokenFile(t testing.TB, name string, roles ...apitoken.Role) string {
+	t.Helper()
+	c := w.ClientAs(t, w.Fleet.Sites[0].Name, name, roles...)
+	path := filepath.Join(w.dir, name+".token")
+	if err := os.WriteFile(path, []byte(c.Token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // Status asks site's daemon for its status.
 func (w *World) Status(t testing.TB, site string) api.Status {
 	t.Helper()
