@@ -87,6 +87,9 @@ func grammar() map[string]grammarCase {
 		"token list": {args: []string{"token", "list", "-f", "{fleet}", "--pki", "{pki}"}, kind: "APITokenList", bad: []string{"token", "list", "extra"}},
 		"token revoke": {args: []string{"token", "revoke", "nobody", "-f", "{fleet}", "--pki", "{pki}"}, kind: "APITokenRevocation", code: 1,
 			bad: []string{"token", "revoke", "-f", example}},
+		// The witness's certificate is reissued while its daemon runs: it reloads it.
+		"pki rotate": {args: []string{"pki", "rotate", "--ca-dir", "{pki}", "--site", "witness", "-f", "{fleet}"}, kind: "CertificateRotation",
+			check: has("certificates", `"rotated":true`), bad: []string{"pki", "rotate", "-f", example}},
 		"lab": {}, // TestGrammar runs it apart: hadron-lab parses its own command line
 	}
 }
