@@ -5,10 +5,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +19,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	hapi "hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coord/coordtest"
@@ -224,5 +227,32 @@ func TestRotateUnderLoad(t *testing.T) {
 	}
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: "127.0.220.42"}); err != nil {
 		t.Errorf("rotated certificate: %v", err)
+	}
+	// Status and the metrics name the certificate in use: the new one.
+	token, err := ca.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &hapi.Client{Addr: "127.0.220.42:7443", Token: token, TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
+	defer scancel()
+	st, err := client.Status(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := st.Certificate; c == nil || c.Serial != leaf.SerialNumber.Text(16) || !c.NotAfter.Equal(leaf.NotAfter) {
+		t.Errorf("status certificate %+v, want serial %x expiring %s", st.Certificate, leaf.SerialNumber, leaf.NotAfter)
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("https://127.0.220.42:7443/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want := fmt.Sprintf(`hadron_cert_expiry_seconds{site="solo"} %s`, strconv.FormatFloat(float64(leaf.NotAfter.Unix()), 'g', -1, 64))
+	if !strings.Contains(string(body), want+"\n") {
+		t.Errorf("metrics lack %q", want)
 	}
 }
