@@ -47,7 +47,11 @@ func WriteTLS(dir string, files TLSFiles) error {
 		if len(f.pem) == 0 {
 			continue
 		}
-		tmp, err := writeOwned(td, "."+f.name+".*", string(f.pem))
+		text := string(f.pem)
+		if !strings.HasSuffix(text, "\n") { // a value read from a Secret lost its last newline
+			text += "\n"
+		}
+		tmp, err := writeOwned(td, "."+f.name+".*", text)
 		if err != nil {
 			return fmt.Errorf("tls files of %s: %w", dir, err)
 		}
