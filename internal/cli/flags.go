@@ -31,9 +31,10 @@ func FileFlag(fs *pflag.FlagSet, p *string) {
 // cobraFilename is cobra's annotation for a flag that completes file names.
 const cobraFilename = "cobra_annotation_bash_completion_filename_extensions"
 
-// PKIFlag adds --pki: the daemons' PKI directory (CA, certificates, API token).
+// PKIFlag adds --pki: a PKI directory (the CA certificate, the API token, and a site's
+// or the operator's certificate; see coord.PKI).
 func PKIFlag(fs *pflag.FlagSet, p *string) {
-	fs.StringVar(p, "pki", coord.DefaultPKIDir(), "directory with the daemons' CA (ca.crt), certificates and API token (api-token) ($"+coord.EnvPKI+")")
+	fs.StringVar(p, "pki", coord.DefaultPKIDir(), "PKI directory: the CA certificate (ca.crt), the API token (api-token) and a site's or the operator's certificate, or the CA's directory made by serve --init-pki ($"+coord.EnvPKI+")")
 	_ = fs.SetAnnotation("pki", "cobra_annotation_bash_completion_subdirs_in_dir", []string{})
 }
 
