@@ -3,7 +3,12 @@ package coord_test
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
+	"math/big"
 	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,4 +78,103 @@ func mustClientTLS(t *testing.T, p coord.PKI, name string) *tls.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// Rotated certificates between etcd peers: writes go on while every member's
+// certificate is reissued on disk, each member then serves the new one, and a member
+// restarted afterwards rejoins over new peer connections made with the new
+// certificates on both sides.
+func TestRotationBetweenPeers(t *testing.T) {
+	f := coordtest.Fleet(251)
+	ca := coord.PKI{Dir: filepath.Join(t.TempDir(), "pki")}
+	if err := ca.Init(f); err != nil {
+		t.Fatal(err)
+	}
+	dirs := map[string]string{}
+	members := map[string]*coordtest.Member{}
+	for _, site := range coordtest.Sites {
+		dirs[site] = filepath.Join(t.TempDir(), site)
+		members[site] = coordtest.StartMember(t, f, ca, site, dirs[site])
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, m := range members {
+		if err := coord.WaitReady(ctx, m.Client); err != nil {
+			t.Fatal(err)
+		}
+	}
+	east := members["east"]
+	lctx, stop := context.WithCancel(ctx)
+	var writes, failed atomic.Int64
+	var errMu sync.Mutex
+	var firstErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; lctx.Err() == nil; i++ {
+			wctx, wcancel := context.WithTimeout(lctx, 2*time.Second)
+			_, err := east.Client.Put(wctx, coord.Root+"peer-rotation", fmt.Sprint(i))
+			wcancel()
+			if lctx.Err() != nil {
+				return
+			}
+			writes.Add(1)
+			if err != nil {
+				failed.Add(1)
+				errMu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				errMu.Unlock()
+			}
+		}
+	}()
+	time.Sleep(time.Second) // load before the rotation
+	rotated := time.Now()
+	rot, err := ca.Rotate(f, coord.RotateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serials := map[string]*big.Int{}
+	for _, r := range rot {
+		serials[r.Name] = r.Serial
+	}
+	opTLS, err := ca.OperatorBundle().ClientTLS(coord.OperatorName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, site := range coordtest.Sites {
+		addr := strings.TrimPrefix(members[site].Member.Endpoints()[0], "https://")
+		coordtest.Eventually(t, 10*time.Second, site+"'s etcd member serves its new certificate", func() bool {
+			conn, err := tls.Dial("tcp", addr, opTLS.Clone())
+			if err != nil {
+				return false
+			}
+			defer conn.Close()
+			return conn.ConnectionState().PeerCertificates[0].SerialNumber.Cmp(serials[site]) == 0
+		})
+	}
+	time.Sleep(time.Until(rotated.Add(3 * time.Second))) // load after it, at least 3s
+	stop()
+	<-done
+	// West restarts: every peer connection to and from it is made anew.
+	members["west"].Stop()
+	members["west"] = coordtest.StartMember(t, f, ca, "west", dirs["west"])
+	if err := coord.WaitReady(ctx, members["west"].Client); err != nil {
+		t.Fatalf("west after restart: %v", err)
+	}
+	if _, err := east.Client.Put(ctx, coord.Root+"peer-rotation-after", "from-east"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := members["west"].Client.Get(ctx, coord.Root+"peer-rotation-after")
+	if err != nil || len(got.Kvs) != 1 {
+		t.Fatalf("read through west after restart: %v %v", got, err)
+	}
+	t.Logf("writes through east during rotation: %d, %d failed", writes.Load(), failed.Load())
+	if failed.Load() != 0 {
+		t.Errorf("%d of %d writes failed; first: %v", failed.Load(), writes.Load(), firstErr)
+	}
+	if writes.Load() < 20 {
+		t.Errorf("only %d writes: the load did not run", writes.Load())
+	}
 }
