@@ -136,6 +136,7 @@ func (d *Driver) connect(ctx context.Context, m v1alpha1.Member, db string) (*pg
 		return nil, retry.Permanent("%s: address %q: %w", m.Name, addrFrom(m, d.cfg.Region), err)
 	}
 	p, _ := strconv.Atoi(port)
+	// TLS comes from the set's mode below (clientTLS), not from a connection string.
 	cc, err := pgx.ParseConfig("sslmode=disable")
 	if err != nil {
 		return nil, err
