@@ -129,7 +129,7 @@ func TestResumeAndAbortAgainstDaemons(t *testing.T) {
 	refused("moves the application to west, not east", Switchover(), daemontest.App, "--resume", "--to", "east")
 	refused("--reason goes with --abort", Switchover(), daemontest.App, "--resume", "--reason", "x")
 
-	out, errOut, code := clitest.Run(t, Switchover(), append([]string{daemontest.App, "--resume", "--who", "bob"}, base...)...)
+	out, errOut, code := clitest.Run(t, Switchover(), append([]string{daemontest.App, "--resume", "--token-file", w.TokenFile(t, "bob", apitoken.Operate)}, base...)...)
 	if code != 0 {
 		t.Fatalf("resume: exit %d\n%s%s", code, out, errOut)
 	}
@@ -145,7 +145,7 @@ func TestResumeAndAbortAgainstDaemons(t *testing.T) {
 	refused("run "+fo.ID+" is running, not failed", Failover(), daemontest.App, "--resume")
 	refused("run "+fo.ID+" is running, not failed", Failover(), daemontest.App, "--abort")
 	fail(fo)
-	out, errOut, code = clitest.Run(t, Failover(), append([]string{daemontest.App, "--abort", "--who", "carol", "--reason", "east is rebuilt"}, base...)...)
+	out, errOut, code = clitest.Run(t, Failover(), append([]string{daemontest.App, "--abort", "--token-file", w.TokenFile(t, "carol", apitoken.Operate), "--reason", "east is rebuilt"}, base...)...)
 	if code != 0 {
 		t.Fatalf("abort: exit %d\n%s%s", code, out, errOut)
 	}
