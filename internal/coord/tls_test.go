@@ -83,9 +83,11 @@ func mustClientTLS(t *testing.T, p coord.PKI, name string) *tls.Config {
 // Rotated certificates between etcd peers: writes go on while every member's
 // certificate is reissued on disk, each member then serves the new one, and a member
 // restarted afterwards rejoins over new peer connections made with the new
-// certificates on both sides.
+// certificates on both sides. Peers reach each other through links, as in the lab, so
+// the relays in front of the members (which end and begin the peers' TLS) take part.
 func TestRotationBetweenPeers(t *testing.T) {
 	f := coordtest.Fleet(251)
+	coordtest.WithLinks(t, f, 251)
 	ca := coord.PKI{Dir: filepath.Join(t.TempDir(), "pki")}
 	if err := ca.Init(f); err != nil {
 		t.Fatal(err)
@@ -143,15 +145,19 @@ func TestRotationBetweenPeers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serves := func(addr string, want *big.Int) bool {
+		conn, err := tls.Dial("tcp", addr, opTLS.Clone())
+		if err != nil {
+			return false
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0].SerialNumber.Cmp(want) == 0
+	}
 	for _, site := range coordtest.Sites {
-		addr := strings.TrimPrefix(members[site].Member.Endpoints()[0], "https://")
-		coordtest.Eventually(t, 10*time.Second, site+"'s etcd member serves its new certificate", func() bool {
-			conn, err := tls.Dial("tcp", addr, opTLS.Clone())
-			if err != nil {
-				return false
-			}
-			defer conn.Close()
-			return conn.ConnectionState().PeerCertificates[0].SerialNumber.Cmp(serials[site]) == 0
+		client := strings.TrimPrefix(members[site].Member.Endpoints()[0], "https://")
+		relay := f.Site(site).Spec.Daemon.Peer.Address // the relay in front of the member's peer port
+		coordtest.Eventually(t, 10*time.Second, site+"'s etcd member and relay serve its new certificate", func() bool {
+			return serves(client, serials[site]) && serves(relay, serials[site])
 		})
 	}
 	time.Sleep(time.Until(rotated.Add(3 * time.Second))) // load after it, at least 3s
