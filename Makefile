@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X hadron.dev/hadron/internal/cmd/root.Version=$(VERSION) -X hadron.dev/hadron/internal/cmd/root.Commit=$(COMMIT)
 
-.PHONY: all deps build hadron hadron-demo hadron-lab demo test test-unit test-lab lint bench-dns bench-drills clean
+.PHONY: all deps build hadron hadron-demo hadron-lab demo test test-unit fuzz test-lab lint bench-dns bench-drills clean
 
 all: build
 
@@ -37,10 +37,16 @@ lint:
 test-unit:
 	$(GO) test -count=1 ./...
 
+# Every fuzz target for FUZZTIME each (scripts/fuzz.sh finds them); a crasher fails the
+# run and stays in the package's testdata/fuzz as a seed.
+FUZZTIME ?= 20s
+fuzz:
+	@GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
 test-lab: build
 	cd lab && $(GO) test -count=1 -timeout 30m ./...
 
-test: deps build lint test-unit test-lab
+test: deps build lint test-unit fuzz test-lab
 
 bench-drills: deps build
 	@bench/drills/run.sh

@@ -302,6 +302,8 @@ type MirrorSetSpec struct {
 	Members     []Member     `json:"members"`
 	Credentials *Credentials `json:"credentials,omitempty"`
 	Replication *Replication `json:"replication,omitempty"`
+	// TLS says how the connections to the members are encrypted and verified.
+	TLS *TLS `json:"tls,omitempty"`
 }
 
 // Member is one database instance.
@@ -317,10 +319,15 @@ type Member struct {
 	DataDir string `json:"dataDir,omitempty"`
 }
 
+// DefaultReplicationUser is Credentials.ReplicationUser when none is named.
+const DefaultReplicationUser = "hadron_replication"
+
 // Credentials say how to log in; the secret itself never appears in a fleet file.
 type Credentials struct {
 	User string `json:"user"`
-	// ReplicationUser logs in for streaming replication (default: User).
+	// ReplicationUser logs in for streaming replication, pg_basebackup and pg_rewind
+	// (default: hadron_replication): a role with only REPLICATION and pg_rewind's
+	// grants, never the superuser User. Its password is derived from User's.
 	ReplicationUser string     `json:"replicationUser,omitempty"`
 	PasswordFrom    *SecretRef `json:"passwordFrom,omitempty"`
 }
@@ -338,6 +345,75 @@ type KubeSecretKeyRef struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
 	Key       string `json:"key"`
+}
+
+// TLSMode is libpq's sslmode for every connection hadron and the members make to a
+// member: hadron's own sessions, streaming replication, pg_basebackup and pg_rewind.
+type TLSMode string
+
+const (
+	// TLSVerifyFull checks the chain to the CA and that the address dialled is in the
+	// certificate's names (DNS or IP SANs).
+	TLSVerifyFull TLSMode = "verify-full"
+	// TLSVerifyCA checks the chain only.
+	TLSVerifyCA TLSMode = "verify-ca"
+	// TLSRequire encrypts without checking who answers.
+	TLSRequire TLSMode = "require"
+	// TLSDisable sends everything in clear, passwords excepted (SCRAM).
+	TLSDisable TLSMode = "disable"
+)
+
+// TLS gives a mirror set's members their server certificates and says how clients
+// check them. Each value is a SecretRef, as the password is: a file, an environment
+// variable or a key of a Kubernetes Secret (tls.crt, tls.key, ca.crt of a
+// kubernetes.io/tls Secret).
+type TLS struct {
+	// Mode defaults to verify-full when CA is set, require when only member
+	// certificates are, and disable otherwise (see EffectiveMode).
+	Mode TLSMode `json:"mode,omitempty"`
+	// CA is the certificate (PEM) of the authority that signed the members' server
+	// certificates; every client verifies the members against it.
+	CA *SecretRef `json:"ca,omitempty"`
+	// Members are the server certificates of the members hadron runs (those with a
+	// dataDir); a member run by someone else is given its certificate by them.
+	Members []MemberCertificate `json:"members,omitempty"`
+}
+
+// MemberCertificate is one member's server certificate (PEM, leaf first) and key.
+type MemberCertificate struct {
+	Member string     `json:"member"`
+	Cert   *SecretRef `json:"cert"`
+	Key    *SecretRef `json:"key"`
+}
+
+// EffectiveMode is the mode a set's connections use: the one named, else verify-full
+// when there is a CA to verify against, require when members have certificates but
+// clients have no CA, disable when there are no certificates at all.
+func (t *TLS) EffectiveMode() TLSMode {
+	switch {
+	case t == nil:
+		return TLSDisable
+	case t.Mode != "":
+		return t.Mode
+	case t.CA != nil:
+		return TLSVerifyFull
+	case len(t.Members) > 0:
+		return TLSRequire
+	}
+	return TLSDisable
+}
+
+// Certificate returns member's certificate entry, or nil.
+func (t *TLS) Certificate(member string) *MemberCertificate {
+	if t == nil {
+		return nil
+	}
+	for i := range t.Members {
+		if t.Members[i].Member == member {
+			return &t.Members[i]
+		}
+	}
+	return nil
 }
 
 // Replication tunes how members follow the primary.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 
 	"hadron.dev/hadron/internal/runbook"
@@ -12,23 +11,23 @@ import (
 
 // registerPreview serves POST /v1/runbooks/preview: the body of a run's start
 // (RunRequest), answered with what each step would do now; nothing starts.
-func registerPreview(mux *http.ServeMux, token string, h *RunbookHandlers) {
+func registerPreview(rt *router, h *RunbookHandlers) {
 	if h.Preview == nil {
 		return
 	}
-	mux.Handle("POST /v1/runbooks/preview", authorize(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rt.handle("POST /v1/runbooks/preview", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req RunRequest
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
-			http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+		if !decodeBody(w, r, &req) {
 			return
 		}
+		req.Who = callerName(r)
 		p, err := h.Preview(r.Context(), req)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
 		writeJSON(w, p)
-	})))
+	}))
 }
 
 // PreviewRun calls POST /v1/runbooks/preview: what the run req would do with the

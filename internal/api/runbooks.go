@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 
@@ -18,7 +17,8 @@ type RunRequest struct {
 	App  string       `json:"app"`
 	Kind runbook.Kind `json:"kind"`
 	To   string       `json:"to"`
-	// Who decided: the operator's name (recorded in the ledger).
+	// Who is set by the server to the name of the request's API token (what the ledger
+	// records as the decider); whatever a client sends is ignored.
 	Who string `json:"who"`
 	// Force starts a failover although the quorum does not find the active site down.
 	Force bool `json:"force,omitempty"`
@@ -27,7 +27,8 @@ type RunRequest struct {
 // RunDecision is the body of POST /v1/runbooks/APP/ID/resume and .../abort: a
 // person's answer to a failed run.
 type RunDecision struct {
-	// Who decides (recorded next to the run's decider).
+	// Who is set by the server to the name of the request's API token (recorded next
+	// to the run's decider); whatever a client sends is ignored.
 	Who string `json:"who"`
 	// Reason says why a run is aborted (recorded in the ledger).
 	Reason string `json:"reason,omitempty"`
@@ -62,75 +63,75 @@ type RunbookHandlers struct {
 	Record func(ctx context.Context, r runbook.Record) ([]runbook.Record, error)
 }
 
-func registerRunbooks(mux *http.ServeMux, token string, h *RunbookHandlers) {
+func registerRunbooks(rt *router, h *RunbookHandlers) {
 	if h == nil {
 		return
 	}
-	mux.Handle("POST /v1/runbooks", authorize(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rt.handle("POST /v1/runbooks", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req RunRequest
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
-			http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+		if !decodeBody(w, r, &req) {
 			return
 		}
+		req.Who = callerName(r) // the ledger records the token, never what the body claims
 		rec, err := h.Start(r.Context(), req)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
 		writeJSON(w, rec)
-	})))
-	registerPreview(mux, token, h) // preview.go
-	mux.Handle("GET /v1/runbooks/{app}/{id}", authorize(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	}))
+	registerPreview(rt, h) // preview.go
+	rt.handle("GET /v1/runbooks/{app}/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec, err := h.Get(r.Context(), r.PathValue("app"), r.PathValue("id"))
 		if err != nil {
 			writeError(w, err)
 			return
 		}
 		writeJSON(w, rec)
-	})))
+	}))
 	for verb, fn := range map[string]func(context.Context, string, string, RunDecision) (*runbook.Record, error){
 		"resume": h.Resume, "abort": h.Abort,
 	} {
 		if fn == nil {
 			continue
 		}
-		mux.Handle("POST /v1/runbooks/{app}/{id}/"+verb, authorize(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rt.handle("POST /v1/runbooks/{app}/{id}/"+verb, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var d RunDecision
-			if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&d); err != nil {
-				http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+			if !decodeBody(w, r, &d) {
 				return
 			}
+			d.Who = callerName(r)
 			rec, err := fn(r.Context(), r.PathValue("app"), r.PathValue("id"), d)
 			if err != nil {
 				writeError(w, err)
 				return
 			}
 			writeJSON(w, rec)
-		})))
+		}))
 	}
 	if h.Record != nil {
-		mux.Handle("POST /v1/ledger", authorize(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rt.handle("POST /v1/ledger", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var rec runbook.Record
-			if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&rec); err != nil {
-				http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+			if !decodeBody(w, r, &rec) {
 				return
 			}
+			rec.Who = callerName(r)
 			recs, err := h.Record(r.Context(), rec)
 			if err != nil {
 				writeError(w, err)
 				return
 			}
 			writeJSON(w, recs)
-		})))
+		}))
 	}
-	mux.Handle("GET /v1/history", authorize(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rt.handle("GET /v1/history", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		recs, err := h.History(r.Context(), r.URL.Query().Get("app"))
 		if err != nil {
 			writeError(w, err)
 			return
 		}
 		writeJSON(w, recs)
-	})))
+	}))
 }
 
 func writeError(w http.ResponseWriter, err error) {

@@ -9,15 +9,17 @@ import (
 	"time"
 
 	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/apitoken"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coord/coordtest"
 	"hadron.dev/hadron/internal/runbook"
 )
 
-// serve runs the API with h on loopback until the test ends and returns a client.
+// serve runs the API with h on loopback until the test ends and returns a client with
+// the token "secret" (named bob, role operate).
 func serve(t *testing.T, h *api.RunbookHandlers) *api.Client {
 	t.Helper()
-	srv, err := api.Listen(api.ServerConfig{Addr: "127.0.0.1:0", Token: "secret"},
+	srv, err := api.Listen(api.ServerConfig{Addr: "127.0.0.1:0", Verifier: people},
 		api.Handlers{Status: func(context.Context) api.Status { return api.Status{} }, Runbooks: h})
 	if err != nil {
 		t.Fatal(err)
@@ -27,6 +29,23 @@ func serve(t *testing.T, h *api.RunbookHandlers) *api.Client {
 	go func() { srv.Serve(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return &api.Client{Addr: srv.Addr(), Token: "secret"}
+}
+
+// people are the tokens of these tests: secret → identity.
+var people = verifier{
+	"secret":       {Name: "bob", Roles: []apitoken.Role{apitoken.Operate}},
+	"carol-secret": {Name: "carol", Roles: []apitoken.Role{apitoken.Operate}},
+}
+
+// verifier is a fixed set of tokens; the etcd-backed apitoken.Verifier is tested in
+// its package and through the daemon.
+type verifier map[string]apitoken.Identity
+
+func (v verifier) Verify(secret string) (apitoken.Identity, error) {
+	if id, ok := v[secret]; ok {
+		return id, nil
+	}
+	return apitoken.Identity{}, apitoken.ErrUnknown
 }
 
 func code(err error) int {
@@ -64,7 +83,8 @@ func TestResumeAndAbortRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bob := api.RunDecision{Who: "bob"}
+	bob := api.RunDecision{Who: "mallory"} // the server records the token's name instead
+	carolCl := &api.Client{Addr: cl.Addr, Token: "carol-secret"}
 	if _, err := (&api.Client{Addr: cl.Addr, Token: "wrong"}).ResumeRun(ctx, "shop", rec.ID, bob); !errors.Is(err, api.ErrUnauthorized) {
 		t.Fatalf("wrong token: %v", err)
 	}
@@ -89,14 +109,14 @@ func TestResumeAndAbortRoutes(t *testing.T) {
 	}
 
 	// Nothing executes it here, so it stays marked running: only a forced abort closes it.
-	if _, err := cl.AbortRun(ctx, "shop", rec.ID, api.RunDecision{Who: "carol"}); code(err) != http.StatusBadRequest {
+	if _, err := carolCl.AbortRun(ctx, "shop", rec.ID, api.RunDecision{}); code(err) != http.StatusBadRequest {
 		t.Fatalf("abort of a running run: %v, want 400", err)
 	}
-	closed, err := cl.AbortRun(ctx, "shop", rec.ID, api.RunDecision{Who: "carol", Reason: "test", Force: true})
+	closed, err := carolCl.AbortRun(ctx, "shop", rec.ID, api.RunDecision{Reason: "test", Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if closed.Status != runbook.StatusAborted || closed.Aborted == nil || closed.Aborted.Reason != "test" {
+	if closed.Status != runbook.StatusAborted || closed.Aborted == nil || closed.Aborted.Reason != "test" || closed.Aborted.Who != "carol" {
 		t.Fatalf("aborted: %+v", closed)
 	}
 	if _, err := cl.AbortRun(ctx, "shop", rec.ID, api.RunDecision{Who: "carol", Force: true}); code(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "closed") {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -10,8 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
+
+	"hadron.dev/hadron/internal/apitoken"
 )
 
 // Handlers are what the server serves.
@@ -22,15 +22,47 @@ type Handlers struct {
 	Metrics http.Handler
 	// Runbooks serves the runbook routes (runbooks.go); nil leaves them out.
 	Runbooks *RunbookHandlers
+	// Tokens serves the token routes (tokens.go); nil leaves them out.
+	Tokens *TokenHandlers
+}
+
+// Verifier says whose a bearer secret is (apitoken.Verifier).
+type Verifier interface {
+	Verify(secret string) (apitoken.Identity, error)
 }
 
 // ServerConfig says where and how the API listens.
 type ServerConfig struct {
-	Addr  string
-	TLS   *tls.Config
+	Addr string
+	TLS  *tls.Config
+	// Verifier says whose each request's bearer secret is; nil accepts Token alone, as
+	// the bootstrap token.
+	Verifier Verifier
+	// Token is the bootstrap secret, used when Verifier is nil.
 	Token string
-	Log   *slog.Logger
+	// ProbesNeedToken makes GET /metrics and GET /healthz need a token with role read.
+	// Off by default: Prometheus and load-balancer health checks usually scrape
+	// without credentials, and neither route says anything an attacker could use to
+	// act (healthz answers "ok"; metrics are counts and durations).
+	ProbesNeedToken bool
+	// ReadTimeout, WriteTimeout and IdleTimeout bound a request's reading, its
+	// answer and a kept-alive connection's wait for the next request; zero keeps the
+	// defaults (DefaultReadTimeout ...). They stop a slow or idle client from holding a
+	// connection (and its goroutine) open for ever.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	Log                                    *slog.Logger
 }
+
+// The default timeouts. No route streams: the longest answers (a preview, a run's
+// start) take a few seconds, well inside WriteTimeout.
+const (
+	DefaultReadTimeout  = 10 * time.Second
+	DefaultWriteTimeout = 60 * time.Second
+	DefaultIdleTimeout  = 120 * time.Second
+)
+
+// maxBody caps every request body; the largest (a ledger record) is a few KiB.
+const maxBody = 64 << 10
 
 // Server is the running API.
 type Server struct {
@@ -40,20 +72,23 @@ type Server struct {
 
 // Listen binds the API's address.
 func Listen(cfg ServerConfig, h Handlers) (*Server, error) {
-	if cfg.Token == "" {
-		return nil, errors.New("api: empty bearer token")
+	v := cfg.Verifier
+	if v == nil {
+		if cfg.Token == "" {
+			return nil, errors.New("api: empty bearer token")
+		}
+		v = apitoken.NewVerifier(nil, cfg.Token, nil)
 	}
-	mux := http.NewServeMux()
-	// Health and metrics carry no secrets and are scraped without a token, the way
-	// Prometheus targets usually are; everything under /v1/ needs the token.
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	rt := &router{mux: http.NewServeMux(), verifier: v, probesNeedToken: cfg.ProbesNeedToken}
+	rt.handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") }))
 	if h.Metrics != nil {
-		mux.Handle("GET /metrics", h.Metrics)
+		rt.handle("GET /metrics", h.Metrics)
 	}
-	mux.Handle("GET /v1/status", authorize(cfg.Token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rt.handle("GET /v1/status", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, h.Status(r.Context()))
-	})))
-	registerRunbooks(mux, cfg.Token, h.Runbooks)
+	}))
+	registerRunbooks(rt, h.Runbooks)
+	registerTokens(rt, h.Tokens)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("api listen %s: %w", cfg.Addr, err)
@@ -65,8 +100,19 @@ func Listen(cfg ServerConfig, h Handlers) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}}, nil
+	read := orDefault(cfg.ReadTimeout, DefaultReadTimeout)
+	return &Server{ln: ln, srv: &http.Server{Handler: rt.mux,
+		ReadHeaderTimeout: min(read, 5*time.Second), ReadTimeout: read,
+		WriteTimeout: orDefault(cfg.WriteTimeout, DefaultWriteTimeout),
+		IdleTimeout:  orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelDebug)}}, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 // Addr is the address the API listens on.
@@ -87,19 +133,20 @@ func (s *Server) Serve(ctx context.Context) error {
 	return nil
 }
 
-// authorize lets through requests that carry the bearer token; the comparison takes the
-// same time whatever the token sent.
-func authorize(token string, next http.Handler) http.Handler {
-	want := []byte("Bearer " + token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(strings.TrimSpace(r.Header.Get("Authorization")))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="hadron"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+// decodeBody reads r's JSON body, at most maxBody bytes, into v; on failure it has
+// answered 413 (too large) or 400 and returns false.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(v)
+	if err == nil {
+		return true
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		http.Error(w, fmt.Sprintf("request body larger than %d bytes", maxBody), http.StatusRequestEntityTooLarge)
+		return false
+	}
+	http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+	return false
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

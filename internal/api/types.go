@@ -26,6 +26,9 @@ type Status struct {
 	Apps      []App                        `json:"apps"`
 	// DNSProviders is what the leader last did at each DNS provider of the fleet.
 	DNSProviders []DNSProviderStatus `json:"dnsProviders,omitempty"`
+	// Certificate is the answering daemon's certificate (API, etcd peer and client) as
+	// it serves it now: after a rotation, the new one.
+	Certificate *Certificate `json:"certificate,omitempty"`
 }
 
 // DNSProviderStatus is the leader's last sync of one DNS provider.
@@ -43,6 +46,14 @@ type DNSProviderStatus struct {
 	StateVersion uint64    `json:"stateVersion,omitempty"`
 	// Changes is how many record sets or objects the last sync changed.
 	Changes int `json:"changes"`
+}
+
+// Certificate is a certificate in use.
+type Certificate struct {
+	Subject string `json:"subject"`
+	// Serial is the serial number in hexadecimal.
+	Serial   string    `json:"serial"`
+	NotAfter time.Time `json:"notAfter"`
 }
 
 // Etcd is the coordination cluster as the daemon sees it.

@@ -9,6 +9,7 @@ import (
 
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/fleet"
+	"hadron.dev/hadron/internal/gslb/dnsserver"
 )
 
 // Environment variables that give the shared flags their defaults (besides
@@ -30,9 +31,10 @@ func FileFlag(fs *pflag.FlagSet, p *string) {
 // cobraFilename is cobra's annotation for a flag that completes file names.
 const cobraFilename = "cobra_annotation_bash_completion_filename_extensions"
 
-// PKIFlag adds --pki: the daemons' PKI directory (CA, certificates, API token).
+// PKIFlag adds --pki: a PKI directory (the CA certificate, the API token, and a site's
+// or the operator's certificate; see coord.PKI).
 func PKIFlag(fs *pflag.FlagSet, p *string) {
-	fs.StringVar(p, "pki", coord.DefaultPKIDir(), "directory with the daemons' CA (ca.crt), certificates and API token (api-token) ($"+coord.EnvPKI+")")
+	fs.StringVar(p, "pki", coord.DefaultPKIDir(), "PKI directory: the CA certificate (ca.crt), the API token (api-token) and a site's or the operator's certificate, or the CA's directory made by serve --init-pki ($"+coord.EnvPKI+")")
 	_ = fs.SetAnnotation("pki", "cobra_annotation_bash_completion_subdirs_in_dir", []string{})
 }
 
@@ -103,4 +105,14 @@ func LoadFleet(path string) (*fleet.Fleet, error) {
 		}
 	}
 	return f, err
+}
+
+// DNSServerFlags adds the name server's hardening flags, spelt alike by `hadron serve`
+// and `hadron dns serve`: --rrl-rate and --rrl-slip (response-rate limiting, on by
+// default with dnsserver.DefaultRateLimit) and --status-txt (the _status TXT records,
+// off by default).
+func DNSServerFlags(fs *pflag.FlagSet, rrl *dnsserver.RateLimit, statusTXT *bool) {
+	fs.IntVar(&rrl.Rate, "rrl-rate", dnsserver.DefaultRateLimit.Rate, "UDP responses per second per client network (/24, /56; 0 disables rate limiting)")
+	fs.IntVar(&rrl.Slip, "rrl-slip", dnsserver.DefaultRateLimit.Slip, "every Nth limited response is sent truncated so clients retry over TCP (0: drop all)")
+	fs.BoolVar(statusTXT, "status-txt", false, "answer _status.<main name> TXT with each application's strategy, answer and site verdicts (off: it tells anyone which sites are down)")
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 )
@@ -18,14 +17,19 @@ type ClientOptions struct {
 	TLS *tls.Config
 }
 
-// ClientTLS is the client TLS configuration of site's daemon towards etcd members.
+// ClientTLS is the client TLS configuration of site's daemon towards etcd members (or
+// of the operator, with OperatorName). The certificate is read again from its files
+// when they change, so connections made after a rotation present the new one.
 func (p PKI) ClientTLS(site string) (*tls.Config, error) {
-	info := transport.TLSInfo{CertFile: p.CertFile(site), KeyFile: p.KeyFile(site), TrustedCAFile: p.CAFile()}
-	cfg, err := info.ClientConfig()
+	pair, err := p.Pair(site)
 	if err != nil {
 		return nil, fmt.Errorf("etcd client tls: %w", err)
 	}
-	return cfg, nil
+	pool, err := p.CertPool()
+	if err != nil {
+		return nil, fmt.Errorf("etcd client tls: %w", err)
+	}
+	return &tls.Config{RootCAs: pool, GetClientCertificate: pair.GetClientCertificate, MinVersion: tls.VersionTLS12}, nil
 }
 
 // NewClient connects to etcd. It does not wait for the cluster to be ready: calls fail

@@ -48,7 +48,7 @@ func TestClusterFormsOverTLS(t *testing.T) {
 		t.Fatal("a client without a certificate read from the cluster")
 	}
 	// The site certificate names the daemon's addresses.
-	b, err := os.ReadFile(pki.CertFile("west"))
+	b, err := os.ReadFile(pki.SiteBundle("west").CertFile("west"))
 	if err != nil {
 		t.Fatal(err)
 	}

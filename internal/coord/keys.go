@@ -16,6 +16,7 @@ import "strings"
 //	/hadron/v1/daemons/<site>/data                 the mirror sets that site's daemon cannot act on, and why (JSON)
 //	/hadron/v1/dnsproviders/<provider>             what the leader last did at a DNS provider (JSON)
 //	/hadron/v1/quorum                              read by every daemon to prove it reaches a majority
+//	/hadron/v1/tokens/<name>                       an API token: its roles and the SHA-256 of its secret (JSON)
 const (
 	Root            = "/hadron/v1/"
 	LeaderPrefix    = Root + "leader/"
@@ -27,6 +28,7 @@ const (
 	DaemonsDir      = Root + "daemons/"
 	QuorumKey       = Root + "quorum"
 	DNSProvidersDir = Root + "dnsproviders/"
+	TokensDir       = Root + "tokens/"
 )
 
 // DNSProviderKey holds what the leader last did at the named DNS provider.

@@ -1,30 +1,30 @@
 package coord
 
 import (
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 
-	"golang.org/x/sys/unix"
-
 	"hadron.dev/hadron/api/v1alpha1"
-	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/pki"
 )
 
-// PKI is a development certificate authority and one certificate per daemon, kept in
-// one directory: ca.crt, ca.key, <site>.crt, <site>.key and api-token. Each site's
-// certificate serves etcd peers, etcd clients and the daemon API, and is also its client
-// certificate towards the other members. A production fleet brings its own files in the
-// same layout.
+// PKI is a directory of certificates: the CA's, where `hadron serve --init-pki DIR`
+// creates the CA and every bundle, or one bundle that a site or an operator received.
+//
+//	DIR/ca.crt, ca.key, api-token         the CA: stays on the machine that issues
+//	DIR/sites/<site>/ca.crt, <site>.crt, <site>.key, api-token
+//	                                      what site <site>'s daemon gets, never ca.key
+//	DIR/client/ca.crt, client.crt, client.key, api-token
+//	                                      the operator's CLI (and etcdctl)
+//
+// A site's certificate serves etcd peers, etcd clients and the daemon API, and is also
+// its client certificate towards the other members. A production fleet brings its own
+// files in the same layout.
 type PKI struct{ Dir string }
 
 // APICredentials are what a CLI needs to call the daemons' API: the bearer token
@@ -41,7 +41,17 @@ func (p PKI) APICredentials(tokenFile string) (token string, tlsCfg *tls.Config,
 	if err != nil {
 		return "", nil, err
 	}
-	return token, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	// The operator bundle's certificate is offered to servers that ask for one; the
+	// API authenticates by the token.
+	if exists(p.CertFile(OperatorName)) {
+		pair, err := pki.LoadPair(p.CertFile(OperatorName), p.KeyFile(OperatorName))
+		if err != nil {
+			return "", nil, err
+		}
+		cfg.GetClientCertificate = pair.GetClientCertificate
+	}
+	return token, cfg, nil
 }
 
 // EnvPKI names the environment variable with the default PKI directory.
@@ -91,66 +101,19 @@ func (p PKI) CertPool() (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// ServerTLS is the TLS configuration of site's daemon API.
-func (p PKI) ServerTLS(site string) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(p.CertFile(site), p.KeyFile(site))
+// Pair is site's certificate, read again from its files when they change.
+func (p PKI) Pair(site string) (*pki.Pair, error) {
+	pair, err := pki.LoadPair(p.CertFile(site), p.KeyFile(site))
 	if err != nil {
 		return nil, fmt.Errorf("load certificate of %s: %w", site, err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	return pair, nil
 }
 
-// Init creates what is missing: the CA, a certificate for every daemon site of the
-// fleet whose names cover all of the site's daemon addresses (as seen from every
-// region), and the API token. Existing files are kept, so Init is safe to run at every
-// start; a lock serialises daemons that start together from one directory.
-func (p PKI) Init(f *fleet.Fleet) error {
-	if err := os.MkdirAll(p.Dir, 0o700); err != nil {
-		return fmt.Errorf("pki dir: %w", err)
-	}
-	lock, err := os.OpenFile(filepath.Join(p.Dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return fmt.Errorf("pki lock: %w", err)
-	}
-	defer lock.Close()
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return fmt.Errorf("pki lock: %w", err)
-	}
-	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN)
-
-	var ca *pki.Authority
-	for _, s := range f.Sites {
-		if s.Spec.Daemon == nil {
-			continue
-		}
-		if exists(p.CertFile(s.Name)) && exists(p.KeyFile(s.Name)) {
-			continue
-		}
-		if ca == nil {
-			var err error
-			if ca, err = pki.LoadOrCreate(p.Dir, pkix.Name{CommonName: "hadron development CA"}); err != nil {
-				if errors.Is(err, pki.ErrNoCAKey) {
-					// A CA brought without its key (a production PKI) is never replaced.
-					return fmt.Errorf("%s has no %s: issue the missing certificates with your own CA: %w", p.Dir, caKey, ErrNoCAKey)
-				}
-				return err
-			}
-		}
-		req := pki.Request{CommonName: s.Name, Orgs: []string{"hadron"}, Hosts: daemonHosts(s.Spec.Daemon), Server: true, Client: true}
-		if err := ca.Issue(filepath.Join(p.Dir, s.Name), req); err != nil {
-			return fmt.Errorf("certificate of %s: %w", s.Name, err)
-		}
-	}
-	if !exists(p.TokenFile()) {
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			return fmt.Errorf("api token: %w", err)
-		}
-		if err := writeFile(p.TokenFile(), []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
-			return err
-		}
-	}
-	return nil
+// ServerTLS is the TLS configuration of a daemon API serving pair: every handshake
+// gets the pair's newest certificate, so a rotation needs no restart.
+func ServerTLS(pair *pki.Pair) *tls.Config {
+	return &tls.Config{GetCertificate: pair.GetCertificate, MinVersion: tls.VersionTLS12}
 }
 
 func exists(path string) bool {

@@ -96,7 +96,8 @@ func TestPKIInitKeepsExistingFilesAndForeignCA(t *testing.T) {
 	if err := p.Init(f); err != nil {
 		t.Fatal(err)
 	}
-	cert, err := tls.LoadX509KeyPair(p.CertFile("east"), p.KeyFile("east"))
+	east := p.SiteBundle("east")
+	cert, err := tls.LoadX509KeyPair(east.CertFile("east"), east.KeyFile("east"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func TestPKIInitKeepsExistingFilesAndForeignCA(t *testing.T) {
 	// A directory with a CA certificate but no key: missing certificates are an error,
 	// the CA is left alone.
 	os.Remove(filepath.Join(p.Dir, "ca.key"))
-	os.Remove(p.CertFile("east"))
+	os.Remove(east.CertFile("east"))
 	if err := p.Init(f); !errors.Is(err, ErrNoCAKey) {
 		t.Fatalf("Init without the CA key: %v, want ErrNoCAKey", err)
 	}

@@ -26,6 +26,7 @@ import (
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/gslb"
 	"hadron.dev/hadron/internal/gslb/dnsserver"
+	"hadron.dev/hadron/internal/pki"
 	"hadron.dev/hadron/internal/probe"
 	"hadron.dev/hadron/internal/runbook"
 )
@@ -49,8 +50,14 @@ type Options struct {
 	// LeaseTTL, QuorumInterval and FenceAfter tune leadership and self-fencing; zero
 	// keeps the coord defaults.
 	LeaseTTL, QuorumInterval, FenceAfter time.Duration
-	RRL                                  dnsserver.RateLimit
-	Log                                  *slog.Logger
+	// RRL limits the name server's UDP responses per client network; zero is off
+	// (`hadron serve` passes dnsserver.DefaultRateLimit unless told otherwise).
+	RRL dnsserver.RateLimit
+	// StatusTXT serves the _status.<main name> TXT records (gslb.WithStatusTXT).
+	StatusTXT bool
+	// ProbesNeedToken makes /metrics and /healthz need a token with role read.
+	ProbesNeedToken bool
+	Log             *slog.Logger
 }
 
 // Daemon is a running daemon: its etcd member and client, its name server and API,
@@ -73,6 +80,8 @@ type Daemon struct {
 	engine  *dnsserver.Engine
 	dns     *dnsserver.Server
 	api     *api.Server
+	tokens  *tokens
+	cert    *pki.Pair // the site's certificate as the API serves it
 	runner  *probe.Runner
 	metrics *metrics
 
@@ -98,6 +107,13 @@ func New(o Options) (*Daemon, error) {
 	if d.site == nil || d.site.Spec.Daemon == nil {
 		return nil, fmt.Errorf("site %s: %w", o.Site, member.ErrNotMember)
 	}
+	// The site's own bundle: the directory given, or its sites/<site>; never a CA made
+	// up here (coord.PKI.ForSite says what to run instead).
+	bundle, err := o.PKI.ForSite(o.Site)
+	if err != nil {
+		return nil, err
+	}
+	d.opts.PKI = bundle
 	d.obs = newObserved(o.Fleet, d.log)
 	ok := false
 	defer func() {
@@ -185,7 +201,11 @@ func (d *Daemon) prepareDNS() error {
 	}
 	d.store = coordstate.NewStore(d.client, d.log)
 	d.fence = coordstate.NewFence(d.store, d.opts.Site, apps)
-	cat, err := gslb.Compile(d.opts.Fleet)
+	var copts []gslb.CompileOption
+	if d.opts.StatusTXT {
+		copts = append(copts, gslb.WithStatusTXT())
+	}
+	cat, err := gslb.Compile(d.opts.Fleet, copts...)
 	if errors.Is(err, gslb.ErrNoDNS) {
 		// A fleet without DNS names yet (a witness being set up, no applications):
 		// the daemon still votes and observes; there is nothing to answer.
@@ -231,17 +251,19 @@ func (d *Daemon) prepareAPI() error {
 	if err != nil {
 		return err
 	}
-	tlsCfg, err := d.opts.PKI.ServerTLS(d.opts.Site)
-	if err != nil {
+	if d.cert, err = d.opts.PKI.Pair(d.opts.Site); err != nil {
 		return err
 	}
+	tlsCfg := coord.ServerTLS(d.cert)
 	addr := d.opts.APIListen
 	if addr == "" {
 		addr = d.site.Spec.Daemon.API.Address
 	}
 	d.metrics = newMetrics(d)
-	d.api, err = api.Listen(api.ServerConfig{Addr: addr, TLS: tlsCfg, Token: token, Log: d.log},
-		api.Handlers{Status: d.Status, Metrics: d.metrics.handler(), Runbooks: d.runs.handlers()})
+	d.tokens = newTokens(d.client, token, d.log) // the PKI's api-token is the bootstrap token
+	d.api, err = api.Listen(api.ServerConfig{Addr: addr, TLS: tlsCfg, Verifier: d.tokens.verifier,
+		ProbesNeedToken: d.opts.ProbesNeedToken, Log: d.log},
+		api.Handlers{Status: d.Status, Metrics: d.metrics.handler(), Runbooks: d.runs.handlers(), Tokens: d.tokens.handlers()})
 	return err
 }
 
@@ -310,6 +332,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	goRun(d.data.observe)
 	goRun(d.data.publishReach)
 	goRun(d.data.reaches.Run)
+	goRun(d.tokens.verifier.Run)
 	goRun(func(ctx context.Context) { errc <- d.api.Serve(ctx) })
 	var memberErr <-chan error
 	if d.member != nil {

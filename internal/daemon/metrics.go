@@ -22,6 +22,7 @@ type metrics struct {
 
 	verdict, observed, quorum, fenced, leader, dnsQueries *prometheus.Desc
 	lagBytes, lagSeconds                                  *prometheus.Desc
+	certExpiry                                            *prometheus.Desc
 
 	// Runbooks are measured as this daemon executes them (a run resumed by another
 	// leader is counted there for the steps it ran).
@@ -48,6 +49,9 @@ func newMetrics(d *Daemon) *metrics {
 			"WAL a mirror set member has not replayed yet, as this daemon last observed it.", []string{"set", "member", "site"}, nil),
 		lagSeconds: prometheus.NewDesc("hadron_data_lag_seconds",
 			"Age of a member's newest replayed transaction while it lags.", []string{"set", "member", "site"}, nil),
+		certExpiry: prometheus.NewDesc("hadron_cert_expiry_seconds",
+			"When the certificate this daemon serves expires, in Unix seconds (alert on hadron_cert_expiry_seconds - time() < 30 days; rotate with hadron pki rotate).",
+			[]string{"site"}, nil),
 	}
 	buckets := []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60, 120}
 	m.stepSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "hadron_runbook_step_seconds",
@@ -84,7 +88,7 @@ func (m *metrics) handler() http.Handler {
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.verdict, m.observed, m.quorum, m.fenced, m.leader, m.dnsQueries, m.lagBytes, m.lagSeconds} {
+	for _, d := range []*prometheus.Desc{m.verdict, m.observed, m.quorum, m.fenced, m.leader, m.dnsQueries, m.lagBytes, m.lagSeconds, m.certExpiry} {
 		ch <- d
 	}
 }
@@ -122,6 +126,9 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.quorum, prometheus.GaugeValue, b2f(q.OK))
 	ch <- prometheus.MustNewConstMetric(m.fenced, prometheus.GaugeValue, b2f(d.fence.Fenced()))
 	ch <- prometheus.MustNewConstMetric(m.leader, prometheus.GaugeValue, float64(tok.Rev))
+	if leaf := d.cert.Leaf(); leaf != nil {
+		ch <- prometheus.MustNewConstMetric(m.certExpiry, prometheus.GaugeValue, float64(leaf.NotAfter.Unix()), d.opts.Site)
+	}
 	if d.dns != nil {
 		ch <- prometheus.MustNewConstMetric(m.dnsQueries, prometheus.CounterValue, float64(d.dns.Queries()))
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/apitoken"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coord/coordtest"
 	"hadron.dev/hadron/internal/daemon/daemontest"
@@ -54,7 +55,9 @@ func TestResumeAndAbortFailedRunsThroughAPI(t *testing.T) {
 		follower = "west"
 	}
 	c := w.Client(t, leader)
-	bob := api.RunDecision{Who: "bob"}
+	// The ledger names the token that decided, whatever the body says.
+	bob := api.RunDecision{Who: "not-bob"}
+	asBob, asCarol := w.ClientAs(t, leader, "bob", apitoken.Operate), w.ClientAs(t, leader, "carol", apitoken.Operate)
 	var se *api.StatusError
 
 	failed := failRun(t, w, runbook.Switchover, "east", "west")
@@ -67,7 +70,7 @@ func TestResumeAndAbortFailedRunsThroughAPI(t *testing.T) {
 	if _, err := w.Client(t, follower).ResumeRun(ctx, daemontest.App, failed.ID, bob); !errors.As(err, &se) || se.Code != 409 {
 		t.Fatalf("resume at a follower: %v, want 409", err)
 	}
-	resumed, err := c.ResumeRun(ctx, daemontest.App, failed.ID, bob)
+	resumed, err := asBob.ResumeRun(ctx, daemontest.App, failed.ID, bob)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +88,7 @@ func TestResumeAndAbortFailedRunsThroughAPI(t *testing.T) {
 	if _, err := w.Client(t, follower).AbortRun(ctx, daemontest.App, back.ID, bob); !errors.As(err, &se) || se.Code != 409 {
 		t.Fatalf("abort at a follower: %v, want 409", err)
 	}
-	aborted, err := c.AbortRun(ctx, daemontest.App, back.ID, api.RunDecision{Who: "carol", Reason: "east is being rebuilt"})
+	aborted, err := asCarol.AbortRun(ctx, daemontest.App, back.ID, api.RunDecision{Who: "not-carol", Reason: "east is being rebuilt"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/apitoken"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coord/coordtest"
 	"hadron.dev/hadron/internal/daemon/daemontest"
@@ -67,7 +68,16 @@ func TestSwitchoverThroughAPIMovesDNSAndRecordsLedger(t *testing.T) {
 		t.Fatalf("a preview opened a run: %+v", r)
 	}
 
-	c := w.Client(t, leader)
+	// A read token sees but may not act; the run is recorded as the operate token's.
+	viewer := w.ClientAs(t, leader, "viewer", apitoken.Read)
+	if _, err := viewer.StartRun(ctx, req); !errors.As(err, &se) || se.Code != 403 ||
+		se.Msg != `forbidden: POST /v1/runbooks needs role operate; token "viewer" has read` {
+		t.Fatalf("start with a read token: %v, want 403 naming the role", err)
+	}
+	if _, err := viewer.Status(ctx); err != nil {
+		t.Fatalf("status with a read token: %v", err)
+	}
+	c := w.ClientAs(t, leader, "ops", apitoken.Operate)
 	rec, err := c.StartRun(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +98,7 @@ func TestSwitchoverThroughAPIMovesDNSAndRecordsLedger(t *testing.T) {
 		}
 	}
 	hist, err := w.Client(t, "witness").History(ctx, daemontest.App)
-	if err != nil || len(hist) != 1 || hist[0].ID != rec.ID || hist[0].Who != "test" || hist[0].Verified == nil {
+	if err != nil || len(hist) != 1 || hist[0].ID != rec.ID || hist[0].Who != "ops" || hist[0].Verified == nil {
 		t.Fatalf("history: %+v %v", hist, err)
 	}
 	for _, s := range hist[0].Steps {

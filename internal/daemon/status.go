@@ -31,6 +31,9 @@ func (d *Daemon) Status(ctx context.Context) api.Status {
 	if q.OK && len(d.opts.Fleet.DNSProviders) > 0 {
 		st.DNSProviders = readDNSProviders(ctx, d.client)
 	}
+	if leaf := d.cert.Leaf(); leaf != nil {
+		st.Certificate = &api.Certificate{Subject: leaf.Subject.CommonName, Serial: leaf.SerialNumber.Text(16), NotAfter: leaf.NotAfter.UTC()}
+	}
 	st.FencedData = d.data.selfFenced()
 	st.CannotAct = d.data.reachAll()
 	answered, _ := d.fence.Current(ctx)

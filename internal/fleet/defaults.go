@@ -58,7 +58,10 @@ func ApplyDefaults(f *Fleet) {
 			spec.Replication.Synchronous = &sync
 		}
 		if c := spec.Credentials; c != nil && c.ReplicationUser == "" {
-			c.ReplicationUser = c.User
+			c.ReplicationUser = v1alpha1.DefaultReplicationUser
+		}
+		if t := spec.TLS; t != nil && t.Mode == "" {
+			t.Mode = t.EffectiveMode()
 		}
 	}
 }

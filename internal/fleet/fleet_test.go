@@ -95,7 +95,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 	if h.Path != "/" || h.Interval.Duration != time.Second || h.Timeout.Duration != time.Second || h.Rise != 2 || h.Fall != 3 {
 		t.Errorf("health defaults: %+v", h)
 	}
-	if !*m.Spec.Replication.Synchronous || m.Spec.Credentials.ReplicationUser != "app" {
+	if !*m.Spec.Replication.Synchronous || m.Spec.Credentials.ReplicationUser != v1alpha1.DefaultReplicationUser {
 		t.Errorf("mirror set defaults: %+v %+v", m.Spec.Replication, m.Spec.Credentials)
 	}
 }

@@ -107,6 +107,7 @@ func (c *checker) mirrorSet(m *v1alpha1.MirrorSet) {
 		c.memberRegions(d, m, ps.Spec.Region)
 	}
 	c.credentials(d, spec.Credentials)
+	c.tls(d, m)
 	if r := spec.Replication; r != nil && r.MaxLagOnFailover != nil && *r.MaxLagOnFailover < 0 {
 		d.bad("spec.replication.maxLagOnFailover", "must not be negative")
 	}
@@ -148,21 +149,27 @@ func (c *checker) credentials(d doc, cr *v1alpha1.Credentials) {
 		return
 	}
 	d.required("spec.credentials.user", cr.User)
-	pf := cr.PasswordFrom
-	if pf == nil {
-		return
+	if cr.ReplicationUser != "" && cr.ReplicationUser == cr.User {
+		d.bad("spec.credentials.replicationUser", "%q is also spec.credentials.user: replication runs as its own role with only REPLICATION and pg_rewind's grants, never as the superuser (leave it out for %q)", cr.ReplicationUser, v1alpha1.DefaultReplicationUser)
 	}
+	if pf := cr.PasswordFrom; pf != nil {
+		c.source(d, "spec.credentials.passwordFrom", pf)
+	}
+}
+
+// source checks a SecretRef: exactly one of file, env, secret, and a sound secret.
+func (c *checker) source(d doc, p string, ref *v1alpha1.SecretRef) {
 	set := 0
-	for _, ok := range []bool{pf.File != "", pf.Env != "", pf.Secret != nil} {
+	for _, ok := range []bool{ref.File != "", ref.Env != "", ref.Secret != nil} {
 		if ok {
 			set++
 		}
 	}
 	if set != 1 {
-		d.bad("spec.credentials.passwordFrom", "set exactly one of file, env, secret (found %d)", set)
+		d.bad(p, "set exactly one of file, env, secret (found %d)", set)
 	}
-	if s := pf.Secret; s != nil {
-		c.secretRef(d, "spec.credentials.passwordFrom.secret", s)
+	if s := ref.Secret; s != nil {
+		c.secretRef(d, p+".secret", s)
 	}
 }
 

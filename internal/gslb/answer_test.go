@@ -18,11 +18,33 @@ func testCatalog(t testing.TB) *Catalog {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Compile(f)
+	c, err := Compile(f, WithStatusTXT())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// Without WithStatusTXT the _status names do not exist: nothing tells an outsider
+// which sites are down.
+func TestStatusTXTOffByDefault(t *testing.T) {
+	f, err := fleet.Load("testdata/fleet.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Compile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := state(map[string]map[string]probe.Verdict{"shop": {"east": probe.Down, "west": probe.Up}})
+	for _, qt := range []uint16{dns.TypeTXT, dns.TypeA} {
+		if got := c.Answer(st, Query{Name: "_status.shop.gslb.example.com.", Type: qt}); got.Rcode != dns.RcodeNameError || len(got.Answer) != 0 {
+			t.Errorf("_status.shop %s: %v, want NXDOMAIN", dns.TypeToString[qt], got)
+		}
+	}
+	if got := c.Answer(st, Query{Name: "shop.gslb.example.com.", Type: dns.TypeA}); len(got.Answer) != 1 {
+		t.Errorf("shop A: %v, want one answer", got)
+	}
 }
 
 // zone parses zone-file text (origin gslb.example.com.) into records.

@@ -79,8 +79,23 @@ type SiteTarget struct {
 	Subnets []netip.Prefix
 }
 
+// CompileOption changes what Compile builds.
+type CompileOption func(*compileOptions)
+
+type compileOptions struct{ statusTXT bool }
+
+// WithStatusTXT adds the _status.<main name> TXT record of every application (its
+// strategy, the site answered and each site's verdict). It is off by default: it
+// tells anyone who asks which sites are down, which helps an attacker time an attack
+// and helps nobody who can already call the API.
+func WithStatusTXT() CompileOption { return func(o *compileOptions) { o.statusTXT = true } }
+
 // Compile builds the catalog of every application with spec.dns.
-func Compile(f *fleet.Fleet) (*Catalog, error) {
+func Compile(f *fleet.Fleet, opts ...CompileOption) (*Catalog, error) {
+	var o compileOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	c := &Catalog{}
 	zones := map[string]*Zone{}
 	for _, a := range f.Applications {
@@ -95,7 +110,7 @@ func Compile(f *fleet.Fleet) (*Catalog, error) {
 			zones[origin] = z
 			c.Zones = append(c.Zones, z)
 		}
-		app, err := compileApp(f, a, z)
+		app, err := compileApp(f, a, z, o)
 		if err != nil {
 			return nil, fmt.Errorf("application %s: %w", a.Name, err)
 		}
@@ -129,7 +144,7 @@ func newZone(f *fleet.Fleet, origin string) *Zone {
 	return z
 }
 
-func compileApp(f *fleet.Fleet, a *v1alpha1.Application, z *Zone) (*App, error) {
+func compileApp(f *fleet.Fleet, a *v1alpha1.Application, z *Zone, o compileOptions) (*App, error) {
 	d := a.Spec.DNS
 	app := &App{Name: a.Name, Zone: z, Main: canon(d.Name), TTL: TTLOf(d), Strategy: StrategyOf(d)}
 	if !dns.IsSubDomain(z.Origin, app.Main) {
@@ -137,7 +152,9 @@ func compileApp(f *fleet.Fleet, a *v1alpha1.Application, z *Zone) (*App, error) 
 	}
 	z.MinTTL = min(z.MinTTL, app.TTL)
 	z.add(app.Main, &Node{Kind: KindMain, App: app})
-	z.add("_status."+app.Main, &Node{Kind: KindStatus, App: app})
+	if o.statusTXT {
+		z.add("_status."+app.Main, &Node{Kind: KindStatus, App: app})
+	}
 	for i, name := range probe.AppSites(a) {
 		s := f.Site(name)
 		if s == nil {

@@ -16,9 +16,9 @@ type InitOptions struct {
 	// Password is the superuser's password; required, since every TCP login uses
 	// SCRAM-SHA-256.
 	Password string
-	// AllowCIDRs are the client networks allowed to log in, for both normal and
-	// replication connections (default 127.0.0.0/8 and ::1/128).
-	AllowCIDRs []string
+	// Access is who may log in (pg_hba.conf): by default every role with a password
+	// from loopback, with or without TLS.
+	Access Access
 	// Settings are extra postgresql.conf parameters; they override the defaults below.
 	Settings map[string]string
 }
@@ -46,8 +46,8 @@ var DefaultSettings = map[string]string{
 }
 
 // Init creates a new database cluster in dir (empty or absent) with a superuser that
-// logs in with a password over TCP, and allows replication connections from
-// opts.AllowCIDRs. It does not start the server.
+// logs in with a password over TCP, and lets in whom opts.Access says. It does not
+// start the server.
 func Init(ctx context.Context, dir string, opts InitOptions) error {
 	if opts.Password == "" {
 		return fmt.Errorf("init %s: a superuser password is required", dir)
@@ -78,17 +78,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) error {
 }
 
 func writeConfig(dir string, opts InitOptions) error {
-	cidrs := opts.AllowCIDRs
-	if len(cidrs) == 0 {
-		cidrs = []string{"127.0.0.0/8", "::1/128"}
-	}
-	var hba strings.Builder
-	hba.WriteString("# Written by hadron: password (SCRAM) logins over TCP only.\n")
-	for _, c := range cidrs {
-		fmt.Fprintf(&hba, "host all all %s scram-sha-256\n", c)
-		fmt.Fprintf(&hba, "host replication all %s scram-sha-256\n", c)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "pg_hba.conf"), []byte(hba.String()), 0o600); err != nil {
+	if err := WriteAccess(dir, opts.Access); err != nil {
 		return err
 	}
 	settings := map[string]string{}

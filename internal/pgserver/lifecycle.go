@@ -29,7 +29,8 @@ const (
 
 // Start starts the server of dir listening on listenAddr (host:port) and waits until it
 // accepts connections (for a standby: until it reached a consistent state), or until
-// ctx ends (default limit 60s). It is a no-op when the server already runs.
+// ctx ends (default limit 60s). It serves TLS when TLSDir(dir) holds a certificate and
+// a key (WriteTLS). It is a no-op when the server already runs.
 func Start(ctx context.Context, dir, listenAddr string) error {
 	host, port, err := net.SplitHostPort(listenAddr)
 	if err != nil {
@@ -56,6 +57,11 @@ func Start(ctx context.Context, dir, listenAddr string) error {
 	// pg_ctl runs the postmaster through /bin/sh, so the options are one shell string;
 	// host and port were validated above and contain no shell syntax.
 	opts := fmt.Sprintf("-c listen_addresses='%s' -c port=%s", host, port)
+	tlsOpts, err := tlsOptions(dir)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", dir, err)
+	}
+	opts += tlsOpts
 	if _, err := Run(ctx, "pg_ctl", nil, "start", "-D", dir, "-l", logPath, "-w",
 		"-t", waitSeconds(ctx, 60), "-o", opts); err != nil {
 		return fmt.Errorf("start %s on %s: %w (log: %s)", dir, listenAddr, err, tail(logPath, 600))

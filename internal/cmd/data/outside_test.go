@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/apitoken"
 	"hadron.dev/hadron/internal/cmd/runbook"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coord/coordtest"
@@ -123,12 +124,13 @@ func TestPromoteAndMonitorLeaveTheSetToTheDaemons(t *testing.T) {
 	}
 	commitRows(t, ports[0], "outside-secret", 20)
 
-	out, err := run(t, fleetFile, "promote", "shop-db", "west-0", "--force", "--who", "alice")
+	// The ledger names the API token that asked (alice), not a name the command claims.
+	out, err := run(t, fleetFile, "promote", "shop-db", "west-0", "--force", "--token-file", w.TokenFile(t, "alice", apitoken.Operate))
 	if err != nil {
 		t.Fatalf("promote --force: %v\n%s", err, out)
 	}
 	t.Log("\n" + out)
-	for _, line := range []string{fmt.Sprintf("acting outside the hadron daemons (leader %s@%d) as alice", leader, token), "recorded in the ledger as "} {
+	for _, line := range []string{fmt.Sprintf("acting outside the hadron daemons (leader %s@%d); this promotion goes into the ledger under the API token's name", leader, token), "recorded in the ledger as "} {
 		if !strings.Contains(out, line) {
 			t.Errorf("promote --force output lacks %q", line)
 		}

@@ -48,7 +48,8 @@ transactions, counted on the old primary.
 When the fleet has hadron daemons, they decide for its mirror sets (hadron failover,
 switchover): the command asks them who leads and refuses, naming the leader, or saying
 that none answered. --force acts outside them; the promotion then goes into the ledger
-(hadron history) with --who and the loss it measured, through the daemon that answered.
+(hadron history) with the loss it measured, through the daemon that answered, under
+the name of the API token the command calls with (--token-file).
 
 --dry-run states what the promotion would do with the state observed now — the old
 primary it would fence, the loss expected from positions, whether it needs --force —
@@ -79,7 +80,7 @@ Promotion.`,
 			}
 			who = decider(who)
 			if dec.managed() {
-				outsideNotice(cmd.ErrOrStderr(), dec, who, "this promotion")
+				outsideNotice(cmd.ErrOrStderr(), dec, "this promotion")
 			}
 			out := cmd.OutOrStdout()
 			token := adoptToken(ctx, d, dec.Token)
@@ -128,7 +129,8 @@ Promotion.`,
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "promote even when data would be lost, and act outside the hadron daemons when they manage the set")
-	cmd.Flags().StringVar(&who, "who", "", "name recorded in the ledger as the decider of a forced promotion (default $USER)")
+	cmd.Flags().StringVar(&who, "who", "", "ignored: the ledger records the name of the API token (--token-file)")
+	_ = cmd.Flags().MarkDeprecated("who", "the ledger records the name of the API token the command calls with (--token-file; see hadron token create)")
 	cli.DryRunFlag(cmd.Flags(), &dryRun, "state what the promotion would do with the state observed now (fence, expected loss, --force needed); change nothing")
 	cli.TimeoutFlag(cmd.Flags(), &timeout, 3*time.Minute, "")
 	cli.OutputFlag(cmd.Flags(), &output)
@@ -181,7 +183,8 @@ func lossText(l *data.Loss) string {
 	return fmt.Sprintf("%d bytes of WAL, %s committed transactions (%s .. %s; %s)", l.Bytes, tx, l.From, l.To, l.Method)
 }
 
-// decider is the name recorded for a person's action: --who, else $USER.
+// decider is the name a person's action carries before a daemon records it; the
+// daemon replaces it with the name of the API token that asked.
 func decider(who string) string {
 	if who == "" {
 		who = os.Getenv("USER")
@@ -193,12 +196,12 @@ func decider(who string) string {
 }
 
 // outsideNotice says, before acting, that a forced command acts outside the daemons.
-func outsideNotice(w io.Writer, dec deciders, who, what string) {
+func outsideNotice(w io.Writer, dec deciders, what string) {
 	if dec.client != nil {
-		fmt.Fprintf(w, "acting outside the hadron daemons (%s) as %s; %s goes into the ledger\n", dec.leader(), who, what)
+		fmt.Fprintf(w, "acting outside the hadron daemons (%s); %s goes into the ledger under the API token's name\n", dec.leader(), what)
 		return
 	}
-	fmt.Fprintf(w, "acting outside the hadron daemons as %s: none of them answered, so %s cannot be recorded in the ledger\n", who, what)
+	fmt.Fprintf(w, "acting outside the hadron daemons: none of them answered, so %s cannot be recorded in the ledger\n", what)
 }
 
 // tokenReadTimeout bounds reading the members' tokens: a member of a lost region must

@@ -30,7 +30,7 @@ func serveCommand() *cobra.Command {
 	var (
 		file, listen, observer string
 		rrl                    dnsserver.RateLimit
-		verbose                bool
+		verbose, statusTXT     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [-f FILE] [--listen ADDR] [--observer SITE]",
@@ -59,7 +59,7 @@ probes then use the addresses of the other sites as seen from that site's region
 				}
 				obs = append(obs, standalone.Observer{Name: observer, Region: s.Spec.Region})
 			}
-			node, err := standalone.New(standalone.Options{Fleet: f, Listen: listen, Observers: obs, RRL: rrl, Log: log})
+			node, err := standalone.New(standalone.Options{Fleet: f, Listen: listen, Observers: obs, RRL: rrl, StatusTXT: statusTXT, Log: log})
 			if err != nil {
 				return err
 			}
@@ -73,8 +73,7 @@ probes then use the addresses of the other sites as seen from that site's region
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:5353", "address (host:port) to serve UDP and TCP on")
 	cmd.Flags().StringVar(&observer, "observer", "", "fleet site this process observes from (default: plain addresses)")
 	cli.CompleteSiteFlag(cmd, "observer")
-	cmd.Flags().IntVar(&rrl.Rate, "rrl-rate", 1000, "UDP responses per second per client network (/24, /56; 0 disables rate limiting)")
-	cmd.Flags().IntVar(&rrl.Slip, "rrl-slip", 2, "every Nth limited response is sent truncated so clients retry over TCP (0: drop all)")
+	cli.DNSServerFlags(cmd.Flags(), &rrl, &statusTXT)
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log every probe failure")
 	return cmd
 }

@@ -7,11 +7,13 @@ import (
 	datacmd "hadron.dev/hadron/internal/cmd/data"
 	"hadron.dev/hadron/internal/cmd/dns"
 	"hadron.dev/hadron/internal/cmd/lab"
+	pkicmd "hadron.dev/hadron/internal/cmd/pki"
 	plancmd "hadron.dev/hadron/internal/cmd/plan"
 	replicatecmd "hadron.dev/hadron/internal/cmd/replicate"
 	runbookcmd "hadron.dev/hadron/internal/cmd/runbook"
 	servecmd "hadron.dev/hadron/internal/cmd/serve"
 	statuscmd "hadron.dev/hadron/internal/cmd/status"
+	tokencmd "hadron.dev/hadron/internal/cmd/token"
 	"hadron.dev/hadron/internal/cmd/validate"
 )
 
@@ -27,6 +29,8 @@ func init() {
 		checkcmd.Command,
 		replicatecmd.Command,
 		servecmd.Command, statuscmd.Command,
+		pkicmd.Command,
 		runbookcmd.Switchover, runbookcmd.Failover, runbookcmd.Failback, runbookcmd.History, runbookcmd.Drill,
+		tokencmd.Command,
 	)
 }

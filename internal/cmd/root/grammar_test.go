@@ -2,6 +2,7 @@ package root
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -81,7 +82,15 @@ func grammar() map[string]grammarCase {
 			bad: []string{"data", "bootstrap", "nosuchset", "-f", example}},
 		"data monitor": {args: []string{"data", "monitor", "shop-db", "-f", example}, bad: []string{"data", "monitor", "-f", example}},
 		"serve":        {args: []string{"serve", "--site", "east", "-f", "{fleet}"}, bad: []string{"serve", "-f", example}},
-		"lab":          {}, // TestGrammar runs it apart: hadron-lab parses its own command line
+		"token create": {args: []string{"token", "create", "grammar-{unique}", "--role", "read", "-f", "{fleet}", "--pki", "{pki}"}, kind: "APIToken",
+			check: has("token", `"roles":["read"]`), bad: []string{"token", "create", "x", "-f", example}},
+		"token list": {args: []string{"token", "list", "-f", "{fleet}", "--pki", "{pki}"}, kind: "APITokenList", bad: []string{"token", "list", "extra"}},
+		"token revoke": {args: []string{"token", "revoke", "nobody", "-f", "{fleet}", "--pki", "{pki}"}, kind: "APITokenRevocation", code: 1,
+			bad: []string{"token", "revoke", "-f", example}},
+		// The witness's certificate is reissued while its daemon runs: it reloads it.
+		"pki rotate": {args: []string{"pki", "rotate", "--ca-dir", "{pki}", "--site", "witness", "-f", "{fleet}"}, kind: "CertificateRotation",
+			check: has("certificates", `"rotated":true`), bad: []string{"pki", "rotate", "-f", example}},
+		"lab": {}, // TestGrammar runs it apart: hadron-lab parses its own command line
 	}
 }
 
@@ -131,10 +140,12 @@ func TestGrammar(t *testing.T) {
 		v := w.Status(t, "witness").Apps[0].Verdicts
 		return v["east"] == "up" && v["west"] == "up"
 	})
+	fills := 0 // {unique} differs at each fill: a command that creates runs more than once
 	fill := func(args []string) []string {
+		fills++
 		out := make([]string, len(args))
 		for i, a := range args {
-			out[i] = strings.NewReplacer("{fleet}", w.FleetFile, "{pki}", w.PKI.Dir).Replace(a)
+			out[i] = strings.NewReplacer("{fleet}", w.FleetFile, "{pki}", w.PKI.Dir, "{unique}", fmt.Sprint(fills)).Replace(a)
 		}
 		return out
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/internal/apitoken"
 	"hadron.dev/hadron/internal/cli/clitest"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coord/coordtest"
@@ -48,7 +49,8 @@ func TestSwitchoverAndHistoryAgainstDaemons(t *testing.T) {
 		t.Fatalf("dry run left a record:\n%s", h)
 	}
 
-	out := run(t, Switchover(), append([]string{daemontest.App, "--to", "west", "--who", "ops"}, base...)...)
+	// The ledger names the API token that asked (ops).
+	out := run(t, Switchover(), append([]string{daemontest.App, "--to", "west", "--token-file", w.TokenFile(t, "ops", apitoken.Operate)}, base...)...)
 	for _, want := range []string{"run ", "1. ready", "2. capacity", "7. dns", "9. standby-old", "switchover of shop east → west: done", "RTO (decision → verified)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("switchover output lacks %q:\n%s", want, out)
@@ -127,7 +129,7 @@ func TestResumeAndAbortAgainstDaemons(t *testing.T) {
 	refused("moves the application to west, not east", Switchover(), daemontest.App, "--resume", "--to", "east")
 	refused("--reason goes with --abort", Switchover(), daemontest.App, "--resume", "--reason", "x")
 
-	out, errOut, code := clitest.Run(t, Switchover(), append([]string{daemontest.App, "--resume", "--who", "bob"}, base...)...)
+	out, errOut, code := clitest.Run(t, Switchover(), append([]string{daemontest.App, "--resume", "--token-file", w.TokenFile(t, "bob", apitoken.Operate)}, base...)...)
 	if code != 0 {
 		t.Fatalf("resume: exit %d\n%s%s", code, out, errOut)
 	}
@@ -143,7 +145,7 @@ func TestResumeAndAbortAgainstDaemons(t *testing.T) {
 	refused("run "+fo.ID+" is running, not failed", Failover(), daemontest.App, "--resume")
 	refused("run "+fo.ID+" is running, not failed", Failover(), daemontest.App, "--abort")
 	fail(fo)
-	out, errOut, code = clitest.Run(t, Failover(), append([]string{daemontest.App, "--abort", "--who", "carol", "--reason", "east is rebuilt"}, base...)...)
+	out, errOut, code = clitest.Run(t, Failover(), append([]string{daemontest.App, "--abort", "--token-file", w.TokenFile(t, "carol", apitoken.Operate), "--reason", "east is rebuilt"}, base...)...)
 	if code != 0 {
 		t.Fatalf("abort: exit %d\n%s%s", code, out, errOut)
 	}

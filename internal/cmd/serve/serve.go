@@ -4,11 +4,13 @@ package serve
 import (
 	"crypto/tls"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
@@ -16,6 +18,8 @@ import (
 	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/daemon"
+	"hadron.dev/hadron/internal/fleet"
+	"hadron.dev/hadron/internal/gslb/dnsserver"
 )
 
 // Command returns `hadron serve`.
@@ -26,7 +30,10 @@ func Command() *cobra.Command {
 		dnsListen, apiListen                 string
 		etcdEndpoints                        []string
 		etcdCA, etcdCert, etcdKey            string
+		certValidity                         time.Duration
 		verbose                              bool
+		rrl                                  dnsserver.RateLimit
+		statusTXT, probesNeedToken           bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve (--site SITE | --init-pki DIR) [-f FILE] [--pki DIR]",
@@ -42,10 +49,26 @@ alike. A daemon that cannot reach an etcd majority stops answering the main name
 its own site (self-fencing). The HTTPS API (spec.daemon.api) serves /v1/status with the
 bearer token of the PKI directory, and /metrics for Prometheus.
 
-The PKI directory holds ca.crt, <site>.crt/.key for every daemon site and api-token.
-When it has no CA, serve creates a development CA, the certificates and the token on
-first start; --init-pki DIR does the same and exits, so that the directory can be copied
-to every site first.`,
+Hardened by default: the name server rate-limits UDP responses per client network
+(--rrl-rate, --rrl-slip), answers at most 1232 bytes over UDP (TC beyond), serves the
+_status TXT records only with --status-txt, and answers dynamic updates NOTIMP. Every
+API route needs a token holding its role (hadron token); the PKI's api-token is the
+bootstrap token, and the ledger records the name of the token that decided.
+
+--pki names this site's bundle: ca.crt, <site>.crt, <site>.key and api-token (or a
+CA's directory, whose sites/<site>/ is then used). A daemon never creates a CA: without
+its certificate it stops and says what to run. Create the PKI once, on a trusted
+machine, with --init-pki DIR: it writes
+
+  DIR/ca.crt, DIR/ca.key, DIR/api-token    the CA; ca.key stays on this machine
+  DIR/sites/<site>/                         one bundle per daemon site: copy it to
+                                            that site only (--pki there)
+  DIR/client/                               the operator's (hadron status --pki,
+                                            etcdctl): ca.crt, client.crt/.key, api-token
+
+Running it again adds what the fleet gained and keeps the rest. Certificates live
+--cert-validity (default one year); ` + "`hadron pki rotate --ca-dir DIR`" + ` reissues them and
+daemons load the new files without a restart.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if site == "" && initPKI == "" {
@@ -56,17 +79,13 @@ to every site first.`,
 				return err
 			}
 			if initPKI != "" {
-				if err := (coord.PKI{Dir: initPKI}).Init(f); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "PKI for the fleet's daemons in %s\n", initPKI)
-				return nil
+				return initPKIDir(cmd.OutOrStdout(), f, initPKI, certValidity)
 			}
 			if s := f.Site(site); s == nil || s.Spec.Daemon == nil {
 				return cli.Usagef("--site %s: no site of %s has a daemon (spec.daemon) by that name", site, file)
 			}
-			pki := coord.PKI{Dir: pkiDir}
-			if err := pki.Init(f); err != nil {
+			pki, err := coord.PKI{Dir: pkiDir}.ForSite(site)
+			if err != nil {
 				return err
 			}
 			if dataDir == "" {
@@ -84,8 +103,12 @@ to every site first.`,
 				level = slog.LevelDebug
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})).With("daemon", site)
+			if pki.HoldsCAKey() {
+				log.Warn("the PKI directory holds the CA key: a site needs only its bundle (--init-pki's DIR/sites/SITE)", "pki", pki.Dir)
+			}
 			d, err := daemon.New(daemon.Options{Fleet: f, Site: site, DataDir: dataDir, PKI: pki, TokenFile: tokenFile,
-				EtcdEndpoints: etcdEndpoints, EtcdTLS: etcdTLS, DNSListen: dnsListen, APIListen: apiListen, Log: log})
+				EtcdEndpoints: etcdEndpoints, EtcdTLS: etcdTLS, DNSListen: dnsListen, APIListen: apiListen,
+				RRL: rrl, StatusTXT: statusTXT, ProbesNeedToken: probesNeedToken, Log: log})
 			if err != nil {
 				return err
 			}
@@ -102,13 +125,32 @@ to every site first.`,
 	fl.StringVar(&dataDir, "data-dir", "", "directory of the embedded etcd member's data (default hadron-data/SITE)")
 	cli.PKIFlag(fl, &pkiDir)
 	fl.StringVar(&tokenFile, "token-file", "", "file with the API bearer token (default PKI/api-token)")
-	fl.StringVar(&initPKI, "init-pki", "", "create a development PKI for every daemon of the fleet in this directory and exit")
+	fl.StringVar(&initPKI, "init-pki", "", "create the CA and a bundle for every daemon site (DIR/sites/SITE) and the operator (DIR/client) in this directory and exit")
+	fl.DurationVar(&certValidity, "cert-validity", 0, "with --init-pki: validity of the certificates issued (default 8760h, one year)")
 	fl.StringSliceVar(&etcdEndpoints, "etcd-endpoints", nil, "use this external etcd cluster instead of an embedded member (comma-separated URLs)")
 	fl.StringVar(&etcdCA, "etcd-ca", "", "CA file of the external etcd cluster")
 	fl.StringVar(&etcdCert, "etcd-cert", "", "client certificate for the external etcd cluster")
 	fl.StringVar(&etcdKey, "etcd-key", "", "client key for the external etcd cluster")
 	fl.StringVar(&dnsListen, "dns-listen", "", "address for DNS (default spec.daemon.dns.address)")
 	fl.StringVar(&apiListen, "api-listen", "", "address for the API (default spec.daemon.api.address)")
+	cli.DNSServerFlags(fl, &rrl, &statusTXT)
+	fl.BoolVar(&probesNeedToken, "probes-need-token", false, "make /metrics and /healthz need an API token with role read (default: open, for Prometheus and health checks)")
 	fl.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
 	return cmd
+}
+
+// initPKIDir runs --init-pki and says what goes where.
+func initPKIDir(w io.Writer, f *fleet.Fleet, dir string, validity time.Duration) error {
+	p := coord.PKI{Dir: dir}
+	if err := p.InitWith(f, coord.InitOptions{Validity: validity}); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "PKI for the fleet's daemons in %s (keep %s there: it is the CA key)\n", dir, filepath.Join(dir, "ca.key"))
+	for _, s := range f.Sites {
+		if s.Spec.Daemon != nil {
+			fmt.Fprintf(w, "  site %s: copy %s/ to the site, then hadron serve --site %s --pki <that directory>\n", s.Name, p.SiteBundle(s.Name).Dir, s.Name)
+		}
+	}
+	fmt.Fprintf(w, "  operator: hadron status --pki %s\n", p.OperatorBundle().Dir)
+	return nil
 }

@@ -36,6 +36,10 @@ func Render(w io.Writer, st api.Status) {
 		}
 		fmt.Fprintf(w, "etcd: %s (last majority %s)\n", NoQuorum, last)
 	}
+	if c := st.Certificate; c != nil {
+		fmt.Fprintf(w, "certificate: %s, serial %s, expires %s (in %s)\n", c.Subject, c.Serial,
+			c.NotAfter.Format(time.RFC3339), untilExpiry(c.NotAfter.Sub(st.Time)))
+	}
 	if e.SelfFenced {
 		fmt.Fprintf(w, "self-fenced: %s's name server does not answer the main names with %s\n", st.Daemon, st.Daemon)
 	}
@@ -165,4 +169,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// untilExpiry says how long a certificate has left: days when there are several.
+func untilExpiry(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+	return d.Round(time.Second).String()
 }

@@ -63,7 +63,8 @@ func (m *Member) Stop() {
 }
 
 // StartCluster starts a member for every daemon site of f with a PKI in a temporary
-// directory and waits until the cluster answers.
+// directory and waits until the cluster answers. The PKI returned is the CA's
+// directory; each member reads its bundle PKI.SiteBundle(site).
 func StartCluster(t testing.TB, f *fleet.Fleet) (coord.PKI, []*Member) {
 	t.Helper()
 	pki := coord.PKI{Dir: filepath.Join(t.TempDir(), "pki")}
@@ -92,6 +93,10 @@ func StartMember(t testing.TB, f *fleet.Fleet, pki coord.PKI, site, dataDir stri
 	t.Helper()
 	cl, err := member.Plan(f, site)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Each member reads its own site's bundle, as a daemon does.
+	if pki, err = pki.ForSite(site); err != nil {
 		t.Fatal(err)
 	}
 	em, err := member.Start(member.Options{Cluster: cl, DataDir: dataDir, PKI: pki})

@@ -31,6 +31,8 @@ type Embedded struct {
 	opts      Options
 	stopRelay context.CancelFunc
 	relayDone chan struct{}
+	stopCerts context.CancelFunc
+	certsDone chan struct{}
 	closing   *atomic.Bool
 }
 
@@ -73,17 +75,34 @@ func Start(o Options) (*Embedded, error) {
 		return nil, err
 	}
 	cfg.AdvertiseClientUrls = cfg.ListenClientUrls
+	pair, err := o.PKI.Pair(c.Local.Name)
+	if err != nil {
+		return nil, fmt.Errorf("etcd member %s: %w", c.Local.Name, err)
+	}
+	certs, err := newCertCopy(pair, o.DataDir, log)
+	if err != nil {
+		return nil, err
+	}
+	// One file holds both halves (see certCopy). The CA is read once: a new CA needs a
+	// restart.
 	tlsInfo := transport.TLSInfo{
-		CertFile:       o.PKI.CertFile(c.Local.Name),
-		KeyFile:        o.PKI.KeyFile(c.Local.Name),
+		CertFile:       certs.path,
+		KeyFile:        certs.path,
 		TrustedCAFile:  o.PKI.CAFile(),
 		ClientCertAuth: true,
 	}
 	cfg.PeerTLSInfo, cfg.ClientTLSInfo = tlsInfo, tlsInfo
 	m := &Embedded{opts: o, closing: closing}
+	cctx, cancelCerts := context.WithCancel(context.Background())
+	m.stopCerts, m.certsDone = cancelCerts, make(chan struct{})
+	go func() {
+		defer close(m.certsDone)
+		certs.run(cctx)
+	}()
 	if c.Relay != nil {
 		relay, err := StartRelay(c.Relay, o.PKI, o.Log)
 		if err != nil {
+			m.Close()
 			return nil, err
 		}
 		ctx, cancel := context.WithCancel(context.Background())
@@ -141,6 +160,10 @@ func (m *Embedded) Close() {
 	if m.stopRelay != nil {
 		m.stopRelay()
 		<-m.relayDone
+	}
+	if m.stopCerts != nil {
+		m.stopCerts()
+		<-m.certsDone
 	}
 }
 

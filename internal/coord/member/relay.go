@@ -81,7 +81,9 @@ type Relay struct {
 
 // StartRelay listens on the plan's advertised address with the site's certificate.
 func StartRelay(p *RelayPlan, pki coord.PKI, log *slog.Logger) (*Relay, error) {
-	cert, err := tls.LoadX509KeyPair(pki.CertFile(p.Site), pki.KeyFile(p.Site))
+	// The pair is read again when its files change: both legs present the rotated
+	// certificate from their next handshake on.
+	pair, err := pki.Pair(p.Site)
 	if err != nil {
 		return nil, fmt.Errorf("peer relay: %w", err)
 	}
@@ -91,9 +93,9 @@ func StartRelay(p *RelayPlan, pki coord.PKI, log *slog.Logger) (*Relay, error) {
 	}
 	// etcd's peer transport speaks HTTP/1.1; both legs are pinned to it so that the
 	// protocol negotiated with the caller is the one spoken to the member.
-	server := &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert,
+	server := &tls.Config{GetCertificate: pair.GetCertificate, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert,
 		NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
-	client := &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
+	client := &tls.Config{GetClientCertificate: pair.GetClientCertificate, RootCAs: pool, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
 	ln, err := tls.Listen("tcp", p.Listen, server)
 	if err != nil {
 		return nil, fmt.Errorf("peer relay: %w", err)

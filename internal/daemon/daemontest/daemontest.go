@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/api"
+	"hadron.dev/hadron/internal/apitoken"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coord/coordtest"
 	"hadron.dev/hadron/internal/daemon"
@@ -87,6 +89,9 @@ type World struct {
 	Interval time.Duration
 	Fall     int
 	dir      string
+
+	tokensMu sync.Mutex
+	tokens   map[string]string // name → secret, made by ClientAs
 }
 
 // Running is one daemon and a way to stop it.
@@ -231,6 +236,49 @@ func (w *World) Client(t testing.TB, site string) *api.Client {
 		t.Fatal(err)
 	}
 	return &api.Client{Addr: w.Daemons[site].APIAddr(), Token: token, TLS: tlsConfig(pool)}
+}
+
+// ClientAs returns an API client of site's daemon that calls with the token named
+// name holding roles, creating it (through the bootstrap token) the first time.
+func (w *World) ClientAs(t testing.TB, site, name string, roles ...apitoken.Role) *api.Client {
+	t.Helper()
+	w.tokensMu.Lock()
+	defer w.tokensMu.Unlock()
+	c := w.Client(t, site)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, ok := w.tokens[name]; !ok {
+		made, err := c.CreateToken(ctx, api.TokenRequest{Name: name, Roles: roles})
+		if err != nil {
+			t.Fatalf("create token %s: %v", name, err)
+		}
+		if w.tokens == nil {
+			w.tokens = map[string]string{}
+		}
+		w.tokens[name] = made.Secret
+	}
+	c.Token = w.tokens[name]
+	// Every daemon follows the tokens with a watch: wait until site's accepts it.
+	for {
+		if _, err := c.Status(ctx); err == nil {
+			return c
+		} else if ctx.Err() != nil {
+			t.Fatalf("token %s not accepted by %s: %v", name, site, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TokenFile returns a file holding the secret of the token named name (made by
+// ClientAs), for the commands' --token-file.
+func (w *World) TokenFile(t testing.TB, name string, roles ...apitoken.Role) string {
+	t.Helper()
+	c := w.ClientAs(t, w.Fleet.Sites[0].Name, name, roles...)
+	path := filepath.Join(w.dir, name+".token")
+	if err := os.WriteFile(path, []byte(c.Token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // Status asks site's daemon for its status.

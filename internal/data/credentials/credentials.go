@@ -33,9 +33,24 @@ const SecretTimeout = 10 * time.Second
 // trailing newline is dropped from a file or a Secret's value. The password never
 // appears in a log or an error; errors name where it was looked for.
 func Password(ctx context.Context, ref *v1alpha1.SecretRef, f *fleet.Fleet) (string, error) {
+	return read(ctx, ref, f, "passwordFrom", data.ErrPasswordMissing)
+}
+
+// Value reads what ref points at, as Password does, for the fleet field named field
+// (spec.tls.ca, ...): a certificate or a key. Errors name field and wrap ErrMissing
+// when the value is not where ref says.
+func Value(ctx context.Context, ref *v1alpha1.SecretRef, f *fleet.Fleet, field string) ([]byte, error) {
+	v, err := read(ctx, ref, f, field, ErrMissing)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(v), nil
+}
+
+func read(ctx context.Context, ref *v1alpha1.SecretRef, f *fleet.Fleet, field string, missing error) (string, error) {
 	switch {
 	case ref == nil:
-		return "", fmt.Errorf("%w: credentials.passwordFrom is not set", data.ErrPasswordMissing)
+		return "", fmt.Errorf("%w: %s is not set", missing, field)
 	case ref.File != "":
 		p := ref.File
 		if !filepath.IsAbs(p) {
@@ -43,37 +58,37 @@ func Password(ctx context.Context, ref *v1alpha1.SecretRef, f *fleet.Fleet) (str
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
-			return "", fmt.Errorf("%w: passwordFrom.file: %v", data.ErrPasswordMissing, err)
+			return "", fmt.Errorf("%w: %s.file: %v", missing, field, err)
 		}
-		pw := trimNewline(string(b))
-		if pw == "" {
-			return "", fmt.Errorf("%w: passwordFrom.file %s is empty", data.ErrPasswordMissing, p)
+		v := trimNewline(string(b))
+		if v == "" {
+			return "", fmt.Errorf("%w: %s.file %s is empty", missing, field, p)
 		}
-		return pw, nil
+		return v, nil
 	case ref.Env != "":
-		pw, ok := os.LookupEnv(ref.Env)
-		if !ok || pw == "" {
-			return "", fmt.Errorf("%w: passwordFrom.env: $%s is not set", data.ErrPasswordMissing, ref.Env)
+		v, ok := os.LookupEnv(ref.Env)
+		if !ok || v == "" {
+			return "", fmt.Errorf("%w: %s.env: $%s is not set", missing, field, ref.Env)
 		}
-		return pw, nil
+		return v, nil
 	case ref.Secret != nil:
-		return secretPassword(ctx, ref.Secret, f)
+		return secretValue(ctx, ref.Secret, f, field, missing)
 	}
-	return "", fmt.Errorf("%w: passwordFrom names no file, env or secret", data.ErrPasswordMissing)
+	return "", fmt.Errorf("%w: %s names no file, env or secret", missing, field)
 }
 
-// secretPassword reads ref's key from the Secret on ref's site. A Secret or key that is
-// not there wraps data.ErrPasswordMissing; a site that cannot be reached does not (it may
-// answer later).
-func secretPassword(ctx context.Context, ref *v1alpha1.KubeSecretKeyRef, f *fleet.Fleet) (string, error) {
-	where := fmt.Sprintf("passwordFrom.secret %s/%s (key %q) on site %s", ref.Namespace, ref.Name, ref.Key, ref.Site)
+// secretValue reads ref's key from the Secret on ref's site. A Secret or key that is
+// not there wraps missing; a site that cannot be reached does not (it may answer
+// later).
+func secretValue(ctx context.Context, ref *v1alpha1.KubeSecretKeyRef, f *fleet.Fleet, field string, missing error) (string, error) {
+	where := fmt.Sprintf("%s.secret %s/%s (key %q) on site %s", field, ref.Namespace, ref.Name, ref.Key, ref.Site)
 	s := f.Site(ref.Site)
 	if s == nil {
-		return "", fmt.Errorf("%w: %s: the site is not in the fleet", data.ErrPasswordMissing, where)
+		return "", fmt.Errorf("%w: %s: the site is not in the fleet", missing, where)
 	}
 	cfg, err := site.RESTConfig(s, f.Dir)
 	if err != nil { // err names the site
-		return "", fmt.Errorf("passwordFrom.secret %s/%s (key %q): %w", ref.Namespace, ref.Name, ref.Key, err)
+		return "", fmt.Errorf("%s.secret %s/%s (key %q): %w", field, ref.Namespace, ref.Name, ref.Key, err)
 	}
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -84,7 +99,7 @@ func secretPassword(ctx context.Context, ref *v1alpha1.KubeSecretKeyRef, f *flee
 	sec, err := kube.CoreV1().Secrets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		return "", fmt.Errorf("%w: %s: no such secret", data.ErrPasswordMissing, where)
+		return "", fmt.Errorf("%w: %s: no such secret", missing, where)
 	case err != nil:
 		return "", fmt.Errorf("%s: %w", where, err)
 	}
@@ -99,11 +114,11 @@ func secretPassword(ctx context.Context, ref *v1alpha1.KubeSecretKeyRef, f *flee
 		if len(keys) > 0 {
 			has = "its keys: " + strings.Join(keys, ", ")
 		}
-		return "", fmt.Errorf("%w: %s: the secret has no such key (%s)", data.ErrPasswordMissing, where, has)
+		return "", fmt.Errorf("%w: %s: the secret has no such key (%s)", missing, where, has)
 	}
 	pw := trimNewline(string(v))
 	if pw == "" {
-		return "", fmt.Errorf("%w: %s: the value is empty", data.ErrPasswordMissing, where)
+		return "", fmt.Errorf("%w: %s: the value is empty", missing, where)
 	}
 	return pw, nil
 }

@@ -66,3 +66,20 @@ func TestPassword(t *testing.T) {
 		t.Errorf("secret on the witness: %v", err)
 	}
 }
+
+func TestValue(t *testing.T) {
+	dir := t.TempDir()
+	pem := "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+	if err := os.WriteFile(filepath.Join(dir, "ca.crt"), []byte(pem), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := &fleet.Fleet{Dir: dir}
+	got, err := Value(context.Background(), &v1alpha1.SecretRef{File: "ca.crt"}, f, "spec.tls.ca")
+	if err != nil || string(got) != strings.TrimSuffix(pem, "\n") {
+		t.Fatalf("%q, %v", got, err)
+	}
+	_, err = Value(context.Background(), &v1alpha1.SecretRef{File: "nope.crt"}, f, "spec.tls.members[0].cert")
+	if !errors.Is(err, ErrMissing) || errors.Is(err, data.ErrPasswordMissing) || !strings.Contains(err.Error(), "spec.tls.members[0].cert.file") {
+		t.Fatalf("missing certificate: %v", err)
+	}
+}

@@ -30,65 +30,92 @@ import (
 // BenchmarkDRLag runs pgbench at a fixed rate of single-insert transactions on the
 // primary for 15 s and samples the DR member's lag every 250 ms.
 func BenchmarkDRLag(b *testing.B) {
-	pgbench := testenv.LookPath(b, "/usr/lib/postgresql/15/bin/pgbench", "pgbench")
 	for _, rate := range []int{1000, 5000} {
 		b.Run(fmt.Sprintf("writes=%d/s", rate), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				l := newLab(b)
 				ctx := testCtx(b, 3*time.Minute)
 				l.bootstrap(ctx)
-				l.exec(ctx, "east-0", `create table lagload (id bigserial primary key, v int, at timestamptz default now())`)
-				script := filepath.Join(b.TempDir(), "insert.sql")
-				if err := os.WriteFile(script, []byte("insert into lagload (v) values (1);\n"), 0o644); err != nil {
-					b.Fatal(err)
-				}
-				waitFor(b, ctx, "west-0 caught up before the load", func() (bool, string) {
-					m := l.status(ctx).Member("west-0")
-					return m.State == data.StateStreaming && m.LagBytes == 0, ""
-				})
-				var bytes, secs []float64
-				sctx, stop := context.WithCancel(ctx)
-				var wg sync.WaitGroup
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					t := time.NewTicker(250 * time.Millisecond)
-					defer t.Stop()
-					for sctx.Err() == nil {
-						if st, err := l.drv.Status(sctx); err == nil {
-							if m := st.Member("west-0"); m != nil && m.Reachable {
-								bytes = append(bytes, float64(m.LagBytes))
-								secs = append(secs, m.LagSeconds)
-							}
-						}
-						select {
-						case <-sctx.Done():
-						case <-t.C:
-						}
-					}
-				}()
-				port := strings.Split(l.member("east-0").Address.Address, ":")[1]
-				cmd := exec.CommandContext(ctx, pgbench, "-n", "-h", "127.0.0.1", "-p", port, "-U", "hadron",
-					"-c", "16", "-j", "2", "-R", strconv.Itoa(rate), "-T", "15", "-f", script, "orders")
-				cmd.Env = append(os.Environ(), "PGPASSWORD="+testPassword)
-				out, err := cmd.CombinedOutput()
-				stop()
-				wg.Wait()
-				if err != nil {
-					b.Fatalf("pgbench: %v\n%s", err, out)
-				}
-				tps := parseFloat(regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out))
-				lat := parseFloat(regexp.MustCompile(`latency average = ([0-9.]+) ms`).FindSubmatch(out))
-				b.ReportMetric(tps, "tps")
-				b.ReportMetric(lat, "commit-ms")
-				b.ReportMetric(pct(bytes, 50), "lag-p50-bytes")
-				b.ReportMetric(pct(bytes, 99), "lag-p99-bytes")
-				b.ReportMetric(pct(secs, 50)*1000, "lag-p50-ms")
-				b.ReportMetric(pct(secs, 99)*1000, "lag-p99-ms")
-				b.Logf("rate %d/s: pgbench tps %.0f, commit latency %.2f ms, %d lag samples", rate, tps, lat, len(bytes))
+				measureDRLag(b, ctx, l, rate).report(b)
 			}
 		})
 	}
+}
+
+// drLag is what measureDRLag saw.
+type drLag struct {
+	tps, commitMs            float64
+	bytes, secs              []float64
+	lagP50Bytes, lagP99Bytes float64
+	lagP50Ms, lagP99Ms, rate float64
+}
+
+func (r drLag) report(b *testing.B) {
+	b.ReportMetric(r.tps, "tps")
+	b.ReportMetric(r.commitMs, "commit-ms")
+	b.ReportMetric(r.lagP50Bytes, "lag-p50-bytes")
+	b.ReportMetric(r.lagP99Bytes, "lag-p99-bytes")
+	b.ReportMetric(r.lagP50Ms, "lag-p50-ms")
+	b.ReportMetric(r.lagP99Ms, "lag-p99-ms")
+	b.Logf("rate %.0f/s: pgbench tps %.0f, commit latency %.2f ms, %d lag samples, lag p50 %.0f ms p99 %.0f ms",
+		r.rate, r.tps, r.commitMs, len(r.bytes), r.lagP50Ms, r.lagP99Ms)
+}
+
+// measureDRLag runs pgbench (16 clients) at rate single-insert transactions a second
+// on the primary for 15 s, over the lab's TLS settings, and samples west-0's lag
+// every 250 ms.
+func measureDRLag(b *testing.B, ctx context.Context, l *lab, rate int) drLag {
+	b.Helper()
+	pgbench := testenv.LookPath(b, "/usr/lib/postgresql/15/bin/pgbench", "pgbench")
+	l.exec(ctx, "east-0", `create table lagload (id bigserial primary key, v int, at timestamptz default now())`)
+	script := filepath.Join(b.TempDir(), "insert.sql")
+	if err := os.WriteFile(script, []byte("insert into lagload (v) values (1);\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	waitFor(b, ctx, "west-0 caught up before the load", func() (bool, string) {
+		m := l.status(ctx).Member("west-0")
+		return m.State == data.StateStreaming && m.LagBytes == 0, ""
+	})
+	var r drLag
+	r.rate = float64(rate)
+	sctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for sctx.Err() == nil {
+			if st, err := l.drv.Status(sctx); err == nil {
+				if m := st.Member("west-0"); m != nil && m.Reachable {
+					r.bytes = append(r.bytes, float64(m.LagBytes))
+					r.secs = append(r.secs, m.LagSeconds)
+				}
+			}
+			select {
+			case <-sctx.Done():
+			case <-t.C:
+			}
+		}
+	}()
+	port := strings.Split(l.member("east-0").Address.Address, ":")[1]
+	cmd := exec.CommandContext(ctx, pgbench, "-n", "-h", "127.0.0.1", "-p", port, "-U", "hadron",
+		"-c", "16", "-j", "2", "-R", strconv.Itoa(rate), "-T", "15", "-f", script, "orders")
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+testPassword, "PGSSLMODE=disable")
+	if l.caFile != "" {
+		cmd.Env = append(os.Environ(), "PGPASSWORD="+testPassword, "PGSSLMODE=verify-full", "PGSSLROOTCERT="+l.caFile)
+	}
+	out, err := cmd.CombinedOutput()
+	stop()
+	wg.Wait()
+	if err != nil {
+		b.Fatalf("pgbench: %v\n%s", err, out)
+	}
+	r.tps = parseFloat(regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out))
+	r.commitMs = parseFloat(regexp.MustCompile(`latency average = ([0-9.]+) ms`).FindSubmatch(out))
+	r.lagP50Bytes, r.lagP99Bytes = pct(r.bytes, 50), pct(r.bytes, 99)
+	r.lagP50Ms, r.lagP99Ms = pct(r.secs, 50)*1000, pct(r.secs, 99)*1000
+	return r
 }
 
 // BenchmarkInRegionFailover kills the primary under a write load and measures the time

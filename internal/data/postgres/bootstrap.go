@@ -31,7 +31,7 @@ func (d *Driver) Bootstrap(ctx context.Context) error {
 	}
 	if !initialized(primary.DataDir) {
 		d.log.Info("initdb", "member", primary.Name, "dir", primary.DataDir)
-		if err := pgserver.Init(ctx, primary.DataDir, pgserver.InitOptions{Superuser: d.user(), Password: d.cfg.Password}); err != nil {
+		if err := pgserver.Init(ctx, primary.DataDir, pgserver.InitOptions{Superuser: d.user(), Password: d.cfg.Password, Access: d.access()}); err != nil {
 			return fmt.Errorf("bootstrap %s: %w", primary.Name, err)
 		}
 	}
@@ -82,10 +82,31 @@ func (d *Driver) StartMember(ctx context.Context, name string) error {
 	if m.DataDir == "" {
 		return fmt.Errorf("start %s: %w", name, data.ErrNotManaged)
 	}
+	// The passfile is read at every connection attempt, so a running standby picks a
+	// new one up too.
+	if err := d.writePassfile(m.DataDir); err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	if _, running := pgserver.Running(m.DataDir); !running {
+		// Written at every start: pg_basebackup and pg_rewind copy pg_hba.conf from
+		// another member, and a set that turns TLS on gets it at its next start.
+		if err := d.installTLS(ctx, m, m.DataDir, true); err != nil {
+			return fmt.Errorf("start %s: %w", name, err)
+		}
+		if err := pgserver.WriteAccess(m.DataDir, d.access()); err != nil {
+			return fmt.Errorf("start %s: %w", name, err)
+		}
+	}
 	if err := pgserver.Start(ctx, m.DataDir, m.Address.Address); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}
 	return nil
+}
+
+// access is every member's pg_hba.conf: only the replication role replicates, and
+// with TLS on nobody gets in without it.
+func (d *Driver) access() pgserver.Access {
+	return pgserver.Access{RequireTLS: d.cfg.TLS.on(), ReplicationUser: d.replUser()}
 }
 
 // StopMember stops a local member's server.
@@ -100,7 +121,7 @@ func (d *Driver) StopMember(ctx context.Context, name string, mode pgserver.Stop
 	return pgserver.Stop(ctx, m.DataDir, mode)
 }
 
-// preparePrimary creates the replication role, the database, hadron's marker table,
+// preparePrimary creates (or resets) the replication role, the database, hadron's marker table,
 // pg_walinspect (for exact loss counting) and one replication slot per other member.
 // Every statement is idempotent.
 func (d *Driver) preparePrimary(ctx context.Context, p v1alpha1.Member) error {
@@ -109,21 +130,8 @@ func (d *Driver) preparePrimary(ctx context.Context, p v1alpha1.Member) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	if d.replUser() != d.user() {
-		var exists bool
-		if err := conn.QueryRow(ctx, `select exists(select 1 from pg_roles where rolname=$1)`, d.replUser()).Scan(&exists); err != nil {
-			return err
-		}
-		if !exists {
-			var stmt string
-			if err := conn.QueryRow(ctx, `select format('create role %I with login replication password %L', $1::text, $2::text)`,
-				d.replUser(), d.cfg.Password).Scan(&stmt); err != nil {
-				return err
-			}
-			if _, err := conn.Exec(ctx, stmt); err != nil {
-				return fmt.Errorf("create replication role: %w", err)
-			}
-		}
+	if err := d.prepareRoles(ctx, conn); err != nil {
+		return err
 	}
 	if db := d.database(); db != "postgres" {
 		var exists bool
@@ -171,21 +179,26 @@ func (d *Driver) slotStatements(primary string) []string {
 }
 
 // clone makes m a fresh copy of primary with pg_basebackup, configured to stream.
+// m.DataDir may be a temporary directory (reclone): the passfile and CA are those
+// beside the member's own directory, where its configuration points.
 func (d *Driver) clone(ctx context.Context, m, primary v1alpha1.Member) error {
 	if err := pgserver.PrepareDir(m.DataDir); err != nil {
 		return err
 	}
+	home := d.members[m.Name].DataDir
+	if err := d.writePassfile(home); err != nil {
+		return fmt.Errorf("clone %s: %w", m.Name, err)
+	}
+	if err := d.installTLS(ctx, m, home, false); err != nil {
+		return fmt.Errorf("clone %s: %w", m.Name, err)
+	}
 	d.log.Info("pg_basebackup", "member", m.Name, "from", primary.Name, "via", addrFrom(primary, d.region(m)))
-	ci := d.conninfo(primary, d.region(m), d.replUser(), m.Name, false)
-	if _, err := pgserver.Run(ctx, "pg_basebackup", d.pgEnv(), "-D", m.DataDir, "-d", ci,
+	ci := d.conninfo(primary, d.region(m), d.replUser(), m.Name, home)
+	if _, err := pgserver.Run(ctx, "pg_basebackup", toolEnv(home), "-D", m.DataDir, "-d", ci,
 		"-X", "stream", "-c", "fast", "--no-sync"); err != nil {
 		return fmt.Errorf("clone %s from %s: %w", m.Name, primary.Name, err)
 	}
-	set, err := d.standbySettings(m.Name, primary.Name)
-	if err != nil {
-		return err
-	}
-	if err := setAutoConf(m.DataDir, set); err != nil {
+	if err := setAutoConf(m.DataDir, d.standbySettings(m.Name, primary.Name, home)); err != nil {
 		return fmt.Errorf("clone %s: %w", m.Name, err)
 	}
 	return touch(m.DataDir, "standby.signal")

@@ -76,52 +76,52 @@ func initialized(dir string) bool {
 	return err == nil
 }
 
-// standbySettings are the recovery parameters of a member following primary. For a
-// local member the password goes into a pgpass file beside its data directory (see
-// passfile), so it appears in no SQL statement, no server log and no configuration
-// file; a remote member gets it inside primary_conninfo.
-func (d *Driver) standbySettings(member, primary string) (map[string]string, error) {
+// standbySettings are the recovery parameters of a member following primary, whose
+// data directory is dataDir (for a member hadron does not run, the directory its
+// server reports). The password is in no setting: primary_conninfo names the passfile
+// beside dataDir, which writePassfile writes for the members hadron runs and whoever
+// runs a member puts there for the others.
+func (d *Driver) standbySettings(member, primary, dataDir string) map[string]string {
 	p := d.members[primary]
 	m := d.members[member]
-	ci := d.conninfo(p, d.region(m), d.replUser(), member, m.DataDir == "")
-	if m.DataDir != "" {
-		pf, err := d.writePassfile(m.DataDir)
-		if err != nil {
-			return nil, fmt.Errorf("passfile of %s: %w", member, err)
-		}
-		ci += " passfile=" + quoteConn(pf)
-	}
 	return map[string]string{
-		"primary_conninfo":              ci,
+		"primary_conninfo":              d.conninfo(p, d.region(m), d.replUser(), member, dataDir),
 		"primary_slot_name":             slotName(member),
 		"recovery_target_timeline":      "latest",
 		"default_transaction_read_only": "",
 		"synchronous_standby_names":     "",
-	}, nil
+	}
 }
 
 // passfile is the pgpass file of the member whose data directory is dir: a sibling,
-// so that pg_basebackup and pg_rewind never copy it.
-func passfile(dir string) string { return filepath.Clean(dir) + ".pgpass" }
+// so that pg_basebackup and pg_rewind never copy it; absolute, since the WAL receiver
+// reads it from inside the data directory.
+func passfile(dir string) string { return absDir(dir) + ".pgpass" }
 
-// writePassfile writes the replication user's password for every server (libpq
-// ignores the file unless it is 0600 and owned by the reading user).
-func (d *Driver) writePassfile(dir string) (string, error) {
+// writePassfile writes the replication role's password for every server beside dir
+// (libpq ignores the file unless it is 0600 and owned by the reading user). The
+// superuser's password is never in it.
+func (d *Driver) writePassfile(dir string) error {
 	esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
-	line := fmt.Sprintf("*:*:*:%s:%s\n", esc.Replace(d.replUser()), esc.Replace(d.cfg.Password))
+	line := fmt.Sprintf("*:*:*:%s:%s\n", esc.Replace(d.replUser()), esc.Replace(replicationPassword(d.cfg.Password)))
 	path := passfile(dir)
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(line), 0o600); err != nil {
-		return "", err
+		return fmt.Errorf("passfile: %w", err)
 	}
 	if err := chownLike(tmp, dir); err != nil {
 		os.Remove(tmp)
-		return "", err
+		return fmt.Errorf("passfile: %w", err)
 	}
-	return path, os.Rename(tmp, path)
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("passfile: %w", err)
+	}
+	return nil
 }
 
-// pgEnv is the environment for client programs (pg_basebackup, pg_rewind).
-func (d *Driver) pgEnv() []string {
-	return []string{"PGPASSWORD=" + d.cfg.Password, "PGCONNECT_TIMEOUT=5"}
+// toolEnv is the environment of pg_basebackup and pg_rewind run for the member whose
+// data directory is dir: the passfile's path, never a password (PGPASSWORD would show
+// in /proc/<pid>/environ to the same user and in core dumps).
+func toolEnv(dir string) []string {
+	return []string{"PGPASSFILE=" + passfile(dir), "PGCONNECT_TIMEOUT=5"}
 }

@@ -6,6 +6,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,8 +30,11 @@ type Config struct {
 	// Regions maps each site name to its region; a member's region decides which
 	// address of another member it uses (Endpoint.From).
 	Regions map[string]string
-	// Password logs in Set.Spec.Credentials.User (and the replication user).
+	// Password logs in Set.Spec.Credentials.User; the replication role's password is
+	// derived from it (replicationPassword).
 	Password string
+	// TLS encrypts and verifies every connection to a member; nil is mode disable.
+	TLS *TLS
 	// Region is where this process runs; it picks the addresses the driver itself dials
 	// (Endpoint.From). Empty means every member's own Address (an operator who reaches
 	// all regions directly, as in the lab).
@@ -45,6 +49,8 @@ type Driver struct {
 	cfg     Config
 	log     *slog.Logger
 	members map[string]v1alpha1.Member
+	// roots verify members' certificates (verify-ca, verify-full).
+	roots *x509.CertPool
 
 	mu sync.Mutex
 	// caughtUp is when each member was last seen with no lag: the age of its lag when
@@ -77,7 +83,11 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 3 * time.Second
 	}
-	d := &Driver{cfg: cfg, log: cfg.Logger.With("component", "data/postgres", "set", cfg.Set.Name), members: map[string]v1alpha1.Member{}, caughtUp: map[string]time.Time{}, idle: map[string][]idleConn{}}
+	roots, err := cfg.TLS.check()
+	if err != nil {
+		return nil, fmt.Errorf("mirror set %s: %w", cfg.Set.Name, err)
+	}
+	d := &Driver{cfg: cfg, roots: roots, log: cfg.Logger.With("component", "data/postgres", "set", cfg.Set.Name), members: map[string]v1alpha1.Member{}, caughtUp: map[string]time.Time{}, idle: map[string][]idleConn{}}
 	for _, m := range cfg.Set.Spec.Members {
 		d.members[m.Name] = m
 	}
@@ -99,11 +109,14 @@ func (d *Driver) region(m v1alpha1.Member) string { return d.cfg.Regions[m.Site]
 
 func (d *Driver) user() string { return d.cfg.Set.Spec.Credentials.User }
 
+// replUser is the role of replication, pg_basebackup and pg_rewind: never the
+// superuser (the fleet's validation refuses that, and a set built in code without one
+// gets the default).
 func (d *Driver) replUser() string {
-	if u := d.cfg.Set.Spec.Credentials.ReplicationUser; u != "" {
+	if u := d.cfg.Set.Spec.Credentials.ReplicationUser; u != "" && u != d.user() {
 		return u
 	}
-	return d.user()
+	return v1alpha1.DefaultReplicationUser
 }
 
 func (d *Driver) database() string {
@@ -123,12 +136,15 @@ func (d *Driver) connect(ctx context.Context, m v1alpha1.Member, db string) (*pg
 		return nil, retry.Permanent("%s: address %q: %w", m.Name, addrFrom(m, d.cfg.Region), err)
 	}
 	p, _ := strconv.Atoi(port)
+	// TLS comes from the set's mode below (clientTLS), not from a connection string.
 	cc, err := pgx.ParseConfig("sslmode=disable")
 	if err != nil {
 		return nil, err
 	}
 	cc.Host, cc.Port, cc.User, cc.Password, cc.Database = host, uint16(p), d.user(), d.cfg.Password, db
 	cc.ConnectTimeout = d.cfg.ConnectTimeout
+	cc.TLSConfig = clientTLS(d.cfg.TLS.mode(), d.roots, host)
+	cc.Fallbacks = nil
 	cc.RuntimeParams["application_name"] = "hadron"
 	cctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
 	defer cancel()
@@ -167,20 +183,18 @@ func trimConnErr(err error) string {
 	return s
 }
 
-// conninfo is the libpq connection string for reaching to from region as user. With
-// the password it goes only into a data directory's postgresql.auto.conf (0600, like
-// .pgpass); programs get the password through PGPASSWORD instead, so that it never
-// shows in a process list. It must never be logged.
-func (d *Driver) conninfo(to v1alpha1.Member, region, user, appName string, withPassword bool) string {
+// conninfo is the libpq connection string for a client beside the data directory
+// dataDir (a WAL receiver, pg_basebackup, pg_rewind) reaching to from region as user.
+// It never holds the password: the client reads it from the passfile beside dataDir
+// (writePassfile), so it shows in no statement, configuration file or environment.
+func (d *Driver) conninfo(to v1alpha1.Member, region, user, appName, dataDir string) string {
 	host, port, _ := net.SplitHostPort(addrFrom(to, region))
 	parts := []string{
 		"host=" + quoteConn(host), "port=" + port, "user=" + quoteConn(user),
-		"dbname=postgres", "sslmode=disable",
+		"dbname=postgres", "passfile=" + quoteConn(passfile(dataDir)),
 		"connect_timeout=5", "keepalives_idle=5", "keepalives_interval=2", "keepalives_count=3",
 	}
-	if withPassword {
-		parts = append(parts, "password="+quoteConn(d.cfg.Password))
-	}
+	parts = append(parts, d.sslParams(dataDir)...)
 	if appName != "" {
 		parts = append(parts, "application_name="+quoteConn(appName))
 	}

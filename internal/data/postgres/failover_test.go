@@ -27,6 +27,23 @@ type writer struct {
 	byNode  map[string]int
 	// firstAck is when each target first acknowledged a write (nil: not recorded).
 	firstAck map[string]time.Time
+	// lastAck is when the last write was acknowledged, and maxGap the longest time
+	// between two acknowledgements since resetGap: a switchover's write pause.
+	lastAck time.Time
+	maxGap  time.Duration
+}
+
+// resetGap starts measuring the longest pause between acknowledged writes afresh.
+func (w *writer) resetGap() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.maxGap = 0
+}
+
+func (w *writer) gap() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.maxGap
 }
 
 func (w *writer) run(ctx context.Context) {
@@ -54,6 +71,11 @@ func (w *writer) run(ctx context.Context) {
 			continue
 		}
 		w.mu.Lock()
+		now := time.Now()
+		if !w.lastAck.IsZero() && now.Sub(w.lastAck) > w.maxGap {
+			w.maxGap = now.Sub(w.lastAck)
+		}
+		w.lastAck = now
 		w.acked = append(w.acked, n)
 		w.byNode[w.targets[cur]]++
 		if _, ok := w.firstAck[w.targets[cur]]; !ok && w.firstAck != nil {

@@ -48,5 +48,48 @@ func ForSet(ctx context.Context, f *fleet.Fleet, set *v1alpha1.MirrorSet, region
 	for _, s := range f.Sites {
 		regions[s.Name] = s.Spec.Region
 	}
-	return New(Config{Set: set, Regions: regions, Password: pw, Region: region, Logger: log})
+	tls, err := TLSFromFleet(ctx, f, set)
+	if err != nil {
+		return nil, err
+	}
+	return New(Config{Set: set, Regions: regions, Password: pw, Region: region, Logger: log, TLS: tls})
+}
+
+// TLSFromFleet is the driver's TLS for set's spec.tls (nil when it is off; paths are
+// relative to f.Dir). It reads the CA now and a member's certificate and key only when
+// the driver starts that member: a daemon reads the keys of its own site's members,
+// not every site's.
+func TLSFromFleet(ctx context.Context, f *fleet.Fleet, set *v1alpha1.MirrorSet) (*TLS, error) {
+	spec := set.Spec.TLS
+	mode := spec.EffectiveMode()
+	if mode == v1alpha1.TLSDisable {
+		return nil, nil
+	}
+	t := &TLS{Mode: mode}
+	if spec.CA != nil {
+		ca, err := credentials.Value(ctx, spec.CA, f, "spec.tls.ca")
+		if err != nil {
+			return nil, err
+		}
+		t.CA = ca
+	}
+	t.ServerCert = func(ctx context.Context, member string) ([]byte, []byte, error) {
+		for i, mc := range spec.Members {
+			if mc.Member != member {
+				continue
+			}
+			p := fmt.Sprintf("spec.tls.members[%d]", i)
+			cert, err := credentials.Value(ctx, mc.Cert, f, p+".cert")
+			if err != nil {
+				return nil, nil, err
+			}
+			key, err := credentials.Value(ctx, mc.Key, f, p+".key")
+			if err != nil {
+				return nil, nil, err
+			}
+			return cert, key, nil
+		}
+		return nil, nil, fmt.Errorf("%w in spec.tls.members", ErrNoServerCert)
+	}
+	return t, nil
 }

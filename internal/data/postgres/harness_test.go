@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/x509/pkix"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,7 +14,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/pgserver"
+	"hadron.dev/hadron/internal/pki"
 	"hadron.dev/hadron/internal/testenv"
 	"hadron.dev/hadron/internal/testenv/netlink"
 )
@@ -28,9 +31,24 @@ type lab struct {
 	set     *v1alpha1.MirrorSet
 	drv     *Driver
 	proxies []*netlink.Link
+	// tls is the set's TLS, as a daemon reads it from the fleet; nil without TLS.
+	tls *TLS
+	// caFile is the CA that clients verify the members against ("" without TLS).
+	caFile string
 }
 
-func newLab(t testing.TB) *lab {
+// labOptions change newLab's set.
+type labOptions struct {
+	// plain runs the set without TLS (sslmode disable), as hadron did before TLS: the
+	// benchmarks' baseline.
+	plain bool
+}
+
+// newLab is the set with TLS on in mode verify-full: a CA (internal/pki) and a
+// certificate per member for 127.0.0.1, named in spec.tls as a fleet file names them.
+func newLab(t testing.TB) *lab { return newLabWith(t, labOptions{}) }
+
+func newLabWith(t testing.TB, opts labOptions) *lab {
 	t.Helper()
 	testenv.PostgresBin(t)
 	ports := testenv.FreePorts(t, 6)
@@ -58,6 +76,9 @@ func newLab(t testing.TB) *lab {
 		},
 	}
 	l := &lab{t: t, set: set}
+	if !opts.plain {
+		l.issueCertificates(filepath.Join(root, "pki"))
+	}
 	for i, up := range []int{0, 1, 2} {
 		p := netlink.New(addr(3+i), addr(up))
 		p.SetLatency(35 * time.Millisecond) // each way: a 70 ms round trip between regions
@@ -85,6 +106,7 @@ func (l *lab) driver(password string) *Driver {
 		level = slog.LevelDebug
 	}
 	d, err := New(Config{
+		TLS:      l.tls,
 		Set:      l.set,
 		Regions:  map[string]string{"east": "east", "west": "west"},
 		Password: password,
@@ -121,10 +143,43 @@ func (l *lab) bootstrap(ctx context.Context) {
 	}
 }
 
+// issueCertificates makes a CA in dir, a server certificate for every member (its
+// addresses are all on 127.0.0.1), and the set's spec.tls naming those files.
+func (l *lab) issueCertificates(dir string) {
+	l.t.Helper()
+	ca, err := pki.LoadOrCreate(dir, pkix.Name{CommonName: "hadron test db CA"})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	spec := &v1alpha1.TLS{Mode: v1alpha1.TLSVerifyFull, CA: &v1alpha1.SecretRef{File: filepath.Join(dir, pki.CACert)}}
+	for _, m := range l.set.Spec.Members {
+		base := filepath.Join(dir, m.Name)
+		if err := ca.Issue(base, pki.Request{CommonName: m.Name, Hosts: []string{"127.0.0.1"}, Server: true}); err != nil {
+			l.t.Fatal(err)
+		}
+		spec.Members = append(spec.Members, v1alpha1.MemberCertificate{Member: m.Name,
+			Cert: &v1alpha1.SecretRef{File: base + ".crt"}, Key: &v1alpha1.SecretRef{File: base + ".key"}})
+	}
+	l.set.Spec.TLS = spec
+	t, err := TLSFromFleet(context.Background(), &fleet.Fleet{Dir: dir}, l.set)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	l.tls, l.caFile = t, spec.CA.File
+}
+
+// sslDSN is the libpq TLS keywords of the lab's clients.
+func (l *lab) sslDSN() string {
+	if l.caFile == "" {
+		return "sslmode=disable"
+	}
+	return "sslmode=verify-full sslrootcert=" + quoteConn(l.caFile)
+}
+
 // dsn reaches member from its own region as the superuser, in the set's database.
 func (l *lab) dsn(member string) string {
-	return fmt.Sprintf("host=127.0.0.1 port=%s user=hadron password=%s dbname=orders sslmode=disable connect_timeout=3",
-		strings.Split(l.member(member).Address.Address, ":")[1], quoteConn(testPassword))
+	return fmt.Sprintf("host=127.0.0.1 port=%s user=hadron password=%s dbname=orders connect_timeout=3 %s",
+		strings.Split(l.member(member).Address.Address, ":")[1], quoteConn(testPassword), l.sslDSN())
 }
 
 func testCtx(t testing.TB, d time.Duration) context.Context {

@@ -90,10 +90,15 @@ func (d *Driver) repoint(ctx context.Context, m v1alpha1.Member, primary string)
 		return err
 	}
 	defer conn.Close(context.Background())
-	set, err := d.standbySettings(m.Name, primary)
-	if err != nil {
-		return err
+	dataDir := m.DataDir
+	if dataDir == "" {
+		// A member run by someone else: its passfile and CA are beside the data
+		// directory its server reports.
+		if err := conn.QueryRow(ctx, `select current_setting('data_directory')`).Scan(&dataDir); err != nil {
+			return fmt.Errorf("data directory of %s: %w", m.Name, err)
+		}
 	}
+	set := d.standbySettings(m.Name, primary, dataDir)
 	var settings []setting
 	for _, k := range sortedKeys(set) {
 		settings = append(settings, setting{k, set[k]})
@@ -130,8 +135,16 @@ func (d *Driver) rewindOrClone(ctx context.Context, m, primary v1alpha1.Member, 
 		return err
 	}
 	d.countDiscarded(ctx, m, primary)
-	src := d.conninfo(primary, d.region(m), d.user(), "", false)
-	out, err := pgserver.Run(ctx, "pg_rewind", d.pgEnv(), "--target-pgdata", m.DataDir, "--source-server", src)
+	if err := d.writePassfile(m.DataDir); err != nil {
+		return err
+	}
+	if err := d.installTLS(ctx, m, m.DataDir, false); err != nil {
+		return err
+	}
+	// pg_rewind reads the source as the replication role, which holds only the
+	// grants it needs (rewindGrants), not as the superuser.
+	src := d.conninfo(primary, d.region(m), d.replUser(), "", m.DataDir)
+	out, err := pgserver.Run(ctx, "pg_rewind", toolEnv(m.DataDir), "--target-pgdata", m.DataDir, "--source-server", src)
 	if err == nil && diverged && strings.Contains(string(out), "no rewind required") {
 		err = fmt.Errorf("pg_rewind found nothing to rewind, but the member replayed past the fork")
 	}
@@ -187,11 +200,7 @@ func (d *Driver) reclone(ctx context.Context, m, primary v1alpha1.Member) error 
 
 // configureStandby writes the recovery settings of a stopped member.
 func (d *Driver) configureStandby(m v1alpha1.Member, primary string) error {
-	set, err := d.standbySettings(m.Name, primary)
-	if err != nil {
-		return err
-	}
-	if err := setAutoConf(m.DataDir, set); err != nil {
+	if err := setAutoConf(m.DataDir, d.standbySettings(m.Name, primary, m.DataDir)); err != nil {
 		return err
 	}
 	return touch(m.DataDir, "standby.signal")

@@ -14,6 +14,7 @@ import (
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/pgserver"
 	"hadron.dev/hadron/internal/retry"
 )
@@ -37,8 +38,13 @@ func TestDeposedLeaderProcess(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw), &req); err != nil {
 		t.Fatal(err)
 	}
+	// The set's spec.tls names its certificate files, as a daemon's fleet does.
+	tls, err := TLSFromFleet(context.Background(), &fleet.Fleet{}, req.Set)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d, err := New(Config{Set: req.Set, Regions: map[string]string{"east": "east", "west": "west"}, Password: testPassword,
-		Logger: slog.New(slog.DiscardHandler)})
+		Logger: slog.New(slog.DiscardHandler), TLS: tls})
 	if err != nil {
 		t.Fatal(err)
 	}

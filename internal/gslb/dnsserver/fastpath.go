@@ -72,7 +72,7 @@ func (c *compiled) fastReply(pkt, out []byte, src netip.Addr, seq *atomic.Uint64
 			// change the answer (Client Subnet).
 			return 0, false
 		}
-		edns, limit, do = true, max(512, int(o[3])<<8|int(o[4])), o[7]&0x80
+		edns, limit, do = true, min(ednsSize, max(512, int(o[3])<<8|int(o[4]))), o[7]&0x80
 	default:
 		return 0, false
 	}

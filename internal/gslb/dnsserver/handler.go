@@ -114,7 +114,9 @@ func Answer(e *Engine) Handler {
 				m.IsEdns0().Option = append(m.IsEdns0().Option, &reply)
 			}
 			if isUDP(w) {
-				size = max(int(opt.UDPSize()), dns.MinMsgSize)
+				// Never more than hadron advertises, whatever the client offers: a
+				// larger datagram fragments, and an amplified reply is a weapon.
+				size = min(max(int(opt.UDPSize()), dns.MinMsgSize), ednsSize)
 			}
 		}
 		m.Truncate(size)

@@ -20,6 +20,13 @@ type RateLimit struct {
 	IPv4Prefix, IPv6Prefix int
 }
 
+// DefaultRateLimit is what `hadron serve` and `hadron dns serve` limit to unless told
+// otherwise: 1000 responses a second per /24 (/56) — far above what the resolvers of
+// one network ask of an authoritative server for a few names — and every second
+// limited response slipped as a truncated reply, so a real resolver behind a forged
+// flood still gets its answer over TCP.
+var DefaultRateLimit = RateLimit{Rate: 1000, Slip: 2}
+
 // Verdicts of the limiter.
 type rrlAction int
 

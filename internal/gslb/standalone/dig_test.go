@@ -34,7 +34,17 @@ func bigFleet(t *testing.T) *Node {
 			DNS:    &v1alpha1.DNS{Zone: "gslb.test", Name: "big.gslb.test"},
 			Health: &v1alpha1.Health{Type: v1alpha1.ProbeTCP}},
 	})
-	return startNode(t, f, nil)
+	return startNodeWith(t, Options{Fleet: f, StatusTXT: true})
+}
+
+// Without StatusTXT (the default) dig finds no _status name.
+func TestStatusTXTOffByDefault(t *testing.T) {
+	east, west := startLB(t, "127.0.0.1"), startLB(t, "127.0.0.2")
+	n := startNode(t, testFleet([]v1alpha1.Endpoint{ep(east.addr, nil)}, []v1alpha1.Endpoint{ep(west.addr, nil)}), nil)
+	out := dig(t, n, "_status.shop.gslb.test", "TXT")
+	if m := status.FindStringSubmatch(out); m == nil || m[1] != "NXDOMAIN" {
+		t.Fatalf("dig _status.shop TXT without StatusTXT:\n%s\nwant NXDOMAIN", out)
+	}
 }
 
 var (

@@ -16,7 +16,6 @@ import (
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/fleet"
-	"hadron.dev/hadron/internal/gslb/dnsserver"
 	"hadron.dev/hadron/internal/testenv"
 )
 
@@ -86,8 +85,14 @@ func testFleet(east, west []v1alpha1.Endpoint) *fleet.Fleet {
 // startNode runs a node; before lets a test adjust it before it runs.
 func startNode(t *testing.T, f *fleet.Fleet, observers []Observer, before ...func(*Node)) *Node {
 	t.Helper()
-	n, err := New(Options{Fleet: f, Listen: "127.0.0.1:0", Observers: observers,
-		Log: slog.New(slog.DiscardHandler), RRL: dnsserver.RateLimit{}})
+	return startNodeWith(t, Options{Fleet: f, Observers: observers}, before...)
+}
+
+// startNodeWith starts a node with o on loopback (no rate limit unless o has one).
+func startNodeWith(t *testing.T, o Options, before ...func(*Node)) *Node {
+	t.Helper()
+	o.Listen, o.Log = "127.0.0.1:0", slog.New(slog.DiscardHandler)
+	n, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,8 @@ type Options struct {
 	// that probes the sites' plain addresses.
 	Observers []Observer
 	RRL       dnsserver.RateLimit
+	// StatusTXT serves the _status.<main name> TXT records (gslb.WithStatusTXT).
+	StatusTXT bool
 	RootCAs   *x509.CertPool
 	Log       *slog.Logger
 }
@@ -53,7 +55,11 @@ func New(o Options) (*Node, error) {
 	if len(o.Observers) == 0 {
 		o.Observers = []Observer{{Name: "local"}}
 	}
-	cat, err := gslb.Compile(o.Fleet)
+	var copts []gslb.CompileOption
+	if o.StatusTXT {
+		copts = append(copts, gslb.WithStatusTXT())
+	}
+	cat, err := gslb.Compile(o.Fleet, copts...)
 	if err != nil {
 		return nil, fmt.Errorf("compile zones: %w", err)
 	}

@@ -38,6 +38,17 @@ type Paths struct {
 	PostgresDir  string // member data directories live in PostgresDir/<member>
 	// TSIGFile holds the base64 secret of the company DNS's update key (dns: bind).
 	TSIGFile string
+	// PostgresCerts holds each member's server certificate and key
+	// (<member>.crt, <member>.key) signed by the CA certificate CACert; with both set
+	// the mirror set runs over TLS in mode verify-full.
+	PostgresCerts string
+	CACert        string
+}
+
+// MemberCert is where member's server certificate and key are under dir.
+func MemberCert(dir, member string) (crt, key string) {
+	base := filepath.Join(dir, member)
+	return base + ".crt", base + ".key"
 }
 
 // endpoint gives addr (owned by site s) with its address as seen from every other region.
@@ -132,6 +143,14 @@ func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Applicati
 			Credentials: &v1alpha1.Credentials{User: DemoDBUser, PasswordFrom: &v1alpha1.SecretRef{File: p.PasswordFile}},
 			Replication: &v1alpha1.Replication{Synchronous: &sync},
 		},
+	}
+	if p.PostgresCerts != "" && p.CACert != "" {
+		set.Spec.TLS = &v1alpha1.TLS{Mode: v1alpha1.TLSVerifyFull, CA: &v1alpha1.SecretRef{File: p.CACert}}
+		for _, m := range c.Members() {
+			crt, key := MemberCert(p.PostgresCerts, m.Name)
+			set.Spec.TLS.Members = append(set.Spec.TLS.Members, v1alpha1.MemberCertificate{
+				Member: m.Name, Cert: &v1alpha1.SecretRef{File: crt}, Key: &v1alpha1.SecretRef{File: key}})
+		}
 	}
 	for _, m := range c.Members() {
 		s, _ := c.Site(m.Site)

@@ -128,7 +128,8 @@ func TestConfigValidate(t *testing.T) {
 // The fleet file the lab writes must load and validate with hadron's own loader.
 func TestFleetYAMLLoads(t *testing.T) {
 	dir := t.TempDir()
-	b, err := Default().FleetYAML(Paths{Kubeconfig: filepath.Join(dir, "kubeconfig"), PasswordFile: filepath.Join(dir, "pg", "password"), PostgresDir: filepath.Join(dir, "pg")})
+	b, err := Default().FleetYAML(Paths{Kubeconfig: filepath.Join(dir, "kubeconfig"), PasswordFile: filepath.Join(dir, "pg", "password"), PostgresDir: filepath.Join(dir, "pg"),
+		PostgresCerts: filepath.Join(dir, "pg-certs"), CACert: filepath.Join(dir, "ca", "ca.crt")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +151,10 @@ func TestFleetYAMLLoads(t *testing.T) {
 	rep := f.Application("shop").Spec.Replication
 	if rep == nil || len(rep.Rules) != 2 || rep.Rules[1].Sites[0] != "west" || !strings.Contains(string(rep.Rules[1].MergePatch), `"HADRON_DEMO_SITE":"west"`) {
 		t.Errorf("shop replication = %+v", rep)
+	}
+	// The mirror set runs over TLS, verified, with a certificate for every member.
+	if tls := f.MirrorSet("shop-db").Spec.TLS; tls == nil || tls.Mode != "verify-full" || tls.CA == nil || len(tls.Members) != len(f.MirrorSet("shop-db").Spec.Members) {
+		t.Errorf("shop-db tls = %+v", tls)
 	}
 	if strings.Contains(string(b), "creationTimestamp") {
 		t.Error("fleet file carries creationTimestamp")

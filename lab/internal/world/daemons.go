@@ -23,10 +23,12 @@ import (
 
 // Daemons runs `hadron serve` for every site of the lab: east, west and the witness
 // each get a daemon on 127.0.N.40 (API :7443, etcd peer :2380 behind the daemon's relay,
-// DNS :53), whose etcd members form one cluster over the lab's links. The PKI (a
-// development CA, one certificate per daemon, the API token) is created in
-// DIR/hadron-pki before the first start; `hadron status -f DIR/fleet.yaml --pki
-// DIR/hadron-pki` then shows the daemons' view.
+// DNS :53), whose etcd members form one cluster over the lab's links. The PKI (a CA,
+// one bundle per daemon, the operator's bundle, the API token) is created with
+// `hadron serve --init-pki DIR/hadron-pki` before the first start, and each daemon is
+// handed only its own bundle, DIR/hadron-pki/sites/<site> (no CA key), as a real site
+// would be; `hadron status -f DIR/fleet.yaml --pki DIR/hadron-pki` then shows the
+// daemons' view.
 type Daemons struct {
 	cfg    topology.Config
 	dir    Dir
@@ -42,8 +44,11 @@ func NewDaemons(cfg topology.Config, dir Dir, binary string, log *slog.Logger) *
 	return &Daemons{cfg: cfg, dir: dir, binary: binary, log: log, procs: map[string]*proc{}}
 }
 
-// PKIDir is where the daemons' certificates and API token are.
+// PKIDir is where the CA, the daemons' bundles and the API token are.
 func (d *Daemons) PKIDir() string { return filepath.Join(string(d.dir), "hadron-pki") }
+
+// SiteBundle is the directory site's daemon reads its certificate from.
+func (d *Daemons) SiteBundle(site string) string { return filepath.Join(d.PKIDir(), "sites", site) }
 
 func (d *Daemons) dataDir(site string) string {
 	return filepath.Join(string(d.dir), "daemons", site)
@@ -90,7 +95,7 @@ func (d *Daemons) StartSite(site string) error {
 	p := d.procs[site]
 	if p == nil {
 		p = &proc{name: "hadron-" + site, path: d.binary,
-			args:    []string{"serve", "-f", d.dir.Fleet(), "--site", s.Name, "--pki", d.PKIDir(), "--data-dir", d.dataDir(s.Name)},
+			args:    []string{"serve", "-f", d.dir.Fleet(), "--site", s.Name, "--pki", d.SiteBundle(s.Name), "--data-dir", d.dataDir(s.Name)},
 			logPath: d.dir.ProcLog("hadron-" + s.Name), log: d.log}
 		d.procs[site] = p
 	}

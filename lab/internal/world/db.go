@@ -3,13 +3,17 @@ package world
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +21,9 @@ import (
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/data/monitor"
 	"hadron.dev/hadron/internal/data/postgres"
+	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/pgserver"
+	"hadron.dev/hadron/internal/pki"
 	"hadron.dev/hadron/lab/internal/topology"
 )
 
@@ -37,12 +43,47 @@ type databases struct {
 }
 
 func newDatabases(cfg topology.Config, dir Dir, log *slog.Logger) *databases {
-	_, _, sets := cfg.Fleet(topology.Paths{Kubeconfig: dir.Kubeconfig(), PasswordFile: dir.PasswordFile(), PostgresDir: dir.Postgres()})
+	_, _, sets := cfg.Fleet(labPaths(dir))
 	d := &databases{cfg: cfg, dir: dir, log: log, stopped: map[string]bool{}}
 	if len(sets) == 1 {
 		d.set = sets[0]
 	}
 	return d
+}
+
+// labPaths are where the lab keeps the files its fleet names. The mirror set's
+// certificates come from the lab's CA, the one its control planes use.
+func labPaths(d Dir) topology.Paths {
+	return topology.Paths{Kubeconfig: d.Kubeconfig(), PasswordFile: d.PasswordFile(), PostgresDir: d.Postgres(),
+		PostgresCerts: d.PostgresCerts(), CACert: filepath.Join(d.CA(), pki.CACert), TSIGFile: d.TSIGFile()}
+}
+
+// labCASubject is the subject of the lab's CA (when the databases create it first).
+var labCASubject = pkix.Name{CommonName: "hadron-lab-ca", Organization: []string{"hadron lab"}}
+
+// issueCertificates gives every member a server certificate from the lab's CA for
+// every address it is dialled at: its own and the link listeners other regions use,
+// so that clients verify it with verify-full from anywhere. A certificate the CA
+// already signed is kept.
+func (d *databases) issueCertificates() error {
+	ca, err := pki.LoadOrCreate(d.dir.CA(), labCASubject)
+	if err != nil {
+		return fmt.Errorf("mirror set certificates: %w", err)
+	}
+	for _, m := range d.set.Spec.Members {
+		hosts := map[string]bool{}
+		for _, a := range append([]string{m.Address.Address}, slices.Collect(maps.Values(m.Address.FromRegions))...) {
+			if h, _, err := net.SplitHostPort(a); err == nil {
+				hosts[h] = true
+			}
+		}
+		req := pki.Request{CommonName: m.Name, Orgs: []string{"hadron lab"}, Hosts: slices.Sorted(maps.Keys(hosts)), Server: true}
+		crt, _ := topology.MemberCert(d.dir.PostgresCerts(), m.Name)
+		if err := ca.Issue(strings.TrimSuffix(crt, ".crt"), req); err != nil {
+			return fmt.Errorf("certificate of %s: %w", m.Name, err)
+		}
+	}
+	return nil
 }
 
 // password returns the mirror set's password, creating it on first use.
@@ -85,7 +126,15 @@ func (d *databases) bootstrap(ctx context.Context) error {
 	for _, s := range d.cfg.Sites {
 		regions[s.Name] = s.Region
 	}
-	drv, err := postgres.New(postgres.Config{Set: &d.set, Regions: regions, Password: pw, Logger: d.log})
+	if err := d.issueCertificates(); err != nil {
+		return err
+	}
+	// Paths in the lab's set are absolute; the fleet only gives them a directory.
+	tls, err := postgres.TLSFromFleet(ctx, &fleet.Fleet{Dir: string(d.dir)}, &d.set)
+	if err != nil {
+		return fmt.Errorf("mirror set %s: %w", d.set.Name, err)
+	}
+	drv, err := postgres.New(postgres.Config{Set: &d.set, Regions: regions, Password: pw, Logger: d.log, TLS: tls})
 	if err != nil {
 		return err
 	}
@@ -117,24 +166,34 @@ func (d *databases) monitor(ctx context.Context) {
 }
 
 // dsn is how the demo application in site s reaches the mirror set: every member as
-// seen from s's region, the read-write one chosen at connect time. The password goes
-// in the process environment (PGPASSWORD), never on a command line.
+// seen from s's region, the read-write one chosen at connect time, over TLS checked
+// against the lab's CA (verify-full). The password is in a passfile (env), never on a
+// command line or in the environment.
 func (d *databases) dsn(s topology.Site) string {
 	var hosts []string
 	for _, m := range d.set.Spec.Members {
 		hosts = append(hosts, m.Address.From(s.Region))
 	}
 	u := url.URL{Scheme: "postgres", User: url.User(d.set.Spec.Credentials.User), Host: strings.Join(hosts, ","), Path: "/" + d.set.Spec.Database}
-	u.RawQuery = "target_session_attrs=read-write&connect_timeout=2&sslmode=disable"
+	q := url.Values{"target_session_attrs": {"read-write"}, "connect_timeout": {"2"},
+		"sslmode": {"verify-full"}, "sslrootcert": {filepath.Join(d.dir.CA(), pki.CACert)}}
+	u.RawQuery = q.Encode()
 	return u.String()
 }
 
+// env points the demo application at a passfile (0600) holding the set's password.
 func (d *databases) env() []string {
 	pw, err := d.password()
 	if err != nil {
 		return nil
 	}
-	return []string{"PGPASSWORD=" + pw}
+	esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
+	line := fmt.Sprintf("*:*:*:%s:%s\n", esc.Replace(d.set.Spec.Credentials.User), esc.Replace(pw))
+	if err := os.WriteFile(d.dir.DemoPassfile(), []byte(line), 0o600); err != nil {
+		d.log.Warn("demo passfile", "err", err)
+		return nil
+	}
+	return []string{"PGPASSFILE=" + d.dir.DemoPassfile()}
 }
 
 // stopSite stops the members of a site as a crash would (immediate shutdown).

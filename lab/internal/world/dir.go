@@ -47,6 +47,8 @@ func (d Dir) CA() string              { return d.path("ca") }
 func (d Dir) Site(name string) string { return d.path("sites", name) }
 func (d Dir) Postgres() string        { return d.path("pg") }
 func (d Dir) PasswordFile() string    { return d.path("pg", "password") }
+func (d Dir) PostgresCerts() string   { return d.path("pg-certs") }
+func (d Dir) DemoPassfile() string    { return d.path("pg", "demo.pgpass") }
 func (d Dir) Logs() string            { return d.path("logs") }
 func (d Dir) ProcLog(name string) string {
 	return d.path("logs", name+".log")

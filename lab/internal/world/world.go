@@ -209,7 +209,7 @@ func (w *World) start(ctx context.Context) error {
 
 func (w *World) paths() topology.Paths {
 	d := w.opts.Dir
-	return topology.Paths{Kubeconfig: d.Kubeconfig(), PasswordFile: d.PasswordFile(), PostgresDir: d.Postgres(), TSIGFile: d.TSIGFile()}
+	return labPaths(d)
 }
 
 // startControlPlane runs `hadron-lab site` for s and waits until it is ready.

@@ -1,0 +1,142 @@
+package apitoken
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"hadron.dev/hadron/internal/coord"
+)
+
+// Verifier says whose a secret is. It keeps every stored token's hash in memory and
+// follows the tokens' keys with an etcd watch, so that checking a request costs no etcd
+// round trip and a revoke reaches every daemon as fast as the watch does (milliseconds
+// on a healthy cluster). A daemon cut off from the etcd majority keeps the last list it
+// saw until its watch comes back: it may accept a token revoked meanwhile, but such a
+// daemon leads nothing, so the token can only read from it.
+type Verifier struct {
+	// Client reads and watches the tokens; nil verifies the bootstrap token alone.
+	Client *clientv3.Client
+	Log    *slog.Logger
+
+	bootstrap [32]byte // hash of the bootstrap secret; zero for none
+	hasBoot   bool
+
+	mu     sync.RWMutex
+	loaded bool
+	byHash map[string]Identity
+	byName map[string]string // name → hash, to forget a deleted key's hash
+}
+
+// NewVerifier returns a verifier of the bootstrap secret (none when "") and of the
+// tokens stored in etcd through c, once Run has loaded them.
+func NewVerifier(c *clientv3.Client, bootstrap string, log *slog.Logger) *Verifier {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	v := &Verifier{Client: c, Log: log, byHash: map[string]Identity{}, byName: map[string]string{}}
+	if bootstrap != "" {
+		v.bootstrap, v.hasBoot = hashBytes(bootstrap), true
+	}
+	return v
+}
+
+// Verify returns the identity of secret: the bootstrap token, a stored token,
+// ErrUnknown, or ErrNotLoaded while the stored tokens have not been read yet.
+func (v *Verifier) Verify(secret string) (Identity, error) {
+	h := hashBytes(secret)
+	if v.hasBoot && subtle.ConstantTimeCompare(h[:], v.bootstrap[:]) == 1 {
+		return Identity{Name: Bootstrap, Roles: BootstrapRoles}, nil
+	}
+	if v.Client == nil {
+		return Identity{}, ErrUnknown
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	// A map lookup by the hash leaks at most the timing of the hash's lookup, which a
+	// caller who does not know a secret cannot steer towards one.
+	if id, ok := v.byHash[hex.EncodeToString(h[:])]; ok {
+		return id, nil
+	}
+	if !v.loaded {
+		return Identity{}, ErrNotLoaded
+	}
+	return Identity{}, ErrUnknown
+}
+
+func hashBytes(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+
+// Run follows the stored tokens until ctx ends, listing them again after any break of
+// the watch.
+func (v *Verifier) Run(ctx context.Context) {
+	if v.Client == nil {
+		return
+	}
+	for ctx.Err() == nil {
+		err := v.follow(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		v.Log.Debug("token watch restarts", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func (v *Verifier) follow(ctx context.Context) error {
+	gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	resp, err := v.Client.Get(gctx, coord.TokensDir, clientv3.WithPrefix())
+	cancel()
+	if err != nil {
+		return fmt.Errorf("list tokens: %w", err)
+	}
+	byHash, byName := map[string]Identity{}, map[string]string{}
+	for _, kv := range resp.Kvs {
+		t, err := decode(kv)
+		if err != nil {
+			v.Log.Warn("ignoring a token that does not decode", "err", err)
+			continue
+		}
+		byHash[t.SHA256], byName[t.Name] = t.Identity(), t.SHA256
+	}
+	v.mu.Lock()
+	v.byHash, v.byName, v.loaded = byHash, byName, true
+	v.mu.Unlock()
+	wctx, wcancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer wcancel()
+	wch := v.Client.Watch(wctx, coord.TokensDir, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
+	for wr := range wch {
+		if err := wr.Err(); err != nil {
+			return fmt.Errorf("watch tokens: %w", err)
+		}
+		v.mu.Lock()
+		for _, ev := range wr.Events {
+			name := string(ev.Kv.Key[len(coord.TokensDir):])
+			if old, ok := v.byName[name]; ok {
+				delete(v.byHash, old)
+				delete(v.byName, name)
+			}
+			if ev.Type != clientv3.EventTypePut {
+				continue
+			}
+			t, err := decode(ev.Kv)
+			if err != nil {
+				v.Log.Warn("ignoring a token that does not decode", "err", err)
+				continue
+			}
+			v.byHash[t.SHA256], v.byName[t.Name] = t.Identity(), t.SHA256
+		}
+		v.mu.Unlock()
+	}
+	return errors.New("watch tokens: channel closed")
+}

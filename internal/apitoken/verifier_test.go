@@ -1,0 +1,78 @@
+package apitoken_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"hadron.dev/hadron/internal/apitoken"
+	"hadron.dev/hadron/internal/coord/coordtest"
+)
+
+// Tokens live in a real three-member etcd; two verifiers follow them through two
+// different members, as two daemons do. A revoke must reach both within a few seconds.
+func TestCreateVerifyRevokeAcrossMembers(t *testing.T) {
+	_, members := coordtest.StartCluster(t, coordtest.Fleet(247))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	east := apitoken.NewVerifier(members[0].Client, "boot-secret", nil)
+	west := apitoken.NewVerifier(members[1].Client, "", nil)
+	if _, err := west.Verify("anything"); !errors.Is(err, apitoken.ErrNotLoaded) {
+		t.Fatalf("before loading: %v, want ErrNotLoaded", err)
+	}
+	go east.Run(ctx)
+	go west.Run(ctx)
+
+	id, err := east.Verify("boot-secret")
+	if err != nil || id.Name != apitoken.Bootstrap || !apitoken.Grants(id.Roles, apitoken.Admin) {
+		t.Fatalf("bootstrap: %+v, %v", id, err)
+	}
+	if _, err := west.Verify("boot-secret"); err == nil {
+		t.Fatal("west has no bootstrap token and accepted one")
+	}
+
+	tok, secret, err := apitoken.Create(ctx, members[2].Client, "viewer", []apitoken.Role{apitoken.Read}, "bootstrap", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.SHA256 != apitoken.Hash(secret) || strings.Contains(tok.SHA256, secret) {
+		t.Fatalf("stored %+v for secret %s", tok, secret)
+	}
+	if _, _, err := apitoken.Create(ctx, members[0].Client, "viewer", []apitoken.Role{apitoken.Operate}, "x", time.Now()); !errors.Is(err, apitoken.ErrExists) {
+		t.Fatalf("second create of viewer: %v, want ErrExists", err)
+	}
+	for _, v := range []*apitoken.Verifier{east, west} {
+		coordtest.Eventually(t, 5*time.Second, "the new token is accepted", func() bool {
+			id, err := v.Verify(secret)
+			return err == nil && id.Name == "viewer" && len(id.Roles) == 1 && id.Roles[0] == apitoken.Read
+		})
+		if _, err := v.Verify(secret + "x"); !errors.Is(err, apitoken.ErrUnknown) {
+			t.Fatalf("a wrong secret: %v, want ErrUnknown", err)
+		}
+	}
+
+	list, err := apitoken.List(ctx, members[1].Client)
+	if err != nil || len(list) != 1 || list[0].Name != "viewer" || list[0].SHA256 != "" || list[0].CreatedBy != "bootstrap" {
+		t.Fatalf("list: %+v, %v", list, err)
+	}
+
+	start := time.Now()
+	if err := apitoken.Revoke(ctx, members[2].Client, "viewer"); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]*apitoken.Verifier{"east": east, "west": west} {
+		coordtest.Eventually(t, 5*time.Second, "the revoked token is refused at "+name, func() bool {
+			_, err := v.Verify(secret)
+			return errors.Is(err, apitoken.ErrUnknown)
+		})
+	}
+	t.Logf("revoked token refused by both verifiers %v after the revoke", time.Since(start))
+	if err := apitoken.Revoke(ctx, members[0].Client, "viewer"); !errors.Is(err, apitoken.ErrNoToken) {
+		t.Fatalf("second revoke: %v, want ErrNoToken", err)
+	}
+	if _, _, err := apitoken.Create(ctx, members[0].Client, apitoken.Bootstrap, []apitoken.Role{apitoken.Read}, "x", time.Now()); !errors.Is(err, apitoken.ErrInvalid) {
+		t.Fatalf("create bootstrap: %v, want ErrInvalid", err)
+	}
+}
