@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X hadron.dev/hadron/internal/cmd/root.Version=$(VERSION) -X hadron.dev/hadron/internal/cmd/root.Commit=$(COMMIT)
 
-.PHONY: all deps build hadron hadron-demo hadron-lab demo test test-unit fuzz test-lab lint bench-dns bench-drills clean
+.PHONY: all deps build hadron hadron-demo hadron-lab external-dns demo test test-unit fuzz test-lab lint bench-dns bench-drills clean
 
 all: build
 
@@ -25,6 +25,13 @@ hadron-demo:
 
 hadron-lab:
 	cd lab && $(GO) build -o $(BIN)/hadron-lab ./cmd/hadron-lab
+
+# external-dns for the lab's `dns: external-dns` (hadron lab up --dns external-dns): the
+# upstream release, built from its Go module; it is large (every provider's SDK), so
+# only this target builds it.
+EXTERNAL_DNS_VERSION ?= v0.19.0
+external-dns:
+	GOBIN=$(BIN) GOFLAGS=-mod=mod $(GO) install sigs.k8s.io/external-dns@$(EXTERNAL_DNS_VERSION)
 
 demo: deps build
 	@scripts/demo.sh

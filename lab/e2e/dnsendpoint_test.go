@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"hadron.dev/hadron/internal/gslb/dnsendpoint"
 	"hadron.dev/hadron/lab/internal/controlplane"
 )
 
@@ -24,27 +25,6 @@ var (
 	crdGVR         = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 	dnsEndpointGVR = schema.GroupVersionResource{Group: "externaldns.k8s.io", Version: "v1alpha1", Resource: "dnsendpoints"}
 )
-
-// dnsEndpointCRD is a minimal DNSEndpoint CRD: the group, version and names
-// external-dns reads, with the spec kept as is.
-var dnsEndpointCRD = map[string]any{
-	"apiVersion": "apiextensions.k8s.io/v1",
-	"kind":       "CustomResourceDefinition",
-	"metadata": map[string]any{"name": "dnsendpoints.externaldns.k8s.io",
-		// *.k8s.io groups need this annotation; "unapproved" is accepted for tests.
-		"annotations": map[string]any{"api-approved.kubernetes.io": "unapproved, test only"}},
-	"spec": map[string]any{
-		"group": "externaldns.k8s.io",
-		"scope": "Namespaced",
-		"names": map[string]any{"kind": "DNSEndpoint", "listKind": "DNSEndpointList", "plural": "dnsendpoints", "singular": "dnsendpoint"},
-		"versions": []any{map[string]any{
-			"name": "v1alpha1", "served": true, "storage": true,
-			"schema": map[string]any{"openAPIV3Schema": map[string]any{
-				"type": "object", "x-kubernetes-preserve-unknown-fields": true,
-			}},
-		}},
-	},
-}
 
 const dnsFleet = `apiVersion: hadron.dev/v1alpha1
 kind: Site
@@ -115,7 +95,7 @@ func TestDNSEndpointSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	dyn := dynamic.NewForConfigOrDie(rc)
-	if _, err := dyn.Resource(crdGVR).Create(ctx, &unstructured.Unstructured{Object: dnsEndpointCRD}, metav1.CreateOptions{}); err != nil {
+	if _, err := dyn.Resource(crdGVR).Create(ctx, dnsendpoint.CRD(), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	eps := dyn.Resource(dnsEndpointGVR).Namespace("default")

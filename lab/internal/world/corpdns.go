@@ -10,9 +10,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/miekg/dns"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"hadron.dev/hadron/internal/gslb/dnsendpoint"
 
 	"hadron.dev/hadron/lab/internal/topology"
 )
@@ -117,3 +125,71 @@ func (c *corpDNS) stop(ctx context.Context) {
 		_ = c.named.stop(ctx, 2*time.Second)
 	}
 }
+
+// ExternalDNSVersion is the external-dns release `make external-dns` builds.
+const ExternalDNSVersion = "v0.19.0"
+
+// externalDNSBinary finds external-dns beside hadron, then on PATH.
+func externalDNSBinary(hadron string) (string, error) {
+	beside := filepath.Join(filepath.Dir(hadron), "external-dns")
+	if _, err := os.Stat(beside); err == nil {
+		return beside, nil
+	}
+	if p, err := exec.LookPath("external-dns"); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("external-dns not found beside %s or on PATH: build it with `make external-dns` (sigs.k8s.io/external-dns %s; minutes, once)", hadron, ExternalDNSVersion)
+}
+
+// startExternalDNS runs an external-dns for site's cluster: it reads the DNSEndpoint
+// objects hadron writes there and writes them to the company DNS (rfc2136, TSIG,
+// zone transfers to read). Every site's external-dns has the same owner id, so either
+// one may update what the other wrote; each dies with its site.
+func (c *corpDNS) startExternalDNS(ctx context.Context, site, siteDir, hadron string) error {
+	bin, err := externalDNSBinary(hadron)
+	if err != nil {
+		return err
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", siteKubeconfig(siteDir))
+	if err != nil {
+		return fmt.Errorf("external-dns at %s: %w", site, err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("external-dns at %s: %w", site, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	_, err = dyn.Resource(crdGVR).Create(cctx, dnsendpoint.CRD(), metav1.CreateOptions{})
+	cancel()
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("external-dns at %s: DNSEndpoint CRD: %w", site, err)
+	}
+	secret, err := os.ReadFile(c.dir.TSIGFile())
+	if err != nil {
+		return fmt.Errorf("external-dns at %s: %w", site, err)
+	}
+	p := c.extdns[site]
+	if p == nil {
+		p = &proc{name: "external-dns-" + site, path: bin, logPath: c.dir.ProcLog("external-dns-" + site), log: c.log,
+			args: []string{"--source=crd", "--crd-source-apiversion=externaldns.k8s.io/v1alpha1", "--crd-source-kind=DNSEndpoint",
+				"--provider=rfc2136", "--rfc2136-host=" + c.cfg.CorpDNSIP(), fmt.Sprintf("--rfc2136-port=%d", c.cfg.CorpDNSPort()),
+				"--rfc2136-zone=" + topology.DemoZone, "--rfc2136-tsig-keyname=" + topology.CorpTSIGKey,
+				"--rfc2136-tsig-secret-alg=hmac-sha256", "--rfc2136-tsig-axfr",
+				"--registry=txt", "--txt-owner-id=" + topology.CorpOwner + "-external-dns", "--domain-filter=" + topology.DemoZone,
+				"--kubeconfig=" + siteKubeconfig(siteDir), "--policy=sync", "--interval=1m", "--events", "--min-event-sync-interval=1s"},
+			// The secret goes in the environment (external-dns reads every flag from
+			// EXTERNAL_DNS_<FLAG>), never on a command line that ps shows.
+			env: []string{"EXTERNAL_DNS_RFC2136_TSIG_SECRET=" + strings.TrimSpace(string(secret))}}
+		c.extdns[site] = p
+	}
+	return p.start()
+}
+
+// stopExternalDNS stops site's external-dns (with its site).
+func (c *corpDNS) stopExternalDNS(ctx context.Context, site string, grace time.Duration) {
+	if p := c.extdns[site]; p != nil {
+		_ = p.stop(ctx, grace)
+	}
+}
+
+var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"hadron.dev/hadron/lab/internal/nodes"
+	"hadron.dev/hadron/lab/internal/topology"
 )
 
 // Fault kinds `hadron lab fail` and `restore` take.
@@ -145,6 +146,11 @@ func (w *World) restoreSite(ctx context.Context, s *site) error {
 	}
 	if w.daemons != nil {
 		if err := w.daemons.StartSite(s.top.Name); err != nil {
+			return err
+		}
+	}
+	if w.corp != nil && w.cfg.DNS == topology.DNSExternalDNS && s.top.Workload() {
+		if err := w.corp.startExternalDNS(ctx, s.top.Name, w.opts.Dir.Site(s.top.Name), w.opts.HadronBinary); err != nil {
 			return err
 		}
 	}

@@ -204,6 +204,16 @@ func (w *World) start(ctx context.Context) error {
 		}
 		w.event("hadron daemons up: `hadron status -f %s --pki %s`", d.Fleet(), w.daemons.PKIDir())
 	}
+	if w.cfg.DNS == topology.DNSExternalDNS {
+		for _, s := range w.cfg.Indexed() {
+			if s.Workload() {
+				if err := w.corp.startExternalDNS(ctx, s.Name, d.Site(s.Name), w.opts.HadronBinary); err != nil {
+					return err
+				}
+			}
+		}
+		w.event("external-dns in every workload site: DNSEndpoints → %s", w.cfg.CorpDNS())
+	}
 	return nil
 }
 
@@ -326,6 +336,9 @@ func (w *World) stopSite(ctx context.Context, s *site, crash bool) {
 		if err := w.daemons.StopSite(ctx, s.top.Name, grace); err != nil {
 			w.log.Warn("stop daemon", "site", s.top.Name, "err", err)
 		}
+	}
+	if w.corp != nil {
+		w.corp.stopExternalDNS(ctx, s.top.Name, grace)
 	}
 	if s.ingress != nil {
 		_ = s.ingress.Close()
