@@ -72,7 +72,7 @@ compare.`,
 			if o.output.Text() {
 				text = cmd.OutOrStdout()
 			}
-			doc := &syncDoc{Provider: o.provider, DryRun: o.dryRun, Plans: []syncPlan{}}
+			doc := &syncDoc{Provider: o.provider, DryRun: o.dryRun, Plans: []provider.Plan{}}
 			err := runSync(ctx, text, o, doc)
 			if !o.output.Text() && len(doc.Plans) > 0 {
 				if perr := o.output.Print(cmd.OutOrStdout(), SyncKind, doc, nil); perr != nil && err == nil {
@@ -128,65 +128,7 @@ func (o *syncOptions) check() error {
 type syncDoc struct {
 	Provider string     `json:"provider"`
 	DryRun   bool       `json:"dryRun"`
-	Plans    []syncPlan `json:"plans"`
-}
-
-// syncPlan is one zone's (rfc2136) or one namespace's (dnsendpoint) plan.
-type syncPlan struct {
-	Zone      string         `json:"zone,omitempty"`
-	Namespace string         `json:"namespace,omitempty"`
-	Owner     string         `json:"owner"`
-	Changes   []syncChange   `json:"changes"`
-	Conflicts []syncConflict `json:"conflicts"`
-	Applied   bool           `json:"applied"`
-}
-
-// syncChange is one record set or object to create, update or delete.
-type syncChange struct {
-	Action  string   `json:"action"`
-	Object  string   `json:"object"`
-	Records []string `json:"records,omitempty"`
-	Was     []string `json:"was,omitempty"`
-}
-
-// syncConflict is a wanted record set or object that another owner holds.
-type syncConflict struct {
-	Object string `json:"object"`
-	Owner  string `json:"owner"`
-}
-
-func recordPlanDoc(zone string, p recordplan.Plan) syncPlan {
-	out := syncPlan{Zone: zone, Owner: p.Owner, Changes: []syncChange{}, Conflicts: []syncConflict{}}
-	for _, c := range p.Changes {
-		ch := syncChange{Action: string(c.Action), Object: c.Record.Name + " " + c.Record.Type}
-		if c.Action != recordplan.Delete {
-			ch.Records = []string{c.Record.String()}
-		}
-		if c.Old != nil {
-			ch.Object = c.Old.Name + " " + c.Old.Type
-			ch.Was = []string{c.Old.String()}
-		}
-		out.Changes = append(out.Changes, ch)
-	}
-	for _, c := range p.Conflicts {
-		out.Conflicts = append(out.Conflicts, syncConflict{Object: c.Want.Name + " " + c.Want.Type, Owner: c.Owner})
-	}
-	return out
-}
-
-func endpointPlanDoc(p dnsendpoint.Plan) syncPlan {
-	out := syncPlan{Namespace: p.Namespace, Owner: p.Owner, Changes: []syncChange{}, Conflicts: []syncConflict{}}
-	for _, c := range p.Changes {
-		ch := syncChange{Action: string(c.Action), Object: "DNSEndpoint " + p.Namespace + "/" + c.Name}
-		for _, r := range c.Endpoints {
-			ch.Records = append(ch.Records, r.String())
-		}
-		out.Changes = append(out.Changes, ch)
-	}
-	for _, o := range p.Conflicts {
-		out.Conflicts = append(out.Conflicts, syncConflict{Object: "DNSEndpoint " + p.Namespace + "/" + o.Name, Owner: o.Owner})
-	}
-	return out
+	Plans    []provider.Plan `json:"plans"`
 }
 
 func runSync(ctx context.Context, out io.Writer, o syncOptions, doc *syncDoc) error {
@@ -229,7 +171,7 @@ func syncRFC2136(ctx context.Context, out io.Writer, o syncOptions, cat *gslb.Ca
 	}
 	plan := recordplan.Make(o.owner, cur, recordplan.Desired(cat, st, o.zone))
 	fmt.Fprint(out, plan)
-	doc.Plans = append(doc.Plans, recordPlanDoc(o.zone, plan))
+	doc.Plans = append(doc.Plans, provider.RecordPlan(o.zone, plan))
 	if o.dryRun || plan.Empty() {
 		return nil
 	}
@@ -275,7 +217,7 @@ func syncDNSEndpoint(ctx context.Context, out io.Writer, o syncOptions, f *fleet
 		}
 		plan := dnsendpoint.MakePlan(o.owner, ns, cur, byNS[ns])
 		fmt.Fprint(out, plan)
-		doc.Plans = append(doc.Plans, endpointPlanDoc(plan))
+		doc.Plans = append(doc.Plans, provider.EndpointPlan("", plan))
 		if o.dryRun || plan.Empty() {
 			continue
 		}
@@ -308,14 +250,7 @@ func syncNamed(ctx context.Context, out io.Writer, o syncOptions, f *fleet.Fleet
 	res, err := p.Sync(ctx, st, 0, o.dryRun)
 	for _, pl := range res.Plans {
 		fmt.Fprint(out, pl.Text)
-		sp := syncPlan{Zone: pl.Zone, Namespace: pl.Namespace, Owner: pl.Owner, Applied: pl.Applied, Changes: []syncChange{}, Conflicts: []syncConflict{}}
-		for _, c := range pl.Changes {
-			sp.Changes = append(sp.Changes, syncChange(c))
-		}
-		for _, c := range pl.Conflicts {
-			sp.Conflicts = append(sp.Conflicts, syncConflict(c))
-		}
-		doc.Plans = append(doc.Plans, sp)
+		doc.Plans = append(doc.Plans, pl)
 	}
 	doc.Provider = d.Name
 	return err

@@ -161,7 +161,7 @@ func (p *RFC2136) Sync(ctx context.Context, st *gslb.State, token int64, dryRun 
 		return res, fmt.Errorf("dns provider %s: %w", p.name, err)
 	}
 	plan := recordplan.Make(p.owner, z.Sets, p.Desired(st))
-	res.Plans = append(res.Plans, recordPlan(p.zone, plan))
+	res.Plans = append(res.Plans, RecordPlan(p.zone, plan))
 	if dryRun {
 		return res, nil
 	}
@@ -179,7 +179,8 @@ func (p *RFC2136) Sync(ctx context.Context, st *gslb.State, token int64, dryRun 
 	return res, nil
 }
 
-func recordPlan(zone string, p recordplan.Plan) Plan {
+// RecordPlan is the document of a zone plan.
+func RecordPlan(zone string, p recordplan.Plan) Plan {
 	out := Plan{Zone: zone, Owner: p.Owner, Changes: []Change{}, Conflicts: []Conflict{}, Text: p.String()}
 	for _, c := range p.Changes {
 		ch := Change{Action: string(c.Action), Object: c.Record.Name + " " + c.Record.Type}
@@ -289,7 +290,7 @@ func (p *DNSEndpoint) syncCluster(ctx context.Context, c Cluster, namespaces []s
 		if token != 0 {
 			plan = dnsendpoint.Refence(plan, cur, token)
 		}
-		doc := endpointPlan(c.Site, plan)
+		doc := EndpointPlan(c.Site, plan)
 		res.Plans = append(res.Plans, doc)
 		if dryRun || plan.Empty() {
 			continue
@@ -302,7 +303,8 @@ func (p *DNSEndpoint) syncCluster(ctx context.Context, c Cluster, namespaces []s
 	return nil
 }
 
-func endpointPlan(site string, p dnsendpoint.Plan) Plan {
+// EndpointPlan is the document of a namespace plan at site ("" when not known).
+func EndpointPlan(site string, p dnsendpoint.Plan) Plan {
 	out := Plan{Site: site, Namespace: p.Namespace, Owner: p.Owner, Changes: []Change{}, Conflicts: []Conflict{}, Text: p.String()}
 	for _, c := range p.Changes {
 		ch := Change{Action: string(c.Action), Object: "DNSEndpoint " + p.Namespace + "/" + c.Name}
