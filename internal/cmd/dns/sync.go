@@ -126,8 +126,8 @@ func (o *syncOptions) check() error {
 
 // syncDoc is the document of `hadron dns sync` (kind DNSSync).
 type syncDoc struct {
-	Provider string     `json:"provider"`
-	DryRun   bool       `json:"dryRun"`
+	Provider string          `json:"provider"`
+	DryRun   bool            `json:"dryRun"`
 	Plans    []provider.Plan `json:"plans"`
 }
 
