@@ -322,6 +322,19 @@ func TestLabEndToEnd(t *testing.T) {
 	})
 
 	t.Run("failed site stops answering, hadron fails over, the site comes back", func(t *testing.T) {
+		// hadron fails over automatically only what its quorum has found served at the
+		// active site (runbook.AutoDecide: a site never seen up has nothing to fail
+		// over). The load balancer answering this test is not the quorum's verdict:
+		// on a loaded machine the observers' rise can come seconds later.
+		h := newHadronCLI(t, l.dir)
+		eventually(t, 2*time.Minute, "east up by hadron's quorum before the fault", func() (bool, string) {
+			st, err := h.leading()
+			if err != nil {
+				return false, err.Error()
+			}
+			a := st.app("shop")
+			return a != nil && a.Verdicts["east"] == "up", fmt.Sprintf("%+v", a)
+		})
 		l.must(3*time.Minute, "fail", "site", "east")
 		if _, _, err := httpGet(eastLB, "/healthz"); err == nil {
 			t.Fatal("east's load balancer answers while the site is failed")
