@@ -216,7 +216,7 @@ func TestLabEndToEnd(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			l.dumpLogs(200)
+			l.dumpLogs(200) // a failure before the last subtest's down
 		}
 		if out, err := l.run(3*time.Minute, "down"); err != nil {
 			t.Logf("cleanup down: %v\n%s", err, out)
@@ -315,10 +315,10 @@ func TestLabEndToEnd(t *testing.T) {
 			t.Fatalf("east inside its region during the cut: %d %v", code, err)
 		}
 		l.must(time.Minute, "link", "heal", "east", "west")
-		eventually(t, 30*time.Second, "east from west after heal", func() (bool, string) {
+		eventuallyExplained(t, 30*time.Second, "east from west after heal", func() (bool, string) {
 			code, body, err := httpGet(eastLBFromWest, "/healthz")
 			return code == 200, fmt.Sprint(code, body, err)
-		})
+		}, func() string { return l.hadronSays(t, "shop") })
 	})
 
 	t.Run("failed site stops answering, hadron fails over, the site comes back", func(t *testing.T) {
@@ -360,6 +360,12 @@ func TestLabEndToEnd(t *testing.T) {
 			t.Fatalf("read at west after east's restore: %d %s %v", code, body, err)
 		}
 	})
+
+	// The logs go with the lab: print them while it is still there.
+	if t.Failed() {
+		t.Log(l.hadronSays(t, "shop"))
+		l.dumpLogs(200)
+	}
 
 	t.Run("down leaves no process and no listening port", func(t *testing.T) {
 		pid := world.Dir(l.dir).SupervisorPID()
