@@ -18,7 +18,10 @@ var ErrUnauthorized = errors.New("the daemon refused the API token")
 // Client calls one daemon's API.
 type Client struct {
 	// Addr is host:port of the daemon's API.
-	Addr  string
+	Addr string
+	// Site is the daemon's site: the name other daemons give when they send a client
+	// to the leader (First).
+	Site  string
 	Token string
 	TLS   *tls.Config
 	// HTTP is the client used; nil builds one with TLS and a 5 s timeout.
@@ -66,7 +69,11 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, ou
 	}
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("daemon %s: %w", c.Addr, &StatusError{Code: resp.StatusCode, Msg: strings.TrimSpace(string(b))})
+		se := &StatusError{Code: resp.StatusCode, Msg: strings.TrimSpace(string(b))}
+		if resp.Header.Get(headerNotLeader) != "" {
+			se.notLeader, se.leader = true, resp.Header.Get(headerLeader)
+		}
+		return fmt.Errorf("daemon %s: %w", c.Addr, se)
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(out); err != nil {
 		return fmt.Errorf("daemon %s: decode %s: %w", c.Addr, path, err)

@@ -135,6 +135,12 @@ func registerRunbooks(rt *router, h *RunbookHandlers) {
 }
 
 func writeError(w http.ResponseWriter, err error) {
+	if nl := (*NotLeaderError)(nil); errors.As(err, &nl) {
+		w.Header().Set(headerNotLeader, "true")
+		if nl.Leader != "" {
+			w.Header().Set(headerLeader, nl.Leader)
+		}
+	}
 	code := http.StatusInternalServerError
 	switch {
 	case errors.Is(err, ErrNotLeader), errors.Is(err, runbook.ErrRunOpen), errors.Is(err, runbook.ErrRunChanged),
@@ -227,6 +233,18 @@ func (c *Client) History(ctx context.Context, app string) ([]runbook.Record, err
 type StatusError struct {
 	Code int
 	Msg  string
+	// notLeader and leader are a not-the-leader refusal's headers (NotLeader).
+	notLeader bool
+	leader    string
 }
 
 func (e *StatusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Code, e.Msg) }
+
+// Is makes a daemon's not-the-leader refusal ErrNotLeader on the client's side too.
+func (e *StatusError) Is(target error) bool {
+	if target != ErrNotLeader {
+		return false
+	}
+	_, ok := NotLeader(e)
+	return ok
+}

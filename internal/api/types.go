@@ -98,6 +98,10 @@ type App struct {
 	// failover that the verdicts call for: it cannot act on the application's mirror
 	// set, and waits for the leadership to go to a daemon that can.
 	AutoFailoverHeld string `json:"autoFailoverHeld,omitempty"`
+	// NoAutoFailover, at the leader while the active site is down by quorum, says why
+	// no automatic failover starts (runbook.AutoDecide's reason: a run is open, the
+	// application was never found up there, the flapping guard, no other site...).
+	NoAutoFailover string `json:"noAutoFailover,omitempty"`
 }
 
 // OpenRun is a runbook that has not closed: running, failed or waiting for a leader.

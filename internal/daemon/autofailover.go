@@ -48,8 +48,9 @@ type autoFailover struct {
 	runs   *runbooks
 	log    *slog.Logger
 
-	mu   sync.Mutex
-	held map[string]string // app → why the leader holds its automatic failover
+	mu     sync.Mutex
+	held   map[string]string // app → why the leader holds its automatic failover
+	notNow map[string]string // app → why none starts while its active site is down
 }
 
 // lead decides while this daemon leads. downSince is local to the leadership: a new
@@ -65,6 +66,7 @@ func (au *autoFailover) lead(ctx context.Context, lt *term) {
 	defer func() {
 		for _, a := range au.fleet.Applications {
 			au.setAutoHeld(a.Name, "") // status shows holds only while leading
+			au.setNotNow(a.Name, "")
 		}
 	}()
 	for {
@@ -128,6 +130,11 @@ func (au *autoFailover) lead(ctx context.Context, lt *term) {
 				held = au.holdAuto(a, now)
 			}
 			au.setAutoHeld(a.Name, held)
+			notNow := ""
+			if to == "" && in.Verdicts[active] == "down" {
+				notNow = reason
+			}
+			au.setNotNow(a.Name, notNow)
 			if held != "" {
 				if held != said[a.Name] {
 					au.log.Warn("automatic failover held: this leader cannot act on the application's mirror set",
@@ -267,6 +274,29 @@ func (au *autoFailover) setAutoHeld(app, why string) {
 	} else {
 		au.held[app] = why
 	}
+}
+
+// setNotNow records (or clears, with "") why no automatic failover of app starts
+// while its active site is down, for status.
+func (au *autoFailover) setNotNow(app, why string) {
+	au.mu.Lock()
+	defer au.mu.Unlock()
+	if au.notNow == nil {
+		au.notNow = map[string]string{}
+	}
+	if why == "" {
+		delete(au.notNow, app)
+	} else {
+		au.notNow[app] = why
+	}
+}
+
+// notNowFor is why no automatic failover of app starts while its active site is down;
+// "" when the site is not down, one starts, or this daemon does not lead.
+func (au *autoFailover) notNowFor(app string) string {
+	au.mu.Lock()
+	defer au.mu.Unlock()
+	return au.notNow[app]
 }
 
 // heldFor is why app's automatic failover is held now; "" when it is not.

@@ -58,7 +58,7 @@ func (r *runbooks) leading(ctx context.Context) (coord.Token, context.Context, e
 	r.mu.Unlock()
 	if tok.IsZero() || lctx == nil {
 		leader, _ := coord.Leader(ctx, r.client)
-		return coord.Token{}, nil, fmt.Errorf("%w: ask %s", api.ErrNotLeader, leader.Holder)
+		return coord.Token{}, nil, &api.NotLeaderError{Leader: leader.Holder}
 	}
 	return tok, lctx, nil
 }

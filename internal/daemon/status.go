@@ -64,6 +64,7 @@ func (d *Daemon) Status(ctx context.Context) api.Status {
 			as.Run = d.runs.openRun(ctx, a.Name)
 		}
 		as.AutoFailoverHeld = d.auto.heldFor(a.Name)
+		as.NoAutoFailover = d.auto.notNowFor(a.Name)
 		for _, ca := range d.catalog.Apps {
 			if ca.Name == a.Name {
 				as.DNS = &api.DNS{Name: strings.TrimSuffix(ca.Main, "."), Answers: d.answers(&answered, ca), Version: answered.Version}

@@ -5,7 +5,6 @@ package runbook
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -21,6 +20,9 @@ import (
 type conn struct {
 	file, pkiDir, tokenFile, region string
 	timeout                         time.Duration // each request
+	// leaderWait bounds how long a request only the leader serves waits for the
+	// leadership to settle (0: api.DefaultLeaderWait).
+	leaderWait time.Duration
 }
 
 func (c *conn) flags(fl *pflag.FlagSet) {
@@ -63,7 +65,7 @@ func (c *conn) dial(f *fleet.Fleet) ([]*api.Client, error) {
 	var out []*api.Client
 	for _, s := range f.Sites {
 		if s.Spec.Daemon != nil {
-			out = append(out, &api.Client{Addr: s.Spec.Daemon.API.From(c.region), Token: token, TLS: tlsCfg})
+			out = append(out, &api.Client{Addr: s.Spec.Daemon.API.From(c.region), Site: s.Name, Token: token, TLS: tlsCfg})
 		}
 	}
 	if len(out) == 0 {
@@ -73,24 +75,11 @@ func (c *conn) dial(f *fleet.Fleet) ([]*api.Client, error) {
 }
 
 // first calls fn on each daemon until one answers without a transport error or a
-// refusal that another daemon may not give (409: not the leader).
+// refusal that another daemon may not give (409: not the leader); while the
+// leadership moves and every daemon refuses, it asks again, the named leader first,
+// until ctx ends or c.leaderWait (api.First) passes.
 func first[T any](ctx context.Context, c *conn, clients []*api.Client, fn func(context.Context, *api.Client) (T, error)) (T, error) {
-	var errs []error
-	for _, cl := range clients {
-		actx, cancel := context.WithTimeout(ctx, c.timeout)
-		v, err := fn(actx, cl)
-		cancel()
-		if err == nil {
-			return v, nil
-		}
-		var se *api.StatusError
-		if errors.Is(err, api.ErrUnauthorized) || (errors.As(err, &se) && se.Code != 409 && se.Code < 500) {
-			return v, err
-		}
-		errs = append(errs, fmt.Errorf("%s: %w", cl.Addr, err))
-	}
-	var zero T
-	return zero, fmt.Errorf("no daemon could answer: %w", errors.Join(errs...))
+	return api.First(ctx, clients, c.timeout, c.leaderWait, fn)
 }
 
 func list(names []string) string {

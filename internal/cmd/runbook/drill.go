@@ -95,6 +95,7 @@ DrillReport (the progress goes to stderr).`,
 			if err := c.fillDrill(ctx, f, clients, &cfg, dnsAddrs, url); err != nil {
 				return err
 			}
+			c.leaderWait = cfg.Timeout
 			cfg.API = &daemons{c: &c, clients: clients}
 			cfg.Progress = cmd.ErrOrStderr()
 			reports := []drill.Report{}

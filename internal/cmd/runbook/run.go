@@ -120,6 +120,9 @@ RunPreview). Exit status 1 when the run did not end done.`,
 			if reason != "" && !stop {
 				return cli.Usagef("%w", errReason)
 			}
+			// A request only the leader serves waits for a moving leadership as
+			// long as the command follows its run.
+			c.leaderWait = waitFor
 			if resume || stop {
 				return answer(cmd, &c, kind, app, decision{resume: resume, to: to, who: who, reason: reason, force: force, wait: waitFor}, &output)
 			}

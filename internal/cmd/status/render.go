@@ -99,6 +99,9 @@ func Render(w io.Writer, st api.Status) {
 		if a.AutoFailoverHeld != "" {
 			fmt.Fprintf(w, "  automatic failover held: %s\n", a.AutoFailoverHeld)
 		}
+		if a.NoAutoFailover != "" {
+			fmt.Fprintf(w, "  no automatic failover: %s\n", a.NoAutoFailover)
+		}
 		if r := a.Run; r != nil {
 			fmt.Fprintf(w, "  runbook %s: %s %s → %s by %s, step %d/%d %s (%s)", r.ID, r.Kind, r.From, r.To, r.Who, r.Step, r.Steps, r.StepName, r.Status)
 			if r.Error != "" {

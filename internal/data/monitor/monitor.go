@@ -20,7 +20,8 @@ type Monitor struct {
 	Config Config
 	// Interval between observations (default 1s).
 	Interval time.Duration
-	// ActionTimeout bounds one action (default 2m: a rejoin may clone).
+	// ActionTimeout bounds one action (default DefaultActionTimeout: a rejoin may
+	// clone), in Run and in Step alike.
 	ActionTimeout time.Duration
 	Logger        *slog.Logger
 	// OnAction, when set, is called after each action with its error (tests, metrics).
@@ -42,13 +43,22 @@ func (m *Monitor) Remembered() Memory {
 	return Memory{}
 }
 
+// DefaultActionTimeout bounds one action of a monitor without its own ActionTimeout.
+const DefaultActionTimeout = 2 * time.Minute
+
+// actionTimeout is the bound of one action: ActionTimeout, else the default. A zero
+// bound would hand every action a context that has already ended.
+func (m *Monitor) actionTimeout() time.Duration {
+	if m.ActionTimeout > 0 {
+		return m.ActionTimeout
+	}
+	return DefaultActionTimeout
+}
+
 // Run observes and acts until ctx ends; it returns ctx's error.
 func (m *Monitor) Run(ctx context.Context) error {
 	if m.Interval == 0 {
 		m.Interval = time.Second
-	}
-	if m.ActionTimeout == 0 {
-		m.ActionTimeout = 2 * time.Minute
 	}
 	log := m.Logger
 	if log == nil {
@@ -95,7 +105,7 @@ func (m *Monitor) Step(ctx context.Context, log *slog.Logger) {
 		defer release()
 	}
 	for _, a := range acts {
-		actx, cancel := context.WithTimeout(ctx, m.ActionTimeout)
+		actx, cancel := context.WithTimeout(ctx, m.actionTimeout())
 		err := m.do(actx, a)
 		cancel()
 		if err != nil {

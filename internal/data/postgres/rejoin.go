@@ -21,11 +21,25 @@ import (
 // rewound with pg_rewind against the primary and restarted as a standby. When pg_rewind
 // fails the data directory is cloned afresh with pg_basebackup into a new directory
 // that replaces the old one only once the clone succeeded.
+//
+// The member's lock (lockMember) is held throughout: another caretaker of its data
+// directory waits.
 func (d *Driver) Rejoin(ctx context.Context, member string) error {
 	m, err := d.member(member)
 	if err != nil {
 		return err
 	}
+	unlock, err := lockMember(ctx, m)
+	if err != nil {
+		return fmt.Errorf("rejoin %s: %w", member, err)
+	}
+	defer unlock()
+	return d.rejoin(ctx, m)
+}
+
+// rejoin is Rejoin under the member's lock.
+func (d *Driver) rejoin(ctx context.Context, m v1alpha1.Member) error {
+	member := m.Name
 	st, err := d.Status(ctx)
 	if err != nil {
 		return fmt.Errorf("rejoin %s: %w", member, err)
@@ -234,7 +248,8 @@ func (d *Driver) checkpoint(ctx context.Context, m v1alpha1.Member) error {
 // Resume starts a stopped local member after a fault without ever letting it accept
 // writes behind the current primary's back: when another member is primary, the
 // member is rewound (or cloned) and started as its standby; otherwise it is started
-// as it was. The lab calls it when a failed site comes back.
+// as it was. The lab calls it when a failed site comes back. It holds the member's lock
+// (lockMember) throughout, as Rejoin does.
 func (d *Driver) Resume(ctx context.Context, member string) error {
 	m, err := d.member(member)
 	if err != nil {
@@ -243,6 +258,11 @@ func (d *Driver) Resume(ctx context.Context, member string) error {
 	if m.DataDir == "" {
 		return fmt.Errorf("resume %s: %w", member, data.ErrNotManaged)
 	}
+	unlock, err := lockMember(ctx, m)
+	if err != nil {
+		return fmt.Errorf("resume %s: %w", member, err)
+	}
+	defer unlock()
 	if _, running := pgserver.Running(m.DataDir); running {
 		return nil
 	}
@@ -258,9 +278,9 @@ func (d *Driver) Resume(ctx context.Context, member string) error {
 		if err := d.StartMember(ctx, member); err != nil {
 			return err
 		}
-		return d.Rejoin(ctx, member)
+		return d.rejoin(ctx, m)
 	}
-	return d.Rejoin(ctx, member)
+	return d.rejoin(ctx, m)
 }
 
 // wasPrimary reports whether a stopped member's data directory would start as a
