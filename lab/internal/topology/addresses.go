@@ -60,6 +60,10 @@ func (s Site) DaemonAPI() string { return hostPort(s.ip(hostDaemon), PortDaemonA
 func (s Site) EtcdPeer() string  { return hostPort(s.ip(hostDaemon), PortEtcdPeer) }
 func (s Site) DNS() string       { return hostPort(s.ip(hostDaemon), PortDNS) }
 
+// ExternalDNSMetrics is where the site's external-dns serves its metrics (dns:
+// external-dns).
+func (s Site) ExternalDNSMetrics() string { return hostPort(s.ip(hostDaemon+5), 7979) }
+
 // Indexed numbers the config's sites.
 func (c Config) Indexed() []Site {
 	first := c.FirstRegion

@@ -168,6 +168,7 @@ func (c *corpDNS) startExternalDNS(ctx context.Context, site, siteDir, hadron st
 	if err != nil {
 		return fmt.Errorf("external-dns at %s: %w", site, err)
 	}
+	top, _ := c.cfg.Site(site)
 	p := c.extdns[site]
 	if p == nil {
 		p = &proc{name: "external-dns-" + site, path: bin, logPath: c.dir.ProcLog("external-dns-" + site), log: c.log,
@@ -176,7 +177,9 @@ func (c *corpDNS) startExternalDNS(ctx context.Context, site, siteDir, hadron st
 				"--rfc2136-zone=" + topology.DemoZone, "--rfc2136-tsig-keyname=" + topology.CorpTSIGKey,
 				"--rfc2136-tsig-secret-alg=hmac-sha256", "--rfc2136-tsig-axfr",
 				"--registry=txt", "--txt-owner-id=" + topology.CorpOwner + "-external-dns", "--domain-filter=" + topology.DemoZone,
-				"--kubeconfig=" + siteKubeconfig(siteDir), "--policy=sync", "--interval=1m", "--events", "--min-event-sync-interval=1s"},
+				"--kubeconfig=" + siteKubeconfig(siteDir), "--policy=sync", "--interval=1m", "--events", "--min-event-sync-interval=1s",
+				// Its metrics listen in the site's range: one per site on one machine.
+				"--metrics-address=" + top.ExternalDNSMetrics()},
 			// The secret goes in the environment (external-dns reads every flag from
 			// EXTERNAL_DNS_<FLAG>), never on a command line that ps shows.
 			env: []string{"EXTERNAL_DNS_RFC2136_TSIG_SECRET=" + strings.TrimSpace(string(secret))}}
