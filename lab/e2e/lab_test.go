@@ -38,9 +38,9 @@ sites:
 var labConfig = labYAML(5, "20ms")
 
 const (
-	eastLB         = "127.0.5.10:8080"
-	westLB         = "127.0.6.10:8080"
-	eastLBFromWest = "127.6.5.10:8080"
+	eastLB            = "127.0.5.10:8080"
+	westLB            = "127.0.6.10:8080"
+	eastLBFromWitness = "127.7.5.10:8080"
 )
 
 // binary finds a built binary: $NAME_BINARY, else ../../bin/NAME (make build puts it there).
@@ -302,21 +302,27 @@ func TestLabEndToEnd(t *testing.T) {
 		}
 	})
 
+	// The link cut is east–witness. A cut of east–west is a partition of east from
+	// etcd's raft leader, which hadron keeps at its leader's member (west, the
+	// stand-by): past coord.DefaultFenceAfter (2 s: two hadron-lab runs on a loaded
+	// machine) east self-fences by design, its primary turns read-only and the quorum
+	// fails shop over to west — the control-plane test's partition scenario. This
+	// case checks the lab's links, and the next one needs shop still at east.
 	t.Run("cut link stops TCP and heal restores it", func(t *testing.T) {
-		if code, _, err := httpGet(eastLBFromWest, "/healthz"); err != nil || code != 200 {
-			t.Fatalf("east from west before the cut: %d %v", code, err)
+		if code, _, err := httpGet(eastLBFromWitness, "/healthz"); err != nil || code != 200 {
+			t.Fatalf("east from the witness before the cut: %d %v", code, err)
 		}
-		l.must(time.Minute, "link", "cut", "east", "west")
-		if c, err := net.DialTimeout("tcp", eastLBFromWest, 2*time.Second); err == nil {
+		l.must(time.Minute, "link", "cut", "east", "witness")
+		if c, err := net.DialTimeout("tcp", eastLBFromWitness, 2*time.Second); err == nil {
 			c.Close()
 			t.Fatal("TCP connected through a cut link")
 		}
 		if code, _, err := httpGet(eastLB, "/healthz"); err != nil || code != 200 {
 			t.Fatalf("east inside its region during the cut: %d %v", code, err)
 		}
-		l.must(time.Minute, "link", "heal", "east", "west")
-		eventuallyExplained(t, 30*time.Second, "east from west after heal", func() (bool, string) {
-			code, body, err := httpGet(eastLBFromWest, "/healthz")
+		l.must(time.Minute, "link", "heal", "east", "witness")
+		eventuallyExplained(t, 30*time.Second, "east from the witness after heal", func() (bool, string) {
+			code, body, err := httpGet(eastLBFromWitness, "/healthz")
 			return code == 200, fmt.Sprint(code, body, err)
 		}, func() string { return l.hadronSays(t, "shop") })
 	})
