@@ -105,6 +105,9 @@ func (d *databases) password() (string, error) {
 	return pw, nil
 }
 
+// bootstrapped marks a mirror set whose bootstrap finished.
+func (d *databases) bootstrapped() string { return filepath.Join(d.dir.Postgres(), "bootstrapped") }
+
 func initialized(dataDir string) bool {
 	_, err := os.Stat(filepath.Join(dataDir, "PG_VERSION"))
 	return err == nil
@@ -116,10 +119,20 @@ func (d *databases) bootstrap(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A bootstrap that stopped half way (a clone timed out) left some members
+	// initialised and others empty, and no marker: the set never held data, so it is
+	// created again from nothing rather than started half made.
 	fresh := true
-	for _, m := range d.set.Spec.Members {
-		if initialized(m.DataDir) {
-			fresh = false
+	if _, err := os.Stat(d.bootstrapped()); err == nil {
+		fresh = false
+	} else {
+		for _, m := range d.set.Spec.Members {
+			if initialized(m.DataDir) {
+				d.log.Warn("mirror set bootstrap did not finish last time: creating it again", "member", m.Name)
+				if err := os.RemoveAll(m.DataDir); err != nil {
+					return fmt.Errorf("mirror set %s: %w", d.set.Name, err)
+				}
+			}
 		}
 	}
 	regions := map[string]string{}
@@ -145,6 +158,9 @@ func (d *databases) bootstrap(ctx context.Context) error {
 		// hadron's own data driver creates the set: initdb, base backups, slots,
 		// synchronous_standby_names — exactly what `hadron data bootstrap` does.
 		if err := drv.Bootstrap(ctx); err != nil {
+			return fmt.Errorf("mirror set %s: %w", d.set.Name, err)
+		}
+		if err := os.WriteFile(d.bootstrapped(), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 			return fmt.Errorf("mirror set %s: %w", d.set.Name, err)
 		}
 		return nil
