@@ -216,11 +216,7 @@ func (p *dnsProviders) Publish(ctx context.Context, tok coord.Token, app, site s
 	}
 	deadline := time.Now().Add(publishWait)
 	for {
-		st, _ := p.store.Current(ctx)
-		st.Apps = maps.Clone(st.Apps)
-		as := st.Apps[app]
-		as.Active = site
-		st.Apps[app] = as
+		st := p.withActive(ctx, app, site)
 		err := p.syncAll(ctx, tok, &st, []string{app})
 		if err == nil {
 			return "dns providers " + strings.Join(p.carriers(app), ", ") + " answer " + site, nil
@@ -259,11 +255,7 @@ func (p *dnsProviders) Verify(ctx context.Context, app, site string) (string, er
 	if err != nil {
 		return "", err
 	}
-	st, _ := p.store.Current(ctx)
-	st.Apps = maps.Clone(st.Apps)
-	as := st.Apps[app]
-	as.Active = site
-	st.Apps[app] = as
+	st := p.withActive(ctx, app, site)
 	name, want := provider.MainAnswer(p.catalog, &st, app)
 	var parts []string
 	for _, pr := range provs {
@@ -277,6 +269,17 @@ func (p *dnsProviders) Verify(ctx context.Context, app, site string) (string, er
 		parts = append(parts, d)
 	}
 	return strings.Join(parts, "; "), nil
+}
+
+// withActive is the current state with app active at site (a copy: the store's maps
+// are shared).
+func (p *dnsProviders) withActive(ctx context.Context, app, site string) gslb.State {
+	st, _ := p.store.Current(ctx)
+	st.Apps = maps.Clone(st.Apps)
+	as := st.Apps[app]
+	as.Active = site
+	st.Apps[app] = as
+	return st
 }
 
 func (p *dnsProviders) carries(app string) bool { return len(p.carriers(app)) > 0 }

@@ -88,7 +88,7 @@ func (c *checker) dnsProvider(p *v1alpha1.DNSProvider) {
 			if t.Algorithm != "" {
 				oneOf(d, "spec.rfc2136.tsig.algorithm", strings.ToLower(t.Algorithm), tsigAlgorithms...)
 			}
-			c.secretFrom(d, "spec.rfc2136.tsig.secretFrom", &t.SecretFrom)
+			c.source(d, "spec.rfc2136.tsig.secretFrom", &t.SecretFrom)
 		}
 	case v1alpha1.DNSProviderDNSEndpoint:
 		if s.RFC2136 != nil {
@@ -107,22 +107,6 @@ func (c *checker) dnsProvider(p *v1alpha1.DNSProvider) {
 				}
 			}
 		}
-	}
-}
-
-// secretFrom checks a SecretRef: exactly one place, and a Secret on a reachable site.
-func (c *checker) secretFrom(d doc, path string, r *v1alpha1.SecretRef) {
-	set := 0
-	for _, ok := range []bool{r.File != "", r.Env != "", r.Secret != nil} {
-		if ok {
-			set++
-		}
-	}
-	if set != 1 {
-		d.bad(path, "set exactly one of file, env, secret (found %d)", set)
-	}
-	if s := r.Secret; s != nil {
-		c.secretRef(d, path+".secret", s)
 	}
 }
 
