@@ -289,23 +289,12 @@ func (p *dnsProviders) carries(app string) bool { return len(p.carriers(app)) > 
 func (p *dnsProviders) carriers(app string) []string {
 	var out []string
 	for _, dp := range p.fleet.DNSProviders {
-		if len(dp.Spec.Applications) > 0 {
-			if slices.Contains(dp.Spec.Applications, app) {
-				out = append(out, dp.Name)
-			}
-			continue
-		}
-		if a := p.fleet.Application(app); a != nil && a.Spec.DNS != nil && inZone(a.Spec.DNS.Name, dp.Spec.Zone) {
+		if slices.Contains(provider.AppsOf(p.catalog, dp.Spec), app) {
 			out = append(out, dp.Name)
 		}
 	}
 	sort.Strings(out)
 	return out
-}
-
-func inZone(name, zone string) bool {
-	name, zone = strings.ToLower(strings.TrimSuffix(name, ".")), strings.ToLower(strings.TrimSuffix(zone, "."))
-	return name == zone || strings.HasSuffix(name, "."+zone)
 }
 
 // readDNSProviders reads what the leader published of every provider.

@@ -102,6 +102,11 @@ func apps(cat *gslb.Catalog, spec v1alpha1.DNSProviderSpec) []*gslb.App {
 	return out
 }
 
+// AppsOf names the applications of cat a provider with spec carries.
+func AppsOf(cat *gslb.Catalog, spec v1alpha1.DNSProviderSpec) []string {
+	return appNames(apps(cat, spec))
+}
+
 func appNames(as []*gslb.App) []string {
 	out := make([]string, 0, len(as))
 	for _, a := range as {
