@@ -15,18 +15,35 @@
 #   REPEAT=3 bench/drills/run.sh
 #   DNS=bind bench/drills/run.sh      # the RFC 2136 path
 #   DNS=external-dns bench/drills/run.sh   # needs `make external-dns` first
+#   FIRST_REGION=33 DNS=bind bench/drills/run.sh   # a lab on 127.0.33-35.x
 #   make bench-drills
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PWD/bin:$PATH"
-export HADRON_LAB_DIR="${HADRON_LAB_DIR:-$PWD/.hadron-lab}"
 REPEAT=${REPEAT:-10}
 DNS=${DNS:-hadron}
+# FIRST_REGION runs the lab on other loopback ranges (127.0.N-N+2.x), so two benches
+# can run side by side.
+FIRST_REGION=${FIRST_REGION:-1}
 OUT=${OUT:-$PWD/.bench-drills/$DNS}
 mkdir -p "$OUT"
-# The company BIND of the default lab (regions 1-3): 127.0.0.1, port 15300 + the
-# witness region's number (lab/internal/topology/corpdns.go).
-CORP=127.0.0.1:15303
+labflags=()
+if [ "$FIRST_REGION" != 1 ]; then
+  export HADRON_LAB_DIR="${HADRON_LAB_DIR:-$PWD/.hadron-lab-$FIRST_REGION}"
+  cat > "$OUT/lab.yaml" <<YAML
+firstRegion: $FIRST_REGION
+daemons: true
+sites:
+  - {name: east, region: us-east-1, zones: [us-east-1a, us-east-1b, us-east-1c], nodesPerZone: 2}
+  - {name: west, region: us-west-2, zones: [us-west-2a, us-west-2b, us-west-2c], nodesPerZone: 2}
+  - {name: witness, region: eu-central-1, role: witness}
+YAML
+  labflags=(--config "$OUT/lab.yaml")
+fi
+export HADRON_LAB_DIR="${HADRON_LAB_DIR:-$PWD/.hadron-lab}"
+# The company BIND: 127.0.0.1, port 15300 + the witness region's number
+# (lab/internal/topology/corpdns.go).
+CORP=127.0.0.1:$((15300 + FIRST_REGION + 2))
 MAIN=shop.gslb.example.com
 dnsflags=()
 case "$DNS" in
@@ -39,7 +56,7 @@ if [ "$DNS" = external-dns ] && ! command -v external-dns >/dev/null; then
 fi
 
 if hadron lab status >/dev/null 2>&1; then hadron lab down; fi
-hadron lab up --dns "$DNS"
+hadron lab up ${labflags[@]+"${labflags[@]}"} --dns "$DNS"
 fleet="$HADRON_LAB_DIR/fleet.yaml"
 export HADRON_FLEET="$fleet" HADRON_PKI="$HADRON_LAB_DIR/hadron-pki"
 hadron lab apply --site east -f demo/manifests
