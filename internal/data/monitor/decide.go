@@ -78,18 +78,34 @@ func Decide(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 	if cfg.FailAfter <= 0 {
 		cfg.FailAfter = 3
 	}
+	// The newest timeline any reachable primary is on, fenced ones included: a fenced
+	// primary (a runbook's fence, its site's self-fence) is still the newest history,
+	// and a writer on an older timeline is an old primary that came back — it must be
+	// fenced, never taken for the primary that the newer one is rewound to.
+	var newest uint32
+	for _, m := range st.Members {
+		if m.Reachable && m.Primary {
+			newest = max(newest, m.Timeline)
+		}
+	}
 	var p *data.MemberStatus
+	var stale []Action
 	for i := range st.Members {
 		m := &st.Members[i]
 		if !m.Reachable || !m.Primary || m.State == data.StateFenced {
 			continue
 		}
-		if p == nil || m.Timeline > p.Timeline || (m.Timeline == p.Timeline && m.Member == mem.Primary) {
+		if m.Timeline < newest {
+			stale = append(stale, Action{Kind: Fence, Member: m.Member, Reason: fmt.Sprintf("accepts writes on timeline %d, older than the newest primary's %d", m.Timeline, newest)})
+			continue
+		}
+		if p == nil || (m.Timeline == p.Timeline && m.Member == mem.Primary) {
 			p = m
 		}
 	}
 	if p == nil {
-		return decideDown(mem, st, cfg)
+		next, acts := decideDown(mem, st, cfg)
+		return next, append(stale, acts...)
 	}
 	var acts []Action
 	next := Memory{Primary: p.Member, PrimaryFlush: p.FlushLSN, Timeline: p.Timeline, SystemID: p.SystemID, Region: p.Region}

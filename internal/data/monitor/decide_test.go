@@ -146,6 +146,31 @@ func TestDecide(t *testing.T) {
 			}()),
 		},
 		{
+			// Seen in the lab: west-0 promoted on timeline 8 by a failover, then
+			// self-fenced (its site lost the etcd majority for a moment); the restored
+			// east brought its old primary back writable on timeline 7. That one must
+			// be fenced, never taken for the primary that west-0 is rewound to — which
+			// would discard every write of timeline 8.
+			name: "the newest primary is fenced and an old primary came back writable: fence the old one, rewind nobody",
+			mem:  Memory{Primary: "w0", Timeline: 8, SystemID: 7, Region: "west"},
+			st: set(func() data.MemberStatus { p := primary("w0", "west", 8); p.State = data.StateFenced; return p }(),
+				primary("e1", "east", 7), standby("e0", "east", "e1", true, data.StateStreaming)),
+			want: []string{"fence e1"},
+			wantMem: func(m Memory) error {
+				if m.Primary == "e1" {
+					return fmt.Errorf("took the old timeline's writer for the primary: %+v", m)
+				}
+				return nil
+			},
+		},
+		{
+			name: "a writer on an older timeline than the newest writer is fenced and rejoined to it",
+			mem:  Memory{Primary: "w0", Timeline: 8, SystemID: 7, Region: "west"},
+			st: set(primary("w0", "west", 8), primary("e1", "east", 7), standby("e0", "east", "e1", false, data.StateStreaming)),
+			want: []string{"fence e1", "rejoin e1", "rejoin e0"},
+			wantMem: remembers("w0", ""),
+		},
+		{
 			name: "after failover: DR member repointed, old primary back on old timeline fenced and rejoined",
 			mem:  Memory{Primary: "e1", Timeline: 2, SystemID: 7},
 			st: set(primary("e0", "east", 1), primary("e1", "east", 2),

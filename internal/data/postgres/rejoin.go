@@ -52,6 +52,11 @@ func (d *Driver) rejoin(ctx context.Context, m v1alpha1.Member) error {
 	}
 	primary := d.members[st.Primary]
 	ms := st.Member(member)
+	if src := st.Member(primary.Name); ms.Reachable && ms.Primary && ms.Timeline > src.Timeline {
+		// Rewinding a primary to an older timeline's primary discards every write of
+		// the newer one: the newer is the history, the other an old primary back.
+		return retry.Permanent("rejoin %s: it is a primary on timeline %d, newer than %s's %d: rewinding it would discard its writes", member, ms.Timeline, primary.Name, src.Timeline)
+	}
 	if err := d.slotFor(ctx, primary, member); err != nil {
 		return fmt.Errorf("rejoin %s: %w", member, err)
 	}
