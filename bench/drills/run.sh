@@ -21,6 +21,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PWD/bin:$PATH"
 REPEAT=${REPEAT:-10}
+# TIMEOUT bounds each run and the client's recovery (hadron drill --timeout); a loaded
+# machine needs more than the default.
+TIMEOUT=${TIMEOUT:-3m}
 DNS=${DNS:-hadron}
 # FIRST_REGION runs the lab on other loopback ranges (127.0.N-N+2.x), so two benches
 # can run side by side.
@@ -81,11 +84,11 @@ fi
 
 echo "== $REPEAT region-loss drills (fail site east, automatic failover, restore, failback)"
 hadron drill shop --fault 'hadron lab fail site east' --repair 'hadron lab restore site east' \
-  --failback --repeat "$REPEAT" ${dnsflags[@]+"${dnsflags[@]}"} -o json > "$OUT/region-loss.json" || rc=1
+  --failback --repeat "$REPEAT" --timeout "$TIMEOUT" ${dnsflags[@]+"${dnsflags[@]}"} -o json > "$OUT/region-loss.json" || rc=1
 jq '{stats, error}' "$OUT/region-loss.json"
 
 echo "== $REPEAT planned switchovers"
-hadron drill shop --trigger switchover --repeat "$REPEAT" ${dnsflags[@]+"${dnsflags[@]}"} -o json > "$OUT/switchover.json" || rc=1
+hadron drill shop --trigger switchover --repeat "$REPEAT" --timeout "$TIMEOUT" ${dnsflags[@]+"${dnsflags[@]}"} -o json > "$OUT/switchover.json" || rc=1
 jq '{stats, error}' "$OUT/switchover.json"
 if [ -n "$watcher" ]; then
   kill "$watcher"; wait "$watcher" 2>/dev/null || true
