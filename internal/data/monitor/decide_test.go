@@ -164,10 +164,10 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
-			name: "a writer on an older timeline than the newest writer is fenced and rejoined to it",
-			mem:  Memory{Primary: "w0", Timeline: 8, SystemID: 7, Region: "west"},
-			st: set(primary("w0", "west", 8), primary("e1", "east", 7), standby("e0", "east", "e1", false, data.StateStreaming)),
-			want: []string{"fence e1", "rejoin e1", "rejoin e0"},
+			name:    "a writer on an older timeline than the newest writer is fenced and rejoined to it",
+			mem:     Memory{Primary: "w0", Timeline: 8, SystemID: 7, Region: "west"},
+			st:      set(primary("w0", "west", 8), primary("e1", "east", 7), standby("e0", "east", "e1", false, data.StateStreaming)),
+			want:    []string{"fence e1", "rejoin e1", "rejoin e0"},
 			wantMem: remembers("w0", ""),
 		},
 		{
