@@ -62,7 +62,7 @@ func FromRun(r *runbook.Record, now time.Time) Timeline {
 		t.mark("first failed probe", *f, "detection")
 	}
 	t.mark("decided by "+r.Who, r.Decided, "decision")
-	t.steps(r, now)
+	t.steps(r, r.To, now)
 	if r.Verified != nil {
 		t.mark("verified", *r.Verified, "verified")
 	}
@@ -91,7 +91,7 @@ func FromPhase(p *drill.Phase) Timeline {
 		} else if r.Verified != nil {
 			end = *r.Verified
 		}
-		t.steps(r, end)
+		t.steps(r, p.To, end)
 		if r.Verified != nil {
 			t.mark("verified", *r.Verified, "verified")
 		}
@@ -103,7 +103,7 @@ func FromPhase(p *drill.Phase) Timeline {
 }
 
 // steps adds a bar per step and a mark where the DNS step ended (the main name moved).
-func (t *Timeline) steps(r *runbook.Record, now time.Time) {
+func (t *Timeline) steps(r *runbook.Record, to string, now time.Time) {
 	for _, s := range r.Steps {
 		b := Bar{Name: s.Name, Detail: s.Detail, Error: s.Error, State: Waiting}
 		switch {
@@ -111,7 +111,7 @@ func (t *Timeline) steps(r *runbook.Record, now time.Time) {
 		case s.Ended != nil:
 			b.State, b.Start, b.End = Done, s.Started.Sub(t.Origin), s.Ended.Sub(t.Origin)
 			if s.Name == runbook.StepDNS {
-				t.mark("DNS answers "+r.To, *s.Ended, "dns")
+				t.mark("DNS answers "+to, *s.Ended, "dns")
 			}
 		default:
 			b.State, b.Start, b.End = Running, s.Started.Sub(t.Origin), now.Sub(t.Origin)
