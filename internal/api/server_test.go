@@ -80,7 +80,7 @@ func allHandlers(seen *whoSeen) api.Handlers {
 		}
 	}
 	return api.Handlers{
-		UI: ui,
+		UI:      ui,
 		Status:  func(context.Context) api.Status { return api.Status{Daemon: "east"} },
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "hadron_up 1") }),
 		Runbooks: &api.RunbookHandlers{
