@@ -113,11 +113,13 @@ func (t *Timeline) steps(r *runbook.Record, to string, now time.Time) {
 			if s.Name == runbook.StepDNS {
 				t.mark("DNS answers "+to, *s.Ended, "dns")
 			}
+		case s.Error != "":
+			// A failed step stopped at a moment the record does not keep: drawn at its
+			// start, not growing while the run waits for a person.
+			b.State, b.Start = Failed, s.Started.Sub(t.Origin)
+			b.End = b.Start
 		default:
 			b.State, b.Start, b.End = Running, s.Started.Sub(t.Origin), now.Sub(t.Origin)
-			if s.Error != "" {
-				b.State = Failed
-			}
 			if b.End < b.Start {
 				b.End = b.Start
 			}

@@ -47,9 +47,9 @@ func TestFromRun(t *testing.T) {
 			FirstFailedProbe: at(0), Verified: nil,
 			Steps: []runbook.StepRecord{{Name: "promote", Started: at(2100), Error: "no member"}}},
 		now:   2500,
-		bars:  []Bar{{Name: "promote", Start: 2100 * time.Millisecond, End: 2500 * time.Millisecond, State: Failed, Error: "no member"}},
+		bars:  []Bar{{Name: "promote", Start: 2100 * time.Millisecond, End: 2100 * time.Millisecond, State: Failed, Error: "no member"}},
 		marks: []string{"detection@0s", "decision@2s"},
-		span:  2500 * time.Millisecond,
+		span:  2100 * time.Millisecond,
 	}, {
 		name: "a closed run ends at verified",
 		rec: runbook.Record{App: "shop", Kind: runbook.Failover, Who: "auto", Decided: *at(0), Verified: at(3000),

@@ -30,16 +30,26 @@ function picture(svg, label) {
 
 let view = null;
 
+// last holds what each section was drawn from: a section whose data did not change
+// is left alone, so that a reader's place (and a screen reader's) is kept.
+const last = {};
+function section(name, data, fn, v) {
+  const s = JSON.stringify(data);
+  if (last[name] === s) return;
+  last[name] = s;
+  fn(v);
+}
+
 function draw(v) {
   view = v;
   $('who').textContent = `daemon ${v.daemon} · signed in as ${v.caller.name} (${v.caller.roles.join('+')})`;
-  drawRegions(v);
+  section('regions', v.regions, drawRegions, v);
   drawRuns(v);
-  drawMatrices(v);
-  drawApps(v);
-  drawSets(v);
-  drawEtcd(v);
-  drawLedger(v);
+  section('matrices', v.apps.map((a) => a.matrix), drawMatrices, v);
+  section('apps', v.apps, drawApps, v);
+  section('sets', v.mirrorSets, drawSets, v);
+  section('etcd', v.etcd, drawEtcd, v);
+  section('ledger', [v.ledger, v.charts], drawLedger, v);
 }
 
 function drawRegions(v) {
@@ -58,20 +68,40 @@ function drawRegions(v) {
     s.answering ? el('div', { class: 'small', text: 'this page is served here' }) : null))))));
 }
 
+// drawRuns keeps each run's article (and so its buttons and the keyboard focus on
+// them) while the run is open, and redraws only its text and timeline.
+const runArticles = new Map();
 function drawRuns(v) {
-  if (!v.runs.length) { replace('runlist', el('p', { text: 'No run is open.' })); return; }
-  replace('runlist', v.runs.map((r) => el('article', {
-    class: `run ${r.status}`, 'data-run': `${r.app}/${r.id}`, 'data-done': String(r.done), 'data-status': r.status,
-    'aria-labelledby': `run-${r.app}`,
-  },
-  el('h3', { id: `run-${r.app}`, text: `${r.app}: ${r.kind} ${r.from} → ${r.to} — ${r.status}, ${r.done} of ${r.steps} steps done` }),
-  el('p', { class: 'small', text: `run ${r.id}, decided by ${r.who}` }),
-  r.error ? el('p', { class: 'bad', role: 'alert', text: r.error }) : null,
-  picture(r.svg, `timeline of ${r.app}'s ${r.kind}`),
-  el('div', { class: 'buttons' },
-    el('button', { type: 'button', class: 'primary', 'data-verb': 'resume', text: 'Resume…' }),
-    el('button', { type: 'button', class: 'danger', 'data-verb': 'abort', text: 'Abort…' })),
-  v.caller.canOperate ? null : el('p', { class: 'small', text: 'Your token has no role operate: the daemon will refuse Resume and Abort.' }))));
+  const keep = new Set(v.runs.map((r) => `${r.app}/${r.id}`));
+  for (const [k, a] of runArticles) if (!keep.has(k)) { a.remove(); runArticles.delete(k); }
+  $('noruns').hidden = v.runs.length > 0;
+  for (const r of v.runs) {
+    const key = `${r.app}/${r.id}`;
+    let a = runArticles.get(key);
+    if (!a) {
+      a = el('article', { 'data-run': key, 'aria-labelledby': `run-${r.app}` },
+        el('h3', { id: `run-${r.app}` }), el('p', { class: 'small who' }), el('p', { class: 'bad err', role: 'alert' }),
+        el('div', { class: 'pic' }),
+        el('div', { class: 'buttons' },
+          el('button', { type: 'button', class: 'primary', 'data-verb': 'resume', text: 'Resume…' }),
+          el('button', { type: 'button', class: 'danger', 'data-verb': 'abort', text: 'Abort…' })),
+        el('p', { class: 'small cannot', text: 'Your token has no role operate: the daemon will refuse Resume and Abort.' }));
+      runArticles.set(key, a);
+      $('runlist').append(a);
+    }
+    a.className = `run ${r.status}`;
+    a.dataset.done = String(r.done);
+    a.dataset.status = r.status;
+    a.querySelector('h3').textContent = `${r.app}: ${r.kind} ${r.from} → ${r.to} — ${r.status}, ${r.done} of ${r.steps} steps done`;
+    a.querySelector('.who').textContent = `run ${r.id}, decided by ${r.who}`;
+    a.querySelector('.err').textContent = r.error || '';
+    a.querySelector('.err').hidden = !r.error;
+    a.querySelector('.cannot').hidden = v.caller.canOperate;
+    if (a.dataset.svg !== r.svg) {
+      a.dataset.svg = r.svg;
+      a.querySelector('.pic').replaceChildren(picture(r.svg, `timeline of ${r.app}'s ${r.kind}`));
+    }
+  }
 }
 
 function drawMatrices(v) {

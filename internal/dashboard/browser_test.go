@@ -1,0 +1,255 @@
+package dashboard_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/apitoken"
+	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/coord/coordtest"
+	"hadron.dev/hadron/internal/daemon/daemontest"
+	"hadron.dev/hadron/internal/fleet"
+	"hadron.dev/hadron/internal/runbook"
+	"hadron.dev/hadron/internal/testenv"
+)
+
+// browserNet is this file's loopback network (127.0.189.x) for daemontest.
+const browserNet = 189
+
+// browser is a headless Chromium with its own profile (cookies), sized as asked.
+func browser(t *testing.T, w, h int) context.Context {
+	t.Helper()
+	exe := testenv.LookPath(t, "chromium", "chromium-browser", "google-chrome")
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe),
+		chromedp.NoSandbox, chromedp.WindowSize(w, h), chromedp.UserDataDir(t.TempDir()),
+		// The daemons' certificates come from the test's own CA, which Chromium's
+		// store does not hold; the page is still a secure context (https), so the
+		// Secure cookie behaves as in production.
+		chromedp.IgnoreCertErrors)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return ctx
+}
+
+// do runs actions within d, failing t with what was being done.
+func do(t *testing.T, parent context.Context, d time.Duration, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(parent, d)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v\npage:\n%s", what, err, pageText(parent))
+	}
+}
+
+// pageText is where the page is and what it says, for a failure's message.
+func pageText(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
+	if err != nil {
+		return err.Error()
+	}
+	return s
+}
+
+// get runs one action that returns a value within d.
+func get[T any](t *testing.T, ctx context.Context, d time.Duration, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// shot saves a screenshot of the whole page to $HADRON_SCREENSHOTS/name.png when
+// asked (make screenshots); tests without the variable take none.
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("HADRON_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png := get(t, ctx, 30*time.Second, "screenshot "+name, chromedp.FullScreenshot(90))
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func login(t *testing.T, ctx context.Context, base, secret string) {
+	t.Helper()
+	do(t, ctx, 30*time.Second, "login",
+		chromedp.Navigate(base+"/ui/login"),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), secret),
+		chromedp.Submit(chromedp.ID("token")),
+	)
+}
+
+// failRun leaves a run failed at its first step in etcd, as a leader whose step ran
+// out of budget does: it stays open until a person resumes or aborts it.
+func failRun(t *testing.T, w *daemontest.World) *runbook.Record {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	etcd := w.Daemons["witness"].Client()
+	tok, err := coord.Leader(ctx, etcd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := runbook.Launch(ctx, etcd, tok, runbook.Switchover, daemontest.App, "east", "west", "alice", true, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	runbook.Begin(rec, 0, tok.Rev, time.Now())
+	runbook.Fail(rec, 0, errors.New("budget ran out"))
+	if err := runbook.Save(ctx, etcd, tok, rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// The dashboard in a real browser against three real daemons: no page without a
+// token; with a read token the sites, the matrix and the runs; a read token's Abort is
+// refused by the daemon and an operate token's is carried out; a failed site turns
+// red in the matrix and on the map while the automatic failover's timeline advances
+// step by step, and the run lands in the ledger with its report.
+func TestDashboardInChromium(t *testing.T) {
+	ctx := browser(t, 1280, 800)
+	w := daemontest.Start(t, browserNet, daemontest.Options{Edit: func(f *fleet.Fleet, _ string) {
+		f.Applications[0].Spec.Policy.AutomaticFailover = &v1alpha1.AutomaticFailover{Enabled: true,
+			Threshold: &metav1.Duration{Duration: 500 * time.Millisecond}}
+	}})
+	leader, _ := w.WaitLeader(t, "east", "west", "witness")
+	coordtest.Eventually(t, 30*time.Second, "both sites up by quorum", func() bool {
+		v := w.Status(t, "witness").Apps[0].Verdicts
+		return v["east"] == "up" && v["west"] == "up"
+	})
+	base := "https://" + w.Daemons[leader].APIAddr()
+	viewer := w.ClientAs(t, leader, "viewer", apitoken.Read).Token
+	ops := w.ClientAs(t, leader, "ops", apitoken.Operate).Token
+
+	// No token: the page is the login, and the view is refused.
+	do(t, ctx, 30*time.Second, "the page without a token",
+		chromedp.Navigate(base+"/ui/"),
+		chromedp.WaitVisible(chromedp.ID("token")))
+	loc := get(t, ctx, 10*time.Second, "location", chromedp.Location())
+	body := get(t, ctx, 10*time.Second, "the view without a token",
+		chromedp.Evaluate[string](`fetch('/ui/view').then(r => String(r.status))`, chromedp.EvalAwaitPromise))
+	if !strings.HasSuffix(loc, "/ui/login") || body != "401" {
+		t.Fatalf("without a token: at %s, view %s; want the login and 401", loc, body)
+	}
+	shot(t, ctx, "login")
+	login(t, ctx, base, "not-a-token")
+	do(t, ctx, 30*time.Second, "a wrong token is denied", chromedp.WaitVisible(chromedp.ID("denied")))
+
+	// A read token: the map and the matrix, live.
+	login(t, ctx, base, viewer)
+	do(t, ctx, 60*time.Second, "the map with both sites up",
+		chromedp.WaitVisible(chromedp.CSS(`[data-site="east"][data-health="up"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`td[data-verdict-site="west"].v-up`)),
+	)
+	shot(t, ctx, "overview")
+
+	// A failed run: a read token's Abort is refused by the daemon, and the run stays.
+	failed := failRun(t, w)
+	sel := `[data-run="` + daemontest.App + `/` + failed.ID + `"]`
+	// Buttons are pressed from the keyboard (focus, Enter), as a person without a
+	// mouse does; a click by coordinates could land beside a button that a live
+	// update just moved.
+	abort := func(ctx context.Context, who, reason string) {
+		do(t, ctx, 60*time.Second, "abort as "+who,
+			chromedp.WaitVisible(chromedp.CSS(sel+` button[data-verb="abort"]`)),
+			chromedp.Focus(chromedp.CSS(sel+` button[data-verb="abort"]`)),
+			chromedp.KeyEvent("\r"),
+			chromedp.WaitVisible(chromedp.ID("decide-reason")),
+			chromedp.SendKeys(chromedp.ID("decide-reason"), reason),
+			chromedp.Focus(chromedp.ID("decide-ok")),
+			chromedp.KeyEvent("\r"),
+		)
+	}
+	abort(ctx, "viewer", "testing the refusal")
+	do(t, ctx, 30*time.Second, "the refusal shown", chromedp.WaitVisible(chromedp.CSS("#decide-error:not(:empty)")))
+	refusal := get(t, ctx, 10*time.Second, "the refusal", chromedp.Text(chromedp.ID("decide-error")))
+	if !strings.Contains(refusal, "403") || !strings.Contains(refusal, "needs role operate") {
+		t.Errorf("a read token's abort: %q, want the daemon's 403 naming operate", refusal)
+	}
+	shot(t, ctx, "failed-run")
+	if r := w.Status(t, leader).Apps[0].Run; r == nil || r.ID != failed.ID {
+		t.Fatalf("the run after a refused abort: %+v, want it still open", r)
+	}
+
+	// An operate token (another browser) aborts it; the viewer's page sees it go.
+	opsCtx := browser(t, 1280, 800)
+	login(t, opsCtx, base, ops)
+	abort(opsCtx, "ops", "drill over")
+	do(t, opsCtx, 60*time.Second, "the run closed for ops", chromedp.WaitNotPresent(chromedp.CSS(sel)))
+	do(t, ctx, 30*time.Second, "the viewer sees the run closed",
+		chromedp.Focus(chromedp.ID("decide-cancel")),
+		chromedp.KeyEvent("\r"),
+		chromedp.WaitNotPresent(chromedp.CSS(sel)),
+		chromedp.WaitVisible(chromedp.CSS(`#ledgerlist a[href="/ui/runs/`+daemontest.App+`/`+failed.ID+`"]`)),
+	)
+
+	// Record every drawing of open runs from here on: how many steps each showed done.
+	get(t, ctx, 10*time.Second, "watch the runs", chromedp.Evaluate[any](`
+		window.seen = [];
+		new MutationObserver(() => {
+			for (const r of document.querySelectorAll('[data-run]')) window.seen.push(r.dataset.run + ' ' + r.dataset.done);
+		}).observe(document.getElementById('runlist'), {childList: true, subtree: true});`))
+
+	// East fails: its cells and its verdict turn red, the automatic failover runs.
+	w.LBs["east"].Stop()
+	do(t, ctx, 60*time.Second, "east red in the matrix and on the map",
+		chromedp.WaitVisible(chromedp.CSS(`td[data-verdict-site="east"].v-down`)),
+		chromedp.WaitVisible(chromedp.CSS(`td[data-observer="witness"][data-site="east"].cell-failed`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-site="east"][data-health="down"]`)),
+	)
+	shot(t, ctx, "east-down")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("status at the leader: %+v", w.Status(t, leader).Apps[0])
+		}
+	})
+	do(t, ctx, 2*time.Minute, "the failover in the ledger",
+		chromedp.WaitVisible(chromedp.Search(`//table//td[text()="east → west"]/following-sibling::td[text()="done"]`)),
+	)
+	seen := get(t, ctx, 10*time.Second, "what the page drew", chromedp.Evaluate[[]string](`window.seen`))
+	steps := map[string]bool{}
+	for _, s := range seen {
+		if strings.HasPrefix(s, daemontest.App+"/") {
+			steps[s] = true
+		}
+	}
+	if len(steps) < 2 {
+		t.Errorf("the open failover was drawn with %d different counts of steps done (%v): want it to advance step by step", len(steps), seen)
+	}
+	shot(t, ctx, "ledger")
+
+	// The ledger's report of the failover: its timeline, no script.
+	do(t, ctx, 30*time.Second, "the run's report",
+		chromedp.Click(chromedp.Search(`//table//td[text()="east → west"]/preceding-sibling::td/a[starts-with(text(),"failover")]`)),
+		chromedp.WaitVisible(chromedp.CSS("svg")),
+	)
+	report := get(t, ctx, 10*time.Second, "the report's HTML", chromedp.OuterHTML(chromedp.CSS("html")))
+	if !strings.Contains(report, "DNS answers west") || strings.Contains(report, "<script") {
+		t.Errorf("the run's report lacks its timeline or runs a script")
+	}
+	shot(t, ctx, "run-report")
+}
