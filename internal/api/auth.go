@@ -40,6 +40,9 @@ var routeRoles = map[string]apitoken.Role{
 	"GET /ui/view":            apitoken.Read,
 	"GET /ui/events":          apitoken.Read,
 	"GET /ui/runs/{app}/{id}": apitoken.Read,
+	// The dashboard's Resume and Abort: carried out here when this daemon leads, else
+	// forwarded with the caller's token to the leader, whose own table checks it again.
+	"POST /ui/runs/{app}/{id}/{verb}": apitoken.Operate,
 }
 
 // RouteRoles returns a copy of the role each route needs ("" for open).

@@ -75,7 +75,7 @@ func allHandlers(seen *whoSeen) api.Handlers {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	ui := map[string]http.Handler{}
 	for pattern := range api.RouteRoles() {
-		if strings.HasPrefix(pattern, "GET /ui") {
+		if strings.HasPrefix(pattern, "GET /ui") || strings.HasPrefix(pattern, "POST /ui/runs") {
 			ui[pattern] = ok
 		}
 	}

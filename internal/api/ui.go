@@ -41,6 +41,14 @@ func secretOf(r *http.Request) (secret string, fromCookie, ok bool) {
 	return "", false, false
 }
 
+// Secret is the token secret r was authorised with (header or cookie), for a handler
+// that forwards the caller's own request to the leader: the leader then checks the
+// same token, and the ledger names the same caller. It is never logged.
+func Secret(r *http.Request) string {
+	s, _, _ := secretOf(r)
+	return s
+}
+
 // wantsPage says whether an unauthorised request is a browser's for a page, which
 // gets the login instead of a bare 401.
 func wantsPage(r *http.Request) bool {

@@ -2,9 +2,12 @@ package daemon
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/dashboard"
 	"hadron.dev/hadron/internal/runbook"
@@ -33,6 +36,7 @@ func (d *Daemon) dashboardRoutes() *dashboard.Server {
 			return runbook.Get(ctx, d.client, app, id)
 		},
 		Changes:  d.stateChanges,
+		Decide:   d.decideFromPage,
 		Topology: dashboard.TopologyOf(d.opts.Fleet),
 	}, d.log.With("component", "dashboard"))
 }
@@ -59,4 +63,36 @@ func (d *Daemon) stateChanges(ctx context.Context) <-chan struct{} {
 		}()
 	}
 	return out
+}
+
+// decideFromPage resumes or aborts a run for the dashboard: here when this daemon
+// leads, else at the leader, called with the caller's own token (so the leader checks
+// its role again and its ledger names the same caller) over this daemon's client TLS.
+func (d *Daemon) decideFromPage(ctx context.Context, verb, app, id, secret string, dec api.RunDecision) (*runbook.Record, error) {
+	local, remote := d.runs.resume, (*api.Client).ResumeRun
+	if verb == "abort" {
+		local, remote = d.runs.abort, (*api.Client).AbortRun
+	}
+	rec, err := local(ctx, app, id, dec)
+	leader, notLeader := api.NotLeader(err)
+	if !notLeader || leader == "" || leader == d.opts.Site {
+		return rec, err
+	}
+	site := d.opts.Fleet.Site(leader)
+	if site == nil || site.Spec.Daemon == nil {
+		return nil, fmt.Errorf("leader %s has no daemon in the fleet: %w", leader, err)
+	}
+	tlsCfg, terr := d.opts.PKI.ClientTLS(d.opts.Site)
+	if terr != nil {
+		return nil, fmt.Errorf("%s at the leader %s: %w", verb, leader, terr)
+	}
+	c := &api.Client{Addr: site.Spec.Daemon.API.From(d.site.Spec.Region), Site: leader, Token: secret, TLS: tlsCfg}
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	dec.Who = "" // the leader takes the name from the token
+	rec, err = remote(c, fctx, app, id, dec)
+	if err != nil {
+		return nil, fmt.Errorf("%s at the leader %s: %w", verb, leader, err)
+	}
+	return rec, nil
 }

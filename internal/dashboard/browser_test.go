@@ -166,6 +166,12 @@ func TestDashboardInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`td[data-verdict-site="west"].v-up`)),
 	)
 	shot(t, ctx, "overview")
+	if os.Getenv("HADRON_SCREENSHOTS") != "" {
+		phone := browser(t, 390, 844)
+		login(t, phone, base, viewer)
+		do(t, phone, 60*time.Second, "the page on a phone", chromedp.WaitVisible(chromedp.CSS(`[data-site="east"][data-health="up"]`)))
+		shot(t, phone, "phone")
+	}
 
 	// A failed run: a read token's Abort is refused by the daemon, and the run stays.
 	failed := failRun(t, w)

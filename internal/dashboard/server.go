@@ -31,7 +31,10 @@ type Source struct {
 	Run     func(ctx context.Context, app, id string) (*runbook.Record, error)
 	// Changes signals, until ctx ends, that the shared state may have changed (an etcd
 	// watch); nil leaves only the Refresh tick.
-	Changes  func(ctx context.Context) <-chan struct{}
+	Changes func(ctx context.Context) <-chan struct{}
+	// Decide resumes or aborts (verb) a run as the caller whose token secret is given,
+	// at the leader wherever it is.
+	Decide   func(ctx context.Context, verb, app, id, secret string, d api.RunDecision) (*runbook.Record, error)
 	Topology Topology
 }
 
@@ -62,13 +65,14 @@ func New(src Source, log *slog.Logger) *Server {
 // its table gives the pattern (internal/api/auth.go).
 func (s *Server) Routes() map[string]http.Handler {
 	return map[string]http.Handler{
-		"GET /ui":                 http.RedirectHandler("/ui/", http.StatusMovedPermanently),
-		"GET /ui/{$}":             s.page("web/index.html"),
-		"GET /ui/login":           s.page("web/login.html"),
-		"GET /ui/assets/{name}":   http.HandlerFunc(s.asset),
-		"GET /ui/view":            http.HandlerFunc(s.viewJSON),
-		"GET /ui/events":          http.HandlerFunc(s.events),
-		"GET /ui/runs/{app}/{id}": http.HandlerFunc(s.runPage),
+		"GET /ui":                         http.RedirectHandler("/ui/", http.StatusMovedPermanently),
+		"GET /ui/{$}":                     s.page("web/index.html"),
+		"GET /ui/login":                   s.page("web/login.html"),
+		"GET /ui/assets/{name}":           http.HandlerFunc(s.asset),
+		"GET /ui/view":                    http.HandlerFunc(s.viewJSON),
+		"GET /ui/events":                  http.HandlerFunc(s.events),
+		"GET /ui/runs/{app}/{id}":         http.HandlerFunc(s.runPage),
+		"POST /ui/runs/{app}/{id}/{verb}": http.HandlerFunc(s.decide),
 	}
 }
 
@@ -231,4 +235,36 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 	secureHeaders(w, reportCSP)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Write(b.Bytes())
+}
+
+// decide is the page's Resume or Abort: any daemon's page can press them; the daemon
+// carries them out when it leads and forwards them to the leader otherwise.
+func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
+	verb := r.PathValue("verb")
+	if verb != "resume" && verb != "abort" {
+		http.NotFound(w, r)
+		return
+	}
+	var d api.RunDecision
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&d); err != nil {
+		http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	id, _ := api.Caller(r.Context())
+	d.Who = id.Name
+	rec, err := s.src.Decide(r.Context(), verb, r.PathValue("app"), r.PathValue("id"), api.Secret(r), d)
+	if err != nil {
+		code := http.StatusConflict
+		var se *api.StatusError
+		switch {
+		case errors.As(err, &se):
+			code = se.Code
+		case errors.Is(err, runbook.ErrNoRun):
+			code = http.StatusNotFound
+		}
+		http.Error(w, err.Error(), code)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(rec)
 }

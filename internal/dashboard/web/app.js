@@ -1,8 +1,9 @@
 // hadron's dashboard: draws the view document the daemon pushes over server-sent
 // events (GET /ui/events). Everything is built from the document with textContent;
 // the only markup taken as is are the timeline and chart pictures, which the daemon
-// draws with every text escaped. Resume and Abort call the API's own routes; the
-// daemon decides whether the token may (role operate).
+// draws with every text escaped. Resume and Abort go to the daemon, which carries
+// them out when it leads and forwards them to the leader otherwise; the API's role
+// table decides whether the token may (role operate).
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -193,7 +194,7 @@ $('decide').addEventListener('close', () => { if (pending && pending.opener.isCo
 $('decide-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const p = pending;
-  const res = await fetch(`/v1/runbooks/${encodeURIComponent(p.app)}/${encodeURIComponent(p.id)}/${p.verb}`, {
+  const res = await fetch(`/ui/runs/${encodeURIComponent(p.app)}/${encodeURIComponent(p.id)}/${p.verb}`, {
     method: 'POST', credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json', 'Hadron-UI': '1' },
     body: JSON.stringify({ reason: $('decide-reason').value, force: $('decide-force').checked }),
