@@ -71,7 +71,13 @@ func SVG(t Timeline) string {
 		}
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" rx="2" fill="%s"%s><title>%s</title></rect>`,
 			x0, y+(rowH-barH)/2, w, barH, barFill[bar.State], stroke, esc(barTitle(bar)))
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" fill="#111">%s</text>`, min(x0+w+4, float64(width-rightPad-40)), y+rowH/2+4, seconds(bar.End-bar.Start))
+		// The length beside the bar, or inside its end (white on the bar's colour)
+		// when the bar reaches the right edge.
+		if lx := x0 + w + 4; lx <= float64(width-rightPad-44) || w < 60 {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" fill="#111">%s</text>`, min(lx, float64(width-44)), y+rowH/2+4, seconds(bar.End-bar.Start))
+		} else {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="end" fill="#fff">%s</text>`, x0+w-4, y+rowH/2+4, seconds(bar.End-bar.Start))
+		}
 	}
 	for i, m := range t.Marks {
 		mx := x(m.At)
