@@ -47,17 +47,23 @@ var watchedDirs = []string{coord.LeaderPrefix, coord.ObservationsDir, coord.Apps
 
 // stateChanges signals every change under watchedDirs until ctx ends. The signal is
 // dropped when one is already pending: the reader rebuilds from the current state,
-// so one pending signal stands for any number of changes.
+// so one pending signal stands for any number of changes. A watch that ends (the
+// etcd leader lost) is started again a second later; meanwhile the page still gets
+// the dashboard's periodic view.
 func (d *Daemon) stateChanges(ctx context.Context) <-chan struct{} {
 	out := make(chan struct{}, 1)
-	ctx = clientv3.WithRequireLeader(ctx)
 	for _, dir := range watchedDirs {
-		wch := d.client.Watch(ctx, dir, clientv3.WithPrefix())
 		go func() {
-			for range wch {
+			for ctx.Err() == nil {
+				for range d.client.Watch(clientv3.WithRequireLeader(ctx), dir, clientv3.WithPrefix()) {
+					select {
+					case out <- struct{}{}:
+					default:
+					}
+				}
 				select {
-				case out <- struct{}{}:
-				default:
+				case <-ctx.Done():
+				case <-time.After(time.Second):
 				}
 			}
 		}()
