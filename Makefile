@@ -60,6 +60,9 @@ test: deps build lint test-unit fuzz test-lab
 screenshots:
 	@mkdir -p docs/screenshots
 	HADRON_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -timeout 10m -run TestDashboardInChromium ./internal/dashboard/
+	HADRON_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -timeout 10m -run TestDrillReportWritesPageAndPicture ./internal/cmd/runbook/
+	chromium --headless --no-sandbox --hide-scrollbars --window-size=1280,1600 \
+	  --screenshot=$(CURDIR)/docs/screenshots/drill-report.png file://$(CURDIR)/docs/screenshots/drill-report.html
 
 bench-drills: deps build
 	@bench/drills/run.sh

@@ -104,6 +104,7 @@ beside it (or at --report-svg), also when the drill failed.`,
 			if err := c.fillDrill(ctx, f, clients, &cfg, dnsAddrs, url); err != nil {
 				return err
 			}
+			from, to := cfg.From, cfg.To // a repeated switchover swaps them after each drill
 			c.leaderWait = cfg.Timeout
 			cfg.API = &daemons{c: &c, clients: clients}
 			cfg.Progress = cmd.ErrOrStderr()
@@ -138,7 +139,7 @@ beside it (or at --report-svg), also when the drill failed.`,
 				doc.Error = runErr.Error()
 			}
 			if report != "" || svg != "" {
-				st := runreport.Settings{Trigger: cfg.Trigger, Fault: cfg.Fault, Repair: cfg.Repair, From: cfg.From, To: cfg.To,
+				st := runreport.Settings{Trigger: cfg.Trigger, Fault: cfg.Fault, Repair: cfg.Repair, From: from, To: to,
 					URL: cfg.URL, DNS: dnsAddrs, Rate: cfg.Rate, Warmup: cfg.Warmup, Timeout: cfg.Timeout, Failback: cfg.Failback, Repeat: repeat}
 				if len(dnsAddrs) == 0 && cfg.Resolver != nil {
 					st.DNS = cfg.Resolver.Servers

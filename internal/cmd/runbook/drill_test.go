@@ -117,7 +117,8 @@ func TestDrillReportWritesPageAndPicture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"<svg", "switchover east → west", "DNS answers west", "The drill passed", "acknowledged writes lost"} {
+	for _, want := range []string{"<svg", "switchover east → west", "DNS answers west", "The drill passed", "acknowledged writes lost",
+		"<dt>from → to</dt><dd>east → west</dd>"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("report lacks %q", want)
 		}
@@ -125,5 +126,13 @@ func TestDrillReportWritesPageAndPicture(t *testing.T) {
 	pic, err := os.ReadFile(filepath.Join(dir, "drill.svg"))
 	if err != nil || !strings.Contains(string(pic), "DNS answers west") {
 		t.Errorf("timeline picture beside the report: %v\n%s", err, pic)
+	}
+	// make screenshots keeps them as examples beside the dashboard's pictures.
+	if out := os.Getenv("HADRON_SCREENSHOTS"); out != "" {
+		for name, b := range map[string][]byte{"drill-report.html": page, "drill-report.svg": pic} {
+			if err := os.WriteFile(filepath.Join(out, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
