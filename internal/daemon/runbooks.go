@@ -146,8 +146,7 @@ func (r *runbooks) runFrom(ctx context.Context, req *api.RunRequest) (string, ma
 	return from, st.Apps[req.App].Health, nil
 }
 
-// resumeOpen continues every open run when this daemon becomes the leader, except a
-// failed one, which stays for a person to resume or abort.
+// resumeOpen continues every open run when this daemon becomes the leader.
 func (r *runbooks) resumeOpen(ctx context.Context, tok coord.Token) {
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -160,12 +159,6 @@ func (r *runbooks) resumeOpen(ctx context.Context, tok coord.Token) {
 		rec, err := runbook.Open(rctx, r.client, app)
 		if err != nil || rec == nil {
 			r.log.Warn("open runbook not read", "app", app, "err", err)
-			continue
-		}
-		if rec.Status == runbook.StatusFailed {
-			// A step gave up: the run waits for a person's resume or abort, whoever
-			// leads; a change of leader is not that answer.
-			r.log.Info("open runbook failed; waiting for a person", "app", app, "run", rec.ID, "kind", rec.Kind)
 			continue
 		}
 		r.log.Info("resuming runbook", "app", app, "run", rec.ID, "kind", rec.Kind)
