@@ -232,8 +232,11 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Errorf("a read token's abort: %q, want the daemon's 403 naming operate", refusal)
 	}
 	shot(t, ctx, "failed-run")
-	if r := w.Status(t, leader).Apps[0].Run; r == nil || r.ID != failed.ID {
-		t.Fatalf("the run after a refused abort: %+v, want it still open", r)
+	// Nothing of the refused abort reached the run. (Whether it is still open is not
+	// the page's to say: a new leader sets a failed run going again when it can act
+	// where the old one could not, as internal/daemon's tests show.)
+	if rec, err := w.Client(t, leader).Run(context.Background(), daemontest.App, failed.ID); err != nil || rec.Aborted != nil {
+		t.Fatalf("the run after a refused abort: %+v %v, want it not aborted", rec, err)
 	}
 
 	// An operate token (another browser) aborts it; the viewer's page sees it go.
