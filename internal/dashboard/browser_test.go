@@ -240,10 +240,17 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 
 	// An operate token (another browser) aborts it; the viewer's page sees it go.
-	opsCtx := browser(t, 1280, 800)
-	login(t, opsCtx, base, ops)
-	abort(opsCtx, "ops", "drill over")
-	do(t, opsCtx, 60*time.Second, "the run closed for ops", chromedp.WaitNotPresent(chromedp.CSS(sel)))
+	// A daemon that newly leads resumes the open runs (internal/daemon), this one
+	// too: on a machine so loaded that the leadership moved meanwhile, the run may
+	// have gone on to its end, and there is nothing left to abort.
+	if st := w.Status(t, leader).Apps[0].Run; st != nil && st.ID == failed.ID && st.Status == string(runbook.StatusFailed) {
+		opsCtx := browser(t, 1280, 800)
+		login(t, opsCtx, base, ops)
+		abort(opsCtx, "ops", "drill over")
+		do(t, opsCtx, 60*time.Second, "the run closed for ops", chromedp.WaitNotPresent(chromedp.CSS(sel)))
+	} else {
+		t.Logf("the failed run was resumed by a new leader before the operate token's abort (%+v): not exercised this time", st)
+	}
 	do(t, ctx, 30*time.Second, "the viewer sees the run closed",
 		chromedp.Focus(chromedp.ID("decide-cancel")),
 		chromedp.KeyEvent("\r"),
