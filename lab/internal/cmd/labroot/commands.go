@@ -17,6 +17,7 @@ func init() {
 		labworld.StatusCommand,
 		labworld.LinkCommand,
 		labworld.FailCommand,
+		labworld.DrainCommand,
 		labworld.RestoreCommand,
 		labworld.ApplyCommand,
 		labworld.SuperviseCommand,
