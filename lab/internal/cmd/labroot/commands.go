@@ -18,6 +18,7 @@ func init() {
 		labworld.LinkCommand,
 		labworld.FailCommand,
 		labworld.DrainCommand,
+		labworld.ChaosCommand,
 		labworld.RestoreCommand,
 		labworld.ApplyCommand,
 		labworld.SuperviseCommand,
