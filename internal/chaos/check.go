@@ -76,7 +76,7 @@ func (r *Result) OK() bool { return len(r.Violations) == 0 }
 
 // Check judges a history.
 func Check(h *History, b Bounds) *Result {
-	b = b.withDefaults()
+	b = b.WithDefaults()
 	res := &Result{Bounds: b}
 	for _, w := range h.Writes {
 		res.Writes++

@@ -24,7 +24,8 @@ func DefaultBounds() Bounds {
 	return Bounds{TTL: 10 * time.Second, Detection: 10 * time.Second, Recovery: 3 * time.Minute, MoveSlack: 5 * time.Second}
 }
 
-func (b Bounds) withDefaults() Bounds {
+// WithDefaults fills every bound left zero with DefaultBounds' value.
+func (b Bounds) WithDefaults() Bounds {
 	d := DefaultBounds()
 	if b.TTL <= 0 {
 		b.TTL = d.TTL

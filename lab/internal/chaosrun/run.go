@@ -157,7 +157,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if c.Rate <= 0 {
 		c.Rate = 10
 	}
-	c.Bounds = chaosBounds(c.Bounds)
+	c.Bounds = c.Bounds.WithDefaults() // the TTL default is the lab fleet's (10 s)
 	l, err := open(c.Dir)
 	if err != nil {
 		return nil, err
@@ -287,24 +287,6 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	rep.History = h
 	rep.Result = chaos.Check(h, c.Bounds)
 	return rep, nil
-}
-
-// chaosBounds fills the defaults, the TTL from the lab's fleet (10 s).
-func chaosBounds(b chaos.Bounds) chaos.Bounds {
-	d := chaos.DefaultBounds()
-	if b.TTL <= 0 {
-		b.TTL = d.TTL
-	}
-	if b.Detection <= 0 {
-		b.Detection = d.Detection
-	}
-	if b.Recovery <= 0 {
-		b.Recovery = d.Recovery
-	}
-	if b.MoveSlack <= 0 {
-		b.MoveSlack = d.MoveSlack
-	}
-	return b
 }
 
 func errNote(e string) string {

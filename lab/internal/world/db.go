@@ -247,20 +247,7 @@ func (d *databases) stopZone(ctx context.Context, zone string) []string {
 }
 
 func (d *databases) startZone(ctx context.Context, zone string) error {
-	var errs []error
-	for _, m := range d.set.Spec.Members {
-		if m.Zone != zone {
-			continue
-		}
-		if err := d.drv.Resume(ctx, m.Name); err != nil {
-			errs = append(errs, fmt.Errorf("start member %s: %w", m.Name, err))
-			continue
-		}
-		d.mu.Lock()
-		delete(d.stopped, m.Name)
-		d.mu.Unlock()
-	}
-	return errors.Join(errs...)
+	return d.startWhere(ctx, func(m v1alpha1.Member) bool { return m.Zone == zone })
 }
 
 func (d *databases) isStopped(member string) bool {
@@ -273,9 +260,15 @@ func (d *databases) isStopped(member string) bool {
 // fault comes back as a standby of whoever is primary now (rewound), so it never
 // accepts writes on its old timeline.
 func (d *databases) startSite(ctx context.Context, site string) error {
+	return d.startWhere(ctx, func(m v1alpha1.Member) bool { return m.Site == site })
+}
+
+// startWhere resumes the members chosen, each rewound behind the primary of now when
+// it was one before (Resume), and forgets that they were stopped.
+func (d *databases) startWhere(ctx context.Context, chosen func(v1alpha1.Member) bool) error {
 	var errs []error
 	for _, m := range d.set.Spec.Members {
-		if m.Site != site {
+		if !chosen(m) {
 			continue
 		}
 		if err := d.drv.Resume(ctx, m.Name); err != nil {
