@@ -277,7 +277,7 @@ func TestDashboardInChromium(t *testing.T) {
 	shot(t, ctx, "ledger")
 
 	// The ledger's report of the failover: its timeline, no script.
-	do(t, ctx, 30*time.Second, "the run's report",
+	do(t, ctx, 90*time.Second, "the run's report",
 		chromedp.Click(chromedp.Search(`//table//td[text()="east → west"]/preceding-sibling::td/a[starts-with(text(),"failover")]`)),
 		chromedp.WaitVisible(chromedp.CSS("svg")),
 	)
