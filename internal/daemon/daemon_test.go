@@ -94,10 +94,15 @@ func TestOneObserverOfThreeLosingASiteMovesNothing(t *testing.T) {
 		return ob.At.Sub(first) >= time.Duration(2*w.Fall)*w.Interval
 	})
 	for _, s := range all {
-		st := w.Status(t, s)
-		if v := st.Apps[0].Verdicts["east"]; v != "up" {
-			t.Errorf("%s says east is %s after one observer of three lost it, want up", s, v)
-		}
+		// A verdict goes stale (unknown) for a moment when a loaded machine delays an
+		// observer's probes; it must come back up, never go down.
+		coordtest.Eventually(t, 30*time.Second, s+" says east is up after one observer of three lost it", func() bool {
+			v := w.Status(t, s).Apps[0].Verdicts["east"]
+			if v == "down" {
+				t.Fatalf("%s says east is down after one observer of three lost it", s)
+			}
+			return v == "up"
+		})
 		if got := w.Dig(t, s, daemontest.Main); got != east {
 			t.Errorf("%s answers %q, want east %s (no failover)", s, got, east)
 		}
