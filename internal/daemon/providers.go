@@ -101,6 +101,9 @@ func (p *dnsProviders) lead(ctx context.Context, lt *term) {
 				continue
 			}
 		}
+		if !p.store.Synced() {
+			continue // never write the policy's default over what etcd says
+		}
 		st, _ := p.store.Current(ctx)
 		err := p.syncAll(ctx, lt.tok, &st, nil)
 		if coord.IsFenced(err) {
