@@ -67,7 +67,8 @@ type Config struct {
 //   - One primary accepting writes (the highest timeline if several): remember it and
 //     its synchronous member; fence and rejoin any other member that accepts writes
 //     (an old primary that came back); rejoin standbys that follow another upstream
-//     (after a failover); resync when the synchronous standby stopped streaming.
+//     (after a failover) and members whose rejoin was cut off (StateRejoining: any
+//     earlier leader's); resync when the synchronous standby stopped streaming.
 //   - No primary for FailAfter observations: promote the remembered synchronous member
 //     if it is reachable and on the same system and timeline. Failing that, and only
 //     when MaxLag > 0, promote the most advanced standby of the primary's region whose
@@ -115,6 +116,8 @@ func Decide(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 			continue
 		}
 		switch {
+		case m.State == data.StateRejoining:
+			acts = append(acts, Action{Kind: Rejoin, Member: m.Member, Reason: "its rejoin was cut off"})
 		case m.Reachable && m.Primary && m.State != data.StateFenced:
 			acts = append(acts,
 				Action{Kind: Fence, Member: m.Member, Reason: fmt.Sprintf("accepts writes on timeline %d while %s is primary on %d", m.Timeline, p.Member, p.Timeline)},

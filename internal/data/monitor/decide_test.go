@@ -184,6 +184,19 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
+			name: "a member whose rejoin was cut off is rejoined (a lost one, merely down, is not)",
+			mem:  Memory{Primary: "e1", Timeline: 2, SystemID: 7},
+			st: set(primary("e1", "east", 2), data.MemberStatus{Member: "e0", State: data.StateRejoining},
+				down("w0")),
+			want:    []string{"rejoin e0"},
+			wantMem: remembers("e1", ""),
+		},
+		{
+			name: "a cut-off rejoin waits while no primary is up (there is nothing to rejoin to)",
+			mem:  Memory{Primary: "e1", Timeline: 2, SystemID: 7, Down: 1},
+			st:   set(down("e1"), data.MemberStatus{Member: "e0", State: data.StateRejoining}),
+		},
+		{
 			name: "sync member stopped streaming while the primary lives: resync",
 			mem:  healthy,
 			st:   set(primary("e0", "east", 1), down("e1"), standby("w0", "west", "e0", false, data.StateStreaming)),
