@@ -184,6 +184,46 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
+			name: "a standby without a WAL stream is counted, not rejoined at once",
+			mem:  Memory{Primary: "e0", Timeline: 1, SystemID: 7, Stalled: map[string]int{"w0": 3}},
+			cfg:  Config{StalledAfter: 5},
+			st: set(primary("e0", "east", 1), standby("e1", "east", "e0", true, data.StateStreaming),
+				standby("w0", "west", "", false, data.StateDisconnected)),
+			wantMem: func(m Memory) error {
+				if m.Stalled["w0"] != 4 {
+					return fmt.Errorf("stalled %v, want w0 at 4", m.Stalled)
+				}
+				return nil
+			},
+		},
+		{
+			name: "a standby without a WAL stream for StalledAfter observations is rejoined, and counted afresh",
+			mem:  Memory{Primary: "e0", Timeline: 1, SystemID: 7, Stalled: map[string]int{"w0": 4}},
+			cfg:  Config{StalledAfter: 5},
+			st: set(primary("e0", "east", 1), standby("e1", "east", "e0", true, data.StateStreaming),
+				standby("w0", "west", "", false, data.StateDisconnected)),
+			want: []string{"rejoin w0"},
+			wantMem: func(m Memory) error {
+				if m.Stalled["w0"] != 0 {
+					return fmt.Errorf("stalled %v after the rejoin, want w0 counted afresh", m.Stalled)
+				}
+				return nil
+			},
+		},
+		{
+			name: "a stream that comes back clears the count",
+			mem:  Memory{Primary: "e0", Timeline: 1, SystemID: 7, Stalled: map[string]int{"w0": 4}},
+			cfg:  Config{StalledAfter: 5},
+			st: set(primary("e0", "east", 1), standby("e1", "east", "e0", true, data.StateStreaming),
+				standby("w0", "west", "e0", false, data.StateCatchingUp)),
+			wantMem: func(m Memory) error {
+				if m.Stalled["w0"] != 0 {
+					return fmt.Errorf("stalled %v, want w0 cleared", m.Stalled)
+				}
+				return nil
+			},
+		},
+		{
 			name: "a member whose rejoin was cut off is rejoined (a lost one, merely down, is not)",
 			mem:  Memory{Primary: "e1", Timeline: 2, SystemID: 7},
 			st: set(primary("e1", "east", 2), data.MemberStatus{Member: "e0", State: data.StateRejoining},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,4 +88,45 @@ func TestCutOffRejoinIsTakenUpAgain(t *testing.T) {
 	if n := l.count(ctx, "east-0"); n != 150 {
 		t.Errorf("east-0 holds %d rows after the rejoin, want east-1's 150", n)
 	}
+}
+
+// TestStalledStandbyIsRejoined: a reachable standby with no WAL stream (here its
+// primary_conninfo points nowhere; in a failback bench a receiver stopped by a
+// reconfiguration never came back) is rejoined by the monitor after StalledAfter
+// observations, and streams again.
+func TestStalledStandbyIsRejoined(t *testing.T) {
+	l := newLab(t)
+	ctx := testCtx(t, 3*time.Minute)
+	l.bootstrap(ctx)
+	l.exec(ctx, "east-0", `create table seq (n bigint primary key)`)
+	waitFor(t, ctx, "west-0 streaming", func() (bool, string) {
+		m := l.status(ctx).Member("west-0")
+		return m.State == data.StateStreaming, string(m.State)
+	})
+	l.exec(ctx, "west-0", `alter system set primary_conninfo = 'host=127.0.0.1 port=1 connect_timeout=1'`)
+	l.exec(ctx, "west-0", `select pg_reload_conf()`)
+	waitFor(t, ctx, "west-0 without a stream", func() (bool, string) {
+		m := l.status(ctx).Member("west-0")
+		return m.State == data.StateDisconnected, string(m.State)
+	})
+	l.exec(ctx, "east-0", `insert into seq select generate_series(1, 20)`)
+
+	var actions []string
+	mon := &monitor.Monitor{Driver: l.drv, Config: monitor.Config{FailAfter: 3, StalledAfter: 3},
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		OnAction: func(a monitor.Action, err error) {
+			actions = append(actions, fmt.Sprintf("%s %s err=%v", a.Kind, a.Member, err))
+		}}
+	waitFor(t, ctx, "west-0 streaming again", func() (bool, string) {
+		mon.Step(ctx, mon.Logger)
+		m := l.status(ctx).Member("west-0")
+		return m.State == data.StateStreaming && m.Upstream == "east-0", fmt.Sprintf("%s actions=%v", m.State, actions)
+	})
+	if len(actions) == 0 || !strings.HasPrefix(actions[0], "rejoin west-0 err=<nil>") {
+		t.Errorf("actions %v, want the monitor's rejoin of west-0", actions)
+	}
+	waitFor(t, ctx, "west-0 has the rows written while it had no stream", func() (bool, string) {
+		n := l.count(ctx, "west-0")
+		return n == 20, fmt.Sprint(n)
+	})
 }
