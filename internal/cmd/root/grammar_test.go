@@ -81,6 +81,8 @@ func grammar() map[string]grammarCase {
 		"data bootstrap": {args: []string{"data", "bootstrap", "shop-db", "--dry-run", "-f", example}, kind: "BootstrapPlan", code: 1,
 			bad: []string{"data", "bootstrap", "nosuchset", "-f", example}},
 		"data monitor": {args: []string{"data", "monitor", "shop-db", "-f", example}, bad: []string{"data", "monitor", "-f", example}},
+		"data release": {args: []string{"data", "release", "shop-db", "--dry-run", "-f", example}, kind: "ReleasePlan", code: 1,
+			bad: []string{"data", "release", "-f", example}},
 		"serve":        {args: []string{"serve", "--site", "east", "-f", "{fleet}"}, bad: []string{"serve", "-f", example}},
 		"token create": {args: []string{"token", "create", "grammar-{unique}", "--role", "read", "-f", "{fleet}", "--pki", "{pki}"}, kind: "APIToken",
 			check: has("token", `"roles":["read"]`), bad: []string{"token", "create", "x", "-f", example}},

@@ -1,0 +1,407 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/pgserver"
+)
+
+// The data-loss modes' promises on real PostgreSQL, across the lab's 35 ms link
+// (docs/design/data-loss-modes.md).
+
+func boundedLoss(d time.Duration) v1alpha1.DataLoss {
+	return v1alpha1.DataLoss{Mode: v1alpha1.DataLossBounded, Bound: &metav1.Duration{Duration: d}}
+}
+
+var synchronousLoss = v1alpha1.DataLoss{Mode: v1alpha1.DataLossSynchronous}
+
+// runKeeper runs the bound keeper against member, starting it again whenever it
+// ends, until stop is called (stop waits until it has ended).
+func (l *lab) runKeeper(ctx context.Context, member string) (stop func()) {
+	kctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for kctx.Err() == nil {
+			if err := l.drv.KeepBound(kctx, member, KeeperOptions{}); err != nil && kctx.Err() == nil {
+				l.t.Logf("keeper: %v", err)
+			}
+			pause(kctx, 50*time.Millisecond)
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// ack is one acknowledged write: its sequence number and when the commit returned.
+type ack struct {
+	n  int64
+	at time.Time
+}
+
+// ackWriter inserts sequence numbers one after another into seq on one member, each
+// with its own timeout; a write that times out is not acknowledged (pgx drops the
+// session, so the server never tells it the commit happened).
+type ackWriter struct {
+	l       *lab
+	member  string
+	timeout time.Duration
+
+	mu       sync.Mutex
+	acked    []ack
+	timeouts int
+	next     int64
+}
+
+func (w *ackWriter) run(ctx context.Context) {
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
+	for ctx.Err() == nil {
+		if conn == nil {
+			cctx, cancel := context.WithTimeout(ctx, time.Second)
+			c, err := pgx.Connect(cctx, w.l.dsn(w.member))
+			cancel()
+			if err != nil {
+				pause(ctx, 20*time.Millisecond)
+				continue
+			}
+			conn = c
+		}
+		w.mu.Lock()
+		w.next++
+		n := w.next
+		w.mu.Unlock()
+		ictx, cancel := context.WithTimeout(ctx, w.timeout)
+		_, err := conn.Exec(ictx, `insert into seq (n) values ($1)`, n)
+		cancel()
+		now := time.Now()
+		w.mu.Lock()
+		if err != nil {
+			if ctx.Err() == nil {
+				w.timeouts++
+			}
+			conn.Close(context.Background())
+			conn = nil
+		} else {
+			w.acked = append(w.acked, ack{n: n, at: now})
+		}
+		w.mu.Unlock()
+	}
+}
+
+func (w *ackWriter) snapshot() ([]ack, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]ack(nil), w.acked...), w.timeouts
+}
+
+// start runs w until the returned stop is called.
+func (w *ackWriter) start(ctx context.Context) (stop func()) {
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); w.run(wctx) }()
+	return func() { cancel(); <-done }
+}
+
+func ackedAfter(acks []ack, t time.Time) []ack {
+	var out []ack
+	for _, a := range acks {
+		if a.at.After(t) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func seqs(acks []ack) []int64 {
+	out := make([]int64, len(acks))
+	for i, a := range acks {
+		out[i] = a.n
+	}
+	return out
+}
+
+// tryInsert inserts n on member within limit; an error means not acknowledged.
+func (l *lab) tryInsert(ctx context.Context, member string, n int64, limit time.Duration) error {
+	ictx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	c, err := pgx.Connect(ictx, l.dsn(member))
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.Background())
+	_, err = c.Exec(ictx, `insert into seq (n) values ($1)`, n)
+	return err
+}
+
+// Mode bounded: the primary never acknowledges a write that a lost region could take
+// beyond the bound. Without a keeper commits wait (the keeper failing is safe); with
+// one they flow; when the DR link is cut, acknowledgements stop within the bound and
+// resume when it heals (a blip costs latency, not data); and when the region is lost
+// with the link cut, the acknowledged writes missing on the promoted DR member are
+// only those of the bound before the cut. Before modes existed the writes went on
+// being acknowledged through the cut, and all of them were lost.
+func TestBoundedModeNeverAcknowledgesPastTheBound(t *testing.T) {
+	const bound = 200 * time.Millisecond
+	// What may still be acknowledged once the bound has passed: the commit confirmed
+	// just before the keeper started holding, on its way back to the client.
+	const inFlight = 100 * time.Millisecond
+	l := newLabWith(t, labOptions{loss: boundedLoss(bound)})
+	ctx := testCtx(t, 5*time.Minute)
+	l.bootstrap(ctx)
+
+	st := l.status(ctx)
+	if p := st.Promise; p == nil || !p.InForce || p.Setting != `FIRST 2 ("hadron_bound", "east-1")` || !p.Holding || p.Keeper {
+		t.Fatalf("after bootstrap, without a keeper: promise %+v", st.Promise)
+	}
+	stopKeeper := l.runKeeper(ctx, "east-0")
+	l.exec(ctx, "east-0", `create table seq (n bigint primary key) with (autovacuum_enabled = off)`)
+
+	// The keeper gone: commits wait. Back: they flow.
+	stopKeeper()
+	if err := l.tryInsert(ctx, "east-0", -1, time.Second); err == nil {
+		t.Fatal("a commit was acknowledged with no bound keeper streaming")
+	}
+	stopKeeper = l.runKeeper(ctx, "east-0")
+	defer func() { stopKeeper() }()
+	waitFor(t, ctx, "commits flow with the keeper back", func() (bool, string) {
+		err := l.tryInsert(ctx, "east-0", -2, time.Second)
+		return err == nil, fmt.Sprint(err)
+	})
+	waitFor(t, ctx, "promise in force, not holding", func() (bool, string) {
+		p := l.status(ctx).Promise
+		return p != nil && p.InForce && p.Keeper && !p.Holding, fmt.Sprintf("%+v", p)
+	})
+
+	w := &ackWriter{l: l, member: "east-0", timeout: 3 * time.Second}
+	stopWriter := w.start(ctx)
+	defer func() { stopWriter() }()
+	waitFor(t, ctx, "writes", func() (bool, string) { a, _ := w.snapshot(); return len(a) >= 300, "" })
+
+	// A cut DR link: acknowledgements stop within the bound.
+	cut := time.Now()
+	l.cut()
+	waitFor(t, ctx, "writes held", func() (bool, string) {
+		_, timeouts := w.snapshot()
+		return timeouts >= 1 && time.Since(cut) > 3*time.Second, ""
+	})
+	acks, _ := w.snapshot()
+	late := ackedAfter(acks, cut.Add(bound+inFlight))
+	t.Logf("cut: %d writes acknowledged after it, the last %s after it", len(ackedAfter(acks, cut)), lastAt(acks).Sub(cut).Round(time.Millisecond))
+	if len(late) > 0 {
+		t.Fatalf("%d writes acknowledged more than %s after the DR link was cut (first at +%s)", len(late), bound+inFlight, late[0].at.Sub(cut).Round(time.Millisecond))
+	}
+	if p := l.status(ctx).Promise; p == nil || !p.Holding {
+		t.Fatalf("status while holding: promise %+v", p)
+	}
+
+	// The link back: the DR member catches up and writes are acknowledged again.
+	healed := time.Now()
+	l.heal()
+	waitFor(t, ctx, "writes acknowledged again", func() (bool, string) {
+		a, _ := w.snapshot()
+		return len(ackedAfter(a, healed)) > 100, ""
+	})
+	t.Logf("healed: writes acknowledged again %s after", ackedAfter(acks2(w), healed)[0].at.Sub(healed).Round(time.Millisecond))
+
+	// Cut again, and lose the region while the writes are held.
+	waitFor(t, ctx, "west-0 streaming", func() (bool, string) {
+		m := l.status(ctx).Member("west-0")
+		return m.State == data.StateStreaming, string(m.State)
+	})
+	cut = time.Now()
+	l.cut()
+	waitFor(t, ctx, "writes held", func() (bool, string) {
+		_, timeouts := w.snapshot()
+		return time.Since(cut) > time.Second, fmt.Sprint(timeouts)
+	})
+	for _, m := range []string{"east-0", "east-1"} {
+		if err := pgserver.Kill(ctx, l.member(m).DataDir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stopWriter()
+	stopKeeper()
+	if _, err := data.Failover(ctx, l.drv, "west-0", data.FailoverOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	acks, _ = w.snapshot()
+	missing, err := l.missing(ctx, "west-0", seqs(acks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := map[int64]time.Time{}
+	for _, a := range acks {
+		at[a.n] = a.at
+	}
+	var first, last time.Time
+	for _, n := range missing {
+		if first.IsZero() || at[n].Before(first) {
+			first = at[n]
+		}
+		if at[n].After(last) {
+			last = at[n]
+		}
+	}
+	t.Logf("region lost: %d of %d acknowledged writes missing on west-0, acknowledged from %s to %s relative to the cut",
+		len(missing), len(acks), first.Sub(cut).Round(time.Millisecond), last.Sub(cut).Round(time.Millisecond))
+	if len(missing) > 0 && (last.Sub(cut) > bound+inFlight || first.Before(cut.Add(-bound))) {
+		t.Fatalf("lost writes acknowledged from %s to %s around the cut: more than the bound %s", first.Sub(cut), last.Sub(cut), bound)
+	}
+}
+
+func acks2(w *ackWriter) []ack { a, _ := w.snapshot(); return a }
+
+func lastAt(acks []ack) time.Time {
+	if len(acks) == 0 {
+		return time.Time{}
+	}
+	return acks[len(acks)-1].at
+}
+
+// Mode synchronous: a commit needs the in-region failover member and the DR member, so
+// the DR link cut means no acknowledgement at all, and losing the region then loses no
+// acknowledged write. Before modes existed the DR member was asynchronous: the writes
+// acknowledged after the cut were lost with the region.
+func TestSynchronousModeLosesNothingWithTheRegion(t *testing.T) {
+	l := newLabWith(t, labOptions{loss: synchronousLoss})
+	ctx := testCtx(t, 4*time.Minute)
+	l.bootstrap(ctx)
+	st := l.status(ctx)
+	if p := st.Promise; p == nil || !p.InForce || p.Setting != `ANY 2 ("east-1", "west-0")` || p.Holding {
+		t.Fatalf("after bootstrap: promise %+v", st.Promise)
+	}
+	if !st.Member("west-0").Sync || !st.Member("east-1").Sync {
+		t.Fatalf("east-1 and west-0 must both be synchronous: %+v", st.Members)
+	}
+	l.exec(ctx, "east-0", `create table seq (n bigint primary key) with (autovacuum_enabled = off)`)
+	start := time.Now()
+	if err := l.tryInsert(ctx, "east-0", -1, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("one commit with a fresh session: %s", time.Since(start).Round(time.Millisecond))
+
+	w := &ackWriter{l: l, member: "east-0", timeout: 3 * time.Second}
+	stopWriter := w.start(ctx)
+	defer func() { stopWriter() }()
+	waitFor(t, ctx, "writes", func() (bool, string) { a, _ := w.snapshot(); return len(a) >= 30, "" })
+
+	cut := time.Now()
+	l.cut()
+	waitFor(t, ctx, "writes held", func() (bool, string) { return time.Since(cut) > 1500*time.Millisecond, "" })
+	acks, _ := w.snapshot()
+	// A commit whose confirmation was on its way back when the link went down.
+	if late := ackedAfter(acks, cut.Add(100*time.Millisecond)); len(late) > 0 {
+		t.Fatalf("%d writes acknowledged with the DR link cut (first at +%s)", len(late), late[0].at.Sub(cut))
+	}
+	if p := l.status(ctx).Promise; p == nil || !p.InForce || !p.Holding {
+		t.Fatalf("status with the DR member cut off: promise %+v", p)
+	}
+	for _, m := range []string{"east-0", "east-1"} {
+		if err := pgserver.Kill(ctx, l.member(m).DataDir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stopWriter()
+	if _, err := data.Failover(ctx, l.drv, "west-0", data.FailoverOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	acks, _ = w.snapshot()
+	missing, err := l.missing(ctx, "west-0", seqs(acks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("region lost: %d acknowledged writes, %d missing on west-0", len(acks), len(missing))
+	if len(missing) > 0 {
+		t.Fatalf("mode synchronous lost %d acknowledged writes with the region: %v", len(missing), missing)
+	}
+}
+
+// A member promoted in its old primary's region carries the promise on: its first
+// commits already wait for the DR member, which confirms them once it follows it.
+func TestSynchronousPromiseCarriesOverAnInRegionPromotion(t *testing.T) {
+	l := newLabWith(t, labOptions{loss: synchronousLoss})
+	ctx := testCtx(t, 4*time.Minute)
+	l.bootstrap(ctx)
+	l.exec(ctx, "east-0", `create table seq (n bigint primary key)`)
+	if err := pgserver.Kill(ctx, l.member("east-0").DataDir); err != nil {
+		t.Fatal(err)
+	}
+	m := l.status(ctx).Member("east-1")
+	if _, err := l.drv.Promote(ctx, "east-1", data.TokenFor(*m, 0)); err != nil {
+		t.Fatal(err)
+	}
+	p := l.status(ctx).Promise
+	if p == nil || p.Setting != `ANY 1 ("west-0")` || !p.InForce {
+		t.Fatalf("east-1 promoted in east: promise %+v", p)
+	}
+	if err := l.tryInsert(ctx, "east-1", 1, 2*time.Second); err == nil {
+		t.Fatal("east-1 acknowledged a commit before the DR member followed it")
+	}
+	if err := l.drv.Rejoin(ctx, "west-0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.tryInsert(ctx, "east-1", 2, 5*time.Second); err != nil {
+		t.Fatalf("with west-0 following east-1: %v", err)
+	}
+	if n := l.count(ctx, "west-0"); n != 2 {
+		t.Fatalf("west-0 has %d rows, want both commits", n)
+	}
+}
+
+// Releasing a held promise lets commits through without the DR member; the promise
+// comes back once the DR member streams within the bound again.
+func TestBoundedReleaseAndRestore(t *testing.T) {
+	l := newLabWith(t, labOptions{loss: boundedLoss(200 * time.Millisecond)})
+	ctx := testCtx(t, 4*time.Minute)
+	l.bootstrap(ctx)
+	stopKeeper := l.runKeeper(ctx, "east-0")
+	defer func() { stopKeeper() }()
+	l.exec(ctx, "east-0", `create table seq (n bigint primary key)`)
+	l.cut()
+	// The first write after the cut fits in the bound; once it is older than the bound
+	// unconfirmed, nothing more is acknowledged.
+	if err := l.tryInsert(ctx, "east-0", 1, time.Second); err != nil {
+		t.Fatalf("the first write after the cut: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := l.tryInsert(ctx, "east-0", 2, time.Second); err == nil {
+		t.Fatal("a write acknowledged with the DR link cut for a second")
+	}
+	if err := l.drv.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := l.status(ctx)
+	if p := st.Promise; p == nil || p.InForce || p.Holding || p.Restorable || p.Setting != `FIRST 1 ("east-1")` {
+		t.Fatalf("released: promise %+v", p)
+	}
+	if err := l.tryInsert(ctx, "east-0", 3, time.Second); err != nil {
+		t.Fatalf("released, a write: %v", err)
+	}
+	l.heal()
+	waitFor(t, ctx, "the promise restorable", func() (bool, string) {
+		p := l.status(ctx).Promise
+		return p != nil && p.Restorable, fmt.Sprintf("%+v", p)
+	})
+	if err := l.drv.UpdateSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p := l.status(ctx).Promise; p == nil || !p.InForce || p.Setting != `FIRST 2 ("hadron_bound", "east-1")` {
+		t.Fatalf("restored: promise %+v", p)
+	}
+	if err := l.tryInsert(ctx, "east-0", 4, 2*time.Second); err != nil {
+		t.Fatalf("restored, a write: %v", err)
+	}
+}
