@@ -24,6 +24,7 @@ want ss iproute2
 want pgrep procps
 want openssl openssl
 want jq jq
+want chromium chromium # the dashboard's browser tests (internal/dashboard) drive it headless
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

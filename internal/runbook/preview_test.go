@@ -93,7 +93,7 @@ func TestDataStepPreviews(t *testing.T) {
 			{StepPromote, nil, "would lose 4096 bytes, more than maxLagOnFailover 1024"},
 		},
 	}, {
-		name: "mode synchronous, region lost: the automatic failover promotes a member every commit waited for",
+		name:    "mode synchronous, region lost: the automatic failover promotes a member every commit waited for",
 		members: regionLost,
 		env: func(env *Env) {
 			env.LossMode = v1alpha1.DataLossSynchronous

@@ -83,7 +83,7 @@ func grammar() map[string]grammarCase {
 		"data monitor": {args: []string{"data", "monitor", "shop-db", "-f", example}, bad: []string{"data", "monitor", "-f", example}},
 		"data release": {args: []string{"data", "release", "shop-db", "--dry-run", "-f", example}, kind: "ReleasePlan", code: 1,
 			bad: []string{"data", "release", "-f", example}},
-		"serve":        {args: []string{"serve", "--site", "east", "-f", "{fleet}"}, bad: []string{"serve", "-f", example}},
+		"serve": {args: []string{"serve", "--site", "east", "-f", "{fleet}"}, bad: []string{"serve", "-f", example}},
 		"token create": {args: []string{"token", "create", "grammar-{unique}", "--role", "read", "-f", "{fleet}", "--pki", "{pki}"}, kind: "APIToken",
 			check: has("token", `"roles":["read"]`), bad: []string{"token", "create", "x", "-f", example}},
 		"token list": {args: []string{"token", "list", "-f", "{fleet}", "--pki", "{pki}"}, kind: "APITokenList", bad: []string{"token", "list", "extra"}},
