@@ -72,6 +72,8 @@ func (c *checker) dataLoss(d doc, a *v1alpha1.Application, set *v1alpha1.MirrorS
 	case dl.Mode != v1alpha1.DataLossBounded:
 	case dl.Bound == nil:
 		d.bad(path+".bound", "required with mode bounded: the most writes, in time, a lost region may take with it (for example 200ms)")
+	case dl.Bound.Duration <= 0:
+		d.bad(path+".bound", "%s is not positive: the most writes, in time, a lost region may take with it (for example 200ms)", dl.Bound.Duration)
 	case dl.Bound.Duration < MinBound:
 		d.bad(path+".bound", "%s is below %s, the resolution at which the primary follows the DR member; use mode synchronous to lose nothing", dl.Bound.Duration, MinBound)
 	case a.Spec.Policy.RPO != nil && a.Spec.Policy.RPO.Duration > 0 && dl.Bound.Duration > a.Spec.Policy.RPO.Duration:

@@ -258,6 +258,15 @@ var validationCases = []struct {
 	{"bound too small", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: bounded, bound: 5ms}\n"}}, []string{
 		app + `spec.policy.dataLoss.bound: 5ms is below 10ms, the resolution at which the primary follows the DR member; use mode synchronous to lose nothing`,
 	}},
+	{"negative bound", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: bounded, bound: -200ms}\n"}}, []string{
+		app + `spec.policy.dataLoss.bound: -200ms is not positive: the most writes, in time, a lost region may take with it (for example 200ms)`,
+	}},
+	{"zero bound", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: bounded, bound: 0s}\n"}}, []string{
+		app + `spec.policy.dataLoss.bound: 0s is not positive: the most writes, in time, a lost region may take with it (for example 200ms)`,
+	}},
+	{"bound that is not a duration", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: bounded, bound: soon}\n"}}, []string{
+		app + `spec.policy.dataLoss.bound: expected a duration such as "1s" or "500ms", got the string "soon"`,
+	}},
 	{"bound above the rpo", []edit{{"    rpo: 0s\n", "    rpo: 100ms\n    dataLoss: {mode: bounded, bound: 200ms}\n"}}, []string{
 		app + `spec.policy.dataLoss.bound: 200ms is more than spec.policy.rpo 100ms: a lost region could take more than the RPO promises`,
 	}},

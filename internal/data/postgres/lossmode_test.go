@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,18 +28,28 @@ var synchronousLoss = v1alpha1.DataLoss{Mode: v1alpha1.DataLossSynchronous}
 // runKeeper runs the bound keeper against member, starting it again whenever it
 // ends, until stop is called (stop waits until it has ended).
 func (l *lab) runKeeper(ctx context.Context, member string) (stop func()) {
+	stop, _ = l.watchKeeper(ctx, member)
+	return stop
+}
+
+// watchKeeper is runKeeper that also says whether the keeper holds commits now, as
+// it decides (its OnHold): the test's way to know that the bound has passed for the
+// oldest write the DR member has not confirmed, without guessing at a time.
+func (l *lab) watchKeeper(ctx context.Context, member string) (stop func(), holding func() bool) {
+	var holds atomic.Bool
+	opts := KeeperOptions{OnHold: func(h bool, _ time.Duration) { holds.Store(h) }}
 	kctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for kctx.Err() == nil {
-			if err := l.drv.KeepBound(kctx, member, KeeperOptions{}); err != nil && kctx.Err() == nil {
+			if err := l.drv.KeepBound(kctx, member, opts); err != nil && kctx.Err() == nil {
 				l.t.Logf("keeper: %v", err)
 			}
 			pause(kctx, 50*time.Millisecond)
 		}
 	}()
-	return func() { cancel(); <-done }
+	return func() { cancel(); <-done }, holds.Load
 }
 
 // ack is one acknowledged write: its sequence number and when the commit returned.
@@ -367,7 +378,7 @@ func TestBoundedReleaseAndRestore(t *testing.T) {
 	l := newLabWith(t, labOptions{loss: boundedLoss(200 * time.Millisecond)})
 	ctx := testCtx(t, 4*time.Minute)
 	l.bootstrap(ctx)
-	stopKeeper := l.runKeeper(ctx, "east-0")
+	stopKeeper, holding := l.watchKeeper(ctx, "east-0")
 	defer func() { stopKeeper() }()
 	l.exec(ctx, "east-0", `create table seq (n bigint primary key)`)
 	l.cut()
@@ -376,9 +387,12 @@ func TestBoundedReleaseAndRestore(t *testing.T) {
 	if err := l.tryInsert(ctx, "east-0", 1, time.Second); err != nil {
 		t.Fatalf("the first write after the cut: %v", err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitFor(t, ctx, "the keeper holding", func() (bool, string) { return holding(), "" })
 	if err := l.tryInsert(ctx, "east-0", 2, time.Second); err == nil {
-		t.Fatal("a write acknowledged with the DR link cut for a second")
+		t.Fatal("a write acknowledged after the bound passed with the DR link cut")
+	}
+	if p := l.status(ctx).Promise; p == nil || !p.Holding || !p.Keeper {
+		t.Fatalf("status while the keeper holds: promise %+v", p)
 	}
 	if err := l.drv.Release(ctx); err != nil {
 		t.Fatal(err)
@@ -403,5 +417,63 @@ func TestBoundedReleaseAndRestore(t *testing.T) {
 	}
 	if err := l.tryInsert(ctx, "east-0", 4, 2*time.Second); err != nil {
 		t.Fatalf("restored, a write: %v", err)
+	}
+}
+
+// A released promise lets writes through with the DR link still cut; when the region
+// is then lost, what it took is more than the bound, and the failover reports all of
+// it: the loss is recorded, never hidden (the ledger keeps what Failover returns).
+func TestBoundedReleaseThenRegionLossIsCounted(t *testing.T) {
+	l := newLabWith(t, labOptions{loss: boundedLoss(200 * time.Millisecond)})
+	ctx := testCtx(t, 4*time.Minute)
+	l.bootstrap(ctx)
+	stopKeeper, holding := l.watchKeeper(ctx, "east-0")
+	defer func() { stopKeeper() }()
+	l.exec(ctx, "east-0", `create table seq (n bigint primary key) with (autovacuum_enabled = off)`)
+	l.insert(ctx, "east-0", 1, 100)
+	waitFor(t, ctx, "west-0 caught up", func() (bool, string) {
+		m := l.status(ctx).Member("west-0")
+		return m.State == data.StateStreaming && m.LagBytes == 0, fmt.Sprintf("%+v", *m)
+	})
+	l.cut()
+	// Within the bound the first write is acknowledged; past it the next waits.
+	if err := l.tryInsert(ctx, "east-0", 101, time.Second); err != nil {
+		t.Fatalf("the first write after the cut: %v", err)
+	}
+	acked := []int64{101}
+	waitFor(t, ctx, "the keeper holding", func() (bool, string) { return holding(), "" })
+	if err := l.tryInsert(ctx, "east-0", 102, time.Second); err == nil {
+		t.Fatal("a write acknowledged while the keeper holds")
+	}
+	if err := l.drv.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Released: 200 writes acknowledged with the DR link cut, well past the bound.
+	for n := int64(103); n < 303; n++ {
+		if err := l.tryInsert(ctx, "east-0", n, 2*time.Second); err != nil {
+			t.Fatalf("released, write %d: %v", n, err)
+		}
+		acked = append(acked, n)
+	}
+	// The region is cut off and its primary fenced (its daemon), then the DR member
+	// is promoted: the loss is counted on the fenced primary.
+	if err := l.drv.Fence(ctx, "east-0", 0); err != nil {
+		t.Fatal(err)
+	}
+	stopKeeper()
+	res, err := data.Failover(ctx, l.drv, "west-0", data.FailoverOptions{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing, err := l.missing(ctx, "west-0", acked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("released, then the region lost: %d of %d acknowledged writes missing; reported %+v", len(missing), len(acked), *res.Loss)
+	if len(missing) != len(acked) {
+		t.Fatalf("%d of the %d writes acknowledged after the release are missing on west-0, want all (the link was cut)", len(missing), len(acked))
+	}
+	if !res.Loss.Counted || res.Loss.Transactions < int64(len(missing)) {
+		t.Fatalf("reported loss %+v below the %d acknowledged writes missing", *res.Loss, len(missing))
 	}
 }

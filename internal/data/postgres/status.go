@@ -50,6 +50,9 @@ const (
 type replica struct {
 	state, syncState string
 	replayLag        float64
+	// unconfirmed says the standby has confirmed less than it was sent: for the bound
+	// keeper, that it holds commits back.
+	unconfirmed bool
 }
 
 // Status observes every member concurrently; see data.Driver.
@@ -175,11 +178,16 @@ func (d *Driver) promise(primary *observation, s *data.SetStatus) *data.Promise 
 		out.DR, out.ConfirmedLag = dr.Member, dr.LagSeconds
 	}
 	named := syncNamesIn(primary.syncNames)
-	_, out.Keeper = primary.replicas[KeeperName]
+	keeper, hasKeeper := primary.replicas[KeeperName]
+	out.Keeper = hasKeeper
 	switch pol.Mode {
 	case v1alpha1.DataLossBounded:
 		out.InForce = named[KeeperName]
-		out.Holding = out.InForce && (!out.Keeper || out.ConfirmedLag >= pol.Bound.Seconds())
+		// The keeper holds when it has confirmed less than it was sent while the DR
+		// member is behind the bound. The DR lag alone is not enough: after a quiet
+		// spell the next commit is confirmed (it is the first the DR member has not),
+		// and this status's lag counts from its own last look, so it overstates.
+		out.Holding = out.InForce && (!out.Keeper || (keeper.unconfirmed && out.ConfirmedLag >= pol.Bound.Seconds()))
 	case v1alpha1.DataLossSynchronous:
 		for n := range named {
 			if m := s.Member(n); m != nil && m.Region != region {
@@ -308,7 +316,7 @@ const memberQuery = `select pg_is_in_recovery(), (select system_identifier from 
 	case when pg_is_in_recovery() then '' else coalesce(pg_read_file('pg_wal/' ||
 		substr(pg_walfile_name(pg_current_wal_flush_lsn()), 1, 8) || '.history', 0, 1048576, true), '') end,
 	case when pg_is_in_recovery() then '[]' else coalesce((select json_agg(json_build_array(application_name,
-		coalesce(state, ''), coalesce(sync_state, ''), coalesce(extract(epoch from replay_lag)::float8, 0)))
+		coalesce(state, ''), coalesce(sync_state, ''), coalesce(extract(epoch from replay_lag)::float8, 0), coalesce(flush_lsn < sent_lsn, false)))
 		from pg_stat_replication)::text, '[]') end,
 	coalesce(pg_last_wal_receive_lsn()::text, ''), coalesce(pg_last_wal_replay_lsn()::text, ''),
 	pg_last_xact_replay_timestamp(), (select timeline_id from pg_control_checkpoint()),
@@ -378,14 +386,18 @@ func (r memberRow) fill(o *observation) error {
 	}
 	o.replicas = map[string]replica{}
 	for _, s := range senders {
-		if len(s) != 4 {
+		if len(s) < 4 {
 			continue
 		}
 		name, _ := s[0].(string)
 		state, _ := s[1].(string)
 		sync, _ := s[2].(string)
 		lag, _ := s[3].(float64)
-		o.replicas[name] = replica{state: state, syncState: sync, replayLag: lag}
+		r := replica{state: state, syncState: sync, replayLag: lag}
+		if len(s) > 4 {
+			r.unconfirmed, _ = s[4].(bool)
+		}
+		o.replicas[name] = r
 	}
 	return nil
 }
