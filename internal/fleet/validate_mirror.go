@@ -102,7 +102,7 @@ func (c *checker) dataLoss(d doc, a *v1alpha1.Application, set *v1alpha1.MirrorS
 
 // regionCounts counts set's members besides the primary in the primary's region
 // and outside it, by their sites' regions (what the driver goes by, whatever the role
-// says); known is false when the primary's region is not known.
+// says); known is false when the primary's region or a member's site is not known.
 func (c *checker) regionCounts(set *v1alpha1.MirrorSet) (local, remote int, known bool) {
 	prim := primaries(set)
 	if len(prim) != 1 || c.sites[prim[0].Site] == nil {
@@ -111,8 +111,13 @@ func (c *checker) regionCounts(set *v1alpha1.MirrorSet) (local, remote int, know
 	region := c.sites[prim[0].Site].Spec.Region
 	for _, m := range set.Spec.Members {
 		s := c.sites[m.Site]
+		if s == nil {
+			// Its site is reported where the member is defined; counting without it
+			// would add a second, misleading problem.
+			return 0, 0, false
+		}
 		switch {
-		case m.Role == v1alpha1.RolePrimary || s == nil || s.Spec.Role == v1alpha1.SiteRoleWitness:
+		case m.Role == v1alpha1.RolePrimary || s.Spec.Role == v1alpha1.SiteRoleWitness:
 		case s.Spec.Region == region:
 			local++
 		default:
