@@ -205,6 +205,19 @@ func runLossScenario(b *testing.B, loss v1alpha1.DataLoss, scenario string) loss
 	b.Logf("%s, %s: the link cut in %s, east fenced or dead at +%s; %d acknowledged, %d of them missing on west-0 (acknowledged %s to %s from the fault); reported %d transactions (%d bytes); commit p50 %s p99 %s over %d commits; %d writes not sent (all sessions waiting), %d failed",
 		loss.String(), scenario, r.cutTook.Round(time.Millisecond), r.fencedAt.Round(time.Millisecond), r.acked, r.ackedLost, r.lostFrom.Round(time.Millisecond), r.lostTo.Round(time.Millisecond),
 		r.reported, r.reportedBytes, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.commits, r.dropped, r.fails)
+	if loss.EffectiveMode() == v1alpha1.DataLossBounded {
+		byN := map[int64]ack{}
+		for _, a := range acked {
+			byN[a.n] = a
+		}
+		var lost []ack
+		for _, n := range missing {
+			lost = append(lost, byN[n])
+		}
+		if err := lostSpan(lost, loss.Bound.Duration); err != nil {
+			b.Error(err)
+		}
+	}
 	if loss.EffectiveMode() == v1alpha1.DataLossSynchronous && r.ackedLost > 0 {
 		b.Errorf("mode synchronous lost %d acknowledged writes", r.ackedLost)
 	}
@@ -369,7 +382,7 @@ func (p *paced) worker(ctx context.Context, jobs <-chan int64, conn *pgx.Conn) {
 			pause(ctx, 500*time.Millisecond)
 			continue
 		} else {
-			p.acked = append(p.acked, ack{n: n, at: now})
+			p.acked = append(p.acked, ack{n: n, sent: t0, at: now})
 			if p.measuring {
 				p.lat = append(p.lat, took)
 			}
