@@ -45,8 +45,10 @@ func BenchmarkDataLossModes(b *testing.B) {
 	pgserver.DefaultSettings["max_connections"] = "400"
 	defer func() { pgserver.DefaultSettings["max_connections"] = old }()
 	var results []lossRun
-	for _, m := range modes {
-		for _, sc := range []string{"partition", "region-kill"} {
+	// Scenario by scenario, the modes one after another: on a shared machine the load
+	// drifts, and this way it drifts under every mode alike.
+	for _, sc := range []string{"partition", "region-kill"} {
+		for _, m := range modes {
 			b.Run(m.name+"/"+sc, func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					r := runLossScenario(b, m.loss, sc)
@@ -63,6 +65,7 @@ func BenchmarkDataLossModes(b *testing.B) {
 	if len(results) > 0 {
 		// Printed, not logged: a parent benchmark's log is not shown.
 		fmt.Printf("\ndata-loss modes, 1,000 writes/s across a 35 ms link:\n%s", lossTable(results))
+		fmt.Printf("\ncommit cost per mode, both scenarios' commits before the fault pooled:\n%s", costTable(results))
 	}
 }
 
@@ -77,7 +80,8 @@ type lossRun struct {
 	window                  time.Duration
 	p50, p99                time.Duration
 	commits                 int
-	lostFrom, lostTo        time.Duration // acknowledgement times of the lost writes, from the fault
+	lat                     []time.Duration // the commits' latencies before the fault
+	lostFrom, lostTo        time.Duration   // acknowledgement times of the lost writes, from the fault
 	lastAck, dropped, fails int
 	rate                    float64
 	// cutTook is how long cutting the links took; fencedAt when the old primary was
@@ -201,6 +205,7 @@ func runLossScenario(b *testing.B, loss v1alpha1.DataLoss, scenario string) loss
 	r.acked, r.ackedLost = len(acked), len(missing)
 	r.reported, r.reportedBytes, r.window = reported.Transactions, reported.Bytes, reported.Window
 	r.p50, r.p99, r.commits = ld.percentiles()
+	r.lat = ld.latencies()
 	r.dropped, r.fails = ld.counts()
 	b.Logf("%s, %s: the link cut in %s, east fenced or dead at +%s; %d acknowledged, %d of them missing on west-0 (acknowledged %s to %s from the fault); reported %d transactions (%d bytes); commit p50 %s p99 %s over %d commits; %d writes not sent (all sessions waiting), %d failed",
 		loss.String(), scenario, r.cutTook.Round(time.Millisecond), r.fencedAt.Round(time.Millisecond), r.acked, r.ackedLost, r.lostFrom.Round(time.Millisecond), r.lostTo.Round(time.Millisecond),
@@ -256,6 +261,55 @@ func lossTable(rs []lossRun) string {
 		}
 		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t+%s\t%d\t%.1fms\t%.1fms\t%s\t%s\t%s\t\n", r.mode, r.scenario, r.acked, r.ackedLost, r.reported, span,
 			r.fencedAt.Round(time.Millisecond), r.commits/5, ms(r.p50), ms(r.p99), ratio(r.p50, a.p50), ratio(r.p99, a.p99), tput)
+	}
+	w.Flush()
+	return sb.String()
+}
+
+// costTable is each mode's commit latency and rate with both scenarios' measured
+// commits pooled (10 s each), as ratios to async's: one figure per mode, less at the
+// mercy of one noisy 5 s window than the per-run ratios.
+func costTable(rs []lossRun) string {
+	type pooled struct {
+		lat     []time.Duration
+		windows int
+	}
+	var order []string
+	by := map[string]*pooled{}
+	for _, r := range rs {
+		p := by[r.mode]
+		if p == nil {
+			p = &pooled{}
+			by[r.mode] = p
+			order = append(order, r.mode)
+		}
+		p.lat = append(p.lat, r.lat...)
+		p.windows++
+	}
+	var a50, a99 time.Duration
+	var an int
+	if a := by["async"]; a != nil {
+		a50, a99, an = percentiles(a.lat)
+		an /= max(a.windows, 1)
+	}
+	var sb strings.Builder
+	w := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "mode\tcommits\tp50\tp99\tp50/async\tp99/async\tcommits/s/async\t")
+	for _, m := range order {
+		p := by[m]
+		p50, p99, n := percentiles(p.lat)
+		per := n / max(p.windows, 1)
+		ratio := func(x, y time.Duration) string {
+			if y == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.1fx", float64(x)/float64(y))
+		}
+		tput := "-"
+		if an > 0 {
+			tput = fmt.Sprintf("%.2fx", float64(per)/float64(an))
+		}
+		fmt.Fprintf(w, "%s\t%d\t%.1fms\t%.1fms\t%s\t%s\t%s\t\n", m, n, ms(p50), ms(p99), ratio(p50, a50), ratio(p99, a99), tput)
 	}
 	w.Flush()
 	return sb.String()
@@ -403,10 +457,17 @@ func (p *paced) counts() (dropped, fails int) {
 	return p.dropped, p.fails
 }
 
-func (p *paced) percentiles() (p50, p99 time.Duration, n int) {
+func (p *paced) latencies() []time.Duration {
 	p.mu.Lock()
-	s := append([]time.Duration(nil), p.lat...)
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	return append([]time.Duration(nil), p.lat...)
+}
+
+func (p *paced) percentiles() (p50, p99 time.Duration, n int) {
+	return percentiles(p.latencies())
+}
+
+func percentiles(s []time.Duration) (p50, p99 time.Duration, n int) {
 	if len(s) == 0 {
 		return 0, 0, 0
 	}
