@@ -235,3 +235,25 @@ func TestKeeperJudgeMergesMarksSafely(t *testing.T) {
 		t.Fatalf("after merging, the oldest unconfirmed WAL looks younger: %s", j.marks[0].at.Sub(t0))
 	}
 }
+
+func TestBoundHolding(t *testing.T) {
+	const bound = 200 * time.Millisecond
+	for _, c := range []struct {
+		name                         string
+		inForce, keeper, unconfirmed bool
+		lag                          time.Duration
+		want                         bool
+	}{
+		{"released: nothing waits", false, false, false, time.Hour, false},
+		{"no keeper streams: commits wait", true, false, false, 0, true},
+		{"keeper keeps up, DR within the bound", true, true, false, 50 * time.Millisecond, false},
+		{"keeper a little behind, DR within the bound", true, true, true, 50 * time.Millisecond, false},
+		{"DR behind the bound after a quiet spell: the next commit passes", true, true, false, time.Second, false},
+		{"DR behind the bound and the keeper holding WAL back", true, true, true, time.Second, true},
+		{"exactly at the bound", true, true, true, bound, true},
+	} {
+		if got := boundHolding(c.inForce, c.keeper, c.unconfirmed, c.lag, bound); got != c.want {
+			t.Errorf("%s: holding %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -183,11 +183,7 @@ func (d *Driver) promise(primary *observation, s *data.SetStatus) *data.Promise 
 	switch pol.Mode {
 	case v1alpha1.DataLossBounded:
 		out.InForce = named[KeeperName]
-		// The keeper holds when it has confirmed less than it was sent while the DR
-		// member is behind the bound. The DR lag alone is not enough: after a quiet
-		// spell the next commit is confirmed (it is the first the DR member has not),
-		// and this status's lag counts from its own last look, so it overstates.
-		out.Holding = out.InForce && (!out.Keeper || (keeper.unconfirmed && out.ConfirmedLag >= pol.Bound.Seconds()))
+		out.Holding = boundHolding(out.InForce, hasKeeper, keeper.unconfirmed, time.Duration(out.ConfirmedLag*float64(time.Second)), pol.Bound)
 	case v1alpha1.DataLossSynchronous:
 		for n := range named {
 			if m := s.Member(n); m != nil && m.Region != region {
@@ -215,6 +211,16 @@ func (d *Driver) promise(primary *observation, s *data.SetStatus) *data.Promise 
 		}
 	}
 	return out
+}
+
+// boundHolding says whether the commits of a bounded set wait now: its requirement is
+// in force and no keeper streams, or the keeper has confirmed less than the primary
+// sent it while the DR member's confirmed lag is at least the bound. The lag alone is
+// not enough: after a quiet spell the next commit is the first WAL the DR member lacks,
+// so the keeper confirms it, and a status read seldom overstates the lag (it counts
+// from its own previous look).
+func boundHolding(inForce, keeper, unconfirmed bool, lag, bound time.Duration) bool {
+	return inForce && (!keeper || (unconfirmed && lag >= bound))
 }
 
 func isAuth(err error) bool { return errors.Is(err, data.ErrAuth) }
