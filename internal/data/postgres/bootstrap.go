@@ -96,6 +96,10 @@ func (d *Driver) StartMember(ctx context.Context, name string) error {
 		if err := pgserver.WriteAccess(m.DataDir, d.access()); err != nil {
 			return fmt.Errorf("start %s: %w", name, err)
 		}
+		// Also at every start: a clone's settings name its source's pgBackRest home.
+		if err := d.installArchiving(name); err != nil {
+			return fmt.Errorf("start %s: %w", name, err)
+		}
 	}
 	if err := pgserver.Start(ctx, m.DataDir, m.Address.Address); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)

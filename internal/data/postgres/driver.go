@@ -42,6 +42,9 @@ type Config struct {
 	Logger *slog.Logger
 	// ConnectTimeout bounds each connection attempt (default 3s).
 	ConnectTimeout time.Duration
+	// Backup is the set's pgBackRest repository; nil runs the set without WAL
+	// archiving or backups (backup.go).
+	Backup *BackupConfig
 }
 
 // Driver implements data.Driver, data.Switchover and data.LossCounter for PostgreSQL.
@@ -82,6 +85,11 @@ func New(cfg Config) (*Driver, error) {
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 3 * time.Second
+	}
+	if cfg.Backup != nil {
+		if err := cfg.Backup.Repo.Validate("spec.backup.repository"); err != nil {
+			return nil, fmt.Errorf("mirror set %s: %w", cfg.Set.Name, err)
+		}
 	}
 	roots, err := cfg.TLS.check()
 	if err != nil {

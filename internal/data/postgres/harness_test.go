@@ -35,6 +35,8 @@ type lab struct {
 	tls *TLS
 	// caFile is the CA that clients verify the members against ("" without TLS).
 	caFile string
+	// backup is the set's pgBackRest repository (backup_test.go); nil without.
+	backup *BackupConfig
 }
 
 // labOptions change newLab's set.
@@ -42,6 +44,8 @@ type labOptions struct {
 	// plain runs the set without TLS (sslmode disable), as hadron did before TLS: the
 	// benchmarks' baseline.
 	plain bool
+	// backup makes the set archive to a repository built in the lab's directory.
+	backup func(t testing.TB, root string) *BackupConfig
 }
 
 // newLab is the set with TLS on in mode verify-full: a CA (internal/pki) and a
@@ -76,6 +80,9 @@ func newLabWith(t testing.TB, opts labOptions) *lab {
 		},
 	}
 	l := &lab{t: t, set: set}
+	if opts.backup != nil {
+		l.backup = opts.backup(t, root)
+	}
 	if !opts.plain {
 		l.issueCertificates(filepath.Join(root, "pki"))
 	}
@@ -110,6 +117,7 @@ func (l *lab) driver(password string) *Driver {
 		Set:      l.set,
 		Regions:  map[string]string{"east": "east", "west": "west"},
 		Password: password,
+		Backup:   l.backup,
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	})
 	if err != nil {

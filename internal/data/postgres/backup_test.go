@@ -1,0 +1,251 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509/pkix"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/data/pgbackrest"
+	"hadron.dev/hadron/internal/objectstore"
+	"hadron.dev/hadron/internal/pgserver"
+	"hadron.dev/hadron/internal/pki"
+	"hadron.dev/hadron/internal/testenv"
+)
+
+const (
+	testCipherPass = "cipher-pass-for-the-test-repo"
+	testBucket     = "hadron-backups"
+)
+
+// s3Repo starts a real S3 store (internal/objectstore) over HTTPS with a certificate
+// for localhost from a test CA, and returns the set's repository in it.
+func s3Repo(store **objectstore.Store) func(t testing.TB, root string) *BackupConfig {
+	return func(t testing.TB, root string) *BackupConfig {
+		testenv.LookPath(t, pgbackrest.Program)
+		dir := filepath.Join(root, "s3-pki")
+		// The CA is read by pgbackrest, which runs as the server's OS user.
+		if err := pgserver.PrepareDir(dir); err != nil {
+			t.Fatal(err)
+		}
+		ca, err := pki.LoadOrCreate(dir, pkix.Name{CommonName: "hadron test object store CA"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := filepath.Join(dir, "store")
+		if err := ca.Issue(base, pki.Request{CommonName: "localhost", Hosts: []string{"localhost"}, Server: true}); err != nil {
+			t.Fatal(err)
+		}
+		s, err := objectstore.Start(objectstore.Config{Listen: "127.0.0.1:0", CertFile: base + ".crt", KeyFile: base + ".key", Buckets: []string{testBucket}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close(context.Background()) })
+		*store = s
+		_, port, _ := net.SplitHostPort(s.Addr())
+		p, _ := strconv.Atoi(port)
+		return &BackupConfig{ArchiveTimeout: 30 * time.Second, Repo: pgbackrest.Repo{
+			S3: &pgbackrest.S3{Endpoint: "localhost", Port: p, Bucket: testBucket, Region: "us-east-1",
+				CAFile: filepath.Join(dir, pki.CACert), Key: "test-key", KeySecret: "test-key-secret", PathStyle: true},
+			CipherPass: testCipherPass, RetentionFull: 2,
+		}}
+	}
+}
+
+// posixRepo is a directory repository in the lab's directory.
+func posixRepo(t testing.TB, root string) *BackupConfig {
+	testenv.LookPath(t, pgbackrest.Program)
+	return &BackupConfig{ArchiveTimeout: 30 * time.Second, Repo: pgbackrest.Repo{
+		Path: filepath.Join(root, "repo"), CipherPass: testCipherPass, RetentionFull: 2,
+	}}
+}
+
+// TestArchiveFollowsFailover: the archive has no gap across a failover. A backup on
+// timeline 1, the primary killed, the failover member promoted, more writes on
+// timeline 2: the new timeline's history file is in the archive, the archive check
+// passes on the new primary, and a restore of the latest state from the backup taken
+// before the failover finds every write of both timelines (it replays every segment
+// from the backup to the end). The repository's objects never hold a row's plaintext.
+func TestArchiveFollowsFailover(t *testing.T) {
+	var store *objectstore.Store
+	l := newLabWith(t, labOptions{backup: s3Repo(&store)})
+	ctx := testCtx(t, 6*time.Minute)
+	l.bootstrap(ctx)
+	const canary = "plaintext-canary-7c1f0e"
+	l.exec(ctx, "east-0", `create table seq (n bigint primary key, note text)`)
+	l.exec(ctx, "east-0", `insert into seq select g, '`+canary+`' from generate_series(1, 100) g`)
+
+	info, err := l.drv.Backup(ctx, pgbackrest.Full, 3*time.Minute)
+	if err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	if b, ok := info.Latest(); !ok || b.Type != pgbackrest.Full {
+		t.Fatalf("after a full backup the repository lists %+v", info.Backups)
+	}
+	if info.Cipher != "aes-256-cbc" {
+		t.Fatalf("repository cipher %q, want aes-256-cbc", info.Cipher)
+	}
+
+	waitFor(t, ctx, "east-1 caught up", func() (bool, string) {
+		m := l.status(ctx).Member("east-1")
+		return m.State == data.StateStreaming && m.LagBytes == 0, string(m.State)
+	})
+	if err := pgserver.Kill(ctx, l.member("east-0").DataDir); err != nil {
+		t.Fatal(err)
+	}
+	e1 := l.status(ctx).Member("east-1")
+	res, err := l.drv.Promote(ctx, "east-1", data.TokenFor(*e1, 0))
+	if err != nil {
+		t.Fatalf("promote east-1: %v", err)
+	}
+	l.exec(ctx, "east-1", `insert into seq select g, 'after' from generate_series(101, 150) g`)
+	if err := l.drv.CheckArchive(ctx); err != nil {
+		t.Fatalf("archive check on the new primary: %v", err)
+	}
+	st, err := l.drv.ArchiveStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("archive after the failover: primary %s, current %s, last archived %s, lag %d bytes", st.Primary, st.Current, st.LastArchived, st.Lag)
+	if st.Primary != "east-1" || st.Lag < 0 {
+		t.Fatalf("archive status %+v", st)
+	}
+
+	r, err := l.drv.backupRunner("east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist := fmt.Sprintf("%08X.history", res.Timeline)
+	dest := filepath.Join(pgbackrest.HomeFor(l.member("east-1").DataDir), "spool", hist)
+	if err := r.ArchiveGet(ctx, hist, dest); err != nil {
+		t.Fatalf("timeline %d's history is not in the archive: %v", res.Timeline, err)
+	}
+	if b, err := os.ReadFile(dest); err != nil || len(b) == 0 {
+		t.Fatalf("history file %s: %d bytes, %v", hist, len(b), err)
+	}
+
+	dir := filepath.Join(t.TempDir(), "restored")
+	if err := l.drv.RestoreTo(ctx, "east-1", dir, pgbackrest.Target{}, 3*time.Minute); err != nil {
+		t.Fatalf("restore latest: %v", err)
+	}
+	n := startRestored(t, ctx, dir, `select count(*) from seq`)
+	if n != 150 {
+		t.Fatalf("the restore of the latest state has %d rows, want 150 (100 on timeline 1, 50 on timeline %d)", n, res.Timeline)
+	}
+
+	var objects, bytesSeen int
+	err = store.Each(testBucket, func(key string, body []byte) error {
+		objects++
+		bytesSeen += len(body)
+		if bytes.Contains(body, []byte(canary)) {
+			return fmt.Errorf("object %s holds the plaintext %q", key, canary)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if objects == 0 {
+		t.Fatal("the store holds no objects")
+	}
+	t.Logf("%d objects, %d bytes in the store, none with the canary", objects, bytesSeen)
+}
+
+// TestPointInTimeRestore: a restore to a time between two known writes finds exactly
+// the writes before it (posix repository).
+func TestPointInTimeRestore(t *testing.T) {
+	l := newLabWith(t, labOptions{backup: posixRepo})
+	ctx := testCtx(t, 6*time.Minute)
+	l.bootstrap(ctx)
+	l.exec(ctx, "east-0", `create table seq (n bigint primary key)`)
+	info, err := l.drv.Backup(ctx, pgbackrest.Full, 3*time.Minute)
+	if err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	b, _ := info.Latest()
+	// pgBackRest keeps a backup's stop time in whole seconds and restores to a time
+	// only from a backup that stopped before it: the target must be in a later second.
+	waitFor(t, ctx, "the server's clock past the backup's stop second", func() (bool, string) {
+		var past bool
+		c, err := pgx.Connect(ctx, l.dsn("east-0"))
+		if err != nil {
+			return false, err.Error()
+		}
+		defer c.Close(ctx)
+		err = c.QueryRow(ctx, `select clock_timestamp() >= to_timestamp($1::bigint + 1)`, b.Stop.Unix()).Scan(&past)
+		return err == nil && past, fmt.Sprint(err)
+	})
+	l.exec(ctx, "east-0", `insert into seq select generate_series(1, 40)`)
+	// The target is read from the server's clock after the first write committed and
+	// before the second began: commit times order against it exactly.
+	target := l.query(ctx, "east-0", `select clock_timestamp()`)[0][0]
+	l.exec(ctx, "east-0", `insert into seq select generate_series(41, 90)`)
+	if err := l.drv.CheckArchive(ctx); err != nil {
+		t.Fatalf("archive check: %v", err)
+	}
+	at, err := time.Parse("2006-01-02 15:04:05.999999999 -0700 MST", target)
+	if err != nil {
+		t.Fatalf("target %q: %v", target, err)
+	}
+	dir := filepath.Join(t.TempDir(), "restored")
+	if err := l.drv.RestoreTo(ctx, "east-0", dir, pgbackrest.Target{Time: at}, 3*time.Minute); err != nil {
+		t.Fatalf("restore to %s: %v", at, err)
+	}
+	if n := startRestored(t, ctx, dir, `select count(*) from seq`); n != 40 {
+		t.Fatalf("restored to %s: %d rows, want the 40 written before it", at, n)
+	}
+	if n := startRestored(t, ctx, dir, `select max(n) from seq`); n != 40 {
+		t.Fatalf("restored to %s: max %d, want 40", at, n)
+	}
+}
+
+// startRestored starts the server of a restored directory on a free port without
+// TLS, waits until it finished recovery and was promoted, and returns the number
+// query answers.
+func startRestored(t *testing.T, ctx context.Context, dir, query string) int64 {
+	t.Helper()
+	if _, running := pgserver.Running(dir); !running {
+		if err := pgserver.WriteAccess(dir, pgserver.Access{}); err != nil {
+			t.Fatal(err)
+		}
+		// The backup's settings name the set's stand-by as synchronous; the copy has none.
+		if err := setAutoConf(dir, map[string]string{"synchronous_standby_names": ""}); err != nil {
+			t.Fatal(err)
+		}
+		port := testenv.FreePorts(t, 1)[0]
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		if err := pgserver.Start(ctx, dir, addr); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = pgserver.Kill(context.Background(), dir) })
+		os.WriteFile(dir+".port", []byte(strconv.Itoa(port)), 0o600)
+	}
+	port, _ := os.ReadFile(dir + ".port")
+	dsn := fmt.Sprintf("host=127.0.0.1 port=%s user=hadron password=%s dbname=orders connect_timeout=3 sslmode=disable", port, quoteConn(testPassword))
+	var n int64
+	waitFor(t, ctx, "the restored server promoted", func() (bool, string) {
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return false, err.Error()
+		}
+		defer c.Close(ctx)
+		var rec bool
+		if err := c.QueryRow(ctx, `select pg_is_in_recovery()`).Scan(&rec); err != nil || rec {
+			return false, fmt.Sprintf("in recovery %v, %v", rec, err)
+		}
+		if err := c.QueryRow(ctx, query).Scan(&n); err != nil {
+			return false, err.Error()
+		}
+		return true, ""
+	})
+	return n
+}
