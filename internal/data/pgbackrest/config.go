@@ -71,6 +71,9 @@ func HomeFor(dataDir string) string { return filepath.Clean(dataDir) + ".pgbackr
 // ConfigPath is the configuration file in a stanza's Home.
 func (s Stanza) ConfigPath() string { return filepath.Join(s.Home, "pgbackrest.conf") }
 
+// caCopy is where Install puts the S3 endpoint's CA for s.
+func caCopy(s Stanza) string { return filepath.Join(s.Home, "s3-ca.crt") }
+
 // Validate checks r; errors name the field path under field (spec.backup.repository).
 func (r Repo) Validate(field string) error {
 	switch {
@@ -148,7 +151,7 @@ func Render(r Repo, s Stanza) string {
 			global["repo1-storage-port"] = strconv.Itoa(s3.Port)
 		}
 		if s3.CAFile != "" {
-			global["repo1-storage-ca-file"] = s3.CAFile
+			global["repo1-storage-ca-file"] = caCopy(s)
 		}
 	}
 	stanza := map[string]string{"pg1-path": s.DataDir}

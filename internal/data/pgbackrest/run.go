@@ -46,19 +46,32 @@ func (r *Runner) Install() error {
 			return fmt.Errorf("pgbackrest repository: %w", err)
 		}
 	}
-	path := r.Stanza.ConfigPath()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(Render(r.Repo, r.Stanza)), 0o600); err != nil {
-		return fmt.Errorf("pgbackrest config: %w", err)
+	if s3 := r.Repo.S3; s3 != nil && s3.CAFile != "" {
+		ca, err := os.ReadFile(s3.CAFile)
+		if err != nil {
+			return fmt.Errorf("backup.repository.s3.caFile: %w", err)
+		}
+		if err := writeOwned(caCopy(r.Stanza), ca); err != nil {
+			return fmt.Errorf("pgbackrest S3 CA: %w", err)
+		}
 	}
-	if err := pgserver.Chown(tmp); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("pgbackrest config: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := writeOwned(r.Stanza.ConfigPath(), []byte(Render(r.Repo, r.Stanza))); err != nil {
 		return fmt.Errorf("pgbackrest config: %w", err)
 	}
 	return nil
+}
+
+// writeOwned replaces path with b, 0600 and owned by the server's OS user.
+func writeOwned(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	if err := pgserver.Chown(tmp); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // run runs pgbackrest with the stanza's configuration and returns its standard
@@ -156,9 +169,11 @@ func (r *Runner) Restore(ctx context.Context, dir string, target Target, timeout
 	if err := pgserver.PrepareDir(dir); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	args := []string{"--pg1-path=" + dir, "--target-action=promote", "--archive-mode=off"}
+	// Without a target pgBackRest's default recovery replays to the archive's end and
+	// promotes by itself; a target names the action, which is promote.
+	args := []string{"--pg1-path=" + dir, "--archive-mode=off"}
 	if !target.Time.IsZero() {
-		args = append(args, "--type=time", "--target="+target.Time.UTC().Format("2006-01-02 15:04:05.000000-07"))
+		args = append(args, "--type=time", "--target="+target.Time.UTC().Format("2006-01-02 15:04:05.000000-07"), "--target-action=promote")
 	}
 	args = append(args, "restore")
 	if _, err := r.run(ctx, timeout, args...); err != nil {

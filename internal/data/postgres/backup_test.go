@@ -74,7 +74,7 @@ func posixRepo(t testing.TB, root string) *BackupConfig {
 // timeline 2: the new timeline's history file is in the archive, the archive check
 // passes on the new primary, and a restore of the latest state from the backup taken
 // before the failover finds every write of both timelines (it replays every segment
-// from the backup to the end). The repository's objects never hold a row's plaintext.
+// from the backup to the end). The repository's objects are all ciphertext and never hold a row's plaintext.
 func TestArchiveFollowsFailover(t *testing.T) {
 	var store *objectstore.Store
 	l := newLabWith(t, labOptions{backup: s3Repo(&store)})
@@ -148,6 +148,11 @@ func TestArchiveFollowsFailover(t *testing.T) {
 		bytesSeen += len(body)
 		if bytes.Contains(body, []byte(canary)) {
 			return fmt.Errorf("object %s holds the plaintext %q", key, canary)
+		}
+		// Compression alone could hide the canary: every object must also be
+		// ciphertext, which pgBackRest writes in OpenSSL's salted format.
+		if !bytes.HasPrefix(body, []byte("Salted__")) {
+			return fmt.Errorf("object %s (%d bytes) is not encrypted: it starts %q", key, len(body), body[:min(len(body), 16)])
 		}
 		return nil
 	})
