@@ -44,8 +44,10 @@ type S3 struct {
 	Region   string
 	// Prefix is the repository's path in the bucket (default /hadron).
 	Prefix string
-	// CAFile verifies the endpoint's certificate; empty uses the system's roots.
-	CAFile         string
+	// CA verifies the endpoint's certificate (PEM); empty uses the system's roots.
+	// Install writes it into each member's pgBackRest home (caCopy), where the
+	// server's OS user can read it.
+	CA             []byte
 	Key, KeySecret string
 	// PathStyle addresses the bucket in the path, not the host name (stores without
 	// wildcard DNS).
@@ -150,7 +152,7 @@ func Render(r Repo, s Stanza) string {
 		if s3.Port != 0 {
 			global["repo1-storage-port"] = strconv.Itoa(s3.Port)
 		}
-		if s3.CAFile != "" {
+		if len(s3.CA) > 0 {
 			global["repo1-storage-ca-file"] = caCopy(s)
 		}
 	}

@@ -87,29 +87,25 @@ func TestArchiveLag(t *testing.T) {
 	const seg = SegmentSize
 	for _, tc := range []struct {
 		current string
-		last    string
+		ready   []string
 		lag     int64
-		ok      bool
 	}{
-		{"0/7000000", "000000020000000000000006", 0, true},                  // segment 6 ends at 0/7000000
-		{"0/7000100", "000000020000000000000006", 0x100, true},              // 256 bytes into segment 7
-		{"0/9000000", "000000010000000000000006", 2 * seg, true},            // two whole segments behind
-		{"1/0000028", "0000000100000000000000FF", 0x28, true},               // across a log boundary
-		{"2/5000000", "000000010000000100000004", 1 << 32, true},            // log 1 segment 4 ends at 1/5000000
-		{"0/3000000", "000000010000000000000006", 0, true},                  // archived ahead (a new timeline's start)
-		{"0/7000000", "00000002.history", 0, false},                         // a history file says nothing
-		{"0/7000000", "000000010000000000000006.partial", 0, false},         // nor a partial segment
-		{"0/7000000", "000000010000000000000002.00000028.backup", 0, false}, // nor a backup label
-		{"0/7000000", "", 0, false},                                         // nothing archived yet
-		{"0/7000000", "00000001000000000000000G", 0, false},
+		{"0/7000000", nil, 0},                                    // at a segment boundary, all archived
+		{"0/7000100", nil, 0x100},                                // 256 bytes into segment 7, not switched yet
+		{"0/7000100", []string{"00000002.history.ready"}, 0x100}, // a history file names no position
+		{"0/9000028", []string{"000000010000000000000007.ready", "000000010000000000000008.ready"}, 2*seg + 0x28},
+		{"0/9000028", []string{"000000010000000000000008.ready", "000000010000000000000007.ready"}, 2*seg + 0x28}, // any order
+		{"1/0000028", []string{"0000000100000000000000FF.ready"}, seg + 0x28},                                     // across a log boundary
+		{"2/5000000", []string{"000000010000000100000004.ready"}, 1<<32 + seg},                                    // log 1 segment 4 starts at 1/4000000
+		{"0/7000000", []string{"000000020000000000000009.ready"}, 0},                                              // ahead of current: nothing missing
+		{"0/7000100", []string{"000000010000000000000002.00000028.backup.ready", "00000001000000000000000G.ready"}, 0x100},
 	} {
 		cur, err := data.ParseLSN(tc.current)
 		if err != nil {
 			t.Fatal(err)
 		}
-		lag, ok := ArchiveLag(cur, tc.last, seg)
-		if lag != tc.lag || ok != tc.ok {
-			t.Errorf("ArchiveLag(%s, %q) = %d, %v; want %d, %v", tc.current, tc.last, lag, ok, tc.lag, tc.ok)
+		if lag := ArchiveLag(cur, tc.ready, seg); lag != tc.lag {
+			t.Errorf("ArchiveLag(%s, %v) = %d; want %d", tc.current, tc.ready, lag, tc.lag)
 		}
 	}
 }
@@ -145,7 +141,7 @@ func TestValidateNamesTheField(t *testing.T) {
 
 func TestRenderKeepsSecretsInTheFileAndPathsInTheCommand(t *testing.T) {
 	st := Stanza{Name: "orders", DataDir: "/d/east 0", Port: 5432, User: "hadron", Home: "/d/east 0.pgbackrest"}
-	conf := Render(Repo{S3: &S3{Endpoint: "localhost", Port: 9000, Bucket: "b", Region: "r", Key: "AK", KeySecret: "SK", CAFile: "/ca.crt", PathStyle: true},
+	conf := Render(Repo{S3: &S3{Endpoint: "localhost", Port: 9000, Bucket: "b", Region: "r", Key: "AK", KeySecret: "SK", CA: []byte("PEM"), PathStyle: true},
 		CipherPass: "CP", RetentionFull: 3}, st)
 	for _, line := range []string{
 		"repo1-cipher-type=aes-256-cbc", "repo1-cipher-pass=CP", "repo1-s3-key=AK", "repo1-s3-key-secret=SK",

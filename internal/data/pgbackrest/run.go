@@ -46,12 +46,8 @@ func (r *Runner) Install() error {
 			return fmt.Errorf("pgbackrest repository: %w", err)
 		}
 	}
-	if s3 := r.Repo.S3; s3 != nil && s3.CAFile != "" {
-		ca, err := os.ReadFile(s3.CAFile)
-		if err != nil {
-			return fmt.Errorf("backup.repository.s3.caFile: %w", err)
-		}
-		if err := writeOwned(caCopy(r.Stanza), ca); err != nil {
+	if s3 := r.Repo.S3; s3 != nil && len(s3.CA) > 0 {
+		if err := writeOwned(caCopy(r.Stanza), s3.CA); err != nil {
 			return fmt.Errorf("pgbackrest S3 CA: %w", err)
 		}
 	}

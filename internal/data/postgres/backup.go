@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/data/pgbackrest"
 	"hadron.dev/hadron/internal/pgserver"
@@ -159,9 +161,10 @@ type ArchiveStatus struct {
 	Current      data.LSN
 	LastArchived string
 	ArchivedAt   time.Time
-	// Lag is the WAL written past the end of the last archived segment (bytes); -1
-	// when nothing was archived yet.
+	// Lag is the WAL written that is not in the archive yet, in bytes
+	// (pgbackrest.ArchiveLag); Waiting the segments queued for archive_command.
 	Lag         int64
+	Waiting     int
 	FailedCount int64
 	LastFailed  string
 	FailedAt    time.Time
@@ -196,10 +199,16 @@ func (d *Driver) ArchiveStatus(ctx context.Context) (*ArchiveStatus, error) {
 	if failedAt != nil {
 		st.FailedAt = *failedAt
 	}
-	st.Lag = -1
-	if lag, ok := pgbackrest.ArchiveLag(st.Current, st.LastArchived, pgbackrest.SegmentSize); ok {
-		st.Lag = lag
+	rows, err := conn.Query(ctx, `select name from pg_ls_archive_statusdir() where name like '%.ready'`)
+	if err != nil {
+		return nil, fmt.Errorf("archive status of %s: %w", p, err)
 	}
+	ready, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("archive status of %s: %w", p, err)
+	}
+	st.Waiting = len(ready)
+	st.Lag = pgbackrest.ArchiveLag(st.Current, ready, pgbackrest.SegmentSize)
 	return st, nil
 }
 
