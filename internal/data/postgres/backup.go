@@ -13,13 +13,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/data/pgbackrest"
 	"hadron.dev/hadron/internal/pgserver"
 )
 
 // ErrNoBackups: the driver was built without a backup repository (Config.Backup).
-var ErrNoBackups = errors.New("mirror set has no backup repository")
+var ErrNoBackups = errors.New("no backup repository")
 
 // BackupConfig is the set's backup repository and archiving policy.
 type BackupConfig struct {
@@ -135,6 +136,11 @@ func (d *Driver) Backups(ctx context.Context, member string) (*pgbackrest.Stanza
 	if err != nil {
 		return nil, err
 	}
+	// The configuration is written when the member starts; a machine whose member is
+	// down (the set lost) writes it here.
+	if err := r.Install(); err != nil {
+		return nil, err
+	}
 	return r.Info(ctx)
 }
 
@@ -227,4 +233,115 @@ func (d *Driver) RestoreTo(ctx context.Context, from, dir string, target pgbackr
 		return fmt.Errorf("restore %s: %w", d.cfg.Set.Name, pgbackrest.ErrNoBackup)
 	}
 	return r.Restore(ctx, absDir(dir), target, timeout)
+}
+
+// LocalMember is a member of the set that hadron runs on this machine (a dataDir),
+// whose pgBackRest configuration reads the repository.
+func (d *Driver) LocalMember() (string, error) {
+	for _, m := range d.cfg.Set.Spec.Members {
+		if m.DataDir != "" {
+			return m.Name, nil
+		}
+	}
+	return "", fmt.Errorf("%s: %w: no member has a dataDir", d.cfg.Set.Name, data.ErrNotManaged)
+}
+
+// restoreMember chooses which member at site a restore rebuilds: one hadron runs (a
+// dataDir), the configured primary before the failover member before a DR member,
+// so a rebuilt set keeps its configured roles where it can.
+func restoreMember(members []v1alpha1.Member, site string) (string, error) {
+	rank := map[v1alpha1.MemberRole]int{v1alpha1.RolePrimary: 0, v1alpha1.RoleFailover: 1, v1alpha1.RoleDRAsync: 2}
+	best, bestRank := "", 99
+	var at []string
+	for _, m := range members {
+		if m.Site != site {
+			continue
+		}
+		at = append(at, m.Name)
+		if m.DataDir == "" {
+			continue
+		}
+		r, ok := rank[m.Role]
+		if !ok {
+			r = len(rank)
+		}
+		if r < bestRank {
+			best, bestRank = m.Name, r
+		}
+	}
+	switch {
+	case best != "":
+		return best, nil
+	case len(at) == 0:
+		return "", fmt.Errorf("no member at site %q", site)
+	}
+	return "", fmt.Errorf("no member at site %s has a dataDir (%s): hadron restores only members it runs", site, strings.Join(at, ", "))
+}
+
+// RestoreAt rebuilds the set's primary at site from the archive: the member chosen
+// by restoreMember, whose data directory must be empty or absent (a restore never
+// overwrites a database), restored to target, started, and promoted at the end of
+// recovery. It refuses while any member answers as primary: a restore rebuilds a set
+// that lost every copy, it does not fork a running one. It returns the member.
+func (d *Driver) RestoreAt(ctx context.Context, site string, target pgbackrest.Target, timeout time.Duration) (string, error) {
+	name, err := restoreMember(d.cfg.Set.Spec.Members, site)
+	if err != nil {
+		return "", fmt.Errorf("restore %s: %w", d.cfg.Set.Name, err)
+	}
+	m, _ := d.member(name)
+	if initialized(m.DataDir) {
+		return "", fmt.Errorf("restore %s: member %s's data directory %s holds a database: move it away first", d.cfg.Set.Name, name, m.DataDir)
+	}
+	if st, err := d.Status(ctx); err == nil && st.Primary != "" {
+		return "", fmt.Errorf("restore %s: %s answers as primary: a restore rebuilds a set that lost every copy", d.cfg.Set.Name, st.Primary)
+	}
+	r, err := d.backupRunner(name)
+	if err != nil {
+		return "", err
+	}
+	if err := r.Install(); err != nil {
+		return "", fmt.Errorf("restore %s: %w", d.cfg.Set.Name, err)
+	}
+	d.log.Info("restore", "member", name, "target", target.Time)
+	if err := d.RestoreTo(ctx, name, m.DataDir, target, timeout); err != nil {
+		return "", err
+	}
+	// The backup's settings name the stand-bys of the set it came from as
+	// synchronous; the rebuilt primary has none yet and must not wait for them.
+	if err := setAutoConf(m.DataDir, map[string]string{"synchronous_standby_names": ""}); err != nil {
+		return "", fmt.Errorf("restore %s: %w", name, err)
+	}
+	if err := d.StartMember(ctx, name); err != nil {
+		return "", fmt.Errorf("restore: %w", err)
+	}
+	return name, d.waitPromoted(ctx, m)
+}
+
+// waitPromoted polls m until recovery ended and it accepts writes.
+func (d *Driver) waitPromoted(ctx context.Context, m v1alpha1.Member) error {
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	last := "not reached"
+	for {
+		if conn, err := d.connect(ctx, m, "postgres"); err != nil {
+			last = err.Error()
+		} else {
+			var rec bool
+			err = conn.QueryRow(ctx, `select pg_is_in_recovery()`).Scan(&rec)
+			conn.Close(context.Background())
+			switch {
+			case err != nil:
+				last = err.Error()
+			case !rec:
+				return nil
+			default:
+				last = "still replaying the archive"
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("restore %s: waiting for the end of recovery: %w (%s)", m.Name, ctx.Err(), last)
+		case <-t.C:
+		}
+	}
 }

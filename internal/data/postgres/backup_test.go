@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/data/pgbackrest"
 	"hadron.dev/hadron/internal/objectstore"
@@ -215,6 +216,53 @@ func TestPointInTimeRestore(t *testing.T) {
 	}
 	if n := startRestored(t, ctx, dir, `select max(n) from seq`); n != 40 {
 		t.Fatalf("restored to %s: max %d, want 40", at, n)
+	}
+
+	// Every copy lost: the set's primary is rebuilt in place from the archive, to the
+	// latest write, and serves as the set's member again (TLS, archiving).
+	if _, err := l.drv.RestoreAt(ctx, "east", pgbackrest.Target{}, time.Minute); err == nil {
+		t.Fatal("a restore over a running set was not refused")
+	}
+	for _, m := range l.set.Spec.Members {
+		if err := pgserver.Kill(ctx, m.DataDir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	east0 := l.member("east-0").DataDir
+	if err := os.Rename(east0, east0+".lost"); err != nil {
+		t.Fatal(err)
+	}
+	member, err := l.drv.RestoreAt(ctx, "east", pgbackrest.Target{}, 3*time.Minute)
+	if err != nil || member != "east-0" {
+		t.Fatalf("restore at east: %s, %v", member, err)
+	}
+	if got := l.query(ctx, "east-0", `select count(*), max(n) from seq`)[0]; got[0] != "90" || got[1] != "90" {
+		t.Fatalf("the rebuilt primary has %v rows, want all 90", got)
+	}
+	l.exec(ctx, "east-0", `insert into seq values (91)`) // it accepts writes: no synchronous stand-by named
+}
+
+func TestRestoreMember(t *testing.T) {
+	ms := []v1alpha1.Member{
+		{Name: "east-0", Site: "east", Role: v1alpha1.RolePrimary},
+		{Name: "east-1", Site: "east", Role: v1alpha1.RoleFailover, DataDir: "/d/east-1"},
+		{Name: "west-1", Site: "west", Role: v1alpha1.RoleDRAsync, DataDir: "/d/west-1"},
+		{Name: "west-0", Site: "west", Role: v1alpha1.RolePrimary, DataDir: "/d/west-0"},
+		{Name: "south-0", Site: "south", Role: v1alpha1.RoleDRAsync},
+	}
+	for site, want := range map[string]string{
+		"east":  "east-1", // the primary is not run by hadron
+		"west":  "west-0", // the primary first
+		"south": "error: no member at site south has a dataDir (south-0): hadron restores only members it runs",
+		"north": `error: no member at site "north"`,
+	} {
+		got, err := restoreMember(ms, site)
+		if err != nil {
+			got = "error: " + err.Error()
+		}
+		if got != want {
+			t.Errorf("%s: %s, want %s", site, got, want)
+		}
 	}
 }
 
