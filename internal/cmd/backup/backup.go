@@ -149,7 +149,7 @@ type Run struct {
 	MirrorSet string            `json:"mirrorSet"`
 	Type      string            `json:"type"`
 	Backup    pgbackrest.Backup `json:"backup"`
-	Took      string            `json:"took"`
+	Took      time.Duration     `json:"took"`
 }
 
 func runCommand(o *options) *cobra.Command {
@@ -187,7 +187,7 @@ as a full one. Backups beyond spec.backup.retention.full full ones expire.
 				return err
 			}
 			b, _ := info.Latest()
-			r := Run{MirrorSet: args[0], Type: typ, Backup: b, Took: time.Since(start).Round(time.Millisecond).String()}
+			r := Run{MirrorSet: args[0], Type: typ, Backup: b, Took: time.Since(start).Round(time.Millisecond)}
 			return output.Print(cmd.OutOrStdout(), RunKind, r, func(w io.Writer) error {
 				_, err := fmt.Fprintf(w, "backup %s (%s) of %s: %d bytes, %d in the repository, in %s\n", b.Label, b.Type, args[0], b.Size, b.RepoSize, r.Took)
 				return err

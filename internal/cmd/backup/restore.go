@@ -17,8 +17,8 @@ type Restore struct {
 	MirrorSet string `json:"mirrorSet"`
 	Member    string `json:"member"`
 	// Target is the time restored to; empty for the end of the archive.
-	Target string `json:"target,omitempty"`
-	Took   string `json:"took"`
+	Target string        `json:"target,omitempty"`
+	Took   time.Duration `json:"took"`
 }
 
 func restoreCommand(o *options) *cobra.Command {
@@ -69,7 +69,7 @@ before it is the last one restored.
 			if err != nil {
 				return err
 			}
-			r := Restore{MirrorSet: args[0], Member: member, Took: time.Since(start).Round(time.Millisecond).String()}
+			r := Restore{MirrorSet: args[0], Member: member, Took: time.Since(start).Round(time.Millisecond)}
 			if !target.Time.IsZero() {
 				r.Target = target.Time.UTC().Format(time.RFC3339Nano)
 			}

@@ -8,41 +8,45 @@ import (
 
 // StanzaInfo is one stanza in `pgbackrest info --output=json`.
 type StanzaInfo struct {
-	Name    string
-	Status  Status
-	Cipher  string
-	Backups []Backup
+	Name    string   `json:"name"`
+	Status  Status   `json:"status"`
+	Cipher  string   `json:"cipher"`
+	Backups []Backup `json:"backups"`
 	// Archives are the ranges of WAL the repository holds, one per PostgreSQL
 	// version and system (a stanza upgraded in place has several).
-	Archives []ArchiveRange
+	Archives []ArchiveRange `json:"archives"`
 }
 
 // Status is pgBackRest's verdict on a stanza; Code 0 is ok, 2 "no valid backups".
 type Status struct {
-	Code    int
-	Message string
+	Code    int    `json:"code"`
+	Message string `json:"message"`
 }
 
 // Backup is one backup in the repository.
 type Backup struct {
-	Label string
-	Type  BackupType
+	Label string     `json:"label"`
+	Type  BackupType `json:"type"`
 	// Prior is the backup an incremental or differential one builds on.
-	Prior       string
-	Start, Stop time.Time
+	Prior string    `json:"prior,omitempty"`
+	Start time.Time `json:"start"`
+	Stop  time.Time `json:"stop"`
 	// WALStart and WALStop are the first and last WAL segment the backup needs.
-	WALStart, WALStop string
+	WALStart string `json:"walStart"`
+	WALStop  string `json:"walStop"`
 	// Size is the database's size; RepoSize what the backup occupies in the repository
 	// (compressed, and only the changed files for diff and incr).
-	Size, RepoSize int64
-	Error          bool
+	Size     int64 `json:"size"`
+	RepoSize int64 `json:"repoSize"`
+	Error    bool  `json:"error,omitempty"`
 }
 
 // ArchiveRange is the WAL the repository holds for one database: every segment
 // from Min to Max (names sort in WAL order).
 type ArchiveRange struct {
-	ID       string
-	Min, Max string
+	ID  string `json:"id"`
+	Min string `json:"min"`
+	Max string `json:"max"`
 }
 
 type rawStanza struct {

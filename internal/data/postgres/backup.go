@@ -163,17 +163,17 @@ func (d *Driver) CheckArchive(ctx context.Context) error {
 
 // ArchiveStatus is the primary's archiver as pg_stat_archiver reports it.
 type ArchiveStatus struct {
-	Primary      string
-	Current      data.LSN
-	LastArchived string
-	ArchivedAt   time.Time
+	Primary      string    `json:"primary"`
+	Current      data.LSN  `json:"current"`
+	LastArchived string    `json:"lastArchived,omitempty"`
+	ArchivedAt   time.Time `json:"archivedAt,omitzero"`
 	// Lag is the WAL written that is not in the archive yet, in bytes
 	// (pgbackrest.ArchiveLag); Waiting the segments queued for archive_command.
-	Lag         int64
-	Waiting     int
-	FailedCount int64
-	LastFailed  string
-	FailedAt    time.Time
+	Lag         int64     `json:"lagBytes"`
+	Waiting     int       `json:"waitingSegments"`
+	FailedCount int64     `json:"failedCount"`
+	LastFailed  string    `json:"lastFailed,omitempty"`
+	FailedAt    time.Time `json:"failedAt,omitzero"`
 }
 
 // ArchiveStatus reads the current primary's archiver.

@@ -269,7 +269,7 @@ func TestRestoreMember(t *testing.T) {
 // startRestored starts the server of a restored directory on a free port without
 // TLS, waits until it finished recovery and was promoted, and returns the number
 // query answers.
-func startRestored(t *testing.T, ctx context.Context, dir, query string) int64 {
+func startRestored(t testing.TB, ctx context.Context, dir, query string) int64 {
 	t.Helper()
 	if _, running := pgserver.Running(dir); !running {
 		if err := pgserver.WriteAccess(dir, pgserver.Access{}); err != nil {
