@@ -162,3 +162,43 @@ func TestRenderKeepsSecretsInTheFileAndPathsInTheCommand(t *testing.T) {
 		t.Fatalf("settings %v, want %v", set, want)
 	}
 }
+
+func TestParseHistory(t *testing.T) {
+	got, err := ParseHistory("1\t0/7000A28\tno recovery target specified\n\n# a comment\n2\t1/2000000\tat restore point\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Switch{{Parent: 1, At: 0x7000A28}, {Parent: 2, At: 0x102000000}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	for in, msg := range map[string]string{
+		"1\n":            "line 1",
+		"x\t0/1\treason": `timeline "x"`,
+		"1\tnowhere\tr":  "nowhere",
+	} {
+		if _, err := ParseHistory(in); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%q: error %v, want one with %q", in, err, msg)
+		}
+	}
+}
+
+func TestCatchUpSegments(t *testing.T) {
+	files := []string{
+		"000000010000000000000005", "000000010000000000000003", "000000010000000000000004",
+		"000000010000000000000006",         // holds the switch (0/6000A28): archived as .partial by the server
+		"000000010000000000000007",         // a recycled file on the old timeline: old bytes
+		"000000010000000000000006.partial", // not a segment
+		"000000020000000000000006",         // the new timeline: the server archives it
+		"00000002.history", "archive_status",
+	}
+	got := CatchUpSegments(files, Switch{Parent: 1, At: 0x6000A28}, SegmentSize)
+	want := []string{"000000010000000000000003", "000000010000000000000004", "000000010000000000000005"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	// A switch exactly at a segment boundary: the segment before it is whole.
+	if got := CatchUpSegments(files, Switch{Parent: 1, At: 0x6000000}, SegmentSize); len(got) != 3 || got[2] != "000000010000000000000005" {
+		t.Fatalf("switch at 0/6000000: %v", got)
+	}
+}

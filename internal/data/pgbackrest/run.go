@@ -177,3 +177,11 @@ func (r *Runner) Restore(ctx context.Context, dir string, target Target, timeout
 	}
 	return nil
 }
+
+// ArchivePush pushes one WAL file (a path) into the archive, as archive_command does.
+// A file the archive already holds with the same bytes is accepted (pgBackRest only
+// warns), so pushing again is safe; different bytes under the same name are refused.
+func (r *Runner) ArchivePush(ctx context.Context, path string) error {
+	_, err := r.run(ctx, 2*time.Minute, "archive-push", path)
+	return err
+}

@@ -19,8 +19,12 @@ import (
 	"hadron.dev/hadron/internal/pgserver"
 )
 
-// ErrNoBackups: the driver was built without a backup repository (Config.Backup).
-var ErrNoBackups = errors.New("no backup repository")
+var (
+	// ErrNoBackups: the driver was built without a backup repository (Config.Backup).
+	ErrNoBackups = errors.New("no backup repository")
+	// ErrStandby: an action for the primary found a stand-by.
+	ErrStandby = errors.New("member is a stand-by")
+)
 
 // BackupConfig is the set's backup repository and archiving policy.
 type BackupConfig struct {
@@ -169,8 +173,10 @@ type ArchiveStatus struct {
 	ArchivedAt   time.Time `json:"archivedAt,omitzero"`
 	// Lag is the WAL written that is not in the archive yet, in bytes
 	// (pgbackrest.ArchiveLag); Waiting the segments queued for archive_command.
-	Lag         int64     `json:"lagBytes"`
-	Waiting     int       `json:"waitingSegments"`
+	Lag     int64 `json:"lagBytes"`
+	Waiting int   `json:"waitingSegments"`
+	// Ready names the files waiting, oldest first.
+	Ready       []string  `json:"ready,omitempty"`
 	FailedCount int64     `json:"failedCount"`
 	LastFailed  string    `json:"lastFailed,omitempty"`
 	FailedAt    time.Time `json:"failedAt,omitzero"`
@@ -205,7 +211,7 @@ func (d *Driver) ArchiveStatus(ctx context.Context) (*ArchiveStatus, error) {
 	if failedAt != nil {
 		st.FailedAt = *failedAt
 	}
-	rows, err := conn.Query(ctx, `select name from pg_ls_archive_statusdir() where name like '%.ready'`)
+	rows, err := conn.Query(ctx, `select name from pg_ls_archive_statusdir() where name like '%.ready' order by name`)
 	if err != nil {
 		return nil, fmt.Errorf("archive status of %s: %w", p, err)
 	}
@@ -214,6 +220,9 @@ func (d *Driver) ArchiveStatus(ctx context.Context) (*ArchiveStatus, error) {
 		return nil, fmt.Errorf("archive status of %s: %w", p, err)
 	}
 	st.Waiting = len(ready)
+	for _, f := range ready {
+		st.Ready = append(st.Ready, strings.TrimSuffix(f, ".ready"))
+	}
 	st.Lag = pgbackrest.ArchiveLag(st.Current, ready, pgbackrest.SegmentSize)
 	return st, nil
 }
@@ -344,4 +353,65 @@ func (d *Driver) waitPromoted(ctx context.Context, m v1alpha1.Member) error {
 		case <-t.C:
 		}
 	}
+}
+
+// CatchUpArchive pushes into the archive the segments of the previous timeline that
+// the promoted local member received as a stand-by (pgbackrest.CatchUpSegments): the
+// ones its dead primary may not have archived. Pushing one the archive holds already
+// is a no-op, so it is safe to run again. It returns the files pushed. Run it after a
+// promotion and before the old primary's copies are given up; without it the archive
+// has a gap as long as the old primary's archive lag when it died.
+func (d *Driver) CatchUpArchive(ctx context.Context, member string) ([]string, error) {
+	r, err := d.backupRunner(member)
+	if err != nil {
+		return nil, err
+	}
+	m, _ := d.member(member)
+	conn, err := d.connect(ctx, m, "postgres")
+	if err != nil {
+		return nil, fmt.Errorf("archive catch-up: %w", err)
+	}
+	var walfile string
+	var standby bool
+	err = conn.QueryRow(ctx, `select pg_is_in_recovery(), case when pg_is_in_recovery() then '' else pg_walfile_name(pg_current_wal_lsn()) end`).Scan(&standby, &walfile)
+	conn.Close(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("archive catch-up on %s: %w", member, err)
+	}
+	if standby {
+		return nil, fmt.Errorf("archive catch-up on %s: %w", member, ErrStandby)
+	}
+	tli, err := strconv.ParseUint(walfile[:8], 16, 32)
+	if err != nil {
+		return nil, fmt.Errorf("archive catch-up on %s: timeline of %q: %w", member, walfile, err)
+	}
+	if tli == 1 {
+		return nil, nil // no earlier timeline: nothing was received as a stand-by
+	}
+	wal := filepath.Join(r.Stanza.DataDir, "pg_wal")
+	hist, err := os.ReadFile(filepath.Join(wal, fmt.Sprintf("%08X.history", tli)))
+	if err != nil {
+		return nil, fmt.Errorf("archive catch-up on %s: %w", member, err)
+	}
+	switches, err := pgbackrest.ParseHistory(string(hist))
+	if err != nil || len(switches) == 0 {
+		return nil, fmt.Errorf("archive catch-up on %s: timeline %d's history: %v", member, tli, err)
+	}
+	entries, err := os.ReadDir(wal)
+	if err != nil {
+		return nil, fmt.Errorf("archive catch-up on %s: %w", member, err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	var pushed []string
+	for _, f := range pgbackrest.CatchUpSegments(names, switches[len(switches)-1], pgbackrest.SegmentSize) {
+		if err := r.ArchivePush(ctx, filepath.Join(wal, f)); err != nil {
+			return pushed, fmt.Errorf("archive catch-up on %s: %w", member, err)
+		}
+		pushed = append(pushed, f)
+	}
+	d.log.Info("archive catch-up", "member", member, "pushed", len(pushed))
+	return pushed, nil
 }

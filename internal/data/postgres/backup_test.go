@@ -171,6 +171,82 @@ func TestArchiveFollowsFailover(t *testing.T) {
 	t.Logf("%d objects, %d bytes in the store, none with the canary", objects, bytesSeen)
 }
 
+// TestArchiveCatchUpAfterFailover: segments the primary had not archived when it died
+// are pushed from the promoted member's pg_wal, and the archive has no gap. The
+// primary's archive_command is made to fail (as an unreachable store would) while
+// whole segments are written and stream to the failover member.
+func TestArchiveCatchUpAfterFailover(t *testing.T) {
+	l := newLabWith(t, labOptions{backup: posixRepo})
+	ctx := testCtx(t, 6*time.Minute)
+	l.bootstrap(ctx)
+	l.exec(ctx, "east-0", `create table seq (n bigint primary key)`)
+	if _, err := l.drv.Backup(ctx, pgbackrest.Full, 3*time.Minute); err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	l.exec(ctx, "east-0", `alter system set archive_command = '/bin/false'`)
+	l.exec(ctx, "east-0", `select pg_reload_conf()`)
+	for i := 0; i < 3; i++ {
+		l.exec(ctx, "east-0", fmt.Sprintf(`insert into seq select generate_series(%d, %d)`, i*100+1, i*100+100))
+		l.exec(ctx, "east-0", `select pg_switch_wal()`)
+	}
+	waitFor(t, ctx, "east-1 caught up", func() (bool, string) {
+		m := l.status(ctx).Member("east-1")
+		return m.State == data.StateStreaming && m.LagBytes == 0, string(m.State)
+	})
+	st, err := l.drv.ArchiveStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Waiting < 3 {
+		t.Fatalf("east-0 has %d segments waiting for archive_command, want at least the 3 switched", st.Waiting)
+	}
+	t.Logf("the primary dies with %d segments unarchived, archive lag %d bytes", st.Waiting, st.Lag)
+	if err := pgserver.Kill(ctx, l.member("east-0").DataDir); err != nil {
+		t.Fatal(err)
+	}
+	e1 := l.status(ctx).Member("east-1")
+	if _, err := l.drv.Promote(ctx, "east-1", data.TokenFor(*e1, 0)); err != nil {
+		t.Fatalf("promote east-1: %v", err)
+	}
+	l.exec(ctx, "east-1", `insert into seq select generate_series(301, 350)`)
+
+	r, err := l.drv.backupRunner("east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inArchive := func(seg string) bool {
+		return r.ArchiveGet(ctx, seg, filepath.Join(r.Stanza.Home, "spool", seg)) == nil
+	}
+	for _, seg := range st.Ready {
+		if inArchive(seg) {
+			t.Fatalf("%s is in the archive before the catch-up: the test made no gap", seg)
+		}
+	}
+	pushed, err := l.drv.CatchUpArchive(ctx, "east-1")
+	if err != nil {
+		t.Fatalf("catch-up: %v", err)
+	}
+	t.Logf("pushed %v", pushed)
+	for _, seg := range st.Ready {
+		if !inArchive(seg) {
+			t.Fatalf("%s, which the dead primary left unarchived, is not in the archive after the catch-up (pushed %v)", seg, pushed)
+		}
+	}
+	if again, err := l.drv.CatchUpArchive(ctx, "east-1"); err != nil || len(again) != len(pushed) {
+		t.Fatalf("a second catch-up: %v, %v (pushing again must be accepted)", again, err)
+	}
+	if err := l.drv.CheckArchive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "restored")
+	if err := l.drv.RestoreTo(ctx, "east-1", dir, pgbackrest.Target{}, 3*time.Minute); err != nil {
+		t.Fatalf("restore latest: %v", err)
+	}
+	if n := startRestored(t, ctx, dir, `select count(*) from seq`); n != 350 {
+		t.Fatalf("the restore has %d rows, want 350: the archive has a gap", n)
+	}
+}
+
 // TestPointInTimeRestore: a restore to a time between two known writes finds exactly
 // the writes before it (posix repository).
 func TestPointInTimeRestore(t *testing.T) {
