@@ -100,6 +100,19 @@ func (d *Driver) installArchiving(name string) error {
 	return nil
 }
 
+// createStanza creates the set's stanza in the repository through the local primary
+// (idempotent), when the set has a repository.
+func (d *Driver) createStanza(ctx context.Context, primary string) error {
+	if d.cfg.Backup == nil {
+		return nil
+	}
+	r, err := d.backupRunner(primary)
+	if err != nil {
+		return err
+	}
+	return r.StanzaCreate(ctx)
+}
+
 // currentPrimary is the set's primary as Status sees it, which must be local.
 func (d *Driver) currentPrimary(ctx context.Context) (string, error) {
 	st, err := d.Status(ctx)
@@ -323,7 +336,39 @@ func (d *Driver) RestoreAt(ctx context.Context, site string, target pgbackrest.T
 	if err := d.StartMember(ctx, name); err != nil {
 		return "", fmt.Errorf("restore: %w", err)
 	}
-	return name, d.waitPromoted(ctx, m)
+	if err := d.waitPromoted(ctx, m); err != nil {
+		return "", err
+	}
+	if err := d.forgetRecovery(ctx, m); err != nil {
+		return "", fmt.Errorf("restore %s: %w", name, err)
+	}
+	return name, nil
+}
+
+// recoverySettings are what pgBackRest's restore writes into postgresql.auto.conf to
+// replay the archive to the target. They must go once the restored server is
+// promoted: a stand-by cloned from it copies the file, and would stop at the same
+// target and promote itself — a second primary on a new timeline.
+var recoverySettings = []string{
+	"restore_command", "recovery_target", "recovery_target_lsn", "recovery_target_name",
+	"recovery_target_time", "recovery_target_xid", "recovery_target_inclusive", "recovery_target_action",
+}
+
+// forgetRecovery resets recoverySettings on the promoted member m.
+func (d *Driver) forgetRecovery(ctx context.Context, m v1alpha1.Member) error {
+	conn, err := d.connect(ctx, m, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	// ALTER SYSTEM refuses a transaction block, so one statement at a time.
+	for _, k := range recoverySettings {
+		if _, err := conn.Exec(ctx, "alter system reset "+k); err != nil {
+			return fmt.Errorf("alter system reset %s: %w", k, err)
+		}
+	}
+	_, err = conn.Exec(ctx, "select pg_reload_conf()")
+	return err
 }
 
 // waitPromoted polls m until recovery ended and it accepts writes.

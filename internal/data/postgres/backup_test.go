@@ -295,7 +295,7 @@ func TestPointInTimeRestore(t *testing.T) {
 	}
 
 	// Every copy lost: the set's primary is rebuilt in place from the archive, to the
-	// latest write, and serves as the set's member again (TLS, archiving).
+	// same time, and serves as the set's member again (TLS, archiving).
 	if _, err := l.drv.RestoreAt(ctx, "east", pgbackrest.Target{}, time.Minute); err == nil {
 		t.Fatal("a restore over a running set was not refused")
 	}
@@ -308,14 +308,45 @@ func TestPointInTimeRestore(t *testing.T) {
 	if err := os.Rename(east0, east0+".lost"); err != nil {
 		t.Fatal(err)
 	}
-	member, err := l.drv.RestoreAt(ctx, "east", pgbackrest.Target{}, 3*time.Minute)
+	member, err := l.drv.RestoreAt(ctx, "east", pgbackrest.Target{Time: at}, 3*time.Minute)
 	if err != nil || member != "east-0" {
 		t.Fatalf("restore at east: %s, %v", member, err)
 	}
-	if got := l.query(ctx, "east-0", `select count(*), max(n) from seq`)[0]; got[0] != "90" || got[1] != "90" {
-		t.Fatalf("the rebuilt primary has %v rows, want all 90", got)
+	if got := l.query(ctx, "east-0", `select count(*), max(n) from seq`)[0]; got[0] != "40" || got[1] != "40" {
+		t.Fatalf("the rebuilt primary has %v rows, want the 40 before %s", got, at)
 	}
 	l.exec(ctx, "east-0", `insert into seq values (91)`) // it accepts writes: no synchronous stand-by named
+
+	// Its stand-bys are cloned from it afresh (their old directories are on the lost
+	// timeline): they stream, and none stops at the restore's target and promotes
+	// itself, though each copies the restored primary's configuration (before
+	// forgetRecovery, each did: a second primary on timeline 3).
+	for _, name := range []string{"east-1", "west-0"} {
+		dir := l.member(name).DataDir
+		if err := os.Rename(dir, dir+".lost"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.bootstrap(ctx)
+	l.exec(ctx, "east-0", `insert into seq values (92)`)
+	waitFor(t, ctx, "both stand-bys caught up", func() (bool, string) {
+		st := l.status(ctx)
+		for _, name := range []string{"east-1", "west-0"} {
+			if m := st.Member(name); m.State != data.StateStreaming || m.LagBytes != 0 {
+				return false, fmt.Sprintf("%s %s", name, m.State)
+			}
+		}
+		return st.Primary == "east-0", "primary " + st.Primary
+	})
+	for _, name := range []string{"east-1", "west-0"} {
+		if got := l.query(ctx, name, `select count(*) from seq`)[0][0]; got != "42" {
+			t.Fatalf("%s has %s rows, want 42", name, got)
+		}
+		settings := l.query(ctx, name, `select count(*) from pg_settings where name like 'recovery_target%' and name <> 'recovery_target_timeline' and source <> 'default'`)[0][0]
+		if settings != "0" {
+			t.Fatalf("%s runs with %s recovery target settings from the restore", name, settings)
+		}
+	}
 }
 
 func TestRestoreMember(t *testing.T) {
