@@ -414,3 +414,34 @@ func startRestored(t testing.TB, ctx context.Context, dir, query string) int64 {
 	})
 	return n
 }
+
+// TestRetentionKeepsFullBackupsByCount: with retention.full 2, a third full backup
+// expires the first, and an incremental one builds on the newest full.
+func TestRetentionKeepsFullBackupsByCount(t *testing.T) {
+	l := newLabWith(t, labOptions{backup: posixRepo})
+	ctx := testCtx(t, 6*time.Minute)
+	l.bootstrap(ctx)
+	var fulls []string
+	for i := 0; i < 3; i++ {
+		info, err := l.drv.Backup(ctx, pgbackrest.Full, 3*time.Minute)
+		if err != nil {
+			t.Fatalf("full backup %d: %v", i+1, err)
+		}
+		b, _ := info.Latest()
+		fulls = append(fulls, b.Label)
+	}
+	info, err := l.drv.Backup(ctx, pgbackrest.Incr, 3*time.Minute)
+	if err != nil {
+		t.Fatalf("incremental backup: %v", err)
+	}
+	var labels []string
+	for _, b := range info.Backups {
+		labels = append(labels, b.Label)
+	}
+	if len(info.Backups) != 3 || info.Backups[0].Label != fulls[1] || info.Backups[1].Label != fulls[2] {
+		t.Fatalf("the repository keeps %v; want the last two full backups of %v and an incremental one", labels, fulls)
+	}
+	if last := info.Backups[2]; last.Type != pgbackrest.Incr || last.Prior != fulls[2] {
+		t.Fatalf("the last backup is %+v, want an incremental on %s", last, fulls[2])
+	}
+}
