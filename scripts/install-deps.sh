@@ -13,6 +13,7 @@ want() { # want BINARY PACKAGE [PATH]
 
 want postgres postgresql-15 /usr/lib/postgresql/15/bin/postgres
 want pg_basebackup postgresql-client-15 /usr/lib/postgresql/15/bin/pg_basebackup
+want pgbackrest pgbackrest # mirror sets' WAL archive and backups (internal/data/pgbackrest)
 want named bind9 /usr/sbin/named
 want nsupdate bind9-utils
 want dig bind9-dnsutils

@@ -354,6 +354,51 @@ type MirrorSetSpec struct {
 	Replication *Replication `json:"replication,omitempty"`
 	// TLS says how the connections to the members are encrypted and verified.
 	TLS *TLS `json:"tls,omitempty"`
+	// Backup archives the set's WAL and keeps base backups in a repository
+	// (pgBackRest), for restores to a point in time when every member is lost.
+	Backup *Backup `json:"backup,omitempty"`
+}
+
+// Backup is a mirror set's backup repository and policy.
+type Backup struct {
+	Repository BackupRepository `json:"repository"`
+	// CipherPassFrom is the passphrase the repository is encrypted with
+	// (aes-256-cbc). Required: a repository is encrypted at rest.
+	CipherPassFrom *SecretRef `json:"cipherPassFrom,omitempty"`
+	// Retention says which full backups are kept.
+	Retention *BackupRetention `json:"retention,omitempty"`
+	// ArchiveTimeout forces a WAL segment switch on a server idle for this long, so
+	// a write reaches the archive within it (default 60s): the archive interval.
+	ArchiveTimeout *metav1.Duration `json:"archiveTimeout,omitempty"`
+}
+
+// BackupRepository is exactly one of a directory (path) and an S3 bucket.
+type BackupRepository struct {
+	// Path is a directory on the members' machines (a shared or mounted file system).
+	Path string        `json:"path,omitempty"`
+	S3   *S3Repository `json:"s3,omitempty"`
+}
+
+// S3Repository is a bucket of an S3-compatible object store, reached over HTTPS.
+type S3Repository struct {
+	Endpoint string `json:"endpoint"`
+	Port     int    `json:"port,omitempty"`
+	Bucket   string `json:"bucket"`
+	Region   string `json:"region"`
+	// Prefix is the repository's path in the bucket (default /hadron).
+	Prefix string `json:"prefix,omitempty"`
+	// CA verifies the endpoint's certificate (default: the system's roots).
+	CA *SecretRef `json:"ca,omitempty"`
+	// PathStyle puts the bucket in the URL's path rather than its host name.
+	PathStyle     bool       `json:"pathStyle,omitempty"`
+	KeyFrom       *SecretRef `json:"keyFrom,omitempty"`
+	KeySecretFrom *SecretRef `json:"keySecretFrom,omitempty"`
+}
+
+// BackupRetention keeps Full full backups (and the differential and incremental
+// backups and WAL that depend on them); older ones expire after each backup.
+type BackupRetention struct {
+	Full int `json:"full,omitempty"`
 }
 
 // Member is one database instance.

@@ -205,6 +205,7 @@ func (c *checker) mirrorSet(m *v1alpha1.MirrorSet) {
 	}
 	c.credentials(d, spec.Credentials)
 	c.tls(d, m)
+	c.backup(d, m)
 	if r := spec.Replication; r != nil && r.MaxLagOnFailover != nil && *r.MaxLagOnFailover < 0 {
 		d.bad("spec.replication.maxLagOnFailover", "must not be negative")
 	}

@@ -133,6 +133,10 @@ func writeOwned(dir, pattern, content string) (string, error) {
 }
 
 // chownToOSUser gives path to the server's OS user when running as root.
+// Chown gives path to the server's OS user when hadron runs as root (a file its
+// server or tools read: a configuration holding secrets stays 0600).
+func Chown(path string) error { return chownToOSUser(path) }
+
 func chownToOSUser(path string) error {
 	if os.Geteuid() != 0 {
 		return nil

@@ -47,7 +47,13 @@ func Bin() string {
 // pg_basebackup, pg_rewind, ...) from Bin as the server's OS user. env entries
 // ("PGPASSWORD=...") are added to a minimal environment; they are never logged.
 func Command(ctx context.Context, name string, env []string, args ...string) (*exec.Cmd, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(Bin(), name), args...)
+	return CommandAt(ctx, filepath.Join(Bin(), name), env, args...)
+}
+
+// CommandAt is Command for a program outside Bin (pgbackrest, which the server runs
+// as its archive_command and so must run as the same OS user).
+func CommandAt(ctx context.Context, path string, env []string, args ...string) (*exec.Cmd, error) {
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Env = append([]string{"PATH=/usr/bin:/bin", "LC_ALL=C.UTF-8", "TZ=UTC"}, env...)
 	cmd.Dir = "/"
 	cred, err := credential()

@@ -3,6 +3,7 @@ package root
 import (
 	"github.com/spf13/cobra"
 
+	backupcmd "hadron.dev/hadron/internal/cmd/backup"
 	checkcmd "hadron.dev/hadron/internal/cmd/check"
 	datacmd "hadron.dev/hadron/internal/cmd/data"
 	"hadron.dev/hadron/internal/cmd/dns"
@@ -32,5 +33,6 @@ func init() {
 		pkicmd.Command,
 		runbookcmd.Switchover, runbookcmd.Failover, runbookcmd.Failback, runbookcmd.History, runbookcmd.Drill,
 		tokencmd.Command,
+		backupcmd.Command,
 	)
 }

@@ -92,6 +92,12 @@ func grammar() map[string]grammarCase {
 		// The witness's certificate is reissued while its daemon runs: it reloads it.
 		"pki rotate": {args: []string{"pki", "rotate", "--ca-dir", "{pki}", "--site", "witness", "-f", "{fleet}"}, kind: "CertificateRotation",
 			check: has("certificates", `"rotated":true`), bad: []string{"pki", "rotate", "-f", example}},
+		"backup status": {args: []string{"backup", "status", "shop-db", "-f", example}, kind: "BackupStatus", code: 1, bad: []string{"backup", "status", "nosuchset", "-f", example}},
+		"backup run": {args: []string{"backup", "run", "shop-db", "--type", "full", "-f", example}, kind: "BackupRun", code: 1,
+			bad: []string{"backup", "run", "shop-db", "--type", "weekly", "-f", example}},
+		"backup list": {args: []string{"backup", "list", "shop-db", "-f", example}, kind: "BackupList", code: 1, bad: []string{"backup", "list", "-f", example}},
+		"backup restore": {args: []string{"backup", "restore", "shop-db", "--to-latest", "--at", "west", "-f", example}, kind: "BackupRestore", code: 1,
+			bad: []string{"backup", "restore", "shop-db", "--to-latest", "--to-time", "2026-12-06T21:00:00Z", "--at", "west", "-f", example}},
 		"lab": {}, // TestGrammar runs it apart: hadron-lab parses its own command line
 	}
 }

@@ -41,6 +41,11 @@ func (d *Driver) Bootstrap(ctx context.Context) error {
 	if err := d.preparePrimary(ctx, primary); err != nil {
 		return fmt.Errorf("bootstrap %s: %w", primary.Name, err)
 	}
+	// The stanza first: until it exists the primary's archive_command fails and its
+	// segments wait.
+	if err := d.createStanza(ctx, primary.Name); err != nil {
+		return fmt.Errorf("bootstrap %s: %w", primary.Name, err)
+	}
 	for _, m := range d.cfg.Set.Spec.Members {
 		if m.Name == primary.Name || m.DataDir == "" {
 			continue
@@ -94,6 +99,10 @@ func (d *Driver) StartMember(ctx context.Context, name string) error {
 			return fmt.Errorf("start %s: %w", name, err)
 		}
 		if err := pgserver.WriteAccess(m.DataDir, d.access()); err != nil {
+			return fmt.Errorf("start %s: %w", name, err)
+		}
+		// Also at every start: a clone's settings name its source's pgBackRest home.
+		if err := d.installArchiving(name); err != nil {
 			return fmt.Errorf("start %s: %w", name, err)
 		}
 	}

@@ -45,6 +45,9 @@ type Config struct {
 	// Loss is the data-loss mode across regions the set's applications chose
 	// (fleet.DataLoss); the zero value is async.
 	Loss v1alpha1.DataLoss
+	// Backup is the set's pgBackRest repository; nil runs the set without WAL
+	// archiving or backups (backup.go).
+	Backup *BackupConfig
 }
 
 // Driver implements data.Driver, data.Switchover and data.LossCounter for PostgreSQL.
@@ -88,6 +91,11 @@ func New(cfg Config) (*Driver, error) {
 	}
 	if cfg.Loss.EffectiveMode() == v1alpha1.DataLossBounded && (cfg.Loss.Bound == nil || cfg.Loss.Bound.Duration <= 0) {
 		return nil, fmt.Errorf("mirror set %s: data-loss mode bounded needs a positive bound", cfg.Set.Name)
+	}
+	if cfg.Backup != nil {
+		if err := cfg.Backup.Repo.Validate("spec.backup.repository"); err != nil {
+			return nil, fmt.Errorf("mirror set %s: %w", cfg.Set.Name, err)
+		}
 	}
 	roots, err := cfg.TLS.check()
 	if err != nil {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/data/credentials"
+	"hadron.dev/hadron/internal/data/pgbackrest"
 	"hadron.dev/hadron/internal/fleet"
 )
 
@@ -52,7 +54,55 @@ func ForSet(ctx context.Context, f *fleet.Fleet, set *v1alpha1.MirrorSet, region
 	if err != nil {
 		return nil, err
 	}
-	return New(Config{Set: set, Regions: regions, Password: pw, Region: region, Logger: log, TLS: tls, Loss: f.DataLoss(set.Name)})
+	backup, err := BackupFromFleet(ctx, f, set)
+	if err != nil {
+		return nil, err
+	}
+	return New(Config{Set: set, Regions: regions, Password: pw, Region: region, Logger: log, TLS: tls, Loss: f.DataLoss(set.Name), Backup: backup})
+}
+
+// BackupFromFleet is the driver's backup configuration for set's spec.backup (nil
+// without one), with its secrets read: the cipher passphrase and the S3 keys.
+func BackupFromFleet(ctx context.Context, f *fleet.Fleet, set *v1alpha1.MirrorSet) (*BackupConfig, error) {
+	spec := set.Spec.Backup
+	if spec == nil {
+		return nil, nil
+	}
+	cfg := &BackupConfig{Repo: pgbackrest.Repo{Path: spec.Repository.Path}}
+	if spec.ArchiveTimeout != nil {
+		cfg.ArchiveTimeout = spec.ArchiveTimeout.Duration
+	}
+	if spec.Retention != nil {
+		cfg.Repo.RetentionFull = spec.Retention.Full
+	}
+	if cfg.Repo.Path != "" && !filepath.IsAbs(cfg.Repo.Path) {
+		cfg.Repo.Path = filepath.Join(f.Dir, cfg.Repo.Path)
+	}
+	pass, err := credentials.Value(ctx, spec.CipherPassFrom, f, "spec.backup.cipherPassFrom")
+	if err != nil {
+		return nil, err
+	}
+	cfg.Repo.CipherPass = string(pass)
+	if s3 := spec.Repository.S3; s3 != nil {
+		r := &pgbackrest.S3{Endpoint: s3.Endpoint, Port: s3.Port, Bucket: s3.Bucket, Region: s3.Region, Prefix: s3.Prefix, PathStyle: s3.PathStyle}
+		const p = "spec.backup.repository.s3"
+		key, err := credentials.Value(ctx, s3.KeyFrom, f, p+".keyFrom")
+		if err != nil {
+			return nil, err
+		}
+		secret, err := credentials.Value(ctx, s3.KeySecretFrom, f, p+".keySecretFrom")
+		if err != nil {
+			return nil, err
+		}
+		r.Key, r.KeySecret = string(key), string(secret)
+		if s3.CA != nil {
+			if r.CA, err = credentials.Value(ctx, s3.CA, f, p+".ca"); err != nil {
+				return nil, err
+			}
+		}
+		cfg.Repo.S3 = r
+	}
+	return cfg, nil
 }
 
 // TLSFromFleet is the driver's TLS for set's spec.tls (nil when it is off; paths are

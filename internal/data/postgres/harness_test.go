@@ -37,6 +37,8 @@ type lab struct {
 	caFile string
 	// loss is the set's data-loss mode across regions (zero: async).
 	loss v1alpha1.DataLoss
+	// backup is the set's pgBackRest repository (backup_test.go); nil without.
+	backup *BackupConfig
 }
 
 // labOptions change newLab's set.
@@ -46,6 +48,8 @@ type labOptions struct {
 	plain bool
 	// loss is the set's data-loss mode across regions (zero: async).
 	loss v1alpha1.DataLoss
+	// backup makes the set archive to a repository built in the lab's directory.
+	backup func(t testing.TB, root string) *BackupConfig
 }
 
 // newLab is the set with TLS on in mode verify-full: a CA (internal/pki) and a
@@ -80,6 +84,9 @@ func newLabWith(t testing.TB, opts labOptions) *lab {
 		},
 	}
 	l := &lab{t: t, set: set, loss: opts.loss}
+	if opts.backup != nil {
+		l.backup = opts.backup(t, root)
+	}
 	if !opts.plain {
 		l.issueCertificates(filepath.Join(root, "pki"))
 	}
@@ -115,6 +122,7 @@ func (l *lab) driver(password string) *Driver {
 		Regions:  map[string]string{"east": "east", "west": "west"},
 		Password: password,
 		Loss:     l.loss,
+		Backup:   l.backup,
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	})
 	if err != nil {

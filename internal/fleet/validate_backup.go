@@ -1,0 +1,56 @@
+package fleet
+
+import (
+	"time"
+
+	"hadron.dev/hadron/api/v1alpha1"
+)
+
+// backup checks spec.backup: exactly one repository, its S3 fields, where each
+// secret comes from, and a cipher passphrase (a repository is encrypted at rest).
+func (c *checker) backup(d doc, m *v1alpha1.MirrorSet) {
+	b := m.Spec.Backup
+	if b == nil {
+		return
+	}
+	r := b.Repository
+	switch {
+	case r.Path == "" && r.S3 == nil:
+		d.bad("spec.backup.repository", "set one of path, s3")
+	case r.Path != "" && r.S3 != nil:
+		d.bad("spec.backup.repository", "set one of path, s3 (found both)")
+	}
+	if s3 := r.S3; s3 != nil {
+		p := "spec.backup.repository.s3"
+		d.required(p+".endpoint", s3.Endpoint)
+		d.required(p+".bucket", s3.Bucket)
+		d.required(p+".region", s3.Region)
+		if s3.Port < 0 || s3.Port > 65535 {
+			d.bad(p+".port", "%d is not a TCP port", s3.Port)
+		}
+		for _, ref := range []struct {
+			name string
+			ref  *v1alpha1.SecretRef
+		}{{"keyFrom", s3.KeyFrom}, {"keySecretFrom", s3.KeySecretFrom}} {
+			if ref.ref == nil {
+				d.bad(p+"."+ref.name, "required")
+			} else {
+				c.source(d, p+"."+ref.name, ref.ref)
+			}
+		}
+		if s3.CA != nil {
+			c.source(d, p+".ca", s3.CA)
+		}
+	}
+	if b.CipherPassFrom == nil {
+		d.bad("spec.backup.cipherPassFrom", "required: the repository is encrypted at rest (aes-256-cbc)")
+	} else {
+		c.source(d, "spec.backup.cipherPassFrom", b.CipherPassFrom)
+	}
+	if b.Retention != nil && b.Retention.Full < 0 {
+		d.bad("spec.backup.retention.full", "%d is negative", b.Retention.Full)
+	}
+	if b.ArchiveTimeout != nil && b.ArchiveTimeout.Duration < time.Second {
+		d.bad("spec.backup.archiveTimeout", "%s is under a second", b.ArchiveTimeout.Duration)
+	}
+}

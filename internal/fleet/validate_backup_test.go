@@ -1,0 +1,55 @@
+package fleet
+
+import (
+	"strings"
+	"testing"
+)
+
+// backupBlock is a sound spec.backup for the base fleet's set: an S3 bucket with its
+// keys and a cipher passphrase.
+const backupBlock = `  backup:
+    repository:
+      s3: {endpoint: s3.witness.example, port: 9443, bucket: shop-db, region: us-east-1, pathStyle: true, ca: {file: pki/s3-ca.crt}, keyFrom: {env: S3_KEY}, keySecretFrom: {file: secrets/s3-secret}}
+    cipherPassFrom: {file: secrets/cipher-pass}
+    retention: {full: 2}
+    archiveTimeout: 30s
+`
+
+func TestBackupValidation(t *testing.T) {
+	base := baseFleet(t)
+	for _, tc := range []struct {
+		name  string
+		block string
+		want  []string
+	}{
+		{"sound", backupBlock, nil},
+		{"a directory", "  backup: {repository: {path: /srv/backups}, cipherPassFrom: {env: CIPHER}}\n", nil},
+		{"no repository", "  backup: {repository: {}, cipherPassFrom: {env: CIPHER}}\n", []string{
+			set + `spec.backup.repository: set one of path, s3`,
+		}},
+		{"both repositories", "  backup: {repository: {path: /srv/b, s3: {endpoint: e, bucket: b, region: r, keyFrom: {env: K}, keySecretFrom: {env: S}}}, cipherPassFrom: {env: CIPHER}}\n", []string{
+			set + `spec.backup.repository: set one of path, s3 (found both)`,
+		}},
+		{"unencrypted", strings.Replace(backupBlock, "    cipherPassFrom: {file: secrets/cipher-pass}\n", "", 1), []string{
+			set + `spec.backup.cipherPassFrom: required: the repository is encrypted at rest (aes-256-cbc)`,
+		}},
+		{"S3 without bucket or secret key", strings.Replace(strings.Replace(backupBlock, "bucket: shop-db, ", "", 1), ", keySecretFrom: {file: secrets/s3-secret}", "", 1), []string{
+			set + `spec.backup.repository.s3.bucket: required`,
+			set + `spec.backup.repository.s3.keySecretFrom: required`,
+		}},
+		{"key from two places", strings.Replace(backupBlock, "keyFrom: {env: S3_KEY}", "keyFrom: {env: S3_KEY, file: k}", 1), []string{
+			set + `spec.backup.repository.s3.keyFrom: set exactly one of file, env, secret (found 2)`,
+		}},
+		{"negative retention and a tiny timeout", strings.Replace(strings.Replace(backupBlock, "full: 2", "full: -1", 1), "30s", "10ms", 1), []string{
+			set + `spec.backup.archiveTimeout: 10ms is under a second`,
+			set + `spec.backup.retention.full: -1 is negative`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := problems(t, applyEdits(t, base, []edit{withTLS(tc.block)}))
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
