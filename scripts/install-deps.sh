@@ -24,6 +24,13 @@ want ss iproute2
 want pgrep procps
 want openssl openssl
 want jq jq
+# Real nodes of the lab (lab.yaml realNodes): a containerd per node, runc, and the CNI
+# plugins for the pods' bridge network. A containerd already installed (Docker's
+# containerd.io on a CI runner) is used as it is.
+want containerd containerd
+want ctr containerd
+have runc || [ -x /usr/sbin/runc ] || want runc runc
+want bridge containernetworking-plugins /usr/lib/cni/bridge
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -135,11 +135,17 @@ func (w *World) restoreSite(ctx context.Context, s *site) error {
 		if err := w.startControlPlane(ctx, s); err != nil {
 			return err
 		}
+		if err := w.startSiteNodes(ctx, s); err != nil {
+			return err
+		}
 		if w.db != nil {
 			if err := w.db.startSite(ctx, s.top.Name); err != nil {
 				return err
 			}
 			if err := w.startDemo(ctx, s); err != nil {
+				return err
+			}
+			if err := w.startPods(ctx, s); err != nil {
 				return err
 			}
 		}

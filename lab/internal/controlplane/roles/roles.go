@@ -4,6 +4,7 @@
 package roles
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -15,6 +16,7 @@ import (
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 )
 
 // Role names, also the subcommand names.
@@ -23,6 +25,9 @@ const (
 	ControllerManager = "kube-controller-manager"
 	Scheduler         = "kube-scheduler"
 	Kwok              = "kwok"
+	// Kubelet runs a real worker node (lab.yaml realNodes): the same Kubernetes
+	// release as the control plane, so the lab has no version skew to explain.
+	Kubelet = "kubelet"
 )
 
 // runners build the upstream command only when the role runs: kube-apiserver's
@@ -32,6 +37,7 @@ var runners = map[string]func(args []string) int{
 	ControllerManager: func(args []string) int { return runCobra(controllermanager.NewControllerManagerCommand(), args) },
 	Scheduler:         func(args []string) int { return runCobra(scheduler.NewSchedulerCommand(), args) },
 	Kwok:              runKwok,
+	Kubelet:           func(args []string) int { return runCobra(kubelet.NewKubeletCommand(context.Background()), args) },
 }
 
 func runCobra(cmd *cobra.Command, args []string) int {
@@ -54,7 +60,7 @@ func Run(role string, args []string) (code int, ok bool) {
 // component's exit code, as the upstream binary would.
 func Commands() []*cobra.Command {
 	var out []*cobra.Command
-	for _, name := range []string{APIServer, ControllerManager, Scheduler, Kwok} {
+	for _, name := range []string{APIServer, ControllerManager, Scheduler, Kwok, Kubelet} {
 		out = append(out, &cobra.Command{
 			Use:                name + " [flags]",
 			Short:              fmt.Sprintf("Run %s (started by `hadron-lab site`)", name),
