@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X hadron.dev/hadron/internal/cmd/root.Version=$(VERSION) -X hadron.dev/hadron/internal/cmd/root.Commit=$(COMMIT)
 
-.PHONY: all deps build hadron hadron-demo hadron-lab external-dns demo test test-unit fuzz test-lab lint bench-dns bench-drills clean
+.PHONY: all deps build hadron hadron-demo hadron-lab external-dns demo test test-unit fuzz test-lab lint bench-dns bench-drills screenshots clean
 
 all: build
 
@@ -43,7 +43,7 @@ lint:
 	cd lab && $(GO) vet ./...
 
 test-unit:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 # Every fuzz target for FUZZTIME each (scripts/fuzz.sh finds them); a crasher fails the
 # run and stays in the package's testdata/fuzz as a seed.
@@ -55,6 +55,15 @@ test-lab: build
 	cd lab && $(GO) test -count=1 -timeout 30m ./...
 
 test: deps build lint test-unit fuzz test-lab
+
+# PNGs of the dashboard's main views (docs/screenshots, linked from the README), taken
+# by the dashboard's Chromium test against three real daemons on 127.0.189.x.
+screenshots:
+	@mkdir -p docs/screenshots
+	HADRON_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -timeout 10m -run TestDashboardInChromium ./internal/dashboard/
+	HADRON_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -timeout 10m -run TestDrillReportWritesPageAndPicture ./internal/cmd/runbook/
+	chromium --headless --no-sandbox --hide-scrollbars --window-size=1280,1600 \
+	  --screenshot=$(CURDIR)/docs/screenshots/drill-report.png file://$(CURDIR)/docs/screenshots/drill-report.html
 
 bench-drills: deps build
 	@bench/drills/run.sh

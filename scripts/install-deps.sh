@@ -31,6 +31,7 @@ want containerd containerd
 want ctr containerd
 have runc || [ -x /usr/sbin/runc ] || want runc runc
 want bridge containernetworking-plugins /usr/lib/cni/bridge
+want chromium chromium # the dashboard's browser tests (internal/dashboard) drive it headless
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

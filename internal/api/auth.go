@@ -28,6 +28,21 @@ var routeRoles = map[string]apitoken.Role{
 	"GET /v1/tokens":                      apitoken.Admin,
 	"POST /v1/tokens":                     apitoken.Admin,
 	"DELETE /v1/tokens/{name}":            apitoken.Admin,
+	// The dashboard (ui.go): the login, its style and script are open; every page
+	// and document with the fleet's state needs read. Its Resume and Abort buttons
+	// call the runbook routes above, which need operate.
+	"GET /ui":                 "",
+	"GET /ui/login":           "",
+	"POST /ui/login":          "",
+	"POST /ui/logout":         "",
+	"GET /ui/assets/{name}":   "",
+	"GET /ui/{$}":             apitoken.Read,
+	"GET /ui/view":            apitoken.Read,
+	"GET /ui/events":          apitoken.Read,
+	"GET /ui/runs/{app}/{id}": apitoken.Read,
+	// The dashboard's Resume and Abort: carried out here when this daemon leads, else
+	// forwarded with the caller's token to the leader, whose own table checks it again.
+	"POST /ui/runs/{app}/{id}/{verb}": apitoken.Operate,
 }
 
 // RouteRoles returns a copy of the role each route needs ("" for open).
@@ -53,7 +68,7 @@ func (rt *router) handle(pattern string, next http.Handler) {
 	if !ok {
 		panic("api: route " + pattern + " has no role in routeRoles")
 	}
-	if need == "" && rt.probesNeedToken {
+	if need == "" && rt.probesNeedToken && !strings.HasPrefix(pattern, "GET /ui") && !strings.HasPrefix(pattern, "POST /ui") {
 		need = apitoken.Read
 	}
 	if need == "" {
@@ -82,9 +97,12 @@ func callerName(r *http.Request) string {
 // 401 without a known token, 403 naming the role needed and the roles held.
 func (rt *router) authorize(need apitoken.Role, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		secret, ok := strings.CutPrefix(strings.TrimSpace(r.Header.Get("Authorization")), "Bearer ")
-		id, err := rt.verifier.Verify(strings.TrimSpace(secret))
+		secret, fromCookie, ok := secretOf(r)
+		id, err := rt.verifier.Verify(secret)
 		switch {
+		case (!ok || errors.Is(err, apitoken.ErrUnknown)) && wantsPage(r):
+			http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+			return
 		case !ok || errors.Is(err, apitoken.ErrUnknown):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hadron"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
@@ -95,6 +113,10 @@ func (rt *router) authorize(need apitoken.Role, next http.Handler) http.Handler 
 			return
 		case err != nil:
 			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if fromCookie && r.Method != http.MethodGet && r.Method != http.MethodHead && r.Header.Get(UIHeader) == "" {
+			http.Error(w, "forbidden: a request authorised by the dashboard's cookie needs the header "+UIHeader, http.StatusForbidden)
 			return
 		}
 		if !apitoken.Grants(id.Roles, need) {

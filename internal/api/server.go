@@ -24,6 +24,9 @@ type Handlers struct {
 	Runbooks *RunbookHandlers
 	// Tokens serves the token routes (tokens.go); nil leaves them out.
 	Tokens *TokenHandlers
+	// UI are the dashboard's routes by pattern (internal/dashboard), each served
+	// behind the role routeRoles gives it; nil leaves the dashboard out.
+	UI map[string]http.Handler
 }
 
 // Verifier says whose a bearer secret is (apitoken.Verifier).
@@ -53,8 +56,9 @@ type ServerConfig struct {
 	Log                                    *slog.Logger
 }
 
-// The default timeouts. No route streams: the longest answers (a preview, a run's
-// start) take a few seconds, well inside WriteTimeout.
+// The default timeouts. The longest answers (a preview, a run's start) take a few
+// seconds, well inside WriteTimeout; the dashboard's event stream, the one route that
+// streams, lifts the write deadline for itself.
 const (
 	DefaultReadTimeout  = 10 * time.Second
 	DefaultWriteTimeout = 60 * time.Second
@@ -66,8 +70,9 @@ const maxBody = 64 << 10
 
 // Server is the running API.
 type Server struct {
-	srv *http.Server
-	ln  net.Listener
+	srv  *http.Server
+	ln   net.Listener
+	stop context.CancelFunc
 }
 
 // Listen binds the API's address.
@@ -89,6 +94,12 @@ func Listen(cfg ServerConfig, h Handlers) (*Server, error) {
 	}))
 	registerRunbooks(rt, h.Runbooks)
 	registerTokens(rt, h.Tokens)
+	if h.UI != nil {
+		registerLogin(rt)
+		for pattern, handler := range h.UI {
+			rt.handle(pattern, handler)
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("api listen %s: %w", cfg.Addr, err)
@@ -101,7 +112,11 @@ func Listen(cfg ServerConfig, h Handlers) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	read := orDefault(cfg.ReadTimeout, DefaultReadTimeout)
-	return &Server{ln: ln, srv: &http.Server{Handler: rt.mux,
+	// Requests' contexts end when the server shuts down, so that a stream (the
+	// dashboard's events) ends with it instead of holding the shutdown up.
+	base, cancel := context.WithCancel(context.Background())
+	return &Server{ln: ln, stop: cancel, srv: &http.Server{Handler: rt.mux,
+		BaseContext:       func(net.Listener) context.Context { return base },
 		ReadHeaderTimeout: min(read, 5*time.Second), ReadTimeout: read,
 		WriteTimeout: orDefault(cfg.WriteTimeout, DefaultWriteTimeout),
 		IdleTimeout:  orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
@@ -127,6 +142,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		return fmt.Errorf("api: %w", err)
 	case <-ctx.Done():
 	}
+	s.stop()
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	s.srv.Shutdown(sctx)

@@ -72,7 +72,15 @@ func allHandlers(seen *whoSeen) api.Handlers {
 		seen.set(d.Who)
 		return rec, nil
 	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	ui := map[string]http.Handler{}
+	for pattern := range api.RouteRoles() {
+		if strings.HasPrefix(pattern, "GET /ui") || strings.HasPrefix(pattern, "POST /ui/runs") {
+			ui[pattern] = ok
+		}
+	}
 	return api.Handlers{
+		UI:      ui,
 		Status:  func(context.Context) api.Status { return api.Status{Daemon: "east"} },
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "hadron_up 1") }),
 		Runbooks: &api.RunbookHandlers{
@@ -135,7 +143,7 @@ func call(t *testing.T, hc *http.Client, method, url, secret, body string) (int,
 // concrete is a request path for a route pattern.
 func concrete(pattern string) (method, path string) {
 	method, path, _ = strings.Cut(pattern, " ")
-	r := strings.NewReplacer("{app}", "shop", "{id}", "r1", "{name}", "viewer")
+	r := strings.NewReplacer("{app}", "shop", "{id}", "r1", "{name}", "viewer", "{$}", "")
 	return method, r.Replace(path)
 }
 

@@ -66,9 +66,11 @@ type Fence struct {
 	// fenced too.
 	Apps []string
 
-	mu       sync.Mutex
-	fenced   bool
-	inner    gslb.State
+	mu     sync.Mutex
+	fenced bool
+	inner  gslb.State
+	// have says the inner store has sent a state: until then watchers hear nothing.
+	have     bool
 	watchers map[chan gslb.State]struct{}
 }
 
@@ -113,6 +115,9 @@ func (f *Fence) state() gslb.State {
 }
 
 func (f *Fence) broadcast() {
+	if !f.have {
+		return
+	}
 	st := f.state()
 	for ch := range f.watchers {
 		select {
@@ -134,7 +139,9 @@ func (f *Fence) Current(context.Context) (gslb.State, error) {
 func (f *Fence) Watch(ctx context.Context) (<-chan gslb.State, error) {
 	ch := make(chan gslb.State, 1)
 	f.mu.Lock()
-	ch <- f.state()
+	if f.have {
+		ch <- f.state()
+	}
 	f.watchers[ch] = struct{}{}
 	f.mu.Unlock()
 	go func() {
@@ -158,7 +165,7 @@ func (f *Fence) Run(ctx context.Context) error {
 			return nil
 		case st := <-ch:
 			f.mu.Lock()
-			f.inner = st
+			f.inner, f.have = st, true
 			f.broadcast()
 			f.mu.Unlock()
 		}

@@ -57,7 +57,12 @@ func (s *Store) Synced() bool {
 func (s *Store) Watch(ctx context.Context) (<-chan gslb.State, error) {
 	ch := make(chan gslb.State, 1)
 	s.mu.Lock()
-	ch <- s.st
+	if s.synced {
+		// Before the first read of etcd the store's state is nobody's: a watcher hears
+		// nothing until it is read (an answer from it would name the policy's default
+		// site, which a failover may have fenced).
+		ch <- s.st
+	}
 	s.watchers[ch] = struct{}{}
 	s.mu.Unlock()
 	go func() {

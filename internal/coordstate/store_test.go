@@ -104,3 +104,51 @@ func TestSharedStateAcrossMembers(t *testing.T) {
 		t.Errorf("watch starts at version %d, want %d", st.Version, version)
 	}
 }
+
+// TestNothingIsAnsweredBeforeEtcdIsRead is the regression of chaos seed 7's first
+// finding: a restarted daemon's name server answered the policy's default (fenced)
+// site for a second, from the empty state its store held before it had read etcd.
+// Neither the store nor the fence overlay may hand a watcher a state before then.
+func TestNothingIsAnsweredBeforeEtcdIsRead(t *testing.T) {
+	_, members := coordtest.StartCluster(t, coordtest.Fleet(217))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := members[0].Client
+	if _, err := c.Put(ctx, coord.ActiveKey("shop"), "west"); err != nil {
+		t.Fatal(err)
+	}
+	store := coordstate.NewStore(c, slog.New(slog.DiscardHandler))
+	fence := coordstate.NewFence(store, "witness", []string{"shop"})
+	fromStore, err := store.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFence, err := fence.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = fence.Run(ctx) }()
+	fence.SetFenced(false) // the majority is reached before the state is read
+	select {
+	case st := <-fromStore:
+		t.Fatalf("the store handed out %+v before reading etcd", st)
+	case st := <-fromFence:
+		t.Fatalf("the fence handed out %+v before its store read etcd", st)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if store.Synced() {
+		t.Fatal("synced before Run")
+	}
+
+	go store.Run(ctx)
+	for name, ch := range map[string]<-chan gslb.State{"store": fromStore, "fence": fromFence} {
+		select {
+		case st := <-ch:
+			if got := st.Apps["shop"].Active; got != "west" {
+				t.Errorf("%s's first state has shop active at %q, want west (etcd's)", name, got)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%s handed out no state after etcd was read", name)
+		}
+	}
+}

@@ -263,7 +263,8 @@ func (d *Daemon) prepareAPI() error {
 	d.tokens = newTokens(d.client, token, d.log) // the PKI's api-token is the bootstrap token
 	d.api, err = api.Listen(api.ServerConfig{Addr: addr, TLS: tlsCfg, Verifier: d.tokens.verifier,
 		ProbesNeedToken: d.opts.ProbesNeedToken, Log: d.log},
-		api.Handlers{Status: d.Status, Metrics: d.metrics.handler(), Runbooks: d.runs.handlers(), Tokens: d.tokens.handlers()})
+		api.Handlers{Status: d.Status, Metrics: d.metrics.handler(), Runbooks: d.runs.handlers(), Tokens: d.tokens.handlers(),
+			UI: d.dashboardRoutes().Routes()})
 	return err
 }
 

@@ -94,10 +94,15 @@ func TestOneObserverOfThreeLosingASiteMovesNothing(t *testing.T) {
 		return ob.At.Sub(first) >= time.Duration(2*w.Fall)*w.Interval
 	})
 	for _, s := range all {
-		st := w.Status(t, s)
-		if v := st.Apps[0].Verdicts["east"]; v != "up" {
-			t.Errorf("%s says east is %s after one observer of three lost it, want up", s, v)
-		}
+		// A verdict goes stale (unknown) for a moment when a loaded machine delays an
+		// observer's probes; it must come back up, never go down.
+		coordtest.Eventually(t, 30*time.Second, s+" says east is up after one observer of three lost it", func() bool {
+			v := w.Status(t, s).Apps[0].Verdicts["east"]
+			if v == "down" {
+				t.Fatalf("%s says east is down after one observer of three lost it", s)
+			}
+			return v == "up"
+		})
 		if got := w.Dig(t, s, daemontest.Main); got != east {
 			t.Errorf("%s answers %q, want east %s (no failover)", s, got, east)
 		}
@@ -200,10 +205,13 @@ func TestPartitionedSiteIsFencedAndAnsweredByNoOne(t *testing.T) {
 	// The majority side sees east down and answers west; east's own name server does
 	// too, because it fenced its site: no name server sends clients to east.
 	waitAnswers(t, w, west, all...)
+	// When east held etcd's raft leadership, the majority side elects a new leader
+	// first: on a loaded machine that can outlast the DNS move, so wait for it.
 	for _, s := range []string{"west", "witness"} {
-		if st := w.Status(t, s); !st.Etcd.Quorum || st.Apps[0].Verdicts["east"] != "down" {
-			t.Errorf("%s during the partition: quorum %v, east %s", s, st.Etcd.Quorum, st.Apps[0].Verdicts["east"])
-		}
+		coordtest.Eventually(t, 30*time.Second, s+" keeps the quorum and finds east down", func() bool {
+			st := w.Status(t, s)
+			return st.Etcd.Quorum && st.Apps[0].Verdicts["east"] == "down"
+		})
 	}
 
 	w.Links.Heal(t, "east")

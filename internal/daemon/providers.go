@@ -22,6 +22,7 @@ import (
 	"hadron.dev/hadron/internal/gslb"
 	"hadron.dev/hadron/internal/gslb/provider"
 	"hadron.dev/hadron/internal/gslb/recordplan"
+	"hadron.dev/hadron/internal/probe"
 	"hadron.dev/hadron/internal/retry"
 )
 
@@ -99,6 +100,9 @@ func (p *dnsProviders) lead(ctx context.Context, lt *term) {
 			if !failing {
 				continue
 			}
+		}
+		if !p.store.Synced() {
+			continue // never write the policy's default over what etcd says
 		}
 		st, _ := p.store.Current(ctx)
 		err := p.syncAll(ctx, lt.tok, &st, nil)
@@ -219,7 +223,14 @@ func (p *dnsProviders) Publish(ctx context.Context, tok coord.Token, app, site s
 		st := p.withActive(ctx, app, site)
 		err := p.syncAll(ctx, tok, &st, []string{app})
 		if err == nil {
-			return "dns providers " + strings.Join(p.carriers(app), ", ") + " answer " + site, nil
+			names := strings.Join(p.carriers(app), ", ")
+			if st.Apps[app].Health[site] == probe.Down {
+				// The answer never names a site the quorum finds down (gslb's failover
+				// choice), so the providers keep the old answer until the probes see
+				// the site up; verify waits for that. Say so rather than claim it.
+				return "dns providers " + names + " have " + site + " active; they answer it once the quorum sees it up", nil
+			}
+			return "dns providers " + names + " answer " + site, nil
 		}
 		if coord.IsFenced(err) {
 			return "", err

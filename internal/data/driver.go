@@ -79,6 +79,11 @@ const (
 	// where the primary's timeline forked: it cannot follow without a rewind.
 	StateDiverged    State = "diverged"
 	StateUnreachable State = "unreachable" // could not be observed
+	// StateRejoining is a stopped member whose rejoin (rewind or clone) was cut off —
+	// its caretaker's context ended, its daemon died: its data directory may be half
+	// rewritten, and only a new rejoin brings it back. The driver knows it from a
+	// marker its rejoin leaves until it succeeds, so any later leader sees it.
+	StateRejoining State = "rejoining"
 )
 
 // MemberStatus is one member's observed state. Positions are zero when unknown.

@@ -111,6 +111,9 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		rep.Error = err.Error()
 		return rep, err
 	}
+	if err := c.ready(ctx); err != nil {
+		return failed(err)
+	}
 	p, err := c.phase(ctx, kind, start)
 	rep.Drill = p
 	if err != nil {
@@ -232,6 +235,36 @@ func (c *Config) awaitCount(ctx context.Context, p *Phase) {
 		}
 	}
 	c.say("the loss was not counted within 30 s of the repair; the report keeps the lower bound")
+}
+
+// ready refuses to start a drill the daemons are not ready for: a run of the
+// application still open (an automatic failover that began before the fault would
+// be taken for the drill's, or the drill's would wait for one that never comes), or
+// the application away from the site the drill moves it from.
+func (c *Config) ready(ctx context.Context) error {
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	st, err := c.API.Status(sctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("%w: status before the drill: %w", ErrDrill, err)
+	}
+	return readyIn(st, c.App, c.From)
+}
+
+// readyIn is ready's decision on one status.
+func readyIn(st api.Status, app, from string) error {
+	for _, a := range st.Apps {
+		if a.Name != app {
+			continue
+		}
+		if a.Run != nil {
+			return fmt.Errorf("%w: not ready: run %s (%s of %s) is %s at step %s; wait for it to close, or resume or abort it", ErrDrill, a.Run.ID, a.Run.Kind, app, a.Run.Status, a.Run.StepName)
+		}
+		if from != "" && a.Active != "" && a.Active != from {
+			return fmt.Errorf("%w: not ready: %s is active at %s, not %s", ErrDrill, app, a.Active, from)
+		}
+	}
+	return nil
 }
 
 // request asks the leader for a run and returns when it was asked.

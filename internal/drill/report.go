@@ -206,13 +206,13 @@ func Summarize(reports []Report) Stats {
 			s.FailbackLost += len(r.Failback.Lost)
 		}
 	}
-	s.SystemRTO, s.ClientRTO, s.Unavailable, s.FailbackUnavailable = p50max(sys), p50max(cli), p50max(out), p50max(fbu)
-	s.LostWrites, s.RPOTransactions = p50max(lost), p50max(txns)
+	s.SystemRTO, s.ClientRTO, s.Unavailable, s.FailbackUnavailable = P50Max(sys), P50Max(cli), P50Max(out), P50Max(fbu)
+	s.LostWrites, s.RPOTransactions = P50Max(lost), P50Max(txns)
 	return s
 }
 
-// p50max is the nearest-rank median and the maximum.
-func p50max[T int | int64 | time.Duration](v []T) [2]T {
+// P50Max is the nearest-rank median and the maximum (zero for no values).
+func P50Max[T int | int64 | time.Duration](v []T) [2]T {
 	if len(v) == 0 {
 		return [2]T{}
 	}

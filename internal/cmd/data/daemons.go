@@ -11,7 +11,6 @@ import (
 
 	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/cli"
-	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/fleet"
 )
 
@@ -59,25 +58,21 @@ func (d *daemonFlags) ask(ctx context.Context, f *fleet.Fleet, region string) de
 	if len(out.Daemons) == 0 {
 		return out
 	}
-	token, tlsCfg, err := coord.PKI{Dir: d.pkiDir}.APICredentials(d.tokenFile)
+	clients, err := cli.DaemonClients(f, d.pkiDir, d.tokenFile, region)
 	if err != nil {
 		out.Err = fmt.Errorf("no API credentials: %w", err)
 		return out
 	}
 	var errs []error
-	for _, s := range f.Sites {
-		if s.Spec.Daemon == nil {
-			continue
-		}
-		c := &api.Client{Addr: s.Spec.Daemon.API.From(region), Token: token, TLS: tlsCfg}
+	for _, c := range clients {
 		actx, cancel := context.WithTimeout(ctx, d.timeout)
 		st, err := c.Status(actx)
 		cancel()
 		if err == nil {
-			out.Answered, out.Leader, out.Token, out.client = s.Name, st.Leader, st.LeaderToken, c
+			out.Answered, out.Leader, out.Token, out.client = c.Site, st.Leader, st.LeaderToken, c
 			return out
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", s.Name, err))
+		errs = append(errs, fmt.Errorf("%s: %w", c.Site, err))
 	}
 	out.Err = errors.Join(errs...)
 	return out

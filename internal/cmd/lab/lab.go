@@ -53,7 +53,12 @@ that can be cut.
   hadron lab status [-o text|json|yaml]                  sites, control planes, nodes, links, databases, files
   hadron lab apply --site SITE -f PATH [--dry-run]       server-side apply manifests to a site
   hadron lab link cut|heal|latency SITE-A SITE-B [MS] [--dry-run]
-  hadron lab fail|restore node|zone|site NAME [--dry-run]
+  hadron lab fail|restore node|zone|site|daemon NAME [--dry-run]
+  hadron lab fail process NAME [--delay 5s]              SIGKILL a member, daemon or demo; restarted after the delay
+  hadron lab drain node NAME [--timeout 2m]              cordon and evict (PodDisruptionBudgets honoured)
+  hadron lab link cut SITE-A SITE-B --one-way            SITE-A cannot reach SITE-B
+  hadron lab chaos --duration D --seed S [--faults K,...] [--dry-run] [-o text|json|yaml]
+                                                        random faults under load, checked against the invariants
   hadron lab down [--keep]                               stop everything
 
 The commands run in hadron-lab, a separate binary (it embeds the Kubernetes control

@@ -4,7 +4,6 @@ package runbook
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -12,7 +11,6 @@ import (
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/cli"
-	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/fleet"
 )
 
@@ -58,20 +56,7 @@ func site(f *fleet.Fleet, flag, name string) (*v1alpha1.Site, error) {
 // dial reads the API credentials and returns a client per daemon of the fleet, in the
 // fleet's order.
 func (c *conn) dial(f *fleet.Fleet) ([]*api.Client, error) {
-	token, tlsCfg, err := coord.PKI{Dir: c.pkiDir}.APICredentials(c.tokenFile)
-	if err != nil {
-		return nil, err
-	}
-	var out []*api.Client
-	for _, s := range f.Sites {
-		if s.Spec.Daemon != nil {
-			out = append(out, &api.Client{Addr: s.Spec.Daemon.API.From(c.region), Site: s.Name, Token: token, TLS: tlsCfg})
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("the fleet has no daemons")
-	}
-	return out, nil
+	return cli.DaemonClients(f, c.pkiDir, c.tokenFile, c.region)
 }
 
 // first calls fn on each daemon until one answers without a transport error or a

@@ -1,11 +1,14 @@
 package runbook
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +21,7 @@ import (
 	"hadron.dev/hadron/internal/drill"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/runbook"
+	"hadron.dev/hadron/internal/runreport"
 )
 
 // DrillKind is the kind of drill's document (-o json|yaml).
@@ -43,9 +47,11 @@ func Drill() *cobra.Command {
 		output   cli.Output
 		dnsAddrs []string
 		repeat   int
+		report   string
+		svg      string
 	)
 	cmd := &cobra.Command{
-		Use:   "drill APP (--fault CMD [--repair CMD] [--failback] | --trigger switchover) [-o FORMAT]",
+		Use:   "drill APP (--fault CMD [--repair CMD] [--failback] | --trigger switchover) [--report FILE.html] [--report-svg FILE.svg] [-o FORMAT]",
 		Short: "Inject a fault under write load and report the measured RTO and RPO (and fail back)",
 		Long: `drill writes to APP through its main name as a client would (resolving at the hadron
 name servers, asked in turn, and keeping each answer for its TTL), runs --fault, waits for the failover
@@ -64,7 +70,10 @@ needs --failback to come home) and prints p50 and max.
 Exit status 1 when a drill failed, or lost acknowledged writes or transactions where
 zero loss was promised: a switchover or failback always, a failover within a region
 when the application's policy.rpo is 0s. -o json|yaml prints one document of kind
-DrillReport (the progress goes to stderr).`,
+DrillReport (the progress goes to stderr). --report FILE.html writes a self-contained
+page for people (the timeline as a picture: fault, detection, each step, the DNS move,
+the first accepted write; the figures; the settings) and the timeline alone as SVG
+beside it (or at --report-svg), also when the drill failed.`,
 		Example: `  hadron drill shop --fault 'hadron lab fail site east' --repair 'hadron lab restore site east' --failback
   hadron drill shop --trigger switchover --to west`,
 		Args:              cobra.ExactArgs(1),
@@ -95,6 +104,7 @@ DrillReport (the progress goes to stderr).`,
 			if err := c.fillDrill(ctx, f, clients, &cfg, dnsAddrs, url); err != nil {
 				return err
 			}
+			from, to := cfg.From, cfg.To // a repeated switchover swaps them after each drill
 			c.leaderWait = cfg.Timeout
 			cfg.API = &daemons{c: &c, clients: clients}
 			cfg.Progress = cmd.ErrOrStderr()
@@ -127,6 +137,17 @@ DrillReport (the progress goes to stderr).`,
 			}
 			if runErr != nil {
 				doc.Error = runErr.Error()
+			}
+			if report != "" || svg != "" {
+				st := runreport.Settings{Trigger: cfg.Trigger, Fault: cfg.Fault, Repair: cfg.Repair, From: from, To: to,
+					URL: cfg.URL, DNS: dnsAddrs, Rate: cfg.Rate, Warmup: cfg.Warmup, Timeout: cfg.Timeout, Failback: cfg.Failback, Repeat: repeat}
+				if len(dnsAddrs) == 0 && cfg.Resolver != nil {
+					st.DNS = cfg.Resolver.Servers
+				}
+				page := runreport.Drill(cfg.App, reports, failed, doc.Stats, doc.Broken, doc.Error, st, time.Now())
+				if err := writeReport(report, svg, page); err != nil {
+					return err
+				}
 			}
 			if err := output.Print(cmd.OutOrStdout(), DrillKind, doc, func(w io.Writer) error {
 				if len(reports) > 1 {
@@ -161,7 +182,32 @@ DrillReport (the progress goes to stderr).`,
 	fl.StringVar(&url, "url", "", "the application's URL through its main name (default http://NAME:PORT of the policy)")
 	cli.OutputFlag(fl, &output)
 	fl.IntVar(&repeat, "repeat", 1, "drills to run, with statistics")
+	fl.StringVar(&report, "report", "", "also write a self-contained HTML report (timeline, figures, settings) to this file, and its timeline as SVG beside it (FILE.svg)")
+	fl.StringVar(&svg, "report-svg", "", "write the timeline picture as SVG to this file (default with --report: beside it)")
 	return cmd
+}
+
+// writeReport writes the drill's HTML report and its timeline picture: the SVG goes
+// to svg, or beside the HTML (drill.html → drill.svg) when only --report is given.
+func writeReport(html, svg string, page runreport.Page) error {
+	if html != "" {
+		var b bytes.Buffer
+		if err := runreport.Write(&b, page); err != nil {
+			return err
+		}
+		if err := os.WriteFile(html, b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+		if svg == "" {
+			svg = strings.TrimSuffix(html, filepath.Ext(html)) + ".svg"
+		}
+	}
+	if pic := runreport.SVG(page); pic != "" {
+		if err := os.WriteFile(svg, []byte(pic), 0o644); err != nil {
+			return fmt.Errorf("writing the timeline: %w", err)
+		}
+	}
+	return nil
 }
 
 // checkDrill refuses a drill the command line cannot run, before anything is read.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -97,5 +99,40 @@ func TestDrillWhoseFaultFailsReportsNothingMeasured(t *testing.T) {
 	}
 	if _, ok := failed["drill"]; ok || !strings.Contains(string(failed["error"]), `fault \"false\"`) {
 		t.Errorf("the failed drill's report holds figures, or not its error: %s", got["failed"])
+	}
+}
+
+// --report writes the drill as a page for people, with the timeline drawn from what
+// was measured (each step of the run, the DNS move), and the picture alone beside it.
+func TestDrillReportWritesPageAndPicture(t *testing.T) {
+	_, base := drillWorld(t, 188)
+	dir := t.TempDir()
+	html := filepath.Join(dir, "drill.html")
+	out, progress, err := runDrill(append([]string{daemontest.App, "--trigger", "switchover", "--to", "west",
+		"--warmup", "1s", "--report", html}, base...)...)
+	if err != nil {
+		t.Fatalf("drill: %v\n%s%s", err, out, progress)
+	}
+	page, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<svg", "switchover east → west", "DNS answers west", "The drill passed", "acknowledged writes lost",
+		"<dt>from → to</dt><dd>east → west</dd>"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	pic, err := os.ReadFile(filepath.Join(dir, "drill.svg"))
+	if err != nil || !strings.Contains(string(pic), "DNS answers west") {
+		t.Errorf("timeline picture beside the report: %v\n%s", err, pic)
+	}
+	// make screenshots keeps them as examples beside the dashboard's pictures.
+	if out := os.Getenv("HADRON_SCREENSHOTS"); out != "" {
+		for name, b := range map[string][]byte{"drill-report.html": page, "drill-report.svg": pic} {
+			if err := os.WriteFile(filepath.Join(out, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

@@ -3,7 +3,6 @@ package status
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +14,6 @@ import (
 
 	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/cli"
-	"hadron.dev/hadron/internal/coord"
-	"hadron.dev/hadron/internal/fleet"
 )
 
 // Kind is the kind of status's document (-o json|yaml).
@@ -60,14 +57,14 @@ time. -o json|yaml prints a document of kind FleetStatus.`,
 			if watch && interval <= 0 {
 				return cli.Usagef("--interval %s: want a positive duration", interval)
 			}
-			token, tlsCfg, err := coord.PKI{Dir: pkiDir}.APICredentials(tokenFile)
+			clients, err := cli.DaemonClients(f, pkiDir, tokenFile, region)
 			if err != nil {
 				return err
 			}
 			poll := func(ctx context.Context) (api.Status, error) {
 				ctx, cancel := context.WithTimeout(ctx, timeout)
 				defer cancel()
-				return ask(ctx, f, daemonSite, region, token, tlsCfg, requestTimeout)
+				return ask(ctx, clients, daemonSite, requestTimeout)
 			}
 			draw := func(w io.Writer, st api.Status) error {
 				return output.Print(w, Kind, st, func(w io.Writer) error {
@@ -103,13 +100,12 @@ time. -o json|yaml prints a document of kind FleetStatus.`,
 }
 
 // ask returns the status of the named daemon, or of the first daemon that answers.
-func ask(ctx context.Context, f *fleet.Fleet, only, region, token string, tlsCfg *tls.Config, timeout time.Duration) (api.Status, error) {
+func ask(ctx context.Context, clients []*api.Client, only string, timeout time.Duration) (api.Status, error) {
 	var errs []error
-	for _, s := range f.Sites {
-		if s.Spec.Daemon == nil || (only != "" && s.Name != only) {
+	for _, c := range clients {
+		if only != "" && c.Site != only {
 			continue
 		}
-		c := &api.Client{Addr: s.Spec.Daemon.API.From(region), Token: token, TLS: tlsCfg}
 		actx, cancel := context.WithTimeout(ctx, timeout)
 		st, err := c.Status(actx)
 		cancel()
@@ -119,10 +115,7 @@ func ask(ctx context.Context, f *fleet.Fleet, only, region, token string, tlsCfg
 		if errors.Is(err, api.ErrUnauthorized) {
 			return api.Status{}, err
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", s.Name, err))
-	}
-	if len(errs) == 0 {
-		return api.Status{}, errors.New("the fleet has no daemons")
+		errs = append(errs, fmt.Errorf("%s: %w", c.Site, err))
 	}
 	return api.Status{}, fmt.Errorf("no daemon answered: %w", errors.Join(errs...))
 }

@@ -16,7 +16,6 @@ import (
 
 	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/cli"
-	"hadron.dev/hadron/internal/coord"
 )
 
 // Kinds of the documents printed with -o json|yaml.
@@ -73,20 +72,7 @@ func (c *conn) clients() ([]*api.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	token, tlsCfg, err := coord.PKI{Dir: c.pkiDir}.APICredentials(c.tokenFile)
-	if err != nil {
-		return nil, err
-	}
-	var out []*api.Client
-	for _, s := range f.Sites {
-		if s.Spec.Daemon != nil {
-			out = append(out, &api.Client{Addr: s.Spec.Daemon.API.From(c.region), Token: token, TLS: tlsCfg})
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("the fleet has no daemons")
-	}
-	return out, nil
+	return cli.DaemonClients(f, c.pkiDir, c.tokenFile, c.region)
 }
 
 // first calls fn on each daemon, in the fleet's order, until one answers. Any daemon

@@ -24,7 +24,17 @@ type Memory struct {
 	Sync string
 	// Down counts consecutive observations without a primary accepting writes.
 	Down int
+	// Stalled counts, per member, consecutive observations of a reachable standby with
+	// no WAL stream while the primary was up. Not every stall heals itself: a standby
+	// whose WAL receiver is stopped by a reconfiguration can stay "waiting for WAL"
+	// with nothing that restarts the receiver.
+	Stalled map[string]int
 }
+
+// DefaultStalledAfter is how many observations a standby may go without a WAL stream
+// before it is rejoined (Config.StalledAfter): long enough for a receiver to restart
+// (wal_retrieve_retry_interval, 5 s) and for a short cut to heal.
+const DefaultStalledAfter = 30
 
 // Kind is what an action does.
 type Kind string
@@ -60,6 +70,9 @@ type Config struct {
 	// mirror set's replication.maxLagOnFailover). 0: only the synchronous member is
 	// ever promoted automatically.
 	MaxLag int64
+	// StalledAfter is how many consecutive observations a reachable standby may have
+	// no WAL stream before it is rejoined (0: DefaultStalledAfter).
+	StalledAfter int
 }
 
 // Decide returns the new memory and the actions for one observation st:
@@ -67,7 +80,9 @@ type Config struct {
 //   - One primary accepting writes (the highest timeline if several): remember it and
 //     its synchronous member; fence and rejoin any other member that accepts writes
 //     (an old primary that came back); rejoin standbys that follow another upstream
-//     (after a failover); resync when the synchronous standby stopped streaming.
+//     (after a failover) and members whose rejoin was cut off (StateRejoining: any
+//     earlier leader's) or that have had no WAL stream for StalledAfter observations;
+//     resync when the synchronous standby stopped streaming.
 //   - No primary for FailAfter observations: promote the remembered synchronous member
 //     if it is reachable and on the same system and timeline. Failing that, and only
 //     when MaxLag > 0, promote the most advanced standby of the primary's region whose
@@ -78,18 +93,37 @@ func Decide(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 	if cfg.FailAfter <= 0 {
 		cfg.FailAfter = 3
 	}
+	if cfg.StalledAfter <= 0 {
+		cfg.StalledAfter = DefaultStalledAfter
+	}
+	// The newest timeline any reachable primary is on, fenced ones included: a fenced
+	// primary (a runbook's fence, its site's self-fence) is still the newest history,
+	// and a writer on an older timeline is an old primary that came back — it must be
+	// fenced, never taken for the primary that the newer one is rewound to.
+	var newest uint32
+	for _, m := range st.Members {
+		if m.Reachable && m.Primary {
+			newest = max(newest, m.Timeline)
+		}
+	}
 	var p *data.MemberStatus
+	var stale []Action
 	for i := range st.Members {
 		m := &st.Members[i]
 		if !m.Reachable || !m.Primary || m.State == data.StateFenced {
 			continue
 		}
-		if p == nil || m.Timeline > p.Timeline || (m.Timeline == p.Timeline && m.Member == mem.Primary) {
+		if m.Timeline < newest {
+			stale = append(stale, Action{Kind: Fence, Member: m.Member, Reason: fmt.Sprintf("accepts writes on timeline %d, older than the newest primary's %d", m.Timeline, newest)})
+			continue
+		}
+		if p == nil || (m.Timeline == p.Timeline && m.Member == mem.Primary) {
 			p = m
 		}
 	}
 	if p == nil {
-		return decideDown(mem, st, cfg)
+		next, acts := decideDown(mem, st, cfg)
+		return next, append(stale, acts...)
 	}
 	var acts []Action
 	next := Memory{Primary: p.Member, PrimaryFlush: p.FlushLSN, Timeline: p.Timeline, SystemID: p.SystemID, Region: p.Region}
@@ -99,6 +133,8 @@ func Decide(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 			continue
 		}
 		switch {
+		case m.State == data.StateRejoining:
+			acts = append(acts, Action{Kind: Rejoin, Member: m.Member, Reason: "its rejoin was cut off"})
 		case m.Reachable && m.Primary && m.State != data.StateFenced:
 			acts = append(acts,
 				Action{Kind: Fence, Member: m.Member, Reason: fmt.Sprintf("accepts writes on timeline %d while %s is primary on %d", m.Timeline, p.Member, p.Timeline)},
@@ -109,6 +145,16 @@ func Decide(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 			acts = append(acts, Action{Kind: Rejoin, Member: m.Member, Reason: "diverged from " + p.Member + "'s timeline"})
 		case m.Reachable && m.Upstream != "" && m.Upstream != p.Member:
 			acts = append(acts, Action{Kind: Rejoin, Member: m.Member, Reason: "follows " + m.Upstream + ", not " + p.Member})
+		case m.Reachable && !m.Primary && m.State == data.StateDisconnected:
+			n := mem.Stalled[m.Member] + 1
+			if n < cfg.StalledAfter {
+				if next.Stalled == nil {
+					next.Stalled = map[string]int{}
+				}
+				next.Stalled[m.Member] = n
+				break
+			}
+			acts = append(acts, Action{Kind: Rejoin, Member: m.Member, Reason: fmt.Sprintf("no WAL stream from %s for %d observations", p.Member, n)})
 		case m.Sync && m.State == data.StateStreaming && m.Region == p.Region:
 			if next.Sync == "" || m.Role == "failover" {
 				next.Sync = m.Member

@@ -146,6 +146,31 @@ func TestDecide(t *testing.T) {
 			}()),
 		},
 		{
+			// Seen in the lab: west-0 promoted on timeline 8 by a failover, then
+			// self-fenced (its site lost the etcd majority for a moment); the restored
+			// east brought its old primary back writable on timeline 7. That one must
+			// be fenced, never taken for the primary that west-0 is rewound to — which
+			// would discard every write of timeline 8.
+			name: "the newest primary is fenced and an old primary came back writable: fence the old one, rewind nobody",
+			mem:  Memory{Primary: "w0", Timeline: 8, SystemID: 7, Region: "west"},
+			st: set(func() data.MemberStatus { p := primary("w0", "west", 8); p.State = data.StateFenced; return p }(),
+				primary("e1", "east", 7), standby("e0", "east", "e1", true, data.StateStreaming)),
+			want: []string{"fence e1"},
+			wantMem: func(m Memory) error {
+				if m.Primary == "e1" {
+					return fmt.Errorf("took the old timeline's writer for the primary: %+v", m)
+				}
+				return nil
+			},
+		},
+		{
+			name:    "a writer on an older timeline than the newest writer is fenced and rejoined to it",
+			mem:     Memory{Primary: "w0", Timeline: 8, SystemID: 7, Region: "west"},
+			st:      set(primary("w0", "west", 8), primary("e1", "east", 7), standby("e0", "east", "e1", false, data.StateStreaming)),
+			want:    []string{"fence e1", "rejoin e1", "rejoin e0"},
+			wantMem: remembers("w0", ""),
+		},
+		{
 			name: "after failover: DR member repointed, old primary back on old timeline fenced and rejoined",
 			mem:  Memory{Primary: "e1", Timeline: 2, SystemID: 7},
 			st: set(primary("e0", "east", 1), primary("e1", "east", 2),
@@ -157,6 +182,59 @@ func TestDecide(t *testing.T) {
 				}
 				return nil
 			},
+		},
+		{
+			name: "a standby without a WAL stream is counted, not rejoined at once",
+			mem:  Memory{Primary: "e0", Timeline: 1, SystemID: 7, Stalled: map[string]int{"w0": 3}},
+			cfg:  Config{StalledAfter: 5},
+			st: set(primary("e0", "east", 1), standby("e1", "east", "e0", true, data.StateStreaming),
+				standby("w0", "west", "", false, data.StateDisconnected)),
+			wantMem: func(m Memory) error {
+				if m.Stalled["w0"] != 4 {
+					return fmt.Errorf("stalled %v, want w0 at 4", m.Stalled)
+				}
+				return nil
+			},
+		},
+		{
+			name: "a standby without a WAL stream for StalledAfter observations is rejoined, and counted afresh",
+			mem:  Memory{Primary: "e0", Timeline: 1, SystemID: 7, Stalled: map[string]int{"w0": 4}},
+			cfg:  Config{StalledAfter: 5},
+			st: set(primary("e0", "east", 1), standby("e1", "east", "e0", true, data.StateStreaming),
+				standby("w0", "west", "", false, data.StateDisconnected)),
+			want: []string{"rejoin w0"},
+			wantMem: func(m Memory) error {
+				if m.Stalled["w0"] != 0 {
+					return fmt.Errorf("stalled %v after the rejoin, want w0 counted afresh", m.Stalled)
+				}
+				return nil
+			},
+		},
+		{
+			name: "a stream that comes back clears the count",
+			mem:  Memory{Primary: "e0", Timeline: 1, SystemID: 7, Stalled: map[string]int{"w0": 4}},
+			cfg:  Config{StalledAfter: 5},
+			st: set(primary("e0", "east", 1), standby("e1", "east", "e0", true, data.StateStreaming),
+				standby("w0", "west", "e0", false, data.StateCatchingUp)),
+			wantMem: func(m Memory) error {
+				if m.Stalled["w0"] != 0 {
+					return fmt.Errorf("stalled %v, want w0 cleared", m.Stalled)
+				}
+				return nil
+			},
+		},
+		{
+			name: "a member whose rejoin was cut off is rejoined (a lost one, merely down, is not)",
+			mem:  Memory{Primary: "e1", Timeline: 2, SystemID: 7},
+			st: set(primary("e1", "east", 2), data.MemberStatus{Member: "e0", State: data.StateRejoining},
+				down("w0")),
+			want:    []string{"rejoin e0"},
+			wantMem: remembers("e1", ""),
+		},
+		{
+			name: "a cut-off rejoin waits while no primary is up (there is nothing to rejoin to)",
+			mem:  Memory{Primary: "e1", Timeline: 2, SystemID: 7, Down: 1},
+			st:   set(down("e1"), data.MemberStatus{Member: "e0", State: data.StateRejoining}),
 		},
 		{
 			name: "sync member stopped streaming while the primary lives: resync",

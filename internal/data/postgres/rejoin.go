@@ -52,6 +52,11 @@ func (d *Driver) rejoin(ctx context.Context, m v1alpha1.Member) error {
 	}
 	primary := d.members[st.Primary]
 	ms := st.Member(member)
+	if src := st.Member(primary.Name); ms.Reachable && ms.Primary && ms.Timeline > src.Timeline {
+		// Rewinding a primary to an older timeline's primary discards every write of
+		// the newer one: the newer is the history, the other an old primary back.
+		return retry.Permanent("rejoin %s: it is a primary on timeline %d, newer than %s's %d: rewinding it would discard its writes", member, ms.Timeline, primary.Name, src.Timeline)
+	}
 	if err := d.slotFor(ctx, primary, member); err != nil {
 		return fmt.Errorf("rejoin %s: %w", member, err)
 	}
@@ -91,7 +96,39 @@ func (d *Driver) rejoin(ctx context.Context, m v1alpha1.Member) error {
 	if err != nil {
 		return fmt.Errorf("rejoin %s: %w", member, err)
 	}
+	if err := clearRejoin(m); err != nil {
+		return fmt.Errorf("rejoin %s: %w", member, err)
+	}
 	return d.updateSync(ctx, primary.Name)
+}
+
+// rejoinMarker is beside the data directory (a clone replaces the directory): while it
+// exists a rejoin of the member has begun to stop, rewind or clone it and not finished.
+func rejoinMarker(m v1alpha1.Member) string { return m.DataDir + ".rejoin" }
+
+// markRejoin records that a rejoin of m is about to take its server down.
+func markRejoin(m v1alpha1.Member, primary string) error {
+	return os.WriteFile(rejoinMarker(m), []byte(primary+" "+time.Now().UTC().Format(time.RFC3339)+"\n"), 0o600)
+}
+
+func clearRejoin(m v1alpha1.Member) error {
+	if err := os.Remove(rejoinMarker(m)); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
+}
+
+// rejoinCutOff says m is stopped in the middle of a rejoin: its marker is there and its
+// server is not running (a running member is judged by what it answers).
+func rejoinCutOff(m v1alpha1.Member) bool {
+	if m.DataDir == "" {
+		return false
+	}
+	if _, err := os.Stat(rejoinMarker(m)); err != nil {
+		return false
+	}
+	_, running := pgserver.Running(m.DataDir)
+	return !running
 }
 
 // RepointWait bounds how long a repointed standby may take to stream.
@@ -137,6 +174,9 @@ func (d *Driver) slotFor(ctx context.Context, primary v1alpha1.Member, member st
 }
 
 func (d *Driver) rewindOrClone(ctx context.Context, m, primary v1alpha1.Member, diverged bool) error {
+	if err := markRejoin(m, primary.Name); err != nil {
+		return err
+	}
 	if err := pgserver.Stop(ctx, m.DataDir, pgserver.StopFast); err != nil {
 		if err := pgserver.Kill(ctx, m.DataDir); err != nil {
 			return err
@@ -177,6 +217,13 @@ func (d *Driver) rewindOrClone(ctx context.Context, m, primary v1alpha1.Member, 
 		d.log.Warn("pg_rewind failed; cloning afresh", "member", m.Name, "err", err)
 	}
 	if err := d.reclone(ctx, m, primary); err != nil {
+		if ctx.Err() != nil {
+			// Cut off (a leader's term ended, the action's time ran out): a killed
+			// pg_rewind may have left the directory half rewritten, so the member
+			// stays down with its marker, and the next rejoin — any leader's monitor
+			// sees StateRejoining — starts over.
+			return err
+		}
 		// Leave the member running as it was rather than stopped.
 		if serr := d.StartMember(ctx, m.Name); serr != nil {
 			return errors.Join(err, serr)

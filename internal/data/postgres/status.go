@@ -208,6 +208,9 @@ func (d *Driver) observe(ctx context.Context, m v1alpha1.Member) observation {
 		}
 		o.st.Error = o.err.Error()
 		o.st.State = data.StateUnreachable
+		if rejoinCutOff(m) {
+			o.st.State = data.StateRejoining
+		}
 		return o
 	}
 	o.st.Reachable = true

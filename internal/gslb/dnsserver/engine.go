@@ -18,14 +18,16 @@ type Engine struct {
 	seq atomic.Uint64
 }
 
-// NewEngine returns an engine answering cat in an empty state (every site unknown,
-// so main names answer their active sites).
+// NewEngine returns an engine for cat that answers SERVFAIL until its first Update: a
+// server that has not read the state yet (a daemon restarted while etcd is slow or out
+// of reach) does not know which site is active, and answering the policy's default
+// would send clients to a site a failover has fenced. SERVFAIL sends resolvers to the
+// zone's other name servers.
 func NewEngine(cat *gslb.Catalog) (*Engine, error) {
-	e := &Engine{cat: cat}
-	if err := e.Update(gslb.State{Apps: map[string]gslb.AppState{}}); err != nil {
-		return nil, err
+	if cat == nil {
+		return nil, fmt.Errorf("new engine: no catalog")
 	}
-	return e, nil
+	return &Engine{cat: cat}, nil
 }
 
 // Update precomputes the answers of st and makes them current.
@@ -38,9 +40,18 @@ func (e *Engine) Update(st gslb.State) error {
 	return nil
 }
 
-// Version is the state version being answered.
-func (e *Engine) Version() uint64 { return e.current().version }
+// Version is the state version being answered (0: none yet).
+func (e *Engine) Version() uint64 {
+	if c := e.current(); c != nil {
+		return c.version
+	}
+	return 0
+}
 
+// Ready says whether the engine has a state to answer from.
+func (e *Engine) Ready() bool { return e.current() != nil }
+
+// current is the state being answered; nil before the first Update.
 func (e *Engine) current() *compiled { return e.cur.Load() }
 
 // Follow updates the engine from store until ctx ends.

@@ -83,6 +83,11 @@ func Sanitize(next Handler) Handler {
 func Answer(e *Engine) Handler {
 	return HandlerFunc(func(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 		c := e.current()
+		if c == nil {
+			m := new(dns.Msg)
+			m.SetRcode(r, dns.RcodeServerFailure)
+			return dns.RcodeServerFailure, w.WriteMsg(m)
+		}
 		q := r.Question[0]
 		opt := r.IsEdns0()
 		query := gslb.Query{Name: strings.ToLower(q.Name), Type: q.Qtype, Client: addrOf(w.RemoteAddr()), Seq: e.seq.Add(1) - 1}

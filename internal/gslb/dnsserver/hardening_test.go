@@ -58,6 +58,9 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := e.Update(gslb.State{Apps: map[string]gslb.AppState{}}); err != nil {
+		t.Fatal(err)
+	}
 	s, err := Listen(Config{Addr: "127.0.0.1:0", Engine: e, RRL: rrl, Log: discard, Sockets: 1})
 	if err != nil {
 		t.Fatal(err)

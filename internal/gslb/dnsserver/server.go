@@ -176,8 +176,10 @@ func (s *Server) handlePacket(pkt, out []byte, src netip.AddrPort) int {
 		}
 	}
 	e := s.cfg.Engine
-	if n, ok := e.current().fastReply(pkt, out, src.Addr().Unmap(), &e.seq); ok {
-		return n
+	if c := e.current(); c != nil {
+		if n, ok := c.fastReply(pkt, out, src.Addr().Unmap(), &e.seq); ok {
+			return n
+		}
 	}
 	return s.slowPacket(pkt, out, src)
 }

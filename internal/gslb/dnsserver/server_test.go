@@ -26,6 +26,9 @@ func testEngine(t testing.TB) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := e.Update(gslb.State{Apps: map[string]gslb.AppState{}}); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 
@@ -240,5 +243,53 @@ func TestFastPathIgnoresCookies(t *testing.T) {
 	r := new(dns.Msg)
 	if err := r.Unpack(out[:n]); err != nil || len(r.Answer) != 1 || r.IsEdns0() == nil {
 		t.Fatalf("reply %v, %v", r, err)
+	}
+}
+
+// TestNoStateNoAnswer: until the engine has a state, every query is SERVFAIL (a
+// restarted daemon that has not read etcd must not answer the policy's default site,
+// which a failover may have fenced); the first state makes it answer.
+func TestNoStateNoAnswer(t *testing.T) {
+	f, err := fleet.Load("../testdata/fleet.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := gslb.Compile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewEngine(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := offline(e, RateLimit{})
+	var name string
+	for _, z := range cat.Zones {
+		for n := range z.Names {
+			name = n
+			break
+		}
+	}
+	for _, edns := range []bool{false, true} {
+		q := new(dns.Msg)
+		q.SetQuestion(name, dns.TypeA)
+		if edns {
+			q.SetEdns0(1232, false)
+		}
+		r := exchange(t, s, q)
+		if r == nil || r.Rcode != dns.RcodeServerFailure || len(r.Answer) != 0 {
+			t.Fatalf("before any state (edns %v): %v, want SERVFAIL and no answer", edns, r)
+		}
+	}
+	if e.Ready() || e.Version() != 0 {
+		t.Fatalf("ready %v version %d before any state", e.Ready(), e.Version())
+	}
+	if err := e.Update(gslb.State{Version: 7, Apps: map[string]gslb.AppState{}}); err != nil {
+		t.Fatal(err)
+	}
+	q := new(dns.Msg)
+	q.SetQuestion(name, dns.TypeA)
+	if r := exchange(t, s, q); r == nil || r.Rcode == dns.RcodeServerFailure {
+		t.Fatalf("after the first state: %v, want an answer", r)
 	}
 }

@@ -136,6 +136,27 @@ func (l *Links) Cut(a, b string) error {
 	return nil
 }
 
+// CutOneWay stops the proxies that carry connections from a to b: a can no longer
+// reach any service of b, while b still reaches a (an asymmetric partition: a
+// firewall rule or a route lost in one direction). The link counts as cut until
+// Heal.
+func (l *Links) CutOneWay(from, to string) error {
+	link, err := l.link(from, to)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.proxies {
+		if e.spec.From == from && e.spec.To == to {
+			e.proxy.Stop()
+		}
+	}
+	l.cut[link] = true
+	l.log.Info("link cut one way", "from", from, "to", to)
+	return nil
+}
+
 // Heal restarts the proxies of a cut link.
 func (l *Links) Heal(a, b string) error {
 	link, err := l.link(a, b)

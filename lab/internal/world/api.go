@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"hadron.dev/hadron/lab/internal/nodes"
 )
 
 // LinkRequest changes a link.
@@ -19,6 +21,9 @@ type LinkRequest struct {
 	A       string        `json:"a"`
 	B       string        `json:"b"`
 	Latency time.Duration `json:"latency,omitempty"`
+	// OneWay cuts only the direction A → B: A can no longer open connections to B,
+	// while B still reaches A. Heal restores both directions.
+	OneWay bool `json:"oneWay,omitempty"`
 }
 
 // FaultRequest injects or removes a fault.
@@ -26,6 +31,16 @@ type FaultRequest struct {
 	Action string `json:"action"` // fail, restore
 	Kind   string `json:"kind"`
 	Name   string `json:"name"`
+	// Delay is how long a killed process stays down (kind process; default
+	// DefaultRestartDelay).
+	Delay time.Duration `json:"delay,omitempty"`
+}
+
+// DrainRequest drains a node.
+type DrainRequest struct {
+	Node string `json:"node"`
+	// Timeout bounds how long evictions a disruption budget refuses are asked again.
+	Timeout time.Duration `json:"timeout,omitempty"`
 }
 
 type apiError struct {
@@ -65,15 +80,31 @@ func (w *World) Serve(ctx context.Context, shutdown func()) error {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Minute)
 		defer cancel()
-		switch req.Action {
-		case "fail":
+		switch {
+		case req.Action == "fail" && req.Kind == FaultProcess:
+			err = w.KillProcess(ctx, req.Name, req.Delay)
+		case req.Action == "fail":
 			err = w.Fail(ctx, req.Kind, req.Name)
-		case "restore":
+		case req.Action == "restore":
 			err = w.Restore(ctx, req.Kind, req.Name)
 		default:
 			err = fmt.Errorf("action %q: want fail or restore", req.Action)
 		}
 		reply(rw, nil, err)
+	})
+	mux.HandleFunc("POST /drain", func(rw http.ResponseWriter, r *http.Request) {
+		var req DrainRequest
+		if err := decode(r, &req); err != nil {
+			reply(rw, nil, err)
+			return
+		}
+		if req.Timeout <= 0 {
+			req.Timeout = 2 * time.Minute
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), req.Timeout+30*time.Second)
+		defer cancel()
+		res, err := w.Drain(ctx, req.Node, req.Timeout)
+		reply(rw, res, err)
 	})
 	mux.HandleFunc("POST /shutdown", func(rw http.ResponseWriter, r *http.Request) {
 		reply(rw, nil, nil)
@@ -99,6 +130,13 @@ func (w *World) Link(req LinkRequest) error {
 	}
 	switch req.Action {
 	case "cut":
+		if req.OneWay {
+			err := w.links.CutOneWay(req.A, req.B)
+			if err == nil {
+				w.event("link %s→%s cut one way (%s still reaches %s)", req.A, req.B, req.B, req.A)
+			}
+			return err
+		}
 		err := w.links.Cut(req.A, req.B)
 		if err == nil {
 			w.event("link %s-%s cut", req.A, req.B)
@@ -211,6 +249,13 @@ func (c *Client) Link(ctx context.Context, req LinkRequest) error {
 // Fault injects or removes a fault.
 func (c *Client) Fault(ctx context.Context, req FaultRequest) error {
 	return c.do(ctx, http.MethodPost, "/faults", req, nil)
+}
+
+// Drain cordons a node and evicts its pods honouring disruption budgets.
+func (c *Client) Drain(ctx context.Context, req DrainRequest) (nodes.DrainResult, error) {
+	var res nodes.DrainResult
+	err := c.do(ctx, http.MethodPost, "/drain", req, &res)
+	return res, err
 }
 
 // Shutdown asks the supervisor to stop the world.

@@ -37,11 +37,32 @@ type Daemons struct {
 
 	mu    sync.Mutex
 	procs map[string]*proc
+	// stopped are the sites whose daemon `fail daemon` stopped: a crash restart
+	// (`fail process hadron-SITE`) must not bring it back before `restore daemon`.
+	stopped map[string]bool
+}
+
+func (d *Daemons) procOf(site string) *proc {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.procs[site]
+}
+
+func (d *Daemons) setStopped(site string, v bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.stopped[site] = v
+}
+
+func (d *Daemons) isStopped(site string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stopped[site]
 }
 
 // NewDaemons prepares the daemons; binary is the hadron CLI.
 func NewDaemons(cfg topology.Config, dir Dir, binary string, log *slog.Logger) *Daemons {
-	return &Daemons{cfg: cfg, dir: dir, binary: binary, log: log, procs: map[string]*proc{}}
+	return &Daemons{cfg: cfg, dir: dir, binary: binary, log: log, procs: map[string]*proc{}, stopped: map[string]bool{}}
 }
 
 // PKIDir is where the CA, the daemons' bundles and the API token are.

@@ -235,13 +235,48 @@ func (d *databases) stopSite(ctx context.Context, site string) {
 	}
 }
 
+// stopZone stops the members placed in zone as a crash would; startZone starts them
+// again. A zone's loss takes its databases with it, not only its simulated nodes.
+func (d *databases) stopZone(ctx context.Context, zone string) []string {
+	var out []string
+	for _, m := range d.set.Spec.Members {
+		if m.Zone != zone {
+			continue
+		}
+		if err := pgserver.Stop(ctx, m.DataDir, pgserver.StopImmediate); err != nil {
+			d.log.Warn("stop member", "member", m.Name, "err", err)
+		}
+		d.mu.Lock()
+		d.stopped[m.Name] = true
+		d.mu.Unlock()
+		out = append(out, m.Name)
+	}
+	return out
+}
+
+func (d *databases) startZone(ctx context.Context, zone string) error {
+	return d.startWhere(ctx, func(m v1alpha1.Member) bool { return m.Zone == zone })
+}
+
+func (d *databases) isStopped(member string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stopped[member]
+}
+
 // startSite starts the members of a site again. A member that was primary before the
 // fault comes back as a standby of whoever is primary now (rewound), so it never
 // accepts writes on its old timeline.
 func (d *databases) startSite(ctx context.Context, site string) error {
+	return d.startWhere(ctx, func(m v1alpha1.Member) bool { return m.Site == site })
+}
+
+// startWhere resumes the members chosen, each rewound behind the primary of now when
+// it was one before (Resume), and forgets that they were stopped.
+func (d *databases) startWhere(ctx context.Context, chosen func(v1alpha1.Member) bool) error {
 	var errs []error
 	for _, m := range d.set.Spec.Members {
-		if m.Site != site {
+		if !chosen(m) {
 			continue
 		}
 		if err := d.drv.Resume(ctx, m.Name); err != nil {

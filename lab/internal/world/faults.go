@@ -56,10 +56,17 @@ func (w *World) fault(ctx context.Context, kind, name string, fail bool) error {
 		}
 		if fail {
 			err := nodes.FailZone(ctx, s.client, name)
-			w.event("zone %s (site %s) failed", name, s.top.Name)
+			var members []string
+			if w.db != nil {
+				members = w.db.stopZone(ctx, name)
+			}
+			w.event("zone %s (site %s) failed: its nodes stop, database members %v stopped", name, s.top.Name, members)
 			return err
 		}
 		err := nodes.RestoreZone(ctx, s.client, name)
+		if w.db != nil {
+			err = errors.Join(err, w.db.startZone(ctx, name))
+		}
 		w.event("zone %s (site %s) restored", name, s.top.Name)
 		return err
 	case FaultNode:
@@ -72,11 +79,19 @@ func (w *World) fault(ctx context.Context, kind, name string, fail bool) error {
 			w.event("node %s (site %s) failed", name, s.top.Name)
 			return err
 		}
-		err = nodes.RestoreNode(ctx, s.client, name)
+		// Restoring a node also ends a drain's cordon: the node is whole again.
+		err = errors.Join(nodes.RestoreNode(ctx, s.client, name), nodes.Uncordon(ctx, s.client, name))
 		w.event("node %s (site %s) restored", name, s.top.Name)
 		return err
+	case FaultDaemon:
+		return w.failDaemon(ctx, name, fail)
+	case FaultProcess:
+		if !fail {
+			return fmt.Errorf("restore process %s: a killed process is restarted by the lab on its own", name)
+		}
+		return w.KillProcess(ctx, name, 0)
 	default:
-		return fmt.Errorf("%s %s: kind must be node, zone or site", verb, kind)
+		return fmt.Errorf("%s %s: kind must be node, zone, site, process or daemon", verb, kind)
 	}
 }
 

@@ -17,6 +17,8 @@ func init() {
 		labworld.StatusCommand,
 		labworld.LinkCommand,
 		labworld.FailCommand,
+		labworld.DrainCommand,
+		labworld.ChaosCommand,
 		labworld.RestoreCommand,
 		labworld.ApplyCommand,
 		labworld.SuperviseCommand,

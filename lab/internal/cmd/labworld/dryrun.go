@@ -72,7 +72,13 @@ func planFault(st world.Status, req world.FaultRequest) (string, error) {
 					continue
 				}
 				if req.Action == "fail" {
-					return fmt.Sprintf("would fail zone %s of site %s: its %d nodes (%d ready now) go NotReady and their pods are evicted", z.Zone, s.Name, z.Total, z.Ready), nil
+					var members []string
+					for _, m := range st.Databases {
+						if m.Zone == z.Zone {
+							members = append(members, m.Name)
+						}
+					}
+					return fmt.Sprintf("would fail zone %s of site %s: its %d nodes (%d ready now) go NotReady and their pods are evicted; database members stopped: %s", z.Zone, s.Name, z.Total, z.Ready, orNone(members)), nil
 				}
 				return fmt.Sprintf("would restore zone %s of site %s: its %d nodes (%d ready now) become Ready", z.Zone, s.Name, z.Total, z.Ready), nil
 			}
@@ -82,10 +88,24 @@ func planFault(st world.Status, req world.FaultRequest) (string, error) {
 			return fmt.Sprintf("would fail node %s: it goes NotReady and its pods are evicted", req.Name), nil
 		}
 		return fmt.Sprintf("would restore node %s: it becomes Ready", req.Name), nil
+	case "process":
+		return fmt.Sprintf("would kill process %s (SIGKILL); the lab starts it again after %s", req.Name, req.Delay), nil
+	case "daemon":
+		if req.Action == "fail" {
+			return fmt.Sprintf("would kill the daemon of site %s; it stays down until `restore daemon %s`", req.Name, req.Name), nil
+		}
+		return fmt.Sprintf("would start the daemon of site %s again", req.Name), nil
 	default:
-		return "", fmt.Errorf("%s %q: want node, zone or site", req.Action, req.Kind)
+		return "", fmt.Errorf("%s %q: want node, zone, site, process or daemon", req.Action, req.Kind)
 	}
 	return "", fmt.Errorf("no %s %q in the lab", req.Kind, req.Name)
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 // planDown says what `down` would stop and remove.
