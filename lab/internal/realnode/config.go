@@ -35,8 +35,12 @@ const CNIBinDir = "/usr/lib/cni"
 // Node is one real node of a site and where its files live.
 type Node struct {
 	Site topology.Site
-	Name string
-	Dir  string // the node's state directory
+	// Index is the node's number in its site (from 0): it picks the node's zone, its
+	// slice of the pod CIDR and its kubelet ports.
+	Index int
+	Name  string
+	Zone  string // the site's zone the node is in ("" for a site without zones)
+	Dir   string // the node's state directory
 	// KubeconfigPath is the site's admin kubeconfig: the lab's kubelet authenticates
 	// as the cluster admin rather than through TLS bootstrap, which the lab's control
 	// plane does not run.
@@ -46,8 +50,31 @@ type Node struct {
 // New describes the k-th real node of site s, with its state under siteDir.
 func New(s topology.Site, k int, siteDir, kubeconfig string) Node {
 	name := s.RealNode(k)
-	return Node{Site: s, Name: name, Dir: filepath.Join(siteDir, "nodes", name), KubeconfigPath: kubeconfig}
+	return Node{Site: s, Index: k, Name: name, Zone: ZoneOf(s.Zones, k), Dir: filepath.Join(siteDir, "nodes", name), KubeconfigPath: kubeconfig}
 }
+
+// ZoneOf is the zone of a site's k-th real node: the nodes go round the zones, so two
+// nodes are in two zones and a zone's failure leaves the other node to reschedule to.
+func ZoneOf(zones []string, k int) string {
+	if len(zones) == 0 {
+		return ""
+	}
+	return zones[k%len(zones)]
+}
+
+// PodRange is the node's slice of the site's pod CIDR (10.244.N.0/24): every node's
+// host-local IPAM hands out addresses from its own range of 60, so two nodes on the
+// site's one bridge never give two pods the same IP.
+func (n Node) PodRange() (first, last string) {
+	base := strings.TrimSuffix(n.Site.PodGateway(), ".1")
+	lo := 10 + 60*n.Index
+	return fmt.Sprintf("%s.%d", base, lo), fmt.Sprintf("%s.%d", base, lo+59)
+}
+
+// KubeletPort and HealthzPort are the node's kubelet listeners on the site's pod gateway
+// address, which the site's nodes share.
+func (n Node) KubeletPort() int { return 10250 + 10*n.Index }
+func (n Node) HealthzPort() int { return 10248 + 10*n.Index }
 
 func (n Node) path(p ...string) string { return filepath.Join(append([]string{n.Dir}, p...)...) }
 
@@ -78,8 +105,8 @@ func (n Node) KubeletArgs() []string {
 		LabelKind + "=" + KindReal,
 		"topology.kubernetes.io/region=" + n.Site.Region,
 	}
-	if len(n.Site.Zones) > 0 {
-		labels = append(labels, "topology.kubernetes.io/zone="+n.Site.Zones[0])
+	if n.Zone != "" {
+		labels = append(labels, "topology.kubernetes.io/zone="+n.Zone)
 	}
 	return []string{
 		"--config", n.KubeletConfig(),
@@ -141,6 +168,12 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
   stream_server_address = %q
   stream_server_port = "0"
   enable_selinux = false
+  # The CRI gives every pod sandbox oom_score_adj -998 (and Guaranteed pods -997);
+  # lowering a process's oom_score_adj needs CAP_SYS_RESOURCE, which a container host
+  # such as this lab's VM may not have even as root (cleared from the bounding set).
+  # runc then dies writing it ("can't get final child's PID from pipe: EOF"). This
+  # clamps every sandbox and container to no lower than containerd's own value.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -161,6 +194,7 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
 // No masquerade: pods talk only to the host (their gateway), which needs no NAT, and the
 // host has no iptables to rely on.
 func (n Node) cniConflist() string {
+	first, last := n.PodRange()
 	return fmt.Sprintf(`{
   "cniVersion": "0.4.0",
   "name": "hadron-lab-%s",
@@ -174,20 +208,26 @@ func (n Node) cniConflist() string {
       "ipam": {
         "type": "host-local",
         "dataDir": %q,
-        "ranges": [[{"subnet": %q, "gateway": %q}]],
+        "ranges": [[{"subnet": %q, "rangeStart": %q, "rangeEnd": %q, "gateway": %q}]],
         "routes": [{"dst": "0.0.0.0/0"}]
       }
     },
     {"type": "loopback"}
   ]
 }
-`, n.Site.Name, n.Site.PodBridge(), n.path("cni-ipam"), n.Site.PodCIDR(), n.Site.PodGateway())
+`, n.Site.Name, n.Site.PodBridge(), n.path("cni-ipam"), n.Site.PodCIDR(), first, last, n.Site.PodGateway())
 }
 
 // kubeletYAML is the node's KubeletConfiguration. cgroup v1 hosts need failCgroupV1:
 // false; every listener binds the node's own address; the image garbage collector and
 // the disk evictions are kept from removing the images the lab imported (they cannot be
 // pulled again) or evicting pods of a busy shared disk.
+//
+// The kubelet shares the host with everything else, so it must change nothing
+// host-wide: oomScoreAdj 0 (its default -999 needs CAP_SYS_RESOURCE and fails on every
+// sync), no iptables chains, and protectKernelDefaults, so it refuses to start rather
+// than set vm.overcommit_memory, kernel.panic and kernel.panic_on_oops for the whole
+// machine (the node's mount namespace shows it the values it checks: see MaskedSysctls).
 func (n Node) kubeletYAML() string {
 	return fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -198,11 +238,14 @@ cgroupRoot: %q
 cgroupsPerQOS: true
 containerRuntimeEndpoint: %q
 address: %q
-port: 10250
+port: %d
 readOnlyPort: 0
 healthzBindAddress: %q
-healthzPort: 10248
+healthzPort: %d
 podLogsDir: %q
+oomScoreAdj: 0
+protectKernelDefaults: true
+makeIPTablesUtilChains: false
 authentication:
   anonymous:
     enabled: false
@@ -224,5 +267,5 @@ nodeStatusUpdateFrequency: 5s
 syncFrequency: 10s
 serializeImagePulls: false
 resolvConf: ""
-`, n.CgroupRoot(), "unix://"+n.Socket(), n.Site.PodGateway(), n.Site.PodGateway(), n.path("pod-logs"))
+`, n.CgroupRoot(), "unix://"+n.Socket(), n.Site.PodGateway(), n.KubeletPort(), n.Site.PodGateway(), n.HealthzPort(), n.path("pod-logs"))
 }

@@ -24,7 +24,7 @@ import (
 // the lab's pause image, the demo's image, an address on the site's bridge — reaches it
 // from the host at its pod IP, and checks that RemovePods and Cleanup leave nothing. It
 // needs root, containerd, runc, the CNI plugins and the binaries of `make build`
-// (HADRON_REAL_NODE_TEST=1 runs it; region 21's addresses).
+// (HADRON_REAL_NODE_TEST=1 runs it; region 33's addresses).
 func TestCRIPod(t *testing.T) {
 	if os.Getenv("HADRON_REAL_NODE_TEST") != "1" {
 		t.Skip("HADRON_REAL_NODE_TEST=1 runs a container")
@@ -32,12 +32,13 @@ func TestCRIPod(t *testing.T) {
 	bin, _ := filepath.Abs("../../../bin")
 	ctx := context.Background()
 	log := slog.Default()
-	cfg := topology.Config{FirstRegion: 21, Sites: []topology.SiteConfig{{Name: "east", Region: "us-east-1", Zones: []string{"us-east-1a"}, Role: topology.RoleWorkload}}}
+	cfg := topology.Config{FirstRegion: 33, Sites: []topology.SiteConfig{{Name: "east", Region: "us-east-1", Zones: []string{"us-east-1a"}, Role: topology.RoleWorkload}}}
 	n := New(cfg.Indexed()[0], 0, t.TempDir(), "")
 	if err := n.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cd := exec.Command("containerd", n.ContainerdArgs()...)
+	path, args := n.InMountNS("containerd", n.ContainerdArgs()...)
+	cd := exec.Command(path, args...)
 	logf, _ := os.Create(filepath.Join(os.TempDir(), "hadron-real-node-test-containerd.log"))
 	cd.Stdout, cd.Stderr = logf, logf
 	cd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -56,6 +57,7 @@ func TestCRIPod(t *testing.T) {
 		_ = n.RemovePods(ctx, log)
 		stop()
 		_ = n.Cleanup(ctx, log)
+		_ = RemoveBridge(ctx, n.Site)
 	})
 	for i := 0; i < 100; i++ {
 		if _, err := os.Stat(n.Socket()); err == nil {
@@ -100,7 +102,7 @@ func TestCRIPod(t *testing.T) {
 	c, err := rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb.PodSandboxId, SandboxConfig: sbCfg, Config: &runtimeapi.ContainerConfig{
 		Metadata: &runtimeapi.ContainerMetadata{Name: "web"},
 		Image:    &runtimeapi.ImageSpec{Image: DemoImage},
-		Args:     []string{"serve", "--listen", ":8080", "--site", "east", "--dsn", "postgres://shop@10.244.21.1:1/shop?connect_timeout=1"},
+		Args:     []string{"serve", "--listen", ":8080", "--site", "east", "--dsn", "postgres://shop@10.244.33.1:1/shop?connect_timeout=1"},
 		LogPath:  "web.log",
 	}})
 	if err != nil {
@@ -114,8 +116,8 @@ func TestCRIPod(t *testing.T) {
 		t.Fatal(err)
 	}
 	ip := st.Status.GetNetwork().GetIp()
-	if !strings.HasPrefix(ip, "10.244.21.") {
-		t.Fatalf("pod IP %q is not in 10.244.21.0/24", ip)
+	if !strings.HasPrefix(ip, "10.244.33.") {
+		t.Fatalf("pod IP %q is not in 10.244.33.0/24", ip)
 	}
 	var last string
 	deadline := time.Now().Add(30 * time.Second)
@@ -134,12 +136,30 @@ func TestCRIPod(t *testing.T) {
 		t.Fatalf("pod %s: no HTTP answer (%s); log:\n%s", ip, last, b)
 	}
 	t.Logf("pod at %s answered HTTP %s from the host", ip, last)
+	// The masks are the node's: the host's own settings show through outside it.
+	for k, v := range KubeletSysctls {
+		host, err := os.ReadFile(filepath.Join("/proc/sys", k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inNode, err := exec.Command("nsenter", "--mount="+n.MountNS(), "--", "cat", filepath.Join("/proc/sys", k)).Output()
+		if err != nil {
+			t.Fatalf("read %s in the node: %v", k, err)
+		}
+		if strings.TrimSpace(string(inNode)) != v {
+			t.Errorf("%s in the node = %q, want %s", k, inNode, v)
+		}
+		t.Logf("%s: host %s, node %s", k, strings.TrimSpace(string(host)), strings.TrimSpace(string(inNode)))
+	}
 
 	if err := n.RemovePods(ctx, log); err != nil {
 		t.Fatal(err)
 	}
 	stop()
 	if err := n.Cleanup(ctx, log); err != nil {
+		t.Fatal(err)
+	}
+	if err := RemoveBridge(ctx, n.Site); err != nil {
 		t.Fatal(err)
 	}
 	if err := exec.Command("ip", "link", "show", n.Site.PodBridge()).Run(); err == nil {

@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"hadron.dev/hadron/lab/internal/topology"
 )
 
 // cgroupFS is where the cgroup v1 hierarchies are mounted.
@@ -30,6 +32,9 @@ const cgroupFS = "/sys/fs/cgroup"
 // hierarchy (the kubelet refuses a cgroupRoot that does not exist).
 func (n Node) Prepare(ctx context.Context) error {
 	if err := n.WriteConfig(); err != nil {
+		return err
+	}
+	if err := n.prepareMountNS(ctx); err != nil {
 		return err
 	}
 	br := n.Site.PodBridge()
@@ -111,8 +116,10 @@ func (n Node) RemovePods(ctx context.Context, log *slog.Logger) error {
 
 // Cleanup removes what the node's processes leave on the host once they are stopped:
 // container shims still running (they outlive containerd by design), mounts under the
-// node's directory, the pod bridge, the node's cgroups and its state directory. It is
-// also the sweep after a crashed supervisor, so it expects nothing to be in order.
+// node's directory (its mount namespace goes with its last process and its file's
+// mount), the node's cgroups and its state directory. The site's bridge stays: the
+// site's other nodes use it (RemoveBridge). It is also the sweep after a crashed
+// supervisor, so it expects nothing to be in order.
 func (n Node) Cleanup(ctx context.Context, log *slog.Logger) error {
 	var errs []error
 	if k := killShims(n.Socket()); k > 0 {
@@ -121,11 +128,6 @@ func (n Node) Cleanup(ctx context.Context, log *slog.Logger) error {
 	}
 	if err := unmountUnder(n.Dir); err != nil {
 		errs = append(errs, err)
-	}
-	if err := exec.CommandContext(ctx, "ip", "link", "show", n.Site.PodBridge()).Run(); err == nil {
-		if out, err := exec.CommandContext(ctx, "ip", "link", "del", n.Site.PodBridge()).CombinedOutput(); err != nil {
-			errs = append(errs, fmt.Errorf("delete bridge %s: %w: %s", n.Site.PodBridge(), err, strings.TrimSpace(string(out))))
-		}
 	}
 	for _, h := range n.hierarchies() {
 		if err := removeCgroupTree(filepath.Join(h, n.CgroupRoot())); err != nil {
@@ -137,6 +139,17 @@ func (n Node) Cleanup(ctx context.Context, log *slog.Logger) error {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("node %s: cleanup: %w", n.Name, err)
+	}
+	return nil
+}
+
+// RemoveBridge deletes the site's pod bridge once none of its nodes runs.
+func RemoveBridge(ctx context.Context, s topology.Site) error {
+	if err := exec.CommandContext(ctx, "ip", "link", "show", s.PodBridge()).Run(); err != nil {
+		return nil
+	}
+	if out, err := exec.CommandContext(ctx, "ip", "link", "del", s.PodBridge()).CombinedOutput(); err != nil {
+		return fmt.Errorf("delete bridge %s: %w: %s", s.PodBridge(), err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }

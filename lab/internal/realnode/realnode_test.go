@@ -38,7 +38,12 @@ func TestWriteConfig(t *testing.T) {
 	if err := yaml.Unmarshal(b, &kc); err != nil {
 		t.Fatalf("kubelet config: %v\n%s", err, b)
 	}
-	for k, want := range map[string]any{"failCgroupV1": false, "address": "10.244.21.1", "cgroupRoot": "/hadron-lab-east-real-0", "containerRuntimeEndpoint": "unix://" + n.Socket()} {
+	// oomScoreAdj, protectKernelDefaults and makeIPTablesUtilChains: the kubelet must
+	// change nothing host-wide (config.go, mountns.go).
+	for k, want := range map[string]any{
+		"failCgroupV1": false, "address": "10.244.21.1", "cgroupRoot": "/hadron-lab-east-real-0", "containerRuntimeEndpoint": "unix://" + n.Socket(),
+		"oomScoreAdj": float64(0), "protectKernelDefaults": true, "makeIPTablesUtilChains": false, "port": float64(10250), "healthzPort": float64(10248),
+	} {
 		if kc[k] != want {
 			t.Errorf("kubelet %s = %v, want %v", k, kc[k], want)
 		}
@@ -58,6 +63,9 @@ func TestWriteConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(string(b), "restrict_oom_score_adj = true") {
+		t.Errorf("containerd config does not clamp oom_score_adj (RunPodSandbox fails without CAP_SYS_RESOURCE):\n%s", b)
+	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if i := strings.Index(line, `"/`); i >= 0 && !strings.Contains(line, n.Dir) && !strings.Contains(line, CNIBinDir) {
 			t.Errorf("containerd path outside the node's directory: %s", line)
@@ -66,6 +74,57 @@ func TestWriteConfig(t *testing.T) {
 	args := strings.Join(n.KubeletArgs(), " ")
 	if !strings.Contains(args, "--node-ip 10.244.21.1") || strings.Contains(args, "hadron.dev/lab-site") {
 		t.Errorf("kubelet args: %s", args)
+	}
+}
+
+// A site's nodes go round its zones and share its bridge and pod gateway address,
+// each with its own addresses and ports.
+func TestNodesOfASite(t *testing.T) {
+	cfg := topology.Config{FirstRegion: 33, Sites: []topology.SiteConfig{{Name: "east", Region: "us-east-1", Zones: []string{"us-east-1a", "us-east-1b"}, Role: topology.RoleWorkload}}}
+	s := cfg.Indexed()[0]
+	cases := []struct {
+		k                 int
+		zone, first, last string
+		kubelet, healthz  int
+	}{
+		{0, "us-east-1a", "10.244.33.10", "10.244.33.69", 10250, 10248},
+		{1, "us-east-1b", "10.244.33.70", "10.244.33.129", 10260, 10258},
+		{2, "us-east-1a", "10.244.33.130", "10.244.33.189", 10270, 10268},
+	}
+	for _, c := range cases {
+		n := New(s, c.k, t.TempDir(), "kubeconfig")
+		first, last := n.PodRange()
+		if n.Zone != c.zone || first != c.first || last != c.last || n.KubeletPort() != c.kubelet || n.HealthzPort() != c.healthz {
+			t.Errorf("node %d: zone %s, range %s-%s, ports %d/%d; want %+v", c.k, n.Zone, first, last, n.KubeletPort(), n.HealthzPort(), c)
+		}
+		if !strings.Contains(strings.Join(n.KubeletArgs(), " "), "topology.kubernetes.io/zone="+c.zone) {
+			t.Errorf("node %d: kubelet args %v lack its zone", c.k, n.KubeletArgs())
+		}
+	}
+	if z := ZoneOf(nil, 1); z != "" {
+		t.Errorf("zone of a site without zones: %q", z)
+	}
+}
+
+// Every setting the kubelet checks is masked, over /proc/sys, from a file of the
+// node's own; and the node's processes run in its mount namespace.
+func TestMountNamespace(t *testing.T) {
+	n := testNode(t)
+	masks := n.maskMounts()
+	if len(masks) != len(KubeletSysctls) {
+		t.Fatalf("masks %v", masks)
+	}
+	for _, m := range masks {
+		if !strings.HasPrefix(m[0], n.Dir+"/") || !strings.HasPrefix(m[1], "/proc/sys/") {
+			t.Errorf("mask %v", m)
+		}
+		if _, ok := KubeletSysctls[strings.TrimPrefix(m[1], "/proc/sys/")]; !ok {
+			t.Errorf("mask %v is not a kubelet setting", m)
+		}
+	}
+	path, args := n.InMountNS("containerd", "--config", "c.toml")
+	if path != "nsenter" || strings.Join(args, " ") != "--mount="+n.MountNS()+" -- containerd --config c.toml" {
+		t.Errorf("%s %v", path, args)
 	}
 }
 

@@ -60,10 +60,11 @@ func (w *World) fault(ctx context.Context, kind, name string, fail bool) error {
 			if w.db != nil {
 				members = w.db.stopZone(ctx, name)
 			}
-			w.event("zone %s (site %s) failed: its nodes stop, database members %v stopped", name, s.top.Name, members)
+			real := w.failZoneNodes(ctx, s, name)
+			w.event("zone %s (site %s) failed: its nodes stop (real nodes %v), database members %v stopped", name, s.top.Name, real, members)
 			return err
 		}
-		err := nodes.RestoreZone(ctx, s.client, name)
+		err := errors.Join(nodes.RestoreZone(ctx, s.client, name), w.restoreZoneNodes(ctx, s, name))
 		if w.db != nil {
 			err = errors.Join(err, w.db.startZone(ctx, name))
 		}

@@ -29,6 +29,18 @@ type realNode struct {
 	kubelet    *proc
 }
 
+// kubeletRole checks that the lab binary has the kubelet role before anything starts:
+// it is behind a build tag (lab/internal/controlplane/roles/kubelet.go).
+func kubeletRole(ctx context.Context, bin string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "kubelet", "--version").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("real nodes: %s has no kubelet role (build it with `make hadron-lab LAB_TAGS=labkubelet`): %w: %.200s", bin, err, out)
+	}
+	return nil
+}
+
 // image tarballs the supervisor builds once per start and imports into every node.
 func (w *World) imageTarballs() (map[string]string, error) {
 	dir := w.opts.Dir.path("images")
@@ -113,10 +125,12 @@ func (w *World) startSiteNodes(ctx context.Context, s *site) error {
 	if len(s.nodes) == 0 {
 		for k := range w.cfg.RealNodes {
 			n := realnode.New(s.top, k, w.opts.Dir.Site(s.top.Name), siteKubeconfig(w.opts.Dir.Site(s.top.Name)))
+			cdPath, cdArgs := n.InMountNS("containerd", n.ContainerdArgs()...)
+			kPath, kArgs := n.InMountNS(w.opts.LabBinary, append([]string{"kubelet"}, n.KubeletArgs()...)...)
 			s.nodes = append(s.nodes, &realNode{
 				node:       n,
-				containerd: &proc{name: "containerd-" + n.Name, path: "containerd", args: n.ContainerdArgs(), logPath: w.opts.Dir.ProcLog("containerd-" + n.Name), log: w.log},
-				kubelet:    &proc{name: "kubelet-" + n.Name, path: w.opts.LabBinary, args: append([]string{"kubelet"}, n.KubeletArgs()...), logPath: w.opts.Dir.ProcLog("kubelet-" + n.Name), log: w.log},
+				containerd: &proc{name: "containerd-" + n.Name, path: cdPath, args: cdArgs, logPath: w.opts.Dir.ProcLog("containerd-" + n.Name), log: w.log},
+				kubelet:    &proc{name: "kubelet-" + n.Name, path: kPath, args: kArgs, logPath: w.opts.Dir.ProcLog("kubelet-" + n.Name), log: w.log},
 			})
 		}
 	}
@@ -193,30 +207,73 @@ func (w *World) waitNodeReady(ctx context.Context, s *site, name string, timeout
 }
 
 // stopSiteNodes stops the site's real nodes and removes every trace of them from the
-// host: the kubelet first (it would restart the pods), then the pods through the CRI,
-// then containerd, then shims, mounts, the bridge and the cgroups. A crash gets the same
-// end state, only without grace: a failed region's containers are gone.
+// host, the site's pod bridge last. A crash gets the same end state, only without
+// grace: a failed region's containers are gone.
 func (w *World) stopSiteNodes(ctx context.Context, s *site, crash bool) {
+	for _, rn := range s.nodes {
+		w.stopNode(ctx, rn, crash)
+	}
+	if len(s.nodes) > 0 {
+		if err := realnode.RemoveBridge(ctx, s.top); err != nil {
+			w.log.Warn("real nodes: bridge", "site", s.top.Name, "err", err)
+		}
+	}
+}
+
+// stopNode stops one real node: the kubelet first (it would restart the pods), then
+// the pods through the CRI, then containerd, then shims, mounts and cgroups.
+func (w *World) stopNode(ctx context.Context, rn *realNode, crash bool) {
 	grace := 10 * time.Second
 	if crash {
 		grace = 0
 	}
+	if err := rn.kubelet.stop(ctx, grace); err != nil {
+		w.log.Warn("stop kubelet", "node", rn.node.Name, "err", err)
+	}
+	// Even after a crash the pods go through the CRI: only then does the CNI take
+	// their interfaces and network namespaces back.
+	if err := rn.node.RemovePods(ctx, w.log); err != nil {
+		w.log.Warn("remove pods", "node", rn.node.Name, "err", err)
+	}
+	if err := rn.containerd.stop(ctx, grace); err != nil {
+		w.log.Warn("stop containerd", "node", rn.node.Name, "err", err)
+	}
+	if err := rn.node.Cleanup(ctx, w.log); err != nil {
+		w.log.Warn("real node cleanup", "node", rn.node.Name, "err", err)
+	}
+}
+
+// nodesInZone lists the site's real nodes in zone.
+func nodesInZone(s *site, zone string) []*realNode {
+	var out []*realNode
 	for _, rn := range s.nodes {
-		if err := rn.kubelet.stop(ctx, grace); err != nil {
-			w.log.Warn("stop kubelet", "node", rn.node.Name, "err", err)
-		}
-		// Even after a crash the pods go through the CRI: only then does the CNI take
-		// their interfaces and network namespaces back.
-		if err := rn.node.RemovePods(ctx, w.log); err != nil {
-			w.log.Warn("remove pods", "node", rn.node.Name, "err", err)
-		}
-		if err := rn.containerd.stop(ctx, grace); err != nil {
-			w.log.Warn("stop containerd", "node", rn.node.Name, "err", err)
-		}
-		if err := rn.node.Cleanup(ctx, w.log); err != nil {
-			w.log.Warn("real node cleanup", "node", rn.node.Name, "err", err)
+		if rn.node.Zone == zone {
+			out = append(out, rn)
 		}
 	}
+	return out
+}
+
+// failZoneNodes stops the real nodes of a failed zone as a power loss would: their
+// kubelets stop reporting (the node goes NotReady) and their containers die; the
+// Deployment's pods are evicted from the node and rescheduled by the site's control
+// plane to the real nodes of other zones. It returns the nodes it stopped.
+func (w *World) failZoneNodes(ctx context.Context, s *site, zone string) []string {
+	var names []string
+	for _, rn := range nodesInZone(s, zone) {
+		w.stopNode(ctx, rn, true)
+		names = append(names, rn.node.Name)
+	}
+	return names
+}
+
+// restoreZoneNodes starts the real nodes of a restored zone again, from nothing.
+func (w *World) restoreZoneNodes(ctx context.Context, s *site, zone string) error {
+	var errs []error
+	for _, rn := range nodesInZone(s, zone) {
+		errs = append(errs, w.startNode(ctx, s, rn))
+	}
+	return errors.Join(errs...)
 }
 
 // sweepRealNodes removes what the real nodes of a crashed supervisor left on the host.
@@ -236,6 +293,7 @@ func sweepRealNodes(ctx context.Context, d Dir) error {
 				errs = append(errs, err)
 			}
 		}
+		errs = append(errs, realnode.RemoveBridge(ctx, s))
 	}
 	return errors.Join(errs...)
 }

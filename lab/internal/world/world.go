@@ -147,6 +147,9 @@ func (w *World) start(ctx context.Context) error {
 	}
 	w.links = l
 	if w.cfg.RealNodes > 0 {
+		if err := kubeletRole(ctx, w.opts.LabBinary); err != nil {
+			return err
+		}
 		w.buildImages()
 	}
 

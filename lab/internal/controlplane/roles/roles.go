@@ -4,7 +4,6 @@
 package roles
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -16,7 +15,6 @@ import (
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
-	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 )
 
 // Role names, also the subcommand names.
@@ -26,7 +24,9 @@ const (
 	Scheduler         = "kube-scheduler"
 	Kwok              = "kwok"
 	// Kubelet runs a real worker node (lab.yaml realNodes): the same Kubernetes
-	// release as the control plane, so the lab has no version skew to explain.
+	// release as the control plane, so the lab has no version skew to explain. Only a
+	// hadron-lab built with -tags labkubelet has it (kubelet.go): it more than doubles
+	// the binary and its cold build.
 	Kubelet = "kubelet"
 )
 
@@ -37,7 +37,12 @@ var runners = map[string]func(args []string) int{
 	ControllerManager: func(args []string) int { return runCobra(controllermanager.NewControllerManagerCommand(), args) },
 	Scheduler:         func(args []string) int { return runCobra(scheduler.NewSchedulerCommand(), args) },
 	Kwok:              runKwok,
-	Kubelet:           func(args []string) int { return runCobra(kubelet.NewKubeletCommand(context.Background()), args) },
+}
+
+// HasKubelet says whether this binary can run a real node's kubelet.
+func HasKubelet() bool {
+	_, ok := runners[Kubelet]
+	return ok
 }
 
 func runCobra(cmd *cobra.Command, args []string) int {
@@ -61,6 +66,9 @@ func Run(role string, args []string) (code int, ok bool) {
 func Commands() []*cobra.Command {
 	var out []*cobra.Command
 	for _, name := range []string{APIServer, ControllerManager, Scheduler, Kwok, Kubelet} {
+		if _, ok := runners[name]; !ok {
+			continue
+		}
 		out = append(out, &cobra.Command{
 			Use:                name + " [flags]",
 			Short:              fmt.Sprintf("Run %s (started by `hadron-lab site`)", name),
