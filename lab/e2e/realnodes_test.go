@@ -42,8 +42,8 @@ const (
 // TestRealNodes runs the demo application as pods on real nodes (kubelet, containerd,
 // runc, a bridge CNI) and checks that the site's load balancer serves from the pods'
 // IPs, that a deleted pod comes back while the other keeps serving, that a zone's
-// failure takes its node NotReady and its pods to the other zone's node, and that
-// `down` leaves nothing on the host. It needs root, containerd, runc,
+// failure and a node's loss take the node NotReady and its pods to the other node, and
+// that `down` leaves nothing on the host. It needs root, containerd, runc,
 // containernetworking-plugins (scripts/install-deps.sh) and a hadron-lab built with
 // the kubelet role (make hadron-lab LAB_TAGS=labkubelet); without them it skips. It is
 // opt-in for `make test` through that build tag: the measured costs are in
@@ -180,50 +180,20 @@ func TestRealNodes(t *testing.T) {
 
 	t.Run("a zone's failure moves its pods to the other zone's node", func(t *testing.T) {
 		l.must(3*time.Minute, "fail", "zone", "us-east-1a")
-		eventually(t, 3*time.Minute, "east-real-0 NotReady, two shop-web pods ready on east-real-1 and served", func() (bool, string) {
-			n, err := east.CoreV1().Nodes().Get(ctx, "east-real-0", metav1.GetOptions{})
-			if err != nil {
-				return false, err.Error()
-			}
-			if nodeReady(n) {
-				return false, "east-real-0 still Ready"
-			}
-			list, err := east.CoreV1().Pods("shop").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=web"})
-			if err != nil {
-				return false, err.Error()
-			}
-			onOther := map[string]bool{}
-			for _, p := range list.Items {
-				if p.Spec.NodeName == "east-real-1" && p.DeletionTimestamp == nil && podReady(p) {
-					onOther[p.Status.PodIP+":8080"] = true
-				}
-			}
-			if len(onOther) < 2 {
-				return false, fmt.Sprintf("%d ready pods on east-real-1 (pods: %s)", len(onOther), podSummary(east))
-			}
-			for range 8 {
-				code, backend, err := lbGet(realEastLB, "/healthz")
-				if err != nil || code != http.StatusOK {
-					return false, fmt.Sprintf("%d %v", code, err)
-				}
-				if !onOther[backend] {
-					return false, fmt.Sprintf("served by %s, not a pod of east-real-1 (pods: %s)", backend, podSummary(east))
-				}
-			}
-			return true, ""
-		})
+		podsMoved(t, east, "east-real-0", "east-real-1")
 		// The failed node's containers are gone from the host, not only from the API.
 		if _, err := os.Stat("/sys/fs/cgroup/memory/hadron-lab-east-real-0/kubepods"); err == nil {
 			t.Error("the failed node's cgroups remain")
 		}
 		l.must(5*time.Minute, "restore", "zone", "us-east-1a")
-		eventually(t, 3*time.Minute, "east-real-0 Ready again", func() (bool, string) {
-			n, err := east.CoreV1().Nodes().Get(ctx, "east-real-0", metav1.GetOptions{})
-			if err != nil {
-				return false, err.Error()
-			}
-			return nodeReady(n), "not Ready"
-		})
+		nodeBack(t, east, "east-real-0")
+	})
+
+	t.Run("a node's loss moves its pods to the other node", func(t *testing.T) {
+		l.must(3*time.Minute, "fail", "node", "east-real-1")
+		podsMoved(t, east, "east-real-1", "east-real-0")
+		l.must(5*time.Minute, "restore", "node", "east-real-1")
+		nodeBack(t, east, "east-real-1")
 	})
 
 	t.Run("down leaves nothing on the host", func(t *testing.T) {
@@ -248,6 +218,57 @@ func TestRealNodes(t *testing.T) {
 				t.Errorf("cgroup /hadron-lab-%s remains", n)
 			}
 		}
+	})
+}
+
+// podsMoved waits until the failed node is NotReady and the load balancer serves only
+// from two ready shop-web pods on the other node.
+func podsMoved(t *testing.T, c kubernetes.Interface, failed, other string) {
+	t.Helper()
+	ctx := context.Background()
+	eventually(t, 3*time.Minute, failed+" NotReady, two shop-web pods ready on "+other+" and served", func() (bool, string) {
+		n, err := c.CoreV1().Nodes().Get(ctx, failed, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		if nodeReady(n) {
+			return false, failed + " still Ready"
+		}
+		list, err := c.CoreV1().Pods("shop").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=web"})
+		if err != nil {
+			return false, err.Error()
+		}
+		onOther := map[string]bool{}
+		for _, p := range list.Items {
+			if p.Spec.NodeName == other && p.DeletionTimestamp == nil && podReady(p) {
+				onOther[p.Status.PodIP+":8080"] = true
+			}
+		}
+		if len(onOther) < 2 {
+			return false, fmt.Sprintf("%d ready pods on %s (pods: %s)", len(onOther), other, podSummary(c))
+		}
+		for range 8 {
+			code, backend, err := lbGet(realEastLB, "/healthz")
+			if err != nil || code != http.StatusOK {
+				return false, fmt.Sprintf("%d %v", code, err)
+			}
+			if !onOther[backend] {
+				return false, fmt.Sprintf("served by %s, not a pod of %s (pods: %s)", backend, other, podSummary(c))
+			}
+		}
+		return true, ""
+	})
+}
+
+// nodeBack waits until a restored node is Ready again.
+func nodeBack(t *testing.T, c kubernetes.Interface, name string) {
+	t.Helper()
+	eventually(t, 3*time.Minute, name+" Ready again", func() (bool, string) {
+		n, err := c.CoreV1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return nodeReady(n), "not Ready"
 	})
 }
 

@@ -71,6 +71,9 @@ func (w *World) fault(ctx context.Context, kind, name string, fail bool) error {
 		w.event("zone %s (site %s) restored", name, s.top.Name)
 		return err
 	case FaultNode:
+		if s, rn := w.realNodeNamed(name); rn != nil {
+			return w.faultRealNode(ctx, s, rn, fail)
+		}
 		s, err := w.siteOfNode(ctx, name)
 		if err != nil {
 			return fmt.Errorf("%s node %s: %w", verb, name, err)

@@ -267,6 +267,37 @@ func (w *World) failZoneNodes(ctx context.Context, s *site, zone string) []strin
 	return names
 }
 
+// realNodeNamed finds a real node by name, with its site.
+func (w *World) realNodeNamed(name string) (*site, *realNode) {
+	for _, s := range w.sites {
+		for _, rn := range s.nodes {
+			if rn.node.Name == name {
+				return s, rn
+			}
+		}
+	}
+	return nil, nil
+}
+
+// faultRealNode fails a real node as a machine's loss would (its kubelet and its
+// containers stop; the control plane marks it NotReady and moves its pods), or starts
+// it again from nothing. The simulated nodes' heartbeat label means nothing to it.
+func (w *World) faultRealNode(ctx context.Context, s *site, rn *realNode, fail bool) error {
+	if s.failed {
+		return fmt.Errorf("node %s: site %s is down", rn.node.Name, s.top.Name)
+	}
+	if fail {
+		w.stopNode(ctx, rn, true)
+		w.event("real node %s (site %s) failed: kubelet, containerd and its containers stopped", rn.node.Name, s.top.Name)
+		return nil
+	}
+	if err := w.startNode(ctx, s, rn); err != nil {
+		return fmt.Errorf("restore node %s: %w", rn.node.Name, err)
+	}
+	w.event("real node %s (site %s) restored", rn.node.Name, s.top.Name)
+	return nil
+}
+
 // restoreZoneNodes starts the real nodes of a restored zone again, from nothing.
 func (w *World) restoreZoneNodes(ctx context.Context, s *site, zone string) error {
 	var errs []error
