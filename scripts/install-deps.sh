@@ -31,6 +31,8 @@ want containerd containerd
 want ctr containerd
 have runc || [ -x /usr/sbin/runc ] || want runc runc
 want bridge containernetworking-plugins /usr/lib/cni/bridge
+want nsenter util-linux # each real node runs in its own mount namespace (nsenter, unshare)
+want unshare util-linux
 want chromium chromium # the dashboard's browser tests (internal/dashboard) drive it headless
 
 if [ ${#need_apt[@]} -gt 0 ]; then
