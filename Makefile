@@ -23,12 +23,8 @@ hadron:
 hadron-demo:
 	$(GO) build -o $(BIN)/hadron-demo ./cmd/hadron-demo
 
-# LAB_TAGS=labkubelet gives hadron-lab the kubelet role that labs with real nodes
-# (lab.yaml realNodes, docs/design/lab-real-nodes.md) need; it makes the binary much
-# larger and its cold build much longer, so the default leaves it out.
-LAB_TAGS ?=
 hadron-lab:
-	cd lab && $(GO) build -tags "$(LAB_TAGS)" -o $(BIN)/hadron-lab ./cmd/hadron-lab
+	cd lab && $(GO) build -o $(BIN)/hadron-lab ./cmd/hadron-lab
 	cd lab && CGO_ENABLED=0 $(GO) build -o $(BIN)/hadron-lab-pause ./cmd/hadron-lab-pause
 
 # external-dns for the lab's `dns: external-dns` (hadron lab up --dns external-dns): the

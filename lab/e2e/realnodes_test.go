@@ -44,10 +44,9 @@ const (
 // IPs, that a deleted pod comes back while the other keeps serving, that a zone's
 // failure and a node's loss take the node NotReady and its pods to the other node, and
 // that `down` leaves nothing on the host. It needs root, containerd, runc,
-// containernetworking-plugins (scripts/install-deps.sh) and a hadron-lab built with
-// the kubelet role (make hadron-lab LAB_TAGS=labkubelet); without them it skips. It is
-// opt-in for `make test` through that build tag: the measured costs are in
-// docs/design/lab-real-nodes.md.
+// containernetworking-plugins (scripts/install-deps.sh); without them it skips. It runs
+// in `make test` (about 100 s here, ~40 s of it the lab's start; the costs are in
+// docs/design/lab-real-nodes.md).
 func TestRealNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lab end-to-end test")
@@ -62,7 +61,7 @@ func TestRealNodes(t *testing.T) {
 	}
 	labBin := binary(t, "hadron-lab", "HADRON_LAB_BINARY")
 	if out, err := exec.Command(labBin, "kubelet", "--version").CombinedOutput(); err != nil {
-		t.Skipf("%s has no kubelet role (make hadron-lab LAB_TAGS=labkubelet): %v: %.200s", labBin, err, out)
+		t.Fatalf("%s has no kubelet role (make hadron-lab): %v: %.200s", labBin, err, out)
 	}
 	l := &lab{t: t, bin: labBin, dir: filepath.Join(t.TempDir(), "lab")}
 	cfg := filepath.Join(t.TempDir(), "lab.yaml")
@@ -196,6 +195,31 @@ func TestRealNodes(t *testing.T) {
 		nodeBack(t, east, "east-real-1")
 	})
 
+	t.Run("a drained node's pods move, and restore uncordons it without a restart", func(t *testing.T) {
+		// After the node loss above both pods are on east-real-0.
+		before, err := east.CoreV1().Nodes().Get(ctx, "east-real-0", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.must(3*time.Minute, "drain", "node", "east-real-0")
+		eventually(t, 3*time.Minute, "two shop-web pods ready on east-real-1 and served", func() (bool, string) {
+			return servedOnlyFrom(east, "east-real-1")
+		})
+		l.must(3*time.Minute, "restore", "node", "east-real-0")
+		after, err := east.CoreV1().Nodes().Get(ctx, "east-real-0", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Spec.Unschedulable || !nodeReady(after) {
+			t.Errorf("east-real-0 after restore: unschedulable %v, ready %v", after.Spec.Unschedulable, nodeReady(after))
+		}
+		// A drained node is running: restore must not stop and start it (its Ready
+		// condition would have changed since before the drain).
+		if !readySince(after).Equal(readySince(before)) {
+			t.Errorf("east-real-0 Ready since %s, before the drain since %s: restore restarted it", readySince(after), readySince(before))
+		}
+	})
+
 	t.Run("down leaves nothing on the host", func(t *testing.T) {
 		out := l.must(3*time.Minute, "down")
 		downed = true
@@ -225,39 +249,44 @@ func TestRealNodes(t *testing.T) {
 // from two ready shop-web pods on the other node.
 func podsMoved(t *testing.T, c kubernetes.Interface, failed, other string) {
 	t.Helper()
-	ctx := context.Background()
 	eventually(t, 3*time.Minute, failed+" NotReady, two shop-web pods ready on "+other+" and served", func() (bool, string) {
-		n, err := c.CoreV1().Nodes().Get(ctx, failed, metav1.GetOptions{})
+		n, err := c.CoreV1().Nodes().Get(context.Background(), failed, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
 		if nodeReady(n) {
 			return false, failed + " still Ready"
 		}
-		list, err := c.CoreV1().Pods("shop").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=web"})
-		if err != nil {
-			return false, err.Error()
-		}
-		onOther := map[string]bool{}
-		for _, p := range list.Items {
-			if p.Spec.NodeName == other && p.DeletionTimestamp == nil && podReady(p) {
-				onOther[p.Status.PodIP+":8080"] = true
-			}
-		}
-		if len(onOther) < 2 {
-			return false, fmt.Sprintf("%d ready pods on %s (pods: %s)", len(onOther), other, podSummary(c))
-		}
-		for range 8 {
-			code, backend, err := lbGet(realEastLB, "/healthz")
-			if err != nil || code != http.StatusOK {
-				return false, fmt.Sprintf("%d %v", code, err)
-			}
-			if !onOther[backend] {
-				return false, fmt.Sprintf("served by %s, not a pod of %s (pods: %s)", backend, other, podSummary(c))
-			}
-		}
-		return true, ""
+		return servedOnlyFrom(c, other)
 	})
+}
+
+// servedOnlyFrom says whether two shop-web pods are ready on node and the load balancer
+// answers only from them.
+func servedOnlyFrom(c kubernetes.Interface, node string) (bool, string) {
+	list, err := c.CoreV1().Pods("shop").List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=web"})
+	if err != nil {
+		return false, err.Error()
+	}
+	on := map[string]bool{}
+	for _, p := range list.Items {
+		if p.Spec.NodeName == node && p.DeletionTimestamp == nil && podReady(p) {
+			on[p.Status.PodIP+":8080"] = true
+		}
+	}
+	if len(on) < 2 {
+		return false, fmt.Sprintf("%d ready pods on %s (pods: %s)", len(on), node, podSummary(c))
+	}
+	for range 8 {
+		code, backend, err := lbGet(realEastLB, "/healthz")
+		if err != nil || code != http.StatusOK {
+			return false, fmt.Sprintf("%d %v", code, err)
+		}
+		if !on[backend] {
+			return false, fmt.Sprintf("served by %s, not a pod of %s (pods: %s)", backend, node, podSummary(c))
+		}
+	}
+	return true, ""
 }
 
 // nodeBack waits until a restored node is Ready again.
@@ -299,6 +328,16 @@ func nodeReady(n *corev1.Node) bool {
 		}
 	}
 	return false
+}
+
+// readySince is when the node's Ready condition last changed.
+func readySince(n *corev1.Node) time.Time {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.LastTransitionTime.Time
+		}
+	}
+	return time.Time{}
 }
 
 func podReady(p corev1.Pod) bool {

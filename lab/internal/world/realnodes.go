@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"hadron.dev/hadron/lab/internal/nodes"
 	"hadron.dev/hadron/lab/internal/realnode"
 	"hadron.dev/hadron/lab/internal/topology"
 )
@@ -27,16 +28,19 @@ type realNode struct {
 	node       realnode.Node
 	containerd *proc
 	kubelet    *proc
+	// stopped is set while the node is down (a fault, or not started yet): restore
+	// starts only a stopped node; a running one (drained) is only uncordoned.
+	stopped bool
 }
 
-// kubeletRole checks that the lab binary has the kubelet role before anything starts:
-// it is behind a build tag (lab/internal/controlplane/roles/kubelet.go).
+// kubeletRole checks that the lab binary has the kubelet role before anything starts
+// (a hadron-lab older than the role, or one built without roles/kubelet.go).
 func kubeletRole(ctx context.Context, bin string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, "kubelet", "--version").CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("real nodes: %s has no kubelet role (build it with `make hadron-lab LAB_TAGS=labkubelet`): %w: %.200s", bin, err, out)
+		return fmt.Errorf("real nodes: %s has no kubelet role (make hadron-lab): %w: %.200s", bin, err, out)
 	}
 	return nil
 }
@@ -145,6 +149,7 @@ func (w *World) startSiteNodes(ctx context.Context, s *site) error {
 func (w *World) startNode(ctx context.Context, s *site, rn *realNode) error {
 	n := rn.node
 	start := time.Now()
+	rn.stopped = true // until it is Ready
 	// A node starts from nothing: what a crashed run left is removed first.
 	if err := n.Cleanup(ctx, w.log); err != nil {
 		w.log.Warn("real node: cleanup before start", "node", n.Name, "err", err)
@@ -173,6 +178,7 @@ func (w *World) startNode(ctx context.Context, s *site, rn *realNode) error {
 	if err := w.localVolumes(ctx, s, n); err != nil {
 		return err
 	}
+	rn.stopped = false
 	w.event("site %s: real node %s ready in %s (containerd %s, pods in %s)", s.top.Name, n.Name, time.Since(start).Round(100*time.Millisecond), n.Socket(), s.top.PodCIDR())
 	return nil
 }
@@ -227,6 +233,7 @@ func (w *World) stopNode(ctx context.Context, rn *realNode, crash bool) {
 	if crash {
 		grace = 0
 	}
+	rn.stopped = true
 	if err := rn.kubelet.stop(ctx, grace); err != nil {
 		w.log.Warn("stop kubelet", "node", rn.node.Name, "err", err)
 	}
@@ -280,8 +287,9 @@ func (w *World) realNodeNamed(name string) (*site, *realNode) {
 }
 
 // faultRealNode fails a real node as a machine's loss would (its kubelet and its
-// containers stop; the control plane marks it NotReady and moves its pods), or starts
-// it again from nothing. The simulated nodes' heartbeat label means nothing to it.
+// containers stop; the control plane marks it NotReady and moves its pods), or restores
+// it: a stopped node starts again from nothing, and either way a drain's cordon ends.
+// The simulated nodes' heartbeat label means nothing to a kubelet.
 func (w *World) faultRealNode(ctx context.Context, s *site, rn *realNode, fail bool) error {
 	if s.failed {
 		return fmt.Errorf("node %s: site %s is down", rn.node.Name, s.top.Name)
@@ -291,7 +299,12 @@ func (w *World) faultRealNode(ctx context.Context, s *site, rn *realNode, fail b
 		w.event("real node %s (site %s) failed: kubelet, containerd and its containers stopped", rn.node.Name, s.top.Name)
 		return nil
 	}
-	if err := w.startNode(ctx, s, rn); err != nil {
+	if rn.stopped {
+		if err := w.startNode(ctx, s, rn); err != nil {
+			return fmt.Errorf("restore node %s: %w", rn.node.Name, err)
+		}
+	}
+	if err := nodes.Uncordon(ctx, s.client, rn.node.Name); err != nil {
 		return fmt.Errorf("restore node %s: %w", rn.node.Name, err)
 	}
 	w.event("real node %s (site %s) restored", rn.node.Name, s.top.Name)
@@ -302,7 +315,9 @@ func (w *World) faultRealNode(ctx context.Context, s *site, rn *realNode, fail b
 func (w *World) restoreZoneNodes(ctx context.Context, s *site, zone string) error {
 	var errs []error
 	for _, rn := range nodesInZone(s, zone) {
-		errs = append(errs, w.startNode(ctx, s, rn))
+		if rn.stopped {
+			errs = append(errs, w.startNode(ctx, s, rn))
+		}
 	}
 	return errors.Join(errs...)
 }

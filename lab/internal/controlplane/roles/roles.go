@@ -24,9 +24,8 @@ const (
 	Scheduler         = "kube-scheduler"
 	Kwok              = "kwok"
 	// Kubelet runs a real worker node (lab.yaml realNodes): the same Kubernetes
-	// release as the control plane, so the lab has no version skew to explain. Only a
-	// hadron-lab built with -tags labkubelet has it (kubelet.go): it more than doubles
-	// the binary and its cold build.
+	// release as the control plane, so the lab has no version skew to explain
+	// (kubelet.go).
 	Kubelet = "kubelet"
 )
 
@@ -37,12 +36,6 @@ var runners = map[string]func(args []string) int{
 	ControllerManager: func(args []string) int { return runCobra(controllermanager.NewControllerManagerCommand(), args) },
 	Scheduler:         func(args []string) int { return runCobra(scheduler.NewSchedulerCommand(), args) },
 	Kwok:              runKwok,
-}
-
-// HasKubelet says whether this binary can run a real node's kubelet.
-func HasKubelet() bool {
-	_, ok := runners[Kubelet]
-	return ok
 }
 
 func runCobra(cmd *cobra.Command, args []string) int {
