@@ -52,7 +52,7 @@ fuzz:
 	@GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 test-lab: build
-	cd lab && $(GO) test -count=1 -timeout 30m ./...
+	cd lab && $(GO) test -count=1 -timeout 45m ./...
 
 test: deps build lint test-unit fuzz test-lab
 

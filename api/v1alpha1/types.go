@@ -189,10 +189,60 @@ type Policy struct {
 	// RPO is the data loss the policy promises at most across a failover; "0s" needs a
 	// synchronous member. Empty means no promise.
 	RPO *metav1.Duration `json:"rpo,omitempty"`
+	// DataLoss says what the application's mirror set may lose when its primary's
+	// region is lost or cut off, and what the primary does to keep that promise
+	// (default async). It needs spec.data; every application of one mirror set must
+	// say the same.
+	DataLoss *DataLoss `json:"dataLoss,omitempty"`
 	// AutomaticFailover lets the leader fail over without a person.
 	AutomaticFailover *AutomaticFailover `json:"automaticFailover,omitempty"`
 	// Capacity lists objects to scale up first on failover (seed 003's node autoscaler).
 	Capacity []CapacityRef `json:"capacity,omitempty"`
+}
+
+// DataLossMode is how the primary treats its members in other regions.
+type DataLossMode string
+
+const (
+	// DataLossAsync replicates across regions asynchronously: the lowest commit
+	// latency; a lost region costs the replication lag, a cut-off one the lag plus
+	// the time until its daemon fences it (about 2 s), both reported.
+	DataLossAsync DataLossMode = "async"
+	// DataLossBounded never acknowledges a commit while the DR member's confirmed
+	// position is older than Bound: commits wait instead (until it catches up), so a
+	// lost or cut-off region costs at most Bound of writes plus those in flight.
+	DataLossBounded DataLossMode = "bounded"
+	// DataLossSynchronous acknowledges a commit only once the in-region failover
+	// member and the DR member have flushed it: nothing acknowledged is lost with the
+	// region, at the cost of one cross-region round trip per commit.
+	DataLossSynchronous DataLossMode = "synchronous"
+)
+
+// DataLoss is an application's data-loss mode across regions.
+type DataLoss struct {
+	Mode DataLossMode `json:"mode"`
+	// Bound is the most writes, in time, a lost region may take with it; only with
+	// mode bounded, where it is required.
+	Bound *metav1.Duration `json:"bound,omitempty"`
+}
+
+// String is the mode as hadron prints it: "async", "bounded 200ms", "synchronous".
+func (d *DataLoss) String() string {
+	switch {
+	case d == nil || d.Mode == "":
+		return string(DataLossAsync)
+	case d.Mode == DataLossBounded && d.Bound != nil:
+		return string(d.Mode) + " " + d.Bound.Duration.String()
+	}
+	return string(d.Mode)
+}
+
+// EffectiveMode is the mode, async when none is set.
+func (d DataLoss) EffectiveMode() DataLossMode {
+	if d.Mode == "" {
+		return DataLossAsync
+	}
+	return d.Mode
 }
 
 // AutomaticFailover configures failover without a person.

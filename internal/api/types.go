@@ -126,6 +126,26 @@ type DataSet struct {
 	At      time.Time    `json:"at,omitzero"`
 	Error   string       `json:"error,omitempty"`
 	Members []DataMember `json:"members,omitempty"`
+	// Promise is the set's data-loss mode across regions and how its primary keeps it.
+	Promise *DataPromise `json:"promise,omitempty"`
+}
+
+// DataPromise is a mirror set's data-loss mode (async, bounded, synchronous) as its
+// primary keeps it now: the DR member's confirmed lag against the bound, and whether
+// commits wait for the promise.
+type DataPromise struct {
+	Mode string `json:"mode"`
+	// Bound is mode bounded's bound ("200ms").
+	Bound string `json:"bound,omitempty"`
+	// InForce: the primary's synchronous standbys carry the promise; Holding: commits
+	// wait for it now.
+	InForce bool `json:"inForce"`
+	Holding bool `json:"holding,omitempty"`
+	// DR is the member the promise is about, ConfirmedLagSeconds how far behind it is.
+	DR                  string  `json:"dr,omitempty"`
+	ConfirmedLagSeconds float64 `json:"confirmedLagSeconds"`
+	// Summary says it in a sentence ("bounded 200ms: in force, west-0 80ms behind").
+	Summary string `json:"summary"`
 }
 
 // DataMember is one member of a mirror set: its configured role, what it is doing and

@@ -331,6 +331,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	goRun(d.runner.Run)
 	goRun(d.leader.run)
 	goRun(d.data.observe)
+	goRun(d.data.keepBounds)
 	goRun(d.data.publishReach)
 	goRun(d.data.reaches.Run)
 	goRun(d.tokens.verifier.Run)

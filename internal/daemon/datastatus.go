@@ -39,6 +39,10 @@ func (v *dataView) observe(ctx context.Context) {
 					// Remembered for a failover that cannot read the old primary any more.
 					v.lastFlush[name] = p.FlushLSN
 				}
+				if st.Promise != nil {
+					pr := *st.Promise
+					v.lastPromise[name] = &pr
+				}
 			}
 			v.mu.Unlock()
 		}
@@ -58,6 +62,13 @@ func toDataSet(name string, st *data.SetStatus, err error) api.DataSet {
 		return out
 	}
 	out.Primary, out.At = st.Primary, st.At.UTC()
+	if p := st.Promise; p != nil {
+		out.Promise = &api.DataPromise{Mode: string(p.Mode), InForce: p.InForce, Holding: p.Holding, DR: p.DR,
+			ConfirmedLagSeconds: p.ConfirmedLag, Summary: p.String()}
+		if p.Bound > 0 {
+			out.Promise.Bound = p.Bound.String()
+		}
+	}
 	for _, m := range st.Members {
 		out.Members = append(out.Members, api.DataMember{Name: m.Member, Site: m.Site, Role: string(m.Role),
 			State: string(m.State), Sync: m.Sync, LagBytes: m.LagBytes, LagSeconds: m.LagSeconds,

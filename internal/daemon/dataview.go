@@ -39,6 +39,9 @@ type dataView struct {
 	fenced    []selfFence // local primaries self-fenced, while they still are
 	sets      map[string]api.DataSet
 	lastFlush map[string]data.LSN // each set's newest primary flush seen
+	// lastPromise is how each set's primary kept its data-loss mode at the last
+	// observation that read a primary.
+	lastPromise map[string]*data.Promise
 }
 
 // newDataView builds a driver for every mirror set, with the constructor the CLI uses
@@ -49,7 +52,7 @@ func newDataView(ctx context.Context, f *fleet.Fleet, site *v1alpha1.Site, clien
 	v := &dataView{fleet: f, site: site.Name, client: client, log: log,
 		drivers: map[string]data.Driver{}, noDriver: map[string]error{}, localSets: map[string]bool{},
 		reaches: &coordstate.DataReaches{Client: client, Log: log},
-		sets:    map[string]api.DataSet{}, lastFlush: map[string]data.LSN{}}
+		sets:    map[string]api.DataSet{}, lastFlush: map[string]data.LSN{}, lastPromise: map[string]*data.Promise{}}
 	for _, set := range f.MirrorSets {
 		drv, err := postgres.ForSet(ctx, f, set, site.Spec.Region, log)
 		if err != nil {
@@ -92,6 +95,18 @@ func (v *dataView) eachSet(f func(api.DataSet)) {
 	for _, ds := range v.sets {
 		f(ds)
 	}
+}
+
+// promiseSeen is how set's primary kept its data-loss mode at the last observation
+// that read a primary (nil: never): for a failover that cannot read it any more.
+func (v *dataView) promiseSeen(set string) *data.Promise {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if p := v.lastPromise[set]; p != nil {
+		c := *p
+		return &c
+	}
+	return nil
 }
 
 // newestFlush is the newest primary flush seen of set: for a failover that cannot read

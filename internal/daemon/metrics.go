@@ -22,6 +22,7 @@ type metrics struct {
 
 	verdict, observed, quorum, fenced, leader, dnsQueries *prometheus.Desc
 	lagBytes, lagSeconds                                  *prometheus.Desc
+	promiseHolding, promiseInForce                        *prometheus.Desc
 	certExpiry                                            *prometheus.Desc
 
 	// Runbooks are measured as this daemon executes them (a run resumed by another
@@ -49,6 +50,10 @@ func newMetrics(d *Daemon) *metrics {
 			"WAL a mirror set member has not replayed yet, as this daemon last observed it.", []string{"set", "member", "site"}, nil),
 		lagSeconds: prometheus.NewDesc("hadron_data_lag_seconds",
 			"Age of a member's newest replayed transaction while it lags.", []string{"set", "member", "site"}, nil),
+		promiseHolding: prometheus.NewDesc("hadron_data_promise_holding",
+			"Whether a mirror set's commits wait for its data-loss mode now (bounded: the DR member behind the bound or no keeper; synchronous: the DR member not streaming).", []string{"set", "mode"}, nil),
+		promiseInForce: prometheus.NewDesc("hadron_data_promise_in_force",
+			"Whether a mirror set's primary keeps its data-loss mode's cross-region requirement (0 when released or waiting to be put back).", []string{"set", "mode"}, nil),
 		certExpiry: prometheus.NewDesc("hadron_cert_expiry_seconds",
 			"When the certificate this daemon serves expires, in Unix seconds (alert on hadron_cert_expiry_seconds - time() < 30 days; rotate with hadron pki rotate).",
 			[]string{"site"}, nil),
@@ -88,7 +93,7 @@ func (m *metrics) handler() http.Handler {
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.verdict, m.observed, m.quorum, m.fenced, m.leader, m.dnsQueries, m.lagBytes, m.lagSeconds, m.certExpiry} {
+	for _, d := range []*prometheus.Desc{m.verdict, m.observed, m.quorum, m.fenced, m.leader, m.dnsQueries, m.lagBytes, m.lagSeconds, m.promiseHolding, m.promiseInForce, m.certExpiry} {
 		ch <- d
 	}
 }
@@ -120,6 +125,10 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			}
 			ch <- prometheus.MustNewConstMetric(m.lagBytes, prometheus.GaugeValue, float64(mem.LagBytes), ds.Name, mem.Name, mem.Site)
 			ch <- prometheus.MustNewConstMetric(m.lagSeconds, prometheus.GaugeValue, mem.LagSeconds, ds.Name, mem.Name, mem.Site)
+		}
+		if p := ds.Promise; p != nil && p.Mode != "async" {
+			ch <- prometheus.MustNewConstMetric(m.promiseHolding, prometheus.GaugeValue, b2f(p.Holding), ds.Name, p.Mode)
+			ch <- prometheus.MustNewConstMetric(m.promiseInForce, prometheus.GaugeValue, b2f(p.InForce), ds.Name, p.Mode)
 		}
 	})
 	q := d.quorum.State()

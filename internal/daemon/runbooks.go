@@ -253,6 +253,8 @@ func (r *runbooks) env(app string, stopped func()) *runbook.Env {
 		// act on the set resumes the run.
 		env.NoDriver = r.data.noDriverFor(a)
 		env.LastKnownFlush = func() data.LSN { return r.data.newestFlush(set) }
+		env.LastPromise = func() *data.Promise { return r.data.promiseSeen(set) }
+		env.LossMode = r.fleet.DataLoss(set).EffectiveMode()
 		for _, ms := range r.fleet.MirrorSets {
 			if ms.Name == set && ms.Spec.Replication != nil {
 				env.MaxAutoLoss = ms.Spec.Replication.MaxLagOnFailover

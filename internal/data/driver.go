@@ -6,6 +6,7 @@ package data
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"hadron.dev/hadron/api/v1alpha1"
@@ -124,6 +125,84 @@ type SetStatus struct {
 	Primary string         `json:"primary,omitempty"`
 	At      time.Time      `json:"at"`
 	Members []MemberStatus `json:"members"`
+	// Promise is how the primary keeps the set's data-loss mode now; nil when no
+	// primary could be read.
+	Promise *Promise `json:"promise,omitempty"`
+}
+
+// Promise is a mirror set's data-loss mode across regions (the applications' policy)
+// and how its primary keeps it at one observation.
+type Promise struct {
+	Mode v1alpha1.DataLossMode `json:"mode"`
+	// Bound is mode bounded's bound.
+	Bound time.Duration `json:"bound,omitempty"`
+	// Setting is the primary's synchronous_standby_names.
+	Setting string `json:"setting"`
+	// InForce says the setting carries the mode's cross-region requirement: the bound
+	// keeper (bounded) or a member outside the primary's region (synchronous). A
+	// promise not in force was released, or waits for a DR member to catch up.
+	InForce bool `json:"inForce"`
+	// DR is the member the promise is about: the most advanced member outside the
+	// primary's region.
+	DR string `json:"dr,omitempty"`
+	// ConfirmedLag is how far behind the DR member is, in seconds (its LagSeconds).
+	ConfirmedLag float64 `json:"confirmedLag"`
+	// Keeper says the bound keeper streams from the primary (bounded).
+	Keeper bool `json:"keeper,omitempty"`
+	// Holding says commits wait for the promise: the keeper holds or is absent
+	// (bounded), or the member named outside the region does not stream (synchronous).
+	Holding bool `json:"holding,omitempty"`
+	// Restorable says a promise not in force could be put back now: a DR member
+	// streams within it (the monitor then resynchronises).
+	Restorable bool `json:"restorable,omitempty"`
+	// Holders are the members known to hold every acknowledged commit while the
+	// promise is in force: those mode synchronous makes every commit wait for. A
+	// failover promotes one of them, or is a person's decision.
+	Holders []string `json:"holders,omitempty"`
+}
+
+// Holds reports whether member is known to hold every commit p's primary acknowledged.
+func (p *Promise) Holds(member string) bool {
+	if p == nil || !p.InForce {
+		return false
+	}
+	for _, h := range p.Holders {
+		if h == member {
+			return true
+		}
+	}
+	return false
+}
+
+// String is the promise as status prints it, for example "bounded 200ms: in force,
+// west-0 confirmed 80ms behind".
+func (p *Promise) String() string {
+	if p == nil {
+		return "unknown (no primary)"
+	}
+	mode := string(p.Mode)
+	if p.Mode == v1alpha1.DataLossBounded {
+		mode += " " + p.Bound.String()
+	}
+	lag := ""
+	if p.DR != "" {
+		lag = fmt.Sprintf(", %s %s behind", p.DR, (time.Duration(p.ConfirmedLag * float64(time.Second))).Round(time.Millisecond))
+	}
+	switch {
+	case p.Mode == v1alpha1.DataLossAsync || p.Mode == "":
+		return mode + lag
+	case !p.InForce && p.Restorable:
+		return mode + ": not in force, being restored" + lag
+	case !p.InForce:
+		return mode + ": not in force (released or waiting for the DR member to catch up)" + lag
+	case p.Holding && p.Mode == v1alpha1.DataLossBounded && !p.Keeper:
+		return mode + ": commits wait: no bound keeper streams from the primary" + lag
+	case p.Holding && p.Mode == v1alpha1.DataLossBounded:
+		return mode + ": commits wait: the DR member is behind the bound" + lag
+	case p.Holding:
+		return mode + ": commits wait for the DR member" + lag
+	}
+	return mode + ": in force" + lag
 }
 
 // Member returns the status of the named member, or nil.

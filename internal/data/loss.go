@@ -25,6 +25,9 @@ type Loss struct {
 	Transactions int64  `json:"transactions"`
 	Counted      bool   `json:"counted"`
 	Method       string `json:"method"`
+	// Window is the time from the first lost commit to the last, from their commit
+	// records, when they were counted on the old primary (0 otherwise, or for one).
+	Window time.Duration `json:"window,omitempty"`
 }
 
 // None reports whether the promotion lost nothing.

@@ -24,6 +24,7 @@ const (
 	DefaultThreshold   = 10 * time.Second
 	DefaultMinInterval = 10 * time.Minute
 	DefaultSynchronous = true
+	DefaultDataLoss    = v1alpha1.DataLossAsync
 	DefaultCapacityAPI = "apps/v1"
 )
 
@@ -70,6 +71,9 @@ func defaultApplication(a *v1alpha1.Application) {
 	p := &a.Spec.Policy
 	if p.Standby == "" {
 		p.Standby = DefaultStandby
+	}
+	if p.DataLoss == nil && a.Spec.Data != nil {
+		p.DataLoss = &v1alpha1.DataLoss{Mode: DefaultDataLoss}
 	}
 	if af := p.AutomaticFailover; af != nil {
 		if af.Threshold == nil {

@@ -65,6 +65,17 @@ func (f *Fleet) MirrorSet(name string) *v1alpha1.MirrorSet {
 	return nil
 }
 
+// DataLoss is the data-loss mode of mirror set set: the one its applications' policies
+// name (validation makes them agree), async when none names one or none uses the set.
+func (f *Fleet) DataLoss(set string) v1alpha1.DataLoss {
+	for _, a := range f.Applications {
+		if a.Spec.Data != nil && a.Spec.Data.MirrorSet == set && a.Spec.Policy.DataLoss != nil {
+			return *a.Spec.Policy.DataLoss
+		}
+	}
+	return v1alpha1.DataLoss{Mode: v1alpha1.DataLossAsync}
+}
+
 // DNSProvider returns the named DNS provider, or nil.
 func (f *Fleet) DNSProvider(name string) *v1alpha1.DNSProvider {
 	for _, p := range f.DNSProviders {

@@ -36,10 +36,19 @@ type checker struct {
 	regionList []string
 	sets       map[string]*v1alpha1.MirrorSet
 	setNames   []string
+	// setLoss is the first application's data-loss mode of each mirror set, by set
+	// name: every other application of the set must say the same.
+	setLoss map[string]lossOf
+}
+
+// lossOf is an application's data-loss mode.
+type lossOf struct {
+	app  string
+	loss string
 }
 
 func newChecker(f *Fleet, structural []FieldError) *checker {
-	c := &checker{f: f, structural: structural, sites: map[string]*v1alpha1.Site{}, regions: map[string]bool{}, sets: map[string]*v1alpha1.MirrorSet{}}
+	c := &checker{f: f, structural: structural, sites: map[string]*v1alpha1.Site{}, regions: map[string]bool{}, sets: map[string]*v1alpha1.MirrorSet{}, setLoss: map[string]lossOf{}}
 	for _, s := range f.Sites {
 		if _, dup := c.sites[s.Name]; !dup && s.Name != "" {
 			c.sites[s.Name] = s

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -25,6 +26,7 @@ func (c *checker) data(d doc, a *v1alpha1.Application, appSites []string) {
 			d.bad("spec.data.mirrorSet", "mirror set %q has its primary at site %q but the application is active at %q", set.Name, prim[0].Site, p.ActiveSite)
 		}
 	}
+	c.dataLoss(d, a, set)
 	if p.RPO == nil {
 		return
 	}
@@ -40,6 +42,101 @@ func (c *checker) data(d doc, a *v1alpha1.Application, appSites []string) {
 		d.bad("spec.policy.rpo", "RPO 0 needs synchronous replication, but mirror set %q sets spec.replication.synchronous: false", set.Name)
 	case !hasRole(set, v1alpha1.RoleFailover):
 		d.bad("spec.policy.rpo", "RPO 0 needs a synchronous failover member, but mirror set %q has none", set.Name)
+	}
+}
+
+// MinBound is the smallest bound of mode bounded: the resolution at which the primary's
+// bound keeper follows the DR member's confirmed position.
+const MinBound = 10 * time.Millisecond
+
+// dataLoss checks spec.policy.dataLoss: its own fields, then what the mirror set must
+// have to keep the promise, then that every application of the set says the same.
+func (c *checker) dataLoss(d doc, a *v1alpha1.Application, set *v1alpha1.MirrorSet) {
+	dl := a.Spec.Policy.DataLoss
+	if dl == nil {
+		c.sameLoss(d, a, set)
+		return
+	}
+	const path = "spec.policy.dataLoss"
+	if a.Spec.Data == nil {
+		d.bad(path, "a data-loss mode needs data to keep: set spec.data.mirrorSet")
+		return
+	}
+	if !d.required(path+".mode", string(dl.Mode)) {
+		return
+	}
+	oneOf(d, path+".mode", dl.Mode, v1alpha1.DataLossAsync, v1alpha1.DataLossBounded, v1alpha1.DataLossSynchronous)
+	switch {
+	case dl.Mode != v1alpha1.DataLossBounded && dl.Bound != nil:
+		d.bad(path+".bound", "only with mode bounded (mode is %s)", dl.Mode)
+	case dl.Mode != v1alpha1.DataLossBounded:
+	case dl.Bound == nil:
+		d.bad(path+".bound", "required with mode bounded: the most writes, in time, a lost region may take with it (for example 200ms)")
+	case dl.Bound.Duration <= 0:
+		d.bad(path+".bound", "%s is not positive: the most writes, in time, a lost region may take with it (for example 200ms)", dl.Bound.Duration)
+	case dl.Bound.Duration < MinBound:
+		d.bad(path+".bound", "%s is below %s, the resolution at which the primary follows the DR member; use mode synchronous to lose nothing", dl.Bound.Duration, MinBound)
+	case a.Spec.Policy.RPO != nil && a.Spec.Policy.RPO.Duration > 0 && dl.Bound.Duration > a.Spec.Policy.RPO.Duration:
+		d.bad(path+".bound", "%s is more than spec.policy.rpo %s: a lost region could take more than the RPO promises", dl.Bound.Duration, a.Spec.Policy.RPO.Duration)
+	}
+	if set == nil {
+		return
+	}
+	local, remote, known := c.regionCounts(set)
+	if !known {
+		return // the primary's site is reported where it is defined
+	}
+	if (dl.Mode == v1alpha1.DataLossBounded || dl.Mode == v1alpha1.DataLossSynchronous) && remote == 0 {
+		d.bad(path+".mode", "mode %s keeps a promise about the DR member, but mirror set %q has no member outside the primary's region", dl.Mode, set.Name)
+	}
+	if dl.Mode == v1alpha1.DataLossSynchronous {
+		switch {
+		case local == 0:
+			d.bad(path+".mode", "mode synchronous needs a failover member in the primary's region (a commit waits for it and for the DR member), but mirror set %q has none", set.Name)
+		case set.Spec.Replication != nil && set.Spec.Replication.Synchronous != nil && !*set.Spec.Replication.Synchronous:
+			d.bad(path+".mode", "mode synchronous makes the failover member synchronous, but mirror set %q sets spec.replication.synchronous: false", set.Name)
+		}
+	}
+	c.sameLoss(d, a, set)
+}
+
+// regionCounts counts set's members besides the primary in the primary's region
+// and outside it, by their sites' regions (what the driver goes by, whatever the role
+// says); known is false when the primary's region or a member's site is not known.
+func (c *checker) regionCounts(set *v1alpha1.MirrorSet) (local, remote int, known bool) {
+	prim := primaries(set)
+	if len(prim) != 1 || c.sites[prim[0].Site] == nil {
+		return 0, 0, false
+	}
+	region := c.sites[prim[0].Site].Spec.Region
+	for _, m := range set.Spec.Members {
+		s := c.sites[m.Site]
+		if s == nil {
+			// Its site is reported where the member is defined; counting without it
+			// would add a second, misleading problem.
+			return 0, 0, false
+		}
+		switch {
+		case m.Role == v1alpha1.RolePrimary || s.Spec.Role == v1alpha1.SiteRoleWitness:
+		case s.Spec.Region == region:
+			local++
+		default:
+			remote++
+		}
+	}
+	return local, remote, true
+}
+
+// sameLoss checks that a says what the first application of set said.
+func (c *checker) sameLoss(d doc, a *v1alpha1.Application, set *v1alpha1.MirrorSet) {
+	if set == nil {
+		return
+	}
+	mine := lossOf{app: a.Name, loss: a.Spec.Policy.DataLoss.String()}
+	if first, ok := c.setLoss[set.Name]; !ok {
+		c.setLoss[set.Name] = mine
+	} else if first.loss != mine.loss {
+		d.bad("spec.policy.dataLoss", "%s, but application %q says %s for the same mirror set %q: its primary keeps one promise", mine.loss, first.app, first.loss, set.Name)
 	}
 }
 

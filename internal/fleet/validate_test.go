@@ -244,6 +244,84 @@ var validationCases = []struct {
 	{"rpo without data", []edit{{"  data:\n    mirrorSet: shop-db\n", ""}}, []string{
 		app + `spec.policy.rpo: an RPO promise needs data to keep: set spec.data.mirrorSet`,
 	}},
+
+	// Data-loss modes.
+	{"bounded", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: bounded, bound: 200ms}\n"}}, nil},
+	{"synchronous", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: synchronous}\n"}}, nil},
+	{"bounded within the rpo", []edit{{"    rpo: 0s\n", "    rpo: 1s\n    dataLoss: {mode: bounded, bound: 1s}\n"}}, nil},
+	{"bounded without a bound", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: bounded}\n"}}, []string{
+		app + `spec.policy.dataLoss.bound: required with mode bounded: the most writes, in time, a lost region may take with it (for example 200ms)`,
+	}},
+	{"bound with another mode", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: async, bound: 200ms}\n"}}, []string{
+		app + `spec.policy.dataLoss.bound: only with mode bounded (mode is async)`,
+	}},
+	{"bound too small", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: bounded, bound: 5ms}\n"}}, []string{
+		app + `spec.policy.dataLoss.bound: 5ms is below 10ms, the resolution at which the primary follows the DR member; use mode synchronous to lose nothing`,
+	}},
+	{"negative bound", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: bounded, bound: -200ms}\n"}}, []string{
+		app + `spec.policy.dataLoss.bound: -200ms is not positive: the most writes, in time, a lost region may take with it (for example 200ms)`,
+	}},
+	{"zero bound", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: bounded, bound: 0s}\n"}}, []string{
+		app + `spec.policy.dataLoss.bound: 0s is not positive: the most writes, in time, a lost region may take with it (for example 200ms)`,
+	}},
+	{"bound that is not a duration", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: bounded, bound: soon}\n"}}, []string{
+		app + `spec.policy.dataLoss.bound: expected a duration such as "1s" or "500ms", got the string "soon"`,
+	}},
+	{"bound above the rpo", []edit{{"    rpo: 0s\n", "    rpo: 100ms\n    dataLoss: {mode: bounded, bound: 200ms}\n"}}, []string{
+		app + `spec.policy.dataLoss.bound: 200ms is more than spec.policy.rpo 100ms: a lost region could take more than the RPO promises`,
+	}},
+	{"unknown mode", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: sync}\n"}}, []string{
+		app + `spec.policy.dataLoss.mode: "sync" is not one of async, bounded, synchronous (did you mean "async"?)`,
+	}},
+	{"data-loss mode without data", []edit{{"    rpo: 0s\n", "    dataLoss: {mode: synchronous}\n"}, {"  data:\n    mirrorSet: shop-db\n", ""}}, []string{
+		app + `spec.policy.dataLoss: a data-loss mode needs data to keep: set spec.data.mirrorSet`,
+	}},
+	{"synchronous without a DR member", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: synchronous}\n"},
+		{"    - name: west-0\n      site: west\n      zone: a\n      role: dr-async\n      address: {address: 10.2.1.10:5432}\n", ""}}, []string{
+		app + `spec.policy.dataLoss.mode: mode synchronous keeps a promise about the DR member, but mirror set "shop-db" has no member outside the primary's region`,
+	}},
+	{"bounded without a DR member", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: bounded, bound: 200ms}\n"},
+		{"    - name: west-0\n      site: west\n      zone: a\n      role: dr-async\n      address: {address: 10.2.1.10:5432}\n", ""}}, []string{
+		app + `spec.policy.dataLoss.mode: mode bounded keeps a promise about the DR member, but mirror set "shop-db" has no member outside the primary's region`,
+	}},
+	{"async without a DR member", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: async}\n"},
+		{"    - name: west-0\n      site: west\n      zone: a\n      role: dr-async\n      address: {address: 10.2.1.10:5432}\n", ""}}, nil},
+	{"synchronous without a failover member", []edit{{"    rpo: 0s\n", "    dataLoss: {mode: synchronous}\n"},
+		{"    - name: east-1\n      site: east\n      zone: b\n      role: failover\n      address: {address: 10.1.1.11:5432}\n", ""}}, []string{
+		app + `spec.policy.dataLoss.mode: mode synchronous needs a failover member in the primary's region (a commit waits for it and for the DR member), but mirror set "shop-db" has none`,
+	}},
+	{"synchronous with asynchronous failover members", []edit{{"    rpo: 0s\n", "    dataLoss: {mode: synchronous}\n"}, {"synchronous: true", "synchronous: false"}}, []string{
+		app + `spec.policy.dataLoss.mode: mode synchronous makes the failover member synchronous, but mirror set "shop-db" sets spec.replication.synchronous: false`,
+	}},
+	{"two applications, two modes", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: synchronous}\n"}, {"", `apiVersion: hadron.dev/v1alpha1
+kind: Application
+metadata:
+  name: shop-admin
+spec:
+  namespace: shop
+  policy:
+    mode: active-passive
+    activeSite: east
+    standbySites: [west]
+    dataLoss: {mode: bounded, bound: 1s}
+  data:
+    mirrorSet: shop-db
+`}}, []string{
+		`fleet.yaml: Application "shop-admin": spec.policy.dataLoss: bounded 1s, but application "shop" says synchronous for the same mirror set "shop-db": its primary keeps one promise`,
+	}},
+	{"two applications, one left at the default", []edit{{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: {mode: async}\n"}, {"", `apiVersion: hadron.dev/v1alpha1
+kind: Application
+metadata:
+  name: shop-admin
+spec:
+  namespace: shop
+  policy:
+    mode: active-passive
+    activeSite: east
+    standbySites: [west]
+  data:
+    mirrorSet: shop-db
+`}}, nil},
 	{"secret on a witness", []edit{{"passwordFrom: {env: SHOP_DB_PASSWORD}", "passwordFrom: {secret: {site: witness, namespace: shop, name: db, key: password}}"}}, []string{
 		set + `spec.credentials.passwordFrom.secret.site: site "witness" is a witness: it has no Kubernetes cluster to keep the Secret in`,
 	}},

@@ -76,11 +76,24 @@ type Application struct {
 	StandbySites      []string           `json:"standbySites,omitempty"`
 	Standby           string             `json:"standby"`
 	RPO               string             `json:"rpo,omitempty"`
+	DataLoss          *DataLoss          `json:"dataLoss,omitempty"`
 	AutomaticFailover *AutomaticFailover `json:"automaticFailover,omitempty"`
 	Capacity          []string           `json:"capacity,omitempty"`
 	DNS               *DNS               `json:"dns,omitempty"`
 	Health            Health             `json:"health"`
 	MirrorSet         string             `json:"mirrorSet,omitempty"`
+}
+
+// DataLoss is an application's data-loss mode across regions and what it means for
+// its mirror set: which members every commit waits for, and what a lost region costs.
+type DataLoss struct {
+	Mode  string `json:"mode"`
+	Bound string `json:"bound,omitempty"`
+	// DR are the members in other regions the promise is about.
+	DR []string `json:"dr,omitempty"`
+	// Commits says what a commit waits for; Loss what a lost or cut-off region costs.
+	Commits string `json:"commits"`
+	Loss    string `json:"loss"`
 }
 
 // AutomaticFailover is shown only when enabled.
@@ -176,9 +189,80 @@ func TopologyOf(f *fleet.Fleet) *Topology {
 	}
 	t.Voting.Majority = len(t.Voting.Sites)/2 + 1
 	for _, a := range f.Applications {
-		t.Applications = append(t.Applications, applicationOf(a))
+		app := applicationOf(a)
+		if a.Spec.Data != nil {
+			app.DataLoss = dataLossOf(f, a)
+		}
+		t.Applications = append(t.Applications, app)
 	}
 	return t
+}
+
+// dataLossOf describes a's data-loss mode on its mirror set.
+func dataLossOf(f *fleet.Fleet, a *v1alpha1.Application) *DataLoss {
+	dl := v1alpha1.DataLoss{Mode: v1alpha1.DataLossAsync}
+	if a.Spec.Policy.DataLoss != nil {
+		dl = *a.Spec.Policy.DataLoss
+	}
+	out := &DataLoss{Mode: string(dl.EffectiveMode())}
+	set := f.MirrorSet(a.Spec.Data.MirrorSet)
+	inRegion := "the in-region failover member"
+	if set != nil {
+		primaryRegion := ""
+		var failover []string
+		for _, m := range set.Spec.Members {
+			if m.Role == v1alpha1.RolePrimary {
+				if s := f.Site(m.Site); s != nil {
+					primaryRegion = s.Spec.Region
+				}
+			}
+		}
+		for _, m := range set.Spec.Members {
+			region := ""
+			if s := f.Site(m.Site); s != nil {
+				region = s.Spec.Region
+			}
+			switch {
+			case m.Role == v1alpha1.RolePrimary:
+			case region != primaryRegion:
+				out.DR = append(out.DR, m.Name)
+			case m.Role == v1alpha1.RoleFailover:
+				failover = append(failover, m.Name)
+			}
+		}
+		if len(failover) > 0 {
+			inRegion = strings.Join(failover, " or ")
+		}
+		if r := set.Spec.Replication; r != nil && r.Synchronous != nil && !*r.Synchronous {
+			inRegion = ""
+		}
+	}
+	dr := "the DR member"
+	if len(out.DR) > 0 {
+		dr = strings.Join(out.DR, " or ")
+	}
+	local := ""
+	if inRegion != "" {
+		local = inRegion + " and "
+	}
+	switch dl.EffectiveMode() {
+	case v1alpha1.DataLossBounded:
+		b := dl.Bound.Duration.String()
+		out.Bound = b
+		out.Commits = local + "the bound keeper, which lets a commit through only while " + dr + " confirmed the writes older than " + b + " (otherwise commits wait)"
+		out.Loss = "at most " + b + " of writes, lost or cut off"
+	case v1alpha1.DataLossSynchronous:
+		out.Commits = local + dr + ": one round trip across regions each"
+		out.Loss = "no acknowledged write, lost or cut off"
+	default:
+		if inRegion != "" {
+			out.Commits = inRegion
+		} else {
+			out.Commits = "the primary alone"
+		}
+		out.Loss = "lost: the replication lag to " + dr + "; cut off: the lag and what it acknowledges until its daemon fences it (about 2 s)"
+	}
+	return out
 }
 
 func siteOf(s *v1alpha1.Site, members map[string][]ZoneMember) Site {

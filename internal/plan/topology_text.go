@@ -69,6 +69,15 @@ func (t *Topology) WriteText(out io.Writer) error {
 		if a.RPO != "" {
 			p("    rpo\t%s", a.RPO)
 		}
+		if d := a.DataLoss; d != nil {
+			mode := d.Mode
+			if d.Bound != "" {
+				mode += " " + d.Bound
+			}
+			p("    data loss\t%s", mode)
+			p("      commits wait for\t%s", d.Commits)
+			p("      a region costs\t%s", d.Loss)
+		}
 		for _, c := range a.Capacity {
 			p("    capacity\t%s", c)
 		}

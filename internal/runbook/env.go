@@ -8,6 +8,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/data"
 )
@@ -68,6 +69,11 @@ type Env struct {
 	// LastKnownFlush is the old primary's last flush position the daemon observed,
 	// used when the old primary cannot be read any more (nil: unknown).
 	LastKnownFlush func() data.LSN
+	// LastPromise is how the old primary kept the mirror set's data-loss mode at the
+	// daemon's last observation of it, for a failover that cannot read it any more
+	// (nil: unknown). LossMode is the mode the fleet gives the set ("" for none).
+	LastPromise func() *data.Promise
+	LossMode    v1alpha1.DataLossMode
 	// MaxAutoLoss is the most WAL (bytes) an automatic failover may lose (the mirror
 	// set's maxLagOnFailover); nil: no bound. A person's decision is not bounded.
 	MaxAutoLoss *int64

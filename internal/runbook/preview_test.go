@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/data/memory"
 )
@@ -24,6 +25,11 @@ func TestDataStepPreviews(t *testing.T) {
 		return m
 	}
 	limit := int64(1024)
+	regionLost := func() []*memory.Member {
+		e := member("east-0", "east", true, 0x5000, 0x5000)
+		e.Reachable = false
+		return []*memory.Member{e, member("west-0", "west", false, 0x5000, 0x5000)}
+	}
 	type want struct {
 		step      string
 		would     []string // substrings of the preview
@@ -85,6 +91,71 @@ func TestDataStepPreviews(t *testing.T) {
 		want: []want{
 			{StepFence, []string{"fence east-0"}, ""},
 			{StepPromote, nil, "would lose 4096 bytes, more than maxLagOnFailover 1024"},
+		},
+	}, {
+		name:    "mode synchronous, region lost: the automatic failover promotes a member every commit waited for",
+		members: regionLost,
+		env: func(env *Env) {
+			env.LossMode = v1alpha1.DataLossSynchronous
+			env.LastPromise = func() *data.Promise {
+				return &data.Promise{Mode: v1alpha1.DataLossSynchronous, InForce: true, Holders: []string{"east-1", "west-0"}, Setting: `ANY 2 ("east-1", "west-0")`}
+			}
+		},
+		rec:   Record{Kind: Failover, From: "east", To: "west", Who: "auto"},
+		steps: []Def{fence, promote},
+		want: []want{
+			{StepFence, []string{"no reachable primary at east"}, ""},
+			{StepPromote, []string{"promote west-0"}, ""},
+		},
+	}, {
+		name:    "mode synchronous, region lost: not a member every commit waited for, a person decides",
+		members: regionLost,
+		env: func(env *Env) {
+			env.LossMode = v1alpha1.DataLossSynchronous
+			env.LastPromise = func() *data.Promise {
+				return &data.Promise{Mode: v1alpha1.DataLossSynchronous, InForce: true, Holders: []string{"east-1", "west-1"}}
+			}
+		},
+		rec:   Record{Kind: Failover, From: "east", To: "west", Who: "auto"},
+		steps: []Def{fence, promote},
+		want: []want{
+			{StepFence, nil, ""},
+			{StepPromote, nil, "west-0 is not one of the members every commit waited for (east-1, west-1)"},
+		},
+	}, {
+		name:    "mode synchronous, region lost, promise not in force: a person decides",
+		members: regionLost,
+		env: func(env *Env) {
+			env.LossMode = v1alpha1.DataLossSynchronous
+			env.LastPromise = func() *data.Promise {
+				return &data.Promise{Mode: v1alpha1.DataLossSynchronous, Setting: `ANY 1 ("east-1")`}
+			}
+		},
+		rec:   Record{Kind: Failover, From: "east", To: "west", Who: "auto"},
+		steps: []Def{fence, promote},
+		want: []want{
+			{StepFence, nil, ""},
+			{StepPromote, nil, `mode synchronous was not in force when the old primary was last seen (ANY 1 ("east-1"))`},
+		},
+	}, {
+		name:    "mode synchronous, never seen: a person decides; a person's own failover goes on",
+		members: regionLost,
+		env:     func(env *Env) { env.LossMode = v1alpha1.DataLossSynchronous },
+		rec:     Record{Kind: Failover, From: "east", To: "west", Who: "auto"},
+		steps:   []Def{fence, promote},
+		want: []want{
+			{StepFence, nil, ""},
+			{StepPromote, nil, "how the old primary kept it was never seen"},
+		},
+	}, {
+		name:    "mode synchronous: a person's failover is not held back",
+		members: regionLost,
+		env:     func(env *Env) { env.LossMode = v1alpha1.DataLossSynchronous },
+		rec:     Record{Kind: Failover, From: "east", To: "west", Who: "alice"},
+		steps:   []Def{fence, promote},
+		want: []want{
+			{StepFence, nil, ""},
+			{StepPromote, []string{"promote west-0"}, ""},
 		},
 	}, {
 		name: "switchover: fence the primary, wait for replay, promote losing nothing, rejoin the old site",

@@ -92,6 +92,9 @@ type Record struct {
 	RTO       Duration   `json:"rto,omitempty"`
 	SystemRTO Duration   `json:"systemRTO,omitempty"`
 	RPO       *data.Loss `json:"rpo,omitempty"`
+	// Promise is the mirror set's data-loss mode across regions as the old primary
+	// last kept it, recorded by the fence step: the promise the RPO is measured against.
+	Promise *data.Promise `json:"promise,omitempty"`
 
 	// NeedsForce is set when the run stopped because going on needs a person's
 	// acceptance (an automatic promotion above the loss bound): a resume must be forced.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/retry"
@@ -46,6 +47,7 @@ func fenceDo(env *Env, ctx context.Context, token coord.Token, r *Record) (strin
 	if env.LastKnownFlush != nil {
 		r.LastFlush = max(r.LastFlush, env.LastKnownFlush())
 	}
+	recordPromise(env, st, r)
 	for _, m := range writers(st, r.To, true) {
 		if err := env.Data.Fence(ctx, m.Member, token.Rev); err != nil {
 			// A reachable primary that cannot be fenced would be a second writer.
@@ -62,6 +64,26 @@ func fenceDo(env *Env, ctx context.Context, token coord.Token, r *Record) (strin
 		detail += "; no reachable primary at " + r.From
 	}
 	return detail + "; last flush " + r.LastFlush.String(), nil
+}
+
+// recordPromise records how the old primary kept the set's data-loss mode: as st
+// shows it while that primary still accepts writes, else as the daemon last saw it. A
+// promise recorded already (by an earlier attempt, before the fence) stays.
+func recordPromise(env *Env, st *data.SetStatus, r *Record) {
+	if r.Promise != nil {
+		return
+	}
+	if p := st.Member(st.Primary); p != nil && p.Site != r.To && st.Promise != nil {
+		pr := *st.Promise
+		r.Promise = &pr
+		return
+	}
+	if env.LastPromise != nil {
+		if pr := env.LastPromise(); pr != nil {
+			c := *pr
+			r.Promise = &c
+		}
+	}
 }
 
 // recordFlush raises r's last flush to the furthest any reachable member outside the
@@ -104,6 +126,7 @@ func fencePreview(env *Env, ctx context.Context, r *Record) (string, error) {
 	if env.LastKnownFlush != nil {
 		r.LastFlush = max(r.LastFlush, env.LastKnownFlush())
 	}
+	recordPromise(env, st, r)
 	for _, m := range writers(st, r.To, true) {
 		r.OldPrimary = m.Member
 		parts = append(parts, fmt.Sprintf("fence %s (primary at %s, flushed %s)", m.Member, m.Site, m.FlushLSN))
@@ -152,6 +175,9 @@ func promoteDo(env *Env, ctx context.Context, token coord.Token, r *Record) (str
 	if err := autoLossAllowed(r, m.FlushLSN, env.MaxAutoLoss); err != nil {
 		return "", fmt.Errorf("promote %s: %w", m.Member, err)
 	}
+	if err := holdsEveryCommit(env, r, m.Member); err != nil {
+		return "", fmt.Errorf("promote %s: %w", m.Member, err)
+	}
 	res, err := env.Data.Promote(ctx, m.Member, data.TokenFor(*m, token.Rev))
 	if err != nil {
 		return "", fmt.Errorf("promote %s: %w", m.Member, err)
@@ -177,6 +203,9 @@ func promotePreview(env *Env, ctx context.Context, r *Record) (string, error) {
 		return "", err
 	}
 	if err := autoLossAllowed(r, m.FlushLSN, env.MaxAutoLoss); err != nil {
+		return "", fmt.Errorf("promote %s: %w", m.Member, err)
+	}
+	if err := holdsEveryCommit(env, r, m.Member); err != nil {
 		return "", fmt.Errorf("promote %s: %w", m.Member, err)
 	}
 	r.Promoted = m.Member
@@ -254,6 +283,26 @@ func autoLossAllowed(r *Record, flush data.LSN, limit *int64) error {
 	}
 	if est := data.EstimateLoss(r.LastFlush, flush); est.Bytes > *limit {
 		return retry.Permanent("%w: automatic promotion would lose %d bytes, more than maxLagOnFailover %d; a person must decide", ErrLossBound, est.Bytes, *limit)
+	}
+	return nil
+}
+
+// holdsEveryCommit refuses an automatic promotion, in mode synchronous, of a member
+// not known to hold every commit the old primary acknowledged: one its commits did not
+// wait for when it was last seen, or any member when the promise was not in force or
+// was never seen. Promoting it could lose acknowledged writes, which the mode promises
+// never happens: a person decides then (hadron failover --force, or a forced resume).
+func holdsEveryCommit(env *Env, r *Record, member string) error {
+	if r.Who != "auto" || r.Force || env.LossMode != v1alpha1.DataLossSynchronous {
+		return nil
+	}
+	switch p := r.Promise; {
+	case p == nil:
+		return retry.Permanent("%w: mode synchronous, but how the old primary kept it was never seen, so no member is known to hold every commit; a person must decide", ErrLossBound)
+	case !p.InForce:
+		return retry.Permanent("%w: mode synchronous was not in force when the old primary was last seen (%s): no member is known to hold every commit; a person must decide", ErrLossBound, p.Setting)
+	case !p.Holds(member):
+		return retry.Permanent("%w: mode synchronous: %s is not one of the members every commit waited for (%s); a person must decide", ErrLossBound, member, strings.Join(p.Holders, ", "))
 	}
 	return nil
 }

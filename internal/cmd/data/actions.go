@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/data/monitor"
 	"hadron.dev/hadron/internal/data/postgres"
@@ -204,7 +205,8 @@ func monitorCommand(o *options) *cobra.Command {
 repoint the other members at the new primary; fence and rejoin (pg_rewind) an old
 primary that comes back. With replication.maxLagOnFailover set, an in-region member
 that was not synchronous may be promoted when it lags by at most that many bytes. A DR
-member in another region is never promoted automatically.
+member in another region is never promoted automatically. For a set in data-loss mode
+bounded it also runs the bound keeper on the primary (commits wait while none runs).
 
 When the fleet has hadron daemons, they monitor its mirror sets themselves: the command
 refuses, naming their leader (or saying that none answered), unless --force; a forced
@@ -237,6 +239,9 @@ monitor acts outside them and its promotions are not recorded in the ledger.`,
 				Logger: o.logger().With("component", "data/monitor", "set", args[0])}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if f.DataLoss(args[0]).EffectiveMode() == v1alpha1.DataLossBounded {
+				go keepBound(ctx, d)
+			}
 			err = m.Run(ctx)
 			if errors.Is(err, context.Canceled) {
 				return nil

@@ -1,5 +1,5 @@
-// Package data wires `hadron data ...`: status, verify, promote, rejoin, bootstrap and
-// monitor of a fleet's mirror sets.
+// Package data wires `hadron data ...`: status, verify, promote, rejoin, bootstrap,
+// monitor and release of a fleet's mirror sets.
 package data
 
 import (
@@ -31,7 +31,7 @@ func Command() *cobra.Command {
 		Use:           "data",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Short:         "Replicated PostgreSQL databases: status, verify, promote, rejoin, bootstrap, monitor",
+		Short:         "Replicated PostgreSQL databases: status, verify, promote, rejoin, bootstrap, monitor, release",
 		Long: `Operate a fleet's mirror sets: a PostgreSQL primary, an in-region synchronous
 failover member and asynchronous DR members in other regions.
 
@@ -45,7 +45,7 @@ set and member names are checked against the fleet before the password is read.`
 	cli.Alias(pf, "fleet", "file")
 	cli.RegionFlag(pf, &o.region)
 	pf.BoolVarP(&o.verbose, "verbose", "v", false, "log what the driver does to stderr")
-	cmd.AddCommand(statusCommand(o), verifyCommand(o), promoteCommand(o), rejoinCommand(o), bootstrapCommand(o), monitorCommand(o))
+	cmd.AddCommand(statusCommand(o), verifyCommand(o), promoteCommand(o), rejoinCommand(o), bootstrapCommand(o), monitorCommand(o), releaseCommand(o))
 	return cmd
 }
 

@@ -112,6 +112,9 @@ func RenderStatus(w io.Writer, st *data.SetStatus) error {
 	if st.Primary == "" {
 		fmt.Fprintln(w, "no member accepts writes")
 	}
+	if st.Promise != nil {
+		fmt.Fprintf(w, "data loss %s\n", st.Promise)
+	}
 	return nil
 }
 

@@ -22,6 +22,10 @@ func TestBroken(t *testing.T) {
 		return &drill.Phase{Kind: kind, From: "east", To: "west", Lost: make([]int64, lost), RPOTransactions: tx}
 	}
 	inRegion := func(p *drill.Phase) *drill.Phase { p.To = "east-2"; return p }
+	sync := func(a *v1alpha1.Application) *v1alpha1.Application {
+		a.Spec.Policy.DataLoss = &v1alpha1.DataLoss{Mode: v1alpha1.DataLossSynchronous}
+		return a
+	}
 	region := func(site string) string {
 		return map[string]string{"east": "us-east-1", "east-2": "us-east-1", "west": "us-west-2"}[site]
 	}
@@ -41,6 +45,9 @@ func TestBroken(t *testing.T) {
 			"failback east → west lost 0 acknowledged writes, 2 transactions (a planned move loses nothing)"},
 		{"switchover lost nothing", app(nil), drill.Report{Drill: phase(runbook.Switchover, 0, -1)}, ""},
 		{"a drill that did not happen", app(zero), drill.Report{}, ""},
+		{"cross-region failover, mode synchronous, acknowledged writes lost", sync(app(nil)), drill.Report{Drill: phase(runbook.Failover, 2, 5)},
+			"failover east → west lost 2 acknowledged writes (data-loss mode synchronous loses none with a region)"},
+		{"cross-region failover, mode synchronous, only unacknowledged commits lost", sync(app(nil)), drill.Report{Drill: phase(runbook.Failover, 0, 5)}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := strings.Join(Broken(tc.app, region, []drill.Report{tc.report}), "; ")

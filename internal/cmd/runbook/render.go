@@ -5,6 +5,8 @@ import (
 	"io"
 	"time"
 
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/runbook"
 )
 
@@ -57,16 +59,57 @@ func Summary(w io.Writer, r *runbook.Record) {
 		}
 		fmt.Fprintln(w)
 	}
+	if p := r.Promise; p != nil {
+		fmt.Fprintf(w, "  promise: %s\n", promiseLine(p))
+	}
 	if l := r.RPO; l != nil {
+		window := ""
+		if l.Window > 0 {
+			window = fmt.Sprintf(", committed over %s", l.Window)
+		}
 		switch {
 		case l.Bytes < 0:
 			fmt.Fprintf(w, "  RPO: unknown (%s)\n", l.Method)
 		case l.Counted:
-			fmt.Fprintf(w, "  RPO: %d bytes, %d transactions\n", l.Bytes, l.Transactions)
+			fmt.Fprintf(w, "  RPO: %d bytes, %d transactions%s%s\n", l.Bytes, l.Transactions, window, against(r))
 		default:
-			fmt.Fprintf(w, "  RPO: %d bytes (transactions not counted)\n", l.Bytes)
+			fmt.Fprintf(w, "  RPO: %d bytes (transactions not counted)%s\n", l.Bytes, against(r))
 		}
 	}
+}
+
+// promiseLine is the data-loss mode a run recorded, as the old primary kept it.
+func promiseLine(p *data.Promise) string {
+	mode := string(p.Mode)
+	if p.Bound > 0 {
+		mode += " " + p.Bound.String()
+	}
+	switch {
+	case p.Mode == v1alpha1.DataLossAsync || p.Mode == "":
+		return mode + " (a lost region costs the replication lag, a cut-off one also what it acknowledged until fenced)"
+	case !p.InForce:
+		return mode + ", not in force when the old primary was last seen (" + p.Setting + ")"
+	}
+	return mode + ", in force when the old primary was last seen (" + p.Setting + ")"
+}
+
+// against says what the loss means under the promise: which of the lost commits could
+// have been acknowledged.
+func against(r *runbook.Record) string {
+	p, l := r.Promise, r.RPO
+	if p == nil || !p.InForce || l == nil || l.Bytes == 0 {
+		return ""
+	}
+	switch p.Mode {
+	case v1alpha1.DataLossSynchronous:
+		if !p.Holds(r.Promoted) {
+			return "; " + r.Promoted + " was not one of the members every commit waited for: acknowledged writes may be among them"
+		}
+		return "; none was acknowledged: each waited for " + r.Promoted
+	case v1alpha1.DataLossBounded:
+		return fmt.Sprintf("; acknowledged at most those of the %s before the DR member stopped confirming, the rest waited", p.Bound)
+	}
+	return ""
 }
 
 // Print is a run as the ledger keeps it: who decided, every step, the outcome.

@@ -112,7 +112,8 @@ func Render(w io.Writer, st api.Status) {
 	}
 }
 
-// renderData prints a mirror set's members: role, state and lag.
+// renderData prints a mirror set's data-loss mode as its primary keeps it (the DR
+// member's lag against the bound), then its members: role, state and lag.
 func renderData(w io.Writer, ds *api.DataSet) {
 	if ds.Error != "" {
 		fmt.Fprintf(w, "  data %s: %s\n", ds.Name, ds.Error)
@@ -123,6 +124,9 @@ func renderData(w io.Writer, ds *api.DataSet) {
 		primary = "none"
 	}
 	fmt.Fprintf(w, "  data %s: primary %s\n", ds.Name, primary)
+	if p := ds.Promise; p != nil {
+		fmt.Fprintf(w, "  data loss %s\n", p.Summary)
+	}
 	var rows bytes.Buffer
 	tw := tabwriter.NewWriter(&rows, 0, 0, 2, ' ', 0)
 	for _, m := range ds.Members {

@@ -45,12 +45,14 @@ application shop: active east, strategy failover
 		{Name: "east-0", Site: "east", Role: "primary", State: "primary"},
 		{Name: "east-1", Site: "east", Role: "failover", State: "streaming", Sync: true},
 		{Name: "west-0", Site: "west", Role: "dr-async", State: "catching up", LagBytes: 8192, LagSeconds: 0.25},
-	}}
+	}, Promise: &api.DataPromise{Mode: "bounded", Bound: "200ms", InForce: true, Holding: true, DR: "west-0", ConfirmedLagSeconds: 0.25,
+		Summary: "bounded 200ms: commits wait: the DR member is behind the bound, west-0 250ms behind"}}
 	b.Reset()
 	Render(&b, st)
 	for _, line := range []string{
 		"application shop: active east, stand-by pilot-light, strategy failover\n",
-		"  data shop-db: primary east-0\n",
+		"  data shop-db: primary east-0\n" +
+			"  data loss bounded 200ms: commits wait: the DR member is behind the bound, west-0 250ms behind\n",
 		"    east-0  east  primary   primary\n",
 		"    east-1  east  failover  streaming    sync  lag 0 B, 0.0 s\n",
 		"    west-0  west  dr-async  catching up        lag 8192 B, 0.2 s\n",

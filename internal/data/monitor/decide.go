@@ -82,7 +82,9 @@ type Config struct {
 //     (an old primary that came back); rejoin standbys that follow another upstream
 //     (after a failover) and members whose rejoin was cut off (StateRejoining: any
 //     earlier leader's) or that have had no WAL stream for StalledAfter observations;
-//     resync when the synchronous standby stopped streaming.
+//     resync when the synchronous standby stopped streaming, or when the data-loss
+//     mode's promise is not in force and could be (a DR member streams within it
+//     again).
 //   - No primary for FailAfter observations: promote the remembered synchronous member
 //     if it is reachable and on the same system and timeline. Failing that, and only
 //     when MaxLag > 0, promote the most advanced standby of the primary's region whose
@@ -174,8 +176,11 @@ func Decide(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 			syncDown = true
 		}
 	}
-	if syncDown {
+	switch {
+	case syncDown:
 		acts = append(acts, Action{Kind: Resync, Member: p.Member, Reason: "synchronous member " + mem.Sync + " stopped streaming"})
+	case st.Promise != nil && st.Promise.Restorable:
+		acts = append(acts, Action{Kind: Resync, Member: p.Member, Reason: fmt.Sprintf("data-loss mode %s not in force and a DR member streams within it", st.Promise.Mode)})
 	}
 	return next, acts
 }

@@ -68,6 +68,29 @@ func TestDecide(t *testing.T) {
 			wantMem: remembers("e0", ""),
 		},
 		{
+			name: "a data-loss promise not in force that could be: resync puts it back",
+			mem:  healthy,
+			st: func() *data.SetStatus {
+				st := set(primary("e0", "east", 1), standby("e1", "east", "e0", true, data.StateStreaming),
+					standby("w0", "west", "e0", false, data.StateStreaming))
+				st.Promise = &data.Promise{Mode: "bounded", Restorable: true}
+				return st
+			}(),
+			want:    []string{"resync e0"},
+			wantMem: remembers("e0", "e1"),
+		},
+		{
+			name: "a data-loss promise not in force, DR member still out: nothing to do",
+			mem:  healthy,
+			st: func() *data.SetStatus {
+				st := set(primary("e0", "east", 1), standby("e1", "east", "e0", true, data.StateStreaming),
+					standby("w0", "west", "e0", false, data.StateDisconnected))
+				st.Promise = &data.Promise{Mode: "bounded"}
+				return st
+			}(),
+			wantMem: remembers("e0", "e1"),
+		},
+		{
 			name: "a new primary: the old sync member is not carried over",
 			mem:  healthy,
 			st: set(primary("e1", "east", 2), standby("e0", "east", "e1", false, data.StateStreaming),

@@ -42,6 +42,9 @@ type Config struct {
 	Logger *slog.Logger
 	// ConnectTimeout bounds each connection attempt (default 3s).
 	ConnectTimeout time.Duration
+	// Loss is the data-loss mode across regions the set's applications chose
+	// (fleet.DataLoss); the zero value is async.
+	Loss v1alpha1.DataLoss
 }
 
 // Driver implements data.Driver, data.Switchover and data.LossCounter for PostgreSQL.
@@ -82,6 +85,9 @@ func New(cfg Config) (*Driver, error) {
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 3 * time.Second
+	}
+	if cfg.Loss.EffectiveMode() == v1alpha1.DataLossBounded && (cfg.Loss.Bound == nil || cfg.Loss.Bound.Duration <= 0) {
+		return nil, fmt.Errorf("mirror set %s: data-loss mode bounded needs a positive bound", cfg.Set.Name)
 	}
 	roots, err := cfg.TLS.check()
 	if err != nil {

@@ -52,7 +52,7 @@ func ForSet(ctx context.Context, f *fleet.Fleet, set *v1alpha1.MirrorSet, region
 	if err != nil {
 		return nil, err
 	}
-	return New(Config{Set: set, Regions: regions, Password: pw, Region: region, Logger: log, TLS: tls})
+	return New(Config{Set: set, Regions: regions, Password: pw, Region: region, Logger: log, TLS: tls, Loss: f.DataLoss(set.Name)})
 }
 
 // TLSFromFleet is the driver's TLS for set's spec.tls (nil when it is off; paths are

@@ -35,6 +35,8 @@ type lab struct {
 	tls *TLS
 	// caFile is the CA that clients verify the members against ("" without TLS).
 	caFile string
+	// loss is the set's data-loss mode across regions (zero: async).
+	loss v1alpha1.DataLoss
 }
 
 // labOptions change newLab's set.
@@ -42,6 +44,8 @@ type labOptions struct {
 	// plain runs the set without TLS (sslmode disable), as hadron did before TLS: the
 	// benchmarks' baseline.
 	plain bool
+	// loss is the set's data-loss mode across regions (zero: async).
+	loss v1alpha1.DataLoss
 }
 
 // newLab is the set with TLS on in mode verify-full: a CA (internal/pki) and a
@@ -75,7 +79,7 @@ func newLabWith(t testing.TB, opts labOptions) *lab {
 			Credentials: &v1alpha1.Credentials{User: "hadron", ReplicationUser: "replicator"},
 		},
 	}
-	l := &lab{t: t, set: set}
+	l := &lab{t: t, set: set, loss: opts.loss}
 	if !opts.plain {
 		l.issueCertificates(filepath.Join(root, "pki"))
 	}
@@ -110,6 +114,7 @@ func (l *lab) driver(password string) *Driver {
 		Set:      l.set,
 		Regions:  map[string]string{"east": "east", "west": "west"},
 		Password: password,
+		Loss:     l.loss,
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"hadron.dev/hadron/internal/data"
 )
@@ -27,12 +28,17 @@ func (d *Driver) CountLoss(ctx context.Context, oldPrimary string, from, to data
 	}
 	defer conn.Close(context.Background())
 	var n int64
-	if err := conn.QueryRow(ctx, `select count(*) from pg_get_wal_records_info($1::text::pg_lsn, $2::text::pg_lsn)
-		where resource_manager = 'Transaction' and record_type in ('COMMIT', 'COMMIT_PREPARED')`,
-		from.String(), to.String()).Scan(&n); err != nil {
+	var window float64
+	// A commit record's description starts with its commit time.
+	if err := conn.QueryRow(ctx, `select count(*), coalesce(extract(epoch from max(at) - min(at))::float8, 0) from (
+		select substring(description from '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+[+-][0-9:]+')::timestamptz as at
+		from pg_get_wal_records_info($1::text::pg_lsn, $2::text::pg_lsn)
+		where resource_manager = 'Transaction' and record_type in ('COMMIT', 'COMMIT_PREPARED')) c`,
+		from.String(), to.String()).Scan(&n, &window); err != nil {
 		return loss, fmt.Errorf("count loss on %s: %w", oldPrimary, err)
 	}
 	loss.Transactions, loss.Counted = n, true
+	loss.Window = time.Duration(window * float64(time.Second)).Round(time.Millisecond)
 	loss.Method = "pg_walinspect commit records on the old primary in [promoted replay, last primary flush)"
 	return loss, nil
 }

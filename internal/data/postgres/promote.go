@@ -42,7 +42,13 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 	case o.st.ReplayLSN < token.Position:
 		return nil, retry.Retryable("promote %s: %w: replayed %s, token %s", member, data.ErrBehind, o.st.ReplayLSN, token.Position)
 	}
-	final, err := d.detach(ctx, conn, member, g.raise()...)
+	// The promise of the set's data-loss mode carries over to a member promoted in
+	// its old primary's region (promotedSync).
+	old := ""
+	if o.upstreamAddr != "" {
+		old = d.memberAt(o.upstreamAddr, d.region(m))
+	}
+	final, err := d.detach(ctx, conn, member, append(g.raise(), setting{"synchronous_standby_names", d.promotedSync(member, old)})...)
 	if err != nil {
 		return nil, fmt.Errorf("promote %s: %w", member, err)
 	}
@@ -68,13 +74,12 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 
 // detach stops member's WAL receiver (primary_conninfo = ”) and waits until replay
 // reaches the received position, which it returns: the exact end of what the member
-// carries into its promotion. extra settings (the raised fencing token) go in the same
-// round trip. The settings a primary must not inherit from a fenced
-// former primary or a stand-by (read-only by default, synchronous stand-by names) are
-// reset in the same round trip: on a stand-by they change nothing.
+// carries into its promotion. extra settings (the raised fencing token, the synchronous
+// stand-by names it starts with as a primary) go in the same round trip, as does the
+// reset of the read-only default a primary must not inherit from a fenced former
+// primary: on a stand-by these change nothing.
 func (d *Driver) detach(ctx context.Context, conn *pgx.Conn, member string, extra ...setting) (data.LSN, error) {
-	if err := reconfigure(ctx, conn, append(extra, setting{"primary_conninfo", ""}, setting{"default_transaction_read_only", ""},
-		setting{"synchronous_standby_names", ""})...); err != nil {
+	if err := reconfigure(ctx, conn, append(extra, setting{"primary_conninfo", ""}, setting{"default_transaction_read_only", ""})...); err != nil {
 		return 0, fmt.Errorf("detach %s: %w", member, err)
 	}
 	var last, stalled replayState

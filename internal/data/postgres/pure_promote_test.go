@@ -55,12 +55,13 @@ func TestMemberRowFill(t *testing.T) {
 	var o observation
 	primary := memberRow{sysID: 7, readOnly: "on", flush: "0/5000060", walfile: "000000030000000000000005",
 		history: "1\t0/3000000\tno recovery target\n2\t0/4000100\tno recovery target\n",
-		senders: `[["west-0","streaming","async",0.25],["east-1","streaming","sync",0]]`}
+		senders: `[["west-0","streaming","async",0.25,false],["east-1","streaming","sync",0,false],["hadron_bound","streaming","sync",0,true]]`}
 	if err := primary.fill(&o); err != nil {
 		t.Fatal(err)
 	}
 	if !o.st.Primary || o.st.State != data.StateFenced || o.st.Timeline != 3 || o.st.FlushLSN != 0x5000060 ||
-		o.forks[2] != 0x4000100 || o.replicas["west-0"] != (replica{"streaming", "async", 0.25}) || o.replicas["east-1"].syncState != "sync" {
+		o.forks[2] != 0x4000100 || o.replicas["west-0"] != (replica{state: "streaming", syncState: "async", replayLag: 0.25}) || o.replicas["east-1"].syncState != "sync" ||
+		!o.replicas[KeeperName].unconfirmed {
 		t.Fatalf("primary row: %+v forks %v replicas %v", o.st, o.forks, o.replicas)
 	}
 	if err := (memberRow{flush: "0/5000060", walfile: "000000020000000000000005", senders: "[]"}).fill(&observation{}); err == nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,8 @@ type observation struct {
 	// upstreamAddr is the host:port a standby streams from or is configured to.
 	upstreamAddr string
 	receiving    bool
+	// syncNames is a primary's synchronous_standby_names.
+	syncNames string
 	// stale says the session's settings that status depends on differ from the
 	// configuration files: a reload it has not applied yet.
 	stale bool
@@ -47,6 +50,9 @@ const (
 type replica struct {
 	state, syncState string
 	replayLag        float64
+	// unconfirmed says the standby has confirmed less than it was sent: for the bound
+	// keeper, that it holds commits back.
+	unconfirmed bool
 }
 
 // Status observes every member concurrently; see data.Driver.
@@ -135,7 +141,86 @@ func (d *Driver) assemble(obs []observation) (*data.SetStatus, error) {
 		}
 		s.Members = append(s.Members, *m)
 	}
+	if primary != nil {
+		s.Promise = d.promise(primary, s)
+	}
 	return s, nil
+}
+
+// quorumOfAll says whether setting makes every commit wait for all of its n names
+// ("ANY n (...)" or "FIRST n (...)"): then each of them holds every commit.
+func quorumOfAll(setting string, n int) bool {
+	var k int
+	var kind string
+	if _, err := fmt.Sscanf(strings.TrimSpace(setting), "%s %d", &kind, &k); err != nil {
+		return false
+	}
+	kind = strings.ToUpper(kind)
+	return (kind == "ANY" || kind == "FIRST") && k == n && n > 0
+}
+
+// promise is how primary keeps the set's data-loss mode in observation s.
+func (d *Driver) promise(primary *observation, s *data.SetStatus) *data.Promise {
+	pol := d.policy(primary.syncNames)
+	out := &data.Promise{Mode: pol.Mode, Bound: pol.Bound, Setting: primary.syncNames}
+	region := primary.st.Region
+	var dr *data.MemberStatus
+	for i := range s.Members {
+		m := &s.Members[i]
+		if m.Region == region || m.Primary || !m.Reachable {
+			continue
+		}
+		if dr == nil || m.FlushLSN > dr.FlushLSN {
+			dr = m
+		}
+	}
+	if dr != nil {
+		out.DR, out.ConfirmedLag = dr.Member, dr.LagSeconds
+	}
+	named := syncNamesIn(primary.syncNames)
+	keeper, hasKeeper := primary.replicas[KeeperName]
+	out.Keeper = hasKeeper
+	switch pol.Mode {
+	case v1alpha1.DataLossBounded:
+		out.InForce = named[KeeperName]
+		out.Holding = boundHolding(out.InForce, hasKeeper, keeper.unconfirmed, time.Duration(out.ConfirmedLag*float64(time.Second)), pol.Bound)
+	case v1alpha1.DataLossSynchronous:
+		for n := range named {
+			if m := s.Member(n); m != nil && m.Region != region {
+				out.InForce = true
+				if m.State != data.StateStreaming && m.State != data.StateCatchingUp {
+					out.Holding = true
+				}
+			}
+		}
+		if out.InForce && quorumOfAll(primary.syncNames, len(named)) {
+			for n := range named {
+				out.Holders = append(out.Holders, n)
+			}
+			sort.Strings(out.Holders)
+		}
+	default:
+		return out
+	}
+	if !out.InForce {
+		// Could UpdateSync put the cross-region requirement back now?
+		for n := range syncNamesIn(WantedSync(primary.st.Member, region, s.Members, pol)) {
+			if m := s.Member(n); n == KeeperName || (m != nil && m.Region != region) {
+				out.Restorable = true
+			}
+		}
+	}
+	return out
+}
+
+// boundHolding says whether the commits of a bounded set wait now: its requirement is
+// in force and no keeper streams, or the keeper has confirmed less than the primary
+// sent it while the DR member's confirmed lag is at least the bound. The lag alone is
+// not enough: after a quiet spell the next commit is the first WAL the DR member lacks,
+// so the keeper confirms it, and a status read seldom overstates the lag (it counts
+// from its own previous look).
+func boundHolding(inForce, keeper, unconfirmed bool, lag, bound time.Duration) bool {
+	return inForce && (!keeper || (unconfirmed && lag >= bound))
 }
 
 func isAuth(err error) bool { return errors.Is(err, data.ErrAuth) }
@@ -237,13 +322,13 @@ const memberQuery = `select pg_is_in_recovery(), (select system_identifier from 
 	case when pg_is_in_recovery() then '' else coalesce(pg_read_file('pg_wal/' ||
 		substr(pg_walfile_name(pg_current_wal_flush_lsn()), 1, 8) || '.history', 0, 1048576, true), '') end,
 	case when pg_is_in_recovery() then '[]' else coalesce((select json_agg(json_build_array(application_name,
-		coalesce(state, ''), coalesce(sync_state, ''), coalesce(extract(epoch from replay_lag)::float8, 0)))
+		coalesce(state, ''), coalesce(sync_state, ''), coalesce(extract(epoch from replay_lag)::float8, 0), coalesce(flush_lsn < sent_lsn, false)))
 		from pg_stat_replication)::text, '[]') end,
 	coalesce(pg_last_wal_receive_lsn()::text, ''), coalesce(pg_last_wal_replay_lsn()::text, ''),
 	pg_last_xact_replay_timestamp(), (select timeline_id from pg_control_checkpoint()),
 	coalesce((select status from pg_stat_wal_receiver), ''), coalesce((select received_tli from pg_stat_wal_receiver), 0),
 	coalesce((select sender_host || ':' || sender_port from pg_stat_wal_receiver), ''),
-	current_setting('primary_conninfo')`
+	current_setting('primary_conninfo'), current_setting('synchronous_standby_names')`
 
 // memberRow is memberQuery's row.
 type memberRow struct {
@@ -256,13 +341,14 @@ type memberRow struct {
 	lastReplay                       *time.Time
 	ckptTLI, recvTLI                 int32
 	recvStatus, sender, conninfo     string
+	syncNames                        string
 }
 
 func (d *Driver) query(ctx context.Context, conn *pgx.Conn, o *observation) error {
 	var r memberRow
 	if err := conn.QueryRow(ctx, memberQuery).Scan(&r.inRecovery, &r.sysID, &r.readOnly, &r.stale,
 		&r.flush, &r.walfile, &r.history, &r.senders,
-		&r.recv, &r.replay, &r.lastReplay, &r.ckptTLI, &r.recvStatus, &r.recvTLI, &r.sender, &r.conninfo); err != nil {
+		&r.recv, &r.replay, &r.lastReplay, &r.ckptTLI, &r.recvStatus, &r.recvTLI, &r.sender, &r.conninfo, &r.syncNames); err != nil {
 		return err
 	}
 	return r.fill(o)
@@ -277,6 +363,7 @@ func (r memberRow) fill(o *observation) error {
 		return r.fillStandby(o)
 	}
 	o.st.Primary = true
+	o.syncNames = r.syncNames
 	o.st.State = data.StatePrimary
 	if r.readOnly == "on" {
 		o.st.State = data.StateFenced
@@ -305,14 +392,18 @@ func (r memberRow) fill(o *observation) error {
 	}
 	o.replicas = map[string]replica{}
 	for _, s := range senders {
-		if len(s) != 4 {
+		if len(s) < 4 {
 			continue
 		}
 		name, _ := s[0].(string)
 		state, _ := s[1].(string)
 		sync, _ := s[2].(string)
 		lag, _ := s[3].(float64)
-		o.replicas[name] = replica{state: state, syncState: sync, replayLag: lag}
+		r := replica{state: state, syncState: sync, replayLag: lag}
+		if len(s) > 4 {
+			r.unconfirmed, _ = s[4].(bool)
+		}
+		o.replicas[name] = r
 	}
 	return nil
 }

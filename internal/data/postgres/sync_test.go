@@ -63,16 +63,21 @@ func TestSyncApplied(t *testing.T) {
 	for i, tc := range []struct {
 		wanted map[string]bool
 		listed map[string]string
+		absent map[string]bool
 		ok     bool
 	}{
-		{map[string]bool{"a": true}, map[string]string{"a": "quorum", "b": "async"}, true},
-		{map[string]bool{"a": true}, map[string]string{"a": "async", "b": "async"}, false},
-		{map[string]bool{"a": true}, map[string]string{"b": "async"}, false},
-		{map[string]bool{}, map[string]string{"a": "quorum"}, false},
-		{map[string]bool{}, map[string]string{"a": "async"}, true},
-		{map[string]bool{"a": true, "b": true}, map[string]string{"a": "quorum", "b": "quorum"}, true},
+		{map[string]bool{"a": true}, map[string]string{"a": "quorum", "b": "async"}, nil, true},
+		{map[string]bool{"a": true}, map[string]string{"a": "async", "b": "async"}, nil, false},
+		{map[string]bool{"a": true}, map[string]string{"b": "async"}, nil, false},
+		{map[string]bool{}, map[string]string{"a": "quorum"}, nil, false},
+		{map[string]bool{}, map[string]string{"a": "async"}, nil, true},
+		{map[string]bool{"a": true, "b": true}, map[string]string{"a": "quorum", "b": "quorum"}, nil, true},
+		// The keeper (or a DR member) named while it does not stream: commits wait for it.
+		{map[string]bool{"a": true, KeeperName: true}, map[string]string{"a": "sync"}, map[string]bool{KeeperName: true}, true},
+		{map[string]bool{"a": true, KeeperName: true}, map[string]string{"a": "async"}, map[string]bool{KeeperName: true}, false},
+		{map[string]bool{"a": true, "w": true}, map[string]string{"w": "quorum"}, map[string]bool{"w": true}, false},
 	} {
-		if got := syncApplied(tc.wanted, tc.listed); got != tc.ok {
+		if got := syncApplied(tc.wanted, tc.listed, tc.absent); got != tc.ok {
 			t.Errorf("%d: syncApplied(%v, %v) = %v", i, tc.wanted, tc.listed, got)
 		}
 	}

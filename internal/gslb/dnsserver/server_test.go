@@ -12,7 +12,8 @@ import (
 	"hadron.dev/hadron/internal/probe"
 )
 
-func testEngine(t testing.TB) *Engine {
+// testCatalog is the answers of the test fleet.
+func testCatalog(t testing.TB) *gslb.Catalog {
 	t.Helper()
 	f, err := fleet.Load("../testdata/fleet.yaml")
 	if err != nil {
@@ -22,7 +23,13 @@ func testEngine(t testing.TB) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := NewEngine(cat)
+	return cat
+}
+
+// testEngine answers the test fleet in an empty state.
+func testEngine(t testing.TB) *Engine {
+	t.Helper()
+	e, err := NewEngine(testCatalog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,14 +257,7 @@ func TestFastPathIgnoresCookies(t *testing.T) {
 // restarted daemon that has not read etcd must not answer the policy's default site,
 // which a failover may have fenced); the first state makes it answer.
 func TestNoStateNoAnswer(t *testing.T) {
-	f, err := fleet.Load("../testdata/fleet.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := gslb.Compile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := testCatalog(t)
 	e, err := NewEngine(cat)
 	if err != nil {
 		t.Fatal(err)
