@@ -174,6 +174,9 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
   # runc then dies writing it ("can't get final child's PID from pipe: EOF"). This
   # clamps every sandbox and container to no lower than containerd's own value.
   restrict_oom_score_adj = true
+  # The pods' network namespace files go under the node's state (not /run/netns), so a
+  # node whose containerd died without removing its pods leaves none on the host.
+  netns_mounts_under_state_dir = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"

@@ -63,6 +63,9 @@ func TestWriteConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(string(b), "netns_mounts_under_state_dir = true") {
+		t.Errorf("containerd config puts the pods' network namespaces on the host's /run/netns:\n%s", b)
+	}
 	if !strings.Contains(string(b), "restrict_oom_score_adj = true") {
 		t.Errorf("containerd config does not clamp oom_score_adj (RunPodSandbox fails without CAP_SYS_RESOURCE):\n%s", b)
 	}
