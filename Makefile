@@ -25,6 +25,7 @@ hadron-demo:
 
 hadron-lab:
 	cd lab && $(GO) build -o $(BIN)/hadron-lab ./cmd/hadron-lab
+	cd lab && CGO_ENABLED=0 $(GO) build -o $(BIN)/hadron-lab-pause ./cmd/hadron-lab-pause
 
 # external-dns for the lab's `dns: external-dns` (hadron lab up --dns external-dns): the
 # upstream release, built from its Go module; it is large (every provider's SDK), so

@@ -25,6 +25,15 @@ want ss iproute2
 want pgrep procps
 want openssl openssl
 want jq jq
+# Real nodes of the lab (lab.yaml realNodes): a containerd per node, runc, and the CNI
+# plugins for the pods' bridge network. A containerd already installed (Docker's
+# containerd.io on a CI runner) is used as it is.
+want containerd containerd
+want ctr containerd
+have runc || [ -x /usr/sbin/runc ] || want runc runc
+want bridge containernetworking-plugins /usr/lib/cni/bridge
+want nsenter util-linux # each real node runs in its own mount namespace (nsenter, unshare)
+want unshare util-linux
 want chromium chromium # the dashboard's browser tests (internal/dashboard) drive it headless
 
 if [ ${#need_apt[@]} -gt 0 ]; then

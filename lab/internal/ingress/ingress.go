@@ -1,7 +1,10 @@
 // Package ingress is the lab's stand-in for a site's load balancer and ingress
 // controller: it forwards to the site's application process only while the
 // application's Deployment has ready pods in the site's cluster, and answers 503
-// otherwise, so scaling a site up or down is observable over HTTP.
+// otherwise, so scaling a site up or down is observable over HTTP. On a site with real
+// nodes it routes, as a cloud load balancer would, to the ready pods of the Deployment
+// that run there (pod IPs in the site's pod CIDR), and falls back to the process only
+// while there are none.
 package ingress
 
 import (
@@ -13,11 +16,17 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sort"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 )
@@ -30,17 +39,31 @@ type Config struct {
 	Backend    string // host:port of the application process
 	Namespace  string
 	Deployment string
+	// PodCIDR, when set, is the site's real pod network; PodPort the application's
+	// port in its pods.
+	PodCIDR string
+	PodPort int
 }
+
+// BackendHeader names the backend (host:port) that answered a request: a pod IP on a
+// real node, else the application process.
+const BackendHeader = "X-Hadron-Backend"
 
 // Ingress serves one site's load-balancer address.
 type Ingress struct {
 	cfg   Config
 	log   *slog.Logger
 	ready atomic.Int32 // ready replicas of the Deployment
-	srv   *http.Server
-	ln    net.Listener
-	stop  context.CancelFunc
-	done  chan struct{}
+
+	podNet   *net.IPNet
+	mu       sync.Mutex
+	selector labels.Selector        // the Deployment's pod selector, once seen
+	pods     map[string]*corev1.Pod // pods of the namespace by name
+	next     atomic.Uint64          // round-robin over ready pod IPs
+	srv      *http.Server
+	ln       net.Listener
+	stop     context.CancelFunc
+	done     chan struct{}
 }
 
 // Start listens on cfg.Listen and watches the Deployment through client.
@@ -49,10 +72,22 @@ func Start(ctx context.Context, cfg Config, client kubernetes.Interface, log *sl
 	if err != nil {
 		return nil, fmt.Errorf("ingress %s: listen %s: %w", cfg.Site, cfg.Listen, err)
 	}
-	target := &url.URL{Scheme: "http", Host: cfg.Backend}
 	ctx, cancel := context.WithCancel(ctx)
-	in := &Ingress{cfg: cfg, log: log.With("site", cfg.Site), ln: ln, stop: cancel, done: make(chan struct{})}
-	proxy := httputil.NewSingleHostReverseProxy(target)
+	in := &Ingress{cfg: cfg, log: log.With("site", cfg.Site), ln: ln, stop: cancel, done: make(chan struct{}), pods: map[string]*corev1.Pod{}}
+	if cfg.PodCIDR != "" {
+		if _, in.podNet, err = net.ParseCIDR(cfg.PodCIDR); err != nil {
+			cancel()
+			ln.Close()
+			return nil, fmt.Errorf("ingress %s: pod CIDR: %w", cfg.Site, err)
+		}
+	}
+	// The backend is chosen per request (a ready pod, else the process) and travels in
+	// the request's context to the proxy's director.
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(&url.URL{Scheme: "http", Host: r.In.Context().Value(backendKey{}).(string)})
+		r.Out.Host = r.In.Host
+		r.SetXForwarded()
+	}}
 	proxy.Transport = &http.Transport{DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext, ResponseHeaderTimeout: 10 * time.Second, MaxIdleConnsPerHost: 64}
 	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 		in.log.Debug("backend error", "err", err)
@@ -62,14 +97,22 @@ func Start(ctx context.Context, cfg Config, client kubernetes.Interface, log *sl
 		ReadHeaderTimeout: 5 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Hadron-Site", cfg.Site)
-			if in.ready.Load() <= 0 {
-				http.Error(w, fmt.Sprintf("site %s: no ready pods of %s/%s\n", cfg.Site, cfg.Namespace, cfg.Deployment), http.StatusServiceUnavailable)
-				return
+			backend := in.podBackend()
+			if backend == "" {
+				if in.ready.Load() <= 0 {
+					http.Error(w, fmt.Sprintf("site %s: no ready pods of %s/%s\n", cfg.Site, cfg.Namespace, cfg.Deployment), http.StatusServiceUnavailable)
+					return
+				}
+				backend = cfg.Backend
 			}
-			proxy.ServeHTTP(w, r)
+			w.Header().Set(BackendHeader, backend)
+			proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), backendKey{}, backend)))
 		}),
 	}
 	go in.watch(ctx, client)
+	if in.podNet != nil {
+		go in.watchPods(ctx, client)
+	}
 	go func() {
 		defer close(in.done)
 		if err := in.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -84,6 +127,11 @@ func (in *Ingress) watch(ctx context.Context, client kubernetes.Interface) {
 	lw := cache.NewListWatchFromClient(client.AppsV1().RESTClient(), "deployments", in.cfg.Namespace, fields.OneTermEqualSelector("metadata.name", in.cfg.Deployment))
 	set := func(obj any) {
 		if d, ok := obj.(*appsv1.Deployment); ok {
+			if sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector); err == nil {
+				in.mu.Lock()
+				in.selector = sel
+				in.mu.Unlock()
+			}
 			old := in.ready.Swap(d.Status.ReadyReplicas)
 			if old != d.Status.ReadyReplicas {
 				in.log.Info("ready replicas", "deployment", in.cfg.Deployment, "ready", d.Status.ReadyReplicas)
@@ -101,6 +149,80 @@ func (in *Ingress) watch(ctx context.Context, client kubernetes.Interface) {
 		},
 	})
 	informer.Run(ctx.Done())
+}
+
+type backendKey struct{}
+
+// watchPods keeps the namespace's pods current, for routing to the ready ones.
+func (in *Ingress) watchPods(ctx context.Context, client kubernetes.Interface) {
+	lw := cache.NewListWatchFromClient(client.CoreV1().RESTClient(), "pods", in.cfg.Namespace, fields.Everything())
+	set := func(obj any) {
+		if p, ok := obj.(*corev1.Pod); ok {
+			in.mu.Lock()
+			in.pods[p.Name] = p
+			in.mu.Unlock()
+		}
+	}
+	_, informer := cache.NewInformerWithOptions(cache.InformerOptions{
+		ListerWatcher: lw,
+		ObjectType:    &corev1.Pod{},
+		Handler: cache.ResourceEventHandlerFuncs{
+			AddFunc:    set,
+			UpdateFunc: func(_, obj any) { set(obj) },
+			DeleteFunc: func(obj any) {
+				if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+					obj = t.Obj
+				}
+				if p, ok := obj.(*corev1.Pod); ok {
+					in.mu.Lock()
+					delete(in.pods, p.Name)
+					in.mu.Unlock()
+				}
+			},
+		},
+	})
+	informer.Run(ctx.Done())
+}
+
+// PodBackends returns the addresses of the Deployment's ready pods on real nodes,
+// sorted: what the load balancer routes to.
+func (in *Ingress) PodBackends() []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.podNet == nil || in.selector == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range in.pods {
+		if p.DeletionTimestamp != nil || !in.selector.Matches(labels.Set(p.Labels)) || !podReady(p) {
+			continue
+		}
+		ip := net.ParseIP(p.Status.PodIP)
+		if ip == nil || !in.podNet.Contains(ip) {
+			continue
+		}
+		out = append(out, net.JoinHostPort(ip.String(), strconv.Itoa(in.cfg.PodPort)))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// podBackend picks the next ready pod, round robin, or "" when there is none.
+func (in *Ingress) podBackend() string {
+	bs := in.PodBackends()
+	if len(bs) == 0 {
+		return ""
+	}
+	return bs[in.next.Add(1)%uint64(len(bs))]
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // Ready returns the ready replicas the ingress last saw.

@@ -64,6 +64,24 @@ func (s Site) DNS() string       { return hostPort(s.ip(hostDaemon), PortDNS) }
 // external-dns).
 func (s Site) ExternalDNSMetrics() string { return hostPort(s.ip(hostDaemon+5), 7979) }
 
+// PodCIDR is the pod network of the site's real nodes: 10.244.N.0/24 for region N,
+// outside 127/8 and the host's own networks, one /24 per site so a pod IP says its site.
+func (s Site) PodCIDR() string { return fmt.Sprintf("10.244.%d.0/24", s.Index) }
+
+// PodGateway is the host's address on the site's pod bridge: the real node's IP and
+// the one host address pods can reach (their own 127/8 is their network namespace's).
+func (s Site) PodGateway() string { return fmt.Sprintf("10.244.%d.1", s.Index) }
+
+// PodBridge names the site's pod bridge (at most 15 characters, an interface name).
+func (s Site) PodBridge() string { return fmt.Sprintf("hlab%d", s.Index) }
+
+// RealNode names the site's k-th (from 0) real node.
+func (s Site) RealNode(k int) string { return fmt.Sprintf("%s-real-%d", s.Name, k) }
+
+// PodMemberPort is the port on a site's PodGateway where pods reach the k-th member of
+// the mirror set (from 0, in Members order) through a forwarder of the supervisor.
+func PodMemberPort(k int) int { return 15432 + k }
+
 // Indexed numbers the config's sites.
 func (c Config) Indexed() []Site {
 	first := c.FirstRegion

@@ -32,7 +32,17 @@ type Config struct {
 	// external-dns (the same BIND, written by an external-dns in every workload site
 	// from the DNSEndpoint objects hadron puts there).
 	DNS string `json:"dns,omitempty"`
+	// RealNodes is how many real worker nodes (a kubelet and a containerd, pods on a
+	// bridge network) every workload site runs beside its simulated ones; 0 (default)
+	// keeps the lab free of containers for machines that cannot run them. The k-th node
+	// is in the site's zone k mod len(zones); at most MaxRealNodes
+	// (docs/design/lab-real-nodes.md).
+	RealNodes int `json:"realNodes,omitempty"`
 }
+
+// MaxRealNodes is how many real nodes a site may have: each takes its own slice of the
+// site's pod /24 and its own kubelet ports on the site's pod gateway.
+const MaxRealNodes = 3
 
 // SiteConfig is one site of the lab. Each site is its own region.
 type SiteConfig struct {
@@ -188,6 +198,9 @@ func (c Config) Validate() error {
 	}
 	if c.FirstRegion < 0 || c.FirstRegion+len(c.Sites) > 250 {
 		errs = append(errs, fmt.Errorf("firstRegion: %d leaves no room for %d regions below 127.250", c.FirstRegion, len(c.Sites)))
+	}
+	if c.RealNodes < 0 || c.RealNodes > MaxRealNodes {
+		errs = append(errs, fmt.Errorf("realNodes: %d is outside 0..%d", c.RealNodes, MaxRealNodes))
 	}
 	if c.Latency.Duration < 0 || c.Latency.Duration > 5*time.Second {
 		errs = append(errs, fmt.Errorf("latency: %s is outside 0..5s", c.Latency.Duration))

@@ -63,8 +63,8 @@ var labCASubject = pkix.Name{CommonName: "hadron-lab-ca", Organization: []string
 
 // issueCertificates gives every member a server certificate from the lab's CA for
 // every address it is dialled at: its own and the link listeners other regions use,
-// so that clients verify it with verify-full from anywhere. A certificate the CA
-// already signed is kept.
+// so that clients verify it with verify-full from anywhere (pods of real nodes: their
+// site's pod gateway). A certificate the CA already signed is kept.
 func (d *databases) issueCertificates() error {
 	ca, err := pki.LoadOrCreate(d.dir.CA(), labCASubject)
 	if err != nil {
@@ -75,6 +75,14 @@ func (d *databases) issueCertificates() error {
 		for _, a := range append([]string{m.Address.Address}, slices.Collect(maps.Values(m.Address.FromRegions))...) {
 			if h, _, err := net.SplitHostPort(a); err == nil {
 				hosts[h] = true
+			}
+		}
+		// Pods of real nodes dial every member at their site's pod gateway.
+		if d.cfg.RealNodes > 0 {
+			for _, s := range d.cfg.Indexed() {
+				if s.Workload() {
+					hosts[s.PodGateway()] = true
+				}
 			}
 		}
 		req := pki.Request{CommonName: m.Name, Orgs: []string{"hadron lab"}, Hosts: slices.Sorted(maps.Keys(hosts)), Server: true}

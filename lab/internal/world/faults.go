@@ -60,16 +60,20 @@ func (w *World) fault(ctx context.Context, kind, name string, fail bool) error {
 			if w.db != nil {
 				members = w.db.stopZone(ctx, name)
 			}
-			w.event("zone %s (site %s) failed: its nodes stop, database members %v stopped", name, s.top.Name, members)
+			real := w.failZoneNodes(ctx, s, name)
+			w.event("zone %s (site %s) failed: its nodes stop (real nodes %v), database members %v stopped", name, s.top.Name, real, members)
 			return err
 		}
-		err := nodes.RestoreZone(ctx, s.client, name)
+		err := errors.Join(nodes.RestoreZone(ctx, s.client, name), w.restoreZoneNodes(ctx, s, name))
 		if w.db != nil {
 			err = errors.Join(err, w.db.startZone(ctx, name))
 		}
 		w.event("zone %s (site %s) restored", name, s.top.Name)
 		return err
 	case FaultNode:
+		if s, rn := w.realNodeNamed(name); rn != nil {
+			return w.faultRealNode(ctx, s, rn, fail)
+		}
 		s, err := w.siteOfNode(ctx, name)
 		if err != nil {
 			return fmt.Errorf("%s node %s: %w", verb, name, err)
@@ -150,11 +154,17 @@ func (w *World) restoreSite(ctx context.Context, s *site) error {
 		if err := w.startControlPlane(ctx, s); err != nil {
 			return err
 		}
+		if err := w.startSiteNodes(ctx, s); err != nil {
+			return err
+		}
 		if w.db != nil {
 			if err := w.db.startSite(ctx, s.top.Name); err != nil {
 				return err
 			}
 			if err := w.startDemo(ctx, s); err != nil {
+				return err
+			}
+			if err := w.startPods(ctx, s); err != nil {
 				return err
 			}
 		}

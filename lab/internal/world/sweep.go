@@ -2,6 +2,7 @@ package world
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"syscall"
 	"time"
@@ -31,7 +32,8 @@ func WaitGone(ctx context.Context, pid int) error {
 }
 
 // Sweep stops processes a crashed supervisor may have left behind: database servers
-// run detached from it (children of pg_ctl), everything else dies with it.
+// run detached from it (children of pg_ctl), containers outlive their containerd (their
+// shims are re-parented), mounts, bridges and cgroups stay; everything else dies with it.
 func Sweep(ctx context.Context, d Dir) error {
-	return sweepPostgres(ctx, d)
+	return errors.Join(sweepPostgres(ctx, d), sweepRealNodes(ctx, d))
 }

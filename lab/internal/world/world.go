@@ -41,6 +41,11 @@ type World struct {
 	db      *databases
 	daemons *Daemons
 	corp    *corpDNS
+	// images maps an image reference to the tarball the real nodes import; set once
+	// imagesDone is closed.
+	images     map[string]string
+	imagesErr  error
+	imagesDone chan struct{}
 
 	mu       sync.Mutex
 	sites    map[string]*site
@@ -65,6 +70,8 @@ type site struct {
 	ingress *ingress.Ingress
 	client  kubernetes.Interface
 	failed  bool
+	nodes   []*realNode // real worker nodes (lab.yaml realNodes)
+	podGW   *podGateway // pods' way to the mirror set (real nodes with the demo)
 }
 
 // Phases of a world's life.
@@ -139,6 +146,12 @@ func (w *World) start(ctx context.Context) error {
 		return err
 	}
 	w.links = l
+	if w.cfg.RealNodes > 0 {
+		if err := kubeletRole(ctx, w.opts.LabBinary); err != nil {
+			return err
+		}
+		w.buildImages()
+	}
 
 	// Control planes start in parallel: each takes tens of seconds.
 	var wg sync.WaitGroup
@@ -160,6 +173,12 @@ func (w *World) start(ctx context.Context) error {
 	if err := w.writeKubeconfig(); err != nil {
 		return err
 	}
+	if w.cfg.RealNodes > 0 {
+		w.event("starting %d real node(s) per workload site (kubelet, containerd, pods on a bridge)", w.cfg.RealNodes)
+		if err := w.startRealNodes(ctx); err != nil {
+			return err
+		}
+	}
 	if w.cfg.DemoEnabled() {
 		w.db = newDatabases(w.cfg, d, w.log.With("component", "postgres"))
 		w.event("bootstrapping mirror set %s (%d members)", topology.DemoMirrorSet, len(w.cfg.Members()))
@@ -176,6 +195,9 @@ func (w *World) start(ctx context.Context) error {
 		for _, s := range w.cfg.Indexed() {
 			if s.Workload() {
 				if err := w.startDemo(ctx, w.sites[s.Name]); err != nil {
+					return err
+				}
+				if err := w.startPods(ctx, w.sites[s.Name]); err != nil {
 					return err
 				}
 			}
@@ -308,10 +330,14 @@ func (w *World) startDemo(ctx context.Context, s *site) error {
 	if err := s.demo.start(); err != nil {
 		return err
 	}
-	in, err := ingress.Start(context.Background(), ingress.Config{
+	icfg := ingress.Config{
 		Site: s.top.Name, Listen: s.top.Ingress(), Backend: s.top.Demo(),
 		Namespace: topology.DemoNamespace, Deployment: topology.DemoDeployment,
-	}, s.client, w.log.With("component", "ingress"))
+	}
+	if w.cfg.RealNodes > 0 {
+		icfg.PodCIDR, icfg.PodPort = s.top.PodCIDR(), topology.PortDemo
+	}
+	in, err := ingress.Start(context.Background(), icfg, s.client, w.log.With("component", "ingress"))
 	if err != nil {
 		return err
 	}
@@ -349,6 +375,9 @@ func (w *World) stopSite(ctx context.Context, s *site, crash bool) {
 			w.log.Warn("stop demo", "site", s.top.Name, "err", err)
 		}
 	}
+	s.podGW.close()
+	s.podGW = nil
+	w.stopSiteNodes(ctx, s, crash)
 	if w.db != nil {
 		w.db.stopSite(ctx, s.top.Name)
 	}

@@ -23,6 +23,10 @@ const (
 	ControllerManager = "kube-controller-manager"
 	Scheduler         = "kube-scheduler"
 	Kwok              = "kwok"
+	// Kubelet runs a real worker node (lab.yaml realNodes): the same Kubernetes
+	// release as the control plane, so the lab has no version skew to explain
+	// (kubelet.go).
+	Kubelet = "kubelet"
 )
 
 // runners build the upstream command only when the role runs: kube-apiserver's
@@ -54,7 +58,10 @@ func Run(role string, args []string) (code int, ok bool) {
 // component's exit code, as the upstream binary would.
 func Commands() []*cobra.Command {
 	var out []*cobra.Command
-	for _, name := range []string{APIServer, ControllerManager, Scheduler, Kwok} {
+	for _, name := range []string{APIServer, ControllerManager, Scheduler, Kwok, Kubelet} {
+		if _, ok := runners[name]; !ok {
+			continue
+		}
 		out = append(out, &cobra.Command{
 			Use:                name + " [flags]",
 			Short:              fmt.Sprintf("Run %s (started by `hadron-lab site`)", name),

@@ -1,0 +1,207 @@
+package world
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"hadron.dev/hadron/internal/pki"
+	"hadron.dev/hadron/lab/internal/topology"
+)
+
+// PodConfigName is the ConfigMap and the Secret, in the demo's namespace of every site
+// with real nodes, that tell the demo's pods how to reach the mirror set (DSN, site,
+// CA certificate, password). demo/pods/shop-web.yaml reads them.
+const PodConfigName = "shop-web-pods"
+
+// podGateway forwards TCP from the host's address on a site's pod bridge to the mirror
+// set's members. A pod's 127/8 is its own network namespace, so the members' loopback
+// addresses are out of its reach; the forwarder dials exactly the address the site's
+// host processes dial (the member's own in the region, the link's listener across
+// regions), so every cross-region path of a pod still crosses a cuttable link.
+type podGateway struct {
+	log *slog.Logger
+	lns []net.Listener
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	cs  map[net.Conn]bool
+}
+
+func startPodGateway(s topology.Site, targets []string, log *slog.Logger) (*podGateway, error) {
+	g := &podGateway{log: log.With("site", s.Name), cs: map[net.Conn]bool{}}
+	for k, target := range targets {
+		addr := net.JoinHostPort(s.PodGateway(), strconv.Itoa(topology.PodMemberPort(k)))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			g.close()
+			return nil, fmt.Errorf("site %s: pod gateway %s: %w", s.Name, addr, err)
+		}
+		g.lns = append(g.lns, ln)
+		g.wg.Add(1)
+		go g.serve(ln, target)
+	}
+	return g, nil
+}
+
+func (g *podGateway) serve(ln net.Listener, target string) {
+	defer g.wg.Done()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go g.forward(c, target)
+	}
+}
+
+func (g *podGateway) track(c net.Conn, on bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if on {
+		g.cs[c] = true
+	} else {
+		delete(g.cs, c)
+	}
+}
+
+func (g *podGateway) forward(c net.Conn, target string) {
+	defer c.Close()
+	up, err := net.DialTimeout("tcp", target, 3*time.Second)
+	if err != nil {
+		g.log.Debug("pod gateway: dial", "target", target, "err", err)
+		return
+	}
+	defer up.Close()
+	g.track(c, true)
+	g.track(up, true)
+	defer g.track(c, false)
+	defer g.track(up, false)
+	done := make(chan struct{}, 2)
+	cp := func(dst, src net.Conn) {
+		_, _ = io.Copy(dst, src)
+		if tc, ok := dst.(*net.TCPConn); ok {
+			_ = tc.CloseWrite()
+		}
+		done <- struct{}{}
+	}
+	go cp(up, c)
+	go cp(c, up)
+	<-done
+	<-done
+}
+
+// close stops listening and cuts the open connections, as a node's network going away.
+func (g *podGateway) close() {
+	if g == nil {
+		return
+	}
+	for _, ln := range g.lns {
+		_ = ln.Close()
+	}
+	g.mu.Lock()
+	for c := range g.cs {
+		_ = c.Close()
+	}
+	g.mu.Unlock()
+	g.wg.Wait()
+}
+
+// podDSN is the DSN of the demo's pods in site s: every member through the site's pod
+// gateway, verified against the lab's CA (the members' certificates name the gateways).
+func (d *databases) podDSN(s topology.Site) string {
+	var hosts []string
+	for k := range d.set.Spec.Members {
+		hosts = append(hosts, net.JoinHostPort(s.PodGateway(), strconv.Itoa(topology.PodMemberPort(k))))
+	}
+	u := url.URL{Scheme: "postgres", User: url.User(d.set.Spec.Credentials.User), Host: strings.Join(hosts, ","), Path: "/" + d.set.Spec.Database}
+	q := url.Values{"target_session_attrs": {"read-write"}, "connect_timeout": {"2"},
+		"sslmode": {"verify-full"}, "sslrootcert": {"/etc/hadron-lab/ca.crt"}}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// memberTargets are the addresses site s's host processes dial for each member.
+func (d *databases) memberTargets(s topology.Site) []string {
+	var out []string
+	for _, m := range d.set.Spec.Members {
+		out = append(out, m.Address.From(s.Region))
+	}
+	return out
+}
+
+// writePodConfig puts the demo pods' ConfigMap and Secret into site s.
+func (w *World) writePodConfig(ctx context.Context, s *site) error {
+	ca, err := os.ReadFile(filepath.Join(w.opts.Dir.CA(), pki.CACert))
+	if err != nil {
+		return fmt.Errorf("site %s: pod config: %w", s.top.Name, err)
+	}
+	pw, err := w.db.password()
+	if err != nil {
+		return fmt.Errorf("site %s: pod config: %w", s.top.Name, err)
+	}
+	ns := topology.DemoNamespace
+	meta := metav1.ObjectMeta{Name: PodConfigName, Namespace: ns, Labels: map[string]string{"app.kubernetes.io/managed-by": "hadron-lab"}}
+	cm := &corev1.ConfigMap{ObjectMeta: meta, Data: map[string]string{
+		"HADRON_DEMO_DSN":    w.db.podDSN(s.top),
+		"HADRON_DEMO_SITE":   s.top.Name,
+		"HADRON_DEMO_LISTEN": ":" + strconv.Itoa(topology.PortDemo),
+	}}
+	sec := &corev1.Secret{ObjectMeta: meta, Data: map[string][]byte{"ca.crt": ca, "PGPASSWORD": []byte(pw)}}
+	return applyPodConfig(ctx, s.client, ns, cm, sec)
+}
+
+func applyPodConfig(ctx context.Context, c kubernetes.Interface, ns string, cm *corev1.ConfigMap, sec *corev1.Secret) error {
+	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("namespace %s: %w", ns, err)
+	}
+	if _, err := c.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		if !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("configmap %s/%s: %w", ns, cm.Name, err)
+		}
+		if _, err := c.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("configmap %s/%s: %w", ns, cm.Name, err)
+		}
+	}
+	if _, err := c.CoreV1().Secrets(ns).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
+		if !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("secret %s/%s: %w", ns, sec.Name, err)
+		}
+		if _, err := c.CoreV1().Secrets(ns).Update(ctx, sec, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("secret %s/%s: %w", ns, sec.Name, err)
+		}
+	}
+	return nil
+}
+
+// startPods gives a site with real nodes what the demo's pods need: the gateway to the
+// members and their configuration.
+func (w *World) startPods(ctx context.Context, s *site) error {
+	if w.cfg.RealNodes == 0 || w.db == nil {
+		return nil
+	}
+	g, err := startPodGateway(s.top, w.db.memberTargets(s.top), w.log.With("component", "pod-gateway"))
+	if err != nil {
+		return err
+	}
+	s.podGW = g
+	if err := w.writePodConfig(ctx, s); err != nil {
+		g.close()
+		s.podGW = nil
+		return err
+	}
+	return nil
+}
