@@ -146,7 +146,9 @@ func (r *runbooks) runFrom(ctx context.Context, req *api.RunRequest) (string, ma
 	return from, st.Apps[req.App].Health, nil
 }
 
-// resumeOpen continues every open run when this daemon becomes the leader.
+// resumeOpen continues the open runs a new leader takes over (runbook.TakenOver):
+// those whose leader died while they ran, and those stopped for a daemon that can act
+// on their mirror set. A run that failed otherwise stays failed for a person.
 func (r *runbooks) resumeOpen(ctx context.Context, tok coord.Token) {
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -159,6 +161,10 @@ func (r *runbooks) resumeOpen(ctx context.Context, tok coord.Token) {
 		rec, err := runbook.Open(rctx, r.client, app)
 		if err != nil || rec == nil {
 			r.log.Warn("open runbook not read", "app", app, "err", err)
+			continue
+		}
+		if !runbook.TakenOver(rec) {
+			r.log.Info("failed runbook waits for a person's resume or abort", "app", app, "run", rec.ID, "kind", rec.Kind, "err", rec.Error)
 			continue
 		}
 		r.log.Info("resuming runbook", "app", app, "run", rec.ID, "kind", rec.Kind)

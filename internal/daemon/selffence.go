@@ -76,12 +76,35 @@ func (v *dataView) unfenceLocal(ctx context.Context) {
 	v.mu.Lock()
 	fenced := slices.Clone(v.fenced)
 	v.mu.Unlock()
-	var lifted []selfFence
+	// Asked again for a while: right after the majority returns the leadership may not
+	// be settled ("no leader holds a fencing token yet"), and a run open for a moment
+	// may close; one look would leave the active site read-only until the next blip.
+	for len(fenced) > 0 {
+		fenced = v.unfenceOnce(ctx, fenced)
+		if len(fenced) == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			for _, f := range fenced {
+				v.log.Warn("self-fenced primary stays fenced", "set", f.set, "member", f.member, "reason", f.reason)
+			}
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// unfenceOnce tries to lift each self-fence once and returns those that stay, with why.
+func (v *dataView) unfenceOnce(ctx context.Context, fenced []selfFence) []selfFence {
+	var lifted, stay []selfFence
+	defer func() { v.removeSelfFences(lifted) }()
 	for _, f := range fenced {
 		set, member := f.set, f.member
 		tok, err := v.mayUnfence(ctx, set, member)
 		if err != nil {
-			v.log.Warn("self-fenced primary stays fenced", "set", set, "member", member, "reason", err)
+			f.reason = err.Error()
+			stay = append(stay, f)
 			continue
 		}
 		u, ok := v.drivers[set].(data.Unfencer)
@@ -89,14 +112,15 @@ func (v *dataView) unfenceLocal(ctx context.Context) {
 			continue
 		}
 		if err := u.Unfence(ctx, member, tok); err != nil {
-			v.log.Warn("self-fenced primary not unfenced", "set", set, "member", member, "err", err)
+			f.reason = err.Error()
+			stay = append(stay, f)
 			continue
 		}
 		v.log.Info("self-fence lifted: the site is still active and the majority is back", "set", set, "member", member)
 		lifted = append(lifted, f)
 	}
 	// Entries that stay are re-derived from each data observation (selffenced.go).
-	v.removeSelfFences(lifted)
+	return stay
 }
 
 // mayUnfence checks in etcd (linearizable reads: the majority is back) that the

@@ -22,7 +22,7 @@ func Retry(r *Record, who string, force bool, now time.Time) error {
 		r.Steps[i].Error = ""
 	}
 	r.Force = r.Force || force
-	r.NeedsForce = false
+	r.NeedsForce, r.ForAnotherLeader = false, false
 	r.Status, r.Error = StatusRunning, ""
 	return nil
 }

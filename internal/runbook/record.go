@@ -99,6 +99,10 @@ type Record struct {
 	// NeedsForce is set when the run stopped because going on needs a person's
 	// acceptance (an automatic promotion above the loss bound): a resume must be forced.
 	NeedsForce bool `json:"needsForce,omitempty"`
+	// ForAnotherLeader is set when the run stopped because the daemon executing it could
+	// not act (NoDriverError): the next leader takes it up by itself. Every other failed
+	// run waits for a person's resume or abort, whichever daemon leads.
+	ForAnotherLeader bool `json:"forAnotherLeader,omitempty"`
 	// Resumes are the people who set the run going again after it failed, in order;
 	// Who stays the one who decided the run.
 	Resumes []Decision `json:"resumes,omitempty"`
@@ -161,7 +165,7 @@ func Begin(r *Record, i int, token int64, now time.Time) {
 	if n := len(r.Tokens); n == 0 || r.Tokens[n-1] != token {
 		r.Tokens = append(r.Tokens, token)
 	}
-	r.Status, r.Error = StatusRunning, ""
+	r.Status, r.Error, r.ForAnotherLeader = StatusRunning, "", false
 }
 
 // End records that step i finished under token.
@@ -179,6 +183,15 @@ func Fail(r *Record, i int, err error) {
 	r.Steps[i].Error = err.Error()
 	r.Status, r.Error = StatusFailed, r.Steps[i].Name+": "+err.Error()
 	r.NeedsForce = errors.Is(err, ErrLossBound)
+	var nd *NoDriverError
+	r.ForAnotherLeader = errors.As(err, &nd)
+}
+
+// TakenOver says whether a new leader continues r by itself: a run whose leader died
+// while it was running, or one stopped because its daemon could not act on its mirror
+// set. A run that failed for any other reason is a person's to resume or abort.
+func TakenOver(r *Record) bool {
+	return r.Status == StatusRunning || (r.Status == StatusFailed && r.ForAnotherLeader)
 }
 
 // MarkVerified sets the verification time and the RTOs measured to it.
