@@ -93,6 +93,34 @@ func shot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
+// phoneBrowser is a Chromium that presents itself as a phone 390 × 844 CSS pixels wide
+// (a mobile viewport: the page's viewport meta applies, as on a phone).
+func phoneBrowser(t *testing.T) context.Context {
+	t.Helper()
+	ctx := browser(t, 390, 844)
+	do(t, ctx, 30*time.Second, "a phone's viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(3)))
+	return ctx
+}
+
+// fitsPhone checks that the page as it is now needs no sideways scrolling on the
+// phone (wide tables and pictures scroll inside their own boxes) and that its main
+// sections are there.
+func fitsPhone(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	got := get(t, ctx, 10*time.Second, "the page's width on the phone", chromedp.Evaluate[[]int](
+		`[document.documentElement.scrollWidth, window.innerWidth, document.documentElement.clientWidth]`))
+	if len(got) != 3 || got[1] != 390 || got[0] > got[1] || got[2] > got[1] {
+		t.Errorf("%s on a 390 px phone: scroll width, inner width, client width %v; want no overflow of 390", what, got)
+	}
+	for _, id := range []string{"map", "runs", "health", "apps", "data", "coord", "ledger"} {
+		h := get(t, ctx, 10*time.Second, "section "+id, chromedp.Evaluate[int](
+			`(() => { const s = document.getElementById('`+id+`'); return s ? Math.round(s.getBoundingClientRect().width) : -1 })()`))
+		if h <= 0 || h > 390 {
+			t.Errorf("%s on a 390 px phone: section #%s is %d px wide; want it there and within the screen", what, id, h)
+		}
+	}
+}
+
 func login(t *testing.T, ctx context.Context, base, secret string) {
 	t.Helper()
 	do(t, ctx, 30*time.Second, "login",
@@ -182,12 +210,12 @@ func TestDashboardInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`td[data-verdict-site="west"].v-up`)),
 	)
 	shot(t, ctx, "overview")
-	if os.Getenv("HADRON_SCREENSHOTS") != "" {
-		phone := browser(t, 390, 844)
-		login(t, phone, base, viewer)
-		do(t, phone, 60*time.Second, "the page on a phone", chromedp.WaitVisible(chromedp.CSS(`[data-site="east"][data-health="up"]`)))
-		shot(t, phone, "phone")
-	}
+	// The same page on a phone (a second browser, kept to the end: it follows the
+	// run and the failover too).
+	phone := phoneBrowser(t)
+	login(t, phone, base, viewer)
+	do(t, phone, 60*time.Second, "the page on a phone", chromedp.WaitVisible(chromedp.CSS(`[data-site="east"][data-health="up"]`)))
+	fitsPhone(t, phone, "the overview")
 
 	// A run advancing: the page draws each step as it starts and ends.
 	run := launchRun(t, w)
@@ -198,6 +226,9 @@ func TestDashboardInChromium(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`%s[data-done="%d"][data-status="running"]`, sel, i))))
 		if i == 0 {
 			shot(t, ctx, "run-live")
+			do(t, phone, 30*time.Second, "the run on the phone", chromedp.WaitVisible(chromedp.CSS(sel)))
+			fitsPhone(t, phone, "an open run")
+			shot(t, phone, "phone-run")
 		}
 		run.step(func(r *runbook.Record) {
 			runbook.End(r, i, run.tok.Rev, time.Now(), "step "+r.Steps[i].Name+" done", false)
@@ -275,6 +306,10 @@ func TestDashboardInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.Search(`//table//td[text()="east → west"]/following-sibling::td[text()="done"]`)),
 	)
 	shot(t, ctx, "ledger")
+	do(t, phone, time.Minute, "the failover in the phone's ledger",
+		chromedp.WaitVisible(chromedp.Search(`//table//td[text()="east → west"]/following-sibling::td[text()="done"]`)))
+	fitsPhone(t, phone, "the ledger and its chart")
+	shot(t, phone, "phone")
 
 	// The ledger's report of the failover: its timeline, no script.
 	do(t, ctx, 90*time.Second, "the run's report",
