@@ -22,6 +22,9 @@ import (
 // stand-bys' readiness changes on the scale of deployments, not seconds.
 const readinessEvery = 30 * time.Second
 
+// readinessFirst is how long a new leader waits before its first check.
+const readinessFirst = 5 * time.Second
+
 // readinessTimeout bounds one application's check: a site that does not answer makes
 // the report an error, it does not hold the loop.
 const readinessTimeout = 20 * time.Second
@@ -44,7 +47,16 @@ func (r *readinessChecks) lead(ctx context.Context, t *term) {
 	if every <= 0 {
 		every = readinessEvery
 	}
+	// The first check waits a little: a new leader's replicators are just starting,
+	// and a report of every object missing on the stand-bys would stand for 30 s.
+	wait := readinessFirst
 	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = every
 		for _, a := range r.fleet.Applications {
 			if !kubeSites(r.fleet, a) {
 				continue
@@ -54,11 +66,6 @@ func (r *readinessChecks) lead(ctx context.Context, t *term) {
 			} else if err != nil {
 				r.log.Debug("readiness not checked", "app", a.Name, "err", err)
 			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(every):
 		}
 	}
 }

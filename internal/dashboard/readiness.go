@@ -87,7 +87,7 @@ func readinessView(r *api.Readiness, now time.Time) *ReadinessView {
 		pv.Summary = strings.Join(parts, ", ")
 		for _, o := range p.Off {
 			line := o.Object + " " + o.State
-			if o.Reason != "" {
+			if o.Reason != "" && o.Reason != o.State {
 				line += " (" + o.Reason + ")"
 			}
 			pv.Off = append(pv.Off, line)

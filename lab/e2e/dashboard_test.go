@@ -66,6 +66,20 @@ func TestDashboardInChromiumAgainstTheLab(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`td[data-verdict-site="east"].v-up`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-site="witness"][data-health="witness"]`)))
 
+	// The leader's readiness check of the stand-by and its object parity, per
+	// application, with their screen-reader labels. The leader checks every 30 s; the
+	// replicator copies shop's objects to west within the first seconds, so a check
+	// finds west in parity soon (an earlier one may have found them missing).
+	bdo(t, ctx, 2*time.Minute, "shop's readiness and west in parity on the page",
+		chromedp.WaitVisible(chromedp.CSS(`[data-readiness="shop"] ul[aria-label="readiness findings for shop"] li[data-level]`)),
+		chromedp.WaitVisible(chromedp.CSS(`ul[aria-label="object parity for shop"] li[data-parity-site="west"][data-level="ok"]`)))
+	ready := bget(t, ctx, "the readiness section", chromedp.Text(chromedp.CSS(`[data-readiness="shop"]`)))
+	t.Logf("the page's readiness of shop:\n%s", ready)
+	labShot(t, ctx, "lab-overview")
+	if !strings.Contains(ready, "against east") || !strings.Contains(ready, "in-sync") {
+		t.Errorf("shop's readiness on the page: %q, want a check against east with objects in sync", ready)
+	}
+
 	// The page's own record of every state an open run's article goes through: what a
 	// person watching would have seen, kept in the page (a MutationObserver) because
 	// the states can follow each other faster than a test's round trips.
@@ -102,6 +116,7 @@ func TestDashboardInChromiumAgainstTheLab(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`td[data-verdict-site="east"].v-down`)),
 		chromedp.WaitVisible(chromedp.CSS(`td[data-site="east"].cell-failed`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-site="east"][data-health="down"]`)))
+	labShot(t, ctx, "lab-east-down")
 
 	var res drillResult
 	select {
@@ -180,6 +195,20 @@ const pressAbortWhenShown = `new Promise((resolve) => {
   const o = new MutationObserver(() => { if (press()) o.disconnect(); });
   o.observe(document.body, {subtree: true, childList: true});
 })`
+
+// labShot saves a screenshot of the whole page to $HADRON_SCREENSHOTS/name.png when
+// asked (make screenshots); runs without the variable take none.
+func labShot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("HADRON_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png := bget(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // labBrowser is a headless Chromium with its own profile. The daemons' certificates
 // come from the lab's CA, which Chromium's store does not hold; the page is still
