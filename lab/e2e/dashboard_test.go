@@ -85,7 +85,9 @@ func TestDashboardInChromiumAgainstTheLab(t *testing.T) {
 	// the states can follow each other faster than a test's round trips.
 	bdo(t, ctx, 30*time.Second, "watching the runs", chromedp.Evaluate[chromedp.Void](runRecorder))
 
-	// The drill: east is lost, the daemons fail shop over to west on their own.
+	// The drill: east is lost, the daemons fail shop over to west on their own; east
+	// is restored and shop moves home under load (a failback: a planned move, with more
+	// steps than the failover's 1.5 s, for the page to follow).
 	type drillResult struct {
 		rep      drillReport
 		progress string
@@ -93,7 +95,8 @@ func TestDashboardInChromiumAgainstTheLab(t *testing.T) {
 	}
 	drilled := make(chan drillResult, 1)
 	go func() {
-		rep, progress, err := cp.h.drill(8*time.Minute, demoApp, "--fault", "hadron lab fail site east")
+		rep, progress, err := cp.h.drill(8*time.Minute, demoApp, "--fault", "hadron lab fail site east",
+			"--repair", "hadron lab restore site east", "--failback")
 		drilled <- drillResult{rep, progress, err}
 	}()
 
@@ -111,7 +114,8 @@ func TestDashboardInChromiumAgainstTheLab(t *testing.T) {
 	}
 	bdo(t, ctx, 30*time.Second, "closing the dialog", chromedp.Click(chromedp.ID("decide-cancel")))
 
-	// East is down: red in the matrix and on the map (it stays failed until the lab goes).
+	// East is down: red in the matrix and on the map (the failover's run starts once
+	// the quorum has found it down, and the repair waits for the run's end).
 	bdo(t, ctx, 3*time.Minute, "east red in the matrix and on the map",
 		chromedp.WaitVisible(chromedp.CSS(`td[data-verdict-site="east"].v-down`)),
 		chromedp.WaitVisible(chromedp.CSS(`td[data-site="east"].cell-failed`)),
@@ -140,22 +144,25 @@ func TestDashboardInChromiumAgainstTheLab(t *testing.T) {
 		t.Errorf("the failover after the refused abort: %s", run.Status)
 	}
 
-	// The timeline advanced on the page step by step: at least two different numbers
-	// of steps done were drawn while the run was open.
-	bdo(t, ctx, 2*time.Minute, "the run closed into the ledger",
-		chromedp.WaitNotPresent(chromedp.CSS(`[data-run="`+runKey+`"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#ledgerlist a[href="/ui/runs/`+runKey+`"]`)))
-	seen := bget(t, ctx, "the run states the page drew", chromedp.Evaluate[[]string](`window.hadronRunStates || []`))
-	t.Logf("the page drew the failover as: %s", strings.Join(seen, " | "))
-	var done []string
-	for _, s := range seen {
-		key, state, _ := strings.Cut(s, " ")
-		if key == runKey && !slices.Contains(done, state) {
-			done = append(done, state)
-		}
+	fb := res.rep.Failback
+	if fb == nil || fb.Run == nil || fb.Run.Kind != "failback" || fb.Run.To != "east" || fb.Run.Status != "done" {
+		t.Fatalf("the drill's failback %+v: want a failback to east, done\n%s", fb, res.progress)
 	}
-	if len(done) < 2 {
-		t.Errorf("the page drew the open run in %d state(s) %v, want it advancing through at least two", len(done), done)
+	t.Logf("%s", fb.figures())
+	backKey := demoApp + "/" + fb.Run.ID
+
+	// The timelines advanced on the page step by step: the page drew an open run of
+	// the drill in at least two different states (steps done, status). Both runs are
+	// short (the failover about 1.5 s, the failback a few seconds) against a view
+	// every 0.3-1 s, so the page is asked to have followed either of them.
+	bdo(t, ctx, 2*time.Minute, "both runs closed into the ledger",
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-run]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ledgerlist a[href="/ui/runs/`+runKey+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ledgerlist a[href="/ui/runs/`+backKey+`"]`)))
+	seen := bget(t, ctx, "the run states the page drew", chromedp.Evaluate[[]string](`window.hadronRunStates || []`))
+	t.Logf("the page drew the drill's runs as: %s", strings.Join(seen, " | "))
+	if a, b := statesOf(seen, runKey), statesOf(seen, backKey); len(a) < 2 && len(b) < 2 {
+		t.Errorf("the page drew the failover in %v and the failback in %v: want one of them advancing through at least two states", a, b)
 	}
 
 	// The API itself refuses the read token's abort, whatever the page does.
@@ -165,6 +172,18 @@ func TestDashboardInChromiumAgainstTheLab(t *testing.T) {
 			t.Errorf("POST %s with the read token: %d %q, want 403 naming operate", path, status, body)
 		}
 	}
+}
+
+// statesOf are the different states the page drew the run key in, in order.
+func statesOf(seen []string, key string) []string {
+	var out []string
+	for _, s := range seen {
+		k, state, _ := strings.Cut(s, " ")
+		if k == key && !slices.Contains(out, state) {
+			out = append(out, state)
+		}
+	}
+	return out
 }
 
 // runRecorder keeps, in window.hadronRunStates, each new "APP/ID done=N status" of the
