@@ -8,6 +8,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coordstate"
 	"hadron.dev/hadron/internal/fleet"
@@ -96,28 +97,26 @@ func (r *readinessChecks) check(ctx context.Context, tok coord.Token, name strin
 	app := activeAt(a, active)
 	cctx, cancel := context.WithTimeout(ctx, readinessTimeout)
 	defer cancel()
-	res, err := r.run(cctx, app.Spec.Policy.ActiveSite, app.Spec.Policy.StandbySites, func(act *site.Conn, sbs []*site.Conn) (*replicate.Readiness, error) {
-		return replicate.CheckReadiness(cctx, app, act, sbs, time.Now(), r.log.With("component", "readiness"))
-	})
+	res, err := r.checkSites(cctx, app)
 	rep := readiness.Summarize(r.site, active, res, err, time.Now())
 	return readiness.Save(ctx, r.client, tok, name, rep)
 }
 
-// run connects to the active site and the stand-bys and calls f with them.
-func (r *readinessChecks) run(ctx context.Context, active string, standbys []string, f func(*site.Conn, []*site.Conn) (*replicate.Readiness, error)) (*replicate.Readiness, error) {
-	act, err := r.conns.get(active)
+// checkSites connects to app's active site and stand-bys and checks them.
+func (r *readinessChecks) checkSites(ctx context.Context, app *v1alpha1.Application) (*replicate.Readiness, error) {
+	act, err := r.conns.get(app.Spec.Policy.ActiveSite)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to %s: %w", active, err)
+		return nil, fmt.Errorf("connecting to %s: %w", app.Spec.Policy.ActiveSite, err)
 	}
 	var sbs []*site.Conn
-	for _, s := range standbys {
+	for _, s := range app.Spec.Policy.StandbySites {
 		c, err := r.conns.get(s)
 		if err != nil {
 			return nil, fmt.Errorf("connecting to %s: %w", s, err)
 		}
 		sbs = append(sbs, c)
 	}
-	res, err := f(act, sbs)
+	res, err := replicate.CheckReadiness(ctx, app, act, sbs, time.Now(), r.log.With("component", "readiness"))
 	if err != nil && ctx.Err() != nil {
 		return nil, fmt.Errorf("no answer within %s: %w", readinessTimeout, err)
 	}
