@@ -57,10 +57,13 @@ test-lab: build
 test: deps build lint test-unit fuzz test-lab
 
 # PNGs of the dashboard's main views (docs/screenshots, linked from the README), taken
-# by the dashboard's Chromium test against three real daemons on 127.0.189.x.
-screenshots:
+# by the dashboard's Chromium tests: against three real daemons on 127.0.189.x (the
+# views at 1280x800 and on a phone), and against a lab on regions 21-23 (readiness
+# and parity, a region lost during a drill).
+screenshots: build
 	@mkdir -p docs/screenshots
 	HADRON_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -timeout 10m -run TestDashboardInChromium ./internal/dashboard/
+	cd lab && HADRON_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -timeout 20m -run TestDashboardInChromiumAgainstTheLab ./e2e/
 	HADRON_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -timeout 10m -run TestDrillReportWritesPageAndPicture ./internal/cmd/runbook/
 	chromium --headless --no-sandbox --hide-scrollbars --window-size=1280,1600 \
 	  --screenshot=$(CURDIR)/docs/screenshots/drill-report.png file://$(CURDIR)/docs/screenshots/drill-report.html

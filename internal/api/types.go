@@ -102,6 +102,51 @@ type App struct {
 	// no automatic failover starts (runbook.AutoDecide's reason: a run is open, the
 	// application was never found up there, the flapping guard, no other site...).
 	NoAutoFailover string `json:"noAutoFailover,omitempty"`
+	// Readiness is the leader's latest check of whether the stand-by sites could take
+	// over (what `hadron check readiness` says), kept in etcd so that every daemon
+	// reports it; nil until a leader has checked.
+	Readiness *Readiness `json:"readiness,omitempty"`
+}
+
+// Readiness is one check of an application's stand-by sites by the leader: the
+// findings of `hadron check readiness` and the object parity per stand-by site.
+type Readiness struct {
+	At     time.Time `json:"at"`
+	Leader string    `json:"leader"`
+	// Active is the site the stand-bys were compared with.
+	Active string `json:"active"`
+	// Error says why the check could not be made (a site unreachable); the findings
+	// and parity are then empty.
+	Error    string             `json:"error,omitempty"`
+	Findings []ReadinessFinding `json:"findings,omitempty"`
+	Parity   []SiteParity       `json:"parity,omitempty"`
+}
+
+// ReadinessFinding is one finding: Level is ok, warn or fail.
+type ReadinessFinding struct {
+	Check   string `json:"check"`
+	Site    string `json:"site,omitempty"`
+	Level   string `json:"level"`
+	Message string `json:"message"`
+	Action  string `json:"action,omitempty"`
+}
+
+// SiteParity sums up one stand-by site's objects by parity state (in-sync, deferred,
+// drifted, missing, not-owned, extra, error) and lists the first of those that need
+// an action.
+type SiteParity struct {
+	Site   string         `json:"site"`
+	Counts map[string]int `json:"counts"`
+	Off    []ParityLine   `json:"off,omitempty"`
+	// More counts the objects needing an action beyond those in Off.
+	More int `json:"more,omitempty"`
+}
+
+// ParityLine is one object whose copy needs an action.
+type ParityLine struct {
+	Object string `json:"object"`
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // OpenRun is a runbook that has not closed: running, failed or waiting for a leader.

@@ -17,6 +17,7 @@ import "strings"
 //	/hadron/v1/dnsproviders/<provider>             what the leader last did at a DNS provider (JSON)
 //	/hadron/v1/quorum                              read by every daemon to prove it reaches a majority
 //	/hadron/v1/tokens/<name>                       an API token: its roles and the SHA-256 of its secret (JSON)
+//	/hadron/v1/readiness/<app>                     the leader's latest readiness and parity check of the app's stand-bys (JSON)
 const (
 	Root            = "/hadron/v1/"
 	LeaderPrefix    = Root + "leader/"
@@ -29,6 +30,7 @@ const (
 	QuorumKey       = Root + "quorum"
 	DNSProvidersDir = Root + "dnsproviders/"
 	TokensDir       = Root + "tokens/"
+	ReadinessDir    = Root + "readiness/"
 )
 
 // DNSProviderKey holds what the leader last did at the named DNS provider.

@@ -42,8 +42,8 @@ func (d *Daemon) dashboardRoutes() *dashboard.Server {
 }
 
 // watchedDirs are the keys the dashboard shows: who leads, what each observer sees,
-// the applications' state, the runs and the ledger.
-var watchedDirs = []string{coord.LeaderPrefix, coord.ObservationsDir, coord.AppsDir, coord.RunbooksDir, coord.LedgerDir}
+// the applications' state, the runs, the ledger and the stand-bys' readiness.
+var watchedDirs = []string{coord.LeaderPrefix, coord.ObservationsDir, coord.AppsDir, coord.RunbooksDir, coord.LedgerDir, coord.ReadinessDir}
 
 // stateChanges signals every change under watchedDirs until ctx ends. The signal is
 // dropped when one is already pending: the reader rebuilds from the current state,

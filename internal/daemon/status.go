@@ -13,6 +13,7 @@ import (
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/gslb"
 	"hadron.dev/hadron/internal/probe"
+	"hadron.dev/hadron/internal/readiness"
 )
 
 // Status is what GET /v1/status answers: this daemon's view of the fleet.
@@ -37,6 +38,10 @@ func (d *Daemon) Status(ctx context.Context) api.Status {
 	st.FencedData = d.data.selfFenced()
 	st.CannotAct = d.data.reachAll()
 	answered, _ := d.fence.Current(ctx)
+	var ready map[string]api.Readiness
+	if q.OK {
+		ready, _ = readiness.Load(ctx, d.client) // without it the status still says the rest
+	}
 	shared, _ := d.store.Current(ctx)
 	for _, a := range d.opts.Fleet.Applications {
 		as := api.App{Name: a.Name, Active: a.Spec.Policy.ActiveSite, Verdicts: map[string]string{},
@@ -62,6 +67,9 @@ func (d *Daemon) Status(ctx context.Context) api.Status {
 		}
 		if q.OK {
 			as.Run = d.runs.openRun(ctx, a.Name)
+		}
+		if r, ok := ready[a.Name]; ok {
+			as.Readiness = &r
 		}
 		as.AutoFailoverHeld = d.auto.heldFor(a.Name)
 		as.NoAutoFailover = d.auto.notNowFor(a.Name)

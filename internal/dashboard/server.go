@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"sync"
 	"time"
 
 	"hadron.dev/hadron/internal/api"
@@ -123,24 +124,35 @@ func (s *Server) asset(w http.ResponseWriter, r *http.Request) {
 
 // View builds the document the page draws, as the request's caller sees it.
 func (s *Server) View(ctx context.Context) View {
-	in := Input{Status: s.src.Status(ctx), Topology: s.src.Topology, Now: s.now()}
+	in := Input{Topology: s.src.Topology}
 	in.Caller, _ = api.Caller(ctx)
-	// Runs and the ledger are read from etcd; without a quorum the page still shows
-	// what the daemon sees, and says so through the etcd view.
+	// The three reads go to etcd, which from a daemon far from raft's leader costs a
+	// cross-region round trip each: they are made together, so that an open page
+	// follows a run's steps as closely as the status alone allows. Runs and the ledger
+	// failing to read leaves them out; without a quorum the page still shows what the
+	// daemon sees, and says so through the etcd view.
+	var wg sync.WaitGroup
 	if s.src.Open != nil {
-		if open, err := s.src.Open(ctx); err == nil {
-			in.Open = open
-		} else {
-			s.log.Debug("dashboard: open runs", "err", err)
-		}
+		wg.Go(func() {
+			if open, err := s.src.Open(ctx); err == nil {
+				in.Open = open
+			} else {
+				s.log.Debug("dashboard: open runs", "err", err)
+			}
+		})
 	}
 	if s.src.History != nil {
-		if h, err := s.src.History(ctx); err == nil {
-			in.History = h
-		} else {
-			s.log.Debug("dashboard: history", "err", err)
-		}
+		wg.Go(func() {
+			if h, err := s.src.History(ctx); err == nil {
+				in.History = h
+			} else {
+				s.log.Debug("dashboard: history", "err", err)
+			}
+		})
 	}
+	in.Status = s.src.Status(ctx)
+	wg.Wait()
+	in.Now = s.now()
 	return Build(in)
 }
 
@@ -192,13 +204,17 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return rc.Flush()
 	}
 	for {
+		began := time.Now()
 		if err := send(); err != nil {
 			if !errors.Is(ctx.Err(), context.Canceled) {
 				s.log.Debug("dashboard: stream ended", "err", err)
 			}
 			return
 		}
-		// Wait for the next reason to send, then at least MinGap since this one.
+		// Wait for the next reason to send, then until MinGap has passed since this
+		// one began: building the view counts towards the gap (from a daemon far from
+		// etcd's leader it takes a good part of it), so that a page follows a run's
+		// steps as fast as the gap allows and no faster.
 		select {
 		case <-ctx.Done():
 			return
@@ -211,7 +227,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(s.MinGap):
+		case <-time.After(s.MinGap - time.Since(began)):
 		}
 	}
 }

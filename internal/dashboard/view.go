@@ -162,6 +162,8 @@ type AppView struct {
 	Answers  []string  `json:"answers"`
 	Matrix   Matrix    `json:"matrix"`
 	Findings []Finding `json:"findings"`
+	// Readiness is the leader's latest check of the stand-bys (readiness.go).
+	Readiness *ReadinessView `json:"readiness,omitempty"`
 }
 
 // Matrix is every observer's latest probe of every site, and the quorum's verdict.
@@ -250,7 +252,7 @@ func Build(in Input) View {
 	v.Regions = regions(in.Topology, st)
 	seenSet := map[string]bool{}
 	for _, a := range st.Apps {
-		v.Apps = append(v.Apps, appView(a))
+		v.Apps = append(v.Apps, appView(a, in.Now))
 		if d := a.Data; d != nil && !seenSet[d.Name] {
 			seenSet[d.Name] = true
 			v.MirrorSets = append(v.MirrorSets, SetView{Name: d.Name, Apps: in.Topology.SetApps[d.Name], Primary: d.Primary,
@@ -330,13 +332,14 @@ func siteHealth(s SiteInfo, st api.Status) string {
 	return "unknown"
 }
 
-func appView(a api.App) AppView {
-	v := AppView{Name: a.Name, Active: a.Active, Standby: a.Standby, Strategy: a.Strategy, Answers: []string{}}
+func appView(a api.App, now time.Time) AppView {
+	v := AppView{Name: a.Name, Active: a.Active, Standby: a.Standby, Strategy: a.Strategy, Answers: []string{},
+		Readiness: readinessView(a.Readiness, now)}
 	if a.DNS != nil {
 		v.DNSName, v.Answers = a.DNS.Name, append(v.Answers, a.DNS.Answers...)
 	}
 	v.Matrix = matrix(a)
-	v.Findings = findings(a)
+	v.Findings = findings(a, v.Readiness)
 	return v
 }
 
@@ -385,7 +388,7 @@ func matrix(a api.App) Matrix {
 
 // findings say what of an application's state needs a person: the active site down,
 // DNS not answering it, data members behind or broken, an automatic failover held.
-func findings(a api.App) []Finding {
+func findings(a api.App, ready *ReadinessView) []Finding {
 	out := []Finding{}
 	add := func(level, format string, args ...any) {
 		out = append(out, Finding{Level: level, Text: fmt.Sprintf(format, args...)})
@@ -437,6 +440,7 @@ func findings(a api.App) []Finding {
 		}
 		add(level, "%s to %s %s at step %d of %d (%s)", r.Kind, r.To, r.Status, r.Step, r.Steps, r.StepName)
 	}
+	out = append(out, readinessFindings(ready)...)
 	slices.SortStableFunc(out, func(x, y Finding) int { return levelRank[x.Level] - levelRank[y.Level] })
 	return out
 }

@@ -106,7 +106,7 @@ func TestFindings(t *testing.T) {
 			"bad: mirror set pg has no primary accepting writes", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := findings(tc.app)
+			f := findings(tc.app, nil)
 			if len(f) != tc.count || f[0].Level+": "+f[0].Text != tc.first {
 				t.Errorf("findings %+v, want %d starting %q", f, tc.count, tc.first)
 			}

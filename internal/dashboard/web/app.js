@@ -129,8 +129,38 @@ function drawApps(v) {
       el('dt', { text: 'active site' }), el('dd', { text: a.active }),
       el('dt', { text: 'stand-by style' }), el('dd', { text: a.standby || '—' }),
       el('dt', { text: 'DNS' }), el('dd', { text: a.dnsName ? `${a.dnsName} → ${a.answers.join(', ') || 'no answer'} (${a.strategy})` : '—' })),
-    el('ul', { class: 'findings', 'aria-label': `findings for ${a.name}` },
-      a.findings.map((f) => el('li', { class: f.level, text: `${f.level === 'ok' ? '✓' : f.level === 'bad' ? '✗' : '!'} ${f.text}` }))))));
+    el('ul', { class: 'findings', 'aria-label': `findings for ${a.name}` }, a.findings.map((f) => finding(f.level, f.text))),
+    readiness(a))));
+}
+
+// finding is one line of a list of findings: its level as a sign for the eye and in
+// words for a screen reader.
+const levelWords = { ok: 'ok', warn: 'warning', bad: 'failed' };
+function finding(level, text, attrs, ...kids) {
+  return el('li', { class: level, 'data-level': level, ...attrs },
+    el('span', { 'aria-hidden': 'true', text: `${level === 'ok' ? '✓' : level === 'bad' ? '✗' : '!'} ` }),
+    el('span', { class: 'sr', text: `${levelWords[level] || level}: ` }), text, ...kids);
+}
+
+// readiness is the leader's latest check of the application's stand-bys: the
+// findings of `hadron check readiness` and the object parity per stand-by site.
+function readiness(a) {
+  const r = a.readiness;
+  if (!r) {
+    return el('p', { class: 'small', 'data-readiness': a.name,
+      text: 'Stand-by readiness: no report yet (the leader checks the applications whose sites are Kubernetes clusters every 30 s).' });
+  }
+  return el('div', { class: 'readiness', 'data-readiness': a.name },
+    el('h4', { text: `Stand-by readiness against ${r.active}` }),
+    el('p', { class: r.stale ? 'small warn' : 'small', text: `checked by ${r.leader} at ${new Date(r.at).toLocaleTimeString()}${r.stale ? ' — old: no leader has checked since' : ''}` }),
+    r.error ? el('p', { class: 'warn', text: `not checked: ${r.error}` }) : null,
+    el('ul', { class: 'findings', 'aria-label': `readiness findings for ${a.name}` },
+      r.findings.map((f) => finding(f.level, f.text))),
+    el('h4', { text: 'Object parity per stand-by site' }),
+    r.parity.length ? el('ul', { class: 'findings', 'aria-label': `object parity for ${a.name}` },
+      r.parity.map((p) => finding(p.level, `${p.site}: ${p.summary}`, { 'data-parity-site': p.site },
+        p.off.length ? el('ul', { 'aria-label': `objects to act on at ${p.site}` }, p.off.map((o) => el('li', { text: o }))) : null)))
+      : el('p', { class: 'small', text: 'no parity result' }));
 }
 
 function drawSets(v) {
