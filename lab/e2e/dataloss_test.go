@@ -1,0 +1,169 @@
+package e2e
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// dataLossConfig runs the data-loss mode tests' lab on regions 25, 26 and 27, with the
+// demo's mirror set in the given mode (lab.yaml's dataLoss).
+func dataLossConfig(dataLoss string) string {
+	return labYAML(25, "35ms") + "dataLoss: " + dataLoss + "\n"
+}
+
+// TestDataLossBoundedLab runs mode bounded (200ms) through the daemons, as a user does
+// from the README: status shows the mode, the bound and the DR member's confirmed lag;
+// the daemon at the primary's site keeps the bound keeper; a region-loss drill fails
+// over and loses at most what 200 ms of writes at the drill's rate allow, plus those in
+// flight; the ledger's run carries the promise.
+func TestDataLossBoundedLab(t *testing.T) {
+	runDataLossLab(t, "{mode: bounded, bound: 200ms}", "bounded", 200*time.Millisecond)
+}
+
+// TestDataLossSynchronousLab is the same in mode synchronous: the region-loss drill
+// loses no acknowledged write.
+func TestDataLossSynchronousLab(t *testing.T) {
+	runDataLossLab(t, "{mode: synchronous}", "synchronous", 0)
+}
+
+func runDataLossLab(t *testing.T, dataLoss, mode string, bound time.Duration) {
+	if testing.Short() {
+		t.Skip("lab end-to-end test")
+	}
+	l := &lab{t: t, bin: binary(t, "hadron-lab", "HADRON_LAB_BINARY"), dir: filepath.Join(t.TempDir(), "lab")}
+	cfg := filepath.Join(t.TempDir(), "lab.yaml")
+	if err := os.WriteFile(cfg, []byte(dataLossConfig(dataLoss)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			l.dumpLogs(100)
+		}
+		if out, err := l.run(3*time.Minute, "down"); err != nil {
+			t.Logf("cleanup down: %v\n%s", err, out)
+		}
+	})
+	start := time.Now()
+	l.must(10*time.Minute, "up", "--config", cfg)
+	manifests, _ := filepath.Abs(filepath.Join("..", "..", "demo", "manifests"))
+	l.must(2*time.Minute, "apply", "--site", "east", "-f", manifests)
+	eventually(t, 3*time.Minute, "east serves the application", func() (bool, string) {
+		code, body, err := httpGet("127.0.25.10:8080", "/healthz")
+		return code == 200, fmt.Sprint(code, body, err)
+	})
+	t.Logf("lab up and the demo serving in %s", time.Since(start).Round(time.Second))
+	h := newHadronCLI(t, l.dir)
+
+	// hadron status (east's daemon, the primary's site) shows the set's mode, its
+	// bound and the DR member's confirmed lag, with the promise in force.
+	var summary string
+	eventually(t, 3*time.Minute, "hadron status shows the promise in force", func() (bool, string) {
+		st, err := h.status("east")
+		if err != nil {
+			return false, err.Error()
+		}
+		a := st.app(demoApp)
+		if a == nil || a.Data == nil || a.Data.Promise == nil {
+			return false, fmt.Sprintf("no promise in %+v", a)
+		}
+		p := a.Data.Promise
+		summary = p.Summary
+		wantBound := ""
+		if bound > 0 {
+			wantBound = bound.String()
+		}
+		ok := p.Mode == mode && p.Bound == wantBound && p.DR == "west-0" && p.InForce && !p.Holding
+		return ok, fmt.Sprintf("%+v", *p)
+	})
+	t.Logf("hadron status: %s", summary)
+	out, _, err := h.daemons(20*time.Second, "status", "--daemon", "east")
+	if err != nil || !strings.Contains(out, mode) {
+		t.Errorf("hadron status (text) does not name the mode %s: %v\n%s", mode, err, out)
+	}
+	t.Logf("hadron status (text):\n%s", out)
+
+	// hadron data status asks PostgreSQL itself: the keeper streams (bounded) or the
+	// DR member is among those every commit waits for (synchronous).
+	eventually(t, 2*time.Minute, "hadron data status shows the promise kept", func() (bool, string) {
+		ss, err := h.dataStatus("shop-db")
+		if err != nil {
+			return false, err.Error()
+		}
+		p := ss.Promise
+		if p == nil {
+			return false, "no promise"
+		}
+		ok := p.Mode == mode && p.Bound == bound && p.InForce && !p.Holding && p.DR == "west-0"
+		if mode == "bounded" {
+			ok = ok && p.Keeper
+		} else {
+			ok = ok && containsString(p.Holders, "west-0")
+		}
+		return ok, fmt.Sprintf("%+v", *p)
+	})
+	ss, _ := h.dataStatus("shop-db")
+	t.Logf("hadron data status: setting %s, keeper %v, holding %v, DR %s confirmed %.0f ms behind, holders %v",
+		ss.Promise.Setting, ss.Promise.Keeper, ss.Promise.Holding, ss.Promise.DR, ss.Promise.ConfirmedLag*1000, ss.Promise.Holders)
+
+	// The region-loss drill: east is killed under load; the daemons fail over alone.
+	rep, progress, err := h.drill(10*time.Minute, demoApp, "--fault", "hadron lab fail site east")
+	if err != nil {
+		t.Fatalf("region-loss drill: %v", err)
+	}
+	d := rep.Drill
+	t.Logf("drill at %.0f writes/s, %d workers: %s", rep.Rate, rep.Workers, d.figures())
+	if d.Run == nil {
+		t.Fatalf("the drill has no failover run\n%s", progress)
+	}
+	if d.Run.Kind != "failover" || d.Run.To != "west" || d.Run.Status != "done" {
+		t.Fatalf("failover run %s: want a failover to west, done\n%s", d.Run, progress)
+	}
+	if d.Acked == 0 {
+		t.Fatalf("the drill's client acknowledged no write: nothing was tested")
+	}
+	// What the mode allows, in writes: the bound at the drill's rate plus every write
+	// in flight when the region went (none for synchronous).
+	allowed := 0
+	if mode == "bounded" {
+		allowed = int(math.Ceil(rep.Rate*bound.Seconds())) + rep.Workers
+	}
+	t.Logf("lost %d acknowledged writes, %s allows %d (rate %.0f/s × %s + %d in flight)", len(d.Lost), mode, allowed, rep.Rate, bound, rep.Workers)
+	if len(d.Lost) > allowed {
+		t.Errorf("the drill lost %d acknowledged writes %v; %s allows %d", len(d.Lost), d.Lost, mode, allowed)
+	}
+	if d.RPOTransactions >= 0 && d.RPOTransactions < int64(len(d.Lost)) {
+		t.Errorf("the ledger reports %d transactions lost; the client lost %d", d.RPOTransactions, len(d.Lost))
+	}
+	// The ledger's run record carries the promise the old primary kept.
+	runs, err := h.history(demoApp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec *runRecord
+	for i := range runs {
+		if runs[i].ID == d.Run.ID {
+			rec = &runs[i]
+		}
+	}
+	if rec == nil {
+		t.Fatalf("the ledger has no run %s: %v", d.Run.ID, runs)
+	}
+	if rec.Promise == nil || rec.Promise.Mode != mode || rec.Promise.Bound != bound {
+		t.Fatalf("run %s's promise = %+v, want mode %s bound %s", rec.ID, rec.Promise, mode, bound)
+	}
+	t.Logf("ledger run %s: promise %s bound %s in force %v holders %v", rec.ID, rec.Promise.Mode, rec.Promise.Bound, rec.Promise.InForce, rec.Promise.Holders)
+}
+
+func containsString(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
