@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -22,16 +23,19 @@ func dataLossConfig(dataLoss string) string {
 // over and loses at most what 200 ms of writes at the drill's rate allow, plus those in
 // flight; the ledger's run carries the promise.
 func TestDataLossBoundedLab(t *testing.T) {
-	runDataLossLab(t, "{mode: bounded, bound: 200ms}", "bounded", 200*time.Millisecond)
+	// 200 writes/s makes the bound worth 40 writes: a drill that lost more than the
+	// bound would show.
+	runDataLossLab(t, "{mode: bounded, bound: 200ms}", "bounded", 200*time.Millisecond, 200)
 }
 
 // TestDataLossSynchronousLab is the same in mode synchronous: the region-loss drill
 // loses no acknowledged write.
 func TestDataLossSynchronousLab(t *testing.T) {
-	runDataLossLab(t, "{mode: synchronous}", "synchronous", 0)
+	// Every commit waits a cross-region round trip (70 ms): 8 writers do ~100/s.
+	runDataLossLab(t, "{mode: synchronous}", "synchronous", 0, 50)
 }
 
-func runDataLossLab(t *testing.T, dataLoss, mode string, bound time.Duration) {
+func runDataLossLab(t *testing.T, dataLoss, mode string, bound time.Duration, rate int) {
 	if testing.Short() {
 		t.Skip("lab end-to-end test")
 	}
@@ -110,8 +114,12 @@ func runDataLossLab(t *testing.T, dataLoss, mode string, bound time.Duration) {
 	t.Logf("hadron data status: setting %s, keeper %v, holding %v, DR %s confirmed %.0f ms behind, holders %v",
 		ss.Promise.Setting, ss.Promise.Keeper, ss.Promise.Holding, ss.Promise.DR, ss.Promise.ConfirmedLag*1000, ss.Promise.Holders)
 
+	if mode == "bounded" {
+		boundHolds(t, l, h)
+	}
+
 	// The region-loss drill: east is killed under load; the daemons fail over alone.
-	rep, progress, err := h.drill(10*time.Minute, demoApp, "--fault", "hadron lab fail site east")
+	rep, progress, err := h.drill(10*time.Minute, demoApp, "--fault", "hadron lab fail site east", "--rate", fmt.Sprint(rate))
 	if err != nil {
 		t.Fatalf("region-loss drill: %v", err)
 	}
@@ -132,7 +140,11 @@ func runDataLossLab(t *testing.T, dataLoss, mode string, bound time.Duration) {
 	if mode == "bounded" {
 		allowed = int(math.Ceil(rep.Rate*bound.Seconds())) + rep.Workers
 	}
-	t.Logf("lost %d acknowledged writes, %s allows %d (rate %.0f/s × %s + %d in flight)", len(d.Lost), mode, allowed, rep.Rate, bound, rep.Workers)
+	if mode == "bounded" {
+		t.Logf("lost %d acknowledged writes, bounded allows %d (rate %.0f/s × %s + %d in flight)", len(d.Lost), allowed, rep.Rate, bound, rep.Workers)
+	} else {
+		t.Logf("lost %d acknowledged writes, %s allows none", len(d.Lost), mode)
+	}
 	if len(d.Lost) > allowed {
 		t.Errorf("the drill lost %d acknowledged writes %v; %s allows %d", len(d.Lost), d.Lost, mode, allowed)
 	}
@@ -158,6 +170,83 @@ func runDataLossLab(t *testing.T, dataLoss, mode string, bound time.Duration) {
 	}
 	t.Logf("ledger run %s: promise %s bound %s in force %v holders %v", rec.ID, rec.Promise.Mode, rec.Promise.Bound, rec.Promise.InForce, rec.Promise.Holders)
 }
+
+// boundHolds shows, through the daemons, that the bound keeper is what holds commits:
+// with the DR link cut, commits wait and status says so, and resume when it heals; with
+// the primary's site's daemon killed no keeper streams and commits wait, until the
+// restarted daemon starts it again.
+func boundHolds(t *testing.T, l *lab, h *hadronCLI) {
+	t.Helper()
+	phase := func(name string, fault, repair []string, held func(p setPromise) bool) {
+		w := startWriter("127.0.25.10:8080", name)
+		defer w.stop()
+		eventually(t, time.Minute, name+": writes acknowledged before the fault", func() (bool, string) {
+			return w.acked.Load() > 0, fmt.Sprintf("%d acked, last error %v", w.acked.Load(), w.lastErr.Load())
+		})
+		l.must(time.Minute, fault...)
+		var seen string
+		eventually(t, 2*time.Minute, name+": hadron data status says commits wait", func() (bool, string) {
+			ss, err := h.dataStatus("shop-db")
+			if err != nil || ss.Promise == nil {
+				return false, fmt.Sprint(err)
+			}
+			seen = fmt.Sprintf("%+v", *ss.Promise)
+			return held(*ss.Promise), seen
+		})
+		atHold := w.acked.Load()
+		t.Logf("%s: holding: %s (%d writes acknowledged so far)", name, seen, atHold)
+		l.must(time.Minute, repair...)
+		eventually(t, 2*time.Minute, name+": the promise in force again and writes acknowledged", func() (bool, string) {
+			ss, err := h.dataStatus("shop-db")
+			if err != nil || ss.Promise == nil {
+				return false, fmt.Sprint(err)
+			}
+			p := ss.Promise
+			return p.InForce && p.Keeper && !p.Holding && w.acked.Load() > atHold, fmt.Sprintf("%+v, %d acked", *p, w.acked.Load())
+		})
+		t.Logf("%s: repaired; %d writes acknowledged, %d failed", name, w.acked.Load(), w.failed.Load())
+	}
+	// The keeper streams, but confirms nothing new while west-0 is behind the bound.
+	phase("dr-link-cut", []string{"link", "cut", "east", "west"}, []string{"link", "heal", "east", "west"},
+		func(p setPromise) bool { return p.Holding && p.Keeper })
+	// No daemon at east: no keeper, so FIRST 2 ("hadron_bound", ...) cannot be met.
+	phase("keeper-daemon-down", []string{"fail", "daemon", "east"}, []string{"restore", "daemon", "east"},
+		func(p setPromise) bool { return p.Holding && !p.Keeper })
+}
+
+// writer posts the demo's sequenced writes to one load balancer, one at a time, until
+// stopped, counting what is acknowledged.
+type writer struct {
+	acked, failed atomic.Int64
+	lastErr       atomic.Value
+	quit          chan struct{}
+	done          chan struct{}
+}
+
+func startWriter(addr, client string) *writer {
+	w := &writer{quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for seq := 1; ; seq++ {
+			select {
+			case <-w.quit:
+				return
+			default:
+			}
+			code, body, err := httpPost(addr, fmt.Sprintf("/write?client=%s&seq=%d", client, seq))
+			if err == nil && code == 200 {
+				w.acked.Add(1)
+				continue
+			}
+			w.failed.Add(1)
+			w.lastErr.Store(fmt.Sprint(code, " ", strings.TrimSpace(body), " ", err))
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	return w
+}
+
+func (w *writer) stop() { close(w.quit); <-w.done }
 
 func containsString(xs []string, x string) bool {
 	for _, v := range xs {

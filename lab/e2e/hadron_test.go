@@ -145,20 +145,23 @@ func (s daemonStatus) app(name string) *appStatus {
 	return nil
 }
 
+// setPromise is how a mirror set's primary keeps its data-loss mode (data.Promise).
+type setPromise struct {
+	Mode         string        `json:"mode"`
+	Bound        time.Duration `json:"bound"`
+	Setting      string        `json:"setting"`
+	InForce      bool          `json:"inForce"`
+	DR           string        `json:"dr"`
+	ConfirmedLag float64       `json:"confirmedLag"`
+	Keeper       bool          `json:"keeper"`
+	Holding      bool          `json:"holding"`
+	Holders      []string      `json:"holders"`
+}
+
 // setStatus is a mirror set's live state (data.SetStatus).
 type setStatus struct {
-	Primary string `json:"primary"`
-	Promise *struct {
-		Mode         string        `json:"mode"`
-		Bound        time.Duration `json:"bound"`
-		Setting      string        `json:"setting"`
-		InForce      bool          `json:"inForce"`
-		DR           string        `json:"dr"`
-		ConfirmedLag float64       `json:"confirmedLag"`
-		Keeper       bool          `json:"keeper"`
-		Holding      bool          `json:"holding"`
-		Holders      []string      `json:"holders"`
-	} `json:"promise"`
+	Primary string      `json:"primary"`
+	Promise *setPromise `json:"promise"`
 	Members []struct {
 		Member    string `json:"member"`
 		Site      string `json:"site"`
