@@ -35,7 +35,10 @@ func TestDataLossSynchronousLab(t *testing.T) {
 	runDataLossLab(t, "{mode: synchronous}", "synchronous", 0, 50)
 }
 
-func runDataLossLab(t *testing.T, dataLoss, mode string, bound time.Duration, rate int) {
+// startDataLossLab starts the lab with the demo's mirror set in the given mode, and
+// waits for east to serve the demo.
+func startDataLossLab(t *testing.T, dataLoss string) (*lab, *hadronCLI) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("lab end-to-end test")
 	}
@@ -61,10 +64,57 @@ func runDataLossLab(t *testing.T, dataLoss, mode string, bound time.Duration, ra
 		return code == 200, fmt.Sprint(code, body, err)
 	})
 	t.Logf("lab up and the demo serving in %s", time.Since(start).Round(time.Second))
-	h := newHadronCLI(t, l.dir)
+	return l, newHadronCLI(t, l.dir)
+}
 
-	// hadron status (east's daemon, the primary's site) shows the set's mode, its
-	// bound and the DR member's confirmed lag, with the promise in force.
+// TestDataLossBoundedPartitionLab is the scenario through the daemons: east is
+// cut off from west and the witness while the drill's client, outside every region,
+// keeps writing to it. In mode async east acknowledges until its daemon fences it
+// (about 2.4 s of writes lost); the bound keeper stops acknowledging 200 ms after
+// west-0 stopped confirming.
+func TestDataLossBoundedPartitionLab(t *testing.T) {
+	l, h := startDataLossLab(t, "{mode: bounded, bound: 200ms}")
+	bound := 200 * time.Millisecond
+	waitPromise(t, h, "bounded", bound)
+	rep, progress, err := h.drill(10*time.Minute, demoApp,
+		"--fault", "hadron lab link cut east west && hadron lab link cut east witness",
+		"--repair", "hadron lab link heal east west && hadron lab link heal east witness",
+		"--rate", "200")
+	defer func() {
+		if t.Failed() {
+			for _, peer := range []string{"west", "witness"} {
+				_, _ = l.run(time.Minute, "link", "heal", "east", peer)
+			}
+		}
+	}()
+	if err != nil {
+		t.Fatalf("partition drill: %v", err)
+	}
+	d := rep.Drill
+	t.Logf("partition drill at %.0f writes/s, %d workers: %s", rep.Rate, rep.Workers, d.figures())
+	if d.Run == nil || d.Run.Kind != "failover" || d.Run.To != "west" || d.Run.Status != "done" {
+		t.Fatalf("failover run %v: want a failover to west, done\n%s", d.Run, progress)
+	}
+	if d.Acked == 0 {
+		t.Fatalf("the drill's client acknowledged no write: nothing was tested")
+	}
+	allowed := int(math.Ceil(rep.Rate*bound.Seconds())) + rep.Workers
+	t.Logf("lost %d acknowledged writes %v, bounded allows %d (rate %.0f/s × %s + %d in flight); the ledger reports %d transactions",
+		len(d.Lost), d.Lost, allowed, rep.Rate, bound, rep.Workers, d.RPOTransactions)
+	if len(d.Lost) > allowed {
+		t.Errorf("the partition lost %d acknowledged writes; bounded 200ms allows %d", len(d.Lost), allowed)
+	}
+	if d.RPOTransactions >= 0 && d.RPOTransactions < int64(len(d.Lost)) {
+		t.Errorf("the ledger reports %d transactions lost; the client lost %d", d.RPOTransactions, len(d.Lost))
+	}
+	if d.Run.Promise == nil || d.Run.Promise.Mode != "bounded" || d.Run.Promise.Bound != bound {
+		t.Errorf("run %s's promise = %+v, want bounded 200ms", d.Run.ID, d.Run.Promise)
+	}
+}
+
+// waitPromise waits until east's daemon reports the set's promise in force.
+func waitPromise(t *testing.T, h *hadronCLI, mode string, bound time.Duration) string {
+	t.Helper()
 	var summary string
 	eventually(t, 3*time.Minute, "hadron status shows the promise in force", func() (bool, string) {
 		st, err := h.status("east")
@@ -84,6 +134,15 @@ func runDataLossLab(t *testing.T, dataLoss, mode string, bound time.Duration, ra
 		ok := p.Mode == mode && p.Bound == wantBound && p.DR == "west-0" && p.InForce && !p.Holding
 		return ok, fmt.Sprintf("%+v", *p)
 	})
+	return summary
+}
+
+func runDataLossLab(t *testing.T, dataLoss, mode string, bound time.Duration, rate int) {
+	l, h := startDataLossLab(t, dataLoss)
+
+	// hadron status (east's daemon, the primary's site) shows the set's mode, its
+	// bound and the DR member's confirmed lag, with the promise in force.
+	summary := waitPromise(t, h, mode, bound)
 	t.Logf("hadron status: %s", summary)
 	out, _, err := h.daemons(20*time.Second, "status", "--daemon", "east")
 	if err != nil || !strings.Contains(out, mode) {
