@@ -134,6 +134,14 @@ func TestConfigValidate(t *testing.T) {
 	if len(c.Sites[0].Zones) != 3 || *c.Sites[0].NodesPerZone != 2 || c.Latency.Duration != DefaultLatency {
 		t.Errorf("defaults not applied: %+v", c)
 	}
+	// The README's lab.yaml with a data-loss mode.
+	c, err = Load(write("sites:\n  - {name: east, region: us-east-1}\n  - {name: west, region: us-west-2}\n  - {name: witness, region: eu-central-1, role: witness}\ndataLoss: {mode: bounded, bound: 200ms}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataLoss == nil || c.DataLoss.Mode != DataLossBounded || c.DataLoss.Bound == nil || c.DataLoss.Bound.Duration != 200*time.Millisecond {
+		t.Errorf("dataLoss = %+v", c.DataLoss)
+	}
 }
 
 // The fleet file the lab writes must load and validate with hadron's own loader.
