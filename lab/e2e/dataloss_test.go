@@ -108,6 +108,10 @@ func runPartitionLab(t *testing.T, dataLoss, mode string, bound time.Duration) {
 	if d.Acked == 0 {
 		t.Fatalf("the drill's client acknowledged no write: nothing was tested")
 	}
+	// The allowance is computed from these: the report must carry them.
+	if rep.Rate <= 0 || rep.Workers <= 0 {
+		t.Fatalf("the drill report carries rate %.0f and %d workers", rep.Rate, rep.Workers)
+	}
 	if mode == "bounded" {
 		allowed := int(math.Ceil(rep.Rate*bound.Seconds())) + rep.Workers
 		t.Logf("lost %d acknowledged writes %v, bounded allows %d (rate %.0f/s × %s + %d in flight); the ledger reports %d transactions",
@@ -208,6 +212,10 @@ func runDataLossLab(t *testing.T, dataLoss, mode string, bound time.Duration, ra
 	}
 	if d.Acked == 0 {
 		t.Fatalf("the drill's client acknowledged no write: nothing was tested")
+	}
+	// The allowance is computed from these: the report must carry them.
+	if rep.Rate <= 0 || rep.Workers <= 0 {
+		t.Fatalf("the drill report carries rate %.0f and %d workers", rep.Rate, rep.Workers)
 	}
 	// What the mode allows, in writes: the bound at the drill's rate plus every write
 	// in flight when the region went (none for synchronous).
