@@ -42,6 +42,10 @@ const (
 // ErrDrill is a drill that could not measure what it set out to.
 var ErrDrill = errors.New("drill failed")
 
+// loadWorkers is the drill client's concurrent writers: at most this many writes are
+// in flight when a fault strikes.
+const loadWorkers = 8
+
 // Config is one drill.
 type Config struct {
 	App string
@@ -85,7 +89,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if c.Trigger == "" {
 		c.Trigger = TriggerAuto
 	}
-	rep := &Report{App: c.App, Fault: c.Fault, Trigger: c.Trigger}
+	rep := &Report{App: c.App, Fault: c.Fault, Trigger: c.Trigger, Rate: c.Rate, Workers: loadWorkers}
 	kind := runbook.Failover
 	start := func(ctx context.Context) (time.Time, *runbook.Record, error) {
 		if c.Trigger == TriggerSwitchover {
@@ -155,7 +159,7 @@ func (c *Config) phase(ctx context.Context, kind runbook.Kind, begin func(contex
 	done := make(chan result, 1)
 	go func() {
 		res, err := load.Run(lctx, load.Config{URL: c.URL, Rate: c.Rate, Duration: load.MaxDuration, HTTPClient: hc,
-			Timeout: 2 * time.Second, Log: c.Log, OnAttempt: func(a load.Attempt) {
+			Workers: loadWorkers, Timeout: 2 * time.Second, Log: c.Log, OnAttempt: func(a load.Attempt) {
 				if a.OK {
 					mu.Lock()
 					if a.Sent.After(lastAck.Sent) {

@@ -94,11 +94,15 @@ func clientView(start time.Time, attempts []load.Attempt) (rto, longest time.Dur
 // A phase that never started (its fault failed, no write got through before it) is
 // absent, not zero: the report claims only what was measured.
 type Report struct {
-	App      string `json:"app"`
-	Fault    string `json:"fault,omitempty"`
-	Trigger  string `json:"trigger"`
-	Drill    *Phase `json:"drill,omitempty"`
-	Failback *Phase `json:"failback,omitempty"`
+	App     string `json:"app"`
+	Fault   string `json:"fault,omitempty"`
+	Trigger string `json:"trigger"`
+	// Rate is the client's writes per second and Workers how many it has in flight at
+	// most: what a data-loss bound in time comes to in writes (rate × bound + workers).
+	Rate     float64 `json:"rate"`
+	Workers  int     `json:"workers"`
+	Drill    *Phase  `json:"drill,omitempty"`
+	Failback *Phase  `json:"failback,omitempty"`
 	// Error is why the drill stopped, when it did.
 	Error string `json:"error,omitempty"`
 }

@@ -39,6 +39,13 @@ type runRecord struct {
 		Name   string `json:"name"`
 		Detail string `json:"detail"`
 	} `json:"steps"`
+	// Promise is the data-loss mode the old primary kept (runbook.Record.Promise).
+	Promise *struct {
+		Mode    string        `json:"mode"`
+		Bound   time.Duration `json:"bound"`
+		InForce bool          `json:"inForce"`
+		Holders []string      `json:"holders"`
+	} `json:"promise"`
 	RPO *struct {
 		Bytes        int64  `json:"bytes"`
 		Transactions int64  `json:"transactions"`
@@ -81,6 +88,8 @@ func (p drillPhase) figures() string {
 // drillReport is one drill (internal/drill.Report).
 type drillReport struct {
 	App      string      `json:"app"`
+	Rate     float64     `json:"rate"`
+	Workers  int         `json:"workers"`
 	Trigger  string      `json:"trigger"`
 	Fault    string      `json:"fault"`
 	Drill    drillPhase  `json:"drill"`
@@ -102,7 +111,20 @@ type daemonStatus struct {
 }
 
 type appStatus struct {
-	Name     string            `json:"name"`
+	Name string `json:"name"`
+	Data *struct {
+		Name    string `json:"name"`
+		Primary string `json:"primary"`
+		Promise *struct {
+			Mode                string  `json:"mode"`
+			Bound               string  `json:"bound"`
+			InForce             bool    `json:"inForce"`
+			Holding             bool    `json:"holding"`
+			DR                  string  `json:"dr"`
+			ConfirmedLagSeconds float64 `json:"confirmedLagSeconds"`
+			Summary             string  `json:"summary"`
+		} `json:"promise"`
+	} `json:"data"`
 	Active   string            `json:"active"`
 	Verdicts map[string]string `json:"verdicts"`
 	Run      *struct {
@@ -123,9 +145,23 @@ func (s daemonStatus) app(name string) *appStatus {
 	return nil
 }
 
+// setPromise is how a mirror set's primary keeps its data-loss mode (data.Promise).
+type setPromise struct {
+	Mode         string        `json:"mode"`
+	Bound        time.Duration `json:"bound"`
+	Setting      string        `json:"setting"`
+	InForce      bool          `json:"inForce"`
+	DR           string        `json:"dr"`
+	ConfirmedLag float64       `json:"confirmedLag"`
+	Keeper       bool          `json:"keeper"`
+	Holding      bool          `json:"holding"`
+	Holders      []string      `json:"holders"`
+}
+
 // setStatus is a mirror set's live state (data.SetStatus).
 type setStatus struct {
-	Primary string `json:"primary"`
+	Primary string      `json:"primary"`
+	Promise *setPromise `json:"promise"`
 	Members []struct {
 		Member    string `json:"member"`
 		Site      string `json:"site"`

@@ -38,11 +38,28 @@ type Config struct {
 	// is in the site's zone k mod len(zones); at most MaxRealNodes
 	// (docs/design/lab-real-nodes.md).
 	RealNodes int `json:"realNodes,omitempty"`
+	// DataLoss is the demo application's data-loss mode across regions (its
+	// spec.policy.dataLoss): async (default), bounded with a bound, or synchronous.
+	DataLoss *DataLossConfig `json:"dataLoss,omitempty"`
 }
 
 // MaxRealNodes is how many real nodes a site may have: each takes its own slice of the
 // site's pod /24 and its own kubelet ports on the site's pod gateway.
 const MaxRealNodes = 3
+
+// DataLossConfig is the demo's data-loss mode as lab.yaml spells it.
+type DataLossConfig struct {
+	Mode string `json:"mode"`
+	// Bound is mode bounded's bound, "200ms"; required with it and only with it.
+	Bound *Duration `json:"bound,omitempty"`
+}
+
+// Data-loss modes the demo's policy may name (api/v1alpha1's DataLossMode values).
+const (
+	DataLossAsync       = "async"
+	DataLossBounded     = "bounded"
+	DataLossSynchronous = "synchronous"
+)
 
 // SiteConfig is one site of the lab. Each site is its own region.
 type SiteConfig struct {
@@ -196,6 +213,7 @@ func (c Config) Validate() error {
 	if c.DemoEnabled() && workloads < 1 {
 		errs = append(errs, errors.New("sites: the demo needs at least one workload site"))
 	}
+	errs = append(errs, c.validateDataLoss(workloads)...)
 	if c.FirstRegion < 0 || c.FirstRegion+len(c.Sites) > 250 {
 		errs = append(errs, fmt.Errorf("firstRegion: %d leaves no room for %d regions below 127.250", c.FirstRegion, len(c.Sites)))
 	}
@@ -206,4 +224,36 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("latency: %s is outside 0..5s", c.Latency.Duration))
 	}
 	return errors.Join(errs...)
+}
+
+// validateDataLoss checks the demo's data-loss mode before hadron sees it, so a bad
+// lab.yaml fails at `lab up` naming its own field rather than the generated fleet's.
+func (c Config) validateDataLoss(workloads int) []error {
+	d := c.DataLoss
+	if d == nil {
+		return nil
+	}
+	var errs []error
+	switch d.Mode {
+	case DataLossAsync, DataLossBounded, DataLossSynchronous:
+	case "":
+		errs = append(errs, errors.New("dataLoss.mode: required (async, bounded or synchronous)"))
+	default:
+		errs = append(errs, fmt.Errorf("dataLoss.mode: %q is not async, bounded or synchronous", d.Mode))
+	}
+	switch {
+	case d.Mode == DataLossBounded && d.Bound == nil:
+		errs = append(errs, errors.New("dataLoss.bound: required with mode bounded"))
+	case d.Mode != DataLossBounded && d.Bound != nil:
+		errs = append(errs, fmt.Errorf("dataLoss.bound: only with mode bounded, not %q", d.Mode))
+	case d.Bound != nil && d.Bound.Duration < 10*time.Millisecond:
+		errs = append(errs, fmt.Errorf("dataLoss.bound: %s is below 10ms", d.Bound.Duration))
+	}
+	if !c.DemoEnabled() {
+		errs = append(errs, errors.New("dataLoss: needs the demo (it is the demo's policy)"))
+	} else if (d.Mode == DataLossBounded || d.Mode == DataLossSynchronous) && workloads < 2 {
+		// The DR member lives in the second workload site (Members).
+		errs = append(errs, fmt.Errorf("dataLoss.mode: %s needs a DR member, so at least two workload sites", d.Mode))
+	}
+	return errs
 }

@@ -119,6 +119,7 @@ func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Applicati
 				// The verdict already needs fall (3) failed probes in a row, seconds
 				// apart; the threshold adds only one look of the leader on top.
 				AutomaticFailover: &v1alpha1.AutomaticFailover{Enabled: true, Threshold: d(250 * time.Millisecond), MinInterval: d(10 * time.Minute)},
+				DataLoss:          c.dataLossPolicy(),
 			},
 			DNS:    &v1alpha1.DNS{Zone: DemoZone, Name: DemoName, TTL: &ttl, Strategy: v1alpha1.StrategyFailover},
 			Health: &v1alpha1.Health{Type: v1alpha1.ProbeHTTP, Path: "/healthz", Interval: d(time.Second), Timeout: d(time.Second), Rise: 2, Fall: 3},
@@ -164,6 +165,19 @@ func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Applicati
 		})
 	}
 	return sites, []v1alpha1.Application{app}, []v1alpha1.MirrorSet{set}
+}
+
+// dataLossPolicy is the demo's spec.policy.dataLoss; nil (hadron's async default)
+// when lab.yaml names none, so an unchanged lab.yaml gives an unchanged fleet file.
+func (c Config) dataLossPolicy() *v1alpha1.DataLoss {
+	if c.DataLoss == nil {
+		return nil
+	}
+	dl := &v1alpha1.DataLoss{Mode: v1alpha1.DataLossMode(c.DataLoss.Mode)}
+	if c.DataLoss.Bound != nil {
+		dl.Bound = &metav1.Duration{Duration: c.DataLoss.Bound.Duration}
+	}
+	return dl
 }
 
 // FleetYAML renders Fleet as a multi-document YAML file.

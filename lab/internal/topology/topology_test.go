@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/fleet"
 )
 
@@ -100,6 +102,7 @@ func TestConfigValidate(t *testing.T) {
 		}
 		return p
 	}
+	two := "sites:\n- {name: a, region: r1}\n- {name: b, region: r2}\n"
 	tests := []struct {
 		body, wantErr string
 	}{
@@ -109,6 +112,14 @@ func TestConfigValidate(t *testing.T) {
 		{"sites:\n- {name: a, region: r1}\nlatency: 9s\n", "latency: 9s is outside 0..5s"},
 		{"sites:\n- {name: a, region: r1, nodez: 3}\n", `unknown field "nodez"`},
 		{"sites:\n- {name: w, region: r1, role: witness}\n", "the demo needs at least one workload site"},
+		{two + "dataLoss: {mode: eventual}\n", `dataLoss.mode: "eventual" is not async, bounded or synchronous`},
+		{two + "dataLoss: {bound: 200ms}\n", "dataLoss.mode: required"},
+		{two + "dataLoss: {mode: bounded}\n", "dataLoss.bound: required with mode bounded"},
+		{two + "dataLoss: {mode: synchronous, bound: 200ms}\n", `dataLoss.bound: only with mode bounded, not "synchronous"`},
+		{two + "dataLoss: {mode: bounded, bound: 5ms}\n", "dataLoss.bound: 5ms is below 10ms"},
+		{two + "dataLoss: {mode: bounded, bound: soon}\n", `duration "soon"`},
+		{"sites:\n- {name: a, region: r1}\ndataLoss: {mode: synchronous}\n", "dataLoss.mode: synchronous needs a DR member"},
+		{two + "demo: false\ndataLoss: {mode: async}\n", "dataLoss: needs the demo"},
 	}
 	for _, tt := range tests {
 		_, err := Load(write(tt.body))
@@ -122,6 +133,14 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if len(c.Sites[0].Zones) != 3 || *c.Sites[0].NodesPerZone != 2 || c.Latency.Duration != DefaultLatency {
 		t.Errorf("defaults not applied: %+v", c)
+	}
+	// The README's lab.yaml with a data-loss mode.
+	c, err = Load(write("sites:\n  - {name: east, region: us-east-1}\n  - {name: west, region: us-west-2}\n  - {name: witness, region: eu-central-1, role: witness}\ndataLoss: {mode: bounded, bound: 200ms}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataLoss == nil || c.DataLoss.Mode != DataLossBounded || c.DataLoss.Bound == nil || c.DataLoss.Bound.Duration != 200*time.Millisecond {
+		t.Errorf("dataLoss = %+v", c.DataLoss)
 	}
 }
 
@@ -158,5 +177,60 @@ func TestFleetYAMLLoads(t *testing.T) {
 	}
 	if strings.Contains(string(b), "creationTimestamp") {
 		t.Error("fleet file carries creationTimestamp")
+	}
+}
+
+// lab.yaml's dataLoss becomes the demo application's spec.policy.dataLoss, which
+// hadron's own loader must accept; no dataLoss leaves the policy unset (async).
+func TestFleetDataLoss(t *testing.T) {
+	bound := &Duration{200 * time.Millisecond}
+	tests := []struct {
+		name      string
+		in        *DataLossConfig
+		wantMode  v1alpha1.DataLossMode
+		wantBound time.Duration
+		wantNil   bool
+	}{
+		// hadron's loader defaults the policy to async; the file itself names none.
+		{name: "none", in: nil, wantMode: v1alpha1.DataLossAsync, wantNil: true},
+		{name: "async", in: &DataLossConfig{Mode: DataLossAsync}, wantMode: v1alpha1.DataLossAsync},
+		{name: "bounded", in: &DataLossConfig{Mode: DataLossBounded, Bound: bound}, wantMode: v1alpha1.DataLossBounded, wantBound: 200 * time.Millisecond},
+		{name: "synchronous", in: &DataLossConfig{Mode: DataLossSynchronous}, wantMode: v1alpha1.DataLossSynchronous},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			c := Default()
+			c.DataLoss = tt.in
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			b, err := c.FleetYAML(Paths{Kubeconfig: filepath.Join(dir, "kubeconfig"), PasswordFile: filepath.Join(dir, "pg", "password"), PostgresDir: filepath.Join(dir, "pg")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, "fleet.yaml")
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := fleet.Load(p)
+			if err != nil {
+				t.Fatalf("lab fleet does not load: %v\n%s", err, b)
+			}
+			got := f.Application("shop").Spec.Policy.DataLoss
+			if named := strings.Contains(string(b), "dataLoss"); named == tt.wantNil {
+				t.Errorf("fleet file names dataLoss: %v, want %v", named, !tt.wantNil)
+			}
+			if got == nil || got.Mode != tt.wantMode {
+				t.Fatalf("dataLoss = %v, want mode %s", got, tt.wantMode)
+			}
+			var gotBound time.Duration
+			if got.Bound != nil {
+				gotBound = got.Bound.Duration
+			}
+			if gotBound != tt.wantBound {
+				t.Errorf("dataLoss.bound = %s, want %s", gotBound, tt.wantBound)
+			}
+		})
 	}
 }
