@@ -6,15 +6,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"hadron.dev/hadron/internal/cli"
+	"hadron.dev/hadron/internal/cmd/setcmd"
 	"hadron.dev/hadron/internal/data/pgbackrest"
 	"hadron.dev/hadron/internal/data/postgres"
 )
@@ -27,11 +25,7 @@ const (
 	RestoreKind = "BackupRestore"
 )
 
-type options struct {
-	fleetPath string
-	region    string
-	verbose   bool
-}
+type options struct{ setcmd.Options }
 
 // Command returns `hadron backup`.
 func Command() *cobra.Command {
@@ -50,30 +44,22 @@ The commands run pgBackRest on this machine for the members hadron runs here (a
 dataDir): run it where the set's primary is.`,
 	}
 	pf := cmd.PersistentFlags()
-	cli.FileFlag(pf, &o.fleetPath)
-	cli.RegionFlag(pf, &o.region)
-	pf.BoolVarP(&o.verbose, "verbose", "v", false, "log what the driver does to stderr")
+	o.Flags(pf)
 	cmd.AddCommand(statusCommand(o), runCommand(o), listCommand(o), restoreCommand(o))
 	return cmd
 }
 
+// open is the set's driver, refused before any password is read when the set has no
+// spec.backup.
 func (o *options) open(ctx context.Context, set string) (*postgres.Driver, error) {
-	f, err := cli.LoadFleet(o.fleetPath)
+	f, err := o.Load(set)
 	if err != nil {
 		return nil, err
 	}
-	ms := f.MirrorSet(set)
-	if ms == nil {
-		return nil, cli.Usagef("no mirror set %q in %s (it has %s)", set, o.fleetPath, strings.Join(cli.MirrorSetNames(f), ", "))
-	}
-	if ms.Spec.Backup == nil {
+	if f.MirrorSet(set).Spec.Backup == nil {
 		return nil, fmt.Errorf("mirror set %s: %w: add spec.backup to the fleet", set, postgres.ErrNoBackups)
 	}
-	level := slog.LevelWarn
-	if o.verbose {
-		level = slog.LevelInfo
-	}
-	return postgres.FromFleet(ctx, f, set, o.region, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	return postgres.FromFleet(ctx, f, set, o.Region, o.Logger())
 }
 
 // Status is backup status's document.

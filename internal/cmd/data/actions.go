@@ -41,7 +41,7 @@ prints a document of kind VerifyReport.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			d, err := o.open(ctx, args[0])
+			d, err := o.Open(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -102,7 +102,7 @@ kind RejoinPlan with -o json|yaml). -o json|yaml prints a document of kind Rejoi
 			set, member := args[0], args[1]
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			d, err := o.open(ctx, set, member)
+			d, err := o.Open(ctx, set, member)
 			if err != nil {
 				return err
 			}
@@ -161,7 +161,7 @@ of kind BootstrapPlan).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			d, err := o.open(ctx, args[0])
+			d, err := o.Open(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -214,12 +214,12 @@ monitor acts outside them and its promotions are not recorded in the ledger.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: cli.CompleteMirrorSets,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.verbose = true
-			f, err := o.load(args[0])
+			o.Verbose = true
+			f, err := o.Load(args[0])
 			if err != nil {
 				return err
 			}
-			dec := df.ask(cmd.Context(), f, o.region)
+			dec := df.ask(cmd.Context(), f, o.Region)
 			if err := dec.refusal(args[0]); err != nil {
 				if !force {
 					return err
@@ -227,7 +227,7 @@ monitor acts outside them and its promotions are not recorded in the ledger.`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "monitoring %s outside the hadron daemons (%s): its promotions are not recorded in the ledger\n",
 					args[0], dec.leader())
 			}
-			d, err := postgres.FromFleet(cmd.Context(), f, args[0], o.region, o.logger())
+			d, err := postgres.FromFleet(cmd.Context(), f, args[0], o.Region, o.Logger())
 			if err != nil {
 				return err
 			}
@@ -236,7 +236,7 @@ monitor acts outside them and its promotions are not recorded in the ledger.`,
 				cfg.MaxLag = *r.MaxLagOnFailover
 			}
 			m := &monitor.Monitor{Driver: d, Interval: interval, Config: cfg,
-				Logger: o.logger().With("component", "data/monitor", "set", args[0])}
+				Logger: o.Logger().With("component", "data/monitor", "set", args[0])}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			if f.DataLoss(args[0]).EffectiveMode() == v1alpha1.DataLossBounded {

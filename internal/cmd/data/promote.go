@@ -60,18 +60,18 @@ Promotion.`,
 		ValidArgsFunction: cli.CompleteMirrorSetMember,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			set, member := args[0], args[1]
-			f, err := o.load(set, member)
+			f, err := o.Load(set, member)
 			if err != nil {
 				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			dec := df.ask(ctx, f, o.region)
+			dec := df.ask(ctx, f, o.Region)
 			refusal := dec.refusal(set)
 			if refusal != nil && !force && !dryRun {
 				return refusal
 			}
-			d, err := postgres.FromFleet(ctx, f, set, o.region, o.logger())
+			d, err := postgres.FromFleet(ctx, f, set, o.Region, o.Logger())
 			if err != nil {
 				return err
 			}
@@ -86,7 +86,7 @@ Promotion.`,
 			token := adoptToken(ctx, d, dec.Token)
 			before, _ := d.Status(ctx) // names the old primary in the ledger
 			start := time.Now()
-			res, err := data.Failover(ctx, d, member, data.FailoverOptions{Force: force, FencingToken: token, Logger: o.logger()})
+			res, err := data.Failover(ctx, d, member, data.FailoverOptions{Force: force, FencingToken: token, Logger: o.Logger()})
 			var le *data.LossError
 			if errors.As(err, &le) {
 				if le.Loss.Bytes < 0 {

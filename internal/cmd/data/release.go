@@ -64,7 +64,7 @@ json|yaml prints a document of kind Release.`,
 		ValidArgsFunction: cli.CompleteMirrorSets,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			set := args[0]
-			f, err := o.load(set)
+			f, err := o.Load(set)
 			if err != nil {
 				return err
 			}
@@ -75,7 +75,7 @@ json|yaml prints a document of kind Release.`,
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
 			if dryRun {
-				d, err := postgres.FromFleet(ctx, f, set, o.region, o.logger())
+				d, err := postgres.FromFleet(ctx, f, set, o.Region, o.Logger())
 				if err != nil {
 					return err
 				}
@@ -92,10 +92,10 @@ json|yaml prints a document of kind Release.`,
 			if !force {
 				return fmt.Errorf("releasing the promise of mirror set %s exposes what its primary acknowledges to the loss of its region: confirm with --force", set)
 			}
-			if dec := df.ask(cmd.Context(), f, o.region); dec.refusal(set) != nil {
+			if dec := df.ask(cmd.Context(), f, o.Region); dec.refusal(set) != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "releasing %s outside the hadron daemons (%s): not recorded in the ledger\n", set, dec.leader())
 			}
-			d, err := postgres.FromFleet(ctx, f, set, o.region, o.logger())
+			d, err := postgres.FromFleet(ctx, f, set, o.Region, o.Logger())
 			if err != nil {
 				return err
 			}

@@ -34,7 +34,7 @@ MirrorSetStatus.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			d, err := o.open(ctx, args[0])
+			d, err := o.Open(ctx, args[0])
 			if err != nil {
 				return err
 			}
