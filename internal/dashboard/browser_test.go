@@ -20,31 +20,11 @@ import (
 	"hadron.dev/hadron/internal/daemon/daemontest"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/runbook"
-	"hadron.dev/hadron/internal/testenv"
+	"hadron.dev/hadron/internal/testenv/chromium"
 )
 
 // browserNet is this file's loopback network (127.0.189.x) for daemontest.
 const browserNet = 189
-
-// browser is a headless Chromium with its own profile (cookies), sized as asked.
-func browser(t *testing.T, w, h int) context.Context {
-	t.Helper()
-	exe := testenv.LookPath(t, "chromium", "chromium-browser", "google-chrome")
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe),
-		chromedp.NoSandbox, chromedp.WindowSize(w, h), chromedp.UserDataDir(t.TempDir()),
-		// The daemons' certificates come from the test's own CA, which Chromium's
-		// store does not hold; the page is still a secure context (https), so the
-		// Secure cookie behaves as in production.
-		chromedp.IgnoreCertErrors)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
-	return ctx
-}
 
 // do runs actions within d, failing t with what was being done.
 func do(t *testing.T, parent context.Context, d time.Duration, what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -99,7 +79,7 @@ func shot(t *testing.T, ctx context.Context, name string) {
 // beside three daemons on a loaded machine, where drawing costs their leases.
 func phoneBrowser(t *testing.T) context.Context {
 	t.Helper()
-	ctx := browser(t, 390, 844)
+	ctx := chromium.Start(t, 390, 844)
 	scale := 1.0
 	if os.Getenv("HADRON_SCREENSHOTS") != "" {
 		scale = 2
@@ -183,7 +163,7 @@ func (l *ledgerRun) step(f func(r *runbook.Record)) {
 func TestDashboardInChromium(t *testing.T) {
 	// Both browsers start before the daemons: starting Chromium is the test's most
 	// costly moment, and the daemons' leases are what a loaded machine takes it from.
-	ctx := browser(t, 1280, 800)
+	ctx := chromium.Start(t, 1280, 800)
 	phone := phoneBrowser(t)
 	w := daemontest.Start(t, browserNet, daemontest.Options{Edit: func(f *fleet.Fleet, _ string) {
 		f.Applications[0].Spec.Policy.AutomaticFailover = &v1alpha1.AutomaticFailover{Enabled: true,
@@ -287,7 +267,7 @@ func TestDashboardInChromium(t *testing.T) {
 	// too: on a machine so loaded that the leadership moved meanwhile, the run may
 	// have gone on to its end, and there is nothing left to abort.
 	if st := w.Status(t, leader).Apps[0].Run; st != nil && st.ID == failed.ID && st.Status == string(runbook.StatusFailed) {
-		opsCtx := browser(t, 1280, 800)
+		opsCtx := chromium.Start(t, 1280, 800)
 		login(t, opsCtx, base, ops)
 		// Once the ops page has drawn its first view, is the run still there to abort?
 		// A new leader may have resumed and closed it meanwhile (see above).

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"hadron.dev/hadron/internal/testenv"
+	"hadron.dev/hadron/internal/testenv/chromium"
 )
 
 // dashboardConfig is the dashboard test's lab: regions 21, 22 and 23, apart from every
@@ -32,7 +33,7 @@ func TestDashboardInChromiumAgainstTheLab(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lab end-to-end test")
 	}
-	exe := testenv.LookPath(t, "chromium", "chromium-browser", "google-chrome")
+	testenv.LookPath(t, "chromium", "chromium-browser", "google-chrome") // before the lab starts: skip or fail at once
 	cp := startControlPlaneLab(t, dashboardConfig)
 	f := labFleet(t, cp.h.fleet)
 	witness := f.Site("witness")
@@ -46,7 +47,7 @@ func TestDashboardInChromiumAgainstTheLab(t *testing.T) {
 	}
 	viewer = strings.TrimSpace(viewer)
 
-	ctx := labBrowser(t, exe)
+	ctx := chromium.Start(t, 1280, 800)
 
 	// No token: the login, and the view refused.
 	bdo(t, ctx, time.Minute, "the page without a token",
@@ -227,23 +228,6 @@ func labShot(t *testing.T, ctx context.Context, name string) {
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// labBrowser is a headless Chromium with its own profile. The daemons' certificates
-// come from the lab's CA, which Chromium's store does not hold; the page is still
-// https, so its Secure cookie behaves as in production.
-func labBrowser(t *testing.T, exe string) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.WindowSize(1280, 800), chromedp.UserDataDir(t.TempDir()), chromedp.IgnoreCertErrors)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
-	return ctx
 }
 
 // bdo runs actions in the browser within d, failing t with what the page says.
