@@ -80,14 +80,15 @@ func (v *dataView) unfenceLocal(ctx context.Context) {
 	// be settled ("no leader holds a fencing token yet"), and a run open for a moment
 	// may close; one look would leave the active site read-only until the next blip.
 	for len(fenced) > 0 {
-		fenced = v.unfenceOnce(ctx, fenced)
+		var why []string
+		fenced, why = v.unfenceOnce(ctx, fenced)
 		if len(fenced) == 0 {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			for _, f := range fenced {
-				v.log.Warn("self-fenced primary stays fenced", "set", f.set, "member", f.member, "reason", f.reason)
+			for i, f := range fenced {
+				v.log.Warn("self-fenced primary stays fenced", "set", f.set, "member", f.member, "reason", why[i])
 			}
 			return
 		case <-time.After(time.Second):
@@ -96,15 +97,14 @@ func (v *dataView) unfenceLocal(ctx context.Context) {
 }
 
 // unfenceOnce tries to lift each self-fence once and returns those that stay, with why.
-func (v *dataView) unfenceOnce(ctx context.Context, fenced []selfFence) []selfFence {
-	var lifted, stay []selfFence
+func (v *dataView) unfenceOnce(ctx context.Context, fenced []selfFence) (stay []selfFence, why []string) {
+	var lifted []selfFence
 	defer func() { v.removeSelfFences(lifted) }()
 	for _, f := range fenced {
 		set, member := f.set, f.member
 		tok, err := v.mayUnfence(ctx, set, member)
 		if err != nil {
-			f.reason = err.Error()
-			stay = append(stay, f)
+			stay, why = append(stay, f), append(why, err.Error())
 			continue
 		}
 		u, ok := v.drivers[set].(data.Unfencer)
@@ -112,15 +112,14 @@ func (v *dataView) unfenceOnce(ctx context.Context, fenced []selfFence) []selfFe
 			continue
 		}
 		if err := u.Unfence(ctx, member, tok); err != nil {
-			f.reason = err.Error()
-			stay = append(stay, f)
+			stay, why = append(stay, f), append(why, err.Error())
 			continue
 		}
 		v.log.Info("self-fence lifted: the site is still active and the majority is back", "set", set, "member", member)
 		lifted = append(lifted, f)
 	}
 	// Entries that stay are re-derived from each data observation (selffenced.go).
-	return stay
+	return stay, why
 }
 
 // mayUnfence checks in etcd (linearizable reads: the majority is back) that the

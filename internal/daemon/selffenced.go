@@ -20,8 +20,6 @@ type selfFence struct {
 	set, member string
 	// at is when the fence was done: only an observation begun later can clear it.
 	at time.Time
-	// reason is why an unfence did not lift it (log only).
-	reason string
 }
 
 func (f selfFence) String() string { return f.set + "/" + f.member }

@@ -99,10 +99,16 @@ func (l *lab) status() world.Status {
 // dumpLogs prints the last n lines of the supervisor's and every daemon's log, so a
 // failure in CI says what the lab and hadron did.
 func (l *lab) dumpLogs(n int) {
+	l.dumpLogsOf(n, func(name string) bool { return strings.Contains(name, "hadron") })
+}
+
+// dumpLogsOf prints the last n lines of the supervisor's log and of the process logs
+// whose file name keep accepts.
+func (l *lab) dumpLogsOf(n int, keep func(name string) bool) {
 	logs, _ := filepath.Glob(filepath.Join(world.Dir(l.dir).Logs(), "*.log"))
 	for _, p := range append([]string{world.Dir(l.dir).Log()}, logs...) {
 		name := filepath.Base(p)
-		if p != world.Dir(l.dir).Log() && !strings.Contains(name, "hadron") {
+		if p != world.Dir(l.dir).Log() && !keep(name) {
 			continue
 		}
 		b, err := os.ReadFile(p)

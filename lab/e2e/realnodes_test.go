@@ -377,20 +377,7 @@ func keys(m map[string]bool) []string {
 
 // dumpRealNodeLogs prints the supervisor's, the kubelets' and the containerds' logs.
 func (l *lab) dumpRealNodeLogs(n int) {
-	logs, _ := filepath.Glob(filepath.Join(world.Dir(l.dir).Logs(), "*.log"))
-	for _, p := range append([]string{world.Dir(l.dir).Log()}, logs...) {
-		name := filepath.Base(p)
-		if p != world.Dir(l.dir).Log() && !strings.HasPrefix(name, "kubelet") && !strings.HasPrefix(name, "containerd") && !strings.HasPrefix(name, "demo") {
-			continue
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-		if len(lines) > n {
-			lines = lines[len(lines)-n:]
-		}
-		l.t.Logf("--- last %d lines of %s:\n%s", len(lines), name, strings.Join(lines, "\n"))
-	}
+	l.dumpLogsOf(n, func(name string) bool {
+		return strings.HasPrefix(name, "kubelet") || strings.HasPrefix(name, "containerd") || strings.HasPrefix(name, "demo")
+	})
 }
