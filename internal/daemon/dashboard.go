@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -96,7 +97,19 @@ func (d *Daemon) decideFromPage(ctx context.Context, verb, app, id, secret strin
 	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	dec.Who = "" // the leader takes the name from the token
-	rec, err = remote(c, fctx, app, id, dec)
+	for {
+		rec, err = remote(c, fctx, app, id, dec)
+		// This daemon accepted the token, so a refusal by the leader most likely means
+		// its copy of the tokens has not caught up with one just created: ask again
+		// for a while (a revoked token stays refused).
+		if !errors.Is(err, api.ErrUnauthorized) || fctx.Err() != nil {
+			break
+		}
+		select {
+		case <-fctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s at the leader %s: %w", verb, leader, err)
 	}
