@@ -91,9 +91,6 @@ type Daemon struct {
 	runs   *runbooks
 	auto   *autoFailover
 	leader *leader
-
-	runMu  sync.Mutex
-	runCtx context.Context // set by Run: self-fencing acts under it
 }
 
 // New starts the etcd member, binds the DNS and API listeners and prepares the rest;
@@ -270,19 +267,13 @@ func (d *Daemon) prepareAPI() error {
 }
 
 func (d *Daemon) onFence(fenced bool) {
-	d.runMu.Lock()
-	ctx := d.runCtx
-	d.runMu.Unlock()
 	if fenced {
 		d.log.Warn("no etcd majority: fencing this site out of the DNS answers and its primaries read-only")
-		if d.data != nil && len(d.data.drivers) > 0 && ctx != nil {
-			go d.data.fenceLocal(ctx)
-		}
 	} else {
 		d.log.Info("etcd majority reached: answering for this site")
-		if d.data != nil && len(d.data.drivers) > 0 && ctx != nil {
-			go d.data.unfenceLocal(ctx)
-		}
+	}
+	if d.data != nil {
+		d.data.setFenced(fenced)
 	}
 	d.fence.SetFenced(fenced)
 }
@@ -304,9 +295,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer d.close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	d.runMu.Lock()
-	d.runCtx = ctx
-	d.runMu.Unlock()
 	var wg sync.WaitGroup
 	goRun := func(f func(context.Context)) {
 		wg.Add(1)
@@ -332,6 +320,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	goRun(d.runner.Run)
 	goRun(d.leader.run)
 	goRun(d.data.observe)
+	goRun(d.data.fenceLoop)
 	goRun(d.data.keepBounds)
 	goRun(d.data.publishReach)
 	goRun(d.data.reaches.Run)

@@ -7,3 +7,10 @@ import "context"
 func (d *Daemon) CheckMainName(app string) func(ctx context.Context, target string) (string, error) {
 	return d.checks.mainName(app)
 }
+
+// Flap is the quorum losing the majority and getting it back at once, as a short blip
+// of the coordination cluster looks to the daemon.
+func (d *Daemon) Flap() {
+	d.onFence(true)
+	d.onFence(false)
+}

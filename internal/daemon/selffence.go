@@ -31,6 +31,37 @@ func LocalPrimaries(st *data.SetStatus, site string) []string {
 	return out
 }
 
+// setFenced hands the quorum's decision to fenceLoop; it never blocks the quorum.
+func (v *dataView) setFenced(fenced bool) {
+	v.fenceWant.Store(fenced)
+	select {
+	case v.fenceKick <- struct{}{}:
+	default: // a kick is pending: fenceLoop reads the newest decision
+	}
+}
+
+// fenceLoop fences and unfences the local primaries one action at a time, always for
+// the newest decision. Run side by side, a short flap's unfence could read the
+// self-fence list before the fence still in flight had added to it, and the active
+// site stayed read-only after the majority came back.
+func (v *dataView) fenceLoop(ctx context.Context) {
+	if len(v.drivers) == 0 {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-v.fenceKick:
+		}
+		if v.fenceWant.Load() {
+			v.fenceLocal(ctx)
+		} else {
+			v.unfenceLocal(ctx)
+		}
+	}
+}
+
 // fenceLocalData makes the local primaries read-only: a region cut off from the
 // majority must not keep accepting writes that the region promoted elsewhere cannot
 // see. It returns the members fenced.
@@ -79,7 +110,7 @@ func (v *dataView) unfenceLocal(ctx context.Context) {
 	// Asked again for a while: right after the majority returns the leadership may not
 	// be settled ("no leader holds a fencing token yet"), and a run open for a moment
 	// may close; one look would leave the active site read-only until the next blip.
-	for len(fenced) > 0 {
+	for len(fenced) > 0 && !v.fenceWant.Load() {
 		var why []string
 		fenced, why = v.unfenceOnce(ctx, fenced)
 		if len(fenced) == 0 {

@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -140,4 +141,31 @@ func TestSelfFenceLiftedWhenTheMajorityReturns(t *testing.T) {
 	coordtest.Eventually(t, 60*time.Second, "east lifts its fence", func() bool {
 		return readOnlyOf(ctx, pg) == "off" && len(w.Status(t, "east").FencedData) == 0
 	})
+}
+
+// A blip shorter than fencing a primary takes: the unfence must wait for the fence in
+// flight and then lift it. (Run side by side, the unfence found nothing to lift and the
+// fence landed after it: the active site stayed read-only.)
+func TestFlapLeavesThePrimaryWritable(t *testing.T) {
+	pg := demotest.StartPG(t)
+	w := daemontest.Start(t, 218, daemontest.Options{Edit: dataFleet(t, pg)})
+	w.WaitLeader(t, all...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	coordtest.Eventually(t, 30*time.Second, "east's status shows its primary", func() bool {
+		ds := w.Status(t, "east").Apps[0].Data
+		return ds != nil && ds.Primary == "east-0"
+	})
+	writable := func() bool { return readOnlyOf(ctx, pg) == "off" && len(w.Status(t, "east").FencedData) == 0 }
+	for i := range 3 {
+		w.Daemons["east"].Flap()
+		coordtest.Eventually(t, 30*time.Second, fmt.Sprintf("flap %d: the primary is writable", i), writable)
+		// A fence that lands after its unfence comes within milliseconds; 2 s is plenty
+		// to see it.
+		time.Sleep(2 * time.Second)
+		if !writable() {
+			t.Fatalf("flap %d: the primary stayed read-only after the majority came back: %s, fenced %v",
+				i, readOnlyOf(ctx, pg), w.Status(t, "east").FencedData)
+		}
+	}
 }
