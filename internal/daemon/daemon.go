@@ -91,6 +91,9 @@ type Daemon struct {
 	runs   *runbooks
 	auto   *autoFailover
 	leader *leader
+	// providers is also the leader loop writing the DNS providers; every daemon scrubs
+	// its site's DNSEndpoints through it when it loses the majority.
+	providers *dnsProviders
 }
 
 // New starts the etcd member, binds the DNS and API listeners and prepares the rest;
@@ -144,7 +147,8 @@ func (d *Daemon) wire() {
 	repl := &replication{fleet: f, client: d.client, store: d.store, conns: conns, log: log,
 		paused: map[string]int{}, running: map[string]*replRun{}}
 	d.checks = &checks{fleet: f, here: d.site, catalog: d.catalog, targets: d.runner.Targets}
-	providers := newDNSProviders(f, d.catalog, d.site.Spec.Region, d.client, d.store, log)
+	providers := newDNSProviders(f, d.catalog, d.site, d.client, d.store, log)
+	d.providers = providers
 	d.runs = &runbooks{fleet: f, client: d.client, store: d.store, obs: d.obs, data: d.data, repl: repl,
 		sites: sites, checks: d.checks, providers: providers, log: log,
 		observeRun: func(r *runbook.Record) { d.metrics.observeRun(r) }}
@@ -275,6 +279,9 @@ func (d *Daemon) onFence(fenced bool) {
 	if d.data != nil {
 		d.data.setFenced(fenced)
 	}
+	if d.providers != nil {
+		d.providers.setFenced(fenced)
+	}
 	d.fence.SetFenced(fenced)
 }
 
@@ -321,6 +328,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	goRun(d.leader.run)
 	goRun(d.data.observe)
 	goRun(d.data.fenceLoop)
+	goRun(d.providers.scrubLoop)
 	goRun(d.data.keepBounds)
 	goRun(d.data.publishReach)
 	goRun(d.data.reaches.Run)

@@ -11,10 +11,12 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coordstate"
@@ -46,6 +48,12 @@ type dnsProviders struct {
 	mu    sync.Mutex // one sync at a time; guards built
 	built []provider.Provider
 
+	// site is this daemon's; fenced is the quorum's latest self-fencing decision and
+	// scrubKick wakes scrubLoop, which scrubs the site's DNSEndpoints while fenced.
+	site      string
+	fenced    atomic.Bool
+	scrubKick chan struct{}
+
 	smu    sync.Mutex
 	status map[string]api.DNSProviderStatus
 	// published is, per provider, the site each application's main name was last
@@ -53,9 +61,77 @@ type dnsProviders struct {
 	published map[string]map[string]string
 }
 
-func newDNSProviders(f *fleet.Fleet, cat *gslb.Catalog, region string, c *clientv3.Client, store *coordstate.Store, log *slog.Logger) *dnsProviders {
-	return &dnsProviders{fleet: f, catalog: cat, region: region, client: c, store: store, log: log.With("component", "dns-providers"),
-		status: map[string]api.DNSProviderStatus{}, published: map[string]map[string]string{}}
+func newDNSProviders(f *fleet.Fleet, cat *gslb.Catalog, s *v1alpha1.Site, c *clientv3.Client, store *coordstate.Store, log *slog.Logger) *dnsProviders {
+	return &dnsProviders{fleet: f, catalog: cat, region: s.Spec.Region, site: s.Name, client: c, store: store, log: log.With("component", "dns-providers"),
+		status: map[string]api.DNSProviderStatus{}, published: map[string]map[string]string{}, scrubKick: make(chan struct{}, 1)}
+}
+
+// setFenced hands the quorum's decision to scrubLoop.
+func (p *dnsProviders) setFenced(fenced bool) {
+	p.fenced.Store(fenced)
+	select {
+	case p.scrubKick <- struct{}{}:
+	default:
+	}
+}
+
+// scrubLoop takes the main names out of this site's DNSEndpoints whenever the site
+// loses the majority (provider.DNSEndpoint.Scrub), retrying until done or the majority
+// is back: the failover that may follow is decided without this site, and its
+// external-dns must not keep writing the answers it last had (with --policy=upsert-only
+// it then writes nothing for those names). The leader writes them again when it next
+// reaches the site.
+func (p *dnsProviders) scrubLoop(ctx context.Context) {
+	if len(p.fleet.DNSProviders) == 0 || p.catalog == nil {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.scrubKick:
+		}
+		for p.fenced.Load() {
+			err := p.scrubLocal(ctx)
+			if err == nil {
+				break
+			}
+			p.log.Warn("self-fence: this site's DNSEndpoints still name the main names", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}
+}
+
+// scrubLocal scrubs this site's objects of every dnsendpoint provider.
+func (p *dnsProviders) scrubLocal(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	p.mu.Lock()
+	built, err := p.providers(ctx)
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, pr := range built {
+		de, ok := pr.(*provider.DNSEndpoint)
+		if !ok {
+			continue
+		}
+		res, err := de.Scrub(ctx, p.site, false)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if n := res.Changes(); n > 0 {
+			p.log.Warn("self-fence: main names taken out of this site's DNSEndpoints", "provider", de.Name(), "objects", n)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // interval is the shortest of the providers' intervals.

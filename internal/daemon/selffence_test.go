@@ -148,7 +148,7 @@ func TestSelfFenceLiftedWhenTheMajorityReturns(t *testing.T) {
 // fence landed after it: the active site stayed read-only.)
 func TestFlapLeavesThePrimaryWritable(t *testing.T) {
 	pg := demotest.StartPG(t)
-	w := daemontest.Start(t, 218, daemontest.Options{Edit: dataFleet(t, pg)})
+	w := daemontest.Start(t, 252, daemontest.Options{Edit: dataFleet(t, pg)})
 	w.WaitLeader(t, all...)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

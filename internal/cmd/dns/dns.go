@@ -22,7 +22,7 @@ func Command() *cobra.Command {
 		Use:   "dns",
 		Short: "Serve the GSLB zones, or write the application names to a DNS provider",
 	}
-	cmd.AddCommand(serveCommand(), syncCommand(), zoneCommand())
+	cmd.AddCommand(serveCommand(), syncCommand(), scrubCommand(), zoneCommand())
 	return cmd
 }
 

@@ -57,6 +57,8 @@ func grammar() map[string]grammarCase {
 		"dns zone": {args: []string{"dns", "zone", "-f", "{fleet}"}, kind: "ZoneList", check: has("items", "shop"), bad: []string{"dns", "zone", "extra"}},
 		"dns sync": {args: []string{"dns", "sync", "-f", "{fleet}", "--provider", "dnsendpoint", "--site", "east", "--dry-run"}, kind: "DNSSync", code: 1,
 			bad: []string{"dns", "sync", "-f", example, "--site", "east"}},
+		"dns scrub": {args: []string{"dns", "scrub", "-f", "{fleet}", "--provider", "dnsendpoint", "--site", "east", "--dry-run"}, kind: "DNSScrub", code: 1,
+			bad: []string{"dns", "scrub", "-f", example, "--provider", "dnsendpoint"}},
 		"dns serve": {args: []string{"dns", "serve", "-f", "{fleet}"}, bad: []string{"dns", "serve", "extra"}},
 		"status":    {args: []string{"status", "-f", "{fleet}", "--pki", "{pki}"}, kind: "FleetStatus", check: has("etcd", `"quorum":true`), bad: []string{"status", "-f", example, "--daemon", "nowhere"}},
 		"history":   {args: []string{"history", "shop", "-f", "{fleet}", "--pki", "{pki}"}, kind: "History", check: has("runs", []any{}), bad: []string{"history", "shop", "extra"}},

@@ -34,6 +34,9 @@ type Change struct {
 	Endpoints []recordplan.Record
 	// ResourceVersion is the version the plan was made from (update, delete).
 	ResourceVersion string
+	// Fence, when set, is the fence the object keeps instead of the writer's token:
+	// a scrub is no leader's write and must not lower or raise the object's fence.
+	Fence int64
 }
 
 // Plan is the object changes for one owner in one namespace.
@@ -80,6 +83,35 @@ func MakePlan(owner, namespace string, current []Object, desired map[string][]re
 			p.Changes = append(p.Changes, Change{Action: recordplan.Delete, Name: o.Name, ResourceVersion: o.ResourceVersion})
 		}
 	}
+	return p
+}
+
+// ScrubPlan takes the records whose names drop reports out of owner's objects in
+// namespace, keeping everything else and each object's fence. A site's objects carry
+// names whose answer depends on the failover state (the main names); a site cut off
+// from the majority, or coming back after it was lost, cannot know that state, and an
+// external-dns reading its stale objects would move the names back. Scrubbed, they
+// hold only what the site knows for certain (its own names); the leader writes the
+// rest again once it reaches the site.
+func ScrubPlan(owner, namespace string, current []Object, drop func(name string) bool) Plan {
+	p := Plan{Owner: owner, Namespace: namespace}
+	for _, o := range current {
+		if o.Owner != owner {
+			continue
+		}
+		keep := make([]recordplan.Record, 0, len(o.Endpoints))
+		for _, r := range o.Endpoints {
+			if !drop(r.Name) {
+				keep = append(keep, r)
+			}
+		}
+		if len(keep) == len(o.Endpoints) {
+			continue
+		}
+		p.Changes = append(p.Changes, Change{Action: recordplan.Update, Name: o.Name, Endpoints: keep,
+			ResourceVersion: o.ResourceVersion, Fence: o.Fence})
+	}
+	sort.Slice(p.Changes, func(i, j int) bool { return p.Changes[i].Name < p.Changes[j].Name })
 	return p
 }
 

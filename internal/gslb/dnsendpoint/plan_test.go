@@ -84,3 +84,51 @@ func TestFences(t *testing.T) {
 		t.Fatalf("a lower token than held: %v, want ErrStale", err)
 	}
 }
+
+func TestScrubPlan(t *testing.T) {
+	main := func(name string) bool { return name == "shop.x." }
+	weighted := rec("shop.x.", "A", "192.0.2.1")
+	weighted.SetID, weighted.Weight = "east", 100
+	tests := []struct {
+		name    string
+		current []Object
+		want    string
+		fences  map[string]int64
+	}{
+		{name: "main name taken out, site names and fence kept",
+			current: []Object{{Name: "hadron-shop", Owner: "east", ResourceVersion: "5", Fence: 42,
+				Endpoints: []recordplan.Record{rec("shop.x.", "A", "192.0.2.1"), rec("east.shop.x.", "A", "192.0.2.1")}}},
+			want:   "~ DNSEndpoint dns/hadron-shop\n    east.shop.x. 10 A 192.0.2.1\n",
+			fences: map[string]int64{"hadron-shop": 42}},
+		{name: "weighted main records go too",
+			current: []Object{{Name: "hadron-shop", Owner: "east", ResourceVersion: "5", Fence: 7,
+				Endpoints: []recordplan.Record{weighted}}},
+			want:   "~ DNSEndpoint dns/hadron-shop\n",
+			fences: map[string]int64{"hadron-shop": 7}},
+		{name: "already scrubbed: nothing",
+			current: []Object{{Name: "hadron-shop", Owner: "east", ResourceVersion: "5",
+				Endpoints: []recordplan.Record{rec("east.shop.x.", "A", "192.0.2.1")}}},
+			want: "no changes\n"},
+		{name: "other owners' and foreign objects left alone",
+			current: []Object{
+				{Name: "hadron-shop", Owner: "west", ResourceVersion: "5", Endpoints: []recordplan.Record{rec("shop.x.", "A", "192.0.2.1")}},
+				{Name: "theirs", ResourceVersion: "6", Endpoints: []recordplan.Record{rec("shop.x.", "A", "192.0.2.9")}}},
+			want: "no changes\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := ScrubPlan("east", "dns", tt.current, main)
+			if got := p.String(); got != tt.want {
+				t.Fatalf("plan:\n%s\nwant:\n%s", got, tt.want)
+			}
+			for _, c := range p.Changes {
+				if c.Action != recordplan.Update || c.ResourceVersion == "" {
+					t.Errorf("%s %s: want an update guarded by a resource version", c.Action, c.Name)
+				}
+				if c.Fence != tt.fences[c.Name] {
+					t.Errorf("%s keeps fence %d, want %d", c.Name, c.Fence, tt.fences[c.Name])
+				}
+			}
+		})
+	}
+}

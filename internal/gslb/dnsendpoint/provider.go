@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -68,12 +69,16 @@ func (p *Provider) ApplyFenced(ctx context.Context, plan Plan, held, mine int64)
 	}
 	res := p.Client.Resource(GVR).Namespace(p.Namespace)
 	for _, c := range plan.Changes {
+		fence := mine
+		if c.Fence != 0 {
+			fence = c.Fence
+		}
 		var err error
 		switch c.Action {
 		case recordplan.Create:
-			_, err = res.Create(ctx, toUnstructured(p.Namespace, c.Name, plan.Owner, c.Endpoints, "", mine), metav1.CreateOptions{FieldManager: "hadron"})
+			_, err = res.Create(ctx, toUnstructured(p.Namespace, c.Name, plan.Owner, c.Endpoints, "", fence), metav1.CreateOptions{FieldManager: "hadron"})
 		case recordplan.Update:
-			_, err = res.Update(ctx, toUnstructured(p.Namespace, c.Name, plan.Owner, c.Endpoints, c.ResourceVersion, mine), metav1.UpdateOptions{FieldManager: "hadron"})
+			_, err = res.Update(ctx, toUnstructured(p.Namespace, c.Name, plan.Owner, c.Endpoints, c.ResourceVersion, fence), metav1.UpdateOptions{FieldManager: "hadron"})
 		case recordplan.Delete:
 			rv := c.ResourceVersion
 			err = res.Delete(ctx, c.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
@@ -83,6 +88,27 @@ func (p *Provider) ApplyFenced(ctx context.Context, plan Plan, held, mine int64)
 		}
 	}
 	return nil
+}
+
+// Scrub takes the names drop reports out of owner's objects (ScrubPlan) and returns
+// the plan it applied (none with dryRun). An object changed between the read and the
+// write (the leader writing it) is read again, a few times: the scrub must hold for
+// what the namespace holds when it returns.
+func (p *Provider) Scrub(ctx context.Context, owner string, drop func(name string) bool, dryRun bool) (Plan, error) {
+	for attempt := 1; ; attempt++ {
+		cur, err := p.Objects(ctx)
+		if err != nil {
+			return Plan{}, err
+		}
+		plan := ScrubPlan(owner, p.Namespace, cur, drop)
+		if dryRun || plan.Empty() {
+			return plan, nil
+		}
+		err = p.Apply(ctx, plan)
+		if err == nil || !apierrors.IsConflict(err) || attempt == 3 {
+			return plan, err
+		}
+	}
 }
 
 func toUnstructured(ns, name, owner string, recs []recordplan.Record, rv string, fence int64) *unstructured.Unstructured {

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -306,6 +307,40 @@ func (p *DNSEndpoint) syncCluster(ctx context.Context, c Cluster, namespaces []s
 		res.Plans[len(res.Plans)-1].Applied = true
 	}
 	return nil
+}
+
+// Scrub takes the applications' main names out of the provider's objects in site's
+// cluster and keeps their per-site names (dnsendpoint.ScrubPlan): what a site without
+// the majority, or one coming back after it was lost, must leave for its external-dns
+// to read. A site the provider does not write to has nothing to scrub.
+func (p *DNSEndpoint) Scrub(ctx context.Context, site string, dryRun bool) (Result, error) {
+	res := Result{Provider: p.name, Type: string(v1alpha1.DNSProviderDNSEndpoint), Plans: []Plan{}}
+	mains := map[string]bool{}
+	namespaces := map[string]bool{}
+	for _, a := range p.apps {
+		mains[a.Main] = true
+		ns := p.namespace
+		if ns == "" {
+			ns = p.appNS[a.Name]
+		}
+		namespaces[ns] = true
+	}
+	drop := func(name string) bool { return mains[name] }
+	for _, c := range p.clusters {
+		if c.Site != site {
+			continue
+		}
+		for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
+			plan, err := c.Endpoints(ns).Scrub(ctx, p.owner, drop, dryRun)
+			if err != nil {
+				return res, fmt.Errorf("dns provider %s: scrub site %s: %w", p.name, site, err)
+			}
+			doc := EndpointPlan(site, plan)
+			doc.Applied = !dryRun && !plan.Empty()
+			res.Plans = append(res.Plans, doc)
+		}
+	}
+	return res, nil
 }
 
 // EndpointPlan is the document of a namespace plan at site ("" when not known).

@@ -144,8 +144,13 @@ func externalDNSBinary(hadron string) (string, error) {
 // startExternalDNS runs an external-dns for site's cluster: it reads the DNSEndpoint
 // objects hadron writes there and writes them to the company DNS (rfc2136, TSIG,
 // zone transfers to read). Every site's external-dns has the same owner id, so either
-// one may update what the other wrote; each dies with its site.
-func (c *corpDNS) startExternalDNS(ctx context.Context, site, siteDir, hadron string) error {
+// one may update what the other wrote; each dies with its site. When the site comes
+// back (restore), before it starts, `hadron dns scrub` takes the main names out of the site's objects, as the init
+// container of an external-dns Deployment would: a site coming back after it was lost
+// holds the objects as they were before, and its external-dns would move the names
+// back to it. With --policy=upsert-only an object that stopped naming a record never
+// deletes it.
+func (c *corpDNS) startExternalDNS(ctx context.Context, site, siteDir, hadron string, restore bool) error {
 	bin, err := externalDNSBinary(hadron)
 	if err != nil {
 		return err
@@ -169,6 +174,16 @@ func (c *corpDNS) startExternalDNS(ctx context.Context, site, siteDir, hadron st
 		return fmt.Errorf("external-dns at %s: %w", site, err)
 	}
 	top, _ := c.cfg.Site(site)
+	if restore {
+		sctx, scancel := context.WithTimeout(ctx, time.Minute)
+		out, err := exec.CommandContext(sctx, hadron, "dns", "scrub", "-f", c.dir.Fleet(), "--provider", topology.CorpProvider,
+			"--site", site, "--region", top.Region).CombinedOutput()
+		scancel()
+		if err != nil {
+			return fmt.Errorf("external-dns at %s: hadron dns scrub: %w: %s", site, err, out)
+		}
+		c.log.Info("site's DNSEndpoints scrubbed before its external-dns starts", "site", site, "plan", strings.TrimSpace(string(out)))
+	}
 	p := c.extdns[site]
 	if p == nil {
 		p = &proc{name: "external-dns-" + site, path: bin, logPath: c.dir.ProcLog("external-dns-" + site), log: c.log,
@@ -177,7 +192,7 @@ func (c *corpDNS) startExternalDNS(ctx context.Context, site, siteDir, hadron st
 				"--rfc2136-zone=" + topology.DemoZone, "--rfc2136-tsig-keyname=" + topology.CorpTSIGKey,
 				"--rfc2136-tsig-secret-alg=hmac-sha256", "--rfc2136-tsig-axfr",
 				"--registry=txt", "--txt-owner-id=" + topology.CorpOwner + "-external-dns", "--domain-filter=" + topology.DemoZone,
-				"--kubeconfig=" + siteKubeconfig(siteDir), "--policy=sync", "--interval=1m", "--events", "--min-event-sync-interval=1s",
+				"--kubeconfig=" + siteKubeconfig(siteDir), "--policy=upsert-only", "--interval=1m", "--events", "--min-event-sync-interval=1s",
 				// Its metrics listen in the site's range: one per site on one machine.
 				"--metrics-address=" + top.ExternalDNSMetrics()},
 			// The secret goes in the environment (external-dns reads every flag from

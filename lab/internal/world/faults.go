@@ -175,7 +175,7 @@ func (w *World) restoreSite(ctx context.Context, s *site) error {
 		}
 	}
 	if w.corp != nil && w.cfg.DNS == topology.DNSExternalDNS && s.top.Workload() {
-		if err := w.corp.startExternalDNS(ctx, s.top.Name, w.opts.Dir.Site(s.top.Name), w.opts.HadronBinary); err != nil {
+		if err := w.corp.startExternalDNS(ctx, s.top.Name, w.opts.Dir.Site(s.top.Name), w.opts.HadronBinary, true); err != nil {
 			return err
 		}
 	}

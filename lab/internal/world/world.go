@@ -229,7 +229,7 @@ func (w *World) start(ctx context.Context) error {
 	if w.cfg.DNS == topology.DNSExternalDNS {
 		for _, s := range w.cfg.Indexed() {
 			if s.Workload() {
-				if err := w.corp.startExternalDNS(ctx, s.Name, d.Site(s.Name), w.opts.HadronBinary); err != nil {
+				if err := w.corp.startExternalDNS(ctx, s.Name, d.Site(s.Name), w.opts.HadronBinary, false); err != nil {
 					return err
 				}
 			}
