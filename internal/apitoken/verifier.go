@@ -34,7 +34,19 @@ type Verifier struct {
 	loaded bool
 	byHash map[string]Identity
 	byName map[string]string // name → hash, to forget a deleted key's hash
+
+	// missMu serializes the etcd reads of missLookup; lastMiss is when the last began.
+	missMu   sync.Mutex
+	lastMiss time.Time
 }
+
+// missEvery is the least time between two etcd reads for secrets the list does not
+// hold: a client spraying made-up secrets costs etcd at most a few reads a second.
+const missEvery = 200 * time.Millisecond
+
+// missTimeout bounds that read: a daemon cut off from the majority answers
+// ErrUnknown after it, as it would have at once.
+const missTimeout = 2 * time.Second
 
 // NewVerifier returns a verifier of the bootstrap secret (none when "") and of the
 // tokens stored in etcd through c, once Run has loaded them.
@@ -59,17 +71,57 @@ func (v *Verifier) Verify(secret string) (Identity, error) {
 	if v.Client == nil {
 		return Identity{}, ErrUnknown
 	}
+	key := hex.EncodeToString(h[:])
 	v.mu.RLock()
-	defer v.mu.RUnlock()
 	// A map lookup by the hash leaks at most the timing of the hash's lookup, which a
 	// caller who does not know a secret cannot steer towards one.
-	if id, ok := v.byHash[hex.EncodeToString(h[:])]; ok {
+	id, ok := v.byHash[key]
+	loaded := v.loaded
+	v.mu.RUnlock()
+	switch {
+	case ok:
 		return id, nil
-	}
-	if !v.loaded {
+	case !loaded:
 		return Identity{}, ErrNotLoaded
 	}
+	if id, ok := v.missLookup(key); ok {
+		return id, nil
+	}
 	return Identity{}, ErrUnknown
+}
+
+// missLookup reads the tokens from etcd for a secret the list does not hold: a token
+// created a moment ago through another daemon may not have come through this one's
+// watch yet, and refusing it sent clients that use a token right after creating it an
+// HTTP 401. The identity found serves this request only; the list is the watch's, so
+// a revoke that the watch has already applied cannot be undone by a slower read.
+func (v *Verifier) missLookup(key string) (Identity, bool) {
+	v.missMu.Lock()
+	defer v.missMu.Unlock()
+	v.mu.RLock()
+	id, ok := v.byHash[key] // the watch may have brought it while this waited
+	v.mu.RUnlock()
+	if ok {
+		return id, true
+	}
+	if time.Since(v.lastMiss) < missEvery {
+		return Identity{}, false
+	}
+	v.lastMiss = time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), missTimeout)
+	defer cancel()
+	resp, err := v.Client.Get(ctx, coord.TokensDir, clientv3.WithPrefix())
+	if err != nil {
+		v.Log.Debug("token not in the list, and etcd not read", "err", err)
+		return Identity{}, false
+	}
+	for _, kv := range resp.Kvs {
+		t, err := decode(kv)
+		if err == nil && subtle.ConstantTimeCompare([]byte(t.SHA256), []byte(key)) == 1 {
+			return t.Identity(), true
+		}
+	}
+	return Identity{}, false
 }
 
 func hashBytes(s string) [32]byte { return sha256.Sum256([]byte(s)) }

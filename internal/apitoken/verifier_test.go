@@ -76,3 +76,35 @@ func TestCreateVerifyRevokeAcrossMembers(t *testing.T) {
 		t.Fatalf("create bootstrap: %v, want ErrInvalid", err)
 	}
 }
+
+// A token created through another member is accepted at once, before this verifier's
+// watch has brought it: here the watch is stopped after the first load, so only the
+// read on a miss can find it. A made-up secret is still refused.
+func TestFreshTokenAcceptedBeforeTheWatchBringsIt(t *testing.T) {
+	_, members := coordtest.StartCluster(t, coordtest.Fleet(243))
+	v := apitoken.NewVerifier(members[0].Client, "", nil)
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { v.Run(runCtx); close(done) }()
+	coordtest.Eventually(t, 10*time.Second, "the list is loaded", func() bool {
+		_, err := v.Verify("nothing")
+		return errors.Is(err, apitoken.ErrUnknown)
+	})
+	stop()
+	<-done
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, secret, err := apitoken.Create(ctx, members[1].Client, "fresh", []apitoken.Role{apitoken.Operate}, "bootstrap", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(250 * time.Millisecond) // past missEvery since the last miss
+	id, err := v.Verify(secret)
+	if err != nil || id.Name != "fresh" || !apitoken.Grants(id.Roles, apitoken.Operate) {
+		t.Fatalf("fresh token: %+v, %v", id, err)
+	}
+	time.Sleep(250 * time.Millisecond)
+	if _, err := v.Verify(secret + "x"); !errors.Is(err, apitoken.ErrUnknown) {
+		t.Fatalf("a made-up secret: %v, want ErrUnknown", err)
+	}
+}
