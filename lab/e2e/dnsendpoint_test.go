@@ -131,9 +131,10 @@ func TestDNSEndpointSync(t *testing.T) {
 	if err := os.WriteFile(fleetFile, []byte(fmt.Sprintf(dnsFleet, controlplane.KubeconfigPath(dir))), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sync := func(extra ...string) string {
+	// dnsCmd runs `hadron dns VERB` for the ad hoc dnsendpoint provider at east.
+	dnsCmd := func(verb string, extra ...string) string {
 		t.Helper()
-		args := append([]string{"dns", "sync", "-f", fleetFile, "--provider", "dnsendpoint", "--site", "east", "--owner", "east"}, extra...)
+		args := append([]string{"dns", verb, "-f", fleetFile, "--provider", "dnsendpoint", "--site", "east", "--owner", "east"}, extra...)
 		cctx, ccancel := context.WithTimeout(ctx, time.Minute)
 		defer ccancel()
 		out, err := exec.CommandContext(cctx, hadron, args...).CombinedOutput()
@@ -142,6 +143,7 @@ func TestDNSEndpointSync(t *testing.T) {
 		}
 		return string(out)
 	}
+	sync := func(extra ...string) string { t.Helper(); return dnsCmd("sync", extra...) }
 
 	out := sync("--dry-run")
 	if !strings.Contains(out, "+ DNSEndpoint default/hadron-shop") || !strings.Contains(out, "! DNSEndpoint default/hadron-blog exists") {
@@ -188,17 +190,7 @@ func TestDNSEndpointSync(t *testing.T) {
 	if _, err := eps.Update(ctx, shop, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	scrub := func() string {
-		t.Helper()
-		args := []string{"dns", "scrub", "-f", fleetFile, "--provider", "dnsendpoint", "--site", "east", "--owner", "east"}
-		cctx, ccancel := context.WithTimeout(ctx, time.Minute)
-		defer ccancel()
-		out, err := exec.CommandContext(cctx, hadron, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("hadron %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	scrub := func() string { t.Helper(); return dnsCmd("scrub") }
 	if out := scrub(); !strings.Contains(out, "~ DNSEndpoint default/hadron-shop") {
 		t.Fatalf("scrub plan:\n%s", out)
 	}
