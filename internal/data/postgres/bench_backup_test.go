@@ -2,19 +2,14 @@ package postgres
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"hadron.dev/hadron/internal/data/pgbackrest"
 	"hadron.dev/hadron/internal/objectstore"
-	"hadron.dev/hadron/internal/testenv"
 )
 
 // BenchmarkBackupArchiveRestore measures, on the lab's set with an encrypted S3
@@ -76,44 +71,17 @@ func BenchmarkBackupArchiveRestore(b *testing.B) {
 	}
 }
 
-// archiveLagUnderLoad runs pgbench at rate single-insert transactions a second on
-// the primary for 15 s and samples the archive lag every 250 ms.
+// archiveLagUnderLoad runs pgbench (8 clients) at rate single-insert transactions a
+// second on the primary for 15 s and samples the archive lag every 250 ms.
 func archiveLagUnderLoad(b *testing.B, ctx context.Context, l *lab, rate int) []float64 {
 	b.Helper()
-	pgbench := testenv.LookPath(b, "/usr/lib/postgresql/15/bin/pgbench", "pgbench")
 	l.exec(ctx, "east-0", `create table archload (id bigserial primary key, v int, at timestamptz default now())`)
-	script := filepath.Join(b.TempDir(), "insert.sql")
-	if err := os.WriteFile(script, []byte("insert into archload (v) values (1);\n"), 0o644); err != nil {
-		b.Fatal(err)
-	}
 	var lags []float64
-	sctx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for sctx.Err() == nil {
-			if st, err := l.drv.ArchiveStatus(sctx); err == nil {
-				lags = append(lags, float64(st.Lag))
-			}
-			select {
-			case <-sctx.Done():
-			case <-t.C:
-			}
+	out := insertLoad(b, ctx, l, "archload", 8, rate, func(ctx context.Context) {
+		if st, err := l.drv.ArchiveStatus(ctx); err == nil {
+			lags = append(lags, float64(st.Lag))
 		}
-	}()
-	port := strings.Split(l.member("east-0").Address.Address, ":")[1]
-	cmd := exec.CommandContext(ctx, pgbench, "-n", "-h", "127.0.0.1", "-p", port, "-U", "hadron",
-		"-c", "8", "-j", "2", "-R", strconv.Itoa(rate), "-T", "15", "-f", script, "orders")
-	cmd.Env = append(os.Environ(), "PGPASSWORD="+testPassword, "PGSSLMODE=verify-full", "PGSSLROOTCERT="+l.caFile)
-	out, err := cmd.CombinedOutput()
-	stop()
-	wg.Wait()
-	if err != nil {
-		b.Fatalf("pgbench: %v\n%s", err, out)
-	}
+	})
 	b.Logf("pgbench: tps %s", regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out)[1])
 	return lags
 }

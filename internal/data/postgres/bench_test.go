@@ -66,18 +66,38 @@ func (r drLag) report(b *testing.B) {
 // every 250 ms.
 func measureDRLag(b *testing.B, ctx context.Context, l *lab, rate int) drLag {
 	b.Helper()
-	pgbench := testenv.LookPath(b, "/usr/lib/postgresql/15/bin/pgbench", "pgbench")
 	l.exec(ctx, "east-0", `create table lagload (id bigserial primary key, v int, at timestamptz default now())`)
-	script := filepath.Join(b.TempDir(), "insert.sql")
-	if err := os.WriteFile(script, []byte("insert into lagload (v) values (1);\n"), 0o644); err != nil {
-		b.Fatal(err)
-	}
 	waitFor(b, ctx, "west-0 caught up before the load", func() (bool, string) {
 		m := l.status(ctx).Member("west-0")
 		return m.State == data.StateStreaming && m.LagBytes == 0, ""
 	})
 	var r drLag
 	r.rate = float64(rate)
+	out := insertLoad(b, ctx, l, "lagload", 16, rate, func(ctx context.Context) {
+		if st, err := l.drv.Status(ctx); err == nil {
+			if m := st.Member("west-0"); m != nil && m.Reachable {
+				r.bytes = append(r.bytes, float64(m.LagBytes))
+				r.secs = append(r.secs, m.LagSeconds)
+			}
+		}
+	})
+	r.tps = parseFloat(regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out))
+	r.commitMs = parseFloat(regexp.MustCompile(`latency average = ([0-9.]+) ms`).FindSubmatch(out))
+	r.lagP50Bytes, r.lagP99Bytes = pct(r.bytes, 50), pct(r.bytes, 99)
+	r.lagP50Ms, r.lagP99Ms = pct(r.secs, 50)*1000, pct(r.secs, 99)*1000
+	return r
+}
+
+// insertLoad runs pgbench with clients connections at rate single-row inserts a second
+// into table on east-0 for 15 s, over the lab's TLS settings, and calls sample every
+// 250 ms meanwhile (and once at the start). It returns pgbench's output.
+func insertLoad(b *testing.B, ctx context.Context, l *lab, table string, clients, rate int, sample func(context.Context)) []byte {
+	b.Helper()
+	pgbench := testenv.LookPath(b, "/usr/lib/postgresql/15/bin/pgbench", "pgbench")
+	script := filepath.Join(b.TempDir(), "insert.sql")
+	if err := os.WriteFile(script, []byte("insert into "+table+" (v) values (1);\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
 	sctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -86,12 +106,7 @@ func measureDRLag(b *testing.B, ctx context.Context, l *lab, rate int) drLag {
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		for sctx.Err() == nil {
-			if st, err := l.drv.Status(sctx); err == nil {
-				if m := st.Member("west-0"); m != nil && m.Reachable {
-					r.bytes = append(r.bytes, float64(m.LagBytes))
-					r.secs = append(r.secs, m.LagSeconds)
-				}
-			}
+			sample(sctx)
 			select {
 			case <-sctx.Done():
 			case <-t.C:
@@ -100,7 +115,7 @@ func measureDRLag(b *testing.B, ctx context.Context, l *lab, rate int) drLag {
 	}()
 	port := strings.Split(l.member("east-0").Address.Address, ":")[1]
 	cmd := exec.CommandContext(ctx, pgbench, "-n", "-h", "127.0.0.1", "-p", port, "-U", "hadron",
-		"-c", "16", "-j", "2", "-R", strconv.Itoa(rate), "-T", "15", "-f", script, "orders")
+		"-c", strconv.Itoa(clients), "-j", "2", "-R", strconv.Itoa(rate), "-T", "15", "-f", script, "orders")
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+testPassword, "PGSSLMODE=disable")
 	if l.caFile != "" {
 		cmd.Env = append(os.Environ(), "PGPASSWORD="+testPassword, "PGSSLMODE=verify-full", "PGSSLROOTCERT="+l.caFile)
@@ -111,11 +126,7 @@ func measureDRLag(b *testing.B, ctx context.Context, l *lab, rate int) drLag {
 	if err != nil {
 		b.Fatalf("pgbench: %v\n%s", err, out)
 	}
-	r.tps = parseFloat(regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out))
-	r.commitMs = parseFloat(regexp.MustCompile(`latency average = ([0-9.]+) ms`).FindSubmatch(out))
-	r.lagP50Bytes, r.lagP99Bytes = pct(r.bytes, 50), pct(r.bytes, 99)
-	r.lagP50Ms, r.lagP99Ms = pct(r.secs, 50)*1000, pct(r.secs, 99)*1000
-	return r
+	return out
 }
 
 // BenchmarkInRegionFailover kills the primary under a write load and measures the time
