@@ -277,10 +277,10 @@ func (d *Daemon) onFence(fenced bool) {
 		d.log.Info("etcd majority reached: answering for this site")
 	}
 	if d.data != nil {
-		d.data.setFenced(fenced)
+		d.data.fence.set(fenced)
 	}
 	if d.providers != nil {
-		d.providers.setFenced(fenced)
+		d.providers.fence.set(fenced)
 	}
 	d.fence.SetFenced(fenced)
 }

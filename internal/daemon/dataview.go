@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -36,10 +35,9 @@ type dataView struct {
 	// for actions in flight (monitor.go).
 	actions sync.Mutex
 
-	// fenceWant is the quorum's latest self-fencing decision; fenceKick wakes
-	// fenceLoop, the only goroutine that fences or unfences the local primaries.
-	fenceWant atomic.Bool
-	fenceKick chan struct{}
+	// fence is the quorum's decision for fenceLoop, the only goroutine that fences or
+	// unfences the local primaries.
+	fence *fenceDecision
 
 	mu        sync.Mutex
 	fenced    []selfFence // local primaries self-fenced, while they still are
@@ -57,9 +55,9 @@ type dataView struct {
 func newDataView(ctx context.Context, f *fleet.Fleet, site *v1alpha1.Site, client *clientv3.Client, log *slog.Logger) *dataView {
 	v := &dataView{fleet: f, site: site.Name, client: client, log: log,
 		drivers: map[string]data.Driver{}, noDriver: map[string]error{}, localSets: map[string]bool{},
-		reaches:   &coordstate.DataReaches{Client: client, Log: log},
-		fenceKick: make(chan struct{}, 1),
-		sets:      map[string]api.DataSet{}, lastFlush: map[string]data.LSN{}, lastPromise: map[string]*data.Promise{}}
+		reaches: &coordstate.DataReaches{Client: client, Log: log},
+		fence:   newFenceDecision(),
+		sets:    map[string]api.DataSet{}, lastFlush: map[string]data.LSN{}, lastPromise: map[string]*data.Promise{}}
 	for _, set := range f.MirrorSets {
 		drv, err := postgres.ForSet(ctx, f, set, site.Spec.Region, log)
 		if err != nil {

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -48,11 +47,10 @@ type dnsProviders struct {
 	mu    sync.Mutex // one sync at a time; guards built
 	built []provider.Provider
 
-	// site is this daemon's; fenced is the quorum's latest self-fencing decision and
-	// scrubKick wakes scrubLoop, which scrubs the site's DNSEndpoints while fenced.
-	site      string
-	fenced    atomic.Bool
-	scrubKick chan struct{}
+	// site is this daemon's; fence is the quorum's decision for scrubLoop, which
+	// scrubs the site's DNSEndpoints while fenced.
+	site  string
+	fence *fenceDecision
 
 	smu    sync.Mutex
 	status map[string]api.DNSProviderStatus
@@ -63,16 +61,7 @@ type dnsProviders struct {
 
 func newDNSProviders(f *fleet.Fleet, cat *gslb.Catalog, s *v1alpha1.Site, c *clientv3.Client, store *coordstate.Store, log *slog.Logger) *dnsProviders {
 	return &dnsProviders{fleet: f, catalog: cat, region: s.Spec.Region, site: s.Name, client: c, store: store, log: log.With("component", "dns-providers"),
-		status: map[string]api.DNSProviderStatus{}, published: map[string]map[string]string{}, scrubKick: make(chan struct{}, 1)}
-}
-
-// setFenced hands the quorum's decision to scrubLoop.
-func (p *dnsProviders) setFenced(fenced bool) {
-	p.fenced.Store(fenced)
-	select {
-	case p.scrubKick <- struct{}{}:
-	default:
-	}
+		status: map[string]api.DNSProviderStatus{}, published: map[string]map[string]string{}, fence: newFenceDecision()}
 }
 
 // scrubLoop takes the main names out of this site's DNSEndpoints whenever the site
@@ -86,12 +75,10 @@ func (p *dnsProviders) scrubLoop(ctx context.Context) {
 		return
 	}
 	for {
-		select {
-		case <-ctx.Done():
+		if _, ok := p.fence.next(ctx); !ok {
 			return
-		case <-p.scrubKick:
 		}
-		for p.fenced.Load() {
+		for p.fence.now() {
 			err := p.scrubLocal(ctx)
 			if err == nil {
 				break

@@ -31,15 +31,6 @@ func LocalPrimaries(st *data.SetStatus, site string) []string {
 	return out
 }
 
-// setFenced hands the quorum's decision to fenceLoop; it never blocks the quorum.
-func (v *dataView) setFenced(fenced bool) {
-	v.fenceWant.Store(fenced)
-	select {
-	case v.fenceKick <- struct{}{}:
-	default: // a kick is pending: fenceLoop reads the newest decision
-	}
-}
-
 // fenceLoop fences and unfences the local primaries one action at a time, always for
 // the newest decision. Run side by side, a short flap's unfence could read the
 // self-fence list before the fence still in flight had added to it, and the active
@@ -49,14 +40,13 @@ func (v *dataView) fenceLoop(ctx context.Context) {
 		return
 	}
 	for {
-		select {
-		case <-ctx.Done():
+		fenced, ok := v.fence.next(ctx)
+		switch {
+		case !ok:
 			return
-		case <-v.fenceKick:
-		}
-		if v.fenceWant.Load() {
+		case fenced:
 			v.fenceLocal(ctx)
-		} else {
+		default:
 			v.unfenceLocal(ctx)
 		}
 	}
@@ -110,7 +100,7 @@ func (v *dataView) unfenceLocal(ctx context.Context) {
 	// Asked again for a while: right after the majority returns the leadership may not
 	// be settled ("no leader holds a fencing token yet"), and a run open for a moment
 	// may close; one look would leave the active site read-only until the next blip.
-	for len(fenced) > 0 && !v.fenceWant.Load() {
+	for len(fenced) > 0 && !v.fence.now() {
 		var why []string
 		fenced, why = v.unfenceOnce(ctx, fenced)
 		if len(fenced) == 0 {
