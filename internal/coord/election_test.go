@@ -75,7 +75,9 @@ func TestLeaderFailoverFencesOldToken(t *testing.T) {
 	wins := make(chan won, len(members))
 	electors := map[string]*coord.Elector{}
 	for _, m := range members {
-		e := coord.NewElector(m.Client, m.Name, 2*time.Second)
+		// 5 s, not 2: on a CI machine running every package at once a 2 s lease
+		// expired under the live leader between two checks (a flake, not a fence bug).
+		e := coord.NewElector(m.Client, m.Name, 5*time.Second)
 		electors[m.Name] = e
 		go func() {
 			tok, err := e.Campaign(ctx)
