@@ -64,7 +64,7 @@ func TestResumeAndAbortRoutes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := members[0].Client
-	el := coord.NewElector(c, "east", 2*time.Second)
+	el := coord.NewElector(c, "east", 10*time.Second)
 	tok, err := el.Campaign(ctx)
 	if err != nil {
 		t.Fatal(err)

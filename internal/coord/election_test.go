@@ -185,11 +185,11 @@ func TestCampaignUntilLeavesTheQueue(t *testing.T) {
 	_, members := coordtest.StartCluster(t, coordtest.Fleet(232))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	a := coord.NewElector(members[0].Client, "a", 2*time.Second)
+	a := coord.NewElector(members[0].Client, "a", 5*time.Second)
 	if _, err := a.Campaign(ctx); err != nil {
 		t.Fatal(err)
 	}
-	b := coord.NewElector(members[1].Client, "b", 2*time.Second)
+	b := coord.NewElector(members[1].Client, "b", 5*time.Second)
 	wait, stopWaiting := context.WithCancel(ctx)
 	gaveUp := make(chan error, 1)
 	go func() {
@@ -197,7 +197,7 @@ func TestCampaignUntilLeavesTheQueue(t *testing.T) {
 		gaveUp <- err
 	}()
 	time.Sleep(300 * time.Millisecond) // b queues behind a
-	c := coord.NewElector(members[2].Client, "c", 2*time.Second)
+	c := coord.NewElector(members[2].Client, "c", 5*time.Second)
 	won := make(chan coord.Token, 1)
 	cwait, cstop := context.WithCancel(ctx)
 	go func() {
@@ -220,7 +220,7 @@ func TestCampaignUntilLeavesTheQueue(t *testing.T) {
 		t.Fatal("c did not win after b left the queue and a resigned")
 	}
 	cstop()                     // the wait ends; the leadership stays
-	time.Sleep(3 * time.Second) // longer than the 2 s lease
+	time.Sleep(6 * time.Second) // longer than the 5 s lease
 	if leader, err := coord.Leader(ctx, members[0].Client); err != nil || leader != tok {
 		t.Fatalf("leader %v (%v), want c's %v after its wait ended", leader, err, tok)
 	}

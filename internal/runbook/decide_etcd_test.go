@@ -21,7 +21,7 @@ func leading(t *testing.T, net int) (context.Context, *clientv3.Client, coord.To
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	c := members[0].Client
-	el := coord.NewElector(c, "east", 2*time.Second)
+	el := coord.NewElector(c, "east", 10*time.Second)
 	tok, err := el.Campaign(ctx)
 	if err != nil {
 		t.Fatal(err)

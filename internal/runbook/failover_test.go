@@ -30,7 +30,7 @@ func TestFailoverRecordsLossThenFailbackLosesNothing(t *testing.T) {
 	p.insert(ctx, "east-0", 101, 140) // committed at east, never shipped to west
 
 	c := members[0].Client
-	el := coord.NewElector(c, "east", 2*time.Second)
+	el := coord.NewElector(c, "east", 10*time.Second)
 	tok, err := el.Campaign(ctx)
 	if err != nil {
 		t.Fatal(err)

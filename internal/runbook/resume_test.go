@@ -20,7 +20,7 @@ func TestNewLeaderResumesAtFirstUnfinishedStep(t *testing.T) {
 	defer cancel()
 	east, west := members[0], members[1]
 
-	electA := coord.NewElector(east.Client, "east", 2*time.Second)
+	electA := coord.NewElector(east.Client, "east", 10*time.Second)
 	tokA, err := electA.Campaign(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func TestNewLeaderResumesAtFirstUnfinishedStep(t *testing.T) {
 		t.Fatalf("stored run resumes at %d (%+v), want the started activate step", i, stored.Steps)
 	}
 
-	electB := coord.NewElector(west.Client, "west", 2*time.Second)
+	electB := coord.NewElector(west.Client, "west", 10*time.Second)
 	tokB, err := electB.Campaign(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -56,7 +56,7 @@ func TestSwitchoverUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 	waitCount(t, ctx, "writes before the switchover", &acked, 100)
 
 	c := members[0].Client
-	el := coord.NewElector(c, "east", 2*time.Second)
+	el := coord.NewElector(c, "east", 10*time.Second)
 	tok, err := el.Campaign(ctx)
 	if err != nil {
 		t.Fatal(err)
