@@ -179,6 +179,35 @@ func PublishHealth(ctx context.Context, c *clientv3.Client, token coord.Token, a
 	return nil
 }
 
+// Activate makes site app's active site as the leader holding token. In the same
+// transaction a "down" verdict of site becomes "unknown": a stand-by earns "down" while
+// it is scaled to zero, and every name server would otherwise keep answering another
+// site until the probes see the new active site up (the daemons' trackers start the
+// site over when they see the change, probe.Tracker.Restart). Unknown never moves
+// traffic, and probes taken from now on can still find it down.
+func Activate(ctx context.Context, c *clientv3.Client, token coord.Token, app, site string) error {
+	ops := []clientv3.Op{clientv3.OpPut(coord.ActiveKey(app), site)}
+	resp, err := c.Get(ctx, coord.HealthKey(app))
+	if err != nil {
+		return fmt.Errorf("activate %s at %s: %w", app, site, err)
+	}
+	if len(resp.Kvs) == 1 {
+		var v map[string]probe.Verdict
+		if err := json.Unmarshal(resp.Kvs[0].Value, &v); err == nil && v[site] == probe.Down {
+			v[site] = probe.Unknown
+			b, err := json.Marshal(v)
+			if err != nil {
+				return fmt.Errorf("activate %s at %s: %w", app, site, err)
+			}
+			ops = append(ops, clientv3.OpPut(coord.HealthKey(app), string(b)))
+		}
+	}
+	if err := coord.Guarded(ctx, c, token, ops...); err != nil {
+		return fmt.Errorf("activate %s at %s: %w", app, site, err)
+	}
+	return nil
+}
+
 // follow runs one list-then-watch of a prefix (f) until ctx ends, again after a
 // compaction or a lost watch, half a second apart.
 func follow(ctx context.Context, log *slog.Logger, restart string, f func(context.Context) error) {

@@ -59,7 +59,7 @@ func TestSharedStateAcrossMembers(t *testing.T) {
 	mu.Unlock()
 
 	// The leader's verdicts reach every member's store at the same version.
-	el := coord.NewElector(members[0].Client, members[0].Name, 2*time.Second)
+	el := coord.NewElector(members[0].Client, members[0].Name, 10*time.Second)
 	tok, err := el.Campaign(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +102,36 @@ func TestSharedStateAcrossMembers(t *testing.T) {
 	}
 	if st := <-ch; st.Version != version {
 		t.Errorf("watch starts at version %d, want %d", st.Version, version)
+	}
+
+	// A run makes east (down while it was a scaled-down stand-by) active: its down
+	// becomes unknown in the same write, west's verdict stays; a deposed leader's
+	// activation is refused and writes neither.
+	el2 := coord.NewElector(members[2].Client, members[2].Name, 10*time.Second)
+	tok2, err := el2.Campaign(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer el2.Resign(context.Background())
+	if err := coordstate.Activate(ctx, members[1].Client, tok, "shop", "west"); !coord.IsFenced(err) {
+		t.Fatalf("activate with a stale token: %v", err)
+	}
+	if err := coordstate.Activate(ctx, members[2].Client, tok2, "shop", "east"); err != nil {
+		t.Fatal(err)
+	}
+	coordtest.Eventually(t, 10*time.Second, "every store has east active", func() bool {
+		for _, s := range stores {
+			if st, _ := s.Current(ctx); st.Apps["shop"].Active != "east" {
+				return false
+			}
+		}
+		return true
+	})
+	for i, s := range stores {
+		st, _ := s.Current(ctx)
+		if h := st.Apps["shop"].Health; h["east"] != probe.Unknown || h["west"] != probe.Up {
+			t.Errorf("%s: verdicts after east was made active %v, want east unknown, west up", members[i].Name, h)
+		}
 	}
 }
 

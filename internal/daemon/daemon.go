@@ -326,6 +326,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	goRun(d.runner.Run)
 	goRun(d.leader.run)
+	goRun(func(ctx context.Context) { d.obs.followActive(ctx, d.store) })
 	goRun(d.data.observe)
 	goRun(d.data.fenceLoop)
 	goRun(d.providers.scrubLoop)

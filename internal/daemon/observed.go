@@ -1,12 +1,14 @@
 package daemon
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"time"
 
 	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/fleet"
+	"hadron.dev/hadron/internal/gslb"
 	"hadron.dev/hadron/internal/probe"
 )
 
@@ -72,6 +74,40 @@ func (o *observed) record(ob probe.Observation) {
 	o.mu.Unlock()
 	o.tracker.Record(ob)
 	o.noteHealthy(ob)
+}
+
+// followActive starts a site's verdict over when an application's active site moves
+// to it (a run's dns step, coordstate.Activate): the "down" it earned as a scaled-down
+// stand-by must not send its traffic elsewhere, and the leader, seeing the verdict
+// change, publishes the new one. The first synced state is the baseline.
+func (o *observed) followActive(ctx context.Context, store interface {
+	gslb.Store
+	Synced() bool
+}) {
+	changes, err := store.Watch(ctx)
+	if err != nil {
+		return
+	}
+	var seen map[string]string
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case st := <-changes:
+			if !store.Synced() {
+				continue
+			}
+			now := time.Now()
+			active := make(map[string]string, len(st.Apps))
+			for app, as := range st.Apps {
+				active[app] = as.Active
+				if prev, ok := seen[app]; seen != nil && as.Active != "" && (!ok || prev != as.Active) {
+					o.tracker.Restart(app, as.Active, now)
+				}
+			}
+			seen = active
+		}
+	}
 }
 
 // verdicts are the quorum's verdicts of app's sites as this daemon decides them.

@@ -34,3 +34,46 @@ func TestTrackerReportsChanges(t *testing.T) {
 	}
 	tr.Record(Observation{App: "unknown-app", Observer: "a", Site: "east"}) // ignored
 }
+
+// A site made active starts over: its old "down" is forgotten at once, probes taken
+// before the restart (in flight, or from a slow observer) are ignored, and the verdict
+// comes back from probes taken since.
+func TestTrackerRestartForgetsTheStandbyVerdict(t *testing.T) {
+	now := t0
+	var changes []string
+	tr := &Tracker{Now: func() time.Time { return now },
+		OnChange: func(app, site string, v Verdict) { changes = append(changes, site+"="+string(v)) }}
+	tr.Watch("shop", []string{"a", "b", "c"}, []string{"east", "west"}, Settings{Rise: 2, Fall: 2, Interval: time.Second, Timeout: time.Second})
+	probe := func(westOK bool, at time.Time) {
+		for _, o := range []string{"a", "b", "c"} {
+			tr.Record(Observation{App: "shop", Observer: o, Site: "east", OK: true, At: at})
+			tr.Record(Observation{App: "shop", Observer: o, Site: "west", OK: westOK, Reached: true, At: at})
+		}
+	}
+	probe(false, now)
+	now = now.Add(time.Second)
+	probe(false, now)
+	if v := tr.Verdicts("shop")["west"]; v != Down {
+		t.Fatalf("the stand-by is %s, want down", v)
+	}
+	changes = nil
+	madeActive := now.Add(500 * time.Millisecond)
+	now = madeActive
+	tr.Restart("shop", "west", madeActive)
+	if v := tr.Verdicts("shop")["west"]; v != Unknown || len(changes) != 1 || changes[0] != "west=unknown" {
+		t.Fatalf("after the restart west is %s (changes %v), want unknown, reported", v, changes)
+	}
+	probe(false, madeActive.Add(-100*time.Millisecond)) // taken before: ignored
+	probe(false, madeActive.Add(-50*time.Millisecond))
+	if v := tr.Verdicts("shop")["west"]; v != Unknown {
+		t.Fatalf("probes from before the restart made west %s", v)
+	}
+	tr.Restart("shop", "west", madeActive.Add(-time.Hour)) // an older restart changes nothing
+	now = now.Add(time.Second)
+	probe(true, now)
+	now = now.Add(time.Second)
+	probe(true, now)
+	if v := tr.Verdicts("shop")["west"]; v != Up {
+		t.Fatalf("west is %s after two passing rounds since the restart, want up", v)
+	}
+}

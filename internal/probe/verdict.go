@@ -46,6 +46,10 @@ type Input struct {
 	// MaxAge drops observations older than this: an observer that stopped reporting
 	// decides nothing. Zero keeps everything.
 	MaxAge time.Duration
+	// Since drops a site's observations taken before its time: a site made active
+	// starts over, so a "down" it earned as a scaled-down stand-by does not count
+	// against it (see Tracker.Restart).
+	Since map[string]time.Time
 }
 
 // Key names one observer's series of observations of one site.
@@ -75,7 +79,7 @@ func Decide(in Input) map[string]Verdict {
 	for _, s := range in.Sites {
 		var fails, passes int
 		for _, o := range in.Observers {
-			recent := fresh(in, in.Results[Key{o, s}])
+			recent := fresh(in, s, in.Results[Key{o, s}])
 			switch {
 			case tailAll(recent, in.Fall, false) && !isolated[o]:
 				fails++
@@ -98,7 +102,7 @@ func Decide(in Input) map[string]Verdict {
 // seesEverythingFail reports whether o's latest fresh observation of every site failed.
 func seesEverythingFail(in Input, o string) bool {
 	for _, s := range in.Sites {
-		recent := fresh(in, in.Results[Key{o, s}])
+		recent := fresh(in, s, in.Results[Key{o, s}])
 		if len(recent) == 0 || recent[len(recent)-1].OK || recent[len(recent)-1].Reached {
 			return false
 		}
@@ -106,12 +110,19 @@ func seesEverythingFail(in Input, o string) bool {
 	return true
 }
 
-// fresh drops the observations older than MaxAge; obs is ordered oldest first.
-func fresh(in Input, obs []Observation) []Observation {
-	if in.MaxAge <= 0 {
+// fresh drops site's observations older than MaxAge or taken before the site's Since;
+// obs is ordered oldest first.
+func fresh(in Input, site string, obs []Observation) []Observation {
+	var cut time.Time
+	if in.MaxAge > 0 {
+		cut = in.Now.Add(-in.MaxAge)
+	}
+	if since := in.Since[site]; since.After(cut) {
+		cut = since
+	}
+	if cut.IsZero() {
 		return obs
 	}
-	cut := in.Now.Add(-in.MaxAge)
 	for i, ob := range obs {
 		if !ob.At.Before(cut) {
 			return obs[i:]

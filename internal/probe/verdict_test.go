@@ -29,59 +29,74 @@ func TestDecide(t *testing.T) {
 		seen      seen
 		maxAge    time.Duration
 		want      map[string]Verdict
+		since     map[string]time.Time
 	}{
 		{"nothing observed yet", obs3, seen{}, 0,
-			map[string]Verdict{"east": Unknown, "west": Unknown}},
+			map[string]Verdict{"east": Unknown, "west": Unknown}, nil},
 		{"all pass", obs3, seen{
 			{"east", "east"}: "++", {"west", "east"}: "++", {"witness", "east"}: "++",
 			{"east", "west"}: "++", {"west", "west"}: "++", {"witness", "west"}: "++"}, 0,
-			map[string]Verdict{"east": Up, "west": Up}},
+			map[string]Verdict{"east": Up, "west": Up}, nil},
 		{"majority fails for fall threshold", obs3, seen{
 			{"east", "east"}: "+++", {"west", "east"}: "---", {"witness", "east"}: "---",
 			{"west", "west"}: "+++", {"witness", "west"}: "+++"}, 0,
-			map[string]Verdict{"east": Down, "west": Up}},
+			map[string]Verdict{"east": Down, "west": Up}, nil},
 		{"majority fails but not yet fall times", obs3, seen{
 			{"west", "east"}: "+--", {"witness", "east"}: "---",
 			{"west", "west"}: "+++", {"witness", "west"}: "+++"}, 0,
-			map[string]Verdict{"east": Unknown, "west": Up}},
+			map[string]Verdict{"east": Unknown, "west": Up}, nil},
 		{"one of three observers loses it", obs3, seen{
 			{"east", "east"}: "+++", {"west", "east"}: "---", {"witness", "east"}: "+++",
 			{"west", "west"}: "+++", {"witness", "west"}: "+++"}, 0,
-			map[string]Verdict{"east": Up, "west": Up}},
+			map[string]Verdict{"east": Up, "west": Up}, nil},
 		{"a cut-off observer decides nothing", obs3, seen{
 			// west sees every site fail: it is the one cut off.
 			{"west", "east"}: "---", {"west", "west"}: "---",
 			{"witness", "east"}: "---", {"witness", "west"}: "+++",
 			{"east", "east"}: "+++", {"east", "west"}: "+++"}, 0,
-			map[string]Verdict{"east": Unknown, "west": Up}},
+			map[string]Verdict{"east": Unknown, "west": Up}, nil},
 		{"a stand-by answering 503 proves the observers are connected", obs3, seen{
 			// east's region is dark (its observer silent); west and the witness reach
 			// west's load balancer, which answers 503 (pilot-light, no pods yet).
 			{"west", "east"}: "---", {"west", "west"}: "555",
 			{"witness", "east"}: "---", {"witness", "west"}: "555"}, 0,
-			map[string]Verdict{"east": Down, "west": Down}},
+			map[string]Verdict{"east": Down, "west": Down}, nil},
 		{"silent observers count against a decision", obs3, seen{
 			{"witness", "east"}: "---", {"witness", "west"}: "+++"}, 0,
-			map[string]Verdict{"east": Unknown, "west": Unknown}},
+			map[string]Verdict{"east": Unknown, "west": Unknown}, nil},
 		{"stale observations are dropped", obs3, seen{
 			{"west", "east"}: "---", {"witness", "east"}: "-----",
 			{"west", "west"}: "+++", {"witness", "west"}: "+++"}, 1500 * time.Millisecond,
 			// Only the last two observations are fresh: too few for fall, enough for rise.
-			map[string]Verdict{"east": Unknown, "west": Up}},
+			map[string]Verdict{"east": Unknown, "west": Up}, nil},
 		{"flapping is neither up nor down", obs3, seen{
 			{"east", "east"}: "+-+", {"west", "east"}: "-+-", {"witness", "east"}: "+-+",
 			{"east", "west"}: "+++", {"west", "west"}: "+++", {"witness", "west"}: "+++"}, 0,
-			map[string]Verdict{"east": Unknown, "west": Up}},
+			map[string]Verdict{"east": Unknown, "west": Up}, nil},
 		{"single observer decides alone", []string{"local"}, seen{
 			{"local", "east"}: "---", {"local", "west"}: "+++"}, 0,
-			map[string]Verdict{"east": Down, "west": Up}},
+			map[string]Verdict{"east": Down, "west": Up}, nil},
 		{"no observers configured", nil, seen{}, 0,
-			map[string]Verdict{"east": Unknown, "west": Unknown}},
+			map[string]Verdict{"east": Unknown, "west": Unknown}, nil},
+		{"a site made active starts over", obs3, seen{
+			// west was a scaled-down stand-by (down) until it was made active 1.5 s
+			// ago; the one probe since then decides nothing yet.
+			{"east", "west"}: "---", {"west", "west"}: "--5", {"witness", "west"}: "---",
+			{"east", "east"}: "+++", {"west", "east"}: "+++", {"witness", "east"}: "+++"}, 0,
+			map[string]Verdict{"east": Up, "west": Unknown}, map[string]time.Time{"west": t0.Add(-1500 * time.Millisecond)}},
+		{"a site made active goes down again on probes taken since", obs3, seen{
+			{"east", "west"}: "+---", {"west", "west"}: "----", {"witness", "west"}: "+---",
+			{"east", "east"}: "+++", {"west", "east"}: "+++", {"witness", "east"}: "+++"}, 0,
+			map[string]Verdict{"east": Up, "west": Down}, map[string]time.Time{"west": t0.Add(-2 * time.Second)}},
+		{"a site made active comes up on probes taken since", obs3, seen{
+			{"east", "west"}: "--++", {"west", "west"}: "--++", {"witness", "west"}: "---+",
+			{"east", "east"}: "+++", {"west", "east"}: "+++", {"witness", "east"}: "+++"}, 0,
+			map[string]Verdict{"east": Up, "west": Up}, map[string]time.Time{"west": t0.Add(-1 * time.Second)}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			in := Input{Observers: c.observers, Sites: sites, Rise: 2, Fall: 3, Now: t0, MaxAge: c.maxAge,
-				Results: map[Key][]Observation{}}
+				Since: c.since, Results: map[Key][]Observation{}}
 			for k, p := range c.seen {
 				in.Results[k] = series(k.Observer, k.Site, p)
 			}

@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"hadron.dev/hadron/internal/coord"
+	"hadron.dev/hadron/internal/coordstate"
 	"hadron.dev/hadron/internal/retry"
 )
 
@@ -60,10 +59,11 @@ var dns = Def{
 }
 
 // setActive points the application's DNS at site: every daemon's name server answers
-// from this key, so the answers move at once. The write is refused for a stale token.
+// from this key, so the answers move at once (and a "down" the site earned as a
+// stand-by no longer sends them elsewhere). The write is refused for a stale token.
 func (env *Env) setActive(ctx context.Context, token coord.Token, app, site string) error {
-	if err := coord.Guarded(ctx, env.Client, token, clientv3.OpPut(coord.ActiveKey(app), site)); err != nil {
-		return fmt.Errorf("dns of %s to %s: %w", app, site, err)
+	if err := coordstate.Activate(ctx, env.Client, token, app, site); err != nil {
+		return fmt.Errorf("dns: %w", err)
 	}
 	return nil
 }
