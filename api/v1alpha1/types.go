@@ -6,6 +6,7 @@ package v1alpha1
 
 import (
 	"encoding/json"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -370,6 +371,48 @@ type Backup struct {
 	// ArchiveTimeout forces a WAL segment switch on a server idle for this long, so
 	// a write reaches the archive within it (default 60s): the archive interval.
 	ArchiveTimeout *metav1.Duration `json:"archiveTimeout,omitempty"`
+	// Schedule is when the leader takes base backups by itself; without it backups
+	// are taken only by `hadron backup run`.
+	Schedule *BackupSchedule `json:"schedule,omitempty"`
+	// ArchiveLagBound is how long a finished WAL segment may wait for archive_command
+	// before the readiness check warns (default twice archiveTimeout). It is a time,
+	// not a byte count, because the promise it guards is one: a write is in the
+	// archive within archiveTimeout (the segment switch) plus this wait, whatever the
+	// write rate; bytes waiting mean different delays under different loads. The wait
+	// is read cheaply from the age of the oldest segment marked ready in pg_wal.
+	ArchiveLagBound *metav1.Duration `json:"archiveLagBound,omitempty"`
+}
+
+// DefaultArchiveTimeout is archiveTimeout when it is not set.
+const DefaultArchiveTimeout = time.Minute
+
+// EffectiveArchiveTimeout is archiveTimeout, or its default.
+func (b *Backup) EffectiveArchiveTimeout() time.Duration {
+	if b.ArchiveTimeout != nil && b.ArchiveTimeout.Duration > 0 {
+		return b.ArchiveTimeout.Duration
+	}
+	return DefaultArchiveTimeout
+}
+
+// EffectiveArchiveLagBound is archiveLagBound, or twice the archive timeout: a
+// healthy archiver pushes a finished segment within seconds, so a segment still
+// waiting after two archive intervals means archive_command fails or cannot keep up.
+func (b *Backup) EffectiveArchiveLagBound() time.Duration {
+	if b.ArchiveLagBound != nil && b.ArchiveLagBound.Duration > 0 {
+		return b.ArchiveLagBound.Duration
+	}
+	return 2 * b.EffectiveArchiveTimeout()
+}
+
+// BackupSchedule says how old the newest backups may grow before the leader takes
+// another, counted from the start of the newest one in the repository, so that a new
+// leader continues where the last one stopped. At least one is set.
+type BackupSchedule struct {
+	// Full takes a full backup when the newest full one started longer ago.
+	Full *metav1.Duration `json:"full,omitempty"`
+	// Incremental takes an incremental backup (changes since the newest backup of any
+	// type) when the newest backup started longer ago; shorter than Full.
+	Incremental *metav1.Duration `json:"incremental,omitempty"`
 }
 
 // BackupRepository is exactly one of a directory (path) and an S3 bucket.

@@ -3,6 +3,8 @@ package fleet
 import (
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"hadron.dev/hadron/api/v1alpha1"
 )
 
@@ -52,5 +54,36 @@ func (c *checker) backup(d doc, m *v1alpha1.MirrorSet) {
 	}
 	if b.ArchiveTimeout != nil && b.ArchiveTimeout.Duration < time.Second {
 		d.bad("spec.backup.archiveTimeout", "%s is under a second", b.ArchiveTimeout.Duration)
+	}
+	if b.ArchiveLagBound != nil && b.ArchiveLagBound.Duration <= 0 {
+		d.bad("spec.backup.archiveLagBound", "must be positive")
+	}
+	backupSchedule(d, b.Schedule)
+}
+
+// backupSchedule checks spec.backup.schedule: at least one interval, each positive,
+// and incremental backups more often than full ones (an incremental interval at least
+// as long as the full one would never be due).
+func backupSchedule(d doc, s *v1alpha1.BackupSchedule) {
+	if s == nil {
+		return
+	}
+	const p = "spec.backup.schedule"
+	if s.Full == nil && s.Incremental == nil {
+		d.bad(p, "set full, incremental or both")
+		return
+	}
+	ok := true
+	for _, f := range []struct {
+		name string
+		v    *metav1.Duration
+	}{{"full", s.Full}, {"incremental", s.Incremental}} {
+		if f.v != nil && f.v.Duration <= 0 {
+			d.bad(p+"."+f.name, "must be positive")
+			ok = false
+		}
+	}
+	if ok && s.Full != nil && s.Incremental != nil && s.Incremental.Duration >= s.Full.Duration {
+		d.bad(p+".incremental", "%s is not shorter than full (%s)", s.Incremental.Duration, s.Full.Duration)
 	}
 }

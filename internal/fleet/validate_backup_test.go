@@ -44,6 +44,19 @@ func TestBackupValidation(t *testing.T) {
 			set + `spec.backup.archiveTimeout: 10ms is under a second`,
 			set + `spec.backup.retention.full: -1 is negative`,
 		}},
+		{"a schedule and a lag bound", backupBlock + "    schedule: {full: 168h, incremental: 1h}\n    archiveLagBound: 2m\n", nil},
+		{"only incremental backups", backupBlock + "    schedule: {incremental: 30m}\n", nil},
+		{"an empty schedule", backupBlock + "    schedule: {}\n", []string{
+			set + `spec.backup.schedule: set full, incremental or both`,
+		}},
+		{"intervals not positive", backupBlock + "    schedule: {full: 0s, incremental: -1h}\n    archiveLagBound: 0s\n", []string{
+			set + `spec.backup.archiveLagBound: must be positive`,
+			set + `spec.backup.schedule.full: must be positive`,
+			set + `spec.backup.schedule.incremental: must be positive`,
+		}},
+		{"incremental not shorter than full", backupBlock + "    schedule: {full: 24h, incremental: 24h}\n", []string{
+			set + `spec.backup.schedule.incremental: 24h0m0s is not shorter than full (24h0m0s)`,
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := problems(t, applyEdits(t, base, []edit{withTLS(tc.block)}))
