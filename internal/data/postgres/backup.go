@@ -133,6 +133,12 @@ func (d *Driver) Backup(ctx context.Context, typ pgbackrest.BackupType, timeout 
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
+	// A just-promoted server cannot be backed up before its first checkpoint
+	// (ScheduledBackup says why).
+	m, _ := d.member(p)
+	if err := d.checkpoint(ctx, m); err != nil {
+		return nil, fmt.Errorf("backup from %s: %w", p, err)
+	}
 	if err := r.StanzaCreate(ctx); err != nil {
 		return nil, fmt.Errorf("backup from %s: %w", p, err)
 	}

@@ -1,0 +1,69 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/data/pgbackrest"
+)
+
+// ScheduledBackup takes the backup schedule s asks for at now (pgbackrest.Due), from
+// the set's current primary, and returns what was decided. The repository's list of
+// backups is the schedule's only memory, so whoever calls it next — another leader
+// after a failover — neither skips a backup nor takes one twice.
+//
+// guard runs right before a backup starts and stops it with its error: the leader's
+// fencing check, so a deposed leader starts nothing. The backup runs under ctx, so
+// it stops with the leadership too. The primary must run on this machine (a dataDir
+// that exists here): pgBackRest reads the server's files; elsewhere the error wraps
+// data.ErrNotManaged and nothing is decided.
+func (d *Driver) ScheduledBackup(ctx context.Context, s pgbackrest.Schedule, now time.Time, guard func(context.Context) error, timeout time.Duration) (pgbackrest.Decision, error) {
+	p, err := d.currentPrimary(ctx)
+	if err != nil {
+		return pgbackrest.Decision{}, fmt.Errorf("scheduled backup: %w", err)
+	}
+	r, err := d.backupRunner(p)
+	if err != nil {
+		return pgbackrest.Decision{}, fmt.Errorf("scheduled backup: %w", err)
+	}
+	if _, err := os.Stat(r.Stanza.DataDir); err != nil {
+		return pgbackrest.Decision{}, fmt.Errorf("scheduled backup from %s: %w: %v", p, data.ErrNotManaged, err)
+	}
+	var backups []pgbackrest.Backup
+	info, err := r.Info(ctx)
+	switch {
+	case err != nil:
+		return pgbackrest.Decision{}, fmt.Errorf("scheduled backup: repository of %s: %w", p, err)
+	case info.Status.Code == 1:
+		// "missing stanza path": nothing was ever backed up or archived; the backup
+		// below creates the stanza.
+	default:
+		backups = info.Backups
+	}
+	dec := pgbackrest.Due(backups, s, now)
+	if dec.Type == "" {
+		return dec, nil
+	}
+	if err := guard(ctx); err != nil {
+		return dec, fmt.Errorf("scheduled %s backup: %w", dec.Type, err)
+	}
+	// A promoted server names its new timeline in pg_control only after its first
+	// checkpoint; until then pgBackRest refuses to back it up ("WAL timeline 2 does
+	// not match pg_control timeline 1"), which would fail the first scheduled backup
+	// after every failover. The backup checkpoints at its start anyway (start-fast).
+	m, _ := d.member(p)
+	if err := d.checkpoint(ctx, m); err != nil {
+		return dec, fmt.Errorf("scheduled backup from %s: %w", p, err)
+	}
+	if err := r.StanzaCreate(ctx); err != nil {
+		return dec, fmt.Errorf("scheduled backup from %s: %w", p, err)
+	}
+	d.log.Info("scheduled backup", "set", d.cfg.Set.Name, "type", dec.Type, "from", p, "why", dec.Reason)
+	if err := r.Backup(ctx, dec.Type, timeout); err != nil {
+		return dec, fmt.Errorf("scheduled %s backup from %s: %w", dec.Type, p, err)
+	}
+	return dec, nil
+}
