@@ -26,10 +26,13 @@ type ArchiveStatus struct {
 	Lag     int64 `json:"lagBytes"`
 	Waiting int   `json:"waitingSegments"`
 	// Ready names the files waiting, oldest first.
-	Ready       []string  `json:"ready,omitempty"`
-	FailedCount int64     `json:"failedCount"`
-	LastFailed  string    `json:"lastFailed,omitempty"`
-	FailedAt    time.Time `json:"failedAt,omitzero"`
+	Ready []string `json:"ready,omitempty"`
+	// OldestWaitingSince is when the oldest file waiting was finished (its .ready
+	// mark's time): how long archive_command has been behind. Zero with none waiting.
+	OldestWaitingSince time.Time `json:"oldestWaitingSince,omitzero"`
+	FailedCount        int64     `json:"failedCount"`
+	LastFailed         string    `json:"lastFailed,omitempty"`
+	FailedAt           time.Time `json:"failedAt,omitzero"`
 }
 
 // ArchiveStatus reads the current primary's archiver.
@@ -38,7 +41,17 @@ func (d *Driver) ArchiveStatus(ctx context.Context) (*ArchiveStatus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("archive status: %w", err)
 	}
-	m, _ := d.member(p)
+	return d.ArchiveStatusOf(ctx, p)
+}
+
+// ArchiveStatusOf reads the archiver of p, the primary a status just found (the
+// daemon's observation has one in hand): a query over the network, so it works from
+// any site.
+func (d *Driver) ArchiveStatusOf(ctx context.Context, p string) (*ArchiveStatus, error) {
+	m, err := d.member(p)
+	if err != nil {
+		return nil, fmt.Errorf("archive status: %w", err)
+	}
 	conn, err := d.connect(ctx, m, "postgres")
 	if err != nil {
 		return nil, fmt.Errorf("archive status: %w", err)
@@ -61,18 +74,29 @@ func (d *Driver) ArchiveStatus(ctx context.Context) (*ArchiveStatus, error) {
 	if failedAt != nil {
 		st.FailedAt = *failedAt
 	}
-	rows, err := conn.Query(ctx, `select name from pg_ls_archive_statusdir() where name like '%.ready' order by name`)
+	rows, err := conn.Query(ctx, `select name, modification from pg_ls_archive_statusdir() where name like '%.ready' order by name`)
 	if err != nil {
 		return nil, fmt.Errorf("archive status of %s: %w", p, err)
 	}
-	ready, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	type mark struct {
+		Name         string
+		Modification time.Time
+	}
+	marks, err := pgx.CollectRows(rows, pgx.RowToStructByPos[mark])
 	if err != nil {
 		return nil, fmt.Errorf("archive status of %s: %w", p, err)
+	}
+	ready := make([]string, 0, len(marks))
+	for _, mk := range marks {
+		ready = append(ready, mk.Name)
+		st.Ready = append(st.Ready, strings.TrimSuffix(mk.Name, ".ready"))
+		// The server writes the mark when the file is finished and never touches it
+		// again before archiving it.
+		if st.OldestWaitingSince.IsZero() || mk.Modification.Before(st.OldestWaitingSince) {
+			st.OldestWaitingSince = mk.Modification
+		}
 	}
 	st.Waiting = len(ready)
-	for _, f := range ready {
-		st.Ready = append(st.Ready, strings.TrimSuffix(f, ".ready"))
-	}
 	st.Lag = pgbackrest.ArchiveLag(st.Current, ready, pgbackrest.SegmentSize)
 	return st, nil
 }

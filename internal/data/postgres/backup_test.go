@@ -122,7 +122,7 @@ func TestArchiveFollowsFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("archive after the failover: primary %s, current %s, last archived %s, lag %d bytes, %d segments waiting", st.Primary, st.Current, st.LastArchived, st.Lag, st.Waiting)
-	if st.Primary != "east-1" || st.Lag >= pgbackrest.SegmentSize || st.Waiting != 0 {
+	if st.Primary != "east-1" || st.Lag >= pgbackrest.SegmentSize || st.Waiting != 0 || !st.OldestWaitingSince.IsZero() {
 		t.Fatalf("archive status %+v", st)
 	}
 
@@ -183,6 +183,8 @@ func TestArchiveCatchUpAfterFailover(t *testing.T) {
 	if _, err := l.drv.Backup(ctx, pgbackrest.Full, 3*time.Minute); err != nil {
 		t.Fatalf("backup: %v", err)
 	}
+	// The file system's clock is coarser than time.Now: a second's margin.
+	broken := time.Now().Add(-time.Second)
 	l.exec(ctx, "east-0", `alter system set archive_command = '/bin/false'`)
 	l.exec(ctx, "east-0", `select pg_reload_conf()`)
 	for i := 0; i < 3; i++ {
@@ -199,6 +201,9 @@ func TestArchiveCatchUpAfterFailover(t *testing.T) {
 	}
 	if st.Waiting < 3 {
 		t.Fatalf("east-0 has %d segments waiting for archive_command, want at least the 3 switched", st.Waiting)
+	}
+	if w := st.OldestWaitingSince; w.Before(broken) || w.After(time.Now()) {
+		t.Fatalf("the oldest segment waiting since %s: want a time after archive_command broke (%s)", w, broken)
 	}
 	t.Logf("the primary dies with %d segments unarchived, archive lag %d bytes", st.Waiting, st.Lag)
 	if err := pgserver.Kill(ctx, l.member("east-0").DataDir); err != nil {
