@@ -173,6 +173,31 @@ type DataSet struct {
 	Members []DataMember `json:"members,omitempty"`
 	// Promise is the set's data-loss mode across regions and how its primary keeps it.
 	Promise *DataPromise `json:"promise,omitempty"`
+	// Archive is the primary's WAL archiving, for a set with spec.backup.
+	Archive *ArchiveLag `json:"archive,omitempty"`
+}
+
+// ArchiveLag is how far a mirror set's backup archive is behind its primary.
+type ArchiveLag struct {
+	Primary string `json:"primary,omitempty"`
+	// LagBytes is the WAL written that is not in the archive yet; WaitingSegments the
+	// finished files queued for archive_command.
+	LagBytes        int64 `json:"lagBytes"`
+	WaitingSegments int   `json:"waitingSegments"`
+	// WaitingSeconds is how long the oldest queued file has waited (0 with none): what
+	// Bound limits.
+	WaitingSeconds float64 `json:"waitingSeconds"`
+	// LastArchived is the newest file archived and LastArchivedAt when.
+	LastArchived   string    `json:"lastArchived,omitempty"`
+	LastArchivedAt time.Time `json:"lastArchivedAt,omitzero"`
+	FailedCount    int64     `json:"failedCount,omitempty"`
+	LastFailed     string    `json:"lastFailed,omitempty"`
+	// Bound is spec.backup.archiveLagBound in force ("2m0s"); OverBound says the
+	// oldest queued file has waited longer.
+	Bound     string `json:"bound"`
+	OverBound bool   `json:"overBound,omitempty"`
+	// Error says why the archiver could not be read; the rest is then empty.
+	Error string `json:"error,omitempty"`
 }
 
 // DataPromise is a mirror set's data-loss mode (async, bounded, synchronous) as its

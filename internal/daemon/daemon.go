@@ -164,7 +164,7 @@ func (d *Daemon) wire() {
 			&rpoCounter{fleet: f, client: d.client, data: d.data, log: log},
 			&pendingStandbys{fleet: f, client: d.client, store: d.store, sites: sites, log: log},
 			&dataMonitors{fleet: f, data: d.data, repl: repl, log: log},
-			&readinessChecks{fleet: f, client: d.client, store: d.store, conns: conns, site: d.opts.Site, log: log},
+			&readinessChecks{fleet: f, client: d.client, store: d.store, conns: conns, data: d.data, site: d.opts.Site, log: log},
 			&backupSchedules{fleet: f, client: d.client, data: d.data, log: log},
 			providers,
 		}}

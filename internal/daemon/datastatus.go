@@ -32,6 +32,9 @@ func (v *dataView) observe(ctx context.Context) {
 				v.reviewSelfFences(name, st, from)
 			}
 			view := toDataSet(name, st, err)
+			if err == nil {
+				view.Archive = v.observeArchive(ctx, name, st.Primary)
+			}
 			v.mu.Lock()
 			v.sets[name] = view
 			if err == nil {

@@ -24,6 +24,7 @@ type metrics struct {
 	lagBytes, lagSeconds                                  *prometheus.Desc
 	promiseHolding, promiseInForce                        *prometheus.Desc
 	certExpiry                                            *prometheus.Desc
+	archiveLag, archiveWaiting, archiveWaited, archivedAt *prometheus.Desc
 
 	// Runbooks are measured as this daemon executes them (a run resumed by another
 	// leader is counted there for the steps it ran).
@@ -58,6 +59,16 @@ func newMetrics(d *Daemon) *metrics {
 			"When the certificate this daemon serves expires, in Unix seconds (alert on hadron_cert_expiry_seconds - time() < 30 days; rotate with hadron pki rotate).",
 			[]string{"site"}, nil),
 	}
+	// The archive's metrics are labelled set, as hadron_data_* are, so the two join;
+	// one series per set whichever member is primary, so a failover does not start a new one.
+	m.archiveLag = prometheus.NewDesc("hadron_backup_archive_lag_bytes",
+		"WAL a mirror set's primary wrote that is not in the backup archive yet.", []string{"set"}, nil)
+	m.archiveWaiting = prometheus.NewDesc("hadron_backup_archive_waiting_segments",
+		"Finished WAL files of a mirror set's primary queued for archive_command.", []string{"set"}, nil)
+	m.archiveWaited = prometheus.NewDesc("hadron_backup_archive_waiting_seconds",
+		"How long the oldest queued WAL file has waited for archive_command (spec.backup.archiveLagBound limits it; 0 with none queued).", []string{"set"}, nil)
+	m.archivedAt = prometheus.NewDesc("hadron_backup_last_archived_timestamp_seconds",
+		"When the newest WAL file reached the archive, in Unix seconds (its age: time() - this).", []string{"set"}, nil)
 	buckets := []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60, 120}
 	m.stepSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "hadron_runbook_step_seconds",
 		Help: "How long each runbook step took, by kind of run and step.", Buckets: buckets}, []string{"kind", "step"})
@@ -93,7 +104,8 @@ func (m *metrics) handler() http.Handler {
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.verdict, m.observed, m.quorum, m.fenced, m.leader, m.dnsQueries, m.lagBytes, m.lagSeconds, m.promiseHolding, m.promiseInForce, m.certExpiry} {
+	for _, d := range []*prometheus.Desc{m.verdict, m.observed, m.quorum, m.fenced, m.leader, m.dnsQueries, m.lagBytes, m.lagSeconds, m.promiseHolding, m.promiseInForce, m.certExpiry,
+		m.archiveLag, m.archiveWaiting, m.archiveWaited, m.archivedAt} {
 		ch <- d
 	}
 }
@@ -125,6 +137,14 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			}
 			ch <- prometheus.MustNewConstMetric(m.lagBytes, prometheus.GaugeValue, float64(mem.LagBytes), ds.Name, mem.Name, mem.Site)
 			ch <- prometheus.MustNewConstMetric(m.lagSeconds, prometheus.GaugeValue, mem.LagSeconds, ds.Name, mem.Name, mem.Site)
+		}
+		if a := ds.Archive; a != nil && a.Error == "" {
+			ch <- prometheus.MustNewConstMetric(m.archiveLag, prometheus.GaugeValue, float64(a.LagBytes), ds.Name)
+			ch <- prometheus.MustNewConstMetric(m.archiveWaiting, prometheus.GaugeValue, float64(a.WaitingSegments), ds.Name)
+			ch <- prometheus.MustNewConstMetric(m.archiveWaited, prometheus.GaugeValue, a.WaitingSeconds, ds.Name)
+			if !a.LastArchivedAt.IsZero() {
+				ch <- prometheus.MustNewConstMetric(m.archivedAt, prometheus.GaugeValue, float64(a.LastArchivedAt.UnixNano())/1e9, ds.Name)
+			}
 		}
 		if p := ds.Promise; p != nil && p.Mode != "async" {
 			ch <- prometheus.MustNewConstMetric(m.promiseHolding, prometheus.GaugeValue, b2f(p.Holding), ds.Name, p.Mode)

@@ -31,16 +31,30 @@ const readinessFirst = 5 * time.Second
 const readinessTimeout = 20 * time.Second
 
 // readinessChecks is the leader loop that runs `hadron check readiness` for every
-// application whose sites are Kubernetes clusters and keeps the report in etcd
-// (internal/readiness), where every daemon's status reads it.
+// application whose sites are Kubernetes clusters, adds the archive lag of its mirror
+// set when the set has a backup repository (an application with only that gets a
+// report with only that), and keeps the report in etcd (internal/readiness), where
+// every daemon's status reads it.
 type readinessChecks struct {
 	fleet  *fleet.Fleet
 	client *clientv3.Client
 	store  *coordstate.Store
 	conns  *siteConns
+	data   *dataView
 	site   string
 	every  time.Duration
 	log    *slog.Logger
+}
+
+// backupSet is the mirror set of a with a backup repository, or "".
+func backupSet(f *fleet.Fleet, a *v1alpha1.Application) string {
+	if a.Spec.Data == nil {
+		return ""
+	}
+	if ms := f.MirrorSet(a.Spec.Data.MirrorSet); ms != nil && ms.Spec.Backup != nil {
+		return ms.Name
+	}
+	return ""
 }
 
 func (r *readinessChecks) lead(ctx context.Context, t *term) {
@@ -59,10 +73,11 @@ func (r *readinessChecks) lead(ctx context.Context, t *term) {
 		}
 		wait = every
 		for _, a := range r.fleet.Applications {
-			if !kubeSites(r.fleet, a) {
+			kube := kubeSites(r.fleet, a)
+			if !kube && backupSet(r.fleet, a) == "" {
 				continue
 			}
-			if err := r.check(ctx, t.tok, a.Name); coord.IsFenced(err) || ctx.Err() != nil {
+			if err := r.check(ctx, t.tok, a.Name, kube); coord.IsFenced(err) || ctx.Err() != nil {
 				return
 			} else if err != nil {
 				r.log.Debug("readiness not checked", "app", a.Name, "err", err)
@@ -71,9 +86,10 @@ func (r *readinessChecks) lead(ctx context.Context, t *term) {
 	}
 }
 
-// check checks app once and saves the report. While a run is open the sites are
-// changing under it: the last report stays until the run has closed.
-func (r *readinessChecks) check(ctx context.Context, tok coord.Token, name string) error {
+// check checks app once (its sites when kube says they are clusters) and saves the
+// report. While a run is open the sites are changing under it: the last report stays
+// until the run has closed.
+func (r *readinessChecks) check(ctx context.Context, tok coord.Token, name string, kube bool) error {
 	a := r.fleet.Application(name)
 	octx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	open, err := runbook.Open(octx, r.client, name)
@@ -94,11 +110,21 @@ func (r *readinessChecks) check(ctx context.Context, tok coord.Token, name strin
 	if active == "" {
 		active = a.Spec.Policy.ActiveSite
 	}
-	app := activeAt(a, active)
-	cctx, cancel := context.WithTimeout(ctx, readinessTimeout)
-	defer cancel()
-	res, err := r.checkSites(cctx, app)
+	res, err := &replicate.Readiness{}, error(nil)
+	if kube {
+		cctx, cancel := context.WithTimeout(ctx, readinessTimeout)
+		defer cancel()
+		res, err = r.checkSites(cctx, activeAt(a, active))
+	}
 	rep := readiness.Summarize(r.site, active, res, err, time.Now())
+	if set := backupSet(r.fleet, a); set != "" && r.data != nil {
+		// The leader's latest observation, at most dataEvery old.
+		if ds, ok := r.data.set(set); ok {
+			if f := readiness.ArchiveFinding(set, ds.Archive); f != nil {
+				rep.Findings = append(rep.Findings, *f)
+			}
+		}
+	}
 	return readiness.Save(ctx, r.client, tok, name, rep)
 }
 

@@ -127,6 +127,9 @@ func renderData(w io.Writer, ds *api.DataSet) {
 	if p := ds.Promise; p != nil {
 		fmt.Fprintf(w, "  data loss %s\n", p.Summary)
 	}
+	if a := ds.Archive; a != nil {
+		fmt.Fprintf(w, "  archive %s\n", archiveLine(a))
+	}
 	var rows bytes.Buffer
 	tw := tabwriter.NewWriter(&rows, 0, 0, 2, ' ', 0)
 	for _, m := range ds.Members {
@@ -149,6 +152,32 @@ func renderData(w io.Writer, ds *api.DataSet) {
 			fmt.Fprintln(w, strings.TrimRight(line, " \n"))
 		}
 	}
+}
+
+// archiveLine says how far the backup archive is behind the primary, and whether the
+// oldest file waiting for archive_command has waited past the set's bound (what the
+// readiness check warns about).
+func archiveLine(a *api.ArchiveLag) string {
+	if a.Error != "" {
+		return "lag unknown: " + a.Error
+	}
+	line := fmt.Sprintf("lag %d B, %d segments waiting", a.LagBytes, a.WaitingSegments)
+	if a.WaitingSegments > 0 {
+		waited := time.Duration(a.WaitingSeconds * float64(time.Second)).Round(time.Second)
+		line += fmt.Sprintf(", oldest %s", waited)
+		if a.OverBound {
+			line += fmt.Sprintf(": OVER THE BOUND %s", a.Bound)
+		} else {
+			line += fmt.Sprintf(" (bound %s)", a.Bound)
+		}
+	}
+	if a.LastArchived != "" {
+		line += fmt.Sprintf("; last archived %s at %s", a.LastArchived, a.LastArchivedAt.Format(time.RFC3339))
+	}
+	if a.FailedCount > 0 {
+		line += fmt.Sprintf("; archive_command failed %d times, last on %s", a.FailedCount, a.LastFailed)
+	}
+	return line
 }
 
 // cell is one observer's latest view of one site: ok with latency, or why it failed.

@@ -62,6 +62,29 @@ application shop: active east, strategy failover
 		}
 	}
 
+	archivedAt := at.Add(-20 * time.Second)
+	for _, tc := range []struct {
+		a    *api.ArchiveLag
+		want string
+	}{
+		{&api.ArchiveLag{Primary: "east-0", LagBytes: 4096, Bound: "2m0s", LastArchived: "000000010000000000000007", LastArchivedAt: archivedAt},
+			"  data loss bounded 200ms: commits wait: the DR member is behind the bound, west-0 250ms behind\n" +
+				"  archive lag 4096 B, 0 segments waiting; last archived 000000010000000000000007 at 2026-11-23T10:59:40Z\n"},
+		{&api.ArchiveLag{Primary: "east-0", LagBytes: 50331648, WaitingSegments: 3, WaitingSeconds: 185.4, Bound: "2m0s", OverBound: true,
+			FailedCount: 12, LastFailed: "000000010000000000000004"},
+			"  archive lag 50331648 B, 3 segments waiting, oldest 3m5s: OVER THE BOUND 2m0s; archive_command failed 12 times, last on 000000010000000000000004\n"},
+		{&api.ArchiveLag{Primary: "east-0", LagBytes: 16777216, WaitingSegments: 1, WaitingSeconds: 2, Bound: "2m0s"},
+			"  archive lag 16777216 B, 1 segments waiting, oldest 2s (bound 2m0s)\n"},
+		{&api.ArchiveLag{Bound: "2m0s", Error: "no primary found"}, "  archive lag unknown: no primary found\n"},
+	} {
+		st.Apps[0].Data.Archive = tc.a
+		b.Reset()
+		Render(&b, st)
+		if !strings.Contains(b.String(), tc.want) {
+			t.Errorf("output lacks %q:\n%s", tc.want, b.String())
+		}
+	}
+
 	st.Apps[0].Run = &api.OpenRun{ID: "r1", Kind: "failover", From: "east", To: "west", Who: "auto",
 		Status: "failed", Step: 2, Steps: 5, StepName: "promote", Error: "promote: member unreachable"}
 	b.Reset()
