@@ -116,6 +116,9 @@ and the repository's newest backup.
 func renderStatus(w io.Writer, st Status) error {
 	a := st.Archive
 	fmt.Fprintf(w, "primary %s at %s: archive lag %d bytes, %d segments waiting\n", a.Primary, a.Current, a.Lag, a.Waiting)
+	if !a.OldestWaitingSince.IsZero() {
+		fmt.Fprintf(w, "oldest waiting since %s (%s)\n", a.OldestWaitingSince.UTC().Format(time.RFC3339), time.Since(a.OldestWaitingSince).Round(time.Second))
+	}
 	if a.LastArchived != "" {
 		fmt.Fprintf(w, "last archived %s at %s\n", a.LastArchived, a.ArchivedAt.UTC().Format(time.RFC3339))
 	}
