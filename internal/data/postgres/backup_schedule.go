@@ -32,23 +32,15 @@ func (d *Driver) ScheduledBackup(ctx context.Context, s pgbackrest.Schedule, now
 	if _, err := os.Stat(r.Stanza.DataDir); err != nil {
 		return pgbackrest.Decision{}, fmt.Errorf("scheduled backup from %s: %w: %v", p, data.ErrNotManaged, err)
 	}
-	var backups []pgbackrest.Backup
+	// A stanza never created reads as one without backups ("missing stanza path"):
+	// a full backup is due, and StanzaCreate below makes the stanza.
 	info, err := r.Info(ctx)
-	switch {
-	case err != nil:
+	if err != nil {
 		return pgbackrest.Decision{}, fmt.Errorf("scheduled backup: repository of %s: %w", p, err)
-	case info.Status.Code == 1:
-		// "missing stanza path": nothing was ever backed up or archived; the backup
-		// below creates the stanza.
-	default:
-		backups = info.Backups
 	}
-	dec := pgbackrest.Due(backups, s, now)
+	dec := pgbackrest.Due(info.Backups, s, now)
 	if dec.Type == "" {
 		return dec, nil
-	}
-	if err := guard(ctx); err != nil {
-		return dec, fmt.Errorf("scheduled %s backup: %w", dec.Type, err)
 	}
 	// A promoted server names its new timeline in pg_control only after its first
 	// checkpoint; until then pgBackRest refuses to back it up ("WAL timeline 2 does
@@ -60,6 +52,11 @@ func (d *Driver) ScheduledBackup(ctx context.Context, s pgbackrest.Schedule, now
 	}
 	if err := r.StanzaCreate(ctx); err != nil {
 		return dec, fmt.Errorf("scheduled backup from %s: %w", p, err)
+	}
+	// Last, right before the backup: the checkpoint and the stanza check can take a
+	// while, and a leader deposed meanwhile must not start it.
+	if err := guard(ctx); err != nil {
+		return dec, fmt.Errorf("scheduled %s backup: %w", dec.Type, err)
 	}
 	d.log.Info("scheduled backup", "set", d.cfg.Set.Name, "type", dec.Type, "from", p, "why", dec.Reason)
 	if err := r.Backup(ctx, dec.Type, timeout); err != nil {
