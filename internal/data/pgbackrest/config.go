@@ -1,7 +1,8 @@
 // Package pgbackrest backs a PostgreSQL mirror set up with pgBackRest: the repository
 // and stanza configuration (pure), the parse of `pgbackrest info` (pure), the archive
-// lag (pure, from pg_stat_archiver's numbers) and the runs of the pgbackrest program
-// (backup, check, info, restore) as the server's OS user.
+// lag (pure, from pg_stat_archiver's numbers), which backup a schedule asks for (Due,
+// pure) and the runs of the pgbackrest program (backup, check, info, restore) as the
+// server's OS user.
 //
 // One stanza per mirror set, named after it. Every member has the same
 // archive_command with archive_mode=on, so whichever member is primary archives —
