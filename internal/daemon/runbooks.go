@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -43,6 +45,10 @@ type runbooks struct {
 	tok     coord.Token
 	lctx    context.Context // ends with the leadership; runs execute under it
 	running map[string]bool // runs executing: app/run@token
+
+	// resumed, when set, is called instead of execute for a run a new leader takes
+	// over (tests).
+	resumed func(ctx context.Context, tok coord.Token, rec *runbook.Record)
 }
 
 // lead makes tok the term runs start under until ctx (the leadership) ends, and first
@@ -149,27 +155,62 @@ func (r *runbooks) runFrom(ctx context.Context, req *api.RunRequest) (string, ma
 // resumeOpen continues the open runs a new leader takes over (runbook.TakenOver):
 // those whose leader died while they ran, and those stopped for a daemon that can act
 // on their mirror set. A run that failed otherwise stays failed for a person.
+//
+// A read that fails (etcd slow or without a majority: often why the leadership moved)
+// is tried again, runRetry apart, for as long as the leadership lasts: a run left
+// unread would stay open, half done, until the next change of leader.
 func (r *runbooks) resumeOpen(ctx context.Context, tok coord.Token) {
+	read := map[string]bool{} // apps whose open run this term has handled
+	for {
+		err := r.resumeUnread(ctx, tok, read)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		r.log.Warn("open runbooks not read; trying again", "err", err, "in", runRetry)
+		sleep(ctx, runRetry)
+	}
+}
+
+// resumeUnread reads every open run not in read yet, resumes those a new leader takes
+// over and marks them read; it returns the first read that failed.
+func (r *runbooks) resumeUnread(ctx context.Context, tok coord.Token, read map[string]bool) error {
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	apps, err := runbook.OpenApps(rctx, r.client)
 	if err != nil {
-		r.log.Warn("open runbooks not read", "err", err)
-		return
+		return err
 	}
+	var failed error
 	for _, app := range apps {
+		if read[app] {
+			continue
+		}
 		rec, err := runbook.Open(rctx, r.client, app)
-		if err != nil || rec == nil {
-			r.log.Warn("open runbook not read", "app", app, "err", err)
+		if errors.Is(err, runbook.ErrBadRecord) {
+			read[app] = true
+			r.log.Error("open runbook cannot be resumed", "app", app, "err", err)
 			continue
 		}
-		if !runbook.TakenOver(rec) {
+		if err != nil {
+			failed = cmp.Or(failed, err)
+			continue
+		}
+		read[app] = true
+		switch {
+		case rec == nil:
+			// Closed since OpenApps listed it.
+		case !runbook.TakenOver(rec):
 			r.log.Info("failed runbook waits for a person's resume or abort", "app", app, "run", rec.ID, "kind", rec.Kind, "err", rec.Error)
-			continue
+		default:
+			r.log.Info("resuming runbook", "app", app, "run", rec.ID, "kind", rec.Kind)
+			run := r.execute
+			if r.resumed != nil {
+				run = r.resumed
+			}
+			go run(ctx, tok, rec)
 		}
-		r.log.Info("resuming runbook", "app", app, "run", rec.ID, "kind", rec.Kind)
-		go r.execute(ctx, tok, rec)
 	}
+	return failed
 }
 
 // execute runs rec to its end under tok, once per leadership: a run started through

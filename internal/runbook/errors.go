@@ -12,6 +12,9 @@ var (
 	// ErrUnknownStep is returned when a stored record names a step this version does not
 	// know (a record written by a newer hadron).
 	ErrUnknownStep = errors.New("unknown step")
+	// ErrBadRecord is returned when an open run's record is missing or cannot be
+	// decoded: reading it again will not help.
+	ErrBadRecord = errors.New("run record unreadable")
 	// ErrUnknownKind is returned for a runbook kind other than failover and switchover.
 	ErrUnknownKind = errors.New("unknown runbook kind")
 	// ErrNoTarget is returned when the target site has no member that can take over.

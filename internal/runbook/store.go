@@ -202,11 +202,11 @@ func Open(ctx context.Context, c *clientv3.Client, app string) (*Record, error) 
 		return nil, fmt.Errorf("open run of %s: %w", app, err)
 	}
 	if len(resp.Kvs) == 0 {
-		return nil, fmt.Errorf("open run %s of %s: record missing", id, app)
+		return nil, fmt.Errorf("open run %s of %s: %w: missing", id, app, ErrBadRecord)
 	}
 	var r Record
 	if err := json.Unmarshal(resp.Kvs[0].Value, &r); err != nil {
-		return nil, fmt.Errorf("open run %s of %s: %w", id, app, err)
+		return nil, fmt.Errorf("open run %s of %s: %w: %w", id, app, ErrBadRecord, err)
 	}
 	return &r, nil
 }
