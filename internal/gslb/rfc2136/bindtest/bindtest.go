@@ -103,10 +103,18 @@ func (b *BIND) Restart(t testing.TB) {
 	go func() { cmd.Wait(); close(exited) }()
 	b.stop = func() { cancel(); <-exited }
 	deadline := time.Now().Add(20 * time.Second)
-	for {
+	// Over UDP and over TCP: named may answer on one before it listens on the other,
+	// and zone transfers and large updates go over TCP (a loaded test machine saw an
+	// AXFR refused right after the UDP answer).
+	answers := func(net string) bool {
 		m := new(dns.Msg)
 		m.SetQuestion(b.Zone, dns.TypeSOA)
-		if r, err := dns.Exchange(m, b.Addr); err == nil && r.Rcode == dns.RcodeSuccess {
+		c := &dns.Client{Net: net, Timeout: time.Second}
+		r, _, err := c.Exchange(m, b.Addr)
+		return err == nil && r.Rcode == dns.RcodeSuccess
+	}
+	for {
+		if answers("udp") && answers("tcp") {
 			return
 		}
 		select {
