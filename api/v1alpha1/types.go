@@ -433,9 +433,14 @@ type S3Repository struct {
 	// CA verifies the endpoint's certificate (default: the system's roots).
 	CA *SecretRef `json:"ca,omitempty"`
 	// PathStyle puts the bucket in the URL's path rather than its host name.
-	PathStyle     bool       `json:"pathStyle,omitempty"`
-	KeyFrom       *SecretRef `json:"keyFrom,omitempty"`
-	KeySecretFrom *SecretRef `json:"keySecretFrom,omitempty"`
+	PathStyle bool `json:"pathStyle,omitempty"`
+	// FromRegions is the store's host:port as seen from a region, where it differs
+	// from endpoint:port: pgBackRest runs on each member's machine, so a member
+	// reaches the store the way its region does (the lab's cuttable links; a
+	// region's private endpoint). The certificate must name every host.
+	FromRegions   map[string]string `json:"fromRegions,omitempty"`
+	KeyFrom       *SecretRef        `json:"keyFrom,omitempty"`
+	KeySecretFrom *SecretRef        `json:"keySecretFrom,omitempty"`
 }
 
 // BackupRetention keeps Full full backups (and the differential and incremental

@@ -1,6 +1,10 @@
 package fleet
 
 import (
+	"maps"
+	"net"
+	"slices"
+	"strconv"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,6 +46,14 @@ func (c *checker) backup(d doc, m *v1alpha1.MirrorSet) {
 		}
 		if s3.CA != nil {
 			c.source(d, p+".ca", s3.CA)
+		}
+		for _, region := range slices.Sorted(maps.Keys(s3.FromRegions)) {
+			addr := s3.FromRegions[region]
+			if _, port, err := net.SplitHostPort(addr); err != nil {
+				d.bad(p+".fromRegions."+region, "%q is not host:port", addr)
+			} else if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+				d.bad(p+".fromRegions."+region, "%q: %q is not a TCP port", addr, port)
+			}
 		}
 	}
 	if b.CipherPassFrom == nil {

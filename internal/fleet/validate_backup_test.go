@@ -45,6 +45,10 @@ func TestBackupValidation(t *testing.T) {
 			set + `spec.backup.retention.full: -1 is negative`,
 		}},
 		{"a schedule and a lag bound", backupBlock + "    schedule: {full: 168h, incremental: 1h}\n    archiveLagBound: 2m\n", nil},
+		{"the store as regions reach it", strings.Replace(backupBlock, "pathStyle: true,", "pathStyle: true, fromRegions: {us-east-1: \"127.1.3.60:9443\", us-west-2: s3-west, eu-central-1: \"s3:99999\"},", 1), []string{
+			set + `spec.backup.repository.s3.fromRegions.eu-central-1: "s3:99999": "99999" is not a TCP port`,
+			set + `spec.backup.repository.s3.fromRegions.us-west-2: "s3-west" is not host:port`,
+		}},
 		{"only incremental backups", backupBlock + "    schedule: {incremental: 30m}\n", nil},
 		{"an empty schedule", backupBlock + "    schedule: {}\n", []string{
 			set + `spec.backup.schedule: set full, incremental or both`,

@@ -16,6 +16,7 @@ package pgbackrest
 
 import (
 	"fmt"
+	"net"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -53,6 +54,35 @@ type S3 struct {
 	// PathStyle addresses the bucket in the path, not the host name (stores without
 	// wildcard DNS).
 	PathStyle bool
+	// FromRegions is the store's host:port as a region reaches it, where that is not
+	// Endpoint:Port (For picks it for a member's region).
+	FromRegions map[string]string
+}
+
+// For is r as a member in region reaches it: the S3 endpoint and port of
+// S3.FromRegions[region] when there is one. The configuration is written per member
+// and pgBackRest runs on the member's machine, so each member's archive_command
+// crosses its own region's path to the store, which the lab can cut.
+func (r Repo) For(region string) (Repo, error) {
+	if r.S3 == nil {
+		return r, nil
+	}
+	addr, ok := r.S3.FromRegions[region]
+	if !ok || addr == "" {
+		return r, nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return Repo{}, fmt.Errorf("s3 address from region %s: %w", region, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p <= 0 || p > 65535 {
+		return Repo{}, fmt.Errorf("s3 address from region %s: port %q is not a TCP port", region, port)
+	}
+	s3 := *r.S3
+	s3.Endpoint, s3.Port = host, p
+	r.S3 = &s3
+	return r, nil
 }
 
 // Stanza is one mirror set's part of the repository, as seen from one member.

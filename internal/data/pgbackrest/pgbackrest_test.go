@@ -202,3 +202,45 @@ func TestCatchUpSegments(t *testing.T) {
 		t.Fatalf("switch at 0/6000000: %v", got)
 	}
 }
+
+// A member reaches the store the way its region does: its region's address replaces
+// the endpoint and port in its configuration; other regions and directory repositories
+// are unchanged, and the shared Repo is not modified.
+func TestRepoForRegion(t *testing.T) {
+	s3 := &S3{Endpoint: "127.0.3.60", Port: 9443, Bucket: "b", Region: "r",
+		FromRegions: map[string]string{"us-east-1": "127.1.3.60:9443", "bad": "127.1.3.60"}}
+	r := Repo{S3: s3, CipherPass: "x"}
+	for _, tc := range []struct {
+		region, host string
+		port         int
+		err          bool
+	}{
+		{"us-east-1", "127.1.3.60", 9443, false},
+		{"eu-central-1", "127.0.3.60", 9443, false},
+		{"", "127.0.3.60", 9443, false},
+		{"bad", "", 0, true},
+	} {
+		got, err := r.For(tc.region)
+		if tc.err {
+			if err == nil {
+				t.Errorf("%s: no error for a bad address", tc.region)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.region, err)
+		}
+		if got.S3.Endpoint != tc.host || got.S3.Port != tc.port {
+			t.Errorf("%s: %s:%d, want %s:%d", tc.region, got.S3.Endpoint, got.S3.Port, tc.host, tc.port)
+		}
+		if !strings.Contains(Render(got, Stanza{Name: "s", Home: "/h"}), "repo1-s3-endpoint="+tc.host+"\n") {
+			t.Errorf("%s: the configuration does not name %s", tc.region, tc.host)
+		}
+	}
+	if s3.Endpoint != "127.0.3.60" || s3.Port != 9443 {
+		t.Errorf("For changed the shared repository: %s:%d", s3.Endpoint, s3.Port)
+	}
+	if d, err := (Repo{Path: "/srv/b"}).For("us-east-1"); err != nil || d.Path != "/srv/b" {
+		t.Errorf("directory repository: %+v %v", d, err)
+	}
+}

@@ -56,7 +56,12 @@ func (d *Driver) backupRunner(name string) (*pgbackrest.Runner, error) {
 	if d.cfg.TLS.verifies() {
 		env = append(env, "PGSSLROOTCERT="+filepath.Join(pgserver.TLSDir(dir), pgserver.CAFile))
 	}
-	return &pgbackrest.Runner{Repo: d.cfg.Backup.Repo, Stanza: st, Env: env, Logger: d.log}, nil
+	// pgBackRest runs on the member's machine: it reaches the store as m's region does.
+	repo, err := d.cfg.Backup.Repo.For(d.region(m))
+	if err != nil {
+		return nil, fmt.Errorf("backup on %s: %w", name, err)
+	}
+	return &pgbackrest.Runner{Repo: repo, Stanza: st, Env: env, Logger: d.log}, nil
 }
 
 // backupPassfile holds the superuser's password for pgBackRest's logins (backup and

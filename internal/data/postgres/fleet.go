@@ -84,7 +84,7 @@ func BackupFromFleet(ctx context.Context, f *fleet.Fleet, set *v1alpha1.MirrorSe
 	}
 	cfg.Repo.CipherPass = string(pass)
 	if s3 := spec.Repository.S3; s3 != nil {
-		r := &pgbackrest.S3{Endpoint: s3.Endpoint, Port: s3.Port, Bucket: s3.Bucket, Region: s3.Region, Prefix: s3.Prefix, PathStyle: s3.PathStyle}
+		r := &pgbackrest.S3{Endpoint: s3.Endpoint, Port: s3.Port, Bucket: s3.Bucket, Region: s3.Region, Prefix: s3.Prefix, PathStyle: s3.PathStyle, FromRegions: s3.FromRegions}
 		const p = "spec.backup.repository.s3"
 		key, err := credentials.Value(ctx, s3.KeyFrom, f, p+".keyFrom")
 		if err != nil {
