@@ -64,6 +64,11 @@ hadron drill shop \
 step "hadron history shop"
 hadron history shop
 
+step "hadron backup status shop-db   (WAL archived to the object store in the witness's region, from whichever member is primary)"
+# The leader took the first full backup soon after lab up; the failover and failback
+# moved the archiving with the primary (docs/design/backups.md).
+hadron backup status shop-db
+
 cat <<TXT
 
 The lab keeps running. Try:
@@ -72,6 +77,8 @@ The lab keeps running. Try:
   hadron switchover shop --to west   (planned, loses nothing)
   hadron drill shop --trigger switchover --to west
   hadron lab link cut east west     (and: heal, latency east west 80)
+  hadron lab link cut east objectstore   (east's archiving stops; hadron backup status shop-db)
+  hadron backup list shop-db
   hadron lab fail zone us-east-1a   (and: restore zone us-east-1a)
   hadron lab down                   (stops everything and removes $HADRON_LAB_DIR)
 TXT

@@ -161,9 +161,13 @@ type Request struct {
 	CommonName string
 	Orgs       []string
 	// Hosts are DNS names or IP addresses, sorted into the right SAN fields.
-	Hosts  []string
-	Server bool
-	Client bool
+	Hosts []string
+	// IPsAsNames writes every IP address of Hosts as a DNS name too, for clients that
+	// match the host they dialled against DNS names only: pgBackRest 2.45's S3 client
+	// (the lab's object store is dialled at loopback addresses).
+	IPsAsNames bool
+	Server     bool
+	Client     bool
 	// Validity is how long the certificate lives (default LeafValidity).
 	Validity time.Duration
 }
@@ -207,6 +211,9 @@ func (a *Authority) Reissue(base string, req Request) error {
 	for _, h := range req.Hosts {
 		if ip := net.ParseIP(h); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+			if req.IPsAsNames {
+				tmpl.DNSNames = append(tmpl.DNSNames, h)
+			}
 		} else {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}

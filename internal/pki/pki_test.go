@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,5 +131,32 @@ func TestReissueHonoursValidity(t *testing.T) {
 	}
 	if d := time.Until(second.NotAfter); d > 10*time.Minute || d < 9*time.Minute {
 		t.Errorf("validity 10m: expires in %s", d)
+	}
+}
+
+// IPsAsNames puts each IP address among the DNS names as well (for clients that match
+// names only) and still verifies for the address.
+func TestIssueIPsAsNames(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := LoadOrCreate(dir, pkix.Name{CommonName: "test CA"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(dir, "store")
+	if err := ca.Issue(base, Request{CommonName: "store", Hosts: []string{"127.0.3.60", "store.example"}, IPsAsNames: true, Server: true}); err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(base+".crt", base+".key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(pair.Certificate[0])
+	if got := strings.Join(leaf.DNSNames, ","); got != "127.0.3.60,store.example" {
+		t.Errorf("DNS names %s", got)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: "127.0.3.60"}); err != nil {
+		t.Errorf("verify for the address: %v", err)
 	}
 }

@@ -148,7 +148,8 @@ func (l *Links) CutOneWay(from, to string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, e := range l.proxies {
-		if e.spec.From == from && e.spec.To == to {
+		// The object store dials no one: one way to it is the whole of its link.
+		if (e.spec.From == from && e.spec.To == to) || (to == topology.ObjectStore && e.spec.OnLink(link)) {
 			e.proxy.Stop()
 		}
 	}
@@ -167,7 +168,9 @@ func (l *Links) Heal(a, b string) error {
 	defer l.mu.Unlock()
 	var errs []error
 	for _, e := range l.proxies {
-		if e.spec.OnLink(link) && !e.proxy.Enabled {
+		// A proxy to the object store is on two links; it stays stopped while the
+		// other one is cut.
+		if e.spec.OnLink(link) && !e.proxy.Enabled && !l.cutElsewhere(e, link) {
 			if err := e.proxy.Start(); err != nil {
 				errs = append(errs, fmt.Errorf("heal %s: %w", e.spec.Name, err))
 			}
@@ -179,6 +182,16 @@ func (l *Links) Heal(a, b string) error {
 	delete(l.cut, link)
 	l.log.Info("link healed", "link", link.String())
 	return nil
+}
+
+// cutElsewhere says whether e is on a cut link other than except. Callers hold mu.
+func (l *Links) cutElsewhere(e *entry, except topology.Link) bool {
+	for link := range l.cut {
+		if link != except && e.spec.OnLink(link) {
+			return true
+		}
+	}
+	return false
 }
 
 // SetLatency sets the one-way latency of the link between a and b.
@@ -208,14 +221,15 @@ func (l *Links) SetLatency(a, b string, d time.Duration) error {
 func (l *Links) Status() []Status {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	count := map[topology.Link]int{}
-	for _, e := range l.proxies {
-		link, _ := l.cfg.LinkOf(e.spec.From, e.spec.To)
-		count[link]++
-	}
 	var out []Status
 	for _, link := range l.cfg.Links() {
-		out = append(out, Status{Link: link.String(), Cut: l.cut[link], Latency: l.latency[link], Proxies: count[link]})
+		n := 0
+		for _, e := range l.proxies {
+			if e.spec.OnLink(link) {
+				n++
+			}
+		}
+		out = append(out, Status{Link: link.String(), Cut: l.cut[link], Latency: l.latency[link], Proxies: n})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Link < out[j].Link })
 	return out

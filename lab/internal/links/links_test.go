@@ -155,3 +155,75 @@ func TestStartFailsCleanlyOnBusyAddress(t *testing.T) {
 		ln.Close()
 	}
 }
+
+// The object store has a link of its own per region, on top of the link between the
+// regions: cutting a-objectstore cuts only a's way to the store; a healed store link
+// stays cut while the regions' link is; healing that one opens it again.
+func TestObjectStoreLink(t *testing.T) {
+	zero := 0
+	cfg := topology.Config{
+		FirstRegion: 204,
+		Sites: []topology.SiteConfig{
+			{Name: "a", Region: "r-a", Role: topology.RoleWorkload, Zones: []string{"a1"}, NodesPerZone: &zero},
+			{Name: "b", Region: "r-b", Role: topology.RoleWorkload, Zones: []string{"b1"}, NodesPerZone: &zero},
+			{Name: "w", Region: "r-w", Role: topology.RoleWitness},
+		},
+	}
+	store := cfg.ObjectStoreAddr()
+	echo(t, store)
+	a, _ := cfg.Site("a")
+	b, _ := cfg.Site("b")
+	w := cfg.ObjectStoreSite()
+	if w.Name != "w" {
+		t.Fatalf("the store is in %s, want the witness's region", w.Name)
+	}
+	fromA, _ := topology.Via(a.Index, w.Index, store)
+	fromB, _ := topology.Via(b.Index, w.Index, store)
+	l, err := Start(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	reach := func(step, addr string, want bool) {
+		t.Helper()
+		if _, err := roundTrip(addr); (err == nil) != want {
+			t.Errorf("%s: reach %s = %v, want %v", step, addr, err == nil, want)
+		}
+	}
+	reach("up", fromA, true)
+	if err := l.Cut("objectstore", "a"); err != nil {
+		t.Fatal(err)
+	}
+	reach("a-objectstore cut", fromA, false)
+	reach("a-objectstore cut", fromB, true)
+	var found bool
+	for _, st := range l.Status() {
+		if st.Link == "a-objectstore" {
+			found = true
+			if !st.Cut || st.Proxies != 1 {
+				t.Errorf("status of a-objectstore = %+v", st)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no a-objectstore in %+v", l.Status())
+	}
+	if err := l.Cut("a", "w"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Heal("a", "objectstore"); err != nil {
+		t.Fatal(err)
+	}
+	reach("a-w still cut", fromA, false)
+	if err := l.Heal("a", "w"); err != nil {
+		t.Fatal(err)
+	}
+	reach("healed", fromA, true)
+	if err := l.CutOneWay("b", "objectstore"); err != nil {
+		t.Fatal(err)
+	}
+	reach("b→objectstore cut one way", fromB, false)
+	if err := l.Cut("w", "objectstore"); !errors.Is(err, ErrUnknownLink) {
+		t.Errorf("the store's own region has no link to it: %v", err)
+	}
+}

@@ -38,6 +38,10 @@ type Config struct {
 	// is in the site's zone k mod len(zones); at most MaxRealNodes
 	// (docs/design/lab-real-nodes.md).
 	RealNodes int `json:"realNodes,omitempty"`
+	// Backups runs the lab's object store (an S3 server in the witness's region,
+	// objects in memory) and gives the demo's mirror set spec.backup: WAL archived
+	// from the primary, scheduled base backups (default true with the demo).
+	Backups *bool `json:"backups,omitempty"`
 	// DataLoss is the demo application's data-loss mode across regions (its
 	// spec.policy.dataLoss): async (default), bounded with a bound, or synchronous.
 	DataLoss *DataLossConfig `json:"dataLoss,omitempty"`
@@ -216,6 +220,9 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateDataLoss(workloads)...)
 	if c.FirstRegion < 0 || c.FirstRegion+len(c.Sites) > 250 {
 		errs = append(errs, fmt.Errorf("firstRegion: %d leaves no room for %d regions below 127.250", c.FirstRegion, len(c.Sites)))
+	}
+	if c.Backups != nil && *c.Backups && !c.DemoEnabled() {
+		errs = append(errs, errors.New("backups: needs the demo (they are its mirror set's)"))
 	}
 	if c.RealNodes < 0 || c.RealNodes > MaxRealNodes {
 		errs = append(errs, fmt.Errorf("realNodes: %d is outside 0..%d", c.RealNodes, MaxRealNodes))

@@ -34,15 +34,7 @@ func (c Config) CorpDNSEnabled() bool { return c.DNS == DNSBind || c.DNS == DNSE
 
 // CorpDNSSite is the site whose region hosts the company DNS: the witness, else the
 // last site.
-func (c Config) CorpDNSSite() Site {
-	sites := c.Indexed()
-	for _, s := range sites {
-		if !s.Workload() {
-			return s
-		}
-	}
-	return sites[len(sites)-1]
-}
+func (c Config) CorpDNSSite() Site { return c.witnessSite() }
 
 // CorpDNS is the company DNS's address.
 func (c Config) CorpDNS() string { return hostPort(c.CorpDNSIP(), c.CorpDNSPort()) }

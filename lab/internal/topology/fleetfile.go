@@ -43,6 +43,9 @@ type Paths struct {
 	// the mirror set runs over TLS in mode verify-full.
 	PostgresCerts string
 	CACert        string
+	// ObjectStoreDir holds the object store's certificate and the demo repository's
+	// key and passphrase files (backups on).
+	ObjectStoreDir string
 }
 
 // MemberCert is where member's server certificate and key are under dir.
@@ -143,6 +146,7 @@ func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Applicati
 			Database:    DemoDatabase,
 			Credentials: &v1alpha1.Credentials{User: DemoDBUser, PasswordFrom: &v1alpha1.SecretRef{File: p.PasswordFile}},
 			Replication: &v1alpha1.Replication{Synchronous: &sync},
+			Backup:      c.backup(p),
 		},
 	}
 	if p.PostgresCerts != "" && p.CACert != "" {

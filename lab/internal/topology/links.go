@@ -24,9 +24,19 @@ type Link struct {
 
 func (l Link) String() string { return l.A + "-" + l.B }
 
-// LinkOf returns the link between two sites, in config order; ok is false when a or b
-// is unknown or a == b.
+// LinkOf returns the link between two sites, in config order, or a site's link to the
+// object store (B is ObjectStore); ok is false when a or b is unknown or a == b.
 func (c Config) LinkOf(a, b string) (Link, bool) {
+	if a == ObjectStore {
+		a, b = b, a
+	}
+	if b == ObjectStore {
+		s, ok := c.Site(a)
+		if !ok || !c.BackupsEnabled() || s.Index == c.ObjectStoreSite().Index {
+			return Link{}, false
+		}
+		return Link{A: a, B: ObjectStore}, true
+	}
 	sa, okA := c.Site(a)
 	sb, okB := c.Site(b)
 	if !okA || !okB || a == b {
@@ -45,6 +55,13 @@ func (c Config) Links() []Link {
 	for i := range sites {
 		for j := i + 1; j < len(sites); j++ {
 			out = append(out, Link{A: sites[i].Name, B: sites[j].Name})
+		}
+	}
+	if c.BackupsEnabled() {
+		for _, s := range sites {
+			if s.Index != c.ObjectStoreSite().Index {
+				out = append(out, Link{A: s.Name, B: ObjectStore})
+			}
 		}
 	}
 	return out
@@ -79,6 +96,9 @@ func (c Config) services(s Site) []service {
 	if c.CorpDNSEnabled() && s.Index == c.CorpDNSSite().Index {
 		// Updates and zone transfers (TCP); queries go direct over UDP.
 		out = append(out, service{"corp-dns", c.CorpDNS(), c.corpDNSIn()})
+	}
+	if c.BackupsEnabled() && s.Index == c.ObjectStoreSite().Index {
+		out = append(out, service{name: ObjectStore, addr: c.ObjectStoreAddr()})
 	}
 	return out
 }
@@ -116,7 +136,12 @@ func (c Config) Proxies() ([]Proxy, error) {
 	return out, nil
 }
 
-// OnLink says whether p carries traffic of link l.
+// OnLink says whether p carries traffic of link l. A proxy to the object store is on
+// two links: its region's link to the store's region, and its region's own link to
+// the store.
 func (p Proxy) OnLink(l Link) bool {
+	if l.B == ObjectStore {
+		return p.Service == ObjectStore && p.From == l.A
+	}
 	return (p.From == l.A && p.To == l.B) || (p.From == l.B && p.To == l.A)
 }

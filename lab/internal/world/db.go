@@ -55,7 +55,8 @@ func newDatabases(cfg topology.Config, dir Dir, log *slog.Logger) *databases {
 // certificates come from the lab's CA, the one its control planes use.
 func labPaths(d Dir) topology.Paths {
 	return topology.Paths{Kubeconfig: d.Kubeconfig(), PasswordFile: d.PasswordFile(), PostgresDir: d.Postgres(),
-		PostgresCerts: d.PostgresCerts(), CACert: filepath.Join(d.CA(), pki.CACert), TSIGFile: d.TSIGFile()}
+		PostgresCerts: d.PostgresCerts(), CACert: filepath.Join(d.CA(), pki.CACert), TSIGFile: d.TSIGFile(),
+		ObjectStoreDir: d.ObjectStore()}
 }
 
 // labCASubject is the subject of the lab's CA (when the databases create it first).
@@ -155,7 +156,13 @@ func (d *databases) bootstrap(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("mirror set %s: %w", d.set.Name, err)
 	}
-	drv, err := postgres.New(postgres.Config{Set: &d.set, Regions: regions, Password: pw, Logger: d.log, TLS: tls})
+	// With backups the driver gives every member it starts the archive_command, and
+	// the bootstrap creates the stanza (the store runs before the set is made).
+	backup, err := postgres.BackupFromFleet(ctx, &fleet.Fleet{Dir: string(d.dir)}, &d.set)
+	if err != nil {
+		return fmt.Errorf("mirror set %s: %w", d.set.Name, err)
+	}
+	drv, err := postgres.New(postgres.Config{Set: &d.set, Regions: regions, Password: pw, Logger: d.log, TLS: tls, Backup: backup})
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,7 @@ type World struct {
 	db      *databases
 	daemons *Daemons
 	corp    *corpDNS
+	store   *objectStore
 	// images maps an image reference to the tarball the real nodes import; set once
 	// imagesDone is closed.
 	images     map[string]string
@@ -178,6 +179,15 @@ func (w *World) start(ctx context.Context) error {
 		if err := w.startRealNodes(ctx); err != nil {
 			return err
 		}
+	}
+	if w.cfg.BackupsEnabled() {
+		// Before the mirror set: its bootstrap creates the stanza in the store.
+		w.store = &objectStore{cfg: w.cfg, dir: d, log: w.log.With("component", "objectstore")}
+		if err := w.store.start(ctx, w.opts.LabBinary); err != nil {
+			return err
+		}
+		w.event("object store: S3 over HTTPS on %s in %s's region (objects in memory; `hadron lab link cut SITE objectstore`)",
+			w.cfg.ObjectStoreAddr(), w.cfg.ObjectStoreSite().Name)
 	}
 	if w.cfg.DemoEnabled() {
 		w.db = newDatabases(w.cfg, d, w.log.With("component", "postgres"))
@@ -405,6 +415,9 @@ func (w *World) stopAll(ctx context.Context) {
 	wg.Wait()
 	if w.corp != nil {
 		w.corp.stop(ctx)
+	}
+	if w.store != nil {
+		w.store.stop(ctx)
 	}
 	if w.links != nil {
 		w.links.Close()

@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"hadron.dev/hadron/lab/internal/cmd/labworld"
+	"hadron.dev/hadron/lab/internal/cmd/objectstore"
 	"hadron.dev/hadron/lab/internal/cmd/site"
 	"hadron.dev/hadron/lab/internal/controlplane/roles"
 )
@@ -22,6 +23,7 @@ func init() {
 		labworld.RestoreCommand,
 		labworld.ApplyCommand,
 		labworld.SuperviseCommand,
+		objectstore.Command,
 	)
 	for _, c := range roles.Commands() {
 		subcommands = append(subcommands, func() *cobra.Command { return c })
