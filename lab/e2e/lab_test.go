@@ -261,7 +261,8 @@ func TestLabEndToEnd(t *testing.T) {
 				}
 			}
 		}
-		if len(st.Links) != 3 {
+		// Three links between the regions, and east's and west's to the object store.
+		if len(st.Links) != 5 {
 			t.Errorf("links: %+v", st.Links)
 		}
 		for _, p := range []string{st.Kubeconfig, st.Fleet} {
@@ -331,6 +332,10 @@ func TestLabEndToEnd(t *testing.T) {
 			code, body, err := httpGet(eastLBFromWitness, "/healthz")
 			return code == 200, fmt.Sprint(code, body, err)
 		}, func() string { return l.hadronSays(t, "shop") })
+	})
+
+	t.Run("the mirror set archives to the object store; its link cut holds east's archiving back", func(t *testing.T) {
+		archivesToTheObjectStore(t, l)
 	})
 
 	t.Run("failed site stops answering, hadron fails over, the site comes back", func(t *testing.T) {
