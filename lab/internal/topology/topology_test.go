@@ -234,3 +234,71 @@ func TestFleetDataLoss(t *testing.T) {
 		})
 	}
 }
+
+// With backups (the default with the demo) the demo's set archives to the object
+// store in the witness's region, each region through its own proxy, which sits on two
+// links: the regions' and the region's own link to the store. hadron's loader accepts
+// the fleet; backups: false leaves the set without spec.backup and the store without
+// links.
+func TestFleetBackups(t *testing.T) {
+	dir := t.TempDir()
+	paths := Paths{Kubeconfig: filepath.Join(dir, "kubeconfig"), PasswordFile: filepath.Join(dir, "pg", "password"), PostgresDir: filepath.Join(dir, "pg"),
+		CACert: filepath.Join(dir, "ca", "ca.crt"), ObjectStoreDir: filepath.Join(dir, "objectstore")}
+	c := Default()
+	b, err := c.FleetYAML(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "fleet.yaml")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := fleet.Load(p)
+	if err != nil {
+		t.Fatalf("lab fleet does not load: %v\n%s", err, b)
+	}
+	bk := f.MirrorSet("shop-db").Spec.Backup
+	if bk == nil || bk.Repository.S3 == nil || bk.CipherPassFrom == nil || bk.Schedule == nil || bk.ArchiveLagBound == nil {
+		t.Fatalf("shop-db backup = %+v", bk)
+	}
+	s3 := bk.Repository.S3
+	if s3.Endpoint != "127.0.3.60" || s3.Port != PortObjectStore || s3.FromRegions["us-east-1"] != "127.1.3.60:9443" || s3.FromRegions["us-west-2"] != "127.2.3.60:9443" {
+		t.Errorf("s3 = %+v", s3)
+	}
+	ps, err := c.Proxies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var store []Proxy
+	for _, p := range ps {
+		if p.Service == ObjectStore {
+			store = append(store, p)
+		}
+	}
+	storeLink, ok := c.LinkOf("objectstore", "east")
+	regions, _ := c.LinkOf("east", "witness")
+	if len(store) != 2 || !ok || storeLink.String() != "east-objectstore" {
+		t.Fatalf("store proxies %+v, link %v %v", store, storeLink, ok)
+	}
+	for _, p := range store {
+		east := p.From == "east"
+		if p.OnLink(storeLink) != east || p.OnLink(regions) != east {
+			t.Errorf("proxy %s: on %s %v, on %s %v", p.Name, storeLink, p.OnLink(storeLink), regions, p.OnLink(regions))
+		}
+	}
+	if _, ok := c.LinkOf("witness", "objectstore"); ok {
+		t.Error("the store's own region has a link to it")
+	}
+	if got := len(c.Links()); got != 5 {
+		t.Errorf("%d links, want 3 between regions and 2 to the store", got)
+	}
+
+	off := false
+	c.Backups = &off
+	if _, _, sets := c.Fleet(paths); sets[0].Spec.Backup != nil {
+		t.Error("backups: false still gives spec.backup")
+	}
+	if got := len(c.Links()); got != 3 {
+		t.Errorf("backups off: %d links", got)
+	}
+}
