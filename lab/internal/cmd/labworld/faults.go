@@ -23,7 +23,7 @@ func LinkCommand() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "link cut|heal|latency SITE-A SITE-B [MILLISECONDS] [--one-way] [--dry-run]",
-		Short: "Cut, heal, or set the one-way latency of the cross-region link between two sites",
+		Short: "Cut, heal, or set the one-way latency of the cross-region link between two sites (or a site and objectstore)",
 		Args:  cobra.RangeArgs(3, 4),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := world.LinkRequest{Action: args[0], A: args[1], B: args[2], OneWay: oneWay}
