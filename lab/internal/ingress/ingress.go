@@ -43,6 +43,9 @@ type Config struct {
 	// port in its pods.
 	PodCIDR string
 	PodPort int
+	// LightApps makes the ingress answer the light applications' paths
+	// (/apps/<app>/...) itself, from their Deployments' ready replicas (lightapps.go).
+	LightApps bool
 }
 
 // BackendHeader names the backend (host:port) that answered a request: a pod IP on a
@@ -59,6 +62,7 @@ type Ingress struct {
 	mu       sync.Mutex
 	selector labels.Selector        // the Deployment's pod selector, once seen
 	pods     map[string]*corev1.Pod // pods of the namespace by name
+	light    map[string]int32       // ready replicas of each light application
 	next     atomic.Uint64          // round-robin over ready pod IPs
 	srv      *http.Server
 	ln       net.Listener
@@ -73,7 +77,7 @@ func Start(ctx context.Context, cfg Config, client kubernetes.Interface, log *sl
 		return nil, fmt.Errorf("ingress %s: listen %s: %w", cfg.Site, cfg.Listen, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	in := &Ingress{cfg: cfg, log: log.With("site", cfg.Site), ln: ln, stop: cancel, done: make(chan struct{}), pods: map[string]*corev1.Pod{}}
+	in := &Ingress{cfg: cfg, log: log.With("site", cfg.Site), ln: ln, stop: cancel, done: make(chan struct{}), pods: map[string]*corev1.Pod{}, light: map[string]int32{}}
 	if cfg.PodCIDR != "" {
 		if _, in.podNet, err = net.ParseCIDR(cfg.PodCIDR); err != nil {
 			cancel()
@@ -97,6 +101,9 @@ func Start(ctx context.Context, cfg Config, client kubernetes.Interface, log *sl
 		ReadHeaderTimeout: 5 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Hadron-Site", cfg.Site)
+			if cfg.LightApps && in.serveLight(w, r) {
+				return
+			}
 			backend := in.podBackend()
 			if backend == "" {
 				if in.ready.Load() <= 0 {
@@ -110,6 +117,9 @@ func Start(ctx context.Context, cfg Config, client kubernetes.Interface, log *sl
 		}),
 	}
 	go in.watch(ctx, client)
+	if cfg.LightApps {
+		go in.watchLight(ctx, client)
+	}
 	if in.podNet != nil {
 		go in.watchPods(ctx, client)
 	}

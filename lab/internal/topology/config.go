@@ -45,6 +45,10 @@ type Config struct {
 	// DataLoss is the demo application's data-loss mode across regions (its
 	// spec.policy.dataLoss): async (default), bounded with a bound, or synchronous.
 	DataLoss *DataLossConfig `json:"dataLoss,omitempty"`
+	// Apps adds that many light applications (app-001, ...) beside the demo: stateless,
+	// each with its own namespace, main name and health path at the sites' load
+	// balancers (lightapps.go); at most MaxApps. Default 0.
+	Apps int `json:"apps,omitempty"`
 }
 
 // MaxRealNodes is how many real nodes a site may have: each takes its own slice of the
@@ -226,6 +230,13 @@ func (c Config) Validate() error {
 	}
 	if c.RealNodes < 0 || c.RealNodes > MaxRealNodes {
 		errs = append(errs, fmt.Errorf("realNodes: %d is outside 0..%d", c.RealNodes, MaxRealNodes))
+	}
+	if c.Apps < 0 || c.Apps > MaxApps {
+		errs = append(errs, fmt.Errorf("apps: %d is outside 0..%d", c.Apps, MaxApps))
+	} else if c.Apps > 0 && !(c.DemoEnabled() && c.DaemonsEnabled()) {
+		// The light applications are answered by the demo's load balancers and only
+		// mean something with daemons that probe them.
+		errs = append(errs, errors.New("apps: needs the demo and the daemons (the load balancers that answer them and the daemons that probe them)"))
 	}
 	if c.Latency.Duration < 0 || c.Latency.Duration > 5*time.Second {
 		errs = append(errs, fmt.Errorf("latency: %s is outside 0..5s", c.Latency.Duration))

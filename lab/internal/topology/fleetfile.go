@@ -168,7 +168,7 @@ func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Applicati
 			DataDir: filepath.Join(p.PostgresDir, m.Name),
 		})
 	}
-	return sites, []v1alpha1.Application{app}, []v1alpha1.MirrorSet{set}
+	return sites, append([]v1alpha1.Application{app}, c.lightApps(active, standbys)...), []v1alpha1.MirrorSet{set}
 }
 
 // dataLossPolicy is the demo's spec.policy.dataLoss; nil (hadron's async default)

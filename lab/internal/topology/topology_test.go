@@ -120,6 +120,10 @@ func TestConfigValidate(t *testing.T) {
 		{two + "dataLoss: {mode: bounded, bound: soon}\n", `duration "soon"`},
 		{"sites:\n- {name: a, region: r1}\ndataLoss: {mode: synchronous}\n", "dataLoss.mode: synchronous needs a DR member"},
 		{two + "demo: false\ndataLoss: {mode: async}\n", "dataLoss: needs the demo"},
+		{two + "apps: 201\n", "apps: 201 is outside 0..200"},
+		{two + "apps: -1\n", "apps: -1 is outside 0..200"},
+		{two + "demo: false\napps: 3\n", "apps: needs the demo and the daemons"},
+		{two + "daemons: false\napps: 3\n", "apps: needs the demo and the daemons"},
 	}
 	for _, tt := range tests {
 		_, err := Load(write(tt.body))

@@ -343,6 +343,7 @@ func (w *World) startDemo(ctx context.Context, s *site) error {
 	icfg := ingress.Config{
 		Site: s.top.Name, Listen: s.top.Ingress(), Backend: s.top.Demo(),
 		Namespace: topology.DemoNamespace, Deployment: topology.DemoDeployment,
+		LightApps: w.cfg.Apps > 0,
 	}
 	if w.cfg.RealNodes > 0 {
 		icfg.PodCIDR, icfg.PodPort = s.top.PodCIDR(), topology.PortDemo

@@ -1,0 +1,94 @@
+package ingress
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"hadron.dev/hadron/lab/internal/topology"
+)
+
+// lightAnswer decides how the load balancer answers path for the light applications
+// (lab.yaml's apps): handled is false for a path that is not one of theirs (forwarded to
+// the demo as before); otherwise 200 while the application's Deployment in this site has
+// ready replicas and 503 while it has none or is not there at all.
+func lightAnswer(path string, ready func(app string) int32) (app string, code int, handled bool) {
+	app, ok := topology.AppOfPath(path)
+	if !ok {
+		return "", 0, false
+	}
+	if ready(app) > 0 {
+		return app, http.StatusOK, true
+	}
+	return app, http.StatusServiceUnavailable, true
+}
+
+// serveLight answers a light application's request; false when path is not one.
+func (in *Ingress) serveLight(w http.ResponseWriter, r *http.Request) bool {
+	app, code, ok := lightAnswer(r.URL.Path, in.lightReady)
+	if !ok {
+		return false
+	}
+	if code == http.StatusOK {
+		fmt.Fprintf(w, "%s ok at site %s\n", app, in.cfg.Site)
+		return true
+	}
+	http.Error(w, fmt.Sprintf("site %s: no ready replicas of %s\n", in.cfg.Site, app), code)
+	return true
+}
+
+func (in *Ingress) lightReady(app string) int32 {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.light[app]
+}
+
+// LightReady returns the ready replicas of a light application's Deployment as the
+// ingress last saw them.
+func (in *Ingress) LightReady(app string) int32 { return in.lightReady(app) }
+
+// watchLight keeps the ready replicas of every light application current with ONE
+// informer over the Deployments that carry the lab's label, in every namespace: a
+// hundred applications cost one watch per site, not a hundred.
+func (in *Ingress) watchLight(ctx context.Context, client kubernetes.Interface) {
+	lw := cache.NewFilteredListWatchFromClient(client.AppsV1().RESTClient(), "deployments", metav1.NamespaceAll,
+		func(o *metav1.ListOptions) { o.LabelSelector = topology.LightAppLabel })
+	set := func(obj any) {
+		d, ok := obj.(*appsv1.Deployment)
+		if !ok {
+			return
+		}
+		app := d.Labels[topology.LightAppLabel]
+		in.mu.Lock()
+		old := in.light[app]
+		in.light[app] = d.Status.ReadyReplicas
+		in.mu.Unlock()
+		if (old > 0) != (d.Status.ReadyReplicas > 0) {
+			in.log.Debug("light application ready replicas", "app", app, "ready", d.Status.ReadyReplicas)
+		}
+	}
+	_, informer := cache.NewInformerWithOptions(cache.InformerOptions{
+		ListerWatcher: lw,
+		ObjectType:    &appsv1.Deployment{},
+		Handler: cache.ResourceEventHandlerFuncs{
+			AddFunc:    set,
+			UpdateFunc: func(_, obj any) { set(obj) },
+			DeleteFunc: func(obj any) {
+				if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+					obj = t.Obj
+				}
+				if d, ok := obj.(*appsv1.Deployment); ok {
+					in.mu.Lock()
+					delete(in.light, d.Labels[topology.LightAppLabel])
+					in.mu.Unlock()
+				}
+			},
+		},
+	})
+	informer.Run(ctx.Done())
+}
