@@ -22,6 +22,7 @@ func init() {
 		labworld.ChaosCommand,
 		labworld.RestoreCommand,
 		labworld.ApplyCommand,
+		labworld.ObjectsCommand,
 		labworld.SuperviseCommand,
 		objectstore.Command,
 	)
