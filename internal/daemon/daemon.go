@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -84,6 +85,9 @@ type Daemon struct {
 	cert    *pki.Pair // the site's certificate as the API serves it
 	runner  *probe.Runner
 	metrics *metrics
+	// probes counts this observer's probes (every Record of the runner), for the
+	// metrics' probe rate.
+	probes atomic.Uint64
 
 	obs    *observed
 	data   *dataView
@@ -241,7 +245,11 @@ func (d *Daemon) prepareProbes() error {
 		return err
 	}
 	d.pub = coordstate.NewPublisher(d.client, d.log)
-	d.runner = &probe.Runner{Observer: d.opts.Site, Targets: targets, Record: d.pub.Record, Log: d.log}
+	record := func(ob probe.Observation) {
+		d.probes.Add(1)
+		d.pub.Record(ob)
+	}
+	d.runner = &probe.Runner{Observer: d.opts.Site, Targets: targets, Record: record, Log: d.log}
 	d.follow = &coordstate.Observations{Client: d.client, Log: d.log, Record: d.obs.record}
 	return nil
 }

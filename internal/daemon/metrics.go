@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/probe"
@@ -25,6 +26,7 @@ type metrics struct {
 	promiseHolding, promiseInForce                        *prometheus.Desc
 	certExpiry                                            *prometheus.Desc
 	archiveLag, archiveWaiting, archiveWaited, archivedAt *prometheus.Desc
+	probes, etcdKeys, etcdBytes, etcdRevision             *prometheus.Desc
 
 	// Runbooks are measured as this daemon executes them (a run resumed by another
 	// leader is counted there for the steps it ran).
@@ -58,6 +60,14 @@ func newMetrics(d *Daemon) *metrics {
 		certExpiry: prometheus.NewDesc("hadron_cert_expiry_seconds",
 			"When the certificate this daemon serves expires, in Unix seconds (alert on hadron_cert_expiry_seconds - time() < 30 days; rotate with hadron pki rotate).",
 			[]string{"site"}, nil),
+		probes: prometheus.NewDesc("hadron_probes_total",
+			"Health checks this daemon ran as an observer (one per application, site and interval; each is written to etcd).", nil, nil),
+		etcdKeys: prometheus.NewDesc("hadron_etcd_keys",
+			"Keys in the etcd cluster, as this daemon's client counts them at the scrape.", nil, nil),
+		etcdBytes: prometheus.NewDesc("hadron_etcd_db_bytes",
+			"Size of the etcd database of the member this daemon's client asks first.", nil, nil),
+		etcdRevision: prometheus.NewDesc("hadron_etcd_revision",
+			"The etcd cluster's revision: its growth is the rate of writes (observations, state, runs).", nil, nil),
 	}
 	// The archive's metrics are labelled set, as hadron_data_* are, so the two join;
 	// one series per set whichever member is primary, so a failover does not start a new one.
@@ -105,7 +115,7 @@ func (m *metrics) handler() http.Handler {
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.verdict, m.observed, m.quorum, m.fenced, m.leader, m.dnsQueries, m.lagBytes, m.lagSeconds, m.promiseHolding, m.promiseInForce, m.certExpiry,
-		m.archiveLag, m.archiveWaiting, m.archiveWaited, m.archivedAt} {
+		m.archiveLag, m.archiveWaiting, m.archiveWaited, m.archivedAt, m.probes, m.etcdKeys, m.etcdBytes, m.etcdRevision} {
 		ch <- d
 	}
 }
@@ -158,8 +168,30 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	if leaf := d.cert.Leaf(); leaf != nil {
 		ch <- prometheus.MustNewConstMetric(m.certExpiry, prometheus.GaugeValue, float64(leaf.NotAfter.Unix()), d.opts.Site)
 	}
+	ch <- prometheus.MustNewConstMetric(m.probes, prometheus.CounterValue, float64(d.probes.Load()))
+	m.collectEtcd(ch)
 	if d.dns != nil {
 		ch <- prometheus.MustNewConstMetric(m.dnsQueries, prometheus.CounterValue, float64(d.dns.Queries()))
+	}
+}
+
+// collectEtcd asks etcd for its size at the scrape, bounded by a short timeout: a
+// daemon without a majority leaves the three out rather than stall the scrape.
+func (m *metrics) collectEtcd(ch chan<- prometheus.Metric) {
+	c := m.d.client
+	if c == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if resp, err := c.Get(ctx, "\x00", clientv3.WithFromKey(), clientv3.WithCountOnly()); err == nil {
+		ch <- prometheus.MustNewConstMetric(m.etcdKeys, prometheus.GaugeValue, float64(resp.Count))
+		ch <- prometheus.MustNewConstMetric(m.etcdRevision, prometheus.GaugeValue, float64(resp.Header.Revision))
+	}
+	if eps := c.Endpoints(); len(eps) > 0 {
+		if st, err := c.Status(ctx, eps[0]); err == nil {
+			ch <- prometheus.MustNewConstMetric(m.etcdBytes, prometheus.GaugeValue, float64(st.DbSize))
+		}
 	}
 }
 
