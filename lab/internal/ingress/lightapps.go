@@ -7,6 +7,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
@@ -56,8 +58,20 @@ func (in *Ingress) LightReady(app string) int32 { return in.lightReady(app) }
 // informer over the Deployments that carry the lab's label, in every namespace: a
 // hundred applications cost one watch per site, not a hundred.
 func (in *Ingress) watchLight(ctx context.Context, client kubernetes.Interface) {
-	lw := cache.NewFilteredListWatchFromClient(client.AppsV1().RESTClient(), "deployments", metav1.NamespaceAll,
-		func(o *metav1.ListOptions) { o.LabelSelector = topology.LightAppLabel })
+	deps := client.AppsV1().Deployments(metav1.NamespaceAll)
+	// The typed client (not its REST client) works with client-go's fake clientset too,
+	// which does not speak the streaming list: ToListWatcherWithWatchListSemantics
+	// lets the reflector fall back to a plain list for it.
+	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
+		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = topology.LightAppLabel
+			return deps.List(ctx, o)
+		},
+		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = topology.LightAppLabel
+			return deps.Watch(ctx, o)
+		},
+	}, client)
 	set := func(obj any) {
 		d, ok := obj.(*appsv1.Deployment)
 		if !ok {
