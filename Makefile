@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X hadron.dev/hadron/internal/cmd/root.Version=$(VERSION) -X hadron.dev/hadron/internal/cmd/root.Commit=$(COMMIT)
 
-.PHONY: all deps build hadron hadron-demo hadron-lab external-dns demo test test-unit fuzz test-lab lint bench-dns bench-drills screenshots clean
+.PHONY: all deps build hadron hadron-demo hadron-lab external-dns demo test test-unit fuzz test-lab lint bench-dns bench-drills bench-scale screenshots clean
 
 all: build
 
@@ -70,6 +70,12 @@ screenshots: build
 
 bench-drills: deps build
 	@bench/drills/run.sh
+
+# Fleets of 1, 10 and 100 light applications (SIZES to choose) on a lab on regions
+# 49-51: daemon cost at rest, initial sync of the objects, failover of every
+# application when east is lost (bench/scale/run.sh).
+bench-scale: deps build
+	@bench/scale/run.sh
 
 bench-dns: deps build
 	@HADRON_BENCH_DEPS=1 scripts/install-deps.sh
