@@ -179,7 +179,8 @@ func TestAPIRequiresTokenAndServesMetrics(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"hadron_etcd_quorum 1", "hadron_site_verdict{app=\"shop\",site=\"east\"}", "hadron_dns_queries_total"} {
+	for _, want := range []string{"hadron_etcd_quorum 1", "hadron_site_verdict{app=\"shop\",site=\"east\"}", "hadron_dns_queries_total",
+		"hadron_probes_total", "hadron_etcd_keys", "hadron_etcd_db_bytes", "hadron_etcd_revision"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %q", want)
 		}
