@@ -64,11 +64,14 @@ metric() { awk -v m="$1" '$1==m {print $2; exit}'; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 
-# every app answered up at east by the quorum (hadron status, verdicts).
+# every light application active at east and answered up there by the quorum (hadron
+# status, verdicts). The demo is left out: on a loaded machine it may have failed over
+# already (its database); the report says where it was.
 all_up() {
   local n
-  n=$($N hadron status -o json 2>/dev/null | jq '[.apps[] | select(.verdicts.east == "up")] | length') || return 1
-  [ "${n:-0}" -ge $(( $1 + 1 )) ]
+  n=$($N hadron status -o json 2>/dev/null |
+    jq '[.apps[] | select(.name != "shop" and .active == "east" and .verdicts.east == "up")] | length') || return 1
+  [ "${n:-0}" -ge "$1" ]
 }
 # west holds every Deployment, Service and ConfigMap of the light applications.
 west_objects() {
@@ -76,11 +79,12 @@ west_objects() {
     -l 'app.kubernetes.io/part-of,app.kubernetes.io/part-of!=shop' -o name 2>/dev/null | wc -l
 }
 west_synced() { [ "$(west_objects)" -ge "$1" ]; }
-# every application's failover is verified in the ledger.
+# every light application's failover is verified in the ledger.
 all_verified() {
   local n
-  n=$($N hadron history -o json 2>/dev/null | jq '[.runs[] | select(.kind == "failover" and .verified != null) | .app] | unique | length') || return 1
-  [ "${n:-0}" -ge $(( $1 + 1 )) ]
+  n=$($N hadron history -o json 2>/dev/null |
+    jq '[.runs[] | select(.app != "shop" and .kind == "failover" and .verified != null) | .app] | unique | length') || return 1
+  [ "${n:-0}" -ge "$1" ]
 }
 
 declare -A ROW
@@ -111,6 +115,8 @@ YAML
   t2=$(now)
   log "size $n: west holds $want objects; waiting for every app up at east"
   poll "$TIMEOUT" all_up "$n"
+  local shop
+  shop=$($N hadron status -o json | jq -r '.apps[] | select(.name == "shop") | "the demo (shop) active at \(.active), verdicts \(.verdicts | tostring)"')
   # Let the burst of the apply settle before measuring at rest.
   sleep 10
   local s pid
@@ -142,6 +148,7 @@ YAML
     done
     printf 'etcd: %s keys, %.1f MB, %.1f writes/s (revisions) at rest\n' "$keys" "$(awk -v b="$bytes" 'BEGIN{print b/1048576}')" \
       "$(awk -v a="$r0" -v b="$r1" -v w="$WINDOW" 'BEGIN{print (b-a)/w}')"
+    echo "$shop"
     printf 'objects: applied to east in %.1fs; west held all %d in %.1fs from the start of the apply\n' \
       "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')" "$want" "$(awk -v a="$t0" -v b="$t2" 'BEGIN{print b-a}')"
   } | tee "$dir/rest.txt"
@@ -155,12 +162,12 @@ YAML
   $N hadron history -o json > "$dir/history.json" || true
   jq -r --argjson kill "$kill" '
     def ts: capture("^(?<s>[0-9-]+T[0-9:]+)(?<f>\\.[0-9]+)?") | ((.s + "Z") | fromdateiso8601) + ((.f // "0") | tonumber);
-    [.runs[] | select(.kind == "failover" and .verified != null) | {app, t: ((.verified | ts) - $kill), rto: .rto}]
+    [.runs[] | select(.kind == "failover" and .verified != null) | {app, t: ((.verified | ts) - $kill), rto: .rto} | select(.t > 0)]
     | group_by(.app) | map(min_by(.t)) as $runs
-    | ($runs | map(.t) | sort) as $t | ($t | length) as $k
+    | ($runs | map(select(.app != "shop")) | map(.t) | sort) as $t | ($t | length) as $k
     | ($runs | map(select(.app == "shop")) | .[0].t // null) as $shop
     | if $k == 0 then "failover: no run verified"
-      else "failover: \($k) applications verified at west after the kill: p50 \($t[(($k - 1) / 2 | floor)] * 10 | round / 10)s  p99 \($t[(($k * 0.99 | ceil) - 1)] * 10 | round / 10)s  max \($t[-1] * 10 | round / 10)s  (shop \(if $shop then ($shop * 10 | round / 10 | tostring) + "s" else "-" end))"
+      else "failover: \($k) light applications verified at west after the kill: p50 \($t[(($k - 1) / 2 | floor)] * 10 | round / 10)s  p99 \($t[(($k * 0.99 | ceil) - 1)] * 10 | round / 10)s  max \($t[-1] * 10 | round / 10)s  (the demo \(if $shop then ($shop * 10 | round / 10 | tostring) + "s" else "not in this failover" end))"
       end' "$dir/history.json" | tee -a "$dir/rest.txt"
   labdown
 }
