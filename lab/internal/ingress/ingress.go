@@ -27,6 +27,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 )
@@ -135,30 +136,17 @@ func Start(ctx context.Context, cfg Config, client kubernetes.Interface, log *sl
 // watch keeps the ready-replica count of the Deployment current with an informer.
 func (in *Ingress) watch(ctx context.Context, client kubernetes.Interface) {
 	lw := cache.NewListWatchFromClient(client.AppsV1().RESTClient(), "deployments", in.cfg.Namespace, fields.OneTermEqualSelector("metadata.name", in.cfg.Deployment))
-	set := func(obj any) {
-		if d, ok := obj.(*appsv1.Deployment); ok {
-			if sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector); err == nil {
-				in.mu.Lock()
-				in.selector = sel
-				in.mu.Unlock()
-			}
-			old := in.ready.Swap(d.Status.ReadyReplicas)
-			if old != d.Status.ReadyReplicas {
-				in.log.Info("ready replicas", "deployment", in.cfg.Deployment, "ready", d.Status.ReadyReplicas)
-			}
+	runInformer(ctx, lw, &appsv1.Deployment{}, func(d *appsv1.Deployment) {
+		if sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector); err == nil {
+			in.mu.Lock()
+			in.selector = sel
+			in.mu.Unlock()
 		}
-	}
-	_, informer := cache.NewInformerWithOptions(cache.InformerOptions{
-		ListerWatcher: lw,
-		ObjectType:    &appsv1.Deployment{},
-		ResyncPeriod:  0,
-		Handler: cache.ResourceEventHandlerFuncs{
-			AddFunc:    set,
-			UpdateFunc: func(_, obj any) { set(obj) },
-			DeleteFunc: func(any) { in.ready.Store(0) },
-		},
-	})
-	informer.Run(ctx.Done())
+		old := in.ready.Swap(d.Status.ReadyReplicas)
+		if old != d.Status.ReadyReplicas {
+			in.log.Info("ready replicas", "deployment", in.cfg.Deployment, "ready", d.Status.ReadyReplicas)
+		}
+	}, func(*appsv1.Deployment) { in.ready.Store(0) })
 }
 
 type backendKey struct{}
@@ -166,27 +154,41 @@ type backendKey struct{}
 // watchPods keeps the namespace's pods current, for routing to the ready ones.
 func (in *Ingress) watchPods(ctx context.Context, client kubernetes.Interface) {
 	lw := cache.NewListWatchFromClient(client.CoreV1().RESTClient(), "pods", in.cfg.Namespace, fields.Everything())
-	set := func(obj any) {
-		if p, ok := obj.(*corev1.Pod); ok {
-			in.mu.Lock()
-			in.pods[p.Name] = p
-			in.mu.Unlock()
-		}
-	}
+	runInformer(ctx, lw, &corev1.Pod{}, func(p *corev1.Pod) {
+		in.mu.Lock()
+		in.pods[p.Name] = p
+		in.mu.Unlock()
+	}, func(p *corev1.Pod) {
+		in.mu.Lock()
+		delete(in.pods, p.Name)
+		in.mu.Unlock()
+	})
+}
+
+// runInformer keeps what lw lists and watches in step until ctx ends: set is called
+// for every object added or updated, gone for every one deleted (also when the watch
+// missed the deletion's final state).
+func runInformer[T runtime.Object](ctx context.Context, lw cache.ListerWatcher, exemplar T, set, gone func(T)) {
 	_, informer := cache.NewInformerWithOptions(cache.InformerOptions{
 		ListerWatcher: lw,
-		ObjectType:    &corev1.Pod{},
+		ObjectType:    exemplar,
 		Handler: cache.ResourceEventHandlerFuncs{
-			AddFunc:    set,
-			UpdateFunc: func(_, obj any) { set(obj) },
+			AddFunc: func(obj any) {
+				if o, ok := obj.(T); ok {
+					set(o)
+				}
+			},
+			UpdateFunc: func(_, obj any) {
+				if o, ok := obj.(T); ok {
+					set(o)
+				}
+			},
 			DeleteFunc: func(obj any) {
 				if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 					obj = t.Obj
 				}
-				if p, ok := obj.(*corev1.Pod); ok {
-					in.mu.Lock()
-					delete(in.pods, p.Name)
-					in.mu.Unlock()
+				if o, ok := obj.(T); ok {
+					gone(o)
 				}
 			},
 		},

@@ -72,11 +72,7 @@ func (in *Ingress) watchLight(ctx context.Context, client kubernetes.Interface) 
 			return deps.Watch(ctx, o)
 		},
 	}, client)
-	set := func(obj any) {
-		d, ok := obj.(*appsv1.Deployment)
-		if !ok {
-			return
-		}
+	runInformer(ctx, lw, &appsv1.Deployment{}, func(d *appsv1.Deployment) {
 		app := d.Labels[topology.LightAppLabel]
 		in.mu.Lock()
 		old := in.light[app]
@@ -85,24 +81,9 @@ func (in *Ingress) watchLight(ctx context.Context, client kubernetes.Interface) 
 		if (old > 0) != (d.Status.ReadyReplicas > 0) {
 			in.log.Debug("light application ready replicas", "app", app, "ready", d.Status.ReadyReplicas)
 		}
-	}
-	_, informer := cache.NewInformerWithOptions(cache.InformerOptions{
-		ListerWatcher: lw,
-		ObjectType:    &appsv1.Deployment{},
-		Handler: cache.ResourceEventHandlerFuncs{
-			AddFunc:    set,
-			UpdateFunc: func(_, obj any) { set(obj) },
-			DeleteFunc: func(obj any) {
-				if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-					obj = t.Obj
-				}
-				if d, ok := obj.(*appsv1.Deployment); ok {
-					in.mu.Lock()
-					delete(in.light, d.Labels[topology.LightAppLabel])
-					in.mu.Unlock()
-				}
-			},
-		},
+	}, func(d *appsv1.Deployment) {
+		in.mu.Lock()
+		delete(in.light, d.Labels[topology.LightAppLabel])
+		in.mu.Unlock()
 	})
-	informer.Run(ctx.Done())
 }
