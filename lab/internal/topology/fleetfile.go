@@ -106,36 +106,16 @@ func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Applicati
 	if !c.DemoEnabled() || active == "" {
 		return sites, nil, nil
 	}
-	d := func(t time.Duration) *metav1.Duration { return &metav1.Duration{Duration: t} }
-	ttl := int32(10)
-	app := v1alpha1.Application{
-		TypeMeta:   tm(v1alpha1.KindApplication),
-		ObjectMeta: metav1.ObjectMeta{Name: DemoApp},
-		Spec: v1alpha1.ApplicationSpec{
-			Namespace: DemoNamespace,
-			Selector:  &metav1.LabelSelector{MatchLabels: map[string]string{partOfLabel: DemoApp}},
-			Policy: v1alpha1.Policy{
-				Mode:         v1alpha1.ModeActivePassive,
-				ActiveSite:   active,
-				StandbySites: standbys,
-				Standby:      v1alpha1.StandbyPilotLight,
-				// The verdict already needs fall (3) failed probes in a row, seconds
-				// apart; the threshold adds only one look of the leader on top.
-				AutomaticFailover: &v1alpha1.AutomaticFailover{Enabled: true, Threshold: d(250 * time.Millisecond), MinInterval: d(10 * time.Minute)},
-				DataLoss:          c.dataLossPolicy(),
-			},
-			DNS:    &v1alpha1.DNS{Zone: DemoZone, Name: DemoName, TTL: &ttl, Strategy: v1alpha1.StrategyFailover},
-			Health: &v1alpha1.Health{Type: v1alpha1.ProbeHTTP, Path: "/healthz", Interval: d(time.Second), Timeout: d(time.Second), Rise: 2, Fall: 3},
-			Data:   &v1alpha1.DataRef{MirrorSet: DemoMirrorSet},
-			Replication: &v1alpha1.ObjectReplication{
-				// The database password travels with the application (seed 001's shared
-				// secrets); every other Secret stays where it is.
-				Secrets: []string{DemoDBSecret},
-				// Every workload site gets its rule: after a failover the old active
-				// site is the stand-by that replication writes to.
-				Rules: siteRules(append([]string{active}, standbys...)),
-			},
-		},
+	app := pilotLightApp(DemoApp, DemoNamespace, DemoName, "/healthz", active, standbys)
+	app.Spec.Policy.DataLoss = c.dataLossPolicy()
+	app.Spec.Data = &v1alpha1.DataRef{MirrorSet: DemoMirrorSet}
+	app.Spec.Replication = &v1alpha1.ObjectReplication{
+		// The database password travels with the application (seed 001's shared
+		// secrets); every other Secret stays where it is.
+		Secrets: []string{DemoDBSecret},
+		// Every workload site gets its rule: after a failover the old active
+		// site is the stand-by that replication writes to.
+		Rules: siteRules(append([]string{active}, standbys...)),
 	}
 	sync := true
 	set := v1alpha1.MirrorSet{
@@ -169,6 +149,33 @@ func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Applicati
 		})
 	}
 	return sites, append([]v1alpha1.Application{app}, c.lightApps(active, standbys)...), []v1alpha1.MirrorSet{set}
+}
+
+// pilotLightApp is the lab's application policy, the demo's and every light
+// application's: active-passive, a pilot-light stand-by, automatic failover, the main
+// name in the demo zone with a 10 s TTL and an HTTP health check at path.
+func pilotLightApp(name, namespace, dnsName, path, active string, standbys []string) v1alpha1.Application {
+	d := func(t time.Duration) *metav1.Duration { return &metav1.Duration{Duration: t} }
+	ttl := int32(10)
+	return v1alpha1.Application{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion, Kind: v1alpha1.KindApplication},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1alpha1.ApplicationSpec{
+			Namespace: namespace,
+			Selector:  &metav1.LabelSelector{MatchLabels: map[string]string{partOfLabel: name}},
+			Policy: v1alpha1.Policy{
+				Mode:         v1alpha1.ModeActivePassive,
+				ActiveSite:   active,
+				StandbySites: standbys,
+				Standby:      v1alpha1.StandbyPilotLight,
+				// The verdict already needs fall (3) failed probes in a row, seconds
+				// apart; the threshold adds only one look of the leader on top.
+				AutomaticFailover: &v1alpha1.AutomaticFailover{Enabled: true, Threshold: d(250 * time.Millisecond), MinInterval: d(10 * time.Minute)},
+			},
+			DNS:    &v1alpha1.DNS{Zone: DemoZone, Name: dnsName, TTL: &ttl, Strategy: v1alpha1.StrategyFailover},
+			Health: &v1alpha1.Health{Type: v1alpha1.ProbeHTTP, Path: path, Interval: d(time.Second), Timeout: d(time.Second), Rise: 2, Fall: 3},
+		},
+	}
 }
 
 // dataLossPolicy is the demo's spec.policy.dataLoss; nil (hadron's async default)

@@ -3,9 +3,6 @@ package topology
 import (
 	"fmt"
 	"strings"
-	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"hadron.dev/hadron/api/v1alpha1"
 )
@@ -60,27 +57,9 @@ func AppOfPath(path string) (app string, ok bool) {
 // lightApps are the fleet's Applications for the config's light applications: the
 // demo's policy (active-passive, pilot-light stand-by, automatic failover) without data.
 func (c Config) lightApps(active string, standbys []string) []v1alpha1.Application {
-	d := func(t time.Duration) *metav1.Duration { return &metav1.Duration{Duration: t} }
-	ttl := int32(10)
 	var out []v1alpha1.Application
 	for _, name := range c.AppNames() {
-		out = append(out, v1alpha1.Application{
-			TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion, Kind: v1alpha1.KindApplication},
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: v1alpha1.ApplicationSpec{
-				Namespace: name,
-				Selector:  &metav1.LabelSelector{MatchLabels: map[string]string{partOfLabel: name}},
-				Policy: v1alpha1.Policy{
-					Mode:              v1alpha1.ModeActivePassive,
-					ActiveSite:        active,
-					StandbySites:      standbys,
-					Standby:           v1alpha1.StandbyPilotLight,
-					AutomaticFailover: &v1alpha1.AutomaticFailover{Enabled: true, Threshold: d(250 * time.Millisecond), MinInterval: d(10 * time.Minute)},
-				},
-				DNS:    &v1alpha1.DNS{Zone: DemoZone, Name: name + "." + DemoZone, TTL: &ttl, Strategy: v1alpha1.StrategyFailover},
-				Health: &v1alpha1.Health{Type: v1alpha1.ProbeHTTP, Path: AppHealthPath(name), Interval: d(time.Second), Timeout: d(time.Second), Rise: 2, Fall: 3},
-			},
-		})
+		out = append(out, pilotLightApp(name, name, name+"."+DemoZone, AppHealthPath(name), active, standbys))
 	}
 	return out
 }
