@@ -9,6 +9,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sync/errgroup"
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/coord"
@@ -196,21 +197,20 @@ type launch struct {
 // launch records the tick's decided failovers in etcd side by side and returns them
 // with their records or errors, in the order given.
 func (au *autoFailover) launch(ctx context.Context, tok coord.Token, ls []launch) []launch {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, launchParallel)
+	var g errgroup.Group
+	g.SetLimit(launchParallel)
 	for i := range ls {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(l *launch) {
-			defer func() { <-sem; wg.Done() }()
+		l := &ls[i]
+		g.Go(func() error {
 			lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
 			first := l.first
 			l.rec, l.err = runbook.Launch(lctx, au.client, tok, runbook.Failover, l.app, l.from, l.to, "auto", false, l.now,
 				func(r *runbook.Record) { r.FirstFailedProbe = &first })
-		}(&ls[i])
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // each launch keeps its own error
 	return ls
 }
 
@@ -236,22 +236,20 @@ func (au *autoFailover) readRuns(ctx context.Context, st gslb.State, runs map[st
 		return // one application: the loop reads it as before
 	}
 	read := make([]runsRead, len(stale))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, launchParallel)
+	var g errgroup.Group
+	g.SetLimit(launchParallel)
 	for i, app := range stale {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
 			r := runsRead{}
 			r.last, r.open = au.lastAuto(rctx, app)
 			r.at = time.Now()
 			read[i] = r
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	for i, app := range stale {
 		runs[app] = read[i]
 	}
