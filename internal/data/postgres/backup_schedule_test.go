@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/data/pgbackrest"
-	"hadron.dev/hadron/internal/pgserver"
 )
 
 // TestScheduledBackupFollowsFailover: the schedule's memory is the repository. The
@@ -54,18 +52,7 @@ func TestScheduledBackupFollowsFailover(t *testing.T) {
 		t.Fatalf("a refused check took a backup: %d in the repository", n)
 	}
 
-	waitFor(t, ctx, "east-1 caught up", func() (bool, string) {
-		m := l.status(ctx).Member("east-1")
-		return m.State == data.StateStreaming && m.LagBytes == 0, string(m.State)
-	})
-	if err := pgserver.Kill(ctx, l.member("east-0").DataDir); err != nil {
-		t.Fatal(err)
-	}
-	e1 := l.status(ctx).Member("east-1")
-	res, err := l.drv.Promote(ctx, "east-1", data.TokenFor(*e1, 0))
-	if err != nil {
-		t.Fatalf("promote east-1: %v", err)
-	}
+	res := l.failOverToEast1(ctx)
 	l.exec(ctx, "east-1", `insert into seq select generate_series(101, 150)`)
 
 	if dec, err := l.drv.ScheduledBackup(ctx, s, time.Now(), allow, timeout); err != nil || dec.Type != "" {

@@ -101,18 +101,7 @@ func TestArchiveFollowsFailover(t *testing.T) {
 		t.Fatalf("repository cipher %q, want aes-256-cbc", info.Cipher)
 	}
 
-	waitFor(t, ctx, "east-1 caught up", func() (bool, string) {
-		m := l.status(ctx).Member("east-1")
-		return m.State == data.StateStreaming && m.LagBytes == 0, string(m.State)
-	})
-	if err := pgserver.Kill(ctx, l.member("east-0").DataDir); err != nil {
-		t.Fatal(err)
-	}
-	e1 := l.status(ctx).Member("east-1")
-	res, err := l.drv.Promote(ctx, "east-1", data.TokenFor(*e1, 0))
-	if err != nil {
-		t.Fatalf("promote east-1: %v", err)
-	}
+	res := l.failOverToEast1(ctx)
 	l.exec(ctx, "east-1", `insert into seq select g, 'after' from generate_series(101, 150) g`)
 	if err := l.drv.CheckArchive(ctx); err != nil {
 		t.Fatalf("archive check on the new primary: %v", err)

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/pgserver"
 	"hadron.dev/hadron/internal/pki"
@@ -199,4 +200,23 @@ func testCtx(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// failOverToEast1 is the in-region failover the archive tests run: once east-1 has
+// everything east-0 wrote, east-0 dies and east-1 is promoted.
+func (l *lab) failOverToEast1(ctx context.Context) *data.PromoteResult {
+	l.t.Helper()
+	waitFor(l.t, ctx, "east-1 caught up", func() (bool, string) {
+		m := l.status(ctx).Member("east-1")
+		return m.State == data.StateStreaming && m.LagBytes == 0, string(m.State)
+	})
+	if err := pgserver.Kill(ctx, l.member("east-0").DataDir); err != nil {
+		l.t.Fatal(err)
+	}
+	e1 := l.status(ctx).Member("east-1")
+	res, err := l.drv.Promote(ctx, "east-1", data.TokenFor(*e1, 0))
+	if err != nil {
+		l.t.Fatalf("promote east-1: %v", err)
+	}
+	return res
 }

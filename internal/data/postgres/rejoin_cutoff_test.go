@@ -25,18 +25,8 @@ func TestCutOffRejoinIsTakenUpAgain(t *testing.T) {
 	l.bootstrap(ctx)
 	l.exec(ctx, "east-0", `create table seq (n bigint primary key)`)
 	l.exec(ctx, "east-0", `insert into seq select generate_series(1, 100)`)
-	waitFor(t, ctx, "east-1 caught up", func() (bool, string) {
-		m := l.status(ctx).Member("east-1")
-		return m.State == data.StateStreaming && m.LagBytes == 0, string(m.State)
-	})
 	east0 := l.member("east-0")
-	if err := pgserver.Kill(ctx, east0.DataDir); err != nil {
-		t.Fatal(err)
-	}
-	e1 := l.status(ctx).Member("east-1")
-	if _, err := l.drv.Promote(ctx, "east-1", data.TokenFor(*e1, 0)); err != nil {
-		t.Fatalf("promote east-1: %v", err)
-	}
+	l.failOverToEast1(ctx)
 	l.exec(ctx, "east-1", `insert into seq select generate_series(101, 150)`)
 	// The old primary comes back, and is fenced, as a monitor would before rejoining it.
 	if err := l.drv.StartMember(ctx, "east-0"); err != nil {
