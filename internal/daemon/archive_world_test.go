@@ -30,27 +30,16 @@ func TestArchiveLagInStatusMetricsAndReadiness(t *testing.T) {
 	pg.Stop(t)
 	pg.Start(t)
 	w := daemontest.Start(t, 192, daemontest.Options{Edit: func(f *fleet.Fleet, dir string) {
-		for name, v := range map[string]string{"pg-password": demotest.Password, "cipher": "cipher-pass-of-the-test"} {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(v+"\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
+		if err := os.WriteFile(filepath.Join(dir, "cipher"), []byte("cipher-pass-of-the-test\n"), 0o600); err != nil {
+			t.Fatal(err)
 		}
-		f.Applications[0].Spec.Data = &v1alpha1.DataRef{MirrorSet: "shop-db"}
-		f.MirrorSets = []*v1alpha1.MirrorSet{{
-			ObjectMeta: metav1.ObjectMeta{Name: "shop-db"},
-			Spec: v1alpha1.MirrorSetSpec{
-				Engine:      v1alpha1.EnginePostgres,
-				Credentials: &v1alpha1.Credentials{User: "postgres", PasswordFrom: &v1alpha1.SecretRef{File: "pg-password"}},
-				Members: []v1alpha1.Member{
-					{Name: "east-0", Site: "east", Role: v1alpha1.RolePrimary, Address: v1alpha1.Endpoint{Address: pg.Addr}},
-				},
-				Backup: &v1alpha1.Backup{
-					Repository:      v1alpha1.BackupRepository{Path: filepath.Join(dir, "repo")},
-					CipherPassFrom:  &v1alpha1.SecretRef{File: "cipher"},
-					ArchiveLagBound: &metav1.Duration{Duration: time.Second},
-				},
-			},
-		}}
+		set := withShopDB(t, f, dir,
+			v1alpha1.Member{Name: "east-0", Site: "east", Role: v1alpha1.RolePrimary, Address: v1alpha1.Endpoint{Address: pg.Addr}})
+		set.Spec.Backup = &v1alpha1.Backup{
+			Repository:      v1alpha1.BackupRepository{Path: filepath.Join(dir, "repo")},
+			CipherPassFrom:  &v1alpha1.SecretRef{File: "cipher"},
+			ArchiveLagBound: &metav1.Duration{Duration: time.Second},
+		}
 	}})
 	leader, _ := w.WaitLeader(t, coordtest.Sites...)
 	pg.Exec(t, "CREATE TABLE seq (n bigint)", "INSERT INTO seq SELECT generate_series(1, 100)", "SELECT pg_switch_wal()")

@@ -2,8 +2,6 @@ package daemon_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -24,24 +22,11 @@ func TestAutomaticFailoverPromotesStandbyWhenRegionDies(t *testing.T) {
 	pg := demotest.StartPG(t)
 	standby := demotest.StartStandby(t, pg, false)
 	w := daemontest.Start(t, 230, daemontest.Options{Edit: func(f *fleet.Fleet, dir string) {
-		pwFile := filepath.Join(dir, "pg-password")
-		if err := os.WriteFile(pwFile, []byte(demotest.Password+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		f.Applications[0].Spec.Data = &v1alpha1.DataRef{MirrorSet: "shop-db"}
 		f.Applications[0].Spec.Policy.AutomaticFailover = &v1alpha1.AutomaticFailover{Enabled: true,
 			Threshold: &metav1.Duration{Duration: time.Second}}
-		f.MirrorSets = []*v1alpha1.MirrorSet{{
-			ObjectMeta: metav1.ObjectMeta{Name: "shop-db"},
-			Spec: v1alpha1.MirrorSetSpec{
-				Engine:      v1alpha1.EnginePostgres,
-				Credentials: &v1alpha1.Credentials{User: "postgres", PasswordFrom: &v1alpha1.SecretRef{File: "pg-password"}},
-				Members: []v1alpha1.Member{
-					{Name: "east-0", Site: "east", Role: v1alpha1.RolePrimary, Address: v1alpha1.Endpoint{Address: pg.Addr}},
-					{Name: "west-0", Site: "west", Role: v1alpha1.RoleDRAsync, Address: v1alpha1.Endpoint{Address: standby.Addr}},
-				},
-			},
-		}}
+		withShopDB(t, f, dir,
+			v1alpha1.Member{Name: "east-0", Site: "east", Role: v1alpha1.RolePrimary, Address: v1alpha1.Endpoint{Address: pg.Addr}},
+			v1alpha1.Member{Name: "west-0", Site: "west", Role: v1alpha1.RoleDRAsync, Address: v1alpha1.Endpoint{Address: standby.Addr}})
 	}})
 	leader, _ := w.WaitLeader(t, all...)
 	coordtest.Eventually(t, 30*time.Second, "data observed with east-0 primary", func() bool {

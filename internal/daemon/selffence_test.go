@@ -43,24 +43,32 @@ func TestLocalPrimaries(t *testing.T) {
 // dataFleet gives the test application a mirror set: east-0 on pg, west-0 never started.
 func dataFleet(t *testing.T, pg *demotest.PG) func(f *fleet.Fleet, dir string) {
 	return func(f *fleet.Fleet, dir string) {
-		pwFile := filepath.Join(dir, "pg-password")
-		if err := os.WriteFile(pwFile, []byte(demotest.Password+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		f.Applications[0].Spec.Data = &v1alpha1.DataRef{MirrorSet: "shop-db"}
-		f.MirrorSets = []*v1alpha1.MirrorSet{{
-			ObjectMeta: metav1.ObjectMeta{Name: "shop-db"},
-			Spec: v1alpha1.MirrorSetSpec{
-				Engine:      v1alpha1.EnginePostgres,
-				Credentials: &v1alpha1.Credentials{User: "postgres", PasswordFrom: &v1alpha1.SecretRef{File: "pg-password"}},
-				Members: []v1alpha1.Member{
-					{Name: "east-0", Site: "east", Role: v1alpha1.RolePrimary, Address: v1alpha1.Endpoint{Address: pg.Addr}},
-					// Never started: unreachable, which Status reports without failing.
-					{Name: "west-0", Site: "west", Role: v1alpha1.RoleDRAsync, Address: v1alpha1.Endpoint{Address: demotest.FreeAddr(t)}},
-				},
-			},
-		}}
+		withShopDB(t, f, dir,
+			v1alpha1.Member{Name: "east-0", Site: "east", Role: v1alpha1.RolePrimary, Address: v1alpha1.Endpoint{Address: pg.Addr}},
+			// Never started: unreachable, which Status reports without failing.
+			v1alpha1.Member{Name: "west-0", Site: "west", Role: v1alpha1.RoleDRAsync, Address: v1alpha1.Endpoint{Address: demotest.FreeAddr(t)}})
 	}
+}
+
+// withShopDB gives the test application the PostgreSQL mirror set shop-db of members,
+// logging in as postgres with demotest's password (written to dir's pg-password), and
+// returns the set for the test to change further.
+func withShopDB(t *testing.T, f *fleet.Fleet, dir string, members ...v1alpha1.Member) *v1alpha1.MirrorSet {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "pg-password"), []byte(demotest.Password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	set := &v1alpha1.MirrorSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "shop-db"},
+		Spec: v1alpha1.MirrorSetSpec{
+			Engine:      v1alpha1.EnginePostgres,
+			Credentials: &v1alpha1.Credentials{User: "postgres", PasswordFrom: &v1alpha1.SecretRef{File: "pg-password"}},
+			Members:     members,
+		},
+	}
+	f.Applications[0].Spec.Data = &v1alpha1.DataRef{MirrorSet: set.Name}
+	f.MirrorSets = []*v1alpha1.MirrorSet{set}
+	return set
 }
 
 // readOnlyOf says what a new session of pg gets for default_transaction_read_only.
