@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
@@ -52,7 +51,7 @@ type Replicator struct {
 	log      *slog.Logger
 	kinds    []Kind
 	targets  []Target
-	active   []cache.GenericLister
+	active   []view
 	standbys []*standbySite
 	queue    workqueue.TypedRateLimitingInterface[key]
 	synced   atomic.Bool
@@ -115,7 +114,8 @@ func retryLimiter() workqueue.TypedRateLimiter[key] {
 	return workqueue.NewTypedItemExponentialFailureRateLimiter[key](100*time.Millisecond, 30*time.Second)
 }
 
-// Run starts the informers, waits for every cache, then reconciles until ctx ends.
+// Run registers on the sites' shared informers, waits for every cache, then
+// reconciles until ctx ends.
 func (r *Replicator) Run(ctx context.Context) error {
 	app := r.cfg.App
 	ns := app.Spec.Namespace
@@ -127,37 +127,29 @@ func (r *Replicator) Run(ctx context.Context) error {
 		}
 		sel = s
 	}
-	// The policy's Secrets are named, not selected: a TLS secret made by
-	// cert-manager does not carry the application's labels.
-	selected := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.cfg.Active.Dynamic, resync, ns,
-		func(o *metav1.ListOptions) { o.LabelSelector = sel.String() })
-	unselected := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.cfg.Active.Dynamic, resync, ns, nil)
 	var syncs []cache.InformerSynced
-	for i, k := range r.kinds {
-		f := selected
-		if k.GVK.Group == "" && k.GVK.Kind == "Secret" {
-			f = unselected
-		}
-		inf := f.ForResource(k.GVR)
-		if err := inf.Informer().SetTransform(slim); err != nil {
-			return fmt.Errorf("replicate %s: %w", app.Name, err)
-		}
-		if _, err := inf.Informer().AddEventHandler(r.handler(i)); err != nil {
-			return fmt.Errorf("replicate %s: %w", app.Name, err)
-		}
-		r.active = append(r.active, inf.Lister())
-		syncs = append(syncs, inf.Informer().HasSynced)
-	}
-	factories := []dynamicinformer.DynamicSharedInformerFactory{selected, unselected}
-	for _, f := range factories {
-		f.Start(ctx.Done())
-	}
+	var watches []*site.Watch
 	defer func() {
 		r.queue.ShutDown()
-		for _, f := range factories {
-			f.Shutdown()
+		for _, w := range watches {
+			w.Release()
 		}
 	}()
+	for i, k := range r.kinds {
+		// The policy's Secrets are named, not selected: a TLS secret made by
+		// cert-manager does not carry the application's labels.
+		ksel := sel
+		if isSecret(k.GVK) {
+			ksel = nil
+		}
+		w, err := watchKind(r.cfg.Active, k, ns, r.handler(i, ns), site.Resync)
+		if err != nil {
+			return fmt.Errorf("replicate %s: %w", app.Name, err)
+		}
+		watches = append(watches, w)
+		r.active = append(r.active, view{w.Lister.ByNamespace(ns), ksel})
+		syncs = append(syncs, w.Synced)
+	}
 	start := time.Now()
 	if !cache.WaitForCacheSync(ctx.Done(), syncs...) {
 		if errors.Is(ctx.Err(), context.Canceled) {
@@ -190,17 +182,76 @@ func (r *Replicator) Run(ctx context.Context) error {
 	return nil
 }
 
+func isSecret(gvk schema.GroupVersionKind) bool { return gvk.Group == "" && gvk.Kind == "Secret" }
+
+// watchKind registers h on the site's shared informer of a kind: one per kind for the
+// whole cluster, so that a hundred applications cost one watch, except Secrets, which
+// are watched per namespace — hadron reads no Secret outside its applications'
+// namespaces, and needs no right to.
+func watchKind(c *site.Conn, k Kind, ns string, h cache.ResourceEventHandler, resync time.Duration) (*site.Watch, error) {
+	scope := ""
+	if isSecret(k.GVK) {
+		scope = ns
+	}
+	return c.Watch(k.GVR, scope, h, resync)
+}
+
+// view is one kind of one site as a replicator sees it: the objects of the
+// application's namespace in the shared cache, and of a selected kind only those
+// the selector matches (an object that stops matching is gone for the replicator,
+// as it would be from a filtered watch).
+type view struct {
+	lister cache.GenericNamespaceLister
+	sel    labels.Selector // nil: every object
+}
+
+func (v view) get(name string) (*unstructured.Unstructured, error) {
+	o, err := v.lister.Get(name)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	u, ok := o.(*unstructured.Unstructured)
+	if !ok {
+		return nil, fmt.Errorf("unexpected object type %T", o)
+	}
+	if v.sel != nil && !v.sel.Matches(labels.Set(u.GetLabels())) {
+		return nil, nil
+	}
+	return u, nil
+}
+
+func (v view) list() ([]*unstructured.Unstructured, error) {
+	sel := v.sel
+	if sel == nil {
+		sel = labels.Everything()
+	}
+	objs, err := v.lister.List(sel)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*unstructured.Unstructured, 0, len(objs))
+	for _, o := range objs {
+		if u, ok := o.(*unstructured.Unstructured); ok {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
 // sourceCount counts the active site's cached objects (Secrets only when named).
 func (r *Replicator) sourceCount() int {
 	n := 0
-	for i, l := range r.active {
-		objs, err := l.List(labels.Everything())
+	for i, v := range r.active {
+		objs, err := v.list()
 		if err != nil {
 			continue
 		}
-		if k := r.kinds[i].GVK; k.Group == "" && k.Kind == "Secret" {
-			for _, o := range objs {
-				if u, ok := o.(*unstructured.Unstructured); ok && len(r.targets) > 0 && r.targets[0].Secrets[u.GetName()] {
+		if isSecret(r.kinds[i].GVK) {
+			for _, u := range objs {
+				if len(r.targets) > 0 && r.targets[0].Secrets[u.GetName()] {
 					n++
 				}
 			}
@@ -224,17 +275,6 @@ func (r *Replicator) Warnings() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.warnings...)
-}
-
-// slim drops managedFields from cached objects: nothing here reads them, and they are
-// often the largest part of an object.
-func slim(obj any) (any, error) {
-	if u, ok := obj.(*unstructured.Unstructured); ok {
-		if meta, ok := u.Object["metadata"].(map[string]any); ok {
-			delete(meta, "managedFields")
-		}
-	}
-	return obj, nil
 }
 
 // Synced says whether the initial caches are in and reconciling has begun.
@@ -280,9 +320,11 @@ func (r *Replicator) Counts() map[objects.Action]int {
 	return m
 }
 
-func (r *Replicator) handler(kind int) cache.ResourceEventHandler {
+// handler queues the events of one kind in the application's namespace; the shared
+// informer delivers every namespace's.
+func (r *Replicator) handler(kind int, ns string) cache.ResourceEventHandler {
 	add := func(obj any) {
-		if o, ok := obj.(*unstructured.Unstructured); ok {
+		if o, ok := obj.(*unstructured.Unstructured); ok && o.GetNamespace() == ns {
 			r.queue.Add(key{kind: kind, namespace: o.GetNamespace(), name: o.GetName()})
 		}
 	}
@@ -316,7 +358,7 @@ func (r *Replicator) next(ctx context.Context) bool {
 // does not stop the others; the key is retried with back-off.
 func (r *Replicator) reconcile(ctx context.Context, k key) error {
 	kind := r.kinds[k.kind]
-	src, err := get(r.active[k.kind], k)
+	src, err := r.active[k.kind].get(k.name)
 	if err != nil {
 		return err
 	}
@@ -331,15 +373,15 @@ func (r *Replicator) reconcile(ctx context.Context, k key) error {
 			t := Transform(src, r.targets[i])
 			d = &t
 		}
-		lister := sb.listers[k.kind]
-		if lister == nil {
+		v := sb.views[k.kind]
+		if v == nil {
 			if d != nil && d.Outcome == Apply {
 				err := fmt.Errorf("%s on %s: %w: %s (install it on %s)", d.Ref, s.Name, ErrUnknownKind, kind.GVK.GroupKind(), s.Name)
 				r.record(objects.Change{Site: s.Name, Ref: d.Ref, Action: objects.ActionError, Reason: err.Error(), Err: err}, nil)
 			}
 			continue
 		}
-		cur, err := get(lister, k)
+		cur, err := v.get(k.name)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -360,21 +402,6 @@ func (r *Replicator) reconcile(ctx context.Context, k key) error {
 		r.record(c, applyErr)
 	}
 	return errors.Join(errs...)
-}
-
-func get(l cache.GenericLister, k key) (*unstructured.Unstructured, error) {
-	o, err := l.ByNamespace(k.namespace).Get(k.name)
-	if err != nil {
-		if isNotFound(err) {
-			return nil, nil
-		}
-		return nil, err
-	}
-	u, ok := o.(*unstructured.Unstructured)
-	if !ok {
-		return nil, fmt.Errorf("unexpected object type %T", o)
-	}
-	return u, nil
 }
 
 // record logs a decision (never the object's content) and keeps the problems.

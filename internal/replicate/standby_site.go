@@ -6,10 +6,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
 
 	"hadron.dev/hadron/internal/site"
@@ -20,7 +17,7 @@ import (
 type standbySite struct {
 	conn    *site.Conn
 	ready   atomic.Bool
-	listers []cache.GenericLister // per kind; nil where the kind is not served
+	views   []*view // per kind; nil where the kind is not served
 	missing []schema.GroupKind
 }
 
@@ -52,23 +49,22 @@ func (r *Replicator) startStandby(ctx context.Context, sb *standbySite) {
 		}
 		wait = min(2*wait, standbyRetry)
 	}
-	f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(sb.conn.Dynamic, 0, ns, nil)
+	served := sb.views
+	sb.views = make([]*view, len(r.kinds))
 	var syncs []cache.InformerSynced
 	for i, k := range r.kinds {
-		if sb.listers[i] == nil {
+		if served[i] == nil {
 			continue
 		}
-		inf := f.ForResource(k.GVR)
-		_ = inf.Informer().SetTransform(slim) // cannot fail before the informer starts
-		if _, err := inf.Informer().AddEventHandler(r.handler(i)); err != nil {
+		w, err := watchKind(sb.conn, k, ns, r.handler(i, ns), 0)
+		if err != nil {
 			log.Error("watch stand-by", "err", err)
 			return
 		}
-		sb.listers[i] = inf.Lister()
-		syncs = append(syncs, inf.Informer().HasSynced)
+		defer w.Release()
+		sb.views[i] = &view{lister: w.Lister.ByNamespace(ns)}
+		syncs = append(syncs, w.Synced)
 	}
-	f.Start(ctx.Done())
-	defer f.Shutdown()
 	start := time.Now()
 	if !cache.WaitForCacheSync(ctx.Done(), syncs...) {
 		return
@@ -78,7 +74,7 @@ func (r *Replicator) startStandby(ctx context.Context, sb *standbySite) {
 	// Keys seen while the stand-by was not ready were skipped for it: queue both
 	// sides again (the stand-by's own objects may need deleting).
 	r.queueAll(r.active)
-	r.queueAll(sb.listers)
+	r.queueAll(derefViews(sb.views))
 	<-ctx.Done()
 }
 
@@ -86,7 +82,7 @@ func (r *Replicator) startStandby(ctx context.Context, sb *standbySite) {
 // recorded (its objects are errors naming the missing CRD); any other failure means
 // the stand-by cannot be asked yet.
 func (r *Replicator) resolveStandby(sb *standbySite) error {
-	listers := make([]cache.GenericLister, len(r.kinds))
+	served := make([]*view, len(r.kinds))
 	var missing []schema.GroupKind
 	for i, k := range r.kinds {
 		_, err := sb.conn.Mapper.RESTMapping(k.GVK.GroupKind(), k.GVK.Version)
@@ -101,30 +97,36 @@ func (r *Replicator) resolveStandby(sb *standbySite) error {
 		case err != nil:
 			return err
 		default:
-			listers[i] = placeholder{} // replaced by the informer's lister
+			served[i] = &view{} // its lister comes with the watch
 		}
 	}
-	sb.listers, sb.missing = listers, missing
+	sb.views, sb.missing = served, missing
 	return nil
 }
 
-// placeholder marks a served kind until its informer exists.
-type placeholder struct{ cache.GenericLister }
+// derefViews returns the served kinds' views (nil views skipped).
+func derefViews(vs []*view) []view {
+	out := make([]view, len(vs))
+	for i, v := range vs {
+		if v != nil {
+			out[i] = *v
+		}
+	}
+	return out
+}
 
-// queueAll puts every object of the listers (one per kind) on the queue.
-func (r *Replicator) queueAll(listers []cache.GenericLister) {
-	for i, l := range listers {
-		if l == nil {
+// queueAll puts every object of the views (one per kind) on the queue.
+func (r *Replicator) queueAll(views []view) {
+	for i, v := range views {
+		if v.lister == nil {
 			continue
 		}
-		objs, err := l.List(labels.Everything())
+		objs, err := v.list()
 		if err != nil {
 			continue
 		}
-		for _, o := range objs {
-			if u, ok := o.(*unstructured.Unstructured); ok {
-				r.queue.Add(key{kind: i, namespace: u.GetNamespace(), name: u.GetName()})
-			}
+		for _, u := range objs {
+			r.queue.Add(key{kind: i, namespace: u.GetNamespace(), name: u.GetName()})
 		}
 	}
 }

@@ -35,6 +35,8 @@ type Conn struct {
 	Kube    kubernetes.Interface
 	Dynamic dynamic.Interface
 	Mapper  *restmapper.DeferredDiscoveryRESTMapper
+
+	inf informers // shared by every user of a kind (informers.go)
 }
 
 // RESTConfig builds the client configuration of s; relative kubeconfig paths are

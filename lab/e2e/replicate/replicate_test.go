@@ -184,6 +184,10 @@ func TestReplicationEndToEnd(t *testing.T) {
 		eventually(t, 30*time.Second, "delete on west", func() (bool, string) { return get(t, west, gvrConfigMaps, "gone") == nil, "still there" })
 	})
 
+	t.Run("applications share one watch per kind per site; a relabelled object leaves the stand-by", func(t *testing.T) {
+		testSharedWatches(t, east, west)
+	})
+
 	t.Run("parity catches a drift; a restart re-applies only what drifted", func(t *testing.T) {
 		eventually(t, 30*time.Second, "replicator idle", func() (bool, string) { return run.r.Idle(), "busy" })
 		run.stop()
@@ -448,4 +452,63 @@ func writeFleet(t testing.TB, w *world) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// testSharedWatches starts a second application beside shop, in its own namespace,
+// while shop's replicator runs: the sites' informers are shared, so the second one
+// adds at most its namespace's Secret watch per site, and takes it away when it stops
+// without stopping the watches shop still reads. With the selector applied to the
+// shared cache rather than to the watch, an object relabelled out of the selection
+// must still leave the stand-by.
+func testSharedWatches(t *testing.T, east, west *site.Conn) {
+	ctx := context.Background()
+	beforeE, beforeW := east.Watched(), west.Watched()
+	if beforeE == 0 || beforeW == 0 {
+		t.Fatalf("shop's replicator runs but the sites have %d and %d watches", beforeE, beforeW)
+	}
+	var app v1alpha1.Application
+	if err := yaml.UnmarshalStrict([]byte(`
+apiVersion: hadron.dev/v1alpha1
+kind: Application
+metadata: {name: cart}
+spec:
+  namespace: cart
+  selector: {matchLabels: {app.kubernetes.io/part-of: cart}}
+  policy: {mode: active-passive, activeSite: east, standbySites: [west], standby: pilot-light}
+  dns: {zone: test.example, name: cart.test.example}
+  replication: {secrets: [cart-tls]}
+`), &app); err != nil {
+		t.Fatal(err)
+	}
+	applyAll(t, east,
+		parse(t, `{apiVersion: v1, kind: Namespace, metadata: {name: cart}}`),
+		parse(t, `{apiVersion: v1, kind: ConfigMap, metadata: {name: basket, namespace: cart, labels: {app.kubernetes.io/part-of: cart}}, data: {K: v1}}`))
+	cart := startReplicator(t, &app, east, west)
+	eventually(t, time.Minute, "cart's basket on west", func() (bool, string) {
+		return getIn(t, west, gvrConfigMaps, "cart", "basket") != nil, "missing"
+	})
+	// Kinds beyond Secrets are watched once per site whoever needs them; the
+	// second application's Secrets are its own namespace's watch.
+	if e, w := east.Watched()-beforeE, west.Watched()-beforeW; e > 1 || w > 1 {
+		t.Errorf("a second application added %d watches on east and %d on west; want at most its Secrets' one each", e, w)
+	}
+	if _, err := east.Kube.CoreV1().ConfigMaps("cart").Patch(ctx, "basket", "application/merge-patch+json",
+		[]byte(`{"metadata":{"labels":{"app.kubernetes.io/part-of":"elsewhere"}}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "relabelled basket gone from west", func() (bool, string) {
+		return getIn(t, west, gvrConfigMaps, "cart", "basket") == nil, "still there"
+	})
+	cart.stop()
+	if e, w := east.Watched(), west.Watched(); e != beforeE || w != beforeW {
+		t.Errorf("after cart stopped: %d watches on east, %d on west; want shop's %d and %d", e, w, beforeE, beforeW)
+	}
+	if _, err := east.Kube.CoreV1().ConfigMaps("shop").Patch(ctx, "settings", "application/merge-patch+json", []byte(`{"data":{"K":"v3"}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "shop's update on west after cart stopped", func() (bool, string) {
+		s := get(t, west, gvrConfigMaps, "settings")
+		v, _, _ := unstructured.NestedString(s.Object, "data", "K")
+		return v == "v3", v
+	})
 }
