@@ -60,6 +60,10 @@ func Guarded(ctx context.Context, c *clientv3.Client, t Token, ops ...clientv3.O
 	return nil
 }
 
+// MaxTxnOps is how many operations one transaction may carry: etcd's default
+// --max-txn-ops, which the daemons' etcd keeps. Writers of many keys split at it.
+const MaxTxnOps = 128
+
 // GuardTimeout bounds one guarded transaction.
 const GuardTimeout = 5 * time.Second
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,6 +44,12 @@ func (p *Publisher) Record(ob probe.Observation) {
 	}
 }
 
+// Coalesce is how long the publisher gathers results after the first one wakes it:
+// with a hundred applications an observer has a result every few milliseconds, and
+// one transaction per result would be as many etcd writes through the quorum. It adds
+// at most this much to the time a failure takes to be seen (three probe intervals).
+const Coalesce = 100 * time.Millisecond
+
 // Run writes queued observations until ctx ends.
 func (p *Publisher) Run(ctx context.Context) {
 	for {
@@ -50,6 +57,11 @@ func (p *Publisher) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-p.wake:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(Coalesce):
 		}
 		p.mu.Lock()
 		batch := p.pending
@@ -63,11 +75,13 @@ func (p *Publisher) Run(ctx context.Context) {
 			}
 			ops = append(ops, clientv3.OpPut(k, string(b)))
 		}
-		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := p.Client.Txn(wctx).Then(ops...).Commit()
-		cancel()
-		if err != nil && ctx.Err() == nil {
-			p.Log.Debug("observations not written", "err", err)
+		for chunk := range slices.Chunk(ops, coord.MaxTxnOps) {
+			wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			_, err := p.Client.Txn(wctx).Then(chunk...).Commit()
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				p.Log.Debug("observations not written", "n", len(chunk), "err", err)
+			}
 		}
 	}
 }

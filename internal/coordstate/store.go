@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -169,14 +170,37 @@ func (s *Store) publish(f func(gslb.State) (gslb.State, bool)) {
 // PublishHealth writes app's verdicts as the leader holding token; it is refused with
 // coord.ErrFenced when token is stale, so a deposed leader cannot move DNS.
 func PublishHealth(ctx context.Context, c *clientv3.Client, token coord.Token, app string, verdicts map[string]probe.Verdict) error {
-	b, err := json.Marshal(verdicts)
-	if err != nil {
-		return fmt.Errorf("health of %s: %w", app, err)
+	_, err := PublishHealthOf(ctx, c, token, map[string]map[string]probe.Verdict{app: verdicts})
+	return err
+}
+
+// PublishHealthOf writes the verdicts of several applications as the leader holding
+// token, as few guarded transactions as etcd's limit on operations allows: a region
+// lost at once changes the verdicts of every application in it, and one write per
+// application, each a round trip through the quorum across regions, would publish the
+// last of a hundred seconds after the first. It returns the applications written
+// before an error; a refused token (coord.ErrFenced) stops it.
+func PublishHealthOf(ctx context.Context, c *clientv3.Client, token coord.Token, verdicts map[string]map[string]probe.Verdict) ([]string, error) {
+	apps := slices.Sorted(maps.Keys(verdicts))
+	var written []string
+	for chunk := range slices.Chunk(apps, coord.MaxTxnOps) {
+		ops := make([]clientv3.Op, 0, len(chunk))
+		for _, app := range chunk {
+			b, err := json.Marshal(verdicts[app])
+			if err != nil {
+				return written, fmt.Errorf("health of %s: %w", app, err)
+			}
+			ops = append(ops, clientv3.OpPut(coord.HealthKey(app), string(b)))
+		}
+		if err := coord.Guarded(ctx, c, token, ops...); err != nil {
+			if len(chunk) == 1 {
+				return written, fmt.Errorf("health of %s: %w", chunk[0], err)
+			}
+			return written, fmt.Errorf("health of %d applications (%s…): %w", len(chunk), chunk[0], err)
+		}
+		written = append(written, chunk...)
 	}
-	if err := coord.Guarded(ctx, c, token, clientv3.OpPut(coord.HealthKey(app), string(b))); err != nil {
-		return fmt.Errorf("health of %s: %w", app, err)
-	}
-	return nil
+	return written, nil
 }
 
 // Activate makes site app's active site as the leader holding token. In the same

@@ -2,6 +2,7 @@ package coordstate_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -132,6 +133,49 @@ func TestSharedStateAcrossMembers(t *testing.T) {
 		if h := st.Apps["shop"].Health; h["east"] != probe.Unknown || h["west"] != probe.Up {
 			t.Errorf("%s: verdicts after east was made active %v, want east unknown, west up", members[i].Name, h)
 		}
+	}
+
+	// A region lost at once: the verdicts of more applications than one etcd
+	// transaction may carry are written by one call, and every observation of as many
+	// applications, recorded in one burst, reaches every member.
+	const many = 2*coord.MaxTxnOps + 7
+	lost := map[string]map[string]probe.Verdict{}
+	for i := range many {
+		app := fmt.Sprintf("app-%03d", i)
+		lost[app] = map[string]probe.Verdict{"east": probe.Down, "west": probe.Up}
+		pub.Record(probe.Observation{App: app, Observer: "witness", Site: "east", Err: "refused", At: time.Now()})
+	}
+	done, err := coordstate.PublishHealthOf(ctx, members[2].Client, tok2, lost)
+	if err != nil || len(done) != many {
+		t.Fatalf("published %d of %d applications' verdicts: %v", len(done), many, err)
+	}
+	coordtest.Eventually(t, 10*time.Second, "every store has every application's verdicts", func() bool {
+		for _, s := range stores {
+			st, _ := s.Current(ctx)
+			for app := range lost {
+				if st.Apps[app].Health["east"] != probe.Down {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	coordtest.Eventually(t, 10*time.Second, "every member saw every application's observation", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range members {
+			apps := map[string]bool{}
+			for _, ob := range seen[m.Name] {
+				apps[ob.App] = true
+			}
+			if len(apps) < many+1 {
+				return false
+			}
+		}
+		return true
+	})
+	if _, err := coordstate.PublishHealthOf(ctx, members[1].Client, tok, lost); !coord.IsFenced(err) {
+		t.Errorf("many verdicts with a stale token: %v", err)
 	}
 }
 

@@ -103,23 +103,27 @@ func (l *leader) publishWhileLeading(ctx context.Context, t *term) {
 	tick := time.NewTicker(resyncEvery)
 	defer tick.Stop()
 	for {
+		changed := map[string]map[string]probe.Verdict{}
 		for _, a := range l.fleet.Applications {
 			v := l.obs.verdicts(a.Name)
 			l.recordServed(ctx, served, a.Name, a.Spec.Policy.ActiveSite, v)
-			if maps.Equal(v, written[a.Name]) {
-				continue
+			if !maps.Equal(v, written[a.Name]) {
+				changed[a.Name] = v
 			}
+		}
+		if len(changed) > 0 {
 			wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			err := coordstate.PublishHealth(wctx, l.client, tok, a.Name, v)
+			done, err := coordstate.PublishHealthOf(wctx, l.client, tok, changed)
 			cancel()
+			for _, app := range done {
+				written[app] = changed[app]
+			}
 			switch {
 			case coord.IsFenced(err):
 				l.log.Warn("deposed: verdicts refused", "token", tok.Rev)
 				return
 			case err != nil:
-				l.log.Debug("verdicts not written", "app", a.Name, "err", err)
-			default:
-				written[a.Name] = v
+				l.log.Debug("verdicts not written", "apps", len(changed)-len(done), "err", err)
 			}
 		}
 		select {
