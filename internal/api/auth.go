@@ -28,6 +28,9 @@ var routeRoles = map[string]apitoken.Role{
 	"GET /v1/tokens":                      apitoken.Admin,
 	"POST /v1/tokens":                     apitoken.Admin,
 	"DELETE /v1/tokens/{name}":            apitoken.Admin,
+	// Go's profiles of the daemon (heap, goroutines, CPU): admin, since a heap
+	// profile may hold a secret the daemon read.
+	"GET /debug/pprof/{profile}": apitoken.Admin,
 	// The dashboard (ui.go): the login, its style and script are open; every page
 	// and document with the fleet's state needs read. Its Resume and Abort buttons
 	// call the runbook routes above, which need operate.

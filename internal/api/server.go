@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	rpprof "runtime/pprof"
 	"time"
 
 	"hadron.dev/hadron/internal/apitoken"
@@ -94,6 +96,7 @@ func Listen(cfg ServerConfig, h Handlers) (*Server, error) {
 	}))
 	registerRunbooks(rt, h.Runbooks)
 	registerTokens(rt, h.Tokens)
+	rt.handle("GET /debug/pprof/{profile}", http.HandlerFunc(profile))
 	if h.UI != nil {
 		registerLogin(rt)
 		for pattern, handler := range h.UI {
@@ -170,4 +173,21 @@ func writeJSON(w http.ResponseWriter, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
+}
+
+// profile serves one of Go's runtime profiles: /debug/pprof/profile?seconds=N is the
+// CPU's (at most WriteTimeout long), any other name a profile of runtime/pprof
+// (heap, goroutine, allocs, mutex, block). Where a fleet of a hundred applications
+// spends its memory is read here, on the running daemon, not guessed.
+func profile(w http.ResponseWriter, r *http.Request) {
+	switch name := r.PathValue("profile"); name {
+	case "profile":
+		pprof.Profile(w, r)
+	default:
+		if rpprof.Lookup(name) == nil {
+			http.Error(w, "no profile "+name, http.StatusNotFound)
+			return
+		}
+		pprof.Handler(name).ServeHTTP(w, r)
+	}
 }

@@ -143,7 +143,7 @@ func call(t *testing.T, hc *http.Client, method, url, secret, body string) (int,
 // concrete is a request path for a route pattern.
 func concrete(pattern string) (method, path string) {
 	method, path, _ = strings.Cut(pattern, " ")
-	r := strings.NewReplacer("{app}", "shop", "{id}", "r1", "{name}", "viewer", "{$}", "")
+	r := strings.NewReplacer("{app}", "shop", "{id}", "r1", "{name}", "viewer", "{profile}", "heap", "{$}", "")
 	return method, r.Replace(path)
 }
 
