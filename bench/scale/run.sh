@@ -9,7 +9,10 @@
 #             daemon's /metrics: hadron_probes_total, hadron_etcd_*)
 #   sync      how long from the start of the apply until west holds every object
 #             (its Deployments, Services and ConfigMaps of the light applications)
-#   failover  east killed (hadron lab fail site east); per application, kill → its
+#   dns       dnsperf asks west's name server for every application's main name for
+#             DNS_SECONDS (default 10) while the probes go on: queries/s, latency
+#   failover  east killed (hadron lab fail site east, as a drill of the demo: its load
+#             writer counts the acknowledged writes lost); per application, kill → its
 #             failover run verified at west (the ledger's verified time): p50/p99/max
 #
 # and prints one table per size, then the growth per application between sizes.
@@ -27,6 +30,7 @@ export PATH="$PWD/bin:$PATH"
 SIZES=${SIZES:-"1 10 100"}
 OBJECTS=${OBJECTS:-200}
 WINDOW=${WINDOW:-30}
+DNS_SECONDS=${DNS_SECONDS:-10}
 FIRST_REGION=${FIRST_REGION:-49}
 TIMEOUT=${TIMEOUT:-600}
 OUT=${OUT:-$PWD/.bench-scale}
@@ -92,6 +96,21 @@ all_verified() {
   n=$($N hadron history -o json 2>/dev/null |
     jq '[.runs[] | select(.app != "shop" and .kind == "failover" and .verified != null) | .app] | unique | length') || return 1
   [ "${n:-0}" -ge "$1" ]
+}
+
+# dns_qps N DIR: the main names of every application (the demo's and N light ones)
+# asked of west's daemon's name server by dnsperf for DNS_SECONDS while the probes go
+# on: the queries per second it answers and their average latency.
+dns_qps() {
+  local q="$2/queries.txt" i
+  echo "shop.gslb.example.com A" > "$q"
+  for i in $(seq 1 "$1"); do printf 'app-%03d.gslb.example.com A\n' "$i" >> "$q"; done
+  command -v dnsperf >/dev/null || { echo "dns: dnsperf missing (HADRON_BENCH_DEPS=1 scripts/install-deps.sh)"; return 0; }
+  # Over TCP: over UDP the server's response rate limit (per source network, and
+  # dnsperf has one) would be measured, not the server.
+  dnsperf -m tcp -s "127.0.$(region west).40" -p 53 -d "$q" -l "$DNS_SECONDS" -c 4 -q 100 2>&1 |
+    awk -v n="$(( $1 + 1 ))" '/Queries completed/ {c=$3} /Queries lost/ {l=$3} /Queries per second/ {q=$4} /Average Latency/ {a=$4}
+      END {printf "dns: %s queries/s for %d main names at west'"'"'s name server over TCP (%s answered, %s lost, average %.2f ms) while probing\n", q, n, c, l, a*1000}'
 }
 
 declare -A ROW
@@ -164,15 +183,26 @@ YAML
       "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')" "$want" "$(awk -v a="$t0" -v b="$t2" 'BEGIN{print b-a}')"
   } | tee "$dir/rest.txt"
   ROW[$n,keys]=$keys ROW[$n,bytes]=$bytes
+  dns_qps "$n" "$dir" | tee -a "$dir/rest.txt"
 
   local east
   east=$(at_east)
   log "size $n: killing east ($east light applications active there)"
   echo "at the kill: $east of $n light applications active at east" | tee -a "$dir/rest.txt"
-  local kill
+  # The kill is a drill of the demo: its load writer counts the acknowledged writes
+  # the region loss took (the demo's mirror set fails over with everything else), and
+  # its report dates the fault.
+  local kill drill
   kill=$(now)
-  $N hadron lab fail site east >&2
+  $N hadron drill shop --fault 'hadron lab fail site east' --timeout "${TIMEOUT}s" -o json > "$dir/drill.json" 2> "$dir/drill.err" &
+  drill=$!
   poll "$TIMEOUT" all_verified "$east" || true
+  wait "$drill" || log "size $n: the demo's drill failed ($dir/drill.json, $dir/drill.err)"
+  kill=$(jq -r '(.drills[0] // .failed).drill.start // empty' "$dir/drill.json" 2>/dev/null |
+    python3 -c 'import sys,datetime; s=sys.stdin.read().strip(); print(datetime.datetime.fromisoformat(s[:26].rstrip("Z")+"+00:00").timestamp() if s else "")' 2>/dev/null) || true
+  [ -n "$kill" ] || kill=$(now)
+  jq -r '(.drills[0] // .failed) | "the demo under load: \(.drill.acked) writes acknowledged, \(.drill.lost | length) of them lost; system RTO \(.drill.systemRTONs / 1e9 * 100 | round / 100)s, client RTO \(.drill.clientRTONs / 1e9 * 100 | round / 100)s"' \
+    "$dir/drill.json" 2>/dev/null | tee -a "$dir/rest.txt" || echo "the demo's drill: no report" | tee -a "$dir/rest.txt"
   $N hadron history -o json > "$dir/history.json" || true
   jq -r --argjson kill "$kill" '
     def ts: capture("^(?<s>[0-9-]+T[0-9:]+)(?<f>\\.[0-9]+)?") | ((.s + "Z") | fromdateiso8601) + ((.f // "0") | tonumber);
