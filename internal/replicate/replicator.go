@@ -142,7 +142,7 @@ func (r *Replicator) Run(ctx context.Context) error {
 		if isSecret(k.GVK) {
 			ksel = nil
 		}
-		w, err := watchKind(r.cfg.Active, k, ns, r.handler(i, ns), site.Resync)
+		w, err := watchKind(r.cfg.Active, k, ns, r.handler(i))
 		if err != nil {
 			return fmt.Errorf("replicate %s: %w", app.Name, err)
 		}
@@ -184,16 +184,12 @@ func (r *Replicator) Run(ctx context.Context) error {
 
 func isSecret(gvk schema.GroupVersionKind) bool { return gvk.Group == "" && gvk.Kind == "Secret" }
 
-// watchKind registers h on the site's shared informer of a kind: one per kind for the
-// whole cluster, so that a hundred applications cost one watch, except Secrets, which
-// are watched per namespace — hadron reads no Secret outside its applications'
-// namespaces, and needs no right to.
-func watchKind(c *site.Conn, k Kind, ns string, h cache.ResourceEventHandler, resync time.Duration) (*site.Watch, error) {
-	scope := ""
-	if isSecret(k.GVK) {
-		scope = ns
-	}
-	return c.Watch(k.GVR, scope, h, resync)
+// watchKind hands h the events of a kind in ns from the site's shared informer: one
+// per kind for the whole cluster, so that a hundred applications cost one watch,
+// except Secrets, which are watched per namespace — hadron reads no Secret outside its
+// applications' namespaces, and needs no right to.
+func watchKind(c *site.Conn, k Kind, ns string, h cache.ResourceEventHandler) (*site.Watch, error) {
+	return c.Watch(k.GVR, ns, isSecret(k.GVK), h)
 }
 
 // view is one kind of one site as a replicator sees it: the objects of the
@@ -320,11 +316,11 @@ func (r *Replicator) Counts() map[objects.Action]int {
 	return m
 }
 
-// handler queues the events of one kind in the application's namespace; the shared
-// informer delivers every namespace's.
-func (r *Replicator) handler(kind int, ns string) cache.ResourceEventHandler {
+// handler queues the events of one kind (the site's informer hands it those of the
+// application's namespace).
+func (r *Replicator) handler(kind int) cache.ResourceEventHandler {
 	add := func(obj any) {
-		if o, ok := obj.(*unstructured.Unstructured); ok && o.GetNamespace() == ns {
+		if o, ok := obj.(*unstructured.Unstructured); ok {
 			r.queue.Add(key{kind: kind, namespace: o.GetNamespace(), name: o.GetName()})
 		}
 	}

@@ -56,7 +56,7 @@ func (r *Replicator) startStandby(ctx context.Context, sb *standbySite) {
 		if served[i] == nil {
 			continue
 		}
-		w, err := watchKind(sb.conn, k, ns, r.handler(i, ns), 0)
+		w, err := watchKind(sb.conn, k, ns, r.handler(i))
 		if err != nil {
 			log.Error("watch stand-by", "err", err)
 			return

@@ -11,12 +11,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/yaml"
 
 	"hadron.dev/hadron/api/v1alpha1"
@@ -182,6 +185,10 @@ func TestReplicationEndToEnd(t *testing.T) {
 			return v == "v2", v
 		})
 		eventually(t, 30*time.Second, "delete on west", func() (bool, string) { return get(t, west, gvrConfigMaps, "gone") == nil, "still there" })
+	})
+
+	t.Run("a shared watch hands each user its namespace's events, and a late user the cache", func(t *testing.T) {
+		testSharedWatchDispatch(t, east)
 	})
 
 	t.Run("applications share one watch per kind per site; a relabelled object leaves the stand-by", func(t *testing.T) {
@@ -511,4 +518,75 @@ spec:
 		v, _, _ := unstructured.NestedString(s.Object, "data", "K")
 		return v == "v3", v
 	})
+}
+
+// seenNames records the names a handler was handed.
+type seenNames struct {
+	mu    sync.Mutex
+	names map[string]bool
+}
+
+func (s *seenNames) handler() cache.ResourceEventHandler {
+	add := func(obj any) {
+		if o, ok := obj.(*unstructured.Unstructured); ok {
+			s.mu.Lock()
+			s.names[o.GetNamespace()+"/"+o.GetName()] = true
+			s.mu.Unlock()
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{AddFunc: add, UpdateFunc: func(_, o any) { add(o) }}
+}
+
+func (s *seenNames) has(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.names[name]
+}
+
+// testSharedWatchDispatch uses a kind no replicator watches (LimitRange), so that the
+// connection's count of informers is the test's alone.
+func testSharedWatchDispatch(t *testing.T, east *site.Conn) {
+	ctx := context.Background()
+	gvr := schema.GroupVersionResource{Version: "v1", Resource: "limitranges"}
+	lr := func(ns, name string) {
+		t.Helper()
+		applyAll(t, east, parse(t, `{apiVersion: v1, kind: LimitRange, metadata: {name: `+name+`, namespace: `+ns+`}, spec: {limits: [{type: Container, max: {cpu: "2"}}]}}`))
+	}
+	lr("shop", "a")
+	lr("default", "b")
+	before := east.Watched()
+	inShop, inDefault := &seenNames{names: map[string]bool{}}, &seenNames{names: map[string]bool{}}
+	w1, err := east.Watch(gvr, "shop", false, inShop.handler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "first user synced", func() (bool, string) { return w1.Synced(), "" })
+	if !inShop.has("shop/a") || inShop.has("default/b") {
+		t.Errorf("shop's user was handed %v; want shop/a and nothing of default", inShop.names)
+	}
+	w2, err := east.Watch(gvr, "default", false, inDefault.handler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := east.Watched(); n != before+1 {
+		t.Errorf("two users of one kind: %d informers, want %d", n, before+1)
+	}
+	eventually(t, 30*time.Second, "late user synced", func() (bool, string) { return w2.Synced(), "" })
+	if !inDefault.has("default/b") {
+		t.Errorf("the late user was not handed the cached default/b: %v", inDefault.names)
+	}
+	lr("shop", "c")
+	eventually(t, 30*time.Second, "shop/c handed to shop's user", func() (bool, string) { return inShop.has("shop/c"), "" })
+	w1.Release()
+	lr("default", "d")
+	eventually(t, 30*time.Second, "default/d handed to default's user after the other left", func() (bool, string) { return inDefault.has("default/d"), "" })
+	if inDefault.has("shop/c") || inShop.has("default/d") {
+		t.Errorf("a user was handed another namespace's object: shop's %v, default's %v", inShop.names, inDefault.names)
+	}
+	w2.Release()
+	if n := east.Watched(); n != before {
+		t.Errorf("after both released: %d informers, want %d", n, before)
+	}
+	_ = east.Kube.CoreV1().LimitRanges("shop").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+	_ = east.Kube.CoreV1().LimitRanges("default").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
 }
