@@ -8,6 +8,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"hadron.dev/hadron/api/v1alpha1"
@@ -149,6 +150,11 @@ func anyApplied(ds []Desired) bool {
 }
 
 func list(ctx context.Context, c *site.Conn, k Kind, ns, sel string) ([]*unstructured.Unstructured, error) {
+	if s, err := labels.Parse(sel); err == nil {
+		if objs, ok := c.Cached(k.GVR, ns, isSecret(k.GVK), s); ok {
+			return withKind(objs, k.GVK), nil
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, listTimeout)
 	defer cancel()
 	l, err := c.Dynamic.Resource(k.GVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
@@ -163,4 +169,17 @@ func list(ctx context.Context, c *site.Conn, k Kind, ns, sel string) ([]*unstruc
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// withKind returns cached objects with their kind set: a copy of the few that lack it,
+// since the cache's own are shared with replication.
+func withKind(objs []*unstructured.Unstructured, gvk schema.GroupVersionKind) []*unstructured.Unstructured {
+	for i, o := range objs {
+		if o.GroupVersionKind() != gvk {
+			c := o.DeepCopy()
+			c.SetGroupVersionKind(gvk)
+			objs[i] = c
+		}
+	}
+	return objs
 }

@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
@@ -204,6 +205,35 @@ func namespaceOf(obj any) string {
 		return m.GetNamespace()
 	}
 	return ""
+}
+
+// Cached returns the namespace's objects of gvr from the connection's informer of the
+// kind when one runs and its cache is in, so that a periodic look at an application
+// (the leader's readiness check) reads what replication already holds instead of
+// listing every kind of every application from the API server. The objects are the
+// cache's own: callers must not change them.
+func (c *Conn) Cached(gvr schema.GroupVersionResource, namespace string, perNamespace bool, sel labels.Selector) ([]*unstructured.Unstructured, bool) {
+	scope := ""
+	if perNamespace {
+		scope = namespace
+	}
+	c.inf.mu.Lock()
+	s := c.inf.m[informerKey{gvr, scope}]
+	c.inf.mu.Unlock()
+	if s == nil || !s.inf.HasSynced() {
+		return nil, false
+	}
+	objs, err := s.lst.ByNamespace(namespace).List(sel)
+	if err != nil {
+		return nil, false
+	}
+	out := make([]*unstructured.Unstructured, 0, len(objs))
+	for _, o := range objs {
+		if u, ok := o.(*unstructured.Unstructured); ok {
+			out = append(out, u)
+		}
+	}
+	return out, true
 }
 
 // Watched returns how many shared informers the connection runs (for tests and

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/yaml"
@@ -193,6 +195,35 @@ func TestReplicationEndToEnd(t *testing.T) {
 
 	t.Run("applications share one watch per kind per site; a relabelled object leaves the stand-by", func(t *testing.T) {
 		testSharedWatches(t, east, west)
+	})
+
+	t.Run("a snapshot read from the running replicator's caches equals one listed from the API", func(t *testing.T) {
+		eventually(t, 30*time.Second, "replicator idle", func() (bool, string) { return run.r.Idle(), "busy" })
+		if _, ok := east.Cached(gvrConfigMaps, "shop", false, labels.Everything()); !ok {
+			t.Fatal("east's ConfigMaps are not cached while shop's replicator runs")
+		}
+		cached, err := replicate.Take(ctx, app, east, []*site.Conn{west}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fresh []*site.Conn
+		for _, s := range w.fleet.Sites {
+			c, err := site.Connect(s, w.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh = append(fresh, c)
+		}
+		if _, ok := fresh[0].Cached(gvrConfigMaps, "shop", false, labels.Everything()); ok {
+			t.Fatal("a new connection claims a cache")
+		}
+		listed, err := replicate.Take(ctx, app, fresh[0], fresh[1:], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, b := snapshotSummary(cached), snapshotSummary(listed); a != b {
+			t.Errorf("from the caches:\n%s\nlisted:\n%s", a, b)
+		}
 	})
 
 	t.Run("parity catches a drift; a restart re-applies only what drifted", func(t *testing.T) {
@@ -589,4 +620,17 @@ func testSharedWatchDispatch(t *testing.T, east *site.Conn) {
 	}
 	_ = east.Kube.CoreV1().LimitRanges("shop").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
 	_ = east.Kube.CoreV1().LimitRanges("default").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+}
+
+// snapshotSummary is a snapshot's source objects and plan, one line each, sorted.
+func snapshotSummary(s *replicate.Snapshot) string {
+	var lines []string
+	for _, o := range s.Source {
+		lines = append(lines, "source "+o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName())
+	}
+	for _, c := range s.Changes {
+		lines = append(lines, fmt.Sprintf("%s %s %s", c.Site, c.Ref, c.Action))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
 }
