@@ -77,6 +77,12 @@ type Env struct {
 	// MaxAutoLoss is the most WAL (bytes) an automatic failover may lose (the mirror
 	// set's maxLagOnFailover); nil: no bound. A person's decision is not bounded.
 	MaxAutoLoss *int64
+	// RestoreWhenNoMember is the set's spec.backup.restoreWhenNoMember: a failover that
+	// finds no member of the set alive anywhere rebuilds the target's member from the
+	// archive (when Data is a data.ArchiveRestorer). LastArchive is the old primary's
+	// archiving at the daemon's last reading of it (nil: never read).
+	RestoreWhenNoMember bool
+	LastArchive         func() *data.ArchiveSeen
 	// VerifyWait bounds how long the data marker is awaited on the target's members
 	// (default 2 s); the other sites' members are not waited for (a fenced old primary
 	// never shows the marker).

@@ -95,6 +95,12 @@ type Record struct {
 	// Promise is the mirror set's data-loss mode across regions as the old primary
 	// last kept it, recorded by the fence step: the promise the RPO is measured against.
 	Promise *data.Promise `json:"promise,omitempty"`
+	// Archive is the old primary's WAL archiving as the daemons last read it before
+	// the fault, recorded by the fence step: what a restore from the archive is
+	// predicted to lose. Restored is set when the promote step, finding no member
+	// alive, rebuilt the target's member from the archive instead.
+	Archive  *data.ArchiveSeen `json:"archive,omitempty"`
+	Restored *data.Restored    `json:"restored,omitempty"`
 
 	// NeedsForce is set when the run stopped because going on needs a person's
 	// acceptance (an automatic promotion above the loss bound): a resume must be forced.

@@ -2,6 +2,7 @@ package runbook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -48,6 +49,7 @@ func fenceDo(env *Env, ctx context.Context, token coord.Token, r *Record) (strin
 		r.LastFlush = max(r.LastFlush, env.LastKnownFlush())
 	}
 	recordPromise(env, st, r)
+	recordArchive(env, r)
 	for _, m := range writers(st, r.To, true) {
 		if err := env.Data.Fence(ctx, m.Member, token.Rev); err != nil {
 			// A reachable primary that cannot be fenced would be a second writer.
@@ -127,6 +129,7 @@ func fencePreview(env *Env, ctx context.Context, r *Record) (string, error) {
 		r.LastFlush = max(r.LastFlush, env.LastKnownFlush())
 	}
 	recordPromise(env, st, r)
+	recordArchive(env, r)
 	for _, m := range writers(st, r.To, true) {
 		r.OldPrimary = m.Member
 		parts = append(parts, fmt.Sprintf("fence %s (primary at %s, flushed %s)", m.Member, m.Site, m.FlushLSN))
@@ -169,6 +172,9 @@ func promoteDo(env *Env, ctx context.Context, token coord.Token, r *Record) (str
 		return "no mirror set", nil
 	}
 	m, err := env.targetMember(ctx, "promote", r)
+	if errors.Is(err, ErrNoTarget) {
+		return env.restoreIfAllLost(ctx, r, err)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -199,6 +205,9 @@ func promotePreview(env *Env, ctx context.Context, r *Record) (string, error) {
 		return "no mirror set", nil
 	}
 	m, err := env.targetMember(ctx, "promote", r)
+	if errors.Is(err, ErrNoTarget) {
+		return env.restorePreview(ctx, r, err)
+	}
 	if err != nil {
 		return "", err
 	}
