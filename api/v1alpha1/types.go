@@ -381,6 +381,14 @@ type Backup struct {
 	// write rate; bytes waiting mean different delays under different loads. The wait
 	// is read cheaply from the age of the oldest segment marked ready in pg_wal.
 	ArchiveLagBound *metav1.Duration `json:"archiveLagBound,omitempty"`
+	// RestoreWhenNoMember lets a failover whose target site has no member left, while
+	// no member of the set answers anywhere (the primary's region lost together with
+	// the DR member), rebuild the target's member from this archive, to its end,
+	// instead of waiting for a person. It loses the archive lag (up to archiveTimeout
+	// plus the wait of the oldest segment), so only mode async may set it. A member
+	// whose data directory still holds a database is down, not lost: never restored
+	// over.
+	RestoreWhenNoMember bool `json:"restoreWhenNoMember,omitempty"`
 }
 
 // DefaultArchiveTimeout is archiveTimeout when it is not set.

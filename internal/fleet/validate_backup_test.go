@@ -70,3 +70,34 @@ func TestBackupValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestRestoreWhenNoMemberNeedsAsync: a restore from the archive loses the archive lag,
+// so a set whose applications promise bounded or synchronous may not opt in.
+func TestRestoreWhenNoMemberNeedsAsync(t *testing.T) {
+	base := baseFleet(t)
+	block := backupBlock + "    restoreWhenNoMember: true\n"
+	for _, tc := range []struct {
+		name, mode string
+		want       []string
+	}{
+		{"async", "{mode: async}", nil},
+		{"no mode (async)", "", nil},
+		{"bounded", "{mode: bounded, bound: 200ms}", []string{
+			app + `spec.policy.dataLoss.mode: mode bounded promises more than a restore from the archive keeps, but mirror set "shop-db" sets spec.backup.restoreWhenNoMember (use mode async, or restore by hand)`,
+		}},
+		{"synchronous", "{mode: synchronous}", []string{
+			app + `spec.policy.dataLoss.mode: mode synchronous promises more than a restore from the archive keeps, but mirror set "shop-db" sets spec.backup.restoreWhenNoMember (use mode async, or restore by hand)`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			edits := []edit{withTLS(block)}
+			if tc.mode != "" {
+				edits = append(edits, edit{"    rpo: 0s\n", "    rpo: 0s\n    dataLoss: " + tc.mode + "\n"})
+			}
+			got := problems(t, applyEdits(t, base, edits))
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}

@@ -89,6 +89,11 @@ func (c *checker) dataLoss(d doc, a *v1alpha1.Application, set *v1alpha1.MirrorS
 	if (dl.Mode == v1alpha1.DataLossBounded || dl.Mode == v1alpha1.DataLossSynchronous) && remote == 0 {
 		d.bad(path+".mode", "mode %s keeps a promise about the DR member, but mirror set %q has no member outside the primary's region", dl.Mode, set.Name)
 	}
+	if (dl.Mode == v1alpha1.DataLossBounded || dl.Mode == v1alpha1.DataLossSynchronous) && set.Spec.Backup != nil && set.Spec.Backup.RestoreWhenNoMember {
+		// A restore from the archive loses the archive lag (up to the archive
+		// interval): an automatic one would break what the mode promises.
+		d.bad(path+".mode", "mode %s promises more than a restore from the archive keeps, but mirror set %q sets spec.backup.restoreWhenNoMember (use mode async, or restore by hand)", dl.Mode, set.Name)
+	}
 	if dl.Mode == v1alpha1.DataLossSynchronous {
 		switch {
 		case local == 0:
