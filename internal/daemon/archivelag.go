@@ -58,3 +58,21 @@ func archiveLagView(a *postgres.ArchiveStatus, err error, bound time.Duration, n
 	}
 	return out
 }
+
+// archiveSeen is a reading of the archiver kept for a failover (nil when it read
+// nothing): the archive lag a restore from the archive is predicted to lose.
+func archiveSeen(a *api.ArchiveLag, archiveTimeout time.Duration) *data.ArchiveSeen {
+	if a == nil || a.Error != "" || a.Primary == "" {
+		return nil
+	}
+	return &data.ArchiveSeen{Primary: a.Primary, At: time.Now(), LagBytes: a.LagBytes,
+		Waiting: time.Duration(a.WaitingSeconds * float64(time.Second)), ArchiveTimeout: archiveTimeout}
+}
+
+// archiveTimeout is set's archive interval (0 without spec.backup).
+func (v *dataView) archiveTimeout(set string) time.Duration {
+	if ms := v.fleet.MirrorSet(set); ms != nil && ms.Spec.Backup != nil {
+		return ms.Spec.Backup.EffectiveArchiveTimeout()
+	}
+	return 0
+}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/data/postgres"
 )
 
@@ -42,5 +43,29 @@ func TestArchiveLagView(t *testing.T) {
 				t.Fatalf("got %+v from %+v", got, tc.a)
 			}
 		})
+	}
+}
+
+// TestArchiveSeen: only a reading of a primary's archiver is kept for a failover's
+// prediction, with the set's archive interval.
+func TestArchiveSeen(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   *api.ArchiveLag
+		want bool
+	}{
+		{"no reading", nil, false},
+		{"an error", &api.ArchiveLag{Error: "no primary"}, false},
+		{"no primary", &api.ArchiveLag{}, false},
+		{"a reading", &api.ArchiveLag{Primary: "east-0", LagBytes: 4096, WaitingSeconds: 1.5}, true},
+	} {
+		got := archiveSeen(c.in, 30*time.Second)
+		if (got != nil) != c.want {
+			t.Errorf("%s: archiveSeen = %+v, want kept %v", c.name, got, c.want)
+			continue
+		}
+		if got != nil && (got.LagBytes != 4096 || got.Waiting != 1500*time.Millisecond || got.Bound() != 31500*time.Millisecond) {
+			t.Errorf("%s: archiveSeen = %+v, want 4096 bytes, 1.5s waiting, bound 31.5s", c.name, got)
+		}
 	}
 }

@@ -46,6 +46,9 @@ func (v *dataView) observe(ctx context.Context) {
 					pr := *st.Promise
 					v.lastPromise[name] = &pr
 				}
+				if a := archiveSeen(view.Archive, v.archiveTimeout(name)); a != nil {
+					v.lastArchive[name] = a
+				}
 			}
 			v.mu.Unlock()
 		}

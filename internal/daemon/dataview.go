@@ -46,6 +46,9 @@ type dataView struct {
 	// lastPromise is how each set's primary kept its data-loss mode at the last
 	// observation that read a primary.
 	lastPromise map[string]*data.Promise
+	// lastArchive is each set's primary's archiving at the last observation that
+	// read it: a failover's prediction of what a restore from the archive loses.
+	lastArchive map[string]*data.ArchiveSeen
 }
 
 // newDataView builds a driver for every mirror set, with the constructor the CLI uses
@@ -57,7 +60,8 @@ func newDataView(ctx context.Context, f *fleet.Fleet, site *v1alpha1.Site, clien
 		drivers: map[string]data.Driver{}, noDriver: map[string]error{}, localSets: map[string]bool{},
 		reaches: &coordstate.DataReaches{Client: client, Log: log},
 		fence:   newFenceDecision(),
-		sets:    map[string]api.DataSet{}, lastFlush: map[string]data.LSN{}, lastPromise: map[string]*data.Promise{}}
+		sets:    map[string]api.DataSet{}, lastFlush: map[string]data.LSN{}, lastPromise: map[string]*data.Promise{},
+		lastArchive: map[string]*data.ArchiveSeen{}}
 	for _, set := range f.MirrorSets {
 		drv, err := postgres.ForSet(ctx, f, set, site.Spec.Region, log)
 		if err != nil {
@@ -109,6 +113,17 @@ func (v *dataView) promiseSeen(set string) *data.Promise {
 	defer v.mu.Unlock()
 	if p := v.lastPromise[set]; p != nil {
 		c := *p
+		return &c
+	}
+	return nil
+}
+
+// archiveSeen is set's archiving at the last observation that read it (nil: never).
+func (v *dataView) archiveSeen(set string) *data.ArchiveSeen {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if a := v.lastArchive[set]; a != nil {
+		c := *a
 		return &c
 	}
 	return nil

@@ -302,9 +302,13 @@ func (r *runbooks) env(app string, stopped func()) *runbook.Env {
 		env.LastKnownFlush = func() data.LSN { return r.data.newestFlush(set) }
 		env.LastPromise = func() *data.Promise { return r.data.promiseSeen(set) }
 		env.LossMode = r.fleet.DataLoss(set).EffectiveMode()
+		env.LastArchive = func() *data.ArchiveSeen { return r.data.archiveSeen(set) }
 		for _, ms := range r.fleet.MirrorSets {
 			if ms.Name == set && ms.Spec.Replication != nil {
 				env.MaxAutoLoss = ms.Spec.Replication.MaxLagOnFailover
+			}
+			if ms.Name == set && ms.Spec.Backup != nil {
+				env.RestoreWhenNoMember = ms.Spec.Backup.RestoreWhenNoMember
 			}
 		}
 	}

@@ -25,6 +25,9 @@ import (
 // the member is promoted: a directory without a mark that holds a database is a member
 // that is down, not lost, and is never restored over.
 
+// The driver restores for failovers.
+var _ data.ArchiveRestorer = (*Driver)(nil)
+
 // restoreMark is the file, beside m's data directory in pgBackRest's home, that says how
 // far a restore of m got.
 func restoreMark(m v1alpha1.Member) string {
