@@ -36,6 +36,8 @@ type Phase struct {
 	// RPOTransactions is the loss the data driver measured from positions (-1 unknown).
 	RPOTransactions int64 `json:"rpoTransactions"`
 	RPOBytes        int64 `json:"rpoBytes"`
+	// Archive is set when the failover restored from the archive.
+	Archive *ArchiveRPO `json:"archive,omitempty"`
 }
 
 // Measure computes a phase from what the drill saw: when it started, the closed run,
@@ -66,6 +68,9 @@ func Measure(kind runbook.Kind, start time.Time, run *runbook.Record, res *load.
 	}
 	if ver != nil && ver.Lost != nil {
 		p.Lost = ver.Lost
+	}
+	if res != nil && ver != nil {
+		p.Archive = archiveRPO(start, run, res.Attempts, p.Lost)
 	}
 	return p
 }
@@ -169,6 +174,9 @@ func printPhase(w io.Writer, p *Phase) {
 		rpo = fmt.Sprintf("at least %d bytes (transactions not counted)", p.RPOBytes)
 	}
 	fmt.Fprintf(w, "  RPO: data driver %s; client %d of %d acknowledged writes lost\n", rpo, len(p.Lost), p.Acked)
+	if p.Archive != nil {
+		printArchiveRPO(w, p.Archive)
+	}
 }
 
 func round(d time.Duration) time.Duration { return d.Round(10 * time.Millisecond) }
