@@ -76,6 +76,18 @@ type drillPhase struct {
 	Lost            []int64       `json:"lost"`
 	RPOTransactions int64         `json:"rpoTransactions"`
 	RPOBytes        int64         `json:"rpoBytes"`
+	// Archive is set when the failover restored from the archive (drill.ArchiveRPO).
+	Archive *struct {
+		Restored       string        `json:"restored"`
+		Predicted      bool          `json:"predicted"`
+		LagBytes       int64         `json:"lagBytes"`
+		Waiting        time.Duration `json:"waitingNs"`
+		ArchiveTimeout time.Duration `json:"archiveTimeoutNs"`
+		Bound          time.Duration `json:"boundNs"`
+		Lost           int           `json:"lost"`
+		Window         time.Duration `json:"windowNs"`
+		Within         bool          `json:"within"`
+	} `json:"archive"`
 }
 
 // figures is what a test logs of a phase: durations are measured, never asserted.

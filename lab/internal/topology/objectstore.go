@@ -110,6 +110,10 @@ func (c Config) backup(p Paths) *v1alpha1.Backup {
 		ArchiveTimeout:  d(demoArchiveTimeout),
 		Schedule:        &v1alpha1.BackupSchedule{Full: d(demoFullEvery), Incremental: d(demoIncrementalEvery)},
 		ArchiveLagBound: d(demoArchiveLagBound),
+		// The lab shows the whole story of a lost region: when the DR member is lost
+		// too, the failover restores it from the store. Only mode async may (a restore
+		// loses the archive lag, which bounded and synchronous promise never to).
+		RestoreWhenNoMember: c.DataLoss == nil || c.DataLoss.Mode == DataLossAsync,
 	}
 }
 

@@ -265,6 +265,9 @@ func TestFleetBackups(t *testing.T) {
 	if bk == nil || bk.Repository.S3 == nil || bk.CipherPassFrom == nil || bk.Schedule == nil || bk.ArchiveLagBound == nil {
 		t.Fatalf("shop-db backup = %+v", bk)
 	}
+	if !bk.RestoreWhenNoMember {
+		t.Errorf("the demo's set (mode async) does not restore from the archive when no member is left")
+	}
 	s3 := bk.Repository.S3
 	if s3.Endpoint != "127.0.3.60" || s3.Port != PortObjectStore || s3.FromRegions["us-east-1"] != "127.1.3.60:9443" || s3.FromRegions["us-west-2"] != "127.2.3.60:9443" {
 		t.Errorf("s3 = %+v", s3)
@@ -295,6 +298,12 @@ func TestFleetBackups(t *testing.T) {
 	}
 	if got := len(c.Links()); got != 5 {
 		t.Errorf("%d links, want 3 between regions and 2 to the store", got)
+	}
+
+	bounded := c
+	bounded.DataLoss = &DataLossConfig{Mode: DataLossBounded}
+	if _, _, sets := bounded.Fleet(paths); sets[0].Spec.Backup == nil || sets[0].Spec.Backup.RestoreWhenNoMember {
+		t.Error("mode bounded: the demo's set restores from the archive (fleet validation refuses it)")
 	}
 
 	off := false
