@@ -14,6 +14,7 @@ import (
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/data/pgbackrest"
+	"hadron.dev/hadron/internal/pgserver"
 )
 
 // A failover's restore from the archive (data.ArchiveRestorer) runs unattended and may
@@ -116,6 +117,11 @@ func (d *Driver) RestoreLatest(ctx context.Context, site string) (data.Restored,
 		if ms := st.Member(name); ms != nil && ms.Reachable {
 			answers, primary = true, ms.Primary
 		}
+	}
+	// A server running here that the status could not reach (a slow start, a cut
+	// proxy) is running all the same: never restored over.
+	if _, running := pgserver.Running(m.DataDir); running {
+		answers = true
 	}
 	act := planRestore(answers, primary, readMark(m), initialized(m.DataDir))
 	res := data.Restored{Member: name, Resumed: act != restoreFiles}
