@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// TestBothCopiesLostLab is issue 18's drill on regions 53, 54 and 55: east (the
-// primary's region) is lost and the DR member west-0 with it — killed, its data
-// directory gone, not restarted — under the drill's load. No copy of shop-db is left
+// TestBothCopiesLostLab is issue 18's drill on regions 53, 54 and 55: the DR member
+// west-0 is lost — killed, its data directory gone, not restarted — and then east (the
+// primary's region), under the drill's load. No copy of shop-db is left
 // but the archive in the object store; the lab's set allows a restore from it
 // (spec.backup.restoreWhenNoMember, mode async), so the daemons' automatic failover
 // rebuilds west-0 from the archive and serves from west. The report gives the RTO, the
@@ -62,9 +62,10 @@ func TestBothCopiesLostLab(t *testing.T) {
 	if westDir == "" || !filepath.IsAbs(westDir) {
 		t.Fatalf("west-0's data directory %q: want an absolute path", westDir)
 	}
-	// Both copies gone: east's region, then the DR member's process (kept down for
-	// longer than the test) and its data directory.
-	fault := fmt.Sprintf("hadron lab fail site east && hadron lab fail process west-0 --delay 1h && rm -rf %s", westDir)
+	// Both copies gone: the DR member's process (kept down for longer than the test)
+	// and its data directory, then east's region. In this order the failover cannot
+	// find west-0 still alive and promote it before it is lost.
+	fault := fmt.Sprintf("hadron lab fail process west-0 --delay 1h && rm -rf %s && hadron lab fail site east", westDir)
 	rep, progress, err := h.drill(15*time.Minute, demoApp, "--fault", fault, "--rate", "50")
 	if err != nil {
 		t.Fatalf("both-copies-lost drill: %v", err)
