@@ -62,6 +62,13 @@ func Summary(w io.Writer, r *runbook.Record) {
 	if p := r.Promise; p != nil {
 		fmt.Fprintf(w, "  promise: %s\n", promiseLine(p))
 	}
+	if rs := r.Restored; rs != nil {
+		fmt.Fprintf(w, "  restored %s from the archive (no member was left), to %s on timeline %d", rs.Member, rs.End, rs.Timeline)
+		if a := r.Archive; a != nil {
+			fmt.Fprintf(w, "; predicted loss: archive lag %d bytes, %s waiting, + archive interval %s = %s", a.LagBytes, a.Waiting.Round(time.Millisecond), a.ArchiveTimeout, a.Bound())
+		}
+		fmt.Fprintln(w)
+	}
 	if l := r.RPO; l != nil {
 		window := ""
 		if l.Window > 0 {

@@ -35,6 +35,13 @@ func TestSummaryShowsThePromise(t *testing.T) {
 			"  promise: async (a lost region costs the replication lag, a cut-off one also what it acknowledged until fenced)",
 			"  RPO: 406440 bytes, 2385 transactions\n",
 		}},
+		{"restored from the archive", runbook.Record{Kind: runbook.Failover, App: "shop", From: "east", To: "west", Status: runbook.StatusDone, Promoted: "west-0",
+			Archive:  &data.ArchiveSeen{LagBytes: 90112, Waiting: 1500 * time.Millisecond, ArchiveTimeout: 30 * time.Second},
+			Restored: &data.Restored{Member: "west-0", Timeline: 2, End: 0x3000000},
+			RPO:      &data.Loss{Bytes: 8192, Transactions: -1}}, []string{
+			"  restored west-0 from the archive (no member was left), to 0/3000000 on timeline 2; predicted loss: archive lag 90112 bytes, 1.5s waiting, + archive interval 30s = 31.5s",
+			"  RPO: 8192 bytes (transactions not counted)",
+		}},
 	} {
 		var b bytes.Buffer
 		Summary(&b, &tc.rec)
