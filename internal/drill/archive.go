@@ -13,8 +13,7 @@ import (
 // predicted and lost. The prediction is the ledger's: the archive lag the daemons read
 // before the fault, which bounds the loss in time by the archive interval plus the wait
 // of the oldest unarchived segment. The loss is the client's: its acknowledged writes
-// that are gone, counted by sequence number, and how old the oldest of them was when
-// the fault struck.
+// that are gone, counted by sequence number, and the time they span.
 type ArchiveRPO struct {
 	Restored string `json:"restored"`
 	// Predicted, from the run's record (absent when the lag was never read).
@@ -23,8 +22,12 @@ type ArchiveRPO struct {
 	Waiting        time.Duration `json:"waitingNs"`
 	ArchiveTimeout time.Duration `json:"archiveTimeoutNs"`
 	Bound          time.Duration `json:"boundNs"`
-	// Lost is the count of acknowledged writes lost; Window the fault's time minus the
-	// acknowledgement of the oldest of them (0 with none lost).
+	// Lost is the count of acknowledged writes lost; Window the time from the
+	// acknowledgement of the oldest of them to the newest's (0 with none lost). The
+	// archive holds a prefix of the primary's commits, so the lost writes are the last
+	// ones the old primary acknowledged: Window is how much time of writes the restore
+	// lost, measured from the primary's end, not from the fault's start (a fault may take
+	// seconds, or begin elsewhere, as the drill's does with the DR member).
 	Lost   int           `json:"lost"`
 	Window time.Duration `json:"windowNs"`
 	// Within says Window ≤ Bound: the loss stayed within what the ledger predicted.
@@ -32,7 +35,7 @@ type ArchiveRPO struct {
 }
 
 // archiveRPO measures a phase whose run restored from the archive (nil otherwise).
-func archiveRPO(start time.Time, run *runbook.Record, attempts []load.Attempt, lost []int64) *ArchiveRPO {
+func archiveRPO(run *runbook.Record, attempts []load.Attempt, lost []int64) *ArchiveRPO {
 	if run == nil || run.Restored == nil {
 		return nil
 	}
@@ -45,15 +48,19 @@ func archiveRPO(start time.Time, run *runbook.Record, attempts []load.Attempt, l
 	for _, s := range lost {
 		gone[s] = true
 	}
-	var oldest time.Time
+	var oldest, newest time.Time
 	for _, a := range attempts {
-		if a.OK && gone[a.Seq] && (oldest.IsZero() || a.Done.Before(oldest)) {
+		if !a.OK || !gone[a.Seq] {
+			continue
+		}
+		if oldest.IsZero() || a.Done.Before(oldest) {
 			oldest = a.Done
 		}
+		if a.Done.After(newest) {
+			newest = a.Done
+		}
 	}
-	if !oldest.IsZero() {
-		out.Window = max(start.Sub(oldest), 0)
-	}
+	out.Window = newest.Sub(oldest)
 	out.Within = out.Predicted && out.Window <= out.Bound
 	return out
 }
@@ -61,13 +68,13 @@ func archiveRPO(start time.Time, run *runbook.Record, attempts []load.Attempt, l
 func printArchiveRPO(w io.Writer, a *ArchiveRPO) {
 	fmt.Fprintf(w, "  restored %s from the archive (no copy of the data was left)\n", a.Restored)
 	if !a.Predicted {
-		fmt.Fprintf(w, "  archive RPO: %d acknowledged writes lost, the oldest acknowledged %s before the fault; no prediction (the archive lag was never read)\n", a.Lost, round(a.Window))
+		fmt.Fprintf(w, "  archive RPO: %d acknowledged writes lost, spanning %s; no prediction (the archive lag was never read)\n", a.Lost, round(a.Window))
 		return
 	}
 	verdict := "within the prediction"
 	if !a.Within {
 		verdict = "OVER the prediction"
 	}
-	fmt.Fprintf(w, "  archive RPO: %d acknowledged writes lost, the oldest acknowledged %s before the fault; predicted ≤ %s (archive lag %d bytes, %s waiting, + archive interval %s): %s\n",
+	fmt.Fprintf(w, "  archive RPO: %d acknowledged writes lost, spanning %s of writes; predicted ≤ %s (archive lag %d bytes, %s waiting, + archive interval %s): %s\n",
 		a.Lost, round(a.Window), a.Bound, a.LagBytes, round(a.Waiting), a.ArchiveTimeout, verdict)
 }

@@ -14,11 +14,11 @@ func TestArchiveRPO(t *testing.T) {
 	seen := &data.ArchiveSeen{LagBytes: 90_000, Waiting: 500 * time.Millisecond, ArchiveTimeout: 30 * time.Second}
 	restored := &data.Restored{Member: "west-0", Timeline: 2}
 	attempts := []load.Attempt{
-		attempt(1, -40000, -39990, true), // archived
-		attempt(2, -20000, -19990, true), // lost: 19.99 s before the fault
-		attempt(3, -10000, -9990, true),  // lost
-		attempt(4, -5000, -4990, false),  // never acknowledged: not a loss
-		attempt(5, 8000, 8010, true),     // after the restore
+		attempt(1, -40000, -39990, true),
+		attempt(2, -20000, -19990, true),
+		attempt(3, -10000, -9990, true),
+		attempt(4, -5000, -4990, false), // never acknowledged: not a loss
+		attempt(5, 8000, 8010, true),
 	}
 	tests := []struct {
 		name string
@@ -29,19 +29,19 @@ func TestArchiveRPO(t *testing.T) {
 		{"no restore: nothing to say", &runbook.Record{Archive: seen}, []int64{2}, nil},
 		{"lost within the prediction", &runbook.Record{Archive: seen, Restored: restored}, []int64{2, 3},
 			&ArchiveRPO{Restored: "west-0", Predicted: true, LagBytes: 90_000, Waiting: 500 * time.Millisecond,
-				ArchiveTimeout: 30 * time.Second, Bound: 30500 * time.Millisecond, Lost: 2, Window: 19990 * time.Millisecond, Within: true}},
-		{"lost more than predicted", &runbook.Record{Archive: seen, Restored: restored}, []int64{1, 2, 3},
+				ArchiveTimeout: 30 * time.Second, Bound: 30500 * time.Millisecond, Lost: 2, Window: 10 * time.Second, Within: true}},
+		{"lost more than predicted", &runbook.Record{Archive: seen, Restored: restored}, []int64{1, 2, 3, 5},
 			&ArchiveRPO{Restored: "west-0", Predicted: true, LagBytes: 90_000, Waiting: 500 * time.Millisecond,
-				ArchiveTimeout: 30 * time.Second, Bound: 30500 * time.Millisecond, Lost: 3, Window: 39990 * time.Millisecond, Within: false}},
+				ArchiveTimeout: 30 * time.Second, Bound: 30500 * time.Millisecond, Lost: 4, Window: 48 * time.Second, Within: false}},
 		{"nothing lost", &runbook.Record{Archive: seen, Restored: restored}, nil,
 			&ArchiveRPO{Restored: "west-0", Predicted: true, LagBytes: 90_000, Waiting: 500 * time.Millisecond,
 				ArchiveTimeout: 30 * time.Second, Bound: 30500 * time.Millisecond, Within: true}},
 		{"no prediction is never within it", &runbook.Record{Restored: restored}, []int64{3},
-			&ArchiveRPO{Restored: "west-0", Lost: 1, Window: 9990 * time.Millisecond}},
+			&ArchiveRPO{Restored: "west-0", Lost: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := archiveRPO(t0, tt.run, attempts, tt.lost)
+			got := archiveRPO(tt.run, attempts, tt.lost)
 			switch {
 			case got == nil && tt.want == nil:
 			case got == nil || tt.want == nil || *got != *tt.want:

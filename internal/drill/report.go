@@ -70,7 +70,7 @@ func Measure(kind runbook.Kind, start time.Time, run *runbook.Record, res *load.
 		p.Lost = ver.Lost
 	}
 	if res != nil && ver != nil {
-		p.Archive = archiveRPO(start, run, res.Attempts, p.Lost)
+		p.Archive = archiveRPO(run, res.Attempts, p.Lost)
 	}
 	return p
 }
