@@ -79,7 +79,11 @@ func TestBothCopiesLostLab(t *testing.T) {
 		t.Fatalf("failover run %v: want a failover to west, done\n%s", d.Run, progress)
 	}
 	for _, s := range d.Run.Steps {
-		t.Logf("  %-14s %s", s.Name, s.Detail)
+		took := "-"
+		if s.Started != nil && s.Ended != nil {
+			took = s.Ended.Sub(*s.Started).Round(time.Millisecond).String()
+		}
+		t.Logf("  %-14s %9s  %s", s.Name, took, s.Detail)
 	}
 	if d.Acked == 0 {
 		t.Fatalf("the drill's client acknowledged no write: nothing was tested")

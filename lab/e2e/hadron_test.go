@@ -36,8 +36,10 @@ type runRecord struct {
 	Error  string  `json:"error"`
 	RTO    string  `json:"rto"`
 	Steps  []struct {
-		Name   string `json:"name"`
-		Detail string `json:"detail"`
+		Name    string     `json:"name"`
+		Detail  string     `json:"detail"`
+		Started *time.Time `json:"started"`
+		Ended   *time.Time `json:"ended"`
 	} `json:"steps"`
 	// Promise is the data-loss mode the old primary kept (runbook.Record.Promise).
 	Promise *struct {
