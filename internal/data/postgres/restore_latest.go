@@ -104,6 +104,13 @@ func (d *Driver) RestoreLatest(ctx context.Context, site string) (data.Restored,
 		return data.Restored{}, fmt.Errorf("restore %s: %w", d.cfg.Set.Name, err)
 	}
 	m, _ := d.member(name)
+	// A data directory that is absent may only mean the member lives on another
+	// machine: restoring here would start a second server that is not the member. The
+	// parent directory is what this machine holds of a member it runs (lockMember
+	// goes by it too).
+	if _, err := os.Stat(filepath.Dir(absDir(m.DataDir))); err != nil {
+		return data.Restored{}, fmt.Errorf("restore %s: %s's storage (%s) is not on this machine: %w", d.cfg.Set.Name, name, filepath.Dir(m.DataDir), data.ErrNotManaged)
+	}
 	unlock, err := lockMember(ctx, m)
 	if err != nil {
 		return data.Restored{}, err
