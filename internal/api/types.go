@@ -180,6 +180,8 @@ type DataSet struct {
 // ArchiveLag is how far a mirror set's backup archive is behind its primary.
 type ArchiveLag struct {
 	Primary string `json:"primary,omitempty"`
+	// Current is the primary's WAL position at the reading ("0/3000148").
+	Current string `json:"current,omitempty"`
 	// LagBytes is the WAL written that is not in the archive yet; WaitingSegments the
 	// finished files queued for archive_command.
 	LagBytes        int64 `json:"lagBytes"`

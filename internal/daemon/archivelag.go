@@ -47,6 +47,9 @@ func archiveLagView(a *postgres.ArchiveStatus, err error, bound time.Duration, n
 		return out
 	}
 	out.Primary, out.LagBytes, out.WaitingSegments = a.Primary, a.Lag, a.Waiting
+	if a.Current != 0 {
+		out.Current = a.Current.String()
+	}
 	out.LastArchived, out.FailedCount, out.LastFailed = a.LastArchived, a.FailedCount, a.LastFailed
 	if !a.ArchivedAt.IsZero() {
 		out.LastArchivedAt = a.ArchivedAt.UTC()
@@ -65,7 +68,9 @@ func archiveSeen(a *api.ArchiveLag, archiveTimeout time.Duration) *data.ArchiveS
 	if a == nil || a.Error != "" || a.Primary == "" {
 		return nil
 	}
-	return &data.ArchiveSeen{Primary: a.Primary, At: time.Now(), LagBytes: a.LagBytes,
+	// The position is what the view carries as text; unreadable, it is left unknown.
+	current, _ := data.ParseLSN(a.Current)
+	return &data.ArchiveSeen{Primary: a.Primary, At: time.Now(), Current: current, LagBytes: a.LagBytes,
 		Waiting: time.Duration(a.WaitingSeconds * float64(time.Second)), ArchiveTimeout: archiveTimeout}
 }
 

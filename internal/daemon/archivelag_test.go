@@ -57,14 +57,14 @@ func TestArchiveSeen(t *testing.T) {
 		{"no reading", nil, false},
 		{"an error", &api.ArchiveLag{Error: "no primary"}, false},
 		{"no primary", &api.ArchiveLag{}, false},
-		{"a reading", &api.ArchiveLag{Primary: "east-0", LagBytes: 4096, WaitingSeconds: 1.5}, true},
+		{"a reading", &api.ArchiveLag{Primary: "east-0", Current: "0/3001000", LagBytes: 4096, WaitingSeconds: 1.5}, true},
 	} {
 		got := archiveSeen(c.in, 30*time.Second)
 		if (got != nil) != c.want {
 			t.Errorf("%s: archiveSeen = %+v, want kept %v", c.name, got, c.want)
 			continue
 		}
-		if got != nil && (got.LagBytes != 4096 || got.Waiting != 1500*time.Millisecond || got.Bound() != 31500*time.Millisecond) {
+		if got != nil && (got.LagBytes != 4096 || got.Current != 0x3001000 || got.Waiting != 1500*time.Millisecond || got.Bound() != 31500*time.Millisecond) {
 			t.Errorf("%s: archiveSeen = %+v, want 4096 bytes, 1.5s waiting, bound 31.5s", c.name, got)
 		}
 	}

@@ -34,6 +34,8 @@ type Restored struct {
 type ArchiveSeen struct {
 	Primary string    `json:"primary"`
 	At      time.Time `json:"at"`
+	// Current is the primary's WAL position at the reading.
+	Current LSN `json:"current,omitempty"`
 	// LagBytes is the WAL the primary had written and the archive did not hold.
 	LagBytes int64 `json:"lagBytes"`
 	// Waiting is how long the oldest finished segment had waited for archive_command

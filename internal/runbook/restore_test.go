@@ -64,6 +64,10 @@ func TestRestoreLoss(t *testing.T) {
 	if l := restoreLoss(&Record{LastFlush: 0x2000000}, res); l.Bytes != 0 {
 		t.Errorf("loss with an older flush = %d bytes, want 0", l.Bytes)
 	}
+	// The archive reading comes later in an observation than the flush: the newer counts.
+	if l := restoreLoss(&Record{LastFlush: 0x3000800, Archive: &data.ArchiveSeen{Current: 0x3001000}}, res); l.Bytes != 0x1000 {
+		t.Errorf("loss with a newer archive reading = %d bytes, want 4096", l.Bytes)
+	}
 	if l := restoreLoss(&Record{}, res); l.Bytes != -1 {
 		t.Errorf("loss with no position = %d bytes, want -1 (unknown)", l.Bytes)
 	}

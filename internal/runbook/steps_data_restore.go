@@ -114,16 +114,21 @@ func (env *Env) restoreInput(r *Record, st *data.SetStatus, capable bool) restor
 		Auto: r.Who == "auto", Force: r.Force, Answering: answering(st), Predicted: r.Archive, MaxAutoLoss: env.MaxAutoLoss}
 }
 
-// restoreLoss is a restore's RPO from positions: the old primary's last flush the
-// daemons saw against the end of the archive the restore replayed. It is a lower
-// bound: that flush is up to one observation old.
+// restoreLoss is a restore's RPO from positions: the old primary's newest position
+// the daemons saw (its last flush, or its position at the last archive reading, which
+// comes later in the same observation) against the end of the archive the restore
+// replayed. It is a lower bound: that position is up to one observation old.
 func restoreLoss(r *Record, res data.Restored) data.Loss {
-	if r.LastFlush == 0 {
+	last := r.LastFlush
+	if r.Archive != nil {
+		last = max(last, r.Archive.Current)
+	}
+	if last == 0 {
 		return data.Loss{From: res.End, Bytes: -1, Transactions: -1, Method: "unknown: restored from the archive; no primary position was known"}
 	}
-	l := data.EstimateLoss(r.LastFlush, res.End)
+	l := data.EstimateLoss(last, res.End)
 	l.Bytes = max(l.Bytes, 0)
-	l.Method = "at least: the old primary's last flush the daemons saw − the end of the archive the restore replayed"
+	l.Method = "at least: the old primary's newest position the daemons saw − the end of the archive the restore replayed"
 	return l
 }
 
