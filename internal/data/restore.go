@@ -16,6 +16,10 @@ type ArchiveRestorer interface {
 	// and a member whose server runs, or whose data directory holds a database the
 	// driver did not restore, is never touched.
 	RestoreLatest(ctx context.Context, site string) (Restored, error)
+	// RestoreInProgress says whether a restore of site's member was begun and not
+	// finished: its server, replaying the archive, answers as a stand-by then, and
+	// promoting it would end the replay early. Only RestoreLatest may finish it.
+	RestoreInProgress(site string) bool
 }
 
 // Restored is what a restore from the archive brought back.

@@ -81,6 +81,24 @@ func TestFailoverRestoresFromTheArchiveWhenNoMemberIsLeft(t *testing.T) {
 		}
 	})
 
+	t.Run("a restore begun by an earlier attempt: finished, never promoted early", func(t *testing.T) {
+		set := allLost()
+		// The restored server replays the archive: it answers as a stand-by.
+		set.Members[2].Reachable = true
+		set.InProgress = map[string]bool{"west": true}
+		rec, err := runbook.Launch(ctx, c, tok, runbook.Failover, "shop-resumed", "east", "west", "auto", false, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := env(set, true, v1alpha1.DataLossAsync)
+		if err := (&runbook.Engine{Client: c, Steps: e.Steps(), Budget: 20 * time.Second}).Run(ctx, tok, rec); err != nil {
+			t.Fatalf("failover: %v (calls %v)", err, set.Calls)
+		}
+		if !slices.Contains(set.Calls, "finish restore west-0") || slices.Contains(set.Calls, "promote west-0") {
+			t.Errorf("calls %v: want the restore finished and no promotion of the replaying server", set.Calls)
+		}
+	})
+
 	t.Run("synchronous: a person decides", func(t *testing.T) {
 		set := allLost()
 		rec, err := runbook.Launch(ctx, c, tok, runbook.Failover, "shop-sync", "east", "west", "auto", false, time.Now())

@@ -34,6 +34,8 @@ func TestDecideRestore(t *testing.T) {
 		{"lag above maxLagOnFailover", with(func(in *restoreInput) { in.MaxAutoLoss = &limit; in.Predicted = behind }), false, true},
 		{"lag never read, with maxLagOnFailover", with(func(in *restoreInput) { in.MaxAutoLoss = &limit; in.Predicted = nil }), false, true},
 		{"lag never read, no bound", with(func(in *restoreInput) { in.Predicted = nil }), true, false},
+		{"a restore begun earlier is finished though its server answers", with(func(in *restoreInput) { in.InProgress = true; in.Answering = []string{"west-0"} }), true, false},
+		{"a restore begun earlier is finished in any mode", with(func(in *restoreInput) { in.InProgress = true; in.Mode = v1alpha1.DataLossSynchronous }), true, false},
 		{"members answer and the policy refuses: waits", with(func(in *restoreInput) { in.Answering = []string{"west-0"}; in.Mode = v1alpha1.DataLossSynchronous }), false, false},
 	}
 	for _, c := range cases {

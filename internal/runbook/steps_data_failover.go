@@ -171,6 +171,9 @@ func promoteDo(env *Env, ctx context.Context, token coord.Token, r *Record) (str
 	if env.Data == nil {
 		return "no mirror set", nil
 	}
+	if env.restoreBegun(r) {
+		return env.restoreIfAllLost(ctx, r, ErrNoTarget)
+	}
 	m, err := env.targetMember(ctx, "promote", r)
 	if errors.Is(err, ErrNoTarget) {
 		return env.restoreIfAllLost(ctx, r, err)

@@ -29,6 +29,10 @@ type restoreInput struct {
 	Auto, Force bool
 	// Answering are the members of the set that answer, anywhere.
 	Answering []string
+	// InProgress says a restore at the target was begun (by an earlier attempt or
+	// leader) and not finished: it is finished whatever answers, since its server,
+	// replaying the archive, answers as a stand-by that must not be promoted early.
+	InProgress bool
 	// Predicted is the archiving last read before the fault (nil: never read), and
 	// MaxAutoLoss the set's maxLagOnFailover (nil: no bound).
 	Predicted   *data.ArchiveSeen
@@ -42,6 +46,8 @@ type restoreInput struct {
 // forced resume).
 func decideRestore(in restoreInput) (bool, string, error) {
 	switch {
+	case in.InProgress && in.Capable:
+		return true, "", nil
 	case !in.Allowed:
 		return false, "the set's policy does not allow a restore from the archive (spec.backup.restoreWhenNoMember)", nil
 	case !in.Capable:
@@ -110,8 +116,19 @@ func (env *Env) restoreIfAllLost(ctx context.Context, r *Record, noTarget error)
 }
 
 func (env *Env) restoreInput(r *Record, st *data.SetStatus, capable bool) restoreInput {
-	return restoreInput{Allowed: env.RestoreWhenNoMember, Capable: capable, Mode: env.LossMode,
+	in := restoreInput{Allowed: env.RestoreWhenNoMember, Capable: capable, Mode: env.LossMode,
 		Auto: r.Who == "auto", Force: r.Force, Answering: answering(st), Predicted: r.Archive, MaxAutoLoss: env.MaxAutoLoss}
+	if ar, ok := env.Data.(data.ArchiveRestorer); ok {
+		in.InProgress = ar.RestoreInProgress(r.To)
+	}
+	return in
+}
+
+// restoreBegun says whether a restore at the run's target is under way: the promote
+// step then finishes it rather than promote the server replaying the archive.
+func (env *Env) restoreBegun(r *Record) bool {
+	ar, ok := env.Data.(data.ArchiveRestorer)
+	return ok && ar.RestoreInProgress(r.To)
 }
 
 // restoreLoss is a restore's RPO from positions: the old primary's newest position

@@ -15,6 +15,15 @@ type ArchiveSet struct {
 	*Set
 	End  data.LSN
 	Lost map[string]bool
+	// InProgress names the sites whose restore was begun and not finished.
+	InProgress map[string]bool
+}
+
+// RestoreInProgress reports InProgress[site].
+func (a *ArchiveSet) RestoreInProgress(site string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.InProgress[site]
 }
 
 // RestoreLatest rebuilds the first member at site whose copy is lost from the archive:
@@ -29,6 +38,14 @@ func (a *ArchiveSet) RestoreLatest(ctx context.Context, site string) (data.Resto
 	for _, m := range s.Members {
 		if m.Site != site {
 			continue
+		}
+		if a.InProgress[site] && m.Reachable {
+			// The restored server replayed to the end: only its promotion is left.
+			s.Calls = append(s.Calls, "finish restore "+m.Name)
+			m.Primary, m.Flush, m.Replay = true, a.End, a.End
+			m.Timeline++
+			delete(a.InProgress, site)
+			return data.Restored{Member: m.Name, Timeline: int(m.Timeline), End: a.End, Resumed: true}, nil
 		}
 		if m.Reachable || !a.Lost[m.Name] {
 			return data.Restored{}, fmt.Errorf("restore %s: its copy is not lost", m.Name)

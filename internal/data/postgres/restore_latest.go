@@ -173,6 +173,17 @@ func (d *Driver) RestoreLatest(ctx context.Context, site string) (data.Restored,
 	return res, nil
 }
 
+// RestoreInProgress says whether site's member carries a restore's mark: begun by
+// RestoreLatest and not yet promoted.
+func (d *Driver) RestoreInProgress(site string) bool {
+	name, err := restoreMember(d.cfg.Set.Spec.Members, site)
+	if err != nil {
+		return false
+	}
+	m, _ := d.member(name)
+	return readMark(m) != ""
+}
+
 // restoreFiles writes m's data directory from the archive, to its end, between the
 // two marks.
 func (d *Driver) restoreFiles(ctx context.Context, m v1alpha1.Member) error {

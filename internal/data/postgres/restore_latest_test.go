@@ -82,6 +82,9 @@ func TestRestoreLatestForAFailover(t *testing.T) {
 	if err := writeMark(west0, markRestoring); err != nil {
 		t.Fatal(err)
 	}
+	if !l.drv.RestoreInProgress("west") {
+		t.Error("an interrupted restore is not reported in progress")
+	}
 	res, err := l.drv.RestoreLatest(ctx, "west")
 	if err != nil {
 		t.Fatalf("restore at west: %v", err)
@@ -93,7 +96,7 @@ func TestRestoreLatestForAFailover(t *testing.T) {
 		t.Fatalf("the restored primary has %v rows, want the 60 archived", got)
 	}
 	l.exec(ctx, "west-0", `insert into seq values (61)`)
-	if _, err := os.Stat(restoreMark(west0)); !os.IsNotExist(err) {
+	if _, err := os.Stat(restoreMark(west0)); !os.IsNotExist(err) || l.drv.RestoreInProgress("west") {
 		t.Errorf("the restore's mark is still there after the promotion: %v", err)
 	}
 	if _, err := l.drv.RestoreLatest(ctx, "west"); err == nil {
