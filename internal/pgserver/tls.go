@@ -67,22 +67,37 @@ func WriteTLS(dir string, files TLSFiles) error {
 // and a key beside it, as one shell string (pg_ctl runs the postmaster through
 // /bin/sh), or "" when it has not.
 func tlsOptions(dir string) (string, error) {
+	kv, err := TLSSettings(dir)
+	if err != nil || len(kv) == 0 {
+		return "", err
+	}
+	var b strings.Builder
+	for _, s := range kv {
+		k, v, _ := strings.Cut(s, "=")
+		b.WriteString(" -c " + k + "=" + shellQuote(v))
+	}
+	return b.String(), nil
+}
+
+// TLSSettings are the server settings (name=value) that turn TLS on when dir has a
+// certificate and a key beside it, or none when it has not. Given on the command line
+// (-c), they win over postgresql.conf and are never copied to another member by
+// pg_basebackup or pg_rewind. A postmaster run in the foreground (a member in a pod)
+// takes them as they are; Start quotes them for pg_ctl's shell.
+func TLSSettings(dir string) ([]string, error) {
 	td, err := filepath.Abs(TLSDir(dir))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	crt, key := filepath.Join(td, ServerCertFile), filepath.Join(td, ServerKeyFile)
 	for _, p := range []string{crt, key} {
 		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
-			return "", nil
+			return nil, nil
 		} else if err != nil {
-			return "", err
+			return nil, err
 		}
 	}
-	// Options given on the command line win over postgresql.conf and are never
-	// copied to another member by pg_basebackup or pg_rewind.
-	return fmt.Sprintf(" -c ssl=on -c ssl_cert_file=%s -c ssl_key_file=%s -c ssl_min_protocol_version=TLSv1.2",
-		shellQuote(crt), shellQuote(key)), nil
+	return []string{"ssl=on", "ssl_cert_file=" + crt, "ssl_key_file=" + key, "ssl_min_protocol_version=TLSv1.2"}, nil
 }
 
 // shellQuote makes s one word for /bin/sh.

@@ -19,32 +19,26 @@ import (
 // (each through the primary's address as seen from its own region, so a DR member
 // clones and streams through the cross-region link), application_name = member name,
 // and synchronous_standby_names naming the in-region failover member. Members already
-// initialized are only started, so Bootstrap is safe to run again. It returns when
-// every standby streams, or when ctx ends.
+// initialized are only started, so Bootstrap is safe to run again. A primary in a pod
+// (Config.Pods) made its own data directory; Bootstrap names it primary for the pods
+// and prepares it over SQL, and the pods of the other members clone it themselves
+// (PrepareInPod). It returns when every standby streams, or when ctx ends.
 func (d *Driver) Bootstrap(ctx context.Context) error {
 	primary, ok := d.configuredPrimary()
 	if !ok {
 		return fmt.Errorf("bootstrap %s: no member with role primary", d.cfg.Set.Name)
 	}
-	if primary.DataDir == "" {
-		return fmt.Errorf("bootstrap %s: primary %s: %w", d.cfg.Set.Name, primary.Name, data.ErrNotManaged)
-	}
-	if !initialized(primary.DataDir) {
-		d.log.Info("initdb", "member", primary.Name, "dir", primary.DataDir)
-		if err := pgserver.Init(ctx, primary.DataDir, pgserver.InitOptions{Superuser: d.user(), Password: d.cfg.Password, Access: d.access()}); err != nil {
+	switch {
+	case d.inPod(primary):
+		if err := d.bootstrapPodPrimary(ctx, primary); err != nil {
 			return fmt.Errorf("bootstrap %s: %w", primary.Name, err)
 		}
-	}
-	if err := d.StartMember(ctx, primary.Name); err != nil {
-		return fmt.Errorf("bootstrap: %w", err)
-	}
-	if err := d.preparePrimary(ctx, primary); err != nil {
-		return fmt.Errorf("bootstrap %s: %w", primary.Name, err)
-	}
-	// The stanza first: until it exists the primary's archive_command fails and its
-	// segments wait.
-	if err := d.createStanza(ctx, primary.Name); err != nil {
-		return fmt.Errorf("bootstrap %s: %w", primary.Name, err)
+	case primary.DataDir == "":
+		return fmt.Errorf("bootstrap %s: primary %s: %w", d.cfg.Set.Name, primary.Name, data.ErrNotManaged)
+	default:
+		if err := d.bootstrapLocalPrimary(ctx, primary); err != nil {
+			return err
+		}
 	}
 	for _, m := range d.cfg.Set.Spec.Members {
 		if m.Name == primary.Name || m.DataDir == "" {
@@ -63,6 +57,28 @@ func (d *Driver) Bootstrap(ctx context.Context) error {
 		return fmt.Errorf("bootstrap %s: %w", d.cfg.Set.Name, err)
 	}
 	return d.updateSync(ctx, primary.Name)
+}
+
+// bootstrapLocalPrimary makes and starts a primary hadron runs on this machine.
+func (d *Driver) bootstrapLocalPrimary(ctx context.Context, primary v1alpha1.Member) error {
+	if !initialized(primary.DataDir) {
+		d.log.Info("initdb", "member", primary.Name, "dir", primary.DataDir)
+		if err := pgserver.Init(ctx, primary.DataDir, pgserver.InitOptions{Superuser: d.user(), Password: d.cfg.Password, Access: d.access()}); err != nil {
+			return fmt.Errorf("bootstrap %s: %w", primary.Name, err)
+		}
+	}
+	if err := d.StartMember(ctx, primary.Name); err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if err := d.preparePrimary(ctx, primary); err != nil {
+		return fmt.Errorf("bootstrap %s: %w", primary.Name, err)
+	}
+	// The stanza first: until it exists the primary's archive_command fails and its
+	// segments wait.
+	if err := d.createStanza(ctx, primary.Name); err != nil {
+		return fmt.Errorf("bootstrap %s: %w", primary.Name, err)
+	}
+	return nil
 }
 
 // markerTable holds Verify's markers, in the postgres database of every member.
@@ -115,7 +131,7 @@ func (d *Driver) StartMember(ctx context.Context, name string) error {
 // access is every member's pg_hba.conf: only the replication role replicates, and
 // with TLS on nobody gets in without it.
 func (d *Driver) access() pgserver.Access {
-	return pgserver.Access{RequireTLS: d.cfg.TLS.on(), ReplicationUser: d.replUser()}
+	return pgserver.Access{RequireTLS: d.cfg.TLS.on(), ReplicationUser: d.replUser(), AllowCIDRs: d.cfg.AllowCIDRs}
 }
 
 // StopMember stops a local member's server.

@@ -48,6 +48,14 @@ type Config struct {
 	// Backup is the set's pgBackRest repository; nil runs the set without WAL
 	// archiving or backups (backup.go).
 	Backup *BackupConfig
+	// Pods runs the members that have no dataDir in pods, one StatefulSet each
+	// (pods.go): what must happen on their files (clone, rewind) is asked of the
+	// member's pod. nil: such members are run by someone else, and a rejoin that needs
+	// their files fails with data.ErrNotManaged.
+	Pods MemberPods
+	// AllowCIDRs are the client networks every member's pg_hba.conf lets in (default
+	// loopback only): members in pods are reached from their node's pod network.
+	AllowCIDRs []string
 }
 
 // Driver implements data.Driver, data.Switchover and data.LossCounter for PostgreSQL.

@@ -48,6 +48,14 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 	if o.upstreamAddr != "" {
 		old = d.memberAt(o.upstreamAddr, d.region(m))
 	}
+	// A member in a pod follows whoever hadron last named primary when it starts: the
+	// name changes before the promotion, so an old primary's pod that restarts from
+	// here on rewinds instead of starting as a second writer.
+	if d.inPod(m) {
+		if err := d.cfg.Pods.SetPrimary(ctx, member); err != nil {
+			return nil, fmt.Errorf("promote %s: %w", member, err)
+		}
+	}
 	final, err := d.detach(ctx, conn, member, append(g.raise(), setting{"synchronous_standby_names", d.promotedSync(member, old)})...)
 	if err != nil {
 		return nil, fmt.Errorf("promote %s: %w", member, err)

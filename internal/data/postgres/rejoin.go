@@ -68,10 +68,16 @@ func (d *Driver) rejoin(ctx context.Context, m v1alpha1.Member) error {
 		if err == nil {
 			return d.updateSync(ctx, primary.Name)
 		}
-		if m.DataDir == "" {
+		if m.DataDir == "" && !d.inPod(m) {
 			return fmt.Errorf("rejoin %s: %w", member, err)
 		}
 		d.log.Warn("repoint did not stream; rewinding", "member", member, "err", err)
+	}
+	if d.inPod(m) {
+		if err := d.rebuildPod(ctx, m, primary, ms.State == data.StateDiverged); err != nil {
+			return fmt.Errorf("rejoin %s: %w", member, err)
+		}
+		return d.updateSync(ctx, primary.Name)
 	}
 	if m.DataDir == "" {
 		return fmt.Errorf("rejoin %s: %w", member, data.ErrNotManaged)
@@ -189,21 +195,7 @@ func (d *Driver) rewindOrClone(ctx context.Context, m, primary v1alpha1.Member, 
 		return err
 	}
 	d.countDiscarded(ctx, m, primary)
-	if err := d.writePassfile(m.DataDir); err != nil {
-		return err
-	}
-	if err := d.installTLS(ctx, m, m.DataDir, false); err != nil {
-		return err
-	}
-	// pg_rewind reads the source as the replication role, which holds only the
-	// grants it needs (rewindGrants), not as the superuser.
-	src := d.conninfo(primary, d.region(m), d.replUser(), "", m.DataDir)
-	out, err := pgserver.Run(ctx, "pg_rewind", toolEnv(m.DataDir), "--target-pgdata", m.DataDir, "--source-server", src)
-	if err == nil && diverged && strings.Contains(string(out), "no rewind required") {
-		err = fmt.Errorf("pg_rewind found nothing to rewind, but the member replayed past the fork")
-	}
-	if err == nil {
-		d.log.Info("pg_rewind", "member", m.Name, "from", primary.Name, "output", lastLine(out))
+	if err := d.rewind(ctx, m, primary, diverged); err == nil {
 		if err := d.configureStandby(m, primary.Name); err != nil {
 			return err
 		}
@@ -233,9 +225,41 @@ func (d *Driver) rewindOrClone(ctx context.Context, m, primary v1alpha1.Member, 
 	return nil
 }
 
+// rewind runs pg_rewind on m's stopped data directory with primary as its source. A
+// member that replayed past the fork (diverged) and gets "no rewind required" is an
+// error: only a fresh clone helps it.
+func (d *Driver) rewind(ctx context.Context, m, primary v1alpha1.Member, diverged bool) error {
+	if err := d.writePassfile(m.DataDir); err != nil {
+		return err
+	}
+	if err := d.installTLS(ctx, m, m.DataDir, false); err != nil {
+		return err
+	}
+	// pg_rewind reads the source as the replication role, which holds only the
+	// grants it needs (rewindGrants), not as the superuser.
+	src := d.conninfo(primary, d.region(m), d.replUser(), "", m.DataDir)
+	out, err := pgserver.Run(ctx, "pg_rewind", toolEnv(m.DataDir), "--target-pgdata", m.DataDir, "--source-server", src)
+	if err != nil {
+		return err
+	}
+	if diverged && strings.Contains(string(out), "no rewind required") {
+		return fmt.Errorf("pg_rewind found nothing to rewind, but the member replayed past the fork")
+	}
+	d.log.Info("pg_rewind", "member", m.Name, "from", primary.Name, "output", lastLine(out))
+	return nil
+}
+
 // reclone replaces m's data directory with a fresh clone of primary, keeping the old
-// one until the clone succeeded.
+// one until the clone succeeded, and starts it.
 func (d *Driver) reclone(ctx context.Context, m, primary v1alpha1.Member) error {
+	if err := d.recloneDir(ctx, m, primary); err != nil {
+		return err
+	}
+	return d.StartMember(ctx, m.Name)
+}
+
+// recloneDir is reclone without the start (a member's pod starts its own server).
+func (d *Driver) recloneDir(ctx context.Context, m, primary v1alpha1.Member) error {
 	fresh := m
 	fresh.DataDir = m.DataDir + ".clone"
 	if err := os.RemoveAll(fresh.DataDir); err != nil {
@@ -256,7 +280,7 @@ func (d *Driver) reclone(ctx context.Context, m, primary v1alpha1.Member) error 
 		return errors.Join(err, os.Rename(old, m.DataDir))
 	}
 	os.RemoveAll(old)
-	return d.StartMember(ctx, m.Name)
+	return nil
 }
 
 // configureStandby writes the recovery settings of a stopped member.
