@@ -34,7 +34,7 @@ set and member names are checked against the fleet before the password is read.`
 	pf := cmd.PersistentFlags()
 	o.Flags(pf)
 	cli.Alias(pf, "fleet", "file")
-	cmd.AddCommand(statusCommand(o), verifyCommand(o), promoteCommand(o), rejoinCommand(o), bootstrapCommand(o), monitorCommand(o), releaseCommand(o))
+	cmd.AddCommand(statusCommand(o), verifyCommand(o), promoteCommand(o), rejoinCommand(o), bootstrapCommand(o), monitorCommand(o), releaseCommand(o), memberStartCommand(o))
 	return cmd
 }
 
