@@ -293,16 +293,22 @@ func tarFiles(files []File, generated []Generated) ([]byte, error) {
 // PostgresImage is PostgreSQL 15 as Debian packages it, for members in pods.
 const PostgresImage = "hadron.dev/lab/postgres:15"
 
+// HadronInImage is where PostgresImage holds the hadron binary.
+const HadronInImage = "/usr/local/bin/hadron"
+
 // PostgresUID is the postgres user of PostgresImage (PostgreSQL refuses to run as root).
 const PostgresUID = 999
 
-// PostgresSpec is an image of the files of Debian's postgresql-15 package as installed on
-// this host (its binaries, libraries and share directory), the libraries they link and a
-// shell for the entrypoint script; no registry, no second download.
-func PostgresSpec(ctx context.Context) (ImageSpec, error) {
-	out, err := exec.CommandContext(ctx, "dpkg", "-L", "postgresql-15").Output()
+// PostgresSpec is an image of the files of Debian's postgresql-15 and
+// postgresql-client-15 packages as installed on this host (the server's binaries,
+// pg_basebackup, libraries and share directory), the libraries they link, a shell for
+// the entrypoint script and, when hadron is not empty, that hadron binary as
+// /usr/local/bin/hadron (HadronInImage): a member's pod runs `hadron data
+// member-start` to ready its data directory. No registry, no second download.
+func PostgresSpec(ctx context.Context, hadron string) (ImageSpec, error) {
+	out, err := exec.CommandContext(ctx, "dpkg", "-L", "postgresql-15", "postgresql-client-15").Output()
 	if err != nil {
-		return ImageSpec{}, fmt.Errorf("postgres image: dpkg -L postgresql-15: %w", err)
+		return ImageSpec{}, fmt.Errorf("postgres image: dpkg -L postgresql-15 postgresql-client-15: %w", err)
 	}
 	var files []File
 	for _, p := range strings.Split(string(out), "\n") {
@@ -318,6 +324,9 @@ func PostgresSpec(ctx context.Context) (ImageSpec, error) {
 	}
 	for _, p := range []string{"/bin/sh", "/usr/share/zoneinfo/UTC", "/usr/share/zoneinfo/Etc/UTC"} {
 		files = append(files, File{Host: p, Image: p})
+	}
+	if hadron != "" {
+		files = append(files, File{Host: hadron, Image: HadronInImage})
 	}
 	uid := fmt.Sprint(PostgresUID)
 	return ImageSpec{

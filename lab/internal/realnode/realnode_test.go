@@ -181,7 +181,7 @@ func TestPostgresImage(t *testing.T) {
 	if _, err := os.Stat("/usr/lib/postgresql/15/bin/postgres"); err != nil {
 		t.Skip("postgresql-15 not installed")
 	}
-	spec, err := PostgresSpec(context.Background())
+	spec, err := PostgresSpec(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
 	}

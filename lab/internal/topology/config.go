@@ -38,6 +38,11 @@ type Config struct {
 	// is in the site's zone k mod len(zones); at most MaxRealNodes
 	// (docs/design/lab-real-nodes.md).
 	RealNodes int `json:"realNodes,omitempty"`
+	// MemberPods runs the first workload site's two members (primary and failover)
+	// as pods on its real nodes, a StatefulSet each with a local volume, instead of
+	// host processes (docs/design/lab-real-nodes.md). Needs realNodes >= 2 (one
+	// member per zone's node) and backups off (the image has no pgBackRest).
+	MemberPods bool `json:"memberPods,omitempty"`
 	// Backups runs the lab's object store (an S3 server in the witness's region,
 	// objects in memory) and gives the demo's mirror set spec.backup: WAL archived
 	// from the primary, scheduled base backups (default true with the demo).
@@ -230,6 +235,9 @@ func (c Config) Validate() error {
 	}
 	if c.RealNodes < 0 || c.RealNodes > MaxRealNodes {
 		errs = append(errs, fmt.Errorf("realNodes: %d is outside 0..%d", c.RealNodes, MaxRealNodes))
+	}
+	if c.MemberPods && (c.RealNodes < 2 || !c.DemoEnabled() || c.BackupsEnabled()) {
+		errs = append(errs, errors.New("memberPods: needs the demo, realNodes: 2 or more and backups: false"))
 	}
 	if c.Apps < 0 || c.Apps > MaxApps {
 		errs = append(errs, fmt.Errorf("apps: %d is outside 0..%d", c.Apps, MaxApps))

@@ -56,12 +56,18 @@ func MemberCert(dir, member string) (crt, key string) {
 
 // endpoint gives addr (owned by site s) with its address as seen from every other region.
 func (c Config) endpoint(s Site, addr string) v1alpha1.Endpoint {
+	return c.endpointIn(s, addr, addr)
+}
+
+// endpointIn is endpoint for a service outside the region's range (a member in a
+// pod, at the pod gateway) for which the links listen as if it were at in.
+func (c Config) endpointIn(s Site, addr, in string) v1alpha1.Endpoint {
 	e := v1alpha1.Endpoint{Address: addr}
 	for _, from := range c.Indexed() {
 		if from.Index == s.Index {
 			continue
 		}
-		if via, err := Via(from.Index, s.Index, addr); err == nil {
+		if via, err := Via(from.Index, s.Index, in); err == nil {
 			if e.FromRegions == nil {
 				e.FromRegions = map[string]string{}
 			}
@@ -144,9 +150,13 @@ func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Applicati
 			Site:    m.Site,
 			Zone:    m.Zone,
 			Role:    v1alpha1.MemberRole(m.Role),
-			Address: c.endpoint(s, m.Address),
+			Address: c.endpointIn(s, m.Address, m.at()),
 			DataDir: filepath.Join(p.PostgresDir, m.Name),
 		})
+		if m.Pod {
+			// Its data directory is on its pod's volume: the driver asks the pod.
+			set.Spec.Members[len(set.Spec.Members)-1].DataDir = ""
+		}
 	}
 	return sites, append([]v1alpha1.Application{app}, c.lightApps(active, standbys)...), []v1alpha1.MirrorSet{set}
 }

@@ -85,7 +85,7 @@ func (c Config) services(s Site) []service {
 		)
 		for _, m := range c.Members() {
 			if m.Site == s.Name {
-				out = append(out, service{name: "postgres-" + m.Name, addr: m.Address})
+				out = append(out, service{name: "postgres-" + m.Name, addr: m.Address, in: m.In})
 			}
 		}
 	}

@@ -1,5 +1,7 @@
 package topology
 
+import "fmt"
+
 // Member is a PostgreSQL member of the demo's mirror set.
 type Member struct {
 	Name    string
@@ -8,6 +10,19 @@ type Member struct {
 	Zone    string
 	Role    string // primary, failover, dr-async
 	Address string
+	// Pod: the member runs as a pod (a StatefulSet) on the site's real nodes, reached at
+	// the site's pod gateway (Address), which forwards to the pod's IP; In is the
+	// address in the region's 127 range that stands for it in the links' listeners.
+	Pod bool
+	In  string
+}
+
+// at is the address the links' listeners stand for.
+func (m Member) at() string {
+	if m.In != "" {
+		return m.In
+	}
+	return m.Address
 }
 
 // Members lays out the demo's mirror set, as issue 5 and seed 000 describe it: in the
@@ -25,10 +40,15 @@ func (c Config) Members() []Member {
 		}
 		if first {
 			first = false
-			out = append(out,
-				Member{Name: s.Name + "-0", Site: s.Name, Region: s.Region, Zone: zoneAt(s, 0), Role: "primary", Address: s.Postgres(0)},
-				Member{Name: s.Name + "-1", Site: s.Name, Region: s.Region, Zone: zoneAt(s, 1), Role: "failover", Address: s.Postgres(1)},
-			)
+			for k, role := range []string{"primary", "failover"} {
+				m := Member{Name: fmt.Sprintf("%s-%d", s.Name, k), Site: s.Name, Region: s.Region, Zone: zoneAt(s, k), Role: role, Address: s.Postgres(k)}
+				if c.MemberPods {
+					// Member k is the k-th of the set: the gateway's port k is its.
+					m.Pod, m.In = true, m.Address
+					m.Address = hostPort(s.PodGateway(), PodMemberPort(len(out)))
+				}
+				out = append(out, m)
+			}
 			continue
 		}
 		out = append(out, Member{Name: s.Name + "-0", Site: s.Name, Region: s.Region, Zone: zoneAt(s, 0), Role: "dr-async", Address: s.Postgres(0)})

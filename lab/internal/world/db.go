@@ -37,6 +37,8 @@ type databases struct {
 	set v1alpha1.MirrorSet
 
 	drv *postgres.Driver
+	// pods runs the members that live in pods (lab.yaml memberPods); nil without.
+	pods *memberPods
 
 	mu      sync.Mutex
 	stopped map[string]bool // members stopped by a site fault
@@ -136,7 +138,7 @@ func (d *databases) bootstrap(ctx context.Context) error {
 		fresh = false
 	} else {
 		for _, m := range d.set.Spec.Members {
-			if initialized(m.DataDir) {
+			if m.DataDir != "" && initialized(m.DataDir) {
 				d.log.Warn("mirror set bootstrap did not finish last time: creating it again", "member", m.Name)
 				if err := os.RemoveAll(m.DataDir); err != nil {
 					return fmt.Errorf("mirror set %s: %w", d.set.Name, err)
@@ -162,7 +164,11 @@ func (d *databases) bootstrap(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("mirror set %s: %w", d.set.Name, err)
 	}
-	drv, err := postgres.New(postgres.Config{Set: &d.set, Regions: regions, Password: pw, Logger: d.log, TLS: tls, Backup: backup})
+	cfg := postgres.Config{Set: &d.set, Regions: regions, Password: pw, Logger: d.log, TLS: tls, Backup: backup}
+	if d.pods != nil {
+		cfg.Pods = d.pods
+	}
+	drv, err := postgres.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -181,6 +187,9 @@ func (d *databases) bootstrap(ctx context.Context) error {
 		return nil
 	}
 	for _, m := range d.set.Spec.Members {
+		if m.DataDir == "" {
+			continue // a pod: its StatefulSet starts it, its start step decides how
+		}
 		if err := drv.Resume(ctx, m.Name); err != nil {
 			return fmt.Errorf("start member %s: %w", m.Name, err)
 		}
@@ -230,7 +239,7 @@ func (d *databases) env() []string {
 // stopSite stops the members of a site as a crash would (immediate shutdown).
 func (d *databases) stopSite(ctx context.Context, site string) {
 	for _, m := range d.set.Spec.Members {
-		if m.Site != site {
+		if m.Site != site || m.DataDir == "" {
 			continue
 		}
 		if err := pgserver.Stop(ctx, m.DataDir, pgserver.StopImmediate); err != nil {
@@ -247,7 +256,7 @@ func (d *databases) stopSite(ctx context.Context, site string) {
 func (d *databases) stopZone(ctx context.Context, zone string) []string {
 	var out []string
 	for _, m := range d.set.Spec.Members {
-		if m.Zone != zone {
+		if m.Zone != zone || m.DataDir == "" {
 			continue
 		}
 		if err := pgserver.Stop(ctx, m.DataDir, pgserver.StopImmediate); err != nil {
@@ -283,7 +292,7 @@ func (d *databases) startSite(ctx context.Context, site string) error {
 func (d *databases) startWhere(ctx context.Context, chosen func(v1alpha1.Member) bool) error {
 	var errs []error
 	for _, m := range d.set.Spec.Members {
-		if !chosen(m) {
+		if !chosen(m) || m.DataDir == "" {
 			continue
 		}
 		if err := d.drv.Resume(ctx, m.Name); err != nil {
@@ -300,7 +309,12 @@ func (d *databases) startWhere(ctx context.Context, chosen func(v1alpha1.Member)
 func (d *databases) status() []MemberStatus {
 	var out []MemberStatus
 	for _, m := range d.set.Spec.Members {
-		_, running := pgserver.Running(m.DataDir)
+		running := false
+		if m.DataDir != "" {
+			_, running = pgserver.Running(m.DataDir)
+		} else if d.pods != nil {
+			running = d.pods.running(context.Background(), m.Name)
+		}
 		out = append(out, MemberStatus{Name: m.Name, Site: m.Site, Zone: m.Zone, Role: string(m.Role), Address: m.Address.Address, Running: running})
 	}
 	return out

@@ -41,7 +41,11 @@ type podGateway struct {
 	cs  map[net.Conn]bool
 }
 
-func startPodGateway(s topology.Site, targets []string, log *slog.Logger) (*podGateway, error) {
+// target is where a gateway's listener forwards to, asked at every connection: a
+// member in a pod has a new address with every pod.
+type target func(ctx context.Context) (string, error)
+
+func startPodGateway(s topology.Site, targets []target, log *slog.Logger) (*podGateway, error) {
 	g := &podGateway{log: log.With("site", s.Name), cs: map[net.Conn]bool{}}
 	for k, target := range targets {
 		addr := net.JoinHostPort(s.PodGateway(), strconv.Itoa(topology.PodMemberPort(k)))
@@ -57,7 +61,7 @@ func startPodGateway(s topology.Site, targets []string, log *slog.Logger) (*podG
 	return g, nil
 }
 
-func (g *podGateway) serve(ln net.Listener, target string) {
+func (g *podGateway) serve(ln net.Listener, target target) {
 	defer g.wg.Done()
 	for {
 		c, err := ln.Accept()
@@ -78,11 +82,16 @@ func (g *podGateway) track(c net.Conn, on bool) {
 	}
 }
 
-func (g *podGateway) forward(c net.Conn, target string) {
+func (g *podGateway) forward(c net.Conn, target target) {
 	defer c.Close()
-	up, err := net.DialTimeout("tcp", target, 3*time.Second)
+	addr, err := target(context.Background())
 	if err != nil {
-		g.log.Debug("pod gateway: dial", "target", target, "err", err)
+		g.log.Debug("pod gateway: target", "err", err)
+		return
+	}
+	up, err := net.DialTimeout("tcp", addr, 3*time.Second)
+	if err != nil {
+		g.log.Debug("pod gateway: dial", "target", addr, "err", err)
 		return
 	}
 	defer up.Close()
@@ -134,11 +143,29 @@ func (d *databases) podDSN(s topology.Site) string {
 	return u.String()
 }
 
-// memberTargets are the addresses site s's host processes dial for each member.
-func (d *databases) memberTargets(s topology.Site) []string {
-	var out []string
+// memberTargets are the addresses site s's host processes dial for each member; for
+// a member in one of s's own pods (whose address is this very gateway) the pod's IP.
+func (d *databases) memberTargets(s topology.Site) []target {
+	pods := map[string]bool{}
+	for _, m := range d.cfg.Members() {
+		if m.Pod && m.Site == s.Name {
+			pods[m.Name] = true
+		}
+	}
+	var out []target
 	for _, m := range d.set.Spec.Members {
-		out = append(out, m.Address.From(s.Region))
+		if pods[m.Name] {
+			name := m.Name
+			out = append(out, func(ctx context.Context) (string, error) {
+				if d.pods == nil {
+					return "", fmt.Errorf("member %s: its pods are not started", name)
+				}
+				return d.pods.podAddr(ctx, name)
+			})
+			continue
+		}
+		addr := m.Address.From(s.Region)
+		out = append(out, func(context.Context) (string, error) { return addr, nil })
 	}
 	return out
 }
@@ -168,13 +195,13 @@ func applyPodConfig(ctx context.Context, c kubernetes.Interface, ns string, cm *
 	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("namespace %s: %w", ns, err)
 	}
-	if _, err := c.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		if !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("configmap %s/%s: %w", ns, cm.Name, err)
+	if cm != nil {
+		if err := applyConfigMap(ctx, c, ns, cm); err != nil {
+			return err
 		}
-		if _, err := c.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
-			return fmt.Errorf("configmap %s/%s: %w", ns, cm.Name, err)
-		}
+	}
+	if sec == nil {
+		return nil
 	}
 	if _, err := c.CoreV1().Secrets(ns).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
 		if !apierrors.IsAlreadyExists(err) {
@@ -193,15 +220,39 @@ func (w *World) startPods(ctx context.Context, s *site) error {
 	if w.cfg.RealNodes == 0 || w.db == nil {
 		return nil
 	}
+	if err := w.startPodGateway(s); err != nil {
+		return err
+	}
+	if err := w.writePodConfig(ctx, s); err != nil {
+		s.podGW.close()
+		s.podGW = nil
+		return err
+	}
+	return nil
+}
+
+// startPodGateway starts site s's gateway unless it runs (members in pods need it
+// before the mirror set's bootstrap: it is their address).
+func (w *World) startPodGateway(s *site) error {
+	if s.podGW != nil {
+		return nil
+	}
 	g, err := startPodGateway(s.top, w.db.memberTargets(s.top), w.log.With("component", "pod-gateway"))
 	if err != nil {
 		return err
 	}
 	s.podGW = g
-	if err := w.writePodConfig(ctx, s); err != nil {
-		g.close()
-		s.podGW = nil
-		return err
+	return nil
+}
+
+func applyConfigMap(ctx context.Context, c kubernetes.Interface, ns string, cm *corev1.ConfigMap) error {
+	if _, err := c.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		if !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("configmap %s/%s: %w", ns, cm.Name, err)
+		}
+		if _, err := c.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("configmap %s/%s: %w", ns, cm.Name, err)
+		}
 	}
 	return nil
 }

@@ -64,7 +64,14 @@ func (w *World) imageTarballs() (map[string]string, error) {
 		{Ref: realnode.PauseImage, Files: []realnode.File{{Host: pause, Image: "/pause"}}, Entrypoint: []string{"/pause"}, User: "65535"},
 		{Ref: realnode.DemoImage, Files: []realnode.File{{Host: demo, Image: "/usr/local/bin/hadron-demo"}}, Entrypoint: []string{"/usr/local/bin/hadron-demo"}},
 	}
-	if pg, err := realnode.PostgresSpec(context.Background()); err == nil {
+	// hadron goes into the PostgreSQL image for the members in pods (memberPods).
+	hadron := ""
+	if w.cfg.MemberPods {
+		if hadron, err = exec.LookPath(w.opts.HadronBinary); err != nil {
+			return nil, fmt.Errorf("real nodes: hadron binary for the members' pods: %w", err)
+		}
+	}
+	if pg, err := realnode.PostgresSpec(context.Background(), hadron); err == nil {
 		specs = append(specs, pg)
 	} else {
 		w.log.Warn("real nodes: no PostgreSQL image", "err", err)

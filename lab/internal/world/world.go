@@ -191,6 +191,21 @@ func (w *World) start(ctx context.Context) error {
 	}
 	if w.cfg.DemoEnabled() {
 		w.db = newDatabases(w.cfg, d, w.log.With("component", "postgres"))
+		if w.cfg.MemberPods {
+			// The gateways are the members' addresses, and the pods make their own
+			// data directories: both before the bootstrap, which waits for them.
+			for _, s := range w.cfg.Indexed() {
+				if s.Workload() {
+					if err := w.startPodGateway(w.sites[s.Name]); err != nil {
+						return err
+					}
+				}
+			}
+			if err := w.startMemberPods(ctx); err != nil {
+				return err
+			}
+			w.event("members in pods: StatefulSets %s in %s", topology.DemoMirrorSet+"-*", topology.DemoNamespace)
+		}
 		w.event("bootstrapping mirror set %s (%d members)", topology.DemoMirrorSet, len(w.cfg.Members()))
 		if err := w.db.bootstrap(ctx); err != nil {
 			return err

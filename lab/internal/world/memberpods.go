@@ -1,0 +1,273 @@
+package world
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+
+	"hadron.dev/hadron/internal/data/postgres"
+	"hadron.dev/hadron/internal/pki"
+	"hadron.dev/hadron/lab/internal/realnode"
+	"hadron.dev/hadron/lab/internal/topology"
+)
+
+// MemberPodsConfig is the ConfigMap, in the demo's namespace of the members' site,
+// that hadron writes for the members in pods: the fleet file ("fleet.yaml"), the
+// member it named primary ("primary") and rebuild requests ("rebuild.<member>"). Each
+// pod reads it at its start (`hadron data member-start`).
+const MemberPodsConfig = "shop-db-members"
+
+// memberPodPort is the port of PostgreSQL inside a member's pod.
+const memberPodPort = 5432
+
+// memberPodsCIDR is the pod network of every site: the members' pg_hba.conf lets it in
+// (the gateway's forwarders reach a pod from the bridge's address).
+const memberPodsCIDR = "10.244.0.0/16"
+
+// memberPods runs the mirror set's members that live in pods (lab.yaml memberPods),
+// one StatefulSet of one replica each with a local volume, and is the driver's
+// postgres.MemberPods: it writes what the driver decided into the ConfigMap and
+// restarts a pod by deleting it.
+type memberPods struct {
+	client kubernetes.Interface
+	ns     string
+	log    *slog.Logger
+}
+
+var _ postgres.MemberPods = (*memberPods)(nil)
+
+// MemberStatefulSet is the StatefulSet of member; its one pod is MemberPod(member).
+func MemberStatefulSet(member string) string { return topology.DemoMirrorSet + "-" + member }
+
+// MemberPod is the pod of member's StatefulSet.
+func MemberPod(member string) string { return MemberStatefulSet(member) + "-0" }
+
+// SetPrimary records primary for the pods' next starts.
+func (p *memberPods) SetPrimary(ctx context.Context, primary string) error {
+	return p.setConfig(ctx, map[string]string{"primary": primary})
+}
+
+// Rebuild records the request and deletes member's pod: its StatefulSet starts a new
+// one on the same node (the local volume's), whose start step carries the request out.
+func (p *memberPods) Rebuild(ctx context.Context, member, primary string, fresh bool) error {
+	req := postgres.RebuildRequest(primary, fresh, time.Now().UTC().Format(time.RFC3339Nano))
+	if err := p.setConfig(ctx, map[string]string{"primary": primary, "rebuild." + member: req}); err != nil {
+		return err
+	}
+	p.log.Info("restarting a member's pod to rebuild it", "member", member, "request", req)
+	err := p.client.CoreV1().Pods(p.ns).Delete(ctx, MemberPod(member), metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete pod %s: %w", MemberPod(member), err)
+	}
+	return nil
+}
+
+func (p *memberPods) setConfig(ctx context.Context, kv map[string]string) error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cm, err := p.client.CoreV1().ConfigMaps(p.ns).Get(ctx, MemberPodsConfig, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if cm.Data == nil {
+			cm.Data = map[string]string{}
+		}
+		for k, v := range kv {
+			cm.Data[k] = v
+		}
+		_, err = p.client.CoreV1().ConfigMaps(p.ns).Update(ctx, cm, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("configmap %s/%s: %w", p.ns, MemberPodsConfig, err)
+	}
+	return nil
+}
+
+// podAddr is where member's pod serves PostgreSQL now (its IP changes with every pod).
+func (p *memberPods) podAddr(ctx context.Context, member string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	pod, err := p.client.CoreV1().Pods(p.ns).Get(ctx, MemberPod(member), metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	if pod.Status.PodIP == "" || pod.DeletionTimestamp != nil {
+		return "", fmt.Errorf("pod %s has no address", pod.Name)
+	}
+	return net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(memberPodPort)), nil
+}
+
+// running says whether member's pod is ready.
+func (p *memberPods) running(ctx context.Context, member string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	pod, err := p.client.CoreV1().Pods(p.ns).Get(ctx, MemberPod(member), metav1.GetOptions{})
+	if err != nil {
+		return false
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// startMemberPods writes the members' ConfigMap (naming the configured primary unless
+// a primary is named already), their Secrets (the password, the lab's CA, each
+// member's certificate) and their StatefulSets into the members' site.
+func (w *World) startMemberPods(ctx context.Context) error {
+	var s *site
+	var members []topology.Member
+	for _, m := range w.cfg.Members() {
+		if m.Pod {
+			s = w.sites[m.Site]
+			members = append(members, m)
+		}
+	}
+	if s == nil {
+		return nil
+	}
+	mp := &memberPods{client: s.client, ns: topology.DemoNamespace, log: w.log.With("component", "member-pods")}
+	if err := w.db.issueCertificates(); err != nil {
+		return err
+	}
+	pw, err := w.db.password()
+	if err != nil {
+		return err
+	}
+	fleetYAML, err := w.cfg.FleetYAML(w.paths())
+	if err != nil {
+		return err
+	}
+	ca, err := os.ReadFile(filepath.Join(w.opts.Dir.CA(), pki.CACert))
+	if err != nil {
+		return fmt.Errorf("member pods: %w", err)
+	}
+	ns := topology.DemoNamespace
+	labels := map[string]string{"app.kubernetes.io/managed-by": "hadron-lab"}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: MemberPodsConfig, Namespace: ns, Labels: labels},
+		Data: map[string]string{"fleet.yaml": string(fleetYAML)}}
+	for _, m := range members {
+		if m.Role == "primary" {
+			cm.Data["primary"] = m.Name
+		}
+	}
+	if err := applyPodConfig(ctx, s.client, ns, nil, nil); err != nil {
+		return err
+	}
+	if old, err := s.client.CoreV1().ConfigMaps(ns).Get(ctx, MemberPodsConfig, metav1.GetOptions{}); err == nil {
+		// A lab started again keeps what hadron decided since.
+		for k, v := range old.Data {
+			if k != "fleet.yaml" {
+				cm.Data[k] = v
+			}
+		}
+	}
+	for _, m := range members {
+		crt, key := topology.MemberCert(w.opts.Dir.PostgresCerts(), m.Name)
+		cb, err := os.ReadFile(crt)
+		if err != nil {
+			return fmt.Errorf("member pods: %w", err)
+		}
+		kb, err := os.ReadFile(key)
+		if err != nil {
+			return fmt.Errorf("member pods: %w", err)
+		}
+		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: MemberStatefulSet(m.Name), Namespace: ns, Labels: labels},
+			Data: map[string][]byte{"ca.crt": ca, "tls.crt": cb, "tls.key": kb, "password": []byte(pw)}}
+		if err := applyPodConfig(ctx, s.client, ns, nil, sec); err != nil {
+			return err
+		}
+	}
+	if err := applyPodConfig(ctx, s.client, ns, cm, nil); err != nil {
+		return err
+	}
+	for _, m := range members {
+		sts := memberStatefulSet(m)
+		if _, err := s.client.AppsV1().StatefulSets(ns).Create(ctx, sts, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("statefulset %s: %w", sts.Name, err)
+		}
+	}
+	w.db.pods = mp
+	return nil
+}
+
+// memberStatefulSet is member m's StatefulSet: one pod on the real node of m's zone,
+// its data on a local volume of that node, started by `hadron data member-start`.
+func memberStatefulSet(m topology.Member) *appsv1.StatefulSet {
+	one := int32(1)
+	uid := int64(realnode.PostgresUID)
+	nonRoot, noToken := true, false
+	grace := int64(10)
+	labels := map[string]string{"app.kubernetes.io/name": "shop-db", "app.kubernetes.io/part-of": topology.DemoApp, "hadron.dev/member": m.Name}
+	readable := int32(0o444) // no fsGroup on these volumes: the server's user reads them as "other"
+	return &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: MemberStatefulSet(m.Name), Namespace: topology.DemoNamespace, Labels: labels},
+		Spec: appsv1.StatefulSetSpec{
+			ServiceName: MemberStatefulSet(m.Name),
+			Replicas:    &one,
+			Selector:    &metav1.LabelSelector{MatchLabels: map[string]string{"hadron.dev/member": m.Name}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					NodeSelector:                  map[string]string{realnode.LabelKind: realnode.KindReal, corev1.LabelTopologyZone: m.Zone},
+					AutomountServiceAccountToken:  &noToken,
+					EnableServiceLinks:            new(bool),
+					TerminationGracePeriodSeconds: &grace,
+					SecurityContext:               &corev1.PodSecurityContext{RunAsNonRoot: &nonRoot, RunAsUser: &uid, RunAsGroup: &uid},
+					Containers: []corev1.Container{{
+						Name:            "postgres",
+						Image:           realnode.PostgresImage,
+						ImagePullPolicy: corev1.PullNever,
+						Command: []string{realnode.HadronInImage, "data", "member-start", topology.DemoMirrorSet, m.Name,
+							"--file", "/etc/hadron/instructions/fleet.yaml", "--password-file", "/etc/hadron/tls/password",
+							"--tls-dir", "/etc/hadron/tls", "--allow-cidr", memberPodsCIDR},
+						Ports: []corev1.ContainerPort{{Name: "pg", ContainerPort: memberPodPort}},
+						ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("pg")}},
+							PeriodSeconds: 1},
+						VolumeMounts: []corev1.VolumeMount{
+							{Name: "data", MountPath: "/var/lib/postgresql/data"},
+							{Name: "instructions", MountPath: "/etc/hadron/instructions", ReadOnly: true},
+							{Name: "tls", MountPath: "/etc/hadron/tls", ReadOnly: true},
+						},
+						Resources: corev1.ResourceRequirements{
+							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+							Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")},
+						},
+					}},
+					Volumes: []corev1.Volume{
+						{Name: "instructions", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+							LocalObjectReference: corev1.LocalObjectReference{Name: MemberPodsConfig}, DefaultMode: &readable}}},
+						{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+							SecretName: MemberStatefulSet(m.Name), DefaultMode: &readable}}},
+					},
+				},
+			},
+			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{
+				ObjectMeta: metav1.ObjectMeta{Name: "data"},
+				Spec: corev1.PersistentVolumeClaimSpec{
+					AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+					StorageClassName: strPtr(StorageClassLocal),
+					Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+				},
+			}},
+		},
+	}
+}
+
+func strPtr(s string) *string { return &s }
