@@ -1,0 +1,217 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"hadron.dev/hadron/internal/load"
+	"hadron.dev/hadron/lab/internal/world"
+)
+
+// memberPodsConfig is a lab whose east members (primary east-0, synchronous east-1)
+// run as pods on east's two real nodes, on regions 57-59 (pods in 10.244.57.0/24),
+// away from the other lab tests' regions. Without daemons: the lab's own monitor
+// (hadron's in-region monitor over the lab's driver) fails over. No backups: the
+// PostgreSQL image has no pgBackRest.
+const memberPodsConfig = `
+firstRegion: 57
+latency: 10ms
+daemons: false
+realNodes: 2
+memberPods: true
+backups: false
+sites:
+  - {name: east, region: us-east-1, zones: [us-east-1a, us-east-1b, us-east-1c], nodesPerZone: 1}
+  - {name: west, region: us-west-2, zones: [us-west-2a, us-west-2b, us-west-2c], nodesPerZone: 1}
+  - {name: witness, region: eu-central-1, role: witness}
+`
+
+const memberPodsEastLB = "127.0.57.10:8080"
+
+// TestMemberPods runs the demo's east members as PostgreSQL pods (a StatefulSet each,
+// a local volume, `hadron data member-start` readying the data directory) and checks
+// that the set bootstraps (west's DR member, a process, clones through the link), that
+// `hadron data status` shows the roles, and that deleting the primary's pod under a
+// write load fails over to east-1 with no acknowledged write lost, the old primary
+// coming back as east-1's stand-by. It logs the failover's times. Needs what
+// TestRealNodes needs; without it, it skips.
+func TestMemberPods(t *testing.T) {
+	if testing.Short() {
+		t.Skip("lab end-to-end test")
+	}
+	for _, bin := range []string{"containerd", "runc", "ctr", "nsenter", "unshare", "/usr/lib/cni/bridge"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("real nodes need %s (scripts/install-deps.sh): %v", bin, err)
+		}
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("real nodes need root (containers, bridges, cgroups)")
+	}
+	labBin := binary(t, "hadron-lab", "HADRON_LAB_BINARY")
+	l := &lab{t: t, bin: labBin, dir: filepath.Join(t.TempDir(), "lab")}
+	cfg := filepath.Join(t.TempDir(), "lab.yaml")
+	if err := os.WriteFile(cfg, []byte(memberPodsConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			l.dumpRealNodeLogs(80)
+		}
+		if out, err := l.run(3*time.Minute, "down"); err != nil {
+			t.Logf("cleanup down: %v\n%s", err, out)
+		}
+	})
+	start := time.Now()
+	out := l.must(15*time.Minute, "up", "--config", cfg)
+	t.Logf("lab with members in pods up in %s:\n%s", time.Since(start).Round(time.Second), out)
+	h := newHadronCLI(t, l.dir)
+	east := l.siteClient(t, "east")
+	ctx := context.Background()
+
+	t.Run("the set bootstraps with east's members in pods", func(t *testing.T) {
+		for member, node := range map[string]string{"east-0": "east-real-0", "east-1": "east-real-1"} {
+			p, err := east.CoreV1().Pods("shop").Get(ctx, world.MemberPod(member), metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("pod of %s: %v", member, err)
+			}
+			if p.Spec.NodeName != node {
+				t.Errorf("pod of %s on %q, want %s", member, p.Spec.NodeName, node)
+			}
+			t.Logf("%s: pod %s on %s at %s", member, p.Name, p.Spec.NodeName, p.Status.PodIP)
+		}
+		waitRoles(t, h, "east-0", map[string]string{"east-1": "east-0", "west-0": "east-0"})
+	})
+
+	t.Run("deleting the primary's pod under load fails over in-region, losing no acknowledged write", func(t *testing.T) {
+		var (
+			mu        sync.Mutex
+			acked     int
+			deleted   time.Time
+			lastOK    time.Time // last acknowledged write sent before the delete
+			firstBack time.Time // first acknowledged write sent after a failure
+			failed    int
+		)
+		lctx, stop := context.WithCancel(ctx)
+		defer stop()
+		type outcome struct {
+			res *load.Result
+			err error
+		}
+		done := make(chan outcome, 1)
+		go func() {
+			res, err := load.Run(lctx, load.Config{URL: "http://" + memberPodsEastLB, Rate: 20, Workers: 4, Duration: 10 * time.Minute,
+				Timeout: 2 * time.Second, OnAttempt: func(a load.Attempt) {
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case a.OK && (deleted.IsZero() || a.Sent.Before(deleted)):
+						acked++
+						if a.Sent.After(lastOK) {
+							lastOK = a.Sent
+						}
+					case a.OK:
+						acked++
+						if failed > 0 && firstBack.IsZero() {
+							firstBack = a.Done
+						}
+					case !deleted.IsZero():
+						failed++
+					}
+				}})
+			done <- outcome{res, err}
+		}()
+		eventually(t, time.Minute, "writes acknowledged before the fault", func() (bool, string) {
+			mu.Lock()
+			defer mu.Unlock()
+			return acked >= 20, fmt.Sprintf("%d acknowledged", acked)
+		})
+		mu.Lock()
+		deleted = time.Now()
+		mu.Unlock()
+		if err := east.CoreV1().Pods("shop").Delete(ctx, world.MemberPod("east-0"), metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var promoted time.Duration
+		eventually(t, 3*time.Minute, "east-1 primary", func() (bool, string) {
+			ss, err := h.dataStatus("shop-db")
+			if err != nil {
+				return false, err.Error()
+			}
+			if ss.Primary == "east-1" {
+				promoted = time.Since(deleted)
+				return true, ""
+			}
+			return false, fmt.Sprintf("primary %q", ss.Primary)
+		})
+		eventually(t, time.Minute, "writes acknowledged again", func() (bool, string) {
+			mu.Lock()
+			defer mu.Unlock()
+			return !firstBack.IsZero() || failed == 0, fmt.Sprintf("%d failed since the delete", failed)
+		})
+		waitRoles(t, h, "east-1", map[string]string{"east-0": "east-1", "west-0": "east-1"})
+		rejoined := time.Since(deleted)
+		// Writes after the old primary's return too.
+		time.Sleep(2 * time.Second)
+		stop()
+		o := <-done
+		if o.err != nil {
+			t.Fatalf("load: %v", o.err)
+		}
+		vctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		v, err := load.Verify(vctx, nil, o.res)
+		if err != nil {
+			t.Fatalf("verify: %v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if v.Acked == 0 {
+			t.Fatal("no write acknowledged: nothing was tested")
+		}
+		outage := "no write failed"
+		if !firstBack.IsZero() {
+			outage = fmt.Sprintf("writes failed for %s (last acknowledged write sent %s before the delete, first acknowledged again %s after it)",
+				firstBack.Sub(lastOK).Round(10*time.Millisecond), deleted.Sub(lastOK).Round(10*time.Millisecond), firstBack.Sub(deleted).Round(10*time.Millisecond))
+		}
+		t.Logf("in-region failover with members in pods: east-1 primary %s after the delete of east-0's pod; %s; east-0 back as east-1's stand-by %s after the delete",
+			promoted.Round(10*time.Millisecond), outage, rejoined.Round(100*time.Millisecond))
+		t.Logf("load: %d acknowledged, %d failed, %d present, %d unacknowledged but committed, lost %v", v.Acked, failed, v.Present, v.Unacknowledged, v.Lost)
+		if len(v.Lost) > 0 {
+			t.Errorf("%d acknowledged writes lost: %v", len(v.Lost), v.Lost)
+		}
+	})
+}
+
+// waitRoles waits until `hadron data status` names primary and every other member
+// streams from the upstream given.
+func waitRoles(t *testing.T, h *hadronCLI, primary string, upstream map[string]string) {
+	t.Helper()
+	var last string
+	eventually(t, 4*time.Minute, "hadron data status: "+primary+" primary, the others streaming from it", func() (bool, string) {
+		ss, err := h.dataStatus("shop-db")
+		if err != nil {
+			return false, err.Error()
+		}
+		var b strings.Builder
+		ok := ss.Primary == primary
+		fmt.Fprintf(&b, "primary %q;", ss.Primary)
+		for _, m := range ss.Members {
+			fmt.Fprintf(&b, " %s: %s upstream %q;", m.Member, m.State, m.Upstream)
+			if want, in := upstream[m.Member]; in && (m.State != "streaming" || m.Upstream != want) {
+				ok = false
+			}
+		}
+		last = b.String()
+		return ok, last
+	})
+	t.Logf("hadron data status: %s", last)
+}
