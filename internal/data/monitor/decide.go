@@ -73,6 +73,11 @@ type Config struct {
 	// StalledAfter is how many consecutive observations a reachable standby may have
 	// no WAL stream before it is rejoined (0: DefaultStalledAfter).
 	StalledAfter int
+	// Synchronous: the set wants an in-region synchronous member (its
+	// replication.synchronous). A stand-by that comes back streaming by itself — a
+	// member in a pod whose start step rewound it — is made synchronous again by a
+	// resync; a local member's rejoin does that itself.
+	Synchronous bool
 }
 
 // Decide returns the new memory and the actions for one observation st:
@@ -130,9 +135,13 @@ func Decide(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 	var acts []Action
 	next := Memory{Primary: p.Member, PrimaryFlush: p.FlushLSN, Timeline: p.Timeline, SystemID: p.SystemID, Region: p.Region}
 	syncDown := false
+	unlisted := "" // an in-region stand-by that streams from p but is not synchronous
 	for _, m := range st.Members {
 		if m.Member == p.Member {
 			continue
+		}
+		if !m.Sync && m.Reachable && m.State == data.StateStreaming && m.Region == p.Region && m.Upstream == p.Member && unlisted == "" {
+			unlisted = m.Member
 		}
 		switch {
 		case m.State == data.StateRejoining:
@@ -179,6 +188,8 @@ func Decide(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 	switch {
 	case syncDown:
 		acts = append(acts, Action{Kind: Resync, Member: p.Member, Reason: "synchronous member " + mem.Sync + " stopped streaming"})
+	case cfg.Synchronous && next.Sync == "" && unlisted != "":
+		acts = append(acts, Action{Kind: Resync, Member: p.Member, Reason: "in-region stand-by " + unlisted + " streams but no member is synchronous"})
 	case st.Promise != nil && st.Promise.Restorable:
 		acts = append(acts, Action{Kind: Resync, Member: p.Member, Reason: fmt.Sprintf("data-loss mode %s not in force and a DR member streams within it", st.Promise.Mode)})
 	}

@@ -201,7 +201,9 @@ func (d *databases) bootstrap(ctx context.Context) error {
 // when the primary dies its synchronous member is promoted, and members that come back
 // rejoin. A DR member in another region is never promoted by it.
 func (d *databases) monitor(ctx context.Context) {
-	m := &monitor.Monitor{Driver: d.drv, Interval: time.Second, Config: monitor.Config{FailAfter: 3}, Logger: d.log.With("component", "data-monitor")}
+	r := d.set.Spec.Replication
+	sync := r != nil && r.Synchronous != nil && *r.Synchronous
+	m := &monitor.Monitor{Driver: d.drv, Interval: time.Second, Config: monitor.Config{FailAfter: 3, Synchronous: sync}, Logger: d.log.With("component", "data-monitor")}
 	_ = m.Run(ctx)
 }
 

@@ -67,8 +67,12 @@ func (w *World) imageTarballs() (map[string]string, error) {
 	// hadron goes into the PostgreSQL image for the members in pods (memberPods).
 	hadron := ""
 	if w.cfg.MemberPods {
-		if hadron, err = exec.LookPath(w.opts.HadronBinary); err != nil {
-			return nil, fmt.Errorf("real nodes: hadron binary for the members' pods: %w", err)
+		// Beside hadron-lab first (make build puts them together), as for the pause binary.
+		hadron = filepath.Join(filepath.Dir(w.opts.LabBinary), "hadron")
+		if _, serr := os.Stat(hadron); serr != nil {
+			if hadron, err = exec.LookPath(w.opts.HadronBinary); err != nil {
+				return nil, fmt.Errorf("real nodes: hadron binary for the members' pods (neither beside %s nor on PATH): %w", w.opts.LabBinary, err)
+			}
 		}
 	}
 	if pg, err := realnode.PostgresSpec(context.Background(), hadron); err == nil {

@@ -143,6 +143,9 @@ func checkPorts(cfg topology.Config) error {
 		}
 	}
 	for _, m := range cfg.Members() {
+		if m.Pod {
+			continue // its address is the pod gateway's, on a bridge not made yet
+		}
 		ws = append(ws, want{m.Address, "PostgreSQL member " + m.Name})
 	}
 	if cfg.DaemonsEnabled() {
