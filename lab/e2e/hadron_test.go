@@ -183,6 +183,7 @@ type setStatus struct {
 		Primary   bool   `json:"primary"`
 		Reachable bool   `json:"reachable"`
 		Upstream  string `json:"upstream"`
+		Sync      bool   `json:"sync"`
 	} `json:"members"`
 }
 
