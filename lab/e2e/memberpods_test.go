@@ -192,7 +192,39 @@ func TestMemberPods(t *testing.T) {
 		if len(v.Lost) > 0 {
 			t.Errorf("%d acknowledged writes lost: %v", len(v.Lost), v.Lost)
 		}
+		l.logFailoverSteps(deleted)
 	})
+}
+
+// logFailoverSteps logs what the lab's monitor and the members' start steps did
+// since the fault: where the failover's time went.
+func (l *lab) logFailoverSteps(since time.Time) {
+	var lines []string
+	keep := func(line string) bool {
+		for _, w := range []string{"data-monitor", "member-pods", "promoted", "member pod start", "pg_rewind", "data directory ready", "synchronous standbys"} {
+			if strings.Contains(line, w) {
+				return true
+			}
+		}
+		return false
+	}
+	read := func(path string) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if keep(line) {
+				lines = append(lines, line)
+			}
+		}
+	}
+	read(world.Dir(l.dir).Log())
+	pods, _ := filepath.Glob(filepath.Join(world.Dir(l.dir).Site("east"), "nodes", "*", "pod-logs", "shop_shop-db-*", "postgres", "*.log"))
+	for _, p := range pods {
+		read(p)
+	}
+	l.t.Logf("failover steps since %s:\n%s", since.UTC().Format("15:04:05.000"), strings.Join(lines, "\n"))
 }
 
 // waitRoles waits until `hadron data status` names primary, every other member
