@@ -83,6 +83,8 @@ func grammar() map[string]grammarCase {
 		"data bootstrap": {args: []string{"data", "bootstrap", "shop-db", "--dry-run", "-f", example}, kind: "BootstrapPlan", code: 1,
 			bad: []string{"data", "bootstrap", "nosuchset", "-f", example}},
 		"data monitor": {args: []string{"data", "monitor", "shop-db", "-f", example}, bad: []string{"data", "monitor", "-f", example}},
+		"data member-start": {args: []string{"data", "member-start", "shop-db", "east-0", "-f", example},
+			bad: []string{"data", "member-start", "shop-db", "-f", example}},
 		"data release": {args: []string{"data", "release", "shop-db", "--dry-run", "-f", example}, kind: "ReleasePlan", code: 1,
 			bad: []string{"data", "release", "-f", example}},
 		"serve": {args: []string{"serve", "--site", "east", "-f", "{fleet}"}, bad: []string{"serve", "-f", example}},
