@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X hadron.dev/hadron/internal/cmd/root.Version=$(VERSION) -X hadron.dev/hadron/internal/cmd/root.Commit=$(COMMIT)
 
-.PHONY: all deps build hadron hadron-demo hadron-lab external-dns demo test test-unit fuzz test-lab lint bench-dns bench-drills bench-scale screenshots clean
+.PHONY: all deps build hadron hadron-demo hadron-lab external-dns crds demo test test-unit fuzz test-lab lint bench-dns bench-drills bench-scale screenshots clean
 
 all: build
 
@@ -34,13 +34,24 @@ EXTERNAL_DNS_VERSION ?= v0.19.0
 external-dns:
 	GOBIN=$(BIN) GOFLAGS=-mod=mod $(GO) install sigs.k8s.io/external-dns@$(EXTERNAL_DNS_VERSION)
 
+# controller-gen, at the version hack/tools/go.mod pins, for the custom resources.
+CONTROLLER_GEN := $(BIN)/controller-gen
+$(CONTROLLER_GEN): hack/tools/go.mod hack/tools/go.sum
+	cd hack/tools && $(GO) build -o $(CONTROLLER_GEN) sigs.k8s.io/controller-tools/cmd/controller-gen
+
+# The CRDs (config/crd) and DeepCopy methods, generated from api/v1alpha1's markers;
+# commit what it writes (make lint checks that they match).
+crds: $(CONTROLLER_GEN)
+	CONTROLLER_GEN=$(CONTROLLER_GEN) scripts/crds.sh
+
 demo: deps build
 	@scripts/demo.sh
 
-lint:
+lint: $(CONTROLLER_GEN)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
 	$(GO) vet ./...
 	cd lab && $(GO) vet ./...
+	CONTROLLER_GEN=$(CONTROLLER_GEN) scripts/crds.sh --check
 
 test-unit:
 	$(GO) test -count=1 -timeout 30m ./...

@@ -11,6 +11,12 @@ const KindDNSProvider = "DNSProvider"
 // DNSProvider is a zone in someone else's DNS service that the leader writes the
 // applications' names to, the way external-dns does: plan from the records there and
 // the current answers, ownership records beside every set, apply.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Cluster,categories=hadron
+// +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`
+// +kubebuilder:printcolumn:name="Zone",type=string,JSONPath=`.spec.zone`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type DNSProvider struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata"`
@@ -18,6 +24,8 @@ type DNSProvider struct {
 }
 
 // DNSProviderType is how hadron talks to the provider.
+//
+// +kubebuilder:validation:Enum=rfc2136;dnsendpoint
 type DNSProviderType string
 
 const (

@@ -1,7 +1,3 @@
-// Package v1alpha1 holds hadron's fleet objects: Site, Application and MirrorSet.
-//
-// They are Kubernetes-style objects (apiVersion, kind, metadata, spec, status) so that
-// the same types serve as YAML fleet files today and as CRDs later.
 package v1alpha1
 
 import (
@@ -41,13 +37,25 @@ func (e Endpoint) From(region string) string {
 }
 
 // Site is one Kubernetes cluster in one region, or a witness that only votes.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,categories=hadron
+// +kubebuilder:printcolumn:name="Region",type=string,JSONPath=`.spec.region`
+// +kubebuilder:printcolumn:name="Role",type=string,JSONPath=`.spec.role`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Site struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata"`
 	Spec              SiteSpec `json:"spec"`
+	// Status is written by hadron; a fleet file leaves it out.
+	Status *SiteStatus `json:"status,omitempty"`
 }
 
 // SiteRole says whether a site runs workloads or only votes.
+//
+// +kubebuilder:validation:Enum=workload;witness
 type SiteRole string
 
 const (
@@ -58,6 +66,7 @@ const (
 // SiteSpec describes where a site is and how to reach it.
 type SiteSpec struct {
 	// Region is the cloud region (for example us-east-1); failure domains across sites.
+	// +kubebuilder:validation:MinLength=1
 	Region string `json:"region"`
 	// Zones are the availability zones of the site's nodes.
 	Zones []string `json:"zones,omitempty"`
@@ -87,15 +96,28 @@ type DaemonSpec struct {
 }
 
 // Application is a set of Kubernetes objects with a DR policy.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=happ,categories=hadron
+// +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.policy.mode`
+// +kubebuilder:printcolumn:name="Active",type=string,JSONPath=`.status.activeSite`,description="The site serving now (spec.policy.activeSite until hadron reports)"
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Protected",type=string,JSONPath=`.status.conditions[?(@.type=="Protected")].status`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Application struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata"`
 	Spec              ApplicationSpec `json:"spec"`
+	// Status is written by hadron; a fleet file leaves it out.
+	Status *ApplicationStatus `json:"status,omitempty"`
 }
 
 // ApplicationSpec names the objects, the policy, the DNS names, the health check and
 // the data of an application.
 type ApplicationSpec struct {
+	// Namespace holds the application's objects on every site.
+	// +kubebuilder:validation:MinLength=1
 	Namespace string                `json:"namespace"`
 	Selector  *metav1.LabelSelector `json:"selector,omitempty"`
 	Policy    Policy                `json:"policy"`
@@ -138,15 +160,21 @@ type ReplicationRule struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	// JSONPatch is an RFC 6902 patch; MergePatch an RFC 7386 merge patch. Both may be
 	// given: the JSON patch is applied first.
-	JSONPatch  []JSONPatchOperation `json:"jsonPatch,omitempty"`
-	MergePatch json.RawMessage      `json:"mergePatch,omitempty"`
+	JSONPatch []JSONPatchOperation `json:"jsonPatch,omitempty"`
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	MergePatch json.RawMessage `json:"mergePatch,omitempty"`
 }
 
 // JSONPatchOperation is one RFC 6902 operation.
 type JSONPatchOperation struct {
-	Op    string          `json:"op"`
-	Path  string          `json:"path"`
-	From  string          `json:"from,omitempty"`
+	Op   string `json:"op"`
+	Path string `json:"path"`
+	From string `json:"from,omitempty"`
+	// Value is any JSON value: the schema leaves it open.
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:pruning:PreserveUnknownFields
 	Value json.RawMessage `json:"value,omitempty"`
 }
 
@@ -162,6 +190,8 @@ type ServiceExport struct {
 }
 
 // Mode is how sites share an application.
+//
+// +kubebuilder:validation:Enum=active-passive;active-active
 type Mode string
 
 const (
@@ -170,6 +200,8 @@ const (
 )
 
 // StandbyStyle is how much of the application runs on a stand-by site.
+//
+// +kubebuilder:validation:Enum=cold;pilot-light;warm
 type StandbyStyle string
 
 const (
@@ -183,7 +215,10 @@ const (
 
 // Policy is the DR policy of an application.
 type Policy struct {
-	Mode         Mode         `json:"mode"`
+	Mode Mode `json:"mode"`
+	// ActiveSite is the site that serves at first; hadron reports the one serving now
+	// in status.activeSite.
+	// +kubebuilder:validation:MinLength=1
 	ActiveSite   string       `json:"activeSite"`
 	StandbySites []string     `json:"standbySites,omitempty"`
 	Standby      StandbyStyle `json:"standby,omitempty"`
@@ -202,6 +237,8 @@ type Policy struct {
 }
 
 // DataLossMode is how the primary treats its members in other regions.
+//
+// +kubebuilder:validation:Enum=async;bounded;synchronous
 type DataLossMode string
 
 const (
@@ -261,10 +298,13 @@ type CapacityRef struct {
 	Kind       string `json:"kind"`
 	Namespace  string `json:"namespace"`
 	Name       string `json:"name"`
-	Replicas   int32  `json:"replicas"`
+	// +kubebuilder:validation:Minimum=1
+	Replicas int32 `json:"replicas"`
 }
 
 // Strategy is how the main DNS name picks sites.
+//
+// +kubebuilder:validation:Enum=failover;weighted;round-robin;geo
 type Strategy string
 
 const (
@@ -283,16 +323,21 @@ type DNS struct {
 	// SiteNames are per-site names; default <site>.<Name>.
 	SiteNames map[string]string `json:"siteNames,omitempty"`
 	// TTL in seconds of the answers (default 10).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3600
 	TTL      *int32           `json:"ttl,omitempty"`
 	Strategy Strategy         `json:"strategy,omitempty"`
 	Weights  map[string]int32 `json:"weights,omitempty"`
 	// VerifyQuorum is how many of the fleet's name servers (the daemons' spec.daemon.dns)
 	// must answer the new site for a runbook's verify step to pass; default a majority
 	// of them. A name server that answers another site fails the step whatever the count.
+	// +kubebuilder:validation:Minimum=1
 	VerifyQuorum *int32 `json:"verifyQuorum,omitempty"`
 }
 
 // ProbeType is the kind of health check.
+//
+// +kubebuilder:validation:Enum=http;https;tcp;dns
 type ProbeType string
 
 const (
@@ -315,7 +360,11 @@ type Health struct {
 	Interval  *metav1.Duration `json:"interval,omitempty"`
 	Timeout   *metav1.Duration `json:"timeout,omitempty"`
 	// Rise is how many passes mark a site up, Fall how many failures mark it down.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
 	Rise int32 `json:"rise,omitempty"`
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
 	Fall int32 `json:"fall,omitempty"`
 }
 
@@ -326,18 +375,32 @@ type DataRef struct {
 
 // MirrorSet is a replicated database: a primary, an in-region synchronous failover
 // member and asynchronous DR members in other regions (seed 000).
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=mset,categories=hadron
+// +kubebuilder:printcolumn:name="Engine",type=string,JSONPath=`.spec.engine`
+// +kubebuilder:printcolumn:name="Primary",type=string,JSONPath=`.status.primary`,description="The member hadron last saw as primary"
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type MirrorSet struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata"`
 	Spec              MirrorSetSpec `json:"spec"`
+	// Status is written by hadron; a fleet file leaves it out.
+	Status *MirrorSetStatus `json:"status,omitempty"`
 }
 
 // Engine is the database engine of a mirror set.
+//
+// +kubebuilder:validation:Enum=postgres
 type Engine string
 
 const EnginePostgres Engine = "postgres"
 
 // MemberRole is a member's role in a mirror set.
+//
+// +kubebuilder:validation:Enum=primary;failover;dr-async
 type MemberRole string
 
 const (
@@ -348,8 +411,10 @@ const (
 
 // MirrorSetSpec describes the members and how they replicate.
 type MirrorSetSpec struct {
-	Engine      Engine       `json:"engine"`
-	Database    string       `json:"database,omitempty"`
+	Engine   Engine `json:"engine"`
+	Database string `json:"database,omitempty"`
+	// Members are the set's instances: one primary and at least one other.
+	// +kubebuilder:validation:MinItems=2
 	Members     []Member     `json:"members"`
 	Credentials *Credentials `json:"credentials,omitempty"`
 	Replication *Replication `json:"replication,omitempty"`
@@ -459,7 +524,9 @@ type BackupRetention struct {
 
 // Member is one database instance.
 type Member struct {
-	Name string     `json:"name"`
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// +kubebuilder:validation:MinLength=1
 	Site string     `json:"site"`
 	Zone string     `json:"zone,omitempty"`
 	Role MemberRole `json:"role"`
@@ -500,6 +567,8 @@ type KubeSecretKeyRef struct {
 
 // TLSMode is libpq's sslmode for every connection hadron and the members make to a
 // member: hadron's own sessions, streaming replication, pg_basebackup and pg_rewind.
+//
+// +kubebuilder:validation:Enum=verify-full;verify-ca;require;disable
 type TLSMode string
 
 const (
