@@ -90,13 +90,27 @@ func (f *Fleet) DNSProvider(name string) *v1alpha1.DNSProvider {
 // it and applies the defaults. A fleet with problems returns *Errors listing all of
 // them; a path that cannot be read returns a wrapped I/O error.
 func Load(path string) (*Fleet, error) {
-	files, err := fleetFiles(path)
+	srcs, err := ReadSources(path)
 	if err != nil {
 		return nil, err
 	}
 	dir := path
 	if st, err := os.Stat(path); err == nil && !st.IsDir() {
 		dir = filepath.Dir(path)
+	}
+	f, err := Parse(srcs...)
+	if f != nil {
+		f.Dir = dir
+	}
+	return f, err
+}
+
+// ReadSources reads a fleet file, or every *.yaml and *.yml file of a directory, for
+// Parse or Check.
+func ReadSources(path string) ([]Source, error) {
+	files, err := fleetFiles(path)
+	if err != nil {
+		return nil, err
 	}
 	srcs := make([]Source, 0, len(files))
 	for _, name := range files {
@@ -106,17 +120,25 @@ func Load(path string) (*Fleet, error) {
 		}
 		srcs = append(srcs, Source{Name: name, Data: b})
 	}
-	f, err := Parse(srcs...)
-	if f != nil {
-		f.Dir = dir
-	}
-	return f, err
+	return srcs, nil
 }
 
 // Parse decodes, validates and defaults a fleet given as file contents; Name is what
 // messages call each file. On problems it returns the fleet as far as it was read
 // (without defaults) and *Errors.
 func Parse(srcs ...Source) (*Fleet, error) {
+	f, err := Check(srcs...)
+	if err != nil {
+		return f, err
+	}
+	ApplyDefaults(f)
+	return f, nil
+}
+
+// Check decodes and validates a fleet as Parse does but leaves the defaults out: the
+// objects say what their documents say, which is what a conversion (hadron fleet
+// export and import) must keep.
+func Check(srcs ...Source) (*Fleet, error) {
 	f := &Fleet{}
 	var structural Errors
 	for _, src := range srcs {
@@ -125,11 +147,7 @@ func Parse(srcs ...Source) (*Fleet, error) {
 	c := newChecker(f, structural.List)
 	c.run()
 	c.errs.List = append(structural.List, c.errs.List...)
-	if err := c.result(); err != nil {
-		return f, err
-	}
-	ApplyDefaults(f)
-	return f, nil
+	return f, c.result()
 }
 
 func fleetFiles(path string) ([]string, error) {

@@ -7,6 +7,7 @@ import (
 	checkcmd "hadron.dev/hadron/internal/cmd/check"
 	datacmd "hadron.dev/hadron/internal/cmd/data"
 	"hadron.dev/hadron/internal/cmd/dns"
+	"hadron.dev/hadron/internal/cmd/fleetcmd"
 	"hadron.dev/hadron/internal/cmd/lab"
 	pkicmd "hadron.dev/hadron/internal/cmd/pki"
 	plancmd "hadron.dev/hadron/internal/cmd/plan"
@@ -34,5 +35,6 @@ func init() {
 		runbookcmd.Switchover, runbookcmd.Failover, runbookcmd.Failback, runbookcmd.History, runbookcmd.Drill,
 		tokencmd.Command,
 		backupcmd.Command,
+		fleetcmd.Command,
 	)
 }

@@ -102,7 +102,10 @@ func grammar() map[string]grammarCase {
 		"backup list": {args: []string{"backup", "list", "shop-db", "-f", example}, kind: "BackupList", code: 1, bad: []string{"backup", "list", "-f", example}},
 		"backup restore": {args: []string{"backup", "restore", "shop-db", "--to-latest", "--at", "west", "-f", example}, kind: "BackupRestore", code: 1,
 			bad: []string{"backup", "restore", "shop-db", "--to-latest", "--to-time", "2026-12-06T21:00:00Z", "--at", "west", "-f", example}},
-		"lab": {}, // TestGrammar runs it apart: hadron-lab parses its own command line
+		// Their output is the manifests or fleet file itself: no -o.
+		"fleet export": {args: []string{"fleet", "export", "-f", "{fleet}"}, bad: []string{"fleet", "export", "extra"}},
+		"fleet import": {args: []string{"fleet", "import", "-f", "{fleet}"}, bad: []string{"fleet", "import"}},
+		"lab":          {}, // TestGrammar runs it apart: hadron-lab parses its own command line
 	}
 }
 
