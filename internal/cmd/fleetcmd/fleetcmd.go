@@ -14,8 +14,11 @@ import (
 	"hadron.dev/hadron/internal/manifests"
 )
 
-// ExitProblems is the exit status when the input has problems (as hadron validate).
-const ExitProblems = 1
+// Exit statuses, as hadron validate's: the input has problems, or cannot be read.
+const (
+	ExitProblems   = 1
+	ExitUnreadable = 2
+)
 
 // Command returns `hadron fleet`.
 func Command() *cobra.Command {
@@ -45,7 +48,7 @@ they are part of the spec — relative ones mean relative to wherever the reader
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			srcs, err := fleet.ReadSources(path)
 			if err != nil {
-				return err
+				return cli.Exit(ExitUnreadable, err)
 			}
 			return convert(cmd, srcs)
 		},
@@ -70,7 +73,7 @@ uid, resourceVersion, managedFields, kubectl's last-applied annotation) is left 
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			src, err := readInput(cmd.InOrStdin(), path)
 			if err != nil {
-				return err
+				return cli.Exit(ExitUnreadable, err)
 			}
 			return convert(cmd, []fleet.Source{src})
 		},

@@ -44,4 +44,7 @@ func TestExportImport(t *testing.T) {
 	if code != fleetcmd.ExitProblems || got != "" || !strings.Contains(errOut, `MirrorSet "shop-db": spec.engine`) {
 		t.Errorf("invalid import: exit %d, stdout %q, stderr %q", code, got, errOut)
 	}
+	if _, errOut, code := clitest.Run(t, hadron(), "fleet", "import", "-f", filepath.Join(t.TempDir(), "none.yaml")); code != fleetcmd.ExitUnreadable {
+		t.Errorf("import of a missing file: exit %d, want %d\n%s", code, fleetcmd.ExitUnreadable, errOut)
+	}
 }
