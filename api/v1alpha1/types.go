@@ -118,12 +118,17 @@ type Application struct {
 type ApplicationSpec struct {
 	// Namespace holds the application's objects on every site.
 	// +kubebuilder:validation:MinLength=1
-	Namespace string                `json:"namespace"`
-	Selector  *metav1.LabelSelector `json:"selector,omitempty"`
-	Policy    Policy                `json:"policy"`
-	DNS       *DNS                  `json:"dns,omitempty"`
-	Health    *Health               `json:"health,omitempty"`
-	Data      *DataRef              `json:"data,omitempty"`
+	Namespace string `json:"namespace"`
+	// Selector picks the application's objects in Namespace (default: all of them).
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+	// Policy says which site serves, how the others stand by and when to fail over.
+	Policy Policy `json:"policy"`
+	// DNS is the names hadron answers for the application.
+	DNS *DNS `json:"dns,omitempty"`
+	// Health is how observers decide whether a site serves the application.
+	Health *Health `json:"health,omitempty"`
+	// Data names the mirror set holding the application's database.
+	Data *DataRef `json:"data,omitempty"`
 	// Replication says how the application's objects are copied to stand-by sites.
 	Replication *ObjectReplication `json:"replication,omitempty"`
 }
@@ -215,13 +220,16 @@ const (
 
 // Policy is the DR policy of an application.
 type Policy struct {
+	// Mode is active-passive (one site serves) or active-active (every site serves).
 	Mode Mode `json:"mode"`
 	// ActiveSite is the site that serves at first; hadron reports the one serving now
 	// in status.activeSite.
 	// +kubebuilder:validation:MinLength=1
-	ActiveSite   string       `json:"activeSite"`
-	StandbySites []string     `json:"standbySites,omitempty"`
-	Standby      StandbyStyle `json:"standby,omitempty"`
+	ActiveSite string `json:"activeSite"`
+	// StandbySites are the workload sites that can take over.
+	StandbySites []string `json:"standbySites,omitempty"`
+	// Standby is how much runs on a stand-by site: cold, pilot-light or warm.
+	Standby StandbyStyle `json:"standby,omitempty"`
 	// RPO is the data loss the policy promises at most across a failover; "0s" needs a
 	// synchronous member. Empty means no promise.
 	RPO *metav1.Duration `json:"rpo,omitempty"`
@@ -411,7 +419,9 @@ const (
 
 // MirrorSetSpec describes the members and how they replicate.
 type MirrorSetSpec struct {
-	Engine   Engine `json:"engine"`
+	// Engine is the database engine; postgres is the only one.
+	Engine Engine `json:"engine"`
+	// Database is the database hadron connects to (default postgres).
 	Database string `json:"database,omitempty"`
 	// Members are the set's instances: one primary and at least one other.
 	// +kubebuilder:validation:MinItems=2
