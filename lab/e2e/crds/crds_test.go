@@ -148,7 +148,7 @@ func TestCustomResourcesOnARealAPIServer(t *testing.T) {
 
 	t.Run("kubectl explain", func(t *testing.T) {
 		out := must(t, nil, "explain", "applications.spec.policy")
-		for _, want := range []string{"activeSite", "mode", "dataLoss", "automaticFailover", "DR policy"} {
+		for _, want := range []string{"activeSite", "mode", "dataLoss", "automaticFailover", "which site serves"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("kubectl explain applications.spec.policy lacks %q:\n%s", want, out)
 			}
@@ -157,6 +157,25 @@ func TestCustomResourcesOnARealAPIServer(t *testing.T) {
 		if !strings.Contains(out, "lagBytes") || !strings.Contains(out, "role") {
 			t.Errorf("kubectl explain mirrorsets.status.members:\n%s", out)
 		}
+	})
+
+	t.Run("the example fleet is accepted", func(t *testing.T) {
+		// A valid fleet must never be refused by a CRD: the schema says no more than the
+		// fleet's rules. The documented example uses most fields (TLS, backups, DNS
+		// providers, replication rules); the server checks it without storing it.
+		srcs, err := fleet.ReadSources(filepath.Join("..", "..", "..", "examples", "fleet.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := manifests.Read(srcs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		example, err := manifests.Write(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		must(t, example, "apply", "--dry-run=server", "-f", "-")
 	})
 
 	t.Run("import what kubectl get prints", func(t *testing.T) {
