@@ -10,7 +10,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/cache"
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/objects"
@@ -20,6 +23,8 @@ import (
 var (
 	servicesGVR = schema.GroupVersionResource{Version: "v1", Resource: "services"}
 	slicesGVR   = schema.GroupVersionResource{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"}
+	serviceGVK  = schema.GroupVersionKind{Version: "v1", Kind: "Service"}
+	sliceGVK    = schema.GroupVersionKind{Group: "discovery.k8s.io", Version: "v1", Kind: "EndpointSlice"}
 )
 
 const callTimeout = 15 * time.Second
@@ -114,14 +119,73 @@ func Sync(ctx context.Context, app *v1alpha1.Application, members []Member, dryR
 	return all, errors.Join(errs...)
 }
 
-func listServices(ctx context.Context, c *site.Conn, ns string) ([]corev1.Service, error) {
+// Watch holds the site's shared informers of what Sync reads — Services and
+// EndpointSlices — in every member while it runs, so that Sync, every few seconds for
+// every application, reads their caches instead of listing from each API server
+// (three lists per site per application per round). The replicator already watches
+// Services; EndpointSlices are watched for discovery alone. release lets them go.
+func Watch(app *v1alpha1.Application, members []Member) (release func(), err error) {
+	var held []*site.Watch
+	release = func() {
+		for _, w := range held {
+			w.Release()
+		}
+	}
+	for _, m := range members {
+		for _, gvr := range []schema.GroupVersionResource{servicesGVR, slicesGVR} {
+			w, err := m.Conn.Watch(gvr, app.Spec.Namespace, false, cache.ResourceEventHandlerFuncs{})
+			if err != nil {
+				release()
+				return func() {}, fmt.Errorf("discovery %s: %w", app.Name, err)
+			}
+			held = append(held, w)
+		}
+	}
+	return release, nil
+}
+
+// list returns the namespace's objects of gvr from the site's shared cache when one
+// is in (copies: callers may change them), else from the API server.
+func list(ctx context.Context, c *site.Conn, gvr schema.GroupVersionResource, gvk schema.GroupVersionKind, ns string, keep func(*unstructured.Unstructured) bool) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	if objs, ok := c.Cached(gvr, ns, false, labels.Everything()); ok {
+		for _, o := range objs {
+			if keep(o) {
+				o = o.DeepCopy()
+				o.SetGroupVersionKind(gvk)
+				out = append(out, o)
+			}
+		}
+		return out, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	l, err := c.Kube.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+	l, err := c.Dynamic.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("site %s: list services: %w", c.Name, err)
+		return nil, fmt.Errorf("site %s: list %s: %w", c.Name, gvr.Resource, err)
 	}
-	return l.Items, nil
+	for i := range l.Items {
+		o := &l.Items[i]
+		if keep(o) {
+			o.SetGroupVersionKind(gvk)
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func listServices(ctx context.Context, c *site.Conn, ns string) ([]corev1.Service, error) {
+	objs, err := list(ctx, c, servicesGVR, serviceGVK, ns, func(*unstructured.Unstructured) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]corev1.Service, len(objs))
+	for i, o := range objs {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &out[i]); err != nil {
+			return nil, fmt.Errorf("site %s: service %s/%s: %w", c.Name, ns, o.GetName(), err)
+		}
+	}
+	return out, nil
 }
 
 // listImportCandidates returns the site's imported Services and EndpointSlices, and
@@ -135,23 +199,18 @@ func listImportCandidates(ctx context.Context, c *site.Conn, ns string, desired 
 	for _, k := range []struct {
 		gvr schema.GroupVersionResource
 		gvk schema.GroupVersionKind
-	}{
-		{servicesGVR, schema.GroupVersionKind{Version: "v1", Kind: "Service"}},
-		{slicesGVR, schema.GroupVersionKind{Group: "discovery.k8s.io", Version: "v1", Kind: "EndpointSlice"}},
-	} {
-		lctx, cancel := context.WithTimeout(ctx, callTimeout)
-		l, err := c.Dynamic.Resource(k.gvr).Namespace(ns).List(lctx, metav1.ListOptions{})
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("site %s: list %s: %w", c.Name, k.gvr.Resource, err)
-		}
-		for i := range l.Items {
-			o := &l.Items[i]
-			o.SetGroupVersionKind(k.gvk)
-			if o.GetAnnotations()[objects.AnnotationImportedFrom] != "" || names[objects.RefOf(o)] {
-				out = append(out, o)
+	}{{servicesGVR, serviceGVK}, {slicesGVR, sliceGVK}} {
+		objs, err := list(ctx, c, k.gvr, k.gvk, ns, func(o *unstructured.Unstructured) bool {
+			if o.GetAnnotations()[objects.AnnotationImportedFrom] != "" {
+				return true
 			}
+			// The kind from the resource: a listed item may not carry one yet.
+			return names[objects.Ref{Group: k.gvk.Group, Kind: k.gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}]
+		})
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, objs...)
 	}
 	return out, nil
 }

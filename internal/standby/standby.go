@@ -53,6 +53,11 @@ func Run(ctx context.Context, c Config) error {
 	}
 	members := discovery.Members(c.App, c.Sites, conns)
 	dlog := c.Log.With("component", "discovery")
+	release, err := discovery.Watch(c.App, members)
+	if err != nil {
+		return fmt.Errorf("stand-by %s: %w", c.App.Name, err)
+	}
+	defer release()
 	errc := make(chan error, 1)
 	go func() { errc <- r.Run(ctx) }()
 	t := time.NewTicker(c.DiscoveryEvery)

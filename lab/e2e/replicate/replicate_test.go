@@ -343,6 +343,67 @@ func TestReplicationEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("discovery reads the caches it watches and plans what a listing plans", func(t *testing.T) {
+		members := discovery.Members(app, w.fleet.Sites, w.conns)
+		release, err := discovery.Watch(app, members)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		eventually(t, 30*time.Second, "west's EndpointSlices cached", func() (bool, string) {
+			_, ok := west.Cached(gvrSlices, "shop", false, labels.Everything())
+			return ok, "not synced"
+		})
+		// The import the previous subtest removed comes back; the cache then holds it, so
+		// a dry run from the caches plans nothing to change, as one from a fresh listing.
+		if _, err := discovery.Sync(ctx, app, members, false, nil); err != nil {
+			t.Fatal(err)
+		}
+		var fresh []discovery.Member
+		for _, m := range members {
+			c, err := site.Connect(m.Site, w.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh = append(fresh, discovery.Member{Site: m.Site, Conn: c})
+		}
+		summary := func(cs []objects.Change) string {
+			var lines []string
+			for _, c := range cs {
+				lines = append(lines, fmt.Sprintf("%s %s %s", c.Site, c.Ref, c.Action))
+			}
+			sort.Strings(lines)
+			return strings.Join(lines, "\n")
+		}
+		eventually(t, 30*time.Second, "the cached plan equals the listed one, all in sync", func() (bool, string) {
+			cached, err := discovery.Sync(ctx, app, members, true, nil)
+			if err != nil {
+				return false, err.Error()
+			}
+			listed, err := discovery.Sync(ctx, app, fresh, true, nil)
+			if err != nil {
+				return false, err.Error()
+			}
+			a, b := summary(cached), summary(listed)
+			mutates := false
+			for _, c := range cached {
+				mutates = mutates || c.Mutates()
+			}
+			return a == b && len(cached) > 0 && !mutates, "cached:\n" + a + "\nlisted:\n" + b
+		})
+		// Gone again, for the command's subtest below to bring back.
+		noExport := *app
+		rep := *app.Spec.Replication
+		rep.Exports = nil
+		noExport.Spec.Replication = &rep
+		if _, err := discovery.Sync(ctx, &noExport, members, false, nil); err != nil {
+			t.Fatal(err)
+		}
+		if get(t, west, gvrServices, "db") != nil {
+			t.Error("import not removed after the export went (planned from the caches)")
+		}
+	})
+
 	t.Run("readiness flags the missing CRD, the registry and the certificate", func(t *testing.T) {
 		r, err := replicate.CheckReadiness(ctx, app, east, []*site.Conn{west}, time.Now(), nil)
 		if err != nil {
