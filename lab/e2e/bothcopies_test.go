@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,27 +21,8 @@ func TestBothCopiesLostLab(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lab end-to-end test")
 	}
-	l := &lab{t: t, bin: binary(t, "hadron-lab", "HADRON_LAB_BINARY"), dir: filepath.Join(t.TempDir(), "lab")}
-	cfg := filepath.Join(t.TempDir(), "lab.yaml")
-	if err := os.WriteFile(cfg, []byte(labYAML(53, "35ms")), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			l.dumpLogs(150)
-		}
-		if out, err := l.run(3*time.Minute, "down"); err != nil {
-			t.Logf("cleanup down: %v\n%s", err, out)
-		}
-	})
 	start := time.Now()
-	l.must(10*time.Minute, "up", "--config", cfg)
-	manifests, _ := filepath.Abs(filepath.Join("..", "..", "demo", "manifests"))
-	l.must(2*time.Minute, "apply", "--site", "east", "-f", manifests)
-	eventually(t, 3*time.Minute, "east serves the application", func() (bool, string) {
-		code, body, err := httpGet("127.0.53.10:8080", "/healthz")
-		return code == 200, fmt.Sprint(code, body, err)
-	})
+	l := startDemoLab(t, labYAML(53, "35ms"), "127.0.53.10:8080", 150)
 	t.Logf("lab up and the demo serving in %s", time.Since(start).Round(time.Second))
 	h := newHadronCLI(t, l.dir)
 

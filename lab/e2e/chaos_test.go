@@ -3,8 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,26 +32,7 @@ func TestChaos(t *testing.T) {
 	// Seed 7's first run found two bugs (a restarted daemon's name server answered
 	// from stale state; a rejoin cut off by a cancelled context left the former primary
 	// stopped, never retried): it is kept as the fixed seed, their regression run.
-	l := &lab{t: t, bin: binary(t, "hadron-lab", "HADRON_LAB_BINARY"), dir: filepath.Join(t.TempDir(), "lab")}
-	cfg := filepath.Join(t.TempDir(), "lab.yaml")
-	if err := os.WriteFile(cfg, []byte(chaosConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			l.dumpLogs(100)
-		}
-		if out, err := l.run(3*time.Minute, "down"); err != nil {
-			t.Logf("cleanup down: %v\n%s", err, out)
-		}
-	})
-	l.must(10*time.Minute, "up", "--config", cfg)
-	manifests, _ := filepath.Abs(filepath.Join("..", "..", "demo", "manifests"))
-	l.must(2*time.Minute, "apply", "--site", "east", "-f", manifests)
-	eventually(t, 3*time.Minute, "east serves the application", func() (bool, string) {
-		code, body, err := httpGet("127.0.29.10:8080", "/healthz")
-		return code == 200, fmt.Sprint(code, body, err)
-	})
+	l := startDemoLab(t, chaosConfig, "127.0.29.10:8080", 100)
 	// Each run waits for the fleet to be whole before its first fault.
 	for _, seed := range chaosSeeds {
 		out, err := l.run(20*time.Minute, "chaos", "--seed", fmt.Sprint(seed), "--duration", "3m", "-o", "json")

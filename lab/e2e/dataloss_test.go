@@ -42,29 +42,38 @@ func startDataLossLab(t *testing.T, dataLoss string) (*lab, *hadronCLI) {
 	if testing.Short() {
 		t.Skip("lab end-to-end test")
 	}
+	start := time.Now()
+	l := startDemoLab(t, dataLossConfig(dataLoss), "127.0.25.10:8080", 100)
+	t.Logf("lab up and the demo serving in %s", time.Since(start).Round(time.Second))
+	return l, newHadronCLI(t, l.dir)
+}
+
+// startDemoLab starts a lab of the given lab.yaml, applies the demo's manifests to
+// east and waits for east's load balancer (eastLB) to serve it. The lab goes down when
+// the test ends, its last dumpLines log lines printed first when the test failed.
+func startDemoLab(t *testing.T, labYAML, eastLB string, dumpLines int) *lab {
+	t.Helper()
 	l := &lab{t: t, bin: binary(t, "hadron-lab", "HADRON_LAB_BINARY"), dir: filepath.Join(t.TempDir(), "lab")}
 	cfg := filepath.Join(t.TempDir(), "lab.yaml")
-	if err := os.WriteFile(cfg, []byte(dataLossConfig(dataLoss)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(labYAML), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			l.dumpLogs(100)
+			l.dumpLogs(dumpLines)
 		}
 		if out, err := l.run(3*time.Minute, "down"); err != nil {
 			t.Logf("cleanup down: %v\n%s", err, out)
 		}
 	})
-	start := time.Now()
 	l.must(10*time.Minute, "up", "--config", cfg)
 	manifests, _ := filepath.Abs(filepath.Join("..", "..", "demo", "manifests"))
 	l.must(2*time.Minute, "apply", "--site", "east", "-f", manifests)
 	eventually(t, 3*time.Minute, "east serves the application", func() (bool, string) {
-		code, body, err := httpGet("127.0.25.10:8080", "/healthz")
+		code, body, err := httpGet(eastLB, "/healthz")
 		return code == 200, fmt.Sprint(code, body, err)
 	})
-	t.Logf("lab up and the demo serving in %s", time.Since(start).Round(time.Second))
-	return l, newHadronCLI(t, l.dir)
+	return l
 }
 
 // TestDataLossBoundedPartitionLab is the scenario through the daemons: east is
