@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +18,7 @@ import (
 
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/manifests"
-	"hadron.dev/hadron/lab/internal/controlplane"
+	"hadron.dev/hadron/lab/internal/controlplane/cptest"
 	"hadron.dev/hadron/lab/internal/controlplane/roles"
 	"hadron.dev/hadron/lab/internal/topology"
 )
@@ -226,35 +225,7 @@ func demoManifests(t *testing.T, dir string) []byte {
 // startSite runs one control plane until the test ends and returns its kubeconfig.
 func startSite(t *testing.T, dir string) string {
 	t.Helper()
-	logFile, err := os.Create(filepath.Join(dir, "site.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := controlplane.Config{Name: "crds", Region: "test-crds-1", Zones: []string{"test-crds-1a"}, NodesPerZone: 1,
-		IP: siteIP, Dir: filepath.Join(dir, "site"), Binary: os.Args[0],
-		Log: slog.New(slog.NewTextHandler(logFile, nil)), ReadyTimeout: 5 * time.Minute}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc, done := make(chan error, 1), make(chan struct{})
-	go func() { errc <- controlplane.Run(ctx, cfg); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		logFile.Close()
-	})
-	deadline := time.Now().Add(6 * time.Minute)
-	for {
-		if _, err := os.Stat(controlplane.ReadyPath(cfg.Dir)); err == nil {
-			return controlplane.KubeconfigPath(cfg.Dir)
-		}
-		select {
-		case err := <-errc:
-			t.Fatalf("control plane: %v", err)
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("control plane not ready after 6m")
-		}
-	}
+	return cptest.Start(t, "crds", siteIP, dir)
 }
 
 func prefixed(p string, names []string) []string {

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +29,7 @@ import (
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/testenv"
 	"hadron.dev/hadron/lab/internal/controlplane"
+	"hadron.dev/hadron/lab/internal/controlplane/cptest"
 	"hadron.dev/hadron/lab/internal/controlplane/roles"
 )
 
@@ -61,36 +61,7 @@ const (
 // its kubeconfig and a client.
 func startSite(t *testing.T, dir string) (string, kubernetes.Interface) {
 	t.Helper()
-	logFile, err := os.Create(filepath.Join(dir, "site.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := controlplane.Config{Name: "cred", Region: "test-cred-1", Zones: []string{"test-cred-1a"}, NodesPerZone: 1,
-		IP: siteIP, Dir: filepath.Join(dir, "site"), Binary: os.Args[0],
-		Log: slog.New(slog.NewTextHandler(logFile, nil)), ReadyTimeout: 5 * time.Minute}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc, done := make(chan error, 1), make(chan struct{})
-	go func() { errc <- controlplane.Run(ctx, cfg); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		logFile.Close()
-	})
-	deadline := time.Now().Add(6 * time.Minute)
-	for {
-		if _, err := os.Stat(controlplane.ReadyPath(cfg.Dir)); err == nil {
-			break
-		}
-		select {
-		case err := <-errc:
-			t.Fatalf("control plane: %v", err)
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("control plane not ready after 6m")
-		}
-	}
-	kubeconfig := controlplane.KubeconfigPath(cfg.Dir)
+	kubeconfig := cptest.Start(t, "cred", siteIP, dir)
 	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		t.Fatal(err)

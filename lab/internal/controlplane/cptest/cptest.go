@@ -1,0 +1,52 @@
+// Package cptest runs one site's control plane (etcd, kube-apiserver, controllers,
+// kwok) for a test that needs a real API server and no whole lab. The test binary
+// stands in for hadron-lab: its TestMain must hand the components' roles to
+// roles.Run, as the lab's e2e packages do.
+package cptest
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"hadron.dev/hadron/lab/internal/controlplane"
+)
+
+// Start runs a control plane named name at ip, its files under dir, until the test
+// ends, and returns its kubeconfig's path. Its components log to dir/site.log.
+func Start(t testing.TB, name, ip, dir string) string {
+	t.Helper()
+	logFile, err := os.Create(filepath.Join(dir, "site.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	region := "test-" + name + "-1"
+	cfg := controlplane.Config{Name: name, Region: region, Zones: []string{region + "a"}, NodesPerZone: 1,
+		IP: ip, Dir: filepath.Join(dir, "site"), Binary: os.Args[0],
+		Log: slog.New(slog.NewTextHandler(logFile, nil)), ReadyTimeout: 5 * time.Minute}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc, done := make(chan error, 1), make(chan struct{})
+	go func() { errc <- controlplane.Run(ctx, cfg); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		logFile.Close()
+	})
+	deadline := time.Now().Add(6 * time.Minute)
+	for {
+		if _, err := os.Stat(controlplane.ReadyPath(cfg.Dir)); err == nil {
+			return controlplane.KubeconfigPath(cfg.Dir)
+		}
+		select {
+		case err := <-errc:
+			t.Fatalf("control plane: %v", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("control plane not ready after 6m")
+		}
+	}
+}
