@@ -83,19 +83,29 @@ func Start(cfg topology.Config, log *slog.Logger) (*Links, error) {
 
 // latency toxics on both directions: each way of a connection waits d.
 func setLatency(e *entry, d time.Duration) error {
+	if err := SetProxyLatency(e.proxy, d); err != nil {
+		return fmt.Errorf("link proxy %s: %w", e.spec.Name, err)
+	}
+	return nil
+}
+
+// SetProxyLatency puts the lab's latency on one toxiproxy proxy: a latency toxic on
+// each direction, so each way of a connection waits d (a round trip 2d); 0 removes
+// them. The backup bench (lab/e2e/backup) makes its store link with it.
+func SetProxyLatency(p *toxiproxy.Proxy, d time.Duration) error {
 	for _, stream := range []string{"upstream", "downstream"} {
 		name := "latency_" + stream
-		if e.proxy.Toxics.GetToxic(name) != nil {
-			if err := e.proxy.Toxics.RemoveToxic(context.Background(), name); err != nil {
-				return fmt.Errorf("link proxy %s: remove latency: %w", e.spec.Name, err)
+		if p.Toxics.GetToxic(name) != nil {
+			if err := p.Toxics.RemoveToxic(context.Background(), name); err != nil {
+				return fmt.Errorf("remove latency: %w", err)
 			}
 		}
 		if d <= 0 {
 			continue
 		}
 		body := fmt.Sprintf(`{"name":%q,"type":"latency","stream":%q,"attributes":{"latency":%d}}`, name, stream, d.Milliseconds())
-		if _, err := e.proxy.Toxics.AddToxicJson(strings.NewReader(body)); err != nil {
-			return fmt.Errorf("link proxy %s: add latency: %w", e.spec.Name, err)
+		if _, err := p.Toxics.AddToxicJson(strings.NewReader(body)); err != nil {
+			return fmt.Errorf("add latency: %w", err)
 		}
 	}
 	return nil
