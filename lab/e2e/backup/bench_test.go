@@ -53,6 +53,9 @@ type settings struct {
 	sizeMB, rate int
 	load         time.Duration
 	latency      time.Duration
+	// zeroFirst measures the 0 ms link first (ZERO_FIRST=1): run both orders to
+	// tell the link from the machine's load, which changes between the two.
+	zeroFirst bool
 }
 
 func readSettings() settings {
@@ -69,23 +72,27 @@ func readSettings() settings {
 	if v, err := time.ParseDuration(os.Getenv("LATENCY")); err == nil && v > 0 {
 		s.latency = v
 	}
+	s.zeroFirst = os.Getenv("ZERO_FIRST") == "1"
 	return s
 }
 
 // result is what one link gave.
 type result struct {
-	link                      string
-	tps                       float64 // pgbench's acknowledged transactions a second
-	rows                      int64   // rows the load left in the table
-	lagBytes, waitSecs        []float64
-	sinceArchived             []float64 // seconds since the last file archived, per sample
-	maxWaiting                int
-	fillWaiting               int           // segments waiting when the fill ended
-	drain                     time.Duration // from the fill's end until none waited
-	dbBytes                   float64
-	backup, restore           time.Duration
-	repoBytes                 int64
-	loadAvgLoad, loadAvgFiles string
+	link               string
+	tps                float64 // pgbench's acknowledged transactions a second
+	rows               int64   // rows the load left in the table
+	lagBytes, waitSecs []float64
+	sinceArchived      []float64 // seconds since the last file archived, per sample
+	maxWaiting         int
+	fillWaiting        int           // segments waiting when the fill ended
+	drain              time.Duration // from the fill's end until none waited
+	dbBytes            float64
+	backup, restore    time.Duration
+	repoBytes          int64
+	// load is the 1-minute load average as each phase started: the machine is
+	// shared, and a phase run under twice the load says more about that than about
+	// the link.
+	load map[string]float64
 }
 
 func BenchmarkBackup(b *testing.B) {
@@ -97,11 +104,15 @@ func BenchmarkBackup(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		root := b.TempDir()
 		st := startStore(b, root)
-		var results []result
-		for _, lat := range []time.Duration{s.latency, 0} {
-			results = append(results, measure(b, ctx, root, st, s, lat))
+		order := []time.Duration{s.latency, 0}
+		if s.zeroFirst {
+			order = []time.Duration{0, s.latency}
 		}
-		printTable(s, results)
+		byLat := map[time.Duration]result{}
+		for _, lat := range order {
+			byLat[lat] = measure(b, ctx, root, st, s, lat)
+		}
+		printTable(s, []result{byLat[s.latency], byLat[0], byLat[order[0]]})
 	}
 }
 
@@ -152,7 +163,7 @@ func link(b *testing.B, st store, lat time.Duration) int {
 // primary (its own stanza, named after the link) archiving through it.
 func measure(b *testing.B, ctx context.Context, root string, st store, s settings, lat time.Duration) result {
 	name := fmt.Sprintf("bench%dms", lat.Milliseconds())
-	r := result{link: fmt.Sprintf("%s each way", lat)}
+	r := result{link: fmt.Sprintf("%s each way", lat), load: map[string]float64{}}
 	pgPort := testenv.FreePorts(b, 1)[0]
 	dataDir := filepath.Join(root, name, "east-0")
 	if err := os.MkdirAll(filepath.Dir(dataDir), 0o755); err != nil {
@@ -193,7 +204,7 @@ func measure(b *testing.B, ctx context.Context, root string, st store, s setting
 	// 1. Archive lag under the write load.
 	exec1(b, ctx, dsn, `create table writes (id bigserial primary key, v int, at timestamptz default now())`)
 	logf("%s: %d writes/s for %s", r.link, s.rate, s.load)
-	r.loadAvgLoad = loadAvg()
+	r.load["load"] = loadAvg1()
 	out := pgbenchLoad(b, ctx, pgPort, s, func(ctx context.Context) {
 		a, err := drv.ArchiveStatus(ctx)
 		if err != nil {
@@ -219,7 +230,7 @@ func measure(b *testing.B, ctx context.Context, root string, st store, s setting
 	// failover's restore (RestoreLatest: pgbackrest restore, replay to the end of
 	// the archive, promotion), timed.
 	logf("%s: filling %d MiB", r.link, s.sizeMB)
-	r.loadAvgFiles = loadAvg()
+	r.load["fill"] = loadAvg1()
 	// About 150 bytes a row on disk; md5 text compresses about as a real table would.
 	rows := int64(s.sizeMB) << 20 / 150
 	exec1(b, ctx, dsn, fmt.Sprintf(`create table fill as select g as id, md5(g::text) || md5((g * 7)::text) as a, md5((g * 13)::text) as c from generate_series(1, %d) g`, rows))
@@ -246,6 +257,7 @@ func measure(b *testing.B, ctx context.Context, root string, st store, s setting
 	}
 	r.drain = time.Since(start)
 	logf("%s: full backup of %.0f MiB", r.link, r.dbBytes/(1<<20))
+	r.load["backup"] = loadAvg1()
 	start = time.Now()
 	info, err := drv.Backup(ctx, pgbackrest.Full, 30*time.Minute)
 	if err != nil {
@@ -262,6 +274,7 @@ func measure(b *testing.B, ctx context.Context, root string, st store, s setting
 		b.Fatal(err)
 	}
 	logf("%s: restore", r.link)
+	r.load["restore"] = loadAvg1()
 	start = time.Now()
 	if _, err := drv.RestoreLatest(ctx, "east"); err != nil {
 		b.Fatal(err)
@@ -347,6 +360,11 @@ func loadAvg() string {
 	return strings.Join(f[:3], " ")
 }
 
+func loadAvg1() float64 {
+	f, _ := strconv.ParseFloat(strings.Fields(loadAvg() + " ?")[0], 64)
+	return f
+}
+
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, time.Now().UTC().Format("15:04:05")+" "+format+"\n", args...)
 }
@@ -362,16 +380,22 @@ func pct(xs []float64, p float64) float64 {
 	return s[min(max(i, 0), len(s)-1)]
 }
 
+// tableRow is one figure of the table: its name, how to read it from a result, its
+// format.
+type tableRow struct {
+	name   string
+	f      func(result) float64
+	format string
+}
+
+// printTable prints rs[0] (across the link) beside rs[1] (0 ms) and their ratio;
+// rs[2] is the one measured first.
 func printTable(s settings, rs []result) {
 	fmt.Printf("\nbackup bench: PostgreSQL 15, pgBackRest %s (archive-push synchronous, zst, aes-256-cbc), S3 store over TLS behind toxiproxy\n", pgbackrestVersion())
 	fmt.Printf("load: %d single-row inserts/s for %s (pgbench, 8 clients), archive lag sampled every 1 s; database of %d MiB asked\n\n", s.rate, s.load, s.sizeMB)
 	a, z := rs[0], rs[1]
 	gib := func(r result) float64 { return r.dbBytes / (1 << 30) }
-	rows := []struct {
-		name   string
-		f      func(result) float64
-		format string
-	}{
+	rows := []tableRow{
 		{"writes acknowledged/s", func(r result) float64 { return r.tps }, "%.0f"},
 		{"archive lag p50 (bytes)", func(r result) float64 { return pct(r.lagBytes, 50) }, "%.0f"},
 		{"archive lag p99 (bytes)", func(r result) float64 { return pct(r.lagBytes, 99) }, "%.0f"},
@@ -391,6 +415,9 @@ func printTable(s settings, rs []result) {
 		{"restore to promoted (s)", func(r result) float64 { return r.restore.Seconds() }, "%.1f"},
 		{"restore (s/GiB)", func(r result) float64 { return r.restore.Seconds() / gib(r) }, "%.1f"},
 	}
+	for _, phase := range []string{"load", "fill", "backup", "restore"} {
+		rows = append(rows, tableRow{"load avg 1 min at " + phase, func(r result) float64 { return r.load[phase] }, "%.1f"})
+	}
 	fmt.Printf("| %-27s | %14s | %14s | %7s |\n", "", a.link, z.link, "ratio")
 	fmt.Printf("|%s|%s|%s|%s|\n", strings.Repeat("-", 29), strings.Repeat("-", 16), strings.Repeat("-", 16), strings.Repeat("-", 9))
 	for _, row := range rows {
@@ -402,8 +429,7 @@ func printTable(s settings, rs []result) {
 		fmt.Printf("| %-27s | %14s | %14s | %7s |\n", row.name, fmt.Sprintf(row.format, x), fmt.Sprintf(row.format, y), ratio)
 	}
 	fmt.Printf("\nsamples: %d and %d; rows written by the load: %d and %d\n", len(a.lagBytes), len(z.lagBytes), a.rows, z.rows)
-	fmt.Printf("load average (1 5 15 min) at the start of the load: %s and %s; of the fill: %s and %s; at the end: %s\n",
-		a.loadAvgLoad, z.loadAvgLoad, a.loadAvgFiles, z.loadAvgFiles, loadAvg())
+	fmt.Printf("measured %s first; load average (1 5 15 min) at the end: %s\n", rs[2].link, loadAvg())
 }
 
 func pgbackrestVersion() string {
