@@ -15,11 +15,13 @@
 #
 # each with the link at LATENCY each way (default the lab's 35ms: a 70 ms round trip) and
 # again at 0 ms in the same run, printed side by side with their ratio, and the load
-# average beside them. No lab is started: nothing listens outside 127.0.0.1 ports chosen
+# average beside them (the machine is shared: ZERO_FIRST=1 measures 0 ms first, to run both
+# orders and tell the link from a change of load). No lab is started: nothing listens outside 127.0.0.1 ports chosen
 # by the kernel, so it runs beside a lab.
 #
 #   bench/backup/run.sh
 #   SIZE_MB=256 LOAD_SECONDS=30 bench/backup/run.sh
+#   ZERO_FIRST=1 bench/backup/run.sh
 #   make bench-backup
 set -euo pipefail
 cd "$(dirname "$0")/../../lab"
