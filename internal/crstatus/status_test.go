@@ -55,7 +55,9 @@ func TestApplicationConditions(t *testing.T) {
 			a.Readiness.Parity = []api.SiteParity{{Site: "west", Off: []api.ParityLine{{Object: "deploy/web", State: "drifted"}}, More: 2}}
 		}, map[string]string{"Replicated": "False/ObjectsNotInSync"}, map[string]string{"Replicated": "west: 3 objects"}},
 		{"no data", func(a *api.App) { a.Data = nil }, map[string]string{"Replicated": "True/NoData"}, nil},
-		{"archive over bound", func(a *api.App) { a.Data.Archive = &api.ArchiveLag{OverBound: true, WaitingSeconds: 300, Bound: "2m0s"} },
+		{"archive over bound", func(a *api.App) {
+			a.Data.Archive = &api.ArchiveLag{OverBound: true, WaitingSeconds: 300, Bound: "2m0s"}
+		},
 			map[string]string{"Degraded": "True/ArchiveLagOverBound"}, nil},
 		{"not checked", func(a *api.App) { a.Readiness = nil }, map[string]string{"Protected": "Unknown/NotCheckedYet"}, nil},
 		{"check failed", func(a *api.App) { a.Readiness.Error = "west unreachable" }, map[string]string{"Protected": "Unknown/CheckFailed"}, nil},
