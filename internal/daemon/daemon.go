@@ -171,6 +171,7 @@ func (d *Daemon) wire() {
 			&readinessChecks{fleet: f, client: d.client, store: d.store, conns: conns, data: d.data, site: d.opts.Site, log: log},
 			&backupSchedules{fleet: f, client: d.client, data: d.data, log: log},
 			providers,
+			&crStatus{fleet: f, client: d.client, conns: conns, site: d.opts.Site, status: d.Status, log: log},
 		}}
 }
 

@@ -1,0 +1,231 @@
+package crwrite
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	eventsv1 "k8s.io/api/events/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+
+	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/crstatus"
+	"hadron.dev/hadron/internal/site"
+)
+
+// The resources whose status is written.
+var (
+	applications = schema.GroupVersionResource{Group: "hadron.dev", Version: "v1alpha1", Resource: "applications"}
+	mirrorSets   = schema.GroupVersionResource{Group: "hadron.dev", Version: "v1alpha1", Resource: "mirrorsets"}
+)
+
+// EventNamespace holds the Events of hadron's objects, which are cluster-scoped: it is
+// where Kubernetes' own recorder puts the events of cluster-scoped objects, and where
+// `kubectl describe` and `kubectl events` find them.
+const EventNamespace = "default"
+
+// Controller is the events' reportingController.
+const Controller = "hadron.dev/daemon"
+
+// noteLimit is events/v1's limit on a note, in bytes.
+const noteLimit = 1024
+
+// desired is what one round wants in one cluster.
+type desired struct {
+	apps   map[string]v1alpha1.ApplicationStatus
+	sets   map[string]v1alpha1.MirrorSetStatus
+	events map[string][]crstatus.Event // application → events
+}
+
+// siteResult counts what a round did in one cluster.
+type siteResult struct {
+	Written, Unchanged, Events int
+}
+
+// applySite writes d into one cluster: one list per resource, a status update only
+// for an object whose status differs, at most budget updates, and the events of the
+// applications present there.
+func (w *Writer) applySite(ctx context.Context, c *site.Conn, d desired) (siteResult, error) {
+	var res siteResult
+	budget := w.MaxWrites
+	if budget <= 0 {
+		budget = DefaultMaxWrites
+	}
+	appUIDs := map[string]types.UID{}
+	err := w.eachObject(ctx, c, applications, func(o *unstructured.Unstructured) error {
+		want, ok := d.apps[o.GetName()]
+		if !ok {
+			return nil
+		}
+		appUIDs[o.GetName()] = o.GetUID()
+		return w.writeStatus(ctx, c, applications, o, &budget, &res, func(obj map[string]any) (bool, map[string]any, error) {
+			var cur v1alpha1.Application
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, &cur); err != nil {
+				return false, nil, err
+			}
+			next := want
+			next.ObservedGeneration = cur.Generation
+			old := v1alpha1.ApplicationStatus{}
+			if cur.Status != nil {
+				old = *cur.Status
+			}
+			next.Conditions = crstatus.MergeConditions(old.Conditions, next.Conditions, cur.Generation, w.now())
+			if apiequality.Semantic.DeepEqual(old, next) {
+				return false, nil, nil
+			}
+			u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&next)
+			return true, u, err
+		})
+	})
+	if err != nil {
+		return res, err
+	}
+	err = w.eachObject(ctx, c, mirrorSets, func(o *unstructured.Unstructured) error {
+		want, ok := d.sets[o.GetName()]
+		if !ok {
+			return nil
+		}
+		return w.writeStatus(ctx, c, mirrorSets, o, &budget, &res, func(obj map[string]any) (bool, map[string]any, error) {
+			var cur v1alpha1.MirrorSet
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, &cur); err != nil {
+				return false, nil, err
+			}
+			next := want
+			next.ObservedGeneration = cur.Generation
+			old := v1alpha1.MirrorSetStatus{}
+			if cur.Status != nil {
+				old = *cur.Status
+			}
+			next.Conditions = crstatus.MergeConditions(old.Conditions, next.Conditions, cur.Generation, w.now())
+			if apiequality.Semantic.DeepEqual(old, next) {
+				return false, nil, nil
+			}
+			u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&next)
+			return true, u, err
+		})
+	})
+	if err != nil {
+		return res, err
+	}
+	for app, evs := range d.events {
+		uid, ok := appUIDs[app]
+		if !ok {
+			continue // no such object in this cluster: nothing to attach them to
+		}
+		for i, e := range evs {
+			if err := w.event(ctx, c, app, uid, i, e); err != nil {
+				return res, fmt.Errorf("event %s on %s: %w", e.Reason, app, err)
+			}
+			res.Events++
+		}
+	}
+	return res, nil
+}
+
+// eachObject lists a resource and calls fn for every object. A cluster without the
+// CRD is reported once at info and skipped: the daemon works from its fleet file
+// alone.
+func (w *Writer) eachObject(ctx context.Context, c *site.Conn, gvr schema.GroupVersionResource, fn func(*unstructured.Unstructured) error) error {
+	lctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	list, err := c.Dynamic.Resource(gvr).List(lctx, metav1.ListOptions{})
+	if apierrors.IsNotFound(err) {
+		if w.noteAbsent(c.Name, gvr.Resource, true) {
+			w.log().Info("custom resource not installed in this cluster; not writing its status", "site", c.Name, "resource", gvr.Resource)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", gvr.Resource, err)
+	}
+	w.noteAbsent(c.Name, gvr.Resource, false)
+	for i := range list.Items {
+		if err := fn(&list.Items[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeStatus updates o's status subresource when change says it differs. A conflict
+// (someone wrote the object since the list) reads it again and decides again.
+func (w *Writer) writeStatus(ctx context.Context, c *site.Conn, gvr schema.GroupVersionResource, o *unstructured.Unstructured, budget *int,
+	res *siteResult, change func(obj map[string]any) (bool, map[string]any, error)) error {
+	res2 := c.Dynamic.Resource(gvr)
+	cur := o
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		differs, status, err := change(cur.Object)
+		if err != nil || !differs {
+			if err == nil {
+				res.Unchanged++
+			}
+			return err
+		}
+		if *budget <= 0 {
+			return nil // the next round writes it
+		}
+		next := cur.DeepCopy()
+		next.Object["status"] = status
+		uctx, cancel := context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+		_, err = res2.UpdateStatus(uctx, next, metav1.UpdateOptions{FieldManager: site.FieldManager})
+		if apierrors.IsConflict(err) {
+			if fresh, gerr := res2.Get(uctx, o.GetName(), metav1.GetOptions{}); gerr == nil {
+				cur = fresh
+			}
+			return err
+		}
+		if err == nil {
+			*budget--
+			res.Written++
+		}
+		return err
+	})
+	if apierrors.IsNotFound(err) {
+		return nil // deleted since the list
+	}
+	if err != nil {
+		return fmt.Errorf("status of %s %s: %w", gvr.Resource, o.GetName(), err)
+	}
+	return nil
+}
+
+// event writes one events/v1 Event about application app.
+func (w *Writer) event(ctx context.Context, c *site.Conn, app string, uid types.UID, i int, e crstatus.Event) error {
+	now := w.now()
+	note := e.Note
+	if len(note) > noteLimit {
+		note = strings.ToValidUTF8(note[:noteLimit-3], "") + "..."
+	}
+	ev := &eventsv1.Event{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", app, now.UnixNano()+int64(i)), Namespace: EventNamespace},
+		EventTime:  metav1.NewMicroTime(now),
+		Type:       e.Type, Reason: e.Reason, Action: e.Action, Note: note,
+		ReportingController: Controller, ReportingInstance: w.Instance,
+		Regarding: corev1Ref(app, uid),
+	}
+	ectx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	_, err := c.Kube.EventsV1().Events(EventNamespace).Create(ectx, ev, metav1.CreateOptions{})
+	return err
+}
+
+// callTimeout bounds one request to a site's API server: a site down must not hold
+// the round past its interval.
+const callTimeout = 5 * time.Second
+
+func (w *Writer) log() *slog.Logger {
+	if w.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return w.Log
+}
