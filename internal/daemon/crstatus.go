@@ -11,7 +11,6 @@ import (
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/crwrite"
 	"hadron.dev/hadron/internal/fleet"
-	"hadron.dev/hadron/internal/runbook"
 )
 
 // crStatusEvery is how often the leader compares the custom resources' status with
@@ -37,21 +36,7 @@ type crStatus struct {
 func (c *crStatus) lead(ctx context.Context, t *term) {
 	log := c.log.With("component", "cr-status")
 	w := &crwrite.Writer{Fleet: c.fleet, Connect: c.conns.get, Instance: c.site, Log: log,
-		Source: crwrite.Source{Status: c.status,
-			Open: func(ctx context.Context, app string) (*runbook.Record, error) {
-				rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-				defer cancel()
-				return runbook.Open(rctx, c.client, app)
-			},
-			Last: func(ctx context.Context, app string) (*runbook.Record, error) {
-				rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				defer cancel()
-				h, err := runbook.History(rctx, c.client, app)
-				if err != nil || len(h) == 0 {
-					return nil, err
-				}
-				return &h[len(h)-1], nil
-			}}}
+		Source: crwrite.FromEtcd(c.client, c.status)}
 	every := c.every
 	if every <= 0 {
 		every = crStatusEvery
