@@ -2,7 +2,8 @@
 // kube-apiserver and checks what a user of kubectl sees: the lab's demo fleet as
 // custom resources, the apiserver's OpenAPI validation refusing a bad object by
 // field, kubectl explain, the printer columns, the status subresource, and that
-// hadron fleet import reads back what kubectl get prints.
+// hadron fleet import reads back what kubectl get prints; and the daemon's status
+// writer (status_test.go).
 package crds_test
 
 import (
@@ -196,6 +197,10 @@ func TestCustomResourcesOnARealAPIServer(t *testing.T) {
 		if !bytes.Equal(back, exported) {
 			t.Errorf("import of kubectl get:\n%s\nwant the export\n%s", back, exported)
 		}
+	})
+
+	t.Run("the daemon writes status and events", func(t *testing.T) {
+		testStatusWriter(t, kubeconfig, exported, func(t *testing.T, args ...string) string { return must(t, nil, args...) })
 	})
 }
 
