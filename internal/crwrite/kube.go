@@ -46,16 +46,11 @@ type desired struct {
 	events map[string][]crstatus.Event // application → events
 }
 
-// siteResult counts what a round did in one cluster.
-type siteResult struct {
-	Written, Unchanged, Events int
-}
-
 // applySite writes d into one cluster: one list per resource, a status update only
 // for an object whose status differs, at most budget updates, and the events of the
 // applications present there.
-func (w *Writer) applySite(ctx context.Context, c *site.Conn, d desired) (siteResult, error) {
-	var res siteResult
+func (w *Writer) applySite(ctx context.Context, c *site.Conn, d desired) (Result, error) {
+	var res Result
 	budget := w.MaxWrites
 	if budget <= 0 {
 		budget = DefaultMaxWrites
@@ -159,7 +154,7 @@ func (w *Writer) eachObject(ctx context.Context, c *site.Conn, gvr schema.GroupV
 // writeStatus updates o's status subresource when change says it differs. A conflict
 // (someone wrote the object since the list) reads it again and decides again.
 func (w *Writer) writeStatus(ctx context.Context, c *site.Conn, gvr schema.GroupVersionResource, o *unstructured.Unstructured, budget *int,
-	res *siteResult, change func(obj map[string]any) (bool, map[string]any, error)) error {
+	res *Result, change func(obj map[string]any) (bool, map[string]any, error)) error {
 	res2 := c.Dynamic.Resource(gvr)
 	cur := o
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {

@@ -61,11 +61,11 @@ type Writer struct {
 	absent map[string]bool // site/resource → CRD not installed
 }
 
-// Round reads once and writes into every site's cluster; it returns the first
-// error of a cluster, after trying them all. The first round of a Writer sets the
+// Round reads once and writes into every site's cluster; it returns what it wrote
+// in all of them and the clusters' errors, after trying them all. The first round of a Writer sets the
 // baseline of runs and decisions and emits no Events for them: a new leader does not
 // repeat what its predecessor reported.
-func (w *Writer) Round(ctx context.Context) error {
+func (w *Writer) Round(ctx context.Context) (Result, error) {
 	st := w.Status(ctx)
 	d := desired{apps: map[string]v1alpha1.ApplicationStatus{}, sets: map[string]v1alpha1.MirrorSetStatus{}, events: map[string][]crstatus.Event{}}
 	if w.seen == nil {
@@ -104,11 +104,17 @@ func (w *Writer) Round(ctx context.Context) error {
 	return w.write(ctx, d)
 }
 
+// Result counts what a round did: status updates, statuses found current, Events.
+type Result struct {
+	Written, Unchanged, Events int
+}
+
 // write applies d to every site with a cluster, concurrently: a site down costs its
 // own timeouts, not the others'.
-func (w *Writer) write(ctx context.Context, d desired) error {
+func (w *Writer) write(ctx context.Context, d desired) (Result, error) {
 	var wg sync.WaitGroup
 	errs := make([]error, len(w.Fleet.Sites))
+	results := make([]Result, len(w.Fleet.Sites))
 	for i, s := range w.Fleet.Sites {
 		wg.Add(1)
 		go func() {
@@ -122,6 +128,7 @@ func (w *Writer) write(ctx context.Context, d desired) error {
 				return
 			}
 			res, err := w.applySite(ctx, c, d)
+			results[i] = res
 			if err != nil {
 				errs[i] = err
 				w.log().Warn("custom resources' status not written", "site", s.Name, "err", err)
@@ -133,7 +140,13 @@ func (w *Writer) write(ctx context.Context, d desired) error {
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	var total Result
+	for _, r := range results {
+		total.Written += r.Written
+		total.Unchanged += r.Unchanged
+		total.Events += r.Events
+	}
+	return total, errors.Join(errs...)
 }
 
 // noteAbsent records whether a site lacks a resource and reports whether that is

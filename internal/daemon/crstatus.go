@@ -54,7 +54,7 @@ func (c *crStatus) lead(ctx context.Context, t *term) {
 		case err != nil:
 			log.Debug("leadership not confirmed; status round skipped", "err", err)
 		default:
-			if err := w.Round(ctx); err != nil {
+			if _, err := w.Round(ctx); err != nil {
 				log.Debug("status round incomplete", "err", err)
 			}
 		}

@@ -102,11 +102,13 @@ func testStatusWriter(t *testing.T, kubeconfig string, exported []byte, kubectl 
 			return api.Status{Daemon: "east", Apps: []api.App{status}}
 		}),
 		Log: slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-	round := func(t *testing.T) {
+	round := func(t *testing.T) crwrite.Result {
 		t.Helper()
-		if err := w.Round(ctx); err != nil {
+		res, err := w.Round(ctx)
+		if err != nil {
 			t.Fatalf("round: %v", err)
 		}
+		return res
 	}
 	apps := conn.Dynamic.Resource(schema.GroupVersionResource{Group: "hadron.dev", Version: "v1alpha1", Resource: "applications"})
 	get := func(t *testing.T) (*unstructured.Unstructured, *v1alpha1.ApplicationStatus) {
@@ -133,7 +135,9 @@ func testStatusWriter(t *testing.T, kubeconfig string, exported []byte, kubectl 
 		return "-"
 	}
 
-	round(t) // the baseline: status, no events
+	if res := round(t); res.Written != 2 || res.Events != 0 { // the baseline: status, no events
+		t.Errorf("first round: %+v, want shop and shop-db written, no events", res)
+	}
 	o, st := get(t)
 	if st.ActiveSite != from || condition(st, "Ready") != "True/ActiveSiteUp" || condition(st, "FailingOver") != "False/NoRun" ||
 		st.ObservedGeneration != o.GetGeneration() || len(st.Conditions) != 5 {
@@ -148,7 +152,9 @@ func testStatusWriter(t *testing.T, kubeconfig string, exported []byte, kubectl 
 
 	// Nothing changed: nothing written (a hundred applications do not flood the API
 	// server every round).
-	round(t)
+	if res := round(t); res.Written != 0 || res.Unchanged != 2 {
+		t.Errorf("a round without change: %+v, want nothing written", res)
+	}
 	if o2, _ := get(t); o2.GetResourceVersion() != o.GetResourceVersion() {
 		t.Errorf("a round without change wrote shop: resourceVersion %s → %s", o.GetResourceVersion(), o2.GetResourceVersion())
 	}
