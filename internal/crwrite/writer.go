@@ -58,7 +58,8 @@ type Writer struct {
 	seen   map[string]crstatus.Seen // app → what the last round saw
 	last   map[string]*runbook.Record
 	mu     sync.Mutex
-	absent map[string]bool // site/resource → CRD not installed
+	absent map[string]bool   // site/resource → CRD not installed
+	errs   map[string]string // site → last round's error
 }
 
 // Round reads once and writes into every site's cluster; it returns what it wrote
@@ -129,9 +130,11 @@ func (w *Writer) write(ctx context.Context, d desired) (Result, error) {
 			}
 			res, err := w.applySite(ctx, c, d)
 			results[i] = res
+			if w.newError(s.Name, err) {
+				w.log().Warn("custom resources' status not written", "site", s.Name, "err", err)
+			}
 			if err != nil {
 				errs[i] = err
-				w.log().Warn("custom resources' status not written", "site", s.Name, "err", err)
 				return
 			}
 			if res.Written > 0 || res.Events > 0 {
@@ -147,6 +150,24 @@ func (w *Writer) write(ctx context.Context, d desired) (Result, error) {
 		total.Events += r.Events
 	}
 	return total, errors.Join(errs...)
+}
+
+// newError records a site's last error (nil: none) and reports whether it is a new
+// one: a cluster that refuses (RBAC without the status permission, a site down) is
+// logged when that starts or changes, not every round.
+func (w *Writer) newError(siteName string, err error) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.errs == nil {
+		w.errs = map[string]string{}
+	}
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	was := w.errs[siteName]
+	w.errs[siteName] = msg
+	return msg != "" && msg != was
 }
 
 // noteAbsent records whether a site lacks a resource and reports whether that is

@@ -60,3 +60,35 @@ func TestClusterWithoutTheCRDs(t *testing.T) {
 		t.Errorf("absent CRDs not logged at info:\n%s", logs.String())
 	}
 }
+
+// A cluster that refuses (RBAC without the permission) fails every round, and is
+// logged once until its error changes.
+func TestRefusingClusterLoggedOnce(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403,"message":"applications.hadron.dev is forbidden"}`))
+	}))
+	defer srv.Close()
+	conn, err := site.ConnectConfig("east", &rest.Config{Host: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	w := &Writer{Fleet: &fleet.Fleet{Sites: []*v1alpha1.Site{{ObjectMeta: metav1.ObjectMeta{Name: "east"}}}},
+		Log:     slog.New(slog.NewTextHandler(&logs, nil)),
+		Connect: func(string) (*site.Conn, error) { return conn, nil },
+		Source: Source{
+			Status: func(context.Context) api.Status { return api.Status{} },
+			Open:   func(context.Context, string) (*runbook.Record, error) { return nil, nil },
+			Last:   func(context.Context, string) (*runbook.Record, error) { return nil, nil },
+		}}
+	for range 3 {
+		if _, err := w.Round(context.Background()); err == nil || !strings.Contains(err.Error(), "forbidden") {
+			t.Fatalf("round: %v, want the cluster's refusal", err)
+		}
+	}
+	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
+		t.Errorf("%d warnings over three refused rounds, want 1:\n%s", n, logs.String())
+	}
+}
