@@ -8,17 +8,21 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X hadron.dev/hadron/internal/cmd/root.Version=$(VERSION) -X hadron.dev/hadron/internal/cmd/root.Commit=$(COMMIT)
 
-.PHONY: all deps build hadron hadron-demo hadron-lab external-dns crds demo test test-unit fuzz test-lab lint bench-dns bench-drills bench-scale bench-backup screenshots clean
+.PHONY: all deps build hadron kubectl-hadron hadron-demo hadron-lab external-dns crds demo test test-unit fuzz test-lab lint bench-dns bench-drills bench-scale bench-backup screenshots clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
 
-build: hadron hadron-demo hadron-lab
+build: hadron kubectl-hadron hadron-demo hadron-lab
 
 hadron:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/hadron ./cmd/hadron
+
+# kubectl's plugin `kubectl hadron`: the same binary under the name kubectl looks for.
+kubectl-hadron: hadron
+	ln -sf hadron $(BIN)/kubectl-hadron
 
 hadron-demo:
 	$(GO) build -o $(BIN)/hadron-demo ./cmd/hadron-demo

@@ -4,6 +4,8 @@ package root
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -37,5 +39,26 @@ found before anything is read or asked.`
 // appends itself in commands.go so that wiring a role is a one-line change.
 var subcommands []func() *cobra.Command
 
+// PluginName is the executable kubectl runs for `kubectl hadron`: kubectl treats any
+// kubectl-<name> on PATH as a plugin, so the plugin is this binary under a second
+// name (a link; `make build` makes one) and needs no code of its own.
+const PluginName = "kubectl-hadron"
+
 // Execute runs the CLI and returns the process exit code.
-func Execute() int { return cli.Run(New(), os.Stderr) }
+func Execute() int {
+	cmd := New()
+	AsPlugin(cmd, os.Args[0])
+	return cli.Run(cmd, os.Stderr)
+}
+
+// AsPlugin makes usage and help say "kubectl hadron" when the binary was run as
+// kubectl's plugin (argv0 is PluginName), so that what they print can be typed.
+func AsPlugin(cmd *cobra.Command, argv0 string) {
+	if strings.TrimSuffix(filepath.Base(argv0), ".exe") != PluginName {
+		return
+	}
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[cobra.CommandDisplayNameAnnotation] = "kubectl hadron"
+}
