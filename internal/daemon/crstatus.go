@@ -31,12 +31,22 @@ type crStatus struct {
 	status func(ctx context.Context) api.Status
 	every  time.Duration
 	log    *slog.Logger
+	// rounder, when set, stands in for the writer (tests).
+	rounder func() rounder
+}
+
+// rounder is what the loop needs of crwrite.Writer.
+type rounder interface {
+	Round(ctx context.Context) (crwrite.Result, error)
 }
 
 func (c *crStatus) lead(ctx context.Context, t *term) {
 	log := c.log.With("component", "cr-status")
-	w := &crwrite.Writer{Fleet: c.fleet, Connect: c.conns.get, Instance: c.site, Log: log,
+	var w rounder = &crwrite.Writer{Fleet: c.fleet, Connect: c.conns.get, Instance: c.site, Log: log,
 		Source: crwrite.FromEtcd(c.client, c.status)}
+	if c.rounder != nil {
+		w = c.rounder()
+	}
 	every := c.every
 	if every <= 0 {
 		every = crStatusEvery
