@@ -545,6 +545,19 @@ type Member struct {
 	// DataDir is the member's data directory, for drivers that manage the server
 	// process themselves (the lab, bare hosts).
 	DataDir string `json:"dataDir,omitempty"`
+	// Pod: the member runs in its site's cluster as the one pod of a StatefulSet,
+	// started by `hadron data member-start`. What needs its files (a rewind, a fresh
+	// clone) is asked of the pod: hadron writes it into the ConfigMap
+	// "<set>-members" and restarts the pod "<set>-<member>-0". Not with dataDir.
+	Pod *MemberPod `json:"pod,omitempty"`
+}
+
+// MemberPod says where a member's pod runs; the names follow from the set's and the
+// member's (Member.Pod).
+type MemberPod struct {
+	// Namespace holds the member's StatefulSet and the set's ConfigMap.
+	// +kubebuilder:validation:MinLength=1
+	Namespace string `json:"namespace"`
 }
 
 // DefaultReplicationUser is Credentials.ReplicationUser when none is named.

@@ -202,6 +202,14 @@ func (c *checker) mirrorSet(m *v1alpha1.MirrorSet) {
 			}
 		}
 		d.endpoint(path+".address", mb.Address)
+		if mb.Pod != nil {
+			// The driver asks the pod for what needs the member's files; a dataDir
+			// would make it do them itself, on a directory the pod owns.
+			if mb.DataDir != "" {
+				d.bad(path+".pod", "member %q runs in a pod, so it has no dataDir (its data is on the pod's volume)", mb.Name)
+			}
+			d.required(path+".pod.namespace", mb.Pod.Namespace)
+		}
 	}
 	if primaryAt < 0 {
 		d.bad("spec.members", "no member has role primary: exactly one must")

@@ -62,6 +62,15 @@ func TestTLSValidation(t *testing.T) {
 			{"      role: failover\n      address: {address: 10.1.1.11:5432}\n", "      role: failover\n      address: {address: 10.1.1.11:5432}\n      dataDir: /var/lib/hadron/east-1\n"},
 			withTLS("  tls: {mode: disable}\n"),
 		}, nil},
+		{"a member in a pod", []edit{
+			{"      role: failover\n      address: {address: 10.1.1.11:5432}\n", "      role: failover\n      address: {address: 10.1.1.11:5432}\n      pod: {namespace: shop}\n"},
+		}, nil},
+		{"a member in a pod with a dataDir and no namespace", []edit{
+			{"      role: failover\n      address: {address: 10.1.1.11:5432}\n", "      role: failover\n      address: {address: 10.1.1.11:5432}\n      dataDir: /var/lib/hadron/east-1\n      pod: {}\n"},
+		}, []string{
+			set + `spec.members[1].pod: member "east-1" runs in a pod, so it has no dataDir (its data is on the pod's volume)`,
+			set + `spec.members[1].pod.namespace: required`,
+		}},
 		{"unknown field", []edit{withTLS("  tls: {mode: require, sslrootcert: x}\n")}, []string{
 			set + `spec.tls.sslrootcert: unknown field`,
 		}},
