@@ -145,8 +145,8 @@ func New(o Options) (*Daemon, error) {
 // wire builds the parts that act: the data view, the runs, the leader and its loops.
 func (d *Daemon) wire() {
 	f, log := d.opts.Fleet, d.log
-	d.data = newDataView(context.Background(), f, d.site, d.client, log)
 	conns := &siteConns{fleet: f}
+	d.data = newDataView(context.Background(), f, d.site, d.client, conns.kube, log)
 	sites := &compute.Sites{Fleet: f, Connect: conns.get, Log: log.With("component", "compute")}
 	repl := &replication{fleet: f, client: d.client, store: d.store, conns: conns, log: log,
 		paused: map[string]int{}, running: map[string]*replRun{}}

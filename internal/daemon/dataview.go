@@ -6,11 +6,13 @@ import (
 	"sync"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/client-go/kubernetes"
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/coordstate"
 	"hadron.dev/hadron/internal/data"
+	"hadron.dev/hadron/internal/data/memberpods"
 	"hadron.dev/hadron/internal/data/postgres"
 	"hadron.dev/hadron/internal/fleet"
 )
@@ -51,11 +53,13 @@ type dataView struct {
 	lastArchive map[string]*data.ArchiveSeen
 }
 
-// newDataView builds a driver for every mirror set, with the constructor the CLI uses
-// (postgres.ForSet): status observes them all, self-fencing acts on the members at the
-// local site. A set whose driver cannot be built (a password that cannot be read) is
-// left out and recorded with why: this daemon cannot act on it.
-func newDataView(ctx context.Context, f *fleet.Fleet, site *v1alpha1.Site, client *clientv3.Client, log *slog.Logger) *dataView {
+// newDataView builds a driver for every mirror set, with the configuration the CLI
+// uses (postgres.ConfigForSet): status observes them all, self-fencing acts on the
+// members at the local site. A set with members in pods gets memberpods for what needs
+// their files, through kube (the daemon's connections to the sites): the leader that
+// rejoins one may run at any site. A set whose driver cannot be built (a password that
+// cannot be read) is left out and recorded with why: this daemon cannot act on it.
+func newDataView(ctx context.Context, f *fleet.Fleet, site *v1alpha1.Site, client *clientv3.Client, kube func(string) (kubernetes.Interface, error), log *slog.Logger) *dataView {
 	v := &dataView{fleet: f, site: site.Name, client: client, log: log,
 		drivers: map[string]data.Driver{}, noDriver: map[string]error{}, localSets: map[string]bool{},
 		reaches: &coordstate.DataReaches{Client: client, Log: log},
@@ -63,7 +67,14 @@ func newDataView(ctx context.Context, f *fleet.Fleet, site *v1alpha1.Site, clien
 		sets:    map[string]api.DataSet{}, lastFlush: map[string]data.LSN{}, lastPromise: map[string]*data.Promise{},
 		lastArchive: map[string]*data.ArchiveSeen{}}
 	for _, set := range f.MirrorSets {
-		drv, err := postgres.ForSet(ctx, f, set, site.Spec.Region, log)
+		cfg, err := postgres.ConfigForSet(ctx, f, set, site.Spec.Region, log)
+		var drv *postgres.Driver
+		if err == nil {
+			if memberpods.InPods(set) {
+				cfg.Pods = &memberpods.Pods{Set: set, Kube: kube, Log: log.With("component", "member-pods", "set", set.Name)}
+			}
+			drv, err = postgres.New(cfg)
+		}
 		if err != nil {
 			log.Error("mirror set cannot be observed or fenced by this daemon", "set", set.Name, "err", err)
 			v.noDriver[set.Name] = err

@@ -30,8 +30,13 @@ func (dm *dataMonitors) lead(ctx context.Context, t *term) {
 	for name, drv := range dm.data.drivers {
 		cfg := monitor.Config{FailAfter: 3, FencingToken: tok.Rev}
 		for _, ms := range dm.fleet.MirrorSets {
-			if ms.Name == name && ms.Spec.Replication != nil && ms.Spec.Replication.MaxLagOnFailover != nil {
-				cfg.MaxLag = *ms.Spec.Replication.MaxLagOnFailover
+			if r := ms.Spec.Replication; ms.Name == name && r != nil {
+				if r.MaxLagOnFailover != nil {
+					cfg.MaxLag = *r.MaxLagOnFailover
+				}
+				// A member in a pod comes back streaming by its start step's rewind,
+				// without the driver's rejoin: the monitor makes it synchronous again.
+				cfg.Synchronous = r.Synchronous != nil && *r.Synchronous
 			}
 		}
 		m := &monitor.Monitor{Driver: drv, Config: cfg, Logger: dm.log.With("component", "data-monitor", "set", name),

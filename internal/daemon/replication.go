@@ -9,6 +9,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/client-go/kubernetes"
 
 	"hadron.dev/hadron/api/v1alpha1"
 	"hadron.dev/hadron/internal/compute"
@@ -281,6 +282,15 @@ func (c *siteConns) get(name string) (*site.Conn, error) {
 	}
 	c.conns[name] = conn
 	return conn, nil
+}
+
+// kube is the client of site name's cluster (memberpods.Pods.Kube).
+func (c *siteConns) kube(name string) (kubernetes.Interface, error) {
+	conn, err := c.get(name)
+	if err != nil {
+		return nil, err
+	}
+	return conn.Kube, nil
 }
 
 // pendingEvery is how often the leader retries making former active sites stand-bys.

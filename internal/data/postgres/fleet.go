@@ -33,18 +33,28 @@ func FromFleet(ctx context.Context, f *fleet.Fleet, name, region string, log *sl
 }
 
 // ForSet is FromFleet for a set already found; its errors do not name the set. The
-// daemon builds its drivers with it, the CLI through FromFleet: one way to read a
+// daemon builds its drivers with ConfigForSet, the CLI through FromFleet: one way to read a
 // set's engine, credentials and regions.
 func ForSet(ctx context.Context, f *fleet.Fleet, set *v1alpha1.MirrorSet, region string, log *slog.Logger) (*Driver, error) {
+	cfg, err := ConfigForSet(ctx, f, set, region, log)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg)
+}
+
+// ConfigForSet is ForSet's configuration, for a caller that adds what the fleet cannot
+// give (the daemon's Pods, which needs its connections to the sites).
+func ConfigForSet(ctx context.Context, f *fleet.Fleet, set *v1alpha1.MirrorSet, region string, log *slog.Logger) (Config, error) {
 	if set.Spec.Engine != "" && set.Spec.Engine != v1alpha1.EnginePostgres {
-		return nil, fmt.Errorf("engine %q is not supported (postgres is)", set.Spec.Engine)
+		return Config{}, fmt.Errorf("engine %q is not supported (postgres is)", set.Spec.Engine)
 	}
 	if set.Spec.Credentials == nil {
-		return nil, fmt.Errorf("spec.credentials is required")
+		return Config{}, fmt.Errorf("spec.credentials is required")
 	}
 	pw, err := credentials.Password(ctx, set.Spec.Credentials.PasswordFrom, f)
 	if err != nil {
-		return nil, err
+		return Config{}, err
 	}
 	regions := map[string]string{}
 	for _, s := range f.Sites {
@@ -52,13 +62,13 @@ func ForSet(ctx context.Context, f *fleet.Fleet, set *v1alpha1.MirrorSet, region
 	}
 	tls, err := TLSFromFleet(ctx, f, set)
 	if err != nil {
-		return nil, err
+		return Config{}, err
 	}
 	backup, err := BackupFromFleet(ctx, f, set)
 	if err != nil {
-		return nil, err
+		return Config{}, err
 	}
-	return New(Config{Set: set, Regions: regions, Password: pw, Region: region, Logger: log, TLS: tls, Loss: f.DataLoss(set.Name), Backup: backup})
+	return Config{Set: set, Regions: regions, Password: pw, Region: region, Logger: log, TLS: tls, Loss: f.DataLoss(set.Name), Backup: backup}, nil
 }
 
 // BackupFromFleet is the driver's backup configuration for set's spec.backup (nil

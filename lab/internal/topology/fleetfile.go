@@ -156,6 +156,7 @@ func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Applicati
 		if m.Pod {
 			// Its data directory is on its pod's volume: the driver asks the pod.
 			set.Spec.Members[len(set.Spec.Members)-1].DataDir = ""
+			set.Spec.Members[len(set.Spec.Members)-1].Pod = &v1alpha1.MemberPod{Namespace: DemoNamespace}
 		}
 	}
 	return sites, append([]v1alpha1.Application{app}, c.lightApps(active, standbys)...), []v1alpha1.MirrorSet{set}

@@ -3,7 +3,6 @@ package world
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,8 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/util/retry"
 
+	"hadron.dev/hadron/internal/data/memberpods"
 	"hadron.dev/hadron/internal/data/postgres"
 	"hadron.dev/hadron/internal/pki"
 	"hadron.dev/hadron/lab/internal/realnode"
@@ -29,7 +28,7 @@ import (
 // that hadron writes for the members in pods: the fleet file ("fleet.yaml"), the
 // member it named primary ("primary") and rebuild requests ("rebuild.<member>"). Each
 // pod reads it at its start (`hadron data member-start`).
-const MemberPodsConfig = "shop-db-members"
+var MemberPodsConfig = memberpods.ConfigMap(topology.DemoMirrorSet)
 
 // memberPodPort is the port of PostgreSQL inside a member's pod.
 const memberPodPort = 5432
@@ -39,63 +38,25 @@ const memberPodPort = 5432
 const memberPodsCIDR = "10.244.0.0/16"
 
 // memberPods runs the mirror set's members that live in pods (lab.yaml memberPods),
-// one StatefulSet of one replica each with a local volume, and is the driver's
-// postgres.MemberPods: it writes what the driver decided into the ConfigMap and
-// restarts a pod by deleting it.
+// one StatefulSet of one replica each with a local volume. Its driver's side
+// (postgres.MemberPods: the ConfigMap of instructions, restarting a pod) is the
+// daemons' own memberpods.Pods, so the lab's monitor and the daemons ask the pods
+// alike.
 type memberPods struct {
+	*memberpods.Pods
 	client kubernetes.Interface
 	ns     string
-	log    *slog.Logger
 }
 
 var _ postgres.MemberPods = (*memberPods)(nil)
 
 // MemberStatefulSet is the StatefulSet of member; its one pod is MemberPod(member).
-func MemberStatefulSet(member string) string { return topology.DemoMirrorSet + "-" + member }
+func MemberStatefulSet(member string) string {
+	return memberpods.StatefulSet(topology.DemoMirrorSet, member)
+}
 
 // MemberPod is the pod of member's StatefulSet.
-func MemberPod(member string) string { return MemberStatefulSet(member) + "-0" }
-
-// SetPrimary records primary for the pods' next starts.
-func (p *memberPods) SetPrimary(ctx context.Context, primary string) error {
-	return p.setConfig(ctx, map[string]string{"primary": primary})
-}
-
-// Rebuild records the request and deletes member's pod: its StatefulSet starts a new
-// one on the same node (the local volume's), whose start step carries the request out.
-func (p *memberPods) Rebuild(ctx context.Context, member, primary string, fresh bool) error {
-	req := postgres.RebuildRequest(primary, fresh, time.Now().UTC().Format(time.RFC3339Nano))
-	if err := p.setConfig(ctx, map[string]string{"primary": primary, "rebuild." + member: req}); err != nil {
-		return err
-	}
-	p.log.Info("restarting a member's pod to rebuild it", "member", member, "request", req)
-	err := p.client.CoreV1().Pods(p.ns).Delete(ctx, MemberPod(member), metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete pod %s: %w", MemberPod(member), err)
-	}
-	return nil
-}
-
-func (p *memberPods) setConfig(ctx context.Context, kv map[string]string) error {
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cm, err := p.client.CoreV1().ConfigMaps(p.ns).Get(ctx, MemberPodsConfig, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if cm.Data == nil {
-			cm.Data = map[string]string{}
-		}
-		for k, v := range kv {
-			cm.Data[k] = v
-		}
-		_, err = p.client.CoreV1().ConfigMaps(p.ns).Update(ctx, cm, metav1.UpdateOptions{})
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("configmap %s/%s: %w", p.ns, MemberPodsConfig, err)
-	}
-	return nil
-}
+func MemberPod(member string) string { return memberpods.Pod(topology.DemoMirrorSet, member) }
 
 // podAddr is where member's pod serves PostgreSQL now (its IP changes with every pod).
 func (p *memberPods) podAddr(ctx context.Context, member string) (string, error) {
@@ -142,7 +103,9 @@ func (w *World) startMemberPods(ctx context.Context) error {
 	if s == nil {
 		return nil
 	}
-	mp := &memberPods{client: s.client, ns: topology.DemoNamespace, log: w.log.With("component", "member-pods")}
+	client := s.client
+	mp := &memberPods{client: client, ns: topology.DemoNamespace, Pods: &memberpods.Pods{Set: &w.db.set,
+		Kube: func(string) (kubernetes.Interface, error) { return client, nil }, Log: w.log.With("component", "member-pods")}}
 	if err := w.db.issueCertificates(); err != nil {
 		return err
 	}
