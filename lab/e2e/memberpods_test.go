@@ -19,13 +19,12 @@ import (
 
 // memberPodsConfig is a lab whose east members (primary east-0, synchronous east-1)
 // run as pods on east's two real nodes, on regions 57-59 (pods in 10.244.57.0/24),
-// away from the other lab tests' regions. Without daemons: the lab's own monitor
-// (hadron's in-region monitor over the lab's driver) fails over. No backups: the
+// away from the other lab tests' regions. With the daemons: the leader's in-region
+// monitor fails over and asks the pods (memberpods) for rewinds. No backups: the
 // PostgreSQL image has no pgBackRest.
 const memberPodsConfig = `
 firstRegion: 57
 latency: 10ms
-daemons: false
 realNodes: 2
 memberPods: true
 backups: false
@@ -44,10 +43,12 @@ const memberPodsEastDemo = "127.0.57.30:8080"
 // TestMemberPods runs the demo's east members as PostgreSQL pods (a StatefulSet each,
 // a local volume, `hadron data member-start` readying the data directory) and checks
 // that the set bootstraps (west's DR member, a process, clones through the link), that
-// `hadron data status` shows the roles, and that deleting the primary's pod under a
+// `hadron data status` shows the roles, that deleting the primary's pod under a
 // write load fails over to east-1 with no acknowledged write lost, the old primary
-// coming back as east-1's stand-by. It logs the failover's times. Needs what
-// TestRealNodes needs; without it, it skips.
+// coming back as east-1's stand-by by itself (the daemons ask its pod to rewind), and
+// that draining the new primary's node does the same the other way once the node is
+// uncordoned. It logs the failovers' times. Needs what TestRealNodes needs; without
+// it, it skips.
 func TestMemberPods(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lab end-to-end test")
@@ -95,108 +96,155 @@ func TestMemberPods(t *testing.T) {
 		waitRoles(t, h, "east-0", map[string]string{"east-1": "east-0", "west-0": "east-0"}, "east-1")
 	})
 
-	t.Run("deleting the primary's pod under load fails over in-region, losing no acknowledged write", func(t *testing.T) {
-		var (
-			mu        sync.Mutex
-			acked     int
-			deleted   time.Time
-			lastOK    time.Time // last acknowledged write sent before the delete
-			firstBack time.Time // first acknowledged write sent after a failure
-			failed    int
-		)
-		lctx, stop := context.WithCancel(ctx)
-		defer stop()
-		type outcome struct {
-			res *load.Result
-			err error
-		}
-		done := make(chan outcome, 1)
-		go func() {
-			res, err := load.Run(lctx, load.Config{URL: "http://" + memberPodsEastDemo, Rate: 20, Workers: 4, Duration: 10 * time.Minute,
-				Timeout: 2 * time.Second, OnAttempt: func(a load.Attempt) {
-					mu.Lock()
-					defer mu.Unlock()
-					switch {
-					case a.OK && (deleted.IsZero() || a.Sent.Before(deleted)):
-						acked++
-						if a.Sent.After(lastOK) {
-							lastOK = a.Sent
-						}
-					case a.OK:
-						acked++
-						if failed > 0 && firstBack.IsZero() {
-							firstBack = a.Done
-						}
-					case !deleted.IsZero():
-						failed++
-					}
-				}})
-			done <- outcome{res, err}
-		}()
-		eventually(t, time.Minute, "writes acknowledged before the fault", func() (bool, string) {
-			mu.Lock()
-			defer mu.Unlock()
-			return acked >= 20, fmt.Sprintf("%d acknowledged", acked)
-		})
-		mu.Lock()
-		deleted = time.Now()
-		mu.Unlock()
-		if err := east.CoreV1().Pods("shop").Delete(ctx, world.MemberPod("east-0"), metav1.DeleteOptions{}); err != nil {
+	t.Run("deleting the primary's pod under load: the daemons fail over in-region, losing no acknowledged write, and the old primary's pod rejoins by itself", func(t *testing.T) {
+		failoverUnderLoad(t, l, h, "east-0", "east-1", func() {
+			if err := east.CoreV1().Pods("shop").Delete(ctx, world.MemberPod("east-0"), metav1.DeleteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}, nil)
+		// Only the daemons' memberpods writes the instructions here (no lab monitor):
+		// the pods now follow east-1.
+		cm, err := east.CoreV1().ConfigMaps("shop").Get(ctx, world.MemberPodsConfig, metav1.GetOptions{})
+		if err != nil {
 			t.Fatal(err)
 		}
-		var promoted time.Duration
-		eventually(t, 3*time.Minute, "east-1 primary", func() (bool, string) {
-			ss, err := h.dataStatus("shop-db")
-			if err != nil {
-				return false, err.Error()
+		if cm.Data["primary"] != "east-1" {
+			t.Errorf("%s names primary %q, want east-1 (the daemons' memberpods)", world.MemberPodsConfig, cm.Data["primary"])
+		}
+		t.Logf("instructions after the failover: primary %q, rebuild.east-0 %q", cm.Data["primary"], cm.Data["rebuild.east-0"])
+	})
+
+	t.Run("draining the primary's node under load fails over in-region; uncordoned, the old primary comes back as a stand-by", func(t *testing.T) {
+		// east-1, primary since the last subtest, runs on east-real-1. Its volume is
+		// local: the evicted pod's replacement can only run there, so it waits,
+		// Pending, until the node is uncordoned.
+		failoverUnderLoad(t, l, h, "east-1", "east-0", func() {
+			out := l.must(3*time.Minute, "drain", "node", "east-real-1")
+			t.Logf("drain: %s", strings.TrimSpace(out))
+		}, func() {
+			p, err := east.CoreV1().Pods("shop").Get(ctx, world.MemberPod("east-1"), metav1.GetOptions{})
+			if err == nil {
+				t.Logf("east-1's pod while east-real-1 is cordoned: phase %s, node %q", p.Status.Phase, p.Spec.NodeName)
 			}
-			if ss.Primary == "east-1" {
-				promoted = time.Since(deleted)
-				return true, ""
-			}
-			return false, fmt.Sprintf("primary %q", ss.Primary)
+			l.must(3*time.Minute, "restore", "node", "east-real-1")
 		})
-		eventually(t, time.Minute, "writes acknowledged again", func() (bool, string) {
-			mu.Lock()
-			defer mu.Unlock()
-			return !firstBack.IsZero() || failed == 0, fmt.Sprintf("%d failed since the delete", failed)
-		})
-		waitRoles(t, h, "east-1", map[string]string{"east-0": "east-1", "west-0": "east-1"}, "east-0")
-		rejoined := time.Since(deleted)
-		// Writes after the old primary's return too.
-		time.Sleep(2 * time.Second)
-		stop()
-		o := <-done
-		if o.err != nil {
-			t.Fatalf("load: %v", o.err)
-		}
-		vctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		v, err := load.Verify(vctx, nil, o.res)
-		if err != nil {
-			t.Fatalf("verify: %v", err)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if v.Acked == 0 {
-			t.Fatal("no write acknowledged: nothing was tested")
-		}
-		outage := "no write failed"
-		if !firstBack.IsZero() {
-			outage = fmt.Sprintf("writes failed for %s (last acknowledged write sent %s before the delete, first acknowledged again %s after it)",
-				firstBack.Sub(lastOK).Round(10*time.Millisecond), deleted.Sub(lastOK).Round(10*time.Millisecond), firstBack.Sub(deleted).Round(10*time.Millisecond))
-		}
-		t.Logf("in-region failover with members in pods: east-1 primary %s after the delete of east-0's pod; %s; east-0 back as east-1's stand-by %s after the delete",
-			promoted.Round(10*time.Millisecond), outage, rejoined.Round(100*time.Millisecond))
-		t.Logf("load: %d acknowledged, %d failed, %d present, %d unacknowledged but committed, lost %v", v.Acked, failed, v.Present, v.Unacknowledged, v.Lost)
-		if len(v.Lost) > 0 {
-			t.Errorf("%d acknowledged writes lost: %v", len(v.Lost), v.Lost)
-		}
-		l.logFailoverSteps(deleted)
 	})
 }
 
-// logFailoverSteps logs what the lab's monitor and the members' start steps did
+// failoverUnderLoad writes through east's demo application, applies fault to the
+// primary from, and checks that to becomes primary, that writes are acknowledged
+// again, that from comes back as to's synchronous stand-by (after heal, if any) and
+// that no acknowledged write is lost. It logs the times.
+func failoverUnderLoad(t *testing.T, l *lab, h *hadronCLI, from, to string, fault, heal func()) {
+	t.Helper()
+	ctx := context.Background()
+	var (
+		mu        sync.Mutex
+		acked     int
+		faulted   time.Time
+		lastOK    time.Time // last acknowledged write sent before the fault
+		firstBack time.Time // first acknowledged write sent after a failure
+		failed    int
+	)
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	type outcome struct {
+		res *load.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := load.Run(lctx, load.Config{URL: "http://" + memberPodsEastDemo, Rate: 20, Workers: 4, Duration: 10 * time.Minute,
+			Timeout: 2 * time.Second, OnAttempt: func(a load.Attempt) {
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case a.OK && (faulted.IsZero() || a.Sent.Before(faulted)):
+					acked++
+					if a.Sent.After(lastOK) {
+						lastOK = a.Sent
+					}
+				case a.OK:
+					acked++
+					if failed > 0 && firstBack.IsZero() {
+						firstBack = a.Done
+					}
+				case !faulted.IsZero():
+					failed++
+				}
+			}})
+		done <- outcome{res, err}
+	}()
+	eventually(t, time.Minute, "writes acknowledged before the fault", func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		return acked >= 20, fmt.Sprintf("%d acknowledged", acked)
+	})
+	mu.Lock()
+	faulted = time.Now()
+	mu.Unlock()
+	fault()
+	var promoted time.Duration
+	eventually(t, 3*time.Minute, to+" primary", func() (bool, string) {
+		ss, err := h.dataStatus("shop-db")
+		if err != nil {
+			return false, err.Error()
+		}
+		if ss.Primary == to {
+			promoted = time.Since(faulted)
+			return true, ""
+		}
+		return false, fmt.Sprintf("primary %q", ss.Primary)
+	})
+	eventually(t, time.Minute, "writes acknowledged again", func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		return !firstBack.IsZero() || failed == 0, fmt.Sprintf("%d failed since the fault", failed)
+	})
+	var healed time.Duration
+	if heal != nil {
+		heal()
+		healed = time.Since(faulted)
+	}
+	waitRoles(t, h, to, map[string]string{from: to, "west-0": to}, from)
+	rejoined := time.Since(faulted)
+	// Writes after the old primary's return too.
+	time.Sleep(2 * time.Second)
+	stop()
+	o := <-done
+	if o.err != nil {
+		t.Fatalf("load: %v", o.err)
+	}
+	vctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	v, err := load.Verify(vctx, nil, o.res)
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if v.Acked == 0 {
+		t.Fatal("no write acknowledged: nothing was tested")
+	}
+	outage := "no write failed"
+	if !firstBack.IsZero() {
+		outage = fmt.Sprintf("writes failed for %s (last acknowledged write sent %s before the fault, first acknowledged again %s after it)",
+			firstBack.Sub(lastOK).Round(10*time.Millisecond), faulted.Sub(lastOK).Round(10*time.Millisecond), firstBack.Sub(faulted).Round(10*time.Millisecond))
+	}
+	back := ""
+	if heal != nil {
+		back = fmt.Sprintf(" (healed %s after the fault)", healed.Round(100*time.Millisecond))
+	}
+	t.Logf("in-region failover with members in pods: %s primary %s after the fault; %s; %s back as %s's stand-by %s after the fault%s",
+		to, promoted.Round(10*time.Millisecond), outage, from, to, rejoined.Round(100*time.Millisecond), back)
+	t.Logf("load: %d acknowledged, %d failed, %d present, %d unacknowledged but committed, lost %v", v.Acked, failed, v.Present, v.Unacknowledged, v.Lost)
+	if len(v.Lost) > 0 {
+		t.Errorf("%d acknowledged writes lost: %v", len(v.Lost), v.Lost)
+	}
+	l.logFailoverSteps(faulted)
+}
+
+// logFailoverSteps logs what the daemons' monitor and the members' start steps did
 // since the fault: where the failover's time went.
 func (l *lab) logFailoverSteps(since time.Time) {
 	var lines []string
@@ -220,6 +268,10 @@ func (l *lab) logFailoverSteps(since time.Time) {
 		}
 	}
 	read(world.Dir(l.dir).Log())
+	daemons, _ := filepath.Glob(world.Dir(l.dir).ProcLog("hadron-*"))
+	for _, p := range daemons {
+		read(p)
+	}
 	pods, _ := filepath.Glob(filepath.Join(world.Dir(l.dir).Site("east"), "nodes", "*", "pod-logs", "shop_shop-db-*", "postgres", "*.log"))
 	for _, p := range pods {
 		read(p)
