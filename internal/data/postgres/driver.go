@@ -70,6 +70,9 @@ type Driver struct {
 	// caughtUp is when each member was last seen with no lag: the age of its lag when
 	// it has not replayed a transaction since it started (long-lived drivers only).
 	caughtUp map[string]time.Time
+	// timelines is the newest timeline each stand-by was seen receiving
+	// (standbyTimeline).
+	timelines map[string]seenTimeline
 	// idle is one kept session per member for observations (idle.go).
 	idle map[string][]idleConn
 }
@@ -109,7 +112,7 @@ func New(cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mirror set %s: %w", cfg.Set.Name, err)
 	}
-	d := &Driver{cfg: cfg, roots: roots, log: cfg.Logger.With("component", "data/postgres", "set", cfg.Set.Name), members: map[string]v1alpha1.Member{}, caughtUp: map[string]time.Time{}, idle: map[string][]idleConn{}}
+	d := &Driver{cfg: cfg, roots: roots, log: cfg.Logger.With("component", "data/postgres", "set", cfg.Set.Name), members: map[string]v1alpha1.Member{}, caughtUp: map[string]time.Time{}, timelines: map[string]seenTimeline{}, idle: map[string][]idleConn{}}
 	for _, m := range cfg.Set.Spec.Members {
 		d.members[m.Name] = m
 	}

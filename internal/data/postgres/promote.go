@@ -32,6 +32,12 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 	if err := d.query(ctx, conn, &o); err != nil {
 		return nil, fmt.Errorf("promote %s: %w", member, err)
 	}
+	if !o.st.Primary {
+		// As Status saw it (the token was made from it): the timeline it received.
+		d.mu.Lock()
+		o.st.Timeline = standbyTimeline(d.timelines, o.st, o.receiving)
+		d.mu.Unlock()
+	}
 	switch {
 	case o.st.Primary:
 		return nil, retry.Permanent("promote %s: %w", member, data.ErrAlreadyPrimary)

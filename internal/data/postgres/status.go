@@ -114,6 +114,11 @@ func (d *Driver) assemble(obs []observation) (*data.SetStatus, error) {
 			s.Members = append(s.Members, *m)
 			continue
 		}
+		if !m.Primary {
+			d.mu.Lock()
+			m.Timeline = standbyTimeline(d.timelines, *m, o.receiving)
+			d.mu.Unlock()
+		}
 		end := m.ReplayLSN
 		if m.Primary {
 			end = m.FlushLSN
