@@ -38,6 +38,9 @@ func (v *dataView) observe(ctx context.Context) {
 			v.mu.Lock()
 			v.sets[name] = view
 			if err == nil {
+				if st.Primary != "" {
+					v.lastHealthy[name] = st
+				}
 				if p := st.Member(st.Primary); p != nil && p.FlushLSN > v.lastFlush[name] {
 					// Remembered for a failover that cannot read the old primary any more.
 					v.lastFlush[name] = p.FlushLSN

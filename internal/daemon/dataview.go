@@ -51,6 +51,9 @@ type dataView struct {
 	// lastArchive is each set's primary's archiving at the last observation that
 	// read it: a failover's prediction of what a restore from the archive loses.
 	lastArchive map[string]*data.ArchiveSeen
+	// lastHealthy is each set's latest observation with a primary: a new leader's
+	// monitor starts from it (monitor.Monitor.Initial).
+	lastHealthy map[string]*data.SetStatus
 }
 
 // newDataView builds a driver for every mirror set, with the configuration the CLI
@@ -65,7 +68,7 @@ func newDataView(ctx context.Context, f *fleet.Fleet, site *v1alpha1.Site, clien
 		reaches: &coordstate.DataReaches{Client: client, Log: log},
 		fence:   newFenceDecision(),
 		sets:    map[string]api.DataSet{}, lastFlush: map[string]data.LSN{}, lastPromise: map[string]*data.Promise{},
-		lastArchive: map[string]*data.ArchiveSeen{}}
+		lastArchive: map[string]*data.ArchiveSeen{}, lastHealthy: map[string]*data.SetStatus{}}
 	for _, set := range f.MirrorSets {
 		cfg, err := postgres.ConfigForSet(ctx, f, set, site.Spec.Region, log)
 		var drv *postgres.Driver
@@ -138,6 +141,13 @@ func (v *dataView) archiveSeen(set string) *data.ArchiveSeen {
 		return &c
 	}
 	return nil
+}
+
+// healthySeen is set's latest observation with a primary (nil: never).
+func (v *dataView) healthySeen(set string) *data.SetStatus {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.lastHealthy[set]
 }
 
 // newestFlush is the newest primary flush seen of set: for a failover that cannot read

@@ -48,6 +48,11 @@ func (dm *dataMonitors) lead(ctx context.Context, t *term) {
 				}
 				return dm.data.actions.Unlock, true
 			}}
+		if st := dm.data.healthySeen(name); st != nil {
+			// Leadership can move while the primary is down (a better-placed daemon
+			// takes over): start from what this daemon saw last, not from nothing.
+			m.Initial, _ = monitor.Decide(monitor.Memory{}, st, cfg)
+		}
 		go func() {
 			t := time.NewTicker(monitorEvery)
 			defer t.Stop()

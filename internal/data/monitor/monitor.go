@@ -29,9 +29,15 @@ type Monitor struct {
 	// Hold, when set, is asked before a step's actions: ok false skips them (another
 	// decider owns the set now); release is called once they are done.
 	Hold func() (release func(), ok bool)
+	// Initial is the memory the first step starts from (zero: none). A daemon that
+	// becomes leader while the primary is down never saw it, and without a remembered
+	// primary and synchronous member Decide never promotes: the daemon seeds it from
+	// its own last observation of a primary.
+	Initial Memory
 
-	mem  Memory
-	seen atomic.Pointer[Memory] // a copy of mem for Remembered
+	started bool
+	mem     Memory
+	seen    atomic.Pointer[Memory] // a copy of mem for Remembered
 }
 
 // Remembered is what the monitor knew after its last observation: the primary and its
@@ -84,6 +90,9 @@ func (m *Monitor) Step(ctx context.Context, log *slog.Logger) {
 	if err != nil {
 		log.Warn("status", "err", err)
 		return
+	}
+	if !m.started {
+		m.mem, m.started = m.Initial, true
 	}
 	var acts []Action
 	prev := m.mem

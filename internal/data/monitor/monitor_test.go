@@ -120,3 +120,46 @@ func TestStepActsWithoutActionTimeout(t *testing.T) {
 		t.Fatalf("calls %s, want east-1 promoted, east-0 fenced and rejoined", got)
 	}
 }
+
+// TestNewLeaderStartsFromWhatItSaw: a monitor that starts while the primary is
+// already down promotes nothing from nothing, and promotes the synchronous member when
+// seeded (Initial) with an earlier observation of the healthy set — a daemon that
+// became leader mid-failover.
+func TestNewLeaderStartsFromWhatItSaw(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	newSet := func() *memory.Set {
+		s := &memory.Set{SystemID: 7, Members: []*memory.Member{
+			{Name: "east-0", Region: "east", Role: "primary", Primary: true, Reachable: true, Timeline: 1},
+			{Name: "east-1", Region: "east", Role: "failover", Reachable: true, Timeline: 1, Upstream: "east-0", Sync: true},
+		}}
+		s.Write(100, true)
+		return s
+	}
+	cfg := Config{FailAfter: 3}
+
+	s := newSet()
+	s.Members[0].Reachable = false
+	m := &Monitor{Driver: s, Config: cfg}
+	for range 5 {
+		m.Step(ctx, log)
+	}
+	if len(s.Calls) != 0 {
+		t.Fatalf("unseeded monitor acted: %v", s.Calls)
+	}
+
+	s = newSet()
+	healthy, err := s.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := Decide(Memory{}, healthy, cfg)
+	s.Members[0].Reachable = false
+	m = &Monitor{Driver: s, Config: cfg, Initial: seed}
+	for range 3 {
+		m.Step(ctx, log)
+	}
+	if got := fmt.Sprint(s.Calls); got != "[promote east-1]" {
+		t.Fatalf("seeded monitor: calls %s, want east-1 promoted", got)
+	}
+}
