@@ -177,7 +177,9 @@ func memberStatefulSet(m topology.Member) *appsv1.StatefulSet {
 	uid := int64(realnode.PostgresUID)
 	nonRoot, noToken := true, false
 	grace := int64(10)
-	labels := map[string]string{"app.kubernetes.io/name": "shop-db", "app.kubernetes.io/part-of": topology.DemoApp, "hadron.dev/member": m.Name}
+	// Not part-of the application: its selector would have the daemons replicate the
+	// members' StatefulSets to the stand-by sites.
+	labels := map[string]string{"app.kubernetes.io/name": "shop-db", "hadron.dev/member": m.Name}
 	readable := int32(0o444) // no fsGroup on these volumes: the server's user reads them as "other"
 	return &appsv1.StatefulSet{
 		ObjectMeta: metav1.ObjectMeta{Name: MemberStatefulSet(m.Name), Namespace: topology.DemoNamespace, Labels: labels},
