@@ -45,7 +45,8 @@ const memberPodsEastDemo = "127.0.57.30:8080"
 // that the set bootstraps (west's DR member, a process, clones through the link), that
 // `hadron data status` shows the roles, that deleting the primary's pod under a
 // write load fails over to east-1 with no acknowledged write lost, the old primary
-// coming back as east-1's stand-by by itself (the daemons ask its pod to rewind), and
+// coming back as east-1's stand-by by itself (the daemons' memberpods names east-1
+// in the pods' instructions, or asks the pod for a rebuild; its start step rewinds), and
 // that draining the new primary's node does the same the other way once the node is
 // uncordoned. It logs the failovers' times. Needs what TestRealNodes needs; without
 // it, it skips.
