@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -51,17 +50,7 @@ const memberPodsEastDemo = "127.0.57.30:8080"
 // uncordoned. It logs the failovers' times. Needs what TestRealNodes needs; without
 // it, it skips.
 func TestMemberPods(t *testing.T) {
-	if testing.Short() {
-		t.Skip("lab end-to-end test")
-	}
-	for _, bin := range []string{"containerd", "runc", "ctr", "nsenter", "unshare", "/usr/lib/cni/bridge"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("real nodes need %s (scripts/install-deps.sh): %v", bin, err)
-		}
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("real nodes need root (containers, bridges, cgroups)")
-	}
+	skipWithoutRealNodes(t)
 	labBin := binary(t, "hadron-lab", "HADRON_LAB_BINARY")
 	l := &lab{t: t, bin: labBin, dir: filepath.Join(t.TempDir(), "lab")}
 	cfg := filepath.Join(t.TempDir(), "lab.yaml")

@@ -48,17 +48,7 @@ const (
 // in `make test` (about 100 s here, ~40 s of it the lab's start; the costs are in
 // docs/design/lab-real-nodes.md).
 func TestRealNodes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("lab end-to-end test")
-	}
-	for _, bin := range []string{"containerd", "runc", "ctr", "nsenter", "unshare", "/usr/lib/cni/bridge"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("real nodes need %s (scripts/install-deps.sh): %v", bin, err)
-		}
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("real nodes need root (containers, bridges, cgroups)")
-	}
+	skipWithoutRealNodes(t)
 	labBin := binary(t, "hadron-lab", "HADRON_LAB_BINARY")
 	if out, err := exec.Command(labBin, "kubelet", "--version").CombinedOutput(); err != nil {
 		t.Fatalf("%s has no kubelet role (make hadron-lab): %v: %.200s", labBin, err, out)
@@ -380,4 +370,22 @@ func (l *lab) dumpRealNodeLogs(n int) {
 	l.dumpLogsOf(n, func(name string) bool {
 		return strings.HasPrefix(name, "kubelet") || strings.HasPrefix(name, "containerd") || strings.HasPrefix(name, "demo")
 	})
+}
+
+// skipWithoutRealNodes skips a test of real nodes in -short, and where they cannot run:
+// without root, containerd, runc or the CNI plugins (scripts/install-deps.sh installs
+// them).
+func skipWithoutRealNodes(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("lab end-to-end test")
+	}
+	for _, bin := range []string{"containerd", "runc", "ctr", "nsenter", "unshare", "/usr/lib/cni/bridge"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("real nodes need %s (scripts/install-deps.sh): %v", bin, err)
+		}
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("real nodes need root (containers, bridges, cgroups)")
+	}
 }
