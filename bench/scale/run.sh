@@ -69,7 +69,9 @@ metrics() {
   curl -sf --max-time 10 --cacert "$HADRON_PKI/ca.crt" "https://127.0.$(region "$1").40:7443/metrics" 2>/dev/null ||
     curl -sfk --max-time 10 "https://127.0.$(region "$1").40:7443/metrics"
 }
-metric() { awk -v m="$1" '$1==m {print $2; exit}'; }
+# Reads its input to the end: an early exit would fail the curl before it (pipefail)
+# once /metrics outgrows a pipe's buffer, as it does at 100 applications.
+metric() { awk -v m="$1" '$1==m && !found {print $2; found=1}'; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 
