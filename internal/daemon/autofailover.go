@@ -81,6 +81,11 @@ func (au *autoFailover) lead(ctx context.Context, lt *term) {
 		// A region lost takes every application there down at once: their runs are
 		// read, and their failovers launched, side by side rather than one etcd round
 		// trip after another (issue 20: ten applications were decided 0.6 s apart).
+		// Freshness is judged against the tick's start: judged against each
+		// application's own moment, the reads readRuns had just made went stale while
+		// the loop re-read the runs of the ones before, one after another — at 100
+		// applications a tick took 33 s and decided them in three bursts.
+		tick := time.Now()
 		au.readRuns(ctx, st, runs)
 		var launches []launch
 		for _, a := range au.fleet.Applications {
@@ -118,7 +123,7 @@ func (au *autoFailover) lead(ctx context.Context, lt *term) {
 			}
 			if in.Verdicts[active] == "down" {
 				// Only read etcd when a decision is near.
-				if r := runs[a.Name]; now.Sub(r.at) > runsFresh {
+				if r := runs[a.Name]; tick.Sub(r.at) > runsFresh {
 					rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 					r.last, r.open = au.lastAuto(rctx, a.Name)
 					cancel()
