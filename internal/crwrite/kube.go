@@ -62,24 +62,11 @@ func (w *Writer) applySite(ctx context.Context, c *site.Conn, d desired) (Result
 			return nil
 		}
 		appUIDs[o.GetName()] = o.GetUID()
-		return w.writeStatus(ctx, c, applications, o, &budget, &res, func(obj map[string]any) (bool, map[string]any, error) {
-			var cur v1alpha1.Application
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, &cur); err != nil {
-				return false, nil, err
-			}
-			next := want
-			next.ObservedGeneration = cur.Generation
-			old := v1alpha1.ApplicationStatus{}
-			if cur.Status != nil {
-				old = *cur.Status
-			}
-			next.Conditions = crstatus.MergeConditions(old.Conditions, next.Conditions, cur.Generation, w.now())
-			if apiequality.Semantic.DeepEqual(old, next) {
-				return false, nil, nil
-			}
-			u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&next)
-			return true, u, err
-		})
+		return w.writeStatus(ctx, c, applications, o, &budget, &res, statusChange(want, w.now,
+			func(a *v1alpha1.Application) (*v1alpha1.ApplicationStatus, int64) { return a.Status, a.Generation },
+			func(s *v1alpha1.ApplicationStatus) (*int64, *[]metav1.Condition) {
+				return &s.ObservedGeneration, &s.Conditions
+			}))
 	})
 	if err != nil {
 		return res, err
@@ -89,24 +76,11 @@ func (w *Writer) applySite(ctx context.Context, c *site.Conn, d desired) (Result
 		if !ok {
 			return nil
 		}
-		return w.writeStatus(ctx, c, mirrorSets, o, &budget, &res, func(obj map[string]any) (bool, map[string]any, error) {
-			var cur v1alpha1.MirrorSet
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, &cur); err != nil {
-				return false, nil, err
-			}
-			next := want
-			next.ObservedGeneration = cur.Generation
-			old := v1alpha1.MirrorSetStatus{}
-			if cur.Status != nil {
-				old = *cur.Status
-			}
-			next.Conditions = crstatus.MergeConditions(old.Conditions, next.Conditions, cur.Generation, w.now())
-			if apiequality.Semantic.DeepEqual(old, next) {
-				return false, nil, nil
-			}
-			u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&next)
-			return true, u, err
-		})
+		return w.writeStatus(ctx, c, mirrorSets, o, &budget, &res, statusChange(want, w.now,
+			func(m *v1alpha1.MirrorSet) (*v1alpha1.MirrorSetStatus, int64) { return m.Status, m.Generation },
+			func(s *v1alpha1.MirrorSetStatus) (*int64, *[]metav1.Condition) {
+				return &s.ObservedGeneration, &s.Conditions
+			}))
 	})
 	if err != nil {
 		return res, err
@@ -153,6 +127,34 @@ func (w *Writer) eachObject(ctx context.Context, c *site.Conn, gvr schema.GroupV
 
 // writeStatus updates o's status subresource when change says it differs. A conflict
 // (someone wrote the object since the list) reads it again and decides again.
+// statusChange is writeStatus's change for an object of type O whose status is S: want,
+// with the object's generation and the transition times of unchanged conditions
+// carried over; no change when that equals the status the object has.
+func statusChange[O, S any](want S, now func() time.Time, status func(*O) (*S, int64),
+	fields func(*S) (*int64, *[]metav1.Condition)) func(obj map[string]any) (bool, map[string]any, error) {
+	return func(obj map[string]any) (bool, map[string]any, error) {
+		var cur O
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, &cur); err != nil {
+			return false, nil, err
+		}
+		st, gen := status(&cur)
+		var old S
+		if st != nil {
+			old = *st
+		}
+		next := want
+		observed, conds := fields(&next)
+		*observed = gen
+		_, oldConds := fields(&old)
+		*conds = crstatus.MergeConditions(*oldConds, *conds, gen, now())
+		if apiequality.Semantic.DeepEqual(old, next) {
+			return false, nil, nil
+		}
+		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&next)
+		return true, u, err
+	}
+}
+
 func (w *Writer) writeStatus(ctx context.Context, c *site.Conn, gvr schema.GroupVersionResource, o *unstructured.Unstructured, budget *int,
 	res *Result, change func(obj map[string]any) (bool, map[string]any, error)) error {
 	res2 := c.Dynamic.Resource(gvr)
