@@ -50,6 +50,14 @@ func Guarded(ctx context.Context, c *clientv3.Client, t Token, ops ...clientv3.O
 	// (a member restarting) must fail and be retried, not hold a step's whole budget.
 	ctx, cancel := context.WithTimeout(ctx, GuardTimeout)
 	defer cancel()
+	if len(ops) == 0 {
+		// A check alone must still ask the cluster: etcd serves a transaction whose
+		// branches hold no request from the member's own copy (an empty branch counts
+		// as serializable), so a member that lagged, or had lost its majority,
+		// answered "still the leader" for a deposed token. A linearizable Get makes
+		// the member confirm with the raft leader first.
+		ops = []clientv3.Op{clientv3.OpGet(t.Key, clientv3.WithCountOnly())}
+	}
 	resp, err := c.Txn(ctx).If(t.current()).Then(ops...).Commit()
 	if err != nil {
 		return fmt.Errorf("fencing check %s: %w", t, err)

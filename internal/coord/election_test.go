@@ -225,3 +225,34 @@ func TestCampaignUntilLeavesTheQueue(t *testing.T) {
 		t.Fatalf("leader %v (%v), want c's %v after its wait ended", leader, err, tok)
 	}
 }
+
+// A member that has lost its majority cannot vouch for a token: the fencing check asks
+// the cluster, never the member's own copy (etcd serves a transaction with empty
+// branches locally; through a lagging follower that let a deposed leader's token pass).
+func TestFencedThroughMemberWithoutMajorityFails(t *testing.T) {
+	_, members := coordtest.StartCluster(t, coordtest.Fleet(212))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	tok, err := coord.NewElector(members[0].Client, "east", 5*time.Second).Campaign(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := members[2]
+	// The token's key is in the last member's own copy before the others go.
+	coordtest.Eventually(t, 10*time.Second, "the key reaches "+last.Name, func() bool {
+		r, err := last.Client.Get(ctx, tok.Key, clientv3.WithSerializable())
+		return err == nil && len(r.Kvs) == 1
+	})
+	if err := coord.Fenced(ctx, last.Client, tok); err != nil {
+		t.Fatalf("with a majority: %v", err)
+	}
+	members[0].Stop()
+	members[1].Stop()
+	err = coord.Fenced(ctx, last.Client, tok)
+	if err == nil {
+		t.Fatal("a member alone confirmed the token")
+	}
+	if coord.IsFenced(err) {
+		t.Fatalf("without a majority the check must fail as unknown, not as a deposed token: %v", err)
+	}
+}
