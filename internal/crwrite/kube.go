@@ -24,6 +24,7 @@ import (
 
 // The resources whose status is written.
 var (
+	sites        = schema.GroupVersionResource{Group: "hadron.dev", Version: "v1alpha1", Resource: "sites"}
 	applications = schema.GroupVersionResource{Group: "hadron.dev", Version: "v1alpha1", Resource: "applications"}
 	mirrorSets   = schema.GroupVersionResource{Group: "hadron.dev", Version: "v1alpha1", Resource: "mirrorsets"}
 )
@@ -43,6 +44,7 @@ const noteLimit = 1024
 type desired struct {
 	apps   map[string]v1alpha1.ApplicationStatus
 	sets   map[string]v1alpha1.MirrorSetStatus
+	sites  map[string]v1alpha1.SiteStatus
 	events map[string][]crstatus.Event // application → events
 }
 
@@ -79,6 +81,20 @@ func (w *Writer) applySite(ctx context.Context, c *site.Conn, d desired) (Result
 		return w.writeStatus(ctx, c, mirrorSets, o, &budget, &res, statusChange(want, w.now,
 			func(m *v1alpha1.MirrorSet) (*v1alpha1.MirrorSetStatus, int64) { return m.Status, m.Generation },
 			func(s *v1alpha1.MirrorSetStatus) (*int64, *[]metav1.Condition) {
+				return &s.ObservedGeneration, &s.Conditions
+			}))
+	})
+	if err != nil {
+		return res, err
+	}
+	err = w.eachObject(ctx, c, sites, func(o *unstructured.Unstructured) error {
+		want, ok := d.sites[o.GetName()]
+		if !ok {
+			return nil
+		}
+		return w.writeStatus(ctx, c, sites, o, &budget, &res, statusChange(want, w.now,
+			func(s *v1alpha1.Site) (*v1alpha1.SiteStatus, int64) { return s.Status, s.Generation },
+			func(s *v1alpha1.SiteStatus) (*int64, *[]metav1.Condition) {
 				return &s.ObservedGeneration, &s.Conditions
 			}))
 	})

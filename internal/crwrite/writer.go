@@ -1,5 +1,5 @@
 // Package crwrite writes what crstatus decides into the sites' clusters: the status
-// subresource of the Application and MirrorSet objects and events/v1 Events on the
+// subresource of the Site, Application and MirrorSet objects and events/v1 Events on the
 // Applications. The daemon's leader runs one Writer per leadership term; each Round
 // reads the daemon's status, the open runs and the ledger through Source, and writes
 // only what changed. See docs/design/custom-resources.md.
@@ -68,7 +68,11 @@ type Writer struct {
 // repeat what its predecessor reported.
 func (w *Writer) Round(ctx context.Context) (Result, error) {
 	st := w.Status(ctx)
-	d := desired{apps: map[string]v1alpha1.ApplicationStatus{}, sets: map[string]v1alpha1.MirrorSetStatus{}, events: map[string][]crstatus.Event{}}
+	d := desired{apps: map[string]v1alpha1.ApplicationStatus{}, sets: map[string]v1alpha1.MirrorSetStatus{}, events: map[string][]crstatus.Event{},
+		sites: map[string]v1alpha1.SiteStatus{}}
+	for _, s := range w.Fleet.Sites {
+		d.sites[s.Name] = crstatus.Site(s.Name, st)
+	}
 	if w.seen == nil {
 		w.seen, w.last = map[string]crstatus.Seen{}, map[string]*runbook.Record{}
 	}

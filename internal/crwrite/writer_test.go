@@ -53,8 +53,8 @@ func TestClusterWithoutTheCRDs(t *testing.T) {
 			t.Fatalf("round: %+v, %v; want nothing done and no error", res, err)
 		}
 	}
-	if n := strings.Count(logs.String(), "not installed"); n != 2 || writes != 0 {
-		t.Errorf("%d log lines about absent CRDs (want one per resource: applications, mirrorsets), %d writes:\n%s", n, writes, logs.String())
+	if n := strings.Count(logs.String(), "not installed"); n != 3 || writes != 0 {
+		t.Errorf("%d log lines about absent CRDs (want one per resource: applications, mirrorsets, sites), %d writes:\n%s", n, writes, logs.String())
 	}
 	if !strings.Contains(logs.String(), "level=INFO") {
 		t.Errorf("absent CRDs not logged at info:\n%s", logs.String())

@@ -135,8 +135,19 @@ func testStatusWriter(t *testing.T, kubeconfig string, exported []byte, kubectl 
 		return "-"
 	}
 
-	if res := round(t); res.Written != 2 || res.Events != 0 { // the baseline: status, no events
-		t.Errorf("first round: %+v, want shop and shop-db written, no events", res)
+	nSites := len(f.Sites)
+	if res := round(t); res.Written != 2+nSites || res.Events != 0 { // the baseline: status, no events
+		t.Errorf("first round: %+v, want shop, shop-db and %d sites written, no events", res, nSites)
+	}
+	siteReady := func(t *testing.T, name string) string {
+		t.Helper()
+		return kubectl(t, "get", "sites", name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}/{.status.conditions[?(@.type=="Ready")].reason} {.status.conditions[?(@.type=="Degraded")].status}`)
+	}
+	if got := siteReady(t, from); got != "True/SiteUp False" {
+		t.Errorf("site %s status: %q, want Ready True/SiteUp, Degraded False", from, got)
+	}
+	if got := strings.Fields(kubectl(t, "get", "sites", from, "--no-headers")); len(got) < 4 || got[3] != "True" {
+		t.Errorf("kubectl get sites %s: %q, want READY True", from, got)
 	}
 	o, st := get(t)
 	if st.ActiveSite != from || condition(st, "Ready") != "True/ActiveSiteUp" || condition(st, "FailingOver") != "False/NoRun" ||
@@ -152,7 +163,7 @@ func testStatusWriter(t *testing.T, kubeconfig string, exported []byte, kubectl 
 
 	// Nothing changed: nothing written (a hundred applications do not flood the API
 	// server every round).
-	if res := round(t); res.Written != 0 || res.Unchanged != 2 {
+	if res := round(t); res.Written != 0 || res.Unchanged != 2+nSites {
 		t.Errorf("a round without change: %+v, want nothing written", res)
 	}
 	if o2, _ := get(t); o2.GetResourceVersion() != o.GetResourceVersion() {
@@ -198,6 +209,10 @@ func testStatusWriter(t *testing.T, kubeconfig string, exported []byte, kubectl 
 		t.Errorf("during the run: %+v", st.Conditions)
 	}
 	wantEvents(t, ctx, conn, "RunStarted,FailoverDecided,StepFinished,Fenced")
+	// The lost region shows down in the cluster that survives.
+	if got := siteReady(t, from); got != "False/SiteDown True" {
+		t.Errorf("site %s status with its region lost: %q, want Ready False/SiteDown, Degraded True", from, got)
+	}
 
 	close(release)
 	if err := <-done; err != nil {
