@@ -58,46 +58,25 @@ func (w *Writer) applySite(ctx context.Context, c *site.Conn, d desired) (Result
 		budget = DefaultMaxWrites
 	}
 	appUIDs := map[string]types.UID{}
-	err := w.eachObject(ctx, c, applications, func(o *unstructured.Unstructured) error {
-		want, ok := d.apps[o.GetName()]
-		if !ok {
-			return nil
-		}
-		appUIDs[o.GetName()] = o.GetUID()
-		return w.writeStatus(ctx, c, applications, o, &budget, &res, statusChange(want, w.now,
-			func(a *v1alpha1.Application) (*v1alpha1.ApplicationStatus, int64) { return a.Status, a.Generation },
-			func(s *v1alpha1.ApplicationStatus) (*int64, *[]metav1.Condition) {
-				return &s.ObservedGeneration, &s.Conditions
-			}))
-	})
-	if err != nil {
-		return res, err
-	}
-	err = w.eachObject(ctx, c, mirrorSets, func(o *unstructured.Unstructured) error {
-		want, ok := d.sets[o.GetName()]
-		if !ok {
-			return nil
-		}
-		return w.writeStatus(ctx, c, mirrorSets, o, &budget, &res, statusChange(want, w.now,
+	err := writeEach(w, ctx, c, applications, d.apps, &budget, &res, appUIDs,
+		func(a *v1alpha1.Application) (*v1alpha1.ApplicationStatus, int64) { return a.Status, a.Generation },
+		func(s *v1alpha1.ApplicationStatus) (*int64, *[]metav1.Condition) {
+			return &s.ObservedGeneration, &s.Conditions
+		})
+	if err == nil {
+		err = writeEach(w, ctx, c, mirrorSets, d.sets, &budget, &res, nil,
 			func(m *v1alpha1.MirrorSet) (*v1alpha1.MirrorSetStatus, int64) { return m.Status, m.Generation },
 			func(s *v1alpha1.MirrorSetStatus) (*int64, *[]metav1.Condition) {
 				return &s.ObservedGeneration, &s.Conditions
-			}))
-	})
-	if err != nil {
-		return res, err
+			})
 	}
-	err = w.eachObject(ctx, c, sites, func(o *unstructured.Unstructured) error {
-		want, ok := d.sites[o.GetName()]
-		if !ok {
-			return nil
-		}
-		return w.writeStatus(ctx, c, sites, o, &budget, &res, statusChange(want, w.now,
+	if err == nil {
+		err = writeEach(w, ctx, c, sites, d.sites, &budget, &res, nil,
 			func(s *v1alpha1.Site) (*v1alpha1.SiteStatus, int64) { return s.Status, s.Generation },
 			func(s *v1alpha1.SiteStatus) (*int64, *[]metav1.Condition) {
 				return &s.ObservedGeneration, &s.Conditions
-			}))
-	})
+			})
+	}
 	if err != nil {
 		return res, err
 	}
@@ -114,6 +93,23 @@ func (w *Writer) applySite(ctx context.Context, c *site.Conn, d desired) (Result
 		}
 	}
 	return res, nil
+}
+
+// writeEach writes want's status into every object of gvr in c that it names (an
+// object of type O whose status is S; see statusChange); uids, when not nil, gets the
+// UID of each object written or found current.
+func writeEach[O, S any](w *Writer, ctx context.Context, c *site.Conn, gvr schema.GroupVersionResource, want map[string]S,
+	budget *int, res *Result, uids map[string]types.UID, status func(*O) (*S, int64), fields func(*S) (*int64, *[]metav1.Condition)) error {
+	return w.eachObject(ctx, c, gvr, func(o *unstructured.Unstructured) error {
+		s, ok := want[o.GetName()]
+		if !ok {
+			return nil
+		}
+		if uids != nil {
+			uids[o.GetName()] = o.GetUID()
+		}
+		return w.writeStatus(ctx, c, gvr, o, budget, res, statusChange(s, w.now, status, fields))
+	})
 }
 
 // eachObject lists a resource and calls fn for every object. A cluster without the
