@@ -169,6 +169,19 @@ func TestChartTemplate(t *testing.T) {
 			t.Errorf("helm template without a site: err %v\n%s", err, out)
 		}
 	})
+	t.Run("the values' schema", func(t *testing.T) {
+		// values.schema.json: a role outside workload and witness, and a privileged
+		// container port, are refused before anything renders.
+		for _, tc := range []struct{ set, want string }{
+			{"role=sideways", "/role"},
+			{"ports.dns=53", "/ports/dns"},
+		} {
+			out, err := run(t, nil, helm, "template", "x", chartDir, "--set", "site=east", "--set", tc.set)
+			if err == nil || !strings.Contains(out, tc.want) {
+				t.Errorf("--set %s: err %v\n%s", tc.set, err, out)
+			}
+		}
+	})
 	t.Run("a fleet file from a ConfigMap needs its name", func(t *testing.T) {
 		out, err := run(t, nil, helm, "template", "x", chartDir, "--set", "site=east", "--set", "fleet.fromCluster=false")
 		if err == nil || !strings.Contains(out, "configMap") {
