@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,6 +114,7 @@ func TestHadronImageIsReproducible(t *testing.T) {
 	}
 	defer rc.Close()
 	files := map[string]*tar.Header{}
+	rootfs := filepath.Join(dir, "rootfs")
 	tr := tar.NewReader(rc)
 	for {
 		h, err := tr.Next()
@@ -122,6 +125,9 @@ func TestHadronImageIsReproducible(t *testing.T) {
 			t.Fatal(err)
 		}
 		files[h.Name] = h
+		if err := extract(rootfs, h, tr); err != nil {
+			t.Fatal(err)
+		}
 		if !h.ModTime.Equal(time.Unix(1765000000, 0)) {
 			t.Errorf("%s: mtime %s, want the release's time", h.Name, h.ModTime)
 		}
@@ -140,4 +146,45 @@ func TestHadronImageIsReproducible(t *testing.T) {
 			t.Errorf("the image holds a shell: /%s", n)
 		}
 	}
+
+	// The image's files alone run the binary as the nonroot user: chroot into the
+	// extracted layer (root only, as the container runtime would).
+	if os.Geteuid() != 0 {
+		t.Log("not root: the extracted image is not run")
+		return
+	}
+	chroot, err := exec.LookPath("chroot")
+	if err != nil {
+		t.Log("no chroot: the extracted image is not run")
+		return
+	}
+	out, err := exec.Command(chroot, "--userspec=65532:65532", rootfs, "/usr/local/bin/hadron", "version").CombinedOutput()
+	if err != nil {
+		t.Errorf("the image's hadron as 65532 in its own files: %v\n%s", err, out)
+	}
+	t.Logf("in the image as 65532: %s", strings.TrimSpace(string(out)))
+}
+
+// extract writes one entry of a layer under root (directories, files, symlinks).
+func extract(root string, h *tar.Header, r io.Reader) error {
+	p := filepath.Join(root, h.Name)
+	switch h.Typeflag {
+	case tar.TypeDir:
+		return os.MkdirAll(p, 0o755)
+	case tar.TypeSymlink:
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		return os.Symlink(h.Linkname, p)
+	case tar.TypeReg:
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		b, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(p, b, os.FileMode(h.Mode)&0o7777)
+	}
+	return nil
 }
