@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X hadron.dev/hadron/internal/cmd/root.Version=$(VERSION) -X hadron.dev/hadron/internal/cmd/root.Commit=$(COMMIT)
 
-.PHONY: all deps build hadron kubectl-hadron hadron-demo hadron-lab external-dns crds demo test test-unit fuzz test-lab lint bench-dns bench-drills bench-scale bench-backup screenshots clean
+.PHONY: all deps build hadron kubectl-hadron hadron-demo hadron-lab external-dns helm images crds demo test test-chart test-unit fuzz test-lab lint bench-dns bench-drills bench-scale bench-backup screenshots clean
 
 all: build
 
@@ -38,13 +38,35 @@ EXTERNAL_DNS_VERSION ?= v0.19.0
 external-dns:
 	GOBIN=$(BIN) GOFLAGS=-mod=mod $(GO) install sigs.k8s.io/external-dns@$(EXTERNAL_DNS_VERSION)
 
+# hadron's container image hadron.dev/hadron:$(VERSION) as a docker-archive tarball
+# (bin/images/hadron.tar; `ctr images import` or `docker load -i` reads it; the lab
+# imports it into its real nodes when it is there): a static hadron (CGO_ENABLED=0,
+# -trimpath, no build id) and the CA bundle, user 65532, OCI labels, every time set to
+# the commit's (SOURCE_DATE_EPOCH), so the same commit gives the same digest.
+# hadron-lab image build writes it (the lab's image code; no registry, no engine).
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+IMAGE_SOURCE ?= https://hadron.dev/hadron
+images: hadron-lab
+	@mkdir -p $(BIN)/images
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS) -s -w -buildid=" -o $(BIN)/images/hadron ./cmd/hadron
+	$(BIN)/hadron-lab image build --binary $(BIN)/images/hadron --version $(VERSION) --commit $(COMMIT) \
+	  --source $(IMAGE_SOURCE) --source-date-epoch $(SOURCE_DATE_EPOCH) --out $(BIN)/images/hadron.tar
+
+# The Helm CLI (v4) for the chart's tests (lab/e2e/chart), built from its Go module
+# like external-dns.
+HELM_VERSION ?= v4.3.2
+HELM := $(BIN)/helm
+helm: $(HELM)
+$(HELM):
+	GOBIN=$(BIN) GOFLAGS=-mod=mod $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+
 # controller-gen, at the version hack/tools/go.mod pins, for the custom resources.
 CONTROLLER_GEN := $(BIN)/controller-gen
 $(CONTROLLER_GEN): hack/tools/go.mod hack/tools/go.sum
 	cd hack/tools && $(GO) build -o $(CONTROLLER_GEN) sigs.k8s.io/controller-tools/cmd/controller-gen
 
-# The CRDs (config/crd) and DeepCopy methods, generated from api/v1alpha1's markers;
-# commit what it writes (make lint checks that they match).
+# The CRDs (config/crd, copied to charts/hadron/crds) and DeepCopy methods, generated
+# from api/v1alpha1's markers; commit what it writes (make lint checks that they match).
 crds: $(CONTROLLER_GEN)
 	CONTROLLER_GEN=$(CONTROLLER_GEN) scripts/crds.sh
 
@@ -70,6 +92,13 @@ test-lab: build
 	cd lab && $(GO) test -count=1 -timeout 45m ./...
 
 test: deps build lint test-unit fuzz test-lab
+
+# The Helm chart's tests (lab/e2e/chart: helm lint, helm template, helm install into a
+# real kube-apiserver) with bin/helm required. Not part of make test: building helm
+# cold takes minutes (docs/design/helm-chart.md); test-lab runs them when bin/helm is
+# there and skips them when it is not.
+test-chart: helm
+	cd lab && HADRON_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 15m ./e2e/chart/
 
 # PNGs of the dashboard's main views (docs/screenshots, linked from the README), taken
 # by the dashboard's Chromium tests: against three real daemons on 127.0.189.x (the

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -35,6 +36,12 @@ type ImageSpec struct {
 	Entrypoint []string
 	Env        []string
 	User       string
+	// Labels go into the image's config (org.opencontainers.image.* for a release).
+	Labels map[string]string
+	// Created is the time the config and every file of the layer carry (the Unix
+	// epoch when zero): with it fixed, the same files give the same digest, whenever
+	// and wherever the image is built.
+	Created time.Time
 }
 
 // Generated is a file of the image that is not on the host.
@@ -54,7 +61,12 @@ func BuildImage(ctx context.Context, spec ImageSpec, out string) error {
 	if err != nil {
 		return fmt.Errorf("image %s: %w", spec.Ref, err)
 	}
-	layerTar, err := tarFiles(files, spec.Generated)
+	created := spec.Created
+	if created.IsZero() {
+		created = time.Unix(0, 0)
+	}
+	created = created.UTC()
+	layerTar, err := tarFiles(files, spec.Generated, created)
 	if err != nil {
 		return fmt.Errorf("image %s: %w", spec.Ref, err)
 	}
@@ -67,7 +79,8 @@ func BuildImage(ctx context.Context, spec ImageSpec, out string) error {
 	if err != nil {
 		return fmt.Errorf("image %s: layer: %w", spec.Ref, err)
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: layer,
+		History: v1.History{Created: v1.Time{Time: created}, CreatedBy: "hadron-lab BuildImage " + spec.Ref}})
 	if err != nil {
 		return fmt.Errorf("image %s: %w", spec.Ref, err)
 	}
@@ -81,7 +94,8 @@ func BuildImage(ctx context.Context, spec ImageSpec, out string) error {
 	if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "PATH=") }) {
 		env = append([]string{"PATH=/usr/local/bin:/usr/bin:/bin"}, env...)
 	}
-	cf.Config = v1.Config{Entrypoint: spec.Entrypoint, Env: env, User: spec.User}
+	cf.Created = v1.Time{Time: created}
+	cf.Config = v1.Config{Entrypoint: spec.Entrypoint, Env: env, User: spec.User, Labels: spec.Labels}
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return fmt.Errorf("image %s: config: %w", spec.Ref, err)
@@ -199,7 +213,7 @@ func fileExists(p string) bool {
 // tarFiles makes a layer of the host files. A symlink is stored as one and its target
 // too, so /lib64/ld-linux-x86-64.so.2 resolves in the image as on the host; a named file
 // whose image path differs from its host path is stored as a regular file there.
-func tarFiles(files []File, generated []Generated) ([]byte, error) {
+func tarFiles(files []File, generated []Generated, mtime time.Time) ([]byte, error) {
 	type entry struct {
 		hdr  tar.Header
 		body []byte
@@ -258,6 +272,9 @@ func tarFiles(files []File, generated []Generated) ([]byte, error) {
 		}
 		entries = append(entries, entry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: strings.TrimPrefix(g.Path, "/"), Mode: g.Mode, Size: int64(len(g.Body))}, body: g.Body})
 	}
+	// Entries in the order of their paths, so the layer does not depend on the order
+	// the files were named in.
+	sort.SliceStable(entries, func(a, b int) bool { return entries[a].hdr.Name < entries[b].hdr.Name })
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	// Directories first, parents before children, so every entry has its parent; /tmp
@@ -272,11 +289,12 @@ func tarFiles(files []File, generated []Generated) ([]byte, error) {
 		if d == "/tmp" {
 			mode = 0o1777
 		}
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: strings.TrimPrefix(d, "/") + "/", Mode: mode}); err != nil {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: strings.TrimPrefix(d, "/") + "/", Mode: mode, ModTime: mtime}); err != nil {
 			return nil, err
 		}
 	}
 	for _, e := range entries {
+		e.hdr.ModTime = mtime
 		if err := tw.WriteHeader(&e.hdr); err != nil {
 			return nil, err
 		}
@@ -353,3 +371,21 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 fi
 exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/tmp
 `
+
+// ImageDigest is the digest of the image ref in the docker-archive tarball at path
+// (the digest of its manifest, as a registry would report it).
+func ImageDigest(path, ref string) (string, error) {
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		return "", fmt.Errorf("image %s: %w", ref, err)
+	}
+	img, err := tarball.ImageFromPath(path, &tag)
+	if err != nil {
+		return "", fmt.Errorf("image %s in %s: %w", ref, path, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return "", fmt.Errorf("image %s in %s: digest: %w", ref, path, err)
+	}
+	return d.String(), nil
+}

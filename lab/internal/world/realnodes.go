@@ -90,7 +90,19 @@ func (w *World) imageTarballs() (map[string]string, error) {
 		out[s.Ref] = path
 		w.event("image %s built in %s", s.Ref, time.Since(start).Round(10*time.Millisecond))
 	}
+	// hadron's own image (make images: bin/images/hadron.tar beside hadron-lab) is
+	// imported as it is when it was built, so the Helm chart's pods find it; it is not
+	// built here (a static hadron is minutes of a busy machine).
+	if p := filepath.Join(filepath.Dir(w.opts.LabBinary), "images", "hadron.tar"); fileExists(p) {
+		out[realnode.HadronRepository] = p
+		w.event("image %s from %s", realnode.HadronRepository, p)
+	}
 	return out, nil
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // buildImages builds the real nodes' images while the control planes start (the

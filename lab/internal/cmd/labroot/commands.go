@@ -3,6 +3,7 @@ package labroot
 import (
 	"github.com/spf13/cobra"
 
+	"hadron.dev/hadron/lab/internal/cmd/image"
 	"hadron.dev/hadron/lab/internal/cmd/labworld"
 	"hadron.dev/hadron/lab/internal/cmd/objectstore"
 	"hadron.dev/hadron/lab/internal/cmd/site"
@@ -25,6 +26,7 @@ func init() {
 		labworld.ObjectsCommand,
 		labworld.SuperviseCommand,
 		objectstore.Command,
+		image.Command,
 	)
 	for _, c := range roles.Commands() {
 		subcommands = append(subcommands, func() *cobra.Command { return c })
