@@ -229,7 +229,7 @@ func checkRBAC(t *testing.T, site string, roles []rbacv1.ClusterRole) {
 	}
 	for _, want := range [][3]string{
 		{"hadron.dev", "applications", "watch"}, {"hadron.dev", "sites", "list"},
-		{"hadron.dev", "applications/status", "update"}, {"hadron.dev", "mirrorsets/status", "update"},
+		{"hadron.dev", "sites/status", "update"}, {"hadron.dev", "applications/status", "update"}, {"hadron.dev", "mirrorsets/status", "update"},
 		{"events.k8s.io", "events", "create"},
 	} {
 		if !has(want[0], want[1], want[2]) {
