@@ -122,6 +122,9 @@ func New(o Options) (*Daemon, error) {
 	ok := false
 	defer func() {
 		if !ok {
+			if d.dns != nil {
+				d.dns.Close()
+			}
 			d.close()
 		}
 	}()
@@ -364,7 +367,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return err
 }
 
+// close releases what New took: the data drivers' idle database sessions, the etcd
+// client and member (the listeners close when Run's servers stop). A daemon restarted
+// in the same process with a new fleet (hadron serve --fleet-from-cluster) starts
+// from nothing left over.
 func (d *Daemon) close() {
+	if d.data != nil {
+		for _, drv := range d.data.drivers {
+			if c, ok := drv.(interface{ Close() }); ok {
+				c.Close()
+			}
+		}
+	}
 	if d.client != nil {
 		d.client.Close()
 	}

@@ -19,6 +19,7 @@ import (
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/daemon"
 	"hadron.dev/hadron/internal/fleet"
+	"hadron.dev/hadron/internal/fleetsource"
 	"hadron.dev/hadron/internal/gslb/dnsserver"
 )
 
@@ -34,9 +35,11 @@ func Command() *cobra.Command {
 		verbose                              bool
 		rrl                                  dnsserver.RateLimit
 		statusTXT, probesNeedToken           bool
+		fromCluster                          bool
+		kubeconfig                           string
 	)
 	cmd := &cobra.Command{
-		Use:   "serve (--site SITE | --init-pki DIR) [-f FILE] [--pki DIR]",
+		Use:   "serve (--site SITE | --init-pki DIR) [-f FILE | --fleet-from-cluster [--kubeconfig FILE]] [--pki DIR]",
 		Short: "Run the hadron daemon of one site: etcd member, probes, GSLB DNS and the API",
 		Long: `Run the hadron daemon of one site.
 
@@ -68,21 +71,55 @@ machine, with --init-pki DIR: it writes
 
 Running it again adds what the fleet gained and keeps the rest. Certificates live
 --cert-validity (default one year); ` + "`hadron pki rotate --ca-dir DIR`" + ` reissues them and
-daemons load the new files without a restart.`,
+daemons load the new files without a restart.
+
+--fleet-from-cluster reads the fleet from the custom resources (Site, Application,
+MirrorSet, DNSProvider of hadron.dev/v1alpha1; kubectl apply -f config/crd) of the
+daemon's own cluster instead of -f, with the pod's service account (or --kubeconfig
+outside a pod), and follows them: when a spec changes and the whole fleet is valid by
+hadron's rules, the daemon restarts in this process with it (a status write restarts
+nothing). An invalid fleet is never applied: the daemon keeps the last valid one, logs
+the problem and reports it as a FleetInvalid Event on the object (kubectl events),
+naming the field path. It needs list and watch on the four resources and create on
+events.k8s.io events; at start, an invalid fleet stops it with the problem.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if site == "" && initPKI == "" {
 				return cli.Usagef("--site SITE is required (or --init-pki DIR)")
 			}
-			f, err := cli.LoadFleet(file)
-			if err != nil {
+			if fromCluster && cmd.Flags().Changed("file") {
+				return cli.Usagef("-f and --fleet-from-cluster exclude each other: the fleet comes from a file or from the cluster")
+			}
+			if kubeconfig != "" && !fromCluster {
+				return cli.Usagef("--kubeconfig names the cluster of --fleet-from-cluster; give both or neither")
+			}
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})).With("daemon", site)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			var (
+				f      *fleet.Fleet
+				source *fleetsource.Watcher
+				from   = file
+				err    error
+			)
+			if fromCluster {
+				var snap fleetsource.Snapshot
+				if source, snap, err = readClusterFleet(ctx, kubeconfig, site, log); err != nil {
+					return err
+				}
+				f, from = snap.Fleet, "the cluster's fleet"
+			} else if f, err = cli.LoadFleet(file); err != nil {
 				return err
 			}
 			if initPKI != "" {
 				return initPKIDir(cmd.OutOrStdout(), f, initPKI, certValidity)
 			}
 			if s := f.Site(site); s == nil || s.Spec.Daemon == nil {
-				return cli.Usagef("--site %s: no site of %s has a daemon (spec.daemon) by that name", site, file)
+				return cli.Usagef("--site %s: no site of %s has a daemon (spec.daemon) by that name", site, from)
 			}
 			pki, err := coord.PKI{Dir: pkiDir}.ForSite(site)
 			if err != nil {
@@ -98,22 +135,19 @@ daemons load the new files without a restart.`,
 					return fmt.Errorf("etcd client TLS: %w", err)
 				}
 			}
-			level := slog.LevelInfo
-			if verbose {
-				level = slog.LevelDebug
-			}
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})).With("daemon", site)
 			if pki.HoldsCAKey() {
 				log.Warn("the PKI directory holds the CA key: a site needs only its bundle (--init-pki's DIR/sites/SITE)", "pki", pki.Dir)
 			}
-			d, err := daemon.New(daemon.Options{Fleet: f, Site: site, DataDir: dataDir, PKI: pki, TokenFile: tokenFile,
+			o := daemon.Options{Fleet: f, Site: site, DataDir: dataDir, PKI: pki, TokenFile: tokenFile,
 				EtcdEndpoints: etcdEndpoints, EtcdTLS: etcdTLS, DNSListen: dnsListen, APIListen: apiListen,
-				RRL: rrl, StatusTXT: statusTXT, ProbesNeedToken: probesNeedToken, Log: log})
+				RRL: rrl, StatusTXT: statusTXT, ProbesNeedToken: probesNeedToken, Log: log}
+			if source != nil {
+				return runFollowing(ctx, o, source, cmd.OutOrStdout())
+			}
+			d, err := daemon.New(o)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
 			fmt.Fprintf(cmd.OutOrStdout(), "hadron daemon of %s: DNS %s, API https://%s\n", site, d.DNSAddr(), d.APIAddr())
 			return d.Run(ctx)
 		},
@@ -135,6 +169,8 @@ daemons load the new files without a restart.`,
 	fl.StringVar(&apiListen, "api-listen", "", "address for the API (default spec.daemon.api.address)")
 	cli.DNSServerFlags(fl, &rrl, &statusTXT)
 	fl.BoolVar(&probesNeedToken, "probes-need-token", false, "make /metrics and /healthz need an API token with role read (default: open, for Prometheus and health checks)")
+	fl.BoolVar(&fromCluster, "fleet-from-cluster", false, "read the fleet from the custom resources of this daemon's own cluster and follow them (instead of -f)")
+	fl.StringVar(&kubeconfig, "kubeconfig", "", "with --fleet-from-cluster: kubeconfig of the daemon's own cluster (default: the pod's service account)")
 	fl.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
 	return cmd
 }

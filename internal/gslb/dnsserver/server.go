@@ -113,6 +113,10 @@ func (s *Server) closeAll() {
 	}
 }
 
+// Close releases the listeners of a server that will not Serve (its owner failed to
+// start); Serve closes them itself when its context ends.
+func (s *Server) Close() { s.closeAll() }
+
 // Addr is the address the server listens on (UDP and TCP).
 func (s *Server) Addr() string { return s.udp[0].LocalAddr().String() }
 
