@@ -41,6 +41,15 @@ const SourceName = "cluster"
 // lastApplied is kubectl apply's copy of the whole object, not part of the fleet.
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
+// SyncedAnnotation marks an object that the daemons keep the same in every site's
+// cluster (internal/fleetsync): it was in a fleet published to etcd, so its absence
+// from a later one means a person removed it. It names the site whose fleet it came
+// from, differs from site to site and is not part of the fleet.
+const SyncedAnnotation = "hadron.dev/fleet-synced-from"
+
+// notFleet says an annotation is not part of the fleet.
+func notFleet(k string) bool { return k == lastApplied || k == SyncedAnnotation }
+
 // Document returns o as a fleet document: apiVersion, kind, name, labels, annotations
 // and spec — nothing the API server or hadron's status adds, so a status write or a
 // new resourceVersion leaves it unchanged.
@@ -52,7 +61,7 @@ func Document(o *unstructured.Unstructured) ([]byte, error) {
 	if a := o.GetAnnotations(); len(a) > 0 {
 		kept := map[string]string{}
 		for k, v := range a {
-			if k != lastApplied {
+			if !notFleet(k) {
 				kept[k] = v
 			}
 		}

@@ -211,6 +211,13 @@ func (w *Watcher) decide(ctx context.Context, objs []*unstructured.Unstructured,
 	}
 }
 
+// Current is the fleet in force: the last valid one read.
+func (w *Watcher) Current() Snapshot {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.current
+}
+
 // Problem is the problem of the last read, "" when it was valid: the daemon runs the
 // last good fleet meanwhile.
 func (w *Watcher) Problem() string {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -14,6 +16,7 @@ import (
 	"hadron.dev/hadron/internal/daemon"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/fleetsource"
+	"hadron.dev/hadron/internal/fleetsync"
 	"hadron.dev/hadron/internal/site"
 )
 
@@ -66,8 +69,15 @@ func readClusterFleet(ctx context.Context, kubeconfig, here string, log *slog.Lo
 // new fleet runs on the same data directory. A fleet that no longer gives this site a
 // daemon is not applied; a daemon that cannot start with a new fleet runs the last one
 // again.
+//
+// Meanwhile a fleetsync.Syncer keeps the cluster and the fleet published in etcd the
+// same, with the running daemon's etcd client: a person's edit here is published
+// before the daemon restarts with it, and a fleet published by another site is
+// written into this cluster (which the watcher then hands on as any edit).
 func runFollowing(ctx context.Context, o daemon.Options, w *fleetsource.Watcher, out io.Writer) error {
 	log := o.Log
+	syncer := &fleetsync.Syncer{Conn: w.Conn, Site: o.Site, Current: w.Current, Log: log.With("component", "fleet-sync")}
+	var etcd atomic.Pointer[clientv3.Client]
 	next := make(chan fleetsource.Snapshot, 1)
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
@@ -76,6 +86,11 @@ func runFollowing(ctx context.Context, o daemon.Options, w *fleetsource.Watcher,
 		watchDone <- w.Run(wctx, func(s fleetsource.Snapshot, c fleetsource.Change) {
 			log.Info("the fleet in the cluster changed", "hash", s.Hash[:12],
 				"added", c.Added, "removed", c.Removed, "changed", c.Changed)
+			if ec := etcd.Load(); ec != nil {
+				if err := syncer.Step(wctx, ec); err != nil {
+					log.Warn("keeping the fleet the same in every site", "err", err)
+				}
+			}
 			select { // the newest fleet wins over one not yet applied
 			case <-next:
 			default:
@@ -98,7 +113,17 @@ func runFollowing(ctx context.Context, o daemon.Options, w *fleetsource.Watcher,
 		fmt.Fprintf(out, "hadron daemon of %s: DNS %s, API https://%s\n", o.Site, d.DNSAddr(), d.APIAddr())
 		runCtx, stop := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		go func() { done <- d.Run(runCtx) }()
+		etcd.Store(d.Client())
+		syncDone := make(chan struct{})
+		go func() {
+			defer close(syncDone)
+			syncer.Run(runCtx, d.Client())
+		}()
+		go func() {
+			err := d.Run(runCtx)
+			etcd.CompareAndSwap(d.Client(), nil) // closed now
+			done <- err
+		}()
 		var restart bool
 		for !restart {
 			select {
@@ -126,6 +151,7 @@ func runFollowing(ctx context.Context, o daemon.Options, w *fleetsource.Watcher,
 		if err := <-done; err != nil {
 			log.Warn("the daemon stopped with an error before its restart", "err", err)
 		}
+		<-syncDone
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -80,8 +80,12 @@ outside a pod), and follows them: when a spec changes and the whole fleet is val
 hadron's rules, the daemon restarts in this process with it (a status write restarts
 nothing). An invalid fleet is never applied: the daemon keeps the last valid one, logs
 the problem and reports it as a FleetInvalid Event on the object (kubectl events),
-naming the field path. It needs list and watch on the four resources and create on
-events.k8s.io events; at start, an invalid fleet stops it with the problem.`,
+naming the field path. The daemons keep the fleet the same in every site: an edit in
+one cluster is published through etcd and written into the other sites' clusters
+(objects the published fleet dropped are deleted there only if they were published
+once). It needs get, list, watch, create, update, patch and delete on the four
+resources and create on events.k8s.io events; at start, an invalid fleet stops it
+with the problem.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if site == "" && initPKI == "" {
