@@ -29,6 +29,10 @@ type Status struct {
 	// Certificate is the answering daemon's certificate (API, etcd peer and client) as
 	// it serves it now: after a rotation, the new one.
 	Certificate *Certificate `json:"certificate,omitempty"`
+	// FleetInvalid is the problem of the fleet in the answering daemon's cluster, one
+	// line per field, when it refused it (hadron serve --fleet-from-cluster): the daemon
+	// runs the last valid fleet meanwhile. Empty when the cluster's fleet is valid.
+	FleetInvalid string `json:"fleetInvalid,omitempty"`
 }
 
 // DNSProviderStatus is the leader's last sync of one DNS provider.

@@ -18,6 +18,7 @@ import "strings"
 //	/hadron/v1/quorum                              read by every daemon to prove it reaches a majority
 //	/hadron/v1/tokens/<name>                       an API token: its roles and the SHA-256 of its secret (JSON)
 //	/hadron/v1/readiness/<app>                     the leader's latest readiness and parity check of the app's stand-bys (JSON)
+//	/hadron/v1/fleet/spec                          the fleet the daemons keep the same in every site's cluster: canonical text, hash, site (JSON; internal/fleetsync)
 const (
 	Root            = "/hadron/v1/"
 	LeaderPrefix    = Root + "leader/"
@@ -31,6 +32,7 @@ const (
 	DNSProvidersDir = Root + "dnsproviders/"
 	TokensDir       = Root + "tokens/"
 	ReadinessDir    = Root + "readiness/"
+	FleetSpecKey    = Root + "fleet/spec"
 )
 
 // DNSProviderKey holds what the leader last did at the named DNS provider.

@@ -58,7 +58,10 @@ type Options struct {
 	StatusTXT bool
 	// ProbesNeedToken makes /metrics and /healthz need a token with role read.
 	ProbesNeedToken bool
-	Log             *slog.Logger
+	// FleetProblem says why the fleet last read from the cluster was refused ("" when
+	// it was valid); nil for a fleet from a file. /v1/status and the metrics report it.
+	FleetProblem func() string
+	Log          *slog.Logger
 }
 
 // Daemon is a running daemon: its etcd member and client, its name server and API,

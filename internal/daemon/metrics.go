@@ -21,12 +21,12 @@ type metrics struct {
 	d   *Daemon
 	reg *prometheus.Registry
 
-	verdict, observed, quorum, fenced, leader, dnsQueries *prometheus.Desc
-	lagBytes, lagSeconds                                  *prometheus.Desc
-	promiseHolding, promiseInForce                        *prometheus.Desc
-	certExpiry                                            *prometheus.Desc
-	archiveLag, archiveWaiting, archiveWaited, archivedAt *prometheus.Desc
-	probes, etcdKeys, etcdBytes, etcdRevision             *prometheus.Desc
+	verdict, observed, quorum, fenced, leader, dnsQueries   *prometheus.Desc
+	lagBytes, lagSeconds                                    *prometheus.Desc
+	promiseHolding, promiseInForce                          *prometheus.Desc
+	certExpiry                                              *prometheus.Desc
+	archiveLag, archiveWaiting, archiveWaited, archivedAt   *prometheus.Desc
+	probes, etcdKeys, etcdBytes, etcdRevision, fleetInvalid *prometheus.Desc
 
 	// Runbooks are measured as this daemon executes them (a run resumed by another
 	// leader is counted there for the steps it ran).
@@ -66,6 +66,8 @@ func newMetrics(d *Daemon) *metrics {
 			"Keys in the etcd cluster, as this daemon's client counts them at the scrape.", nil, nil),
 		etcdBytes: prometheus.NewDesc("hadron_etcd_db_bytes",
 			"Size of the etcd database of the member this daemon's client asks first.", nil, nil),
+		fleetInvalid: prometheus.NewDesc("hadron_fleet_invalid",
+			"Whether the fleet in this daemon's cluster is refused by the fleet's rules (1; the daemon runs the last valid one) or valid (0); absent for a fleet from a file.", nil, nil),
 		etcdRevision: prometheus.NewDesc("hadron_etcd_revision",
 			"The etcd cluster's revision: its growth is the rate of writes (observations, state, runs).", nil, nil),
 	}
@@ -115,7 +117,7 @@ func (m *metrics) handler() http.Handler {
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.verdict, m.observed, m.quorum, m.fenced, m.leader, m.dnsQueries, m.lagBytes, m.lagSeconds, m.promiseHolding, m.promiseInForce, m.certExpiry,
-		m.archiveLag, m.archiveWaiting, m.archiveWaited, m.archivedAt, m.probes, m.etcdKeys, m.etcdBytes, m.etcdRevision} {
+		m.archiveLag, m.archiveWaiting, m.archiveWaited, m.archivedAt, m.probes, m.etcdKeys, m.etcdBytes, m.etcdRevision, m.fleetInvalid} {
 		ch <- d
 	}
 }
@@ -123,6 +125,9 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	d := m.d
+	if d.opts.FleetProblem != nil {
+		ch <- prometheus.MustNewConstMetric(m.fleetInvalid, prometheus.GaugeValue, b2f(d.opts.FleetProblem() != ""))
+	}
 	st, _ := d.fence.Current(context.Background())
 	for _, a := range d.opts.Fleet.Applications {
 		for _, site := range probe.AppSites(a) {

@@ -35,6 +35,9 @@ func (d *Daemon) Status(ctx context.Context) api.Status {
 	if leaf := d.cert.Leaf(); leaf != nil {
 		st.Certificate = &api.Certificate{Subject: leaf.Subject.CommonName, Serial: leaf.SerialNumber.Text(16), NotAfter: leaf.NotAfter.UTC()}
 	}
+	if d.opts.FleetProblem != nil {
+		st.FleetInvalid = d.opts.FleetProblem()
+	}
 	st.FencedData = d.data.selfFenced()
 	st.CannotAct = d.data.reachAll()
 	answered, _ := d.fence.Current(ctx)

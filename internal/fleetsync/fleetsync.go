@@ -21,7 +21,7 @@ import (
 )
 
 // Key is the etcd key of the published fleet.
-const Key = coord.Root + "fleet/spec"
+const Key = coord.FleetSpecKey
 
 // Published is the fleet as a daemon published it.
 type Published struct {

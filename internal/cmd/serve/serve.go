@@ -146,6 +146,7 @@ with the problem.`,
 				EtcdEndpoints: etcdEndpoints, EtcdTLS: etcdTLS, DNSListen: dnsListen, APIListen: apiListen,
 				RRL: rrl, StatusTXT: statusTXT, ProbesNeedToken: probesNeedToken, Log: log}
 			if source != nil {
+				o.FleetProblem = source.Problem
 				return runFollowing(ctx, o, source, cmd.OutOrStdout())
 			}
 			d, err := daemon.New(o)

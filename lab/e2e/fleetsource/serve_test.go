@@ -2,12 +2,17 @@ package fleetsource_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"hadron.dev/hadron/internal/api"
 	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/cmd/serve"
 	"hadron.dev/hadron/internal/coord"
@@ -121,6 +126,30 @@ func testServe(t *testing.T, kubeconfig, dir string, kubectl func(args ...string
 		})
 		if n := starts(); n != 2 {
 			t.Errorf("%d starts after an invalid edit, want still 2", n)
+		}
+		// /v1/status and the metrics say it too.
+		token, err := os.ReadFile(filepath.Join(pkiDir, "client", "api-token"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}, Timeout: 5 * time.Second}
+		get := func(path string) string {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://127.0.198.41:7443"+path, nil)
+			req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return string(b)
+		}
+		var st api.Status
+		if err := json.Unmarshal([]byte(get("/v1/status")), &st); err != nil || !strings.Contains(st.FleetInvalid, "spec.daemon.api.address") {
+			t.Errorf("/v1/status fleetInvalid = %q (%v), want the problem", st.FleetInvalid, err)
+		}
+		if m := get("/metrics"); !strings.Contains(m, "hadron_fleet_invalid 1") {
+			t.Errorf("metrics lack hadron_fleet_invalid 1")
 		}
 	})
 
