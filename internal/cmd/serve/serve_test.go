@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"hadron.dev/hadron/internal/cli"
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/coord/coordtest"
 )
@@ -115,5 +116,23 @@ func TestServeWithoutPKISaysWhatToRun(t *testing.T) {
 	}
 	if _, err := os.Stat(pkiDir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("serve created %s: %v", pkiDir, err)
+	}
+}
+
+func TestServeFleetFromClusterUsage(t *testing.T) {
+	t.Setenv("KUBERNETES_SERVICE_HOST", "") // not in a pod
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--site", "solo", "-f", "fleet.yaml", "--fleet-from-cluster"}, "exclude each other"},
+		{[]string{"--site", "solo", "--kubeconfig", "kubeconfig"}, "--fleet-from-cluster"},
+		{[]string{"--site", "solo", "--fleet-from-cluster"}, "outside a pod needs --kubeconfig"},
+	} {
+		_, err := run(context.Background(), tc.args...)
+		var ue *cli.UsageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("serve %s: %v, want a usage error saying %q", strings.Join(tc.args, " "), err, tc.want)
+		}
 	}
 }
