@@ -102,10 +102,10 @@ func (s *Syncer) Step(ctx context.Context, c *clientv3.Client) error {
 				continue
 			}
 			s.agreed = cur.Hash
-			s.log().Info("published the fleet of this site's cluster to the other sites", "hash", cur.Hash[:12])
+			s.log().Info("published the fleet of this site's cluster to the other sites", "hash", short(cur.Hash))
 			return s.mark(ctx, cur)
 		case Adopt:
-			s.log().Info("writing the fleet published by another site into this cluster", "from", pub.Site, "hash", pub.Hash[:12])
+			s.log().Info("writing the fleet published by another site into this cluster", "from", pub.Site, "hash", short(pub.Hash))
 			return s.adopt(ctx, pub)
 		}
 	}
@@ -280,6 +280,14 @@ func parse(text string) ([]*unstructured.Unstructured, error) {
 			out = append(out, &unstructured.Unstructured{Object: obj})
 		}
 	}
+}
+
+// short is a hash's first 12 digits, for logs.
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
 }
 
 func ignoreNotFound(err error) error {
