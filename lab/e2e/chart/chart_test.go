@@ -228,7 +228,7 @@ func checkRBAC(t *testing.T, site string, roles []rbacv1.ClusterRole) {
 		return false
 	}
 	for _, want := range [][3]string{
-		{"hadron.dev", "applications", "watch"}, {"hadron.dev", "sites", "list"},
+		{"hadron.dev", "applications", "watch"}, {"hadron.dev", "sites", "list"}, {"hadron.dev", "applications", "update"}, {"hadron.dev", "mirrorsets", "delete"},
 		{"hadron.dev", "sites/status", "update"}, {"hadron.dev", "applications/status", "update"}, {"hadron.dev", "mirrorsets/status", "update"},
 		{"events.k8s.io", "events", "create"},
 	} {
