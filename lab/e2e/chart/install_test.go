@@ -86,7 +86,7 @@ func TestChartInstall(t *testing.T) {
 		}{
 			{"east", "watch", "applications.hadron.dev", "", true},
 			{"east", "update", "applications.hadron.dev/status", "", true},
-			{"east", "update", "applications.hadron.dev", "", true}, // fleetsync: another site's edit won
+			{"east", "update", "applications.hadron.dev", "", true},                         // fleetsync: another site's edit won
 			{"east", "update", "customresourcedefinitions.apiextensions.k8s.io", "", false}, // the CRDs are the chart's
 			{"east", "create", "events.events.k8s.io", "default", true},
 			{"east", "patch", "deployments.apps", "shop", true},
