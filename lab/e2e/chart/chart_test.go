@@ -24,19 +24,11 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
-	"hadron.dev/hadron/lab/internal/controlplane/roles"
+	"hadron.dev/hadron/lab/internal/controlplane/cptest"
 )
 
-// TestMain lets the test binary stand in for hadron-lab: the control plane starts its
-// components as `<binary> kube-apiserver ...`.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 {
-		if code, ok := roles.Run(os.Args[1], os.Args[2:]); ok {
-			os.Exit(code)
-		}
-	}
-	os.Exit(m.Run())
-}
+// TestMain lets the test binary stand in for hadron-lab (cptest.Main).
+func TestMain(m *testing.M) { cptest.Main(m) }
 
 var (
 	root     = filepath.Join("..", "..", "..")

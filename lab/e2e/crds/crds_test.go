@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -20,20 +19,11 @@ import (
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/manifests"
 	"hadron.dev/hadron/lab/internal/controlplane/cptest"
-	"hadron.dev/hadron/lab/internal/controlplane/roles"
 	"hadron.dev/hadron/lab/internal/topology"
 )
 
-// TestMain lets the test binary stand in for hadron-lab: the control plane starts its
-// components as `<binary> kube-apiserver ...`.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 {
-		if code, ok := roles.Run(os.Args[1], os.Args[2:]); ok {
-			os.Exit(code)
-		}
-	}
-	os.Exit(m.Run())
-}
+// TestMain lets the test binary stand in for hadron-lab (cptest.Main).
+func TestMain(m *testing.M) { cptest.Main(m) }
 
 // siteIP is away from the lab's 127.0.1-9 ranges and the other e2e packages'.
 const siteIP = "127.0.243.1"

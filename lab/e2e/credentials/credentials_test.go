@@ -30,19 +30,10 @@ import (
 	"hadron.dev/hadron/internal/testenv"
 	"hadron.dev/hadron/lab/internal/controlplane"
 	"hadron.dev/hadron/lab/internal/controlplane/cptest"
-	"hadron.dev/hadron/lab/internal/controlplane/roles"
 )
 
-// TestMain lets the test binary stand in for hadron-lab: the control plane starts its
-// components as `<binary> kube-apiserver ...`.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 {
-		if code, ok := roles.Run(os.Args[1], os.Args[2:]); ok {
-			os.Exit(code)
-		}
-	}
-	os.Exit(m.Run())
-}
+// TestMain lets the test binary stand in for hadron-lab (cptest.Main).
+func TestMain(m *testing.M) { cptest.Main(m) }
 
 // siteIP is the control plane's address, away from the lab's and the other tests'.
 // daemonNet puts the test daemons on 127.0.207.11–43, beside it.

@@ -21,19 +21,11 @@ import (
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/site"
 	"hadron.dev/hadron/lab/internal/controlplane"
-	"hadron.dev/hadron/lab/internal/controlplane/roles"
+	"hadron.dev/hadron/lab/internal/controlplane/cptest"
 )
 
-// TestMain lets the test binary stand in for hadron-lab: the control plane starts its
-// components as `<binary> kube-apiserver ...`.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 {
-		if code, ok := roles.Run(os.Args[1], os.Args[2:]); ok {
-			os.Exit(code)
-		}
-	}
-	os.Exit(m.Run())
-}
+// TestMain lets the test binary stand in for hadron-lab (cptest.Main).
+func TestMain(m *testing.M) { cptest.Main(m) }
 
 // The two sites of these tests, far from the lab's 127.0.1-9 ranges.
 var testSites = []struct {

@@ -1,7 +1,7 @@
 // Package cptest runs one site's control plane (etcd, kube-apiserver, controllers,
 // kwok) for a test that needs a real API server and no whole lab. The test binary
-// stands in for hadron-lab: its TestMain must hand the components' roles to
-// roles.Run, as the lab's e2e packages do.
+// stands in for hadron-lab: its TestMain is Main, which hands the components' roles
+// to roles.Run.
 package cptest
 
 import (
@@ -13,7 +13,19 @@ import (
 	"time"
 
 	"hadron.dev/hadron/lab/internal/controlplane"
+	"hadron.dev/hadron/lab/internal/controlplane/roles"
 )
+
+// Main is the TestMain of a package that starts control planes: the control plane
+// starts its components as `<binary> kube-apiserver ...`, and the binary is the test.
+func Main(m *testing.M) {
+	if len(os.Args) > 1 {
+		if code, ok := roles.Run(os.Args[1], os.Args[2:]); ok {
+			os.Exit(code)
+		}
+	}
+	os.Exit(m.Run())
+}
 
 // Start runs a control plane named name at ip, its files under dir, until the test
 // ends, and returns its kubeconfig's path. Its components log to dir/site.log.
