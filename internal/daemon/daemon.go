@@ -46,8 +46,10 @@ type Options struct {
 	// EtcdTLS is its client TLS (nil for plain text).
 	EtcdEndpoints []string
 	EtcdTLS       *tls.Config
-	// DNSListen and APIListen override the fleet's daemon addresses.
-	DNSListen, APIListen string
+	// DNSListen and APIListen override the fleet's daemon addresses; PeerListen is
+	// where the embedded etcd member accepts its peers instead of its advertised
+	// spec.daemon.peer address (member.Cluster.ListenOn: a pod behind a load balancer).
+	DNSListen, APIListen, PeerListen string
 	// LeaseTTL, QuorumInterval and FenceAfter tune leadership and self-fencing; zero
 	// keeps the coord defaults.
 	LeaseTTL, QuorumInterval, FenceAfter time.Duration
@@ -188,6 +190,11 @@ func (d *Daemon) startEtcd() error {
 		cl, err := member.Plan(o.Fleet, o.Site)
 		if err != nil {
 			return err
+		}
+		if o.PeerListen != "" {
+			if cl, err = cl.ListenOn(o.PeerListen); err != nil {
+				return err
+			}
 		}
 		d.member, err = member.Start(member.Options{Cluster: cl, DataDir: o.DataDir, PKI: o.PKI, Log: d.log})
 		if err != nil {

@@ -28,7 +28,7 @@ func Command() *cobra.Command {
 	var (
 		file, site, dataDir, pkiDir, initPKI string
 		tokenFile                            string
-		dnsListen, apiListen                 string
+		dnsListen, apiListen, peerListen     string
 		etcdEndpoints                        []string
 		etcdCA, etcdCert, etcdKey            string
 		certValidity                         time.Duration
@@ -143,7 +143,7 @@ with the problem.`,
 				log.Warn("the PKI directory holds the CA key: a site needs only its bundle (--init-pki's DIR/sites/SITE)", "pki", pki.Dir)
 			}
 			o := daemon.Options{Fleet: f, Site: site, DataDir: dataDir, PKI: pki, TokenFile: tokenFile,
-				EtcdEndpoints: etcdEndpoints, EtcdTLS: etcdTLS, DNSListen: dnsListen, APIListen: apiListen,
+				EtcdEndpoints: etcdEndpoints, EtcdTLS: etcdTLS, DNSListen: dnsListen, APIListen: apiListen, PeerListen: peerListen,
 				RRL: rrl, StatusTXT: statusTXT, ProbesNeedToken: probesNeedToken, Log: log}
 			if source != nil {
 				o.FleetProblem = source.Problem
@@ -172,6 +172,7 @@ with the problem.`,
 	fl.StringVar(&etcdKey, "etcd-key", "", "client key for the external etcd cluster")
 	fl.StringVar(&dnsListen, "dns-listen", "", "address for DNS (default spec.daemon.dns.address)")
 	fl.StringVar(&apiListen, "api-listen", "", "address for the API (default spec.daemon.api.address)")
+	fl.StringVar(&peerListen, "peer-listen", "", "address the etcd member accepts peers on, e.g. 0.0.0.0:2380 in a pod behind a load balancer (default spec.daemon.peer.address; it still advertises that one)")
 	cli.DNSServerFlags(fl, &rrl, &statusTXT)
 	fl.BoolVar(&probesNeedToken, "probes-need-token", false, "make /metrics and /healthz need an API token with role read (default: open, for Prometheus and health checks)")
 	fl.BoolVar(&fromCluster, "fleet-from-cluster", false, "read the fleet from the custom resources of this daemon's own cluster and follow them (instead of -f)")

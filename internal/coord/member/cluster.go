@@ -3,6 +3,7 @@ package member
 import (
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 
 	"hadron.dev/hadron/internal/fleet"
@@ -91,5 +92,34 @@ func Plan(f *fleet.Fleet, local string) (Cluster, error) {
 	if !found {
 		return Cluster{}, fmt.Errorf("site %s: %w", local, ErrNotMember)
 	}
+	return c, nil
+}
+
+// ListenOn makes the local member accept its peers at addr (host:port) instead of
+// at its advertised peer address, and its own daemon's client on loopback. In a pod
+// the advertised address is a load balancer's, which the pod cannot bind: the member
+// listens on the pod's addresses ("0.0.0.0:2380") and the load balancer sends the
+// peers there. With a relay, the relay takes addr and the member sits behind it on
+// loopback. The site's certificate names localhost and 127.0.0.1, so the daemon's
+// client verifies the member as before.
+func (c Cluster) ListenOn(addr string) (Cluster, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return c, fmt.Errorf("peer listen address %q: %w", addr, err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n <= 0 || n+relayPortOffset > 65535 {
+		return c, fmt.Errorf("peer listen address %q: port must be 1-%d", addr, 65535-relayPortOffset)
+	}
+	c.ListenClient = "https://" + net.JoinHostPort("127.0.0.1", DefaultClientPort)
+	if c.Relay == nil {
+		c.ListenPeer = "https://" + addr
+		return c, nil
+	}
+	r := *c.Relay
+	r.Listen = addr
+	r.Internal = net.JoinHostPort("127.0.0.1", strconv.Itoa(n+relayPortOffset))
+	c.Relay = &r
+	c.ListenPeer = "https://" + r.Internal
 	return c, nil
 }

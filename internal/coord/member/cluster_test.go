@@ -55,3 +55,46 @@ func TestPlan(t *testing.T) {
 		t.Errorf("daemon without peer: %v, want ErrNoPeer", err)
 	}
 }
+
+// In a pod the member binds the pod's addresses and keeps advertising the load
+// balancer's: the cluster's membership is unchanged, only the listeners move.
+func TestListenOn(t *testing.T) {
+	lb := func(name, addr string, fromRegions map[string]string) *v1alpha1.Site {
+		return &v1alpha1.Site{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: v1alpha1.SiteSpec{Daemon: &v1alpha1.DaemonSpec{Peer: &v1alpha1.Endpoint{Address: addr, FromRegions: fromRegions}}}}
+	}
+	f := &fleet.Fleet{Sites: []*v1alpha1.Site{lb("east", "10.0.1.5:2380", nil), lb("west", "10.0.2.5:2380", nil)}}
+	c, err := Plan(f, "east")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.ListenOn("0.0.0.0:2380")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ListenPeer != "https://0.0.0.0:2380" || got.ListenClient != "https://127.0.0.1:2379" ||
+		got.Local.PeerURL != "https://10.0.1.5:2380" || got.InitialCluster() != c.InitialCluster() {
+		t.Errorf("ListenOn without a relay: %+v", got)
+	}
+	f.Sites[1].Spec.Daemon.Peer.FromRegions = map[string]string{"r1": "10.9.9.9:2380"}
+	c, err = Plan(f, "east")
+	if err != nil || c.Relay == nil {
+		t.Fatalf("plan with per-region addresses: %+v %v", c, err)
+	}
+	relay := *c.Relay
+	got, err = c.ListenOn("0.0.0.0:2380")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Relay.Listen != "0.0.0.0:2380" || got.Relay.Internal != "127.0.0.1:12380" || got.ListenPeer != "https://127.0.0.1:12380" {
+		t.Errorf("ListenOn with a relay: %+v, relay %+v", got, got.Relay)
+	}
+	if c.Relay.Listen != relay.Listen {
+		t.Errorf("ListenOn changed the plan it was given: relay %+v", c.Relay)
+	}
+	for _, bad := range []string{"2380", "0.0.0.0:http", "0.0.0.0:60000", ":0"} {
+		if _, err := c.ListenOn(bad); err == nil {
+			t.Errorf("ListenOn(%q) accepted", bad)
+		}
+	}
+}

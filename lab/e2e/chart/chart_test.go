@@ -274,8 +274,10 @@ func checkPod(t *testing.T, site string, ss appsv1.StatefulSet) {
 	if site == "west" {
 		fleet = "-f /etc/hadron/fleet/fleet.yaml"
 	}
-	if !strings.Contains(args, fleet) {
-		t.Errorf("args %q lack %q", args, fleet)
+	for _, a := range []string{fleet, "--peer-listen 0.0.0.0:2380", "--api-listen 0.0.0.0:8443", "--dns-listen 0.0.0.0:5353"} {
+		if !strings.Contains(args, a) {
+			t.Errorf("args %q lack %q", args, a)
+		}
 	}
 	for _, p := range c.Ports {
 		if p.ContainerPort <= 1024 {
