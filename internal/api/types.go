@@ -240,7 +240,10 @@ type DataMember struct {
 
 // Observation is one probe result.
 type Observation struct {
-	OK        bool      `json:"ok"`
+	OK bool `json:"ok"`
+	// Reached says the site answered, even when the answer failed the check (a
+	// pilot-light stand-by's 503): the site is there, its application is not serving.
+	Reached   bool      `json:"reached,omitempty"`
 	Error     string    `json:"error,omitempty"`
 	At        time.Time `json:"at"`
 	LatencyMS float64   `json:"latencyMs"`

@@ -14,54 +14,87 @@ import (
 
 // Reasons of a Site's conditions.
 const (
-	ReasonSiteUp     = "SiteUp"
-	ReasonLeads      = "LeaderDaemon"
-	ReasonNotProbed  = "NotProbed"
-	ReasonAppsDown   = "ApplicationsDown"
-	ReasonNoneDown   = "NoneDown"
-	sitesNamedInNote = 3
+	ReasonSiteAnswers = "SiteAnswers"
+	ReasonLeads       = "LeaderDaemon"
+	ReasonNotProbed   = "NotProbed"
+	ReasonAppsDown    = "ApplicationsDown"
+	ReasonNoneDown    = "NoneDown"
+	namedInNote       = 3
 )
 
-// Site is the status of the site name as the quorum sees it: Ready when the
-// applications probed there are up by quorum (False when every one of them is down:
-// the region is lost), Degraded when some are down. A site nothing is probed at (a
-// witness) is Ready only when its daemon leads, the one thing this status proves of
-// it. Every cluster gets every Site's status, so the surviving region's `kubectl get
-// sites` shows the lost one down.
+// Site is the status of the site name from the probes of the applications there.
+// Ready: True while a majority of observers reach the site for some application —
+// an HTTP answer counts even when it fails the check, so a pilot-light stand-by
+// scaled to zero (503) is a site that is there; False when the site answers for none
+// of the applications probed there (the region is lost or cut off). Degraded: an
+// application active here is down by quorum, or the site answers for some
+// applications and not for others. A site nothing is probed at (a witness) is Ready
+// only while its daemon leads, the one thing this status proves of it. Every cluster
+// gets every Site's status, so the surviving region's `kubectl get sites` shows the
+// lost one.
 func Site(name string, st api.Status) v1alpha1.SiteStatus {
-	var up, down []string
+	var answering, silent, activeDown []string
 	for _, a := range st.Apps {
-		switch probe.Verdict(a.Verdicts[name]) {
-		case probe.Up:
-			up = append(up, a.Name)
-		case probe.Down:
-			down = append(down, a.Name)
+		switch reached, seen := reachedByMajority(a, name); {
+		case !seen:
+		case reached:
+			answering = append(answering, a.Name)
+		default:
+			silent = append(silent, a.Name)
+		}
+		if a.Active == name && probe.Verdict(a.Verdicts[name]) == probe.Down {
+			activeDown = append(activeDown, a.Name)
 		}
 	}
-	sort.Strings(down)
 	var ready metav1.Condition
-	switch n := len(up) + len(down); {
+	switch n := len(answering) + len(silent); {
 	case n == 0 && st.Leader == name:
 		ready = cond(v1alpha1.ConditionReady, true, ReasonLeads, fmt.Sprintf("%s's daemon leads the fleet", name))
 	case n == 0:
 		ready = unknown(v1alpha1.ConditionReady, ReasonNotProbed, "no application is probed at this site")
-	case len(up) == 0:
-		ready = cond(v1alpha1.ConditionReady, false, ReasonSiteDown, fmt.Sprintf("down by quorum for all %d applications probed there", n))
+	case len(answering) == 0:
+		ready = cond(v1alpha1.ConditionReady, false, ReasonSiteDown, fmt.Sprintf("no answer to a majority of observers for any of the %d applications probed there", n))
 	default:
-		ready = cond(v1alpha1.ConditionReady, true, ReasonSiteUp, fmt.Sprintf("up by quorum for %d of %d applications probed there", len(up), n))
+		ready = cond(v1alpha1.ConditionReady, true, ReasonSiteAnswers, fmt.Sprintf("answers a majority of observers for %d of %d applications probed there", len(answering), n))
 	}
-	degraded := cond(v1alpha1.ConditionDegraded, false, ReasonNoneDown, "no application is down here by quorum")
-	if len(down) > 0 {
-		degraded = cond(v1alpha1.ConditionDegraded, true, ReasonAppsDown, "down by quorum: "+nameSome(down))
+	var problems []string
+	if len(activeDown) > 0 {
+		problems = append(problems, "active here and down by quorum: "+nameSome(activeDown))
+	}
+	if len(silent) > 0 && len(answering) > 0 {
+		problems = append(problems, "no answer for: "+nameSome(silent))
+	}
+	degraded := cond(v1alpha1.ConditionDegraded, false, ReasonNoneDown, "every application active here is up, and the site answers for all")
+	if len(problems) > 0 {
+		degraded = cond(v1alpha1.ConditionDegraded, true, ReasonAppsDown, strings.Join(problems, "; "))
 	}
 	return v1alpha1.SiteStatus{Conditions: []metav1.Condition{ready, degraded}}
 }
 
-// nameSome lists the first few names and counts the rest: a region with a hundred
-// applications down says so in one line.
+// reachedByMajority says whether most observers' latest probe of a at site got an
+// answer (OK or not), and whether any observer probed it at all.
+func reachedByMajority(a api.App, site string) (reached, seen bool) {
+	n, yes := 0, 0
+	for _, sites := range a.Observations {
+		ob, ok := sites[site]
+		if !ok {
+			continue
+		}
+		n++
+		if ob.OK || ob.Reached {
+			yes++
+		}
+	}
+	return 2*yes > n, n > 0
+}
+
+// nameSome lists the first few names, sorted, and counts the rest: a region with a
+// hundred applications down says so in one line.
 func nameSome(names []string) string {
-	if len(names) <= sitesNamedInNote {
+	names = append([]string(nil), names...)
+	sort.Strings(names)
+	if len(names) <= namedInNote {
 		return strings.Join(names, ", ")
 	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:sitesNamedInNote], ", "), len(names)-sitesNamedInNote)
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:namedInNote], ", "), len(names)-namedInNote)
 }

@@ -6,25 +6,36 @@ import (
 	"hadron.dev/hadron/internal/api"
 )
 
-func TestSiteConditions(t *testing.T) {
-	app := func(name string, verdicts map[string]string) api.App {
-		return api.App{Name: name, Verdicts: verdicts}
+// obs builds an application's observations of one site: one entry per observer,
+// "ok", "503" (an answer that fails the check) or "none" (no answer).
+func obs(name, active, site, verdict string, results ...string) api.App {
+	a := api.App{Name: name, Active: active, Verdicts: map[string]string{site: verdict}, Observations: map[string]map[string]api.Observation{}}
+	for i, r := range results {
+		a.Observations[string(rune('a'+i))] = map[string]api.Observation{site: {OK: r == "ok", Reached: r != "none"}}
 	}
+	return a
+}
+
+func TestSiteConditions(t *testing.T) {
 	cases := []struct {
 		name            string
 		site            string
 		st              api.Status
 		ready, degraded string
 	}{
-		{"all up", "east", api.Status{Apps: []api.App{app("shop", map[string]string{"east": "up"}), app("blog", map[string]string{"east": "up", "west": "down"})}},
-			"True/SiteUp", "False/NoneDown"},
-		{"region lost", "east", api.Status{Apps: []api.App{app("shop", map[string]string{"east": "down"}), app("blog", map[string]string{"east": "down"})}},
+		{"active and up", "east", api.Status{Apps: []api.App{obs("shop", "east", "east", "up", "ok", "ok", "ok")}},
+			"True/SiteAnswers", "False/NoneDown"},
+		{"a pilot-light stand-by answers 503: there, not degraded", "west", api.Status{Apps: []api.App{obs("shop", "east", "west", "down", "503", "503", "503")}},
+			"True/SiteAnswers", "False/NoneDown"},
+		{"region lost, the application still active there", "east", api.Status{Apps: []api.App{obs("shop", "east", "east", "down", "none", "none", "none")}},
 			"False/SiteDown", "True/ApplicationsDown"},
-		{"some down", "west", api.Status{Apps: []api.App{app("shop", map[string]string{"west": "up"}), app("blog", map[string]string{"west": "down"})}},
-			"True/SiteUp", "True/ApplicationsDown"},
-		{"unknown verdicts count for nothing", "east", api.Status{Apps: []api.App{app("shop", map[string]string{"east": "unknown"})}},
-			"Unknown/NotProbed", "False/NoneDown"},
-		{"witness that leads", "witness", api.Status{Leader: "witness", Apps: []api.App{app("shop", map[string]string{"east": "up"})}},
+		{"region lost after the failover", "east", api.Status{Apps: []api.App{obs("shop", "west", "east", "down", "none", "none", "none")}},
+			"False/SiteDown", "False/NoneDown"},
+		{"only its own observer reaches it: cut off", "east", api.Status{Apps: []api.App{obs("shop", "west", "east", "down", "ok", "none", "none")}},
+			"False/SiteDown", "False/NoneDown"},
+		{"answers for one application, not another", "east", api.Status{Apps: []api.App{obs("shop", "east", "east", "up", "ok", "ok", "ok"), obs("blog", "east", "east", "down", "none", "none", "ok")}},
+			"True/SiteAnswers", "True/ApplicationsDown"},
+		{"witness that leads", "witness", api.Status{Leader: "witness", Apps: []api.App{obs("shop", "east", "east", "up", "ok")}},
 			"True/LeaderDaemon", "False/NoneDown"},
 		{"witness that does not lead", "witness", api.Status{Leader: "west"},
 			"Unknown/NotProbed", "False/NoneDown"},
@@ -46,10 +57,10 @@ func TestSiteConditions(t *testing.T) {
 func TestSiteNamesAFewDownApplications(t *testing.T) {
 	var apps []api.App
 	for _, n := range []string{"e", "d", "c", "b", "a"} {
-		apps = append(apps, api.App{Name: n, Verdicts: map[string]string{"east": "down"}})
+		apps = append(apps, obs(n, "east", "east", "down", "none"))
 	}
 	st := Site("east", api.Status{Apps: apps})
-	if got, want := st.Conditions[1].Message, "down by quorum: a, b, c and 2 more"; got != want {
+	if got, want := st.Conditions[1].Message, "active here and down by quorum: a, b, c and 2 more"; got != want {
 		t.Errorf("message %q, want %q", got, want)
 	}
 }

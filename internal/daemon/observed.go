@@ -166,7 +166,7 @@ func (o *observed) forStatus(app string) map[string]map[string]api.Observation {
 	for observer, sites := range o.latest[app] {
 		out[observer] = map[string]api.Observation{}
 		for site, ob := range sites {
-			out[observer][site] = api.Observation{OK: ob.OK, Error: ob.Err, At: ob.At.UTC(),
+			out[observer][site] = api.Observation{OK: ob.OK, Reached: ob.OK || ob.Reached, Error: ob.Err, At: ob.At.UTC(),
 				LatencyMS: float64(ob.Latency.Microseconds()) / 1000}
 		}
 	}

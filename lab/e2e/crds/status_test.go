@@ -80,11 +80,23 @@ func testStatusWriter(t *testing.T, kubeconfig string, exported []byte, kubectl 
 	// What the daemon's status says of shop; the test moves it as the probes and the
 	// run would.
 	status := api.App{Name: "shop", Active: from, Verdicts: map[string]string{from: "up", to: "up"},
+		Observations: map[string]map[string]api.Observation{},
 		Data: &api.DataSet{Name: "shop-db", Primary: from + "-0", Members: []api.DataMember{
 			{Name: from + "-0", Site: from, Role: "primary", State: "primary", Timeline: 1},
 			{Name: to + "-0", Site: to, Role: "dr-async", State: "streaming", LagBytes: 64, LagSeconds: 0.2, Timeline: 1},
 		}},
 		Readiness: &api.Readiness{At: time.Now(), Active: from}}
+	// Three observers reach both sites; the region loss below silences the active one.
+	observe := func(site string, reached bool) {
+		for _, o := range []string{"east", "west", "witness"} {
+			if status.Observations[o] == nil {
+				status.Observations[o] = map[string]api.Observation{}
+			}
+			status.Observations[o][site] = api.Observation{OK: reached, Reached: reached}
+		}
+	}
+	observe(from, true)
+	observe(to, true)
 	logPath := filepath.Join(t.TempDir(), "writer.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -143,8 +155,8 @@ func testStatusWriter(t *testing.T, kubeconfig string, exported []byte, kubectl 
 		t.Helper()
 		return kubectl(t, "get", "sites", name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}/{.status.conditions[?(@.type=="Ready")].reason} {.status.conditions[?(@.type=="Degraded")].status}`)
 	}
-	if got := siteReady(t, from); got != "True/SiteUp False" {
-		t.Errorf("site %s status: %q, want Ready True/SiteUp, Degraded False", from, got)
+	if got := siteReady(t, from); got != "True/SiteAnswers False" {
+		t.Errorf("site %s status: %q, want Ready True/SiteAnswers, Degraded False", from, got)
 	}
 	if got := strings.Fields(kubectl(t, "get", "sites", from, "--no-headers")); len(got) < 4 || got[3] != "True" {
 		t.Errorf("kubectl get sites %s: %q, want READY True", from, got)
@@ -173,6 +185,7 @@ func testStatusWriter(t *testing.T, kubeconfig string, exported []byte, kubectl 
 	// The active site goes down; a failover is decided and runs on the real engine.
 	// Its promote step waits until the test has looked at the run half way.
 	status.Verdicts[from] = "down"
+	observe(from, false)
 	rec, err := runbook.Launch(ctx, etcd, tok, runbook.Failover, "shop", from, to, "auto", false, time.Now())
 	if err != nil {
 		t.Fatal(err)
