@@ -64,7 +64,7 @@ func Site(name string, st api.Status) v1alpha1.SiteStatus {
 	if len(silent) > 0 && len(answering) > 0 {
 		problems = append(problems, "no answer for: "+nameSome(silent))
 	}
-	degraded := cond(v1alpha1.ConditionDegraded, false, ReasonNoneDown, "every application active here is up, and the site answers for all")
+	degraded := cond(v1alpha1.ConditionDegraded, false, ReasonNoneDown, "no application active here is down by quorum, and none silent while others answer")
 	if len(problems) > 0 {
 		degraded = cond(v1alpha1.ConditionDegraded, true, ReasonAppsDown, strings.Join(problems, "; "))
 	}
