@@ -3,7 +3,6 @@ package realnode
 import (
 	"archive/tar"
 	"context"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -104,34 +103,17 @@ func TestHadronImageIsReproducible(t *testing.T) {
 	if !cf.Created.Equal(time.Unix(1765000000, 0)) {
 		t.Errorf("config created %s, want the release's time", cf.Created)
 	}
-	layers, err := img.Layers()
-	if err != nil || len(layers) != 1 {
-		t.Fatalf("layers: %d %v", len(layers), err)
-	}
-	rc, err := layers[0].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
 	files := map[string]*tar.Header{}
 	rootfs := filepath.Join(dir, "rootfs")
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachEntry(t, img, func(h *tar.Header, r io.Reader) {
 		files[h.Name] = h
-		if err := extract(rootfs, h, tr); err != nil {
+		if err := extract(rootfs, h, r); err != nil {
 			t.Fatal(err)
 		}
 		if !h.ModTime.Equal(time.Unix(1765000000, 0)) {
 			t.Errorf("%s: mtime %s, want the release's time", h.Name, h.ModTime)
 		}
-	}
+	})
 	for _, want := range []string{"usr/local/bin/hadron", "etc/ssl/certs/ca-certificates.crt", "etc/passwd", "etc/group", "tmp/"} {
 		if files[want] == nil {
 			t.Errorf("the image lacks /%s", want)

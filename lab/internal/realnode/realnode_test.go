@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"sigs.k8s.io/yaml"
 
@@ -143,27 +144,8 @@ func TestBuildImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	layers, err := img.Layers()
-	if err != nil || len(layers) != 1 {
-		t.Fatalf("layers: %v %v", len(layers), err)
-	}
-	rc, err := layers[0].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
 	names := map[string]bool{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		names[h.Name] = true
-	}
+	eachEntry(t, img, func(h *tar.Header, _ io.Reader) { names[h.Name] = true })
 	for _, want := range []string{"usr/local/bin/true", "tmp/", "lib64/ld-linux-x86-64.so.2"} {
 		if !names[want] {
 			t.Errorf("layer lacks %s: %v", want, names)
@@ -192,5 +174,30 @@ func TestPostgresImage(t *testing.T) {
 	fi, err := os.Stat(out)
 	if err != nil || fi.Size() < 10<<20 {
 		t.Fatalf("image tarball: %v %v", fi, err)
+	}
+}
+
+// eachEntry calls fn for every entry of img's one layer, in order.
+func eachEntry(t *testing.T, img v1.Image, fn func(*tar.Header, io.Reader)) {
+	t.Helper()
+	layers, err := img.Layers()
+	if err != nil || len(layers) != 1 {
+		t.Fatalf("layers: %d %v", len(layers), err)
+	}
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(h, tr)
 	}
 }
