@@ -72,7 +72,7 @@ func Site(name string, st api.Status) v1alpha1.SiteStatus {
 }
 
 // reachedByMajority says whether most observers' latest probe of a at site got an
-// answer (OK or not), and whether any observer probed it at all.
+// answer (OK or not: Observation.Reached), and whether any observer probed it at all.
 func reachedByMajority(a api.App, site string) (reached, seen bool) {
 	n, yes := 0, 0
 	for _, sites := range a.Observations {
@@ -81,7 +81,7 @@ func reachedByMajority(a api.App, site string) (reached, seen bool) {
 			continue
 		}
 		n++
-		if ob.OK || ob.Reached {
+		if ob.Reached { // the daemon sets it for an OK answer too
 			yes++
 		}
 	}
