@@ -31,8 +31,6 @@ const siteIP = "127.0.243.1"
 // crdDir is the generated CRDs, from lab/e2e/crds.
 var crdDir = filepath.Join("..", "..", "..", "config", "crd")
 
-var crdNames = []string{"sites.hadron.dev", "applications.hadron.dev", "mirrorsets.hadron.dev", "dnsproviders.hadron.dev"}
-
 func TestCustomResourcesOnARealAPIServer(t *testing.T) {
 	if _, err := exec.LookPath("kubectl"); err != nil {
 		t.Skip("kubectl not installed (make deps)")
@@ -63,8 +61,7 @@ func TestCustomResourcesOnARealAPIServer(t *testing.T) {
 		return out
 	}
 
-	must(t, nil, "apply", "--server-side", "-f", crdDir)
-	must(t, nil, append([]string{"wait", "--for", "condition=Established", "--timeout", "60s"}, prefixed("crd/", crdNames)...)...)
+	cptest.InstallCRDs(t, kubeconfig, crdDir)
 
 	// The lab's demo fleet, exported as hadron fleet export does.
 	exported := demoManifests(t, dir)
@@ -221,14 +218,6 @@ func demoManifests(t *testing.T, dir string) []byte {
 func startSite(t *testing.T, dir string) string {
 	t.Helper()
 	return cptest.Start(t, "crds", siteIP, dir)
-}
-
-func prefixed(p string, names []string) []string {
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = p + n
-	}
-	return out
 }
 
 // hasPrefix says whether got starts with want.

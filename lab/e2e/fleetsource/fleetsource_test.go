@@ -57,9 +57,7 @@ func TestFleetFromTheCluster(t *testing.T) {
 		}
 		return string(out)
 	}
-	kubectl(t, nil, "apply", "--server-side", "-f", crdDir)
-	kubectl(t, nil, "wait", "--for", "condition=Established", "--timeout", "60s",
-		"crd/sites.hadron.dev", "crd/applications.hadron.dev", "crd/mirrorsets.hadron.dev", "crd/dnsproviders.hadron.dev")
+	cptest.InstallCRDs(t, kubeconfig, crdDir)
 
 	t.Run("source", func(t *testing.T) {
 		exported := demoManifests(t, dir)

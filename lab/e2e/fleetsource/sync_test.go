@@ -59,9 +59,7 @@ func TestFleetKeptTheSameInEverySite(t *testing.T) {
 			}
 			return string(out)
 		}
-		kubectl("apply", "--server-side", "-f", crdDir)
-		kubectl("wait", "--for", "condition=Established", "--timeout", "60s",
-			"crd/sites.hadron.dev", "crd/applications.hadron.dev", "crd/mirrorsets.hadron.dev", "crd/dnsproviders.hadron.dev")
+		cptest.InstallCRDs(t, kubeconfig, crdDir)
 		kubectl("apply", "-f", "-")
 
 		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)

@@ -8,7 +8,9 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +61,26 @@ func Start(t testing.TB, name, ip, dir string) string {
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("control plane not ready after 6m")
+		}
+	}
+}
+
+// CRDNames are hadron's custom resource definitions, as `kubectl wait` names them.
+var CRDNames = []string{"crd/sites.hadron.dev", "crd/applications.hadron.dev", "crd/mirrorsets.hadron.dev", "crd/dnsproviders.hadron.dev"}
+
+// InstallCRDs applies the CRDs in dir (config/crd) to the cluster of kubeconfig with
+// kubectl and waits until the API server serves them.
+func InstallCRDs(t testing.TB, kubeconfig, dir string) {
+	t.Helper()
+	for _, args := range [][]string{
+		{"apply", "--server-side", "-f", dir},
+		append([]string{"wait", "--for", "condition=Established", "--timeout", "60s"}, CRDNames...),
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		out, err := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", kubeconfig}, args...)...).CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
 }
