@@ -48,8 +48,9 @@ type Options struct {
 	EtcdTLS       *tls.Config
 	// DNSListen and APIListen override the fleet's daemon addresses; PeerListen is
 	// where the embedded etcd member accepts its peers instead of its advertised
-	// spec.daemon.peer address (member.Cluster.ListenOn: a pod behind a load balancer).
-	DNSListen, APIListen, PeerListen string
+	// spec.daemon.peer address (member.Cluster.ListenOn: a pod behind a load balancer),
+	// LocalListen the loopback address of the member's client and relay with it.
+	DNSListen, APIListen, PeerListen, LocalListen string
 	// LeaseTTL, QuorumInterval and FenceAfter tune leadership and self-fencing; zero
 	// keeps the coord defaults.
 	LeaseTTL, QuorumInterval, FenceAfter time.Duration
@@ -192,7 +193,7 @@ func (d *Daemon) startEtcd() error {
 			return err
 		}
 		if o.PeerListen != "" {
-			if cl, err = cl.ListenOn(o.PeerListen); err != nil {
+			if cl, err = cl.ListenOn(o.PeerListen, o.LocalListen); err != nil {
 				return err
 			}
 		}

@@ -26,17 +26,17 @@ import (
 // Command returns `hadron serve`.
 func Command() *cobra.Command {
 	var (
-		file, site, dataDir, pkiDir, initPKI string
-		tokenFile                            string
-		dnsListen, apiListen, peerListen     string
-		etcdEndpoints                        []string
-		etcdCA, etcdCert, etcdKey            string
-		certValidity                         time.Duration
-		verbose                              bool
-		rrl                                  dnsserver.RateLimit
-		statusTXT, probesNeedToken           bool
-		fromCluster                          bool
-		kubeconfig                           string
+		file, site, dataDir, pkiDir, initPKI          string
+		tokenFile                                     string
+		dnsListen, apiListen, peerListen, localListen string
+		etcdEndpoints                                 []string
+		etcdCA, etcdCert, etcdKey                     string
+		certValidity                                  time.Duration
+		verbose                                       bool
+		rrl                                           dnsserver.RateLimit
+		statusTXT, probesNeedToken                    bool
+		fromCluster                                   bool
+		kubeconfig                                    string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve (--site SITE | --init-pki DIR) [-f FILE | --fleet-from-cluster [--kubeconfig FILE]] [--pki DIR]",
@@ -143,7 +143,7 @@ with the problem.`,
 				log.Warn("the PKI directory holds the CA key: a site needs only its bundle (--init-pki's DIR/sites/SITE)", "pki", pki.Dir)
 			}
 			o := daemon.Options{Fleet: f, Site: site, DataDir: dataDir, PKI: pki, TokenFile: tokenFile,
-				EtcdEndpoints: etcdEndpoints, EtcdTLS: etcdTLS, DNSListen: dnsListen, APIListen: apiListen, PeerListen: peerListen,
+				EtcdEndpoints: etcdEndpoints, EtcdTLS: etcdTLS, DNSListen: dnsListen, APIListen: apiListen, PeerListen: peerListen, LocalListen: localListen,
 				RRL: rrl, StatusTXT: statusTXT, ProbesNeedToken: probesNeedToken, Log: log}
 			if source != nil {
 				o.FleetProblem = source.Problem
@@ -173,6 +173,7 @@ with the problem.`,
 	fl.StringVar(&dnsListen, "dns-listen", "", "address for DNS (default spec.daemon.dns.address)")
 	fl.StringVar(&apiListen, "api-listen", "", "address for the API (default spec.daemon.api.address)")
 	fl.StringVar(&peerListen, "peer-listen", "", "address the etcd member accepts peers on, e.g. 0.0.0.0:2380 in a pod behind a load balancer (default spec.daemon.peer.address; it still advertises that one)")
+	fl.StringVar(&localListen, "local-listen", "", "with --peer-listen, the loopback address of the etcd member's client and relay (default 127.0.0.1); pods on the node's network share its loopback, so each daemon needs its own, named by the site's certificate (a host of its spec.daemon addresses)")
 	cli.DNSServerFlags(fl, &rrl, &statusTXT)
 	fl.BoolVar(&probesNeedToken, "probes-need-token", false, "make /metrics and /healthz need an API token with role read (default: open, for Prometheus and health checks)")
 	fl.BoolVar(&fromCluster, "fleet-from-cluster", false, "read the fleet from the custom resources of this daemon's own cluster and follow them (instead of -f)")

@@ -96,13 +96,15 @@ func Plan(f *fleet.Fleet, local string) (Cluster, error) {
 }
 
 // ListenOn makes the local member accept its peers at addr (host:port) instead of
-// at its advertised peer address, and its own daemon's client on loopback. In a pod
-// the advertised address is a load balancer's, which the pod cannot bind: the member
-// listens on the pod's addresses ("0.0.0.0:2380") and the load balancer sends the
-// peers there. With a relay, the relay takes addr and the member sits behind it on
-// loopback. The site's certificate names localhost and 127.0.0.1, so the daemon's
-// client verifies the member as before.
-func (c Cluster) ListenOn(addr string) (Cluster, error) {
+// at its advertised peer address, and its own daemon's client on the loopback address
+// local (default 127.0.0.1). In a pod the advertised address is a load balancer's,
+// which the pod cannot bind: the member listens on the pod's addresses
+// ("0.0.0.0:2380") and the load balancer sends the peers there. With a relay, the
+// relay takes addr and the member sits behind it on local. The site's certificate
+// names localhost, 127.0.0.1 and the site's daemon addresses, so the daemon's client
+// verifies the member at any of them: pods that share one network namespace (on the
+// node's network) each need their own local address, or their client ports collide.
+func (c Cluster) ListenOn(addr, local string) (Cluster, error) {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return c, fmt.Errorf("peer listen address %q: %w", addr, err)
@@ -111,14 +113,20 @@ func (c Cluster) ListenOn(addr string) (Cluster, error) {
 	if err != nil || n <= 0 || n+relayPortOffset > 65535 {
 		return c, fmt.Errorf("peer listen address %q: port must be 1-%d", addr, 65535-relayPortOffset)
 	}
-	c.ListenClient = "https://" + net.JoinHostPort("127.0.0.1", DefaultClientPort)
+	if local == "" {
+		local = "127.0.0.1"
+	}
+	if ip := net.ParseIP(local); ip == nil || ip.IsUnspecified() {
+		return c, fmt.Errorf("local listen address %q: want one IP address", local)
+	}
+	c.ListenClient = "https://" + net.JoinHostPort(local, DefaultClientPort)
 	if c.Relay == nil {
 		c.ListenPeer = "https://" + addr
 		return c, nil
 	}
 	r := *c.Relay
 	r.Listen = addr
-	r.Internal = net.JoinHostPort("127.0.0.1", strconv.Itoa(n+relayPortOffset))
+	r.Internal = net.JoinHostPort(local, strconv.Itoa(n+relayPortOffset))
 	c.Relay = &r
 	c.ListenPeer = "https://" + r.Internal
 	return c, nil

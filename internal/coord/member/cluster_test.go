@@ -68,7 +68,7 @@ func TestListenOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.ListenOn("0.0.0.0:2380")
+	got, err := c.ListenOn("0.0.0.0:2380", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,18 +82,28 @@ func TestListenOn(t *testing.T) {
 		t.Fatalf("plan with per-region addresses: %+v %v", c, err)
 	}
 	relay := *c.Relay
-	got, err = c.ListenOn("0.0.0.0:2380")
+	got, err = c.ListenOn("0.0.0.0:2380", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Relay.Listen != "0.0.0.0:2380" || got.Relay.Internal != "127.0.0.1:12380" || got.ListenPeer != "https://127.0.0.1:12380" {
 		t.Errorf("ListenOn with a relay: %+v, relay %+v", got, got.Relay)
 	}
+	// Pods on the node's network share its loopback: each daemon gets its own.
+	got, err = c.ListenOn("10.244.1.1:2380", "127.0.1.5")
+	if err != nil || got.ListenClient != "https://127.0.1.5:2379" || got.Relay.Internal != "127.0.1.5:12380" || got.ListenPeer != "https://127.0.1.5:12380" {
+		t.Errorf("ListenOn with a local address: %+v, relay %+v, %v", got, got.Relay, err)
+	}
+	for _, bad := range []string{"0.0.0.0", "localhost", "127.0.1.5:2379"} {
+		if _, err := c.ListenOn("0.0.0.0:2380", bad); err == nil {
+			t.Errorf("ListenOn with local %q accepted", bad)
+		}
+	}
 	if c.Relay.Listen != relay.Listen {
 		t.Errorf("ListenOn changed the plan it was given: relay %+v", c.Relay)
 	}
 	for _, bad := range []string{"2380", "0.0.0.0:http", "0.0.0.0:60000", ":0"} {
-		if _, err := c.ListenOn(bad); err == nil {
+		if _, err := c.ListenOn(bad, ""); err == nil {
 			t.Errorf("ListenOn(%q) accepted", bad)
 		}
 	}

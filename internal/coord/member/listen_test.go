@@ -32,7 +32,7 @@ func TestMemberListensWhereTold(t *testing.T) {
 		t.Fatal(err)
 	}
 	const listen, advertised = "127.0.210.141:2380", "127.0.210.41:2380"
-	if cl, err = cl.ListenOn(listen); err != nil {
+	if cl, err = cl.ListenOn(listen, ""); err != nil {
 		t.Fatal(err)
 	}
 	em, err := member.Start(member.Options{Cluster: cl, DataDir: filepath.Join(t.TempDir(), "data"), PKI: sitePKI})
