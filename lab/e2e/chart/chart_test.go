@@ -174,6 +174,41 @@ func TestChartTemplate(t *testing.T) {
 			}
 		}
 	})
+	t.Run("on the node's network the daemon listens on the pod's IP only", func(t *testing.T) {
+		r := render(t, helm, "-f", valuesFile("east"), "--set", "hostNetwork=true", "--set", "localListen=127.0.1.40",
+			"--set", "kubernetesAPI.host=127.0.1.1", "--set", "kubernetesAPI.port=6443")
+		pod := r.statefulSet.Spec.Template.Spec
+		if !pod.HostNetwork || pod.DNSPolicy != corev1.DNSClusterFirstWithHostNet {
+			t.Errorf("hostNetwork %v, dnsPolicy %q: want the node's network and ClusterFirstWithHostNet", pod.HostNetwork, pod.DNSPolicy)
+		}
+		c := pod.Containers[0]
+		args := strings.Join(c.Args, " ")
+		for _, a := range []string{"--peer-listen $(POD_IP):2380", "--local-listen 127.0.1.40", "--api-listen $(POD_IP):8443", "--dns-listen $(POD_IP):5353"} {
+			if !strings.Contains(args, a) {
+				t.Errorf("args %q lack %q", args, a)
+			}
+		}
+		env := map[string]corev1.EnvVar{}
+		for _, e := range c.Env {
+			env[e.Name] = e
+		}
+		if f := env["POD_IP"].ValueFrom; f == nil || f.FieldRef == nil || f.FieldRef.FieldPath != "status.podIP" {
+			t.Errorf("POD_IP %+v, want the downward API's status.podIP", env["POD_IP"])
+		}
+		if env["KUBERNETES_SERVICE_HOST"].Value != "127.0.1.1" || env["KUBERNETES_SERVICE_PORT"].Value != "6443" {
+			t.Errorf("the API server's address %+v %+v, want 127.0.1.1:6443", env["KUBERNETES_SERVICE_HOST"], env["KUBERNETES_SERVICE_PORT"])
+		}
+		// By default: the pod's own network, every address, the kubernetes Service.
+		def := render(t, helm, "-f", valuesFile("east")).statefulSet.Spec.Template.Spec
+		for _, e := range def.Containers[0].Env {
+			if strings.HasPrefix(e.Name, "KUBERNETES_") {
+				t.Errorf("default values set %s", e.Name)
+			}
+		}
+		if def.HostNetwork {
+			t.Error("default values put the daemon on the node's network")
+		}
+	})
 	t.Run("a fleet file from a ConfigMap needs its name", func(t *testing.T) {
 		out, err := run(t, nil, helm, "template", "x", chartDir, "--set", "site=east", "--set", "fleet.fromCluster=false")
 		if err == nil || !strings.Contains(out, "configMap") {
