@@ -25,7 +25,9 @@ import (
 // FieldManager is the server-side apply field manager of everything hadron writes.
 const FieldManager = "hadron"
 
-// ErrNoCluster is returned for a witness or a site without a kube context.
+// ErrNoCluster is returned for a site without a kube context: a witness usually (one
+// that runs its daemon in a cluster, by the Helm chart, names that cluster's context,
+// and hadron writes only its custom resources' status and Events there).
 var ErrNoCluster = errors.New("site has no Kubernetes cluster")
 
 // Conn is a connection to one site's cluster.
@@ -42,7 +44,7 @@ type Conn struct {
 // RESTConfig builds the client configuration of s; relative kubeconfig paths are
 // resolved against fleetDir.
 func RESTConfig(s *v1alpha1.Site, fleetDir string) (*rest.Config, error) {
-	if s.Spec.Role == v1alpha1.SiteRoleWitness || s.Spec.KubeContext == "" {
+	if s.Spec.KubeContext == "" {
 		return nil, fmt.Errorf("site %s: %w", s.Name, ErrNoCluster)
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()

@@ -50,7 +50,7 @@ type Node struct {
 // New describes the k-th real node of site s, with its state under siteDir.
 func New(s topology.Site, k int, siteDir, kubeconfig string) Node {
 	name := s.RealNode(k)
-	return Node{Site: s, Index: k, Name: name, Zone: ZoneOf(s.Zones, k), Dir: filepath.Join(siteDir, "nodes", name), KubeconfigPath: kubeconfig}
+	return Node{Site: s, Index: k, Name: name, Zone: ZoneOf(s.ClusterZones(), k), Dir: filepath.Join(siteDir, "nodes", name), KubeconfigPath: kubeconfig}
 }
 
 // ZoneOf is the zone of a site's k-th real node: the nodes go round the zones, so two
@@ -85,7 +85,10 @@ func (n Node) KubeletConfig() string    { return n.path("kubelet.yaml") }
 func (n Node) KubeletRoot() string      { return n.path("kubelet") }
 
 // Volume is the directory of the node's k-th local PersistentVolume.
-func (n Node) Volume(k int) string { return n.path("volumes", fmt.Sprintf("vol-%d", k)) }
+func (n Node) Volume(k int) string { return n.path(volumesDir, fmt.Sprintf("vol-%d", k)) }
+
+// volumesDir holds the node's local volumes under its directory.
+const volumesDir = "volumes"
 
 func (n Node) CNIConfDir() string { return n.path("cni") }
 

@@ -117,9 +117,12 @@ func (n Node) RemovePods(ctx context.Context, log *slog.Logger) error {
 // Cleanup removes what the node's processes leave on the host once they are stopped:
 // container shims still running (they outlive containerd by design), mounts under the
 // node's directory (its mount namespace goes with its last process and its file's
-// mount), the node's cgroups and its state directory. The site's bridge stays: the
-// site's other nodes use it (RemoveBridge). It is also the sweep after a crashed
-// supervisor, so it expects nothing to be in order.
+// mount), the node's cgroups and its state directory — all but its local volumes,
+// which are its disks: a node that loses power comes back with them, and a stateful
+// pod bound to one (an etcd member, a database) comes back with its data; they go with
+// the lab's directory. The site's bridge stays: the site's other nodes use it
+// (RemoveBridge). It is also the sweep after a crashed supervisor, so it expects
+// nothing to be in order.
 func (n Node) Cleanup(ctx context.Context, log *slog.Logger) error {
 	var errs []error
 	if k := killShims(n.Socket()); k > 0 {
@@ -134,8 +137,17 @@ func (n Node) Cleanup(ctx context.Context, log *slog.Logger) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := os.RemoveAll(n.Dir); err != nil {
-		errs = append(errs, fmt.Errorf("remove %s: %w", n.Dir, err))
+	entries, err := os.ReadDir(n.Dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	for _, e := range entries {
+		if e.Name() == volumesDir {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(n.Dir, e.Name())); err != nil {
+			errs = append(errs, fmt.Errorf("remove %s: %w", e.Name(), err))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("node %s: cleanup: %w", n.Name, err)

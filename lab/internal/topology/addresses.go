@@ -36,7 +36,36 @@ type Site struct {
 // Workload says whether the site runs a control plane and workloads.
 func (s Site) Workload() bool { return s.Role == RoleWorkload }
 
+// Clustered says whether the site runs a Kubernetes control plane: every workload
+// site, and the witness when the daemons run as pods (it needs a cluster to install
+// its daemon into).
+func (c Config) Clustered(s Site) bool { return s.Workload() || c.DaemonPods }
+
+// RealNodesOf is how many real nodes s runs: realNodes for a workload site, one for a
+// clustered witness (its daemon's pod).
+func (c Config) RealNodesOf(s Site) int {
+	switch {
+	case s.Workload():
+		return c.RealNodes
+	case c.Clustered(s) && c.RealNodes > 0:
+		return 1
+	}
+	return 0
+}
+
+// ClusterZones are the zones of the site's nodes: a witness names none, and its
+// cluster gets one in its region.
+func (s Site) ClusterZones() []string {
+	if len(s.Zones) == 0 {
+		return []string{s.Region + "a"}
+	}
+	return s.Zones
+}
+
 func (s Site) ip(host int) string { return fmt.Sprintf("127.0.%d.%d", s.Index, host) }
+
+// AddressPrefix is the start of every address of the site's range, "127.0.N.".
+func (s Site) AddressPrefix() string { return fmt.Sprintf("127.0.%d.", s.Index) }
 
 func hostPort(ip string, port int) string { return net.JoinHostPort(ip, strconv.Itoa(port)) }
 

@@ -43,6 +43,13 @@ type Config struct {
 	// host processes (docs/design/lab-real-nodes.md). Needs realNodes >= 2 (one
 	// member per zone's node) and backups off (the image has no pgBackRest).
 	MemberPods bool `json:"memberPods,omitempty"`
+	// DaemonPods runs hadron's daemons as pods, installed into every site's cluster by
+	// the Helm chart (charts/hadron, with helm beside hadron-lab or on PATH, and the
+	// image bin/images/hadron.tar of make images), reading the fleet from the clusters'
+	// custom resources, instead of as host processes. The witness then gets a control
+	// plane and one real node too. Needs realNodes >= 1 and the daemons
+	// (docs/design/helm-chart.md).
+	DaemonPods bool `json:"daemonPods,omitempty"`
 	// Backups runs the lab's object store (an S3 server in the witness's region,
 	// objects in memory) and gives the demo's mirror set spec.backup: WAL archived
 	// from the primary, scheduled base backups (default true with the demo).
@@ -238,6 +245,9 @@ func (c Config) Validate() error {
 	}
 	if c.MemberPods && (c.RealNodes < 2 || !c.DemoEnabled() || c.BackupsEnabled()) {
 		errs = append(errs, errors.New("memberPods: needs the demo, realNodes: 2 or more and backups: false"))
+	}
+	if c.DaemonPods && (c.RealNodes < 1 || !c.DaemonsEnabled()) {
+		errs = append(errs, errors.New("daemonPods: needs the daemons and realNodes: 1 or more (the pods run on real nodes)"))
 	}
 	if c.Apps < 0 || c.Apps > MaxApps {
 		errs = append(errs, fmt.Errorf("apps: %d is outside 0..%d", c.Apps, MaxApps))

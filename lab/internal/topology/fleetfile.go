@@ -97,9 +97,11 @@ func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Applicati
 				ClientSubnets: []string{fmt.Sprintf("127.0.%d.0/24", s.Index), fmt.Sprintf("127.%d.0.0/16", s.Index)},
 			},
 		}
-		if s.Workload() {
+		if c.Clustered(s) {
 			site.Spec.KubeContext = KubeContext(s.Name)
 			site.Spec.Kubeconfig = p.Kubeconfig
+		}
+		if s.Workload() {
 			site.Spec.LoadBalancers = []v1alpha1.Endpoint{c.endpoint(s, s.Ingress())}
 			if active == "" {
 				active = s.Name

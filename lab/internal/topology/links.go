@@ -78,11 +78,11 @@ type service struct {
 
 func (c Config) services(s Site) []service {
 	var out []service
+	if c.Clustered(s) {
+		out = append(out, service{name: "apiserver", addr: s.APIServer()})
+	}
 	if s.Workload() {
-		out = append(out,
-			service{name: "apiserver", addr: s.APIServer()},
-			service{name: "ingress", addr: s.Ingress()},
-		)
+		out = append(out, service{name: "ingress", addr: s.Ingress()})
 		for _, m := range c.Members() {
 			if m.Site == s.Name {
 				out = append(out, service{name: "postgres-" + m.Name, addr: m.Address, in: m.In})

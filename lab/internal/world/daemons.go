@@ -78,6 +78,20 @@ func (d *Daemons) dataDir(site string) string {
 // Start creates the PKI when missing, starts every daemon and waits until each one's
 // API answers. The fleet file must exist.
 func (d *Daemons) Start(ctx context.Context, timeout time.Duration) error {
+	if err := d.InitPKI(ctx); err != nil {
+		return err
+	}
+	for _, s := range d.cfg.Indexed() {
+		if err := d.StartSite(s.Name); err != nil {
+			return err
+		}
+	}
+	return d.WaitHealthy(ctx, timeout)
+}
+
+// InitPKI creates the daemons' CA, bundles and API token from the fleet file when
+// they are missing.
+func (d *Daemons) InitPKI(ctx context.Context) error {
 	if err := os.MkdirAll(d.dir.Logs(), 0o755); err != nil {
 		return fmt.Errorf("daemons: %w", err)
 	}
@@ -87,11 +101,11 @@ func (d *Daemons) Start(ctx context.Context, timeout time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("daemons: hadron serve --init-pki: %w: %s", err, out)
 	}
-	for _, s := range d.cfg.Indexed() {
-		if err := d.StartSite(s.Name); err != nil {
-			return err
-		}
-	}
+	return nil
+}
+
+// WaitHealthy waits until every site's daemon API answers /healthz at its address.
+func (d *Daemons) WaitHealthy(ctx context.Context, timeout time.Duration) error {
 	pool := x509.NewCertPool()
 	ca, err := os.ReadFile(filepath.Join(d.PKIDir(), "ca.crt"))
 	if err != nil || !pool.AppendCertsFromPEM(ca) {
@@ -106,8 +120,12 @@ func (d *Daemons) Start(ctx context.Context, timeout time.Duration) error {
 	return nil
 }
 
-// StartSite starts (or restarts) one site's daemon.
+// StartSite starts (or restarts) one site's daemon. A daemon in a pod is its
+// StatefulSet's: it goes and comes back with its node.
 func (d *Daemons) StartSite(site string) error {
+	if d.cfg.DaemonPods {
+		return nil
+	}
 	s, ok := d.cfg.Site(site)
 	if !ok {
 		return fmt.Errorf("daemons: no site %q", site)
@@ -126,6 +144,9 @@ func (d *Daemons) StartSite(site string) error {
 
 // StopSite stops one site's daemon (SIGTERM: it resigns leadership on its way out).
 func (d *Daemons) StopSite(ctx context.Context, site string, grace time.Duration) error {
+	if d.cfg.DaemonPods {
+		return nil
+	}
 	d.mu.Lock()
 	p := d.procs[site]
 	d.mu.Unlock()
@@ -159,7 +180,11 @@ func (d *Daemons) waitHealthy(ctx context.Context, hc *http.Client, s topology.S
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("daemon %s: API %s not answering: %v (log: %s)", s.Name, url, err, d.dir.ProcLog("hadron-"+s.Name))
+			where := d.dir.ProcLog("hadron-" + s.Name)
+			if d.cfg.DaemonPods {
+				where = "kubectl logs -n " + DaemonNamespace + " statefulset/" + daemonRelease
+			}
+			return fmt.Errorf("daemon %s: API %s not answering: %v (log: %s)", s.Name, url, err, where)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

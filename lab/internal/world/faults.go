@@ -150,13 +150,15 @@ func (w *World) restoreSite(ctx context.Context, s *site) error {
 	if !s.failed {
 		return fmt.Errorf("restore site %s: not failed", s.top.Name)
 	}
-	if s.top.Workload() {
+	if w.cfg.Clustered(s.top) {
 		if err := w.startControlPlane(ctx, s); err != nil {
 			return err
 		}
 		if err := w.startSiteNodes(ctx, s); err != nil {
 			return err
 		}
+	}
+	if s.top.Workload() {
 		if w.db != nil {
 			if err := w.db.startSite(ctx, s.top.Name); err != nil {
 				return err

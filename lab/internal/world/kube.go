@@ -30,7 +30,7 @@ func (w *World) writeKubeconfig() error {
 	merged := clientcmdapi.NewConfig()
 	var names []string
 	for name, s := range w.sites {
-		if s.top.Workload() {
+		if w.cfg.Clustered(s.top) {
 			names = append(names, name)
 		}
 	}

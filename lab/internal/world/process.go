@@ -140,6 +140,9 @@ func (w *World) failDaemon(ctx context.Context, site string, fail bool) error {
 	if w.daemons == nil {
 		return fmt.Errorf("%s daemon %s: the lab runs no daemons", verb, site)
 	}
+	if w.cfg.DaemonPods {
+		return fmt.Errorf("%s daemon %s: the daemons run as pods (daemonPods): fail the node it runs on, or kubectl delete its pod", verb, site)
+	}
 	s, ok := w.sites[site]
 	if !ok {
 		return fmt.Errorf("%s daemon %s: %w (sites: %v)", verb, site, ErrNotFound, w.siteNames())

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"hadron.dev/hadron/lab/internal/lbservice"
 	"hadron.dev/hadron/lab/internal/nodes"
 	"hadron.dev/hadron/lab/internal/realnode"
 	"hadron.dev/hadron/lab/internal/topology"
@@ -130,7 +131,7 @@ func (w *World) startRealNodes(ctx context.Context) error {
 	var mu sync.Mutex
 	var errs []error
 	for _, s := range w.cfg.Indexed() {
-		if !s.Workload() {
+		if w.cfg.RealNodesOf(s) == 0 {
 			continue
 		}
 		wg.Add(1)
@@ -147,10 +148,12 @@ func (w *World) startRealNodes(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// startSiteNodes starts (or starts again, after a site failure) the site's real nodes.
+// startSiteNodes starts (or starts again, after a site failure) the site's real nodes,
+// and the load balancer of its Services of type LoadBalancer (the pods' way in, from
+// the site's own address range).
 func (w *World) startSiteNodes(ctx context.Context, s *site) error {
 	if len(s.nodes) == 0 {
-		for k := range w.cfg.RealNodes {
+		for k := range w.cfg.RealNodesOf(s.top) {
 			n := realnode.New(s.top, k, w.opts.Dir.Site(s.top.Name), siteKubeconfig(w.opts.Dir.Site(s.top.Name)))
 			cdPath, cdArgs := n.InMountNS("containerd", n.ContainerdArgs()...)
 			kPath, kArgs := n.InMountNS(w.opts.LabBinary, append([]string{"kubelet"}, n.KubeletArgs()...)...)
@@ -165,6 +168,16 @@ func (w *World) startSiteNodes(ctx context.Context, s *site) error {
 		if err := w.startNode(ctx, s, rn); err != nil {
 			return err
 		}
+	}
+	if s.lbsvc == nil {
+		// The controller lives until the site goes down (Close), not with the request
+		// that restored the site.
+		c, err := lbservice.Start(context.WithoutCancel(ctx), lbservice.Config{Site: s.top.Name, Client: s.client,
+			Prefix: s.top.AddressPrefix(), Log: w.log.With("component", "lbservice", "site", s.top.Name)})
+		if err != nil {
+			return fmt.Errorf("site %s: load balancer of Services: %w", s.top.Name, err)
+		}
+		s.lbsvc = c
 	}
 	return nil
 }
@@ -353,10 +366,10 @@ func sweepRealNodes(ctx context.Context, d Dir) error {
 	}
 	var errs []error
 	for _, s := range cfg.Indexed() {
-		if !s.Workload() {
+		if cfg.RealNodesOf(s) == 0 {
 			continue
 		}
-		for k := range cfg.RealNodes {
+		for k := range cfg.RealNodesOf(s) {
 			n := realnode.New(s, k, d.Site(s.Name), siteKubeconfig(d.Site(s.Name)))
 			if err := n.Cleanup(ctx, slog.Default()); err != nil {
 				errs = append(errs, err)

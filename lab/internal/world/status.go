@@ -96,11 +96,14 @@ func (w *World) Status(ctx context.Context) Status {
 
 func (w *World) siteStatus(ctx context.Context, s *site) SiteStatus {
 	ss := SiteStatus{Name: s.top.Name, Region: s.top.Region, Role: s.top.Role, Failed: s.failed}
-	if !s.top.Workload() {
+	if !w.cfg.Clustered(s.top) {
 		ss.ControlPlane = "none (witness)"
 		return ss
 	}
 	ss.APIServer = "https://" + s.top.APIServer()
+	if !s.top.Workload() {
+		return ss
+	}
 	ss.LoadBalancer = s.top.Ingress()
 	if s.ingress != nil {
 		ss.ReadyPods = s.ingress.Ready()

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"hadron.dev/hadron/lab/internal/ingress"
+	"hadron.dev/hadron/lab/internal/lbservice"
 	"hadron.dev/hadron/lab/internal/links"
 	"hadron.dev/hadron/lab/internal/topology"
 )
@@ -73,6 +74,8 @@ type site struct {
 	failed  bool
 	nodes   []*realNode // real worker nodes (lab.yaml realNodes)
 	podGW   *podGateway // pods' way to the mirror set (real nodes with the demo)
+	// lbsvc serves the site's Services of type LoadBalancer (real nodes).
+	lbsvc *lbservice.Controller
 }
 
 // Phases of a world's life.
@@ -158,7 +161,7 @@ func (w *World) start(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(w.cfg.Sites))
 	for i, s := range w.cfg.Indexed() {
-		if !s.Workload() {
+		if !w.cfg.Clustered(s) {
 			continue
 		}
 		wg.Add(1)
@@ -245,9 +248,16 @@ func (w *World) start(ctx context.Context) error {
 	w.event("fleet file written to %s", d.Fleet())
 	if w.cfg.DaemonsEnabled() {
 		w.daemons = NewDaemons(w.cfg, d, w.opts.HadronBinary, w.log.With("component", "daemons"))
-		w.event("starting hadron daemons at %d sites (etcd across regions, probes, DNS)", len(w.cfg.Sites))
-		if err := w.daemons.Start(ctx, 2*time.Minute); err != nil {
-			return err
+		if w.cfg.DaemonPods {
+			w.event("installing hadron into %d sites' clusters with its Helm chart (daemons in pods)", len(w.cfg.Sites))
+			if err := w.startDaemonPods(ctx); err != nil {
+				return err
+			}
+		} else {
+			w.event("starting hadron daemons at %d sites (etcd across regions, probes, DNS)", len(w.cfg.Sites))
+			if err := w.daemons.Start(ctx, 2*time.Minute); err != nil {
+				return err
+			}
 		}
 		w.event("hadron daemons up: `hadron status -f %s --pki %s`", d.Fleet(), w.daemons.PKIDir())
 	}
@@ -279,7 +289,7 @@ func (w *World) startControlPlane(ctx context.Context, s *site) error {
 	if s.cp == nil {
 		args := []string{"site",
 			"--name", s.top.Name, "--region", s.top.Region,
-			"--zones", strings.Join(s.top.Zones, ","),
+			"--zones", strings.Join(s.top.ClusterZones(), ","),
 			"--ip", s.top.ControlPlaneIP(),
 			"--dir", dir, "--ca-dir", w.opts.Dir.CA(),
 			"--nodes-per-zone", strconv.Itoa(nodesPerZone(s.top)),
@@ -316,6 +326,9 @@ func (w *World) startControlPlane(ctx context.Context, s *site) error {
 }
 
 func nodesPerZone(s topology.Site) int {
+	if !s.Workload() {
+		return 0 // a witness's cluster runs only the daemon's real node
+	}
 	if s.NodesPerZone == nil {
 		return 2
 	}
@@ -383,6 +396,12 @@ func (w *World) stopSite(ctx context.Context, s *site, crash bool) {
 			_ = s.ingress.Close()
 			s.ingress = nil
 		}
+	}
+	// The Services' load balancer goes with the region (a crash: before anything
+	// else, as the ingress).
+	if s.lbsvc != nil {
+		s.lbsvc.Close()
+		s.lbsvc = nil
 	}
 	if w.daemons != nil {
 		if err := w.daemons.StopSite(ctx, s.top.Name, grace); err != nil {

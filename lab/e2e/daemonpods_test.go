@@ -1,0 +1,316 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"hadron.dev/hadron/lab/internal/topology"
+	"hadron.dev/hadron/lab/internal/world"
+)
+
+// daemonPodsConfig is a lab whose daemons are pods that hadron's Helm chart installs,
+// one release per site (the witness gets a cluster of its own for it), on regions
+// 61-63. One real node per site carries the daemon; the demo's application and
+// members stay as they are (host processes behind the sites' load balancers).
+const daemonPodsConfig = `
+firstRegion: 61
+latency: 10ms
+realNodes: 1
+daemonPods: true
+backups: false
+sites:
+  - {name: east, region: us-east-1, zones: [us-east-1a, us-east-1b], nodesPerZone: 1}
+  - {name: west, region: us-west-2, zones: [us-west-2a, us-west-2b], nodesPerZone: 1}
+  - {name: witness, region: eu-central-1, role: witness}
+`
+
+// daemonPodsTools are what the test needs beyond real nodes: helm (make helm) and
+// hadron's image (make images). Without them it skips, or fails where
+// HADRON_REQUIRE_TOOLS is set (make test-chart).
+func daemonPodsTools(t *testing.T) {
+	t.Helper()
+	var missing []string
+	for _, f := range []string{"helm", filepath.Join("images", "hadron.tar")} {
+		if _, err := os.Stat(filepath.Join("..", "..", "bin", f)); err != nil {
+			missing = append(missing, "bin/"+f)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("%s missing: run make helm images", strings.Join(missing, ", "))
+	if os.Getenv("HADRON_REQUIRE_TOOLS") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// TestDaemonPods installs hadron into east, west and the witness with its chart and
+// checks that the daemons run in pods (containers of the sites' real nodes, reached
+// through the Services of type LoadBalancer the lab serves at the fleet's daemon
+// addresses), that `kubectl get applications -A` shows the demo with its conditions,
+// that the region-loss drill fails over with these daemons and fails back, that the
+// Application's status and Events in west show the failover's steps, and that
+// `kubectl hadron history shop` prints the ledger.
+func TestDaemonPods(t *testing.T) {
+	skipWithoutRealNodes(t)
+	daemonPodsTools(t)
+	labBin := binary(t, "hadron-lab", "HADRON_LAB_BINARY")
+	l := &lab{t: t, bin: labBin, dir: filepath.Join(t.TempDir(), "lab")}
+	cfgPath := filepath.Join(t.TempDir(), "lab.yaml")
+	if err := os.WriteFile(cfgPath, []byte(daemonPodsConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			l.dumpRealNodeLogs(60)
+			l.dumpDaemonPodLogs(80)
+		}
+		if out, err := l.run(3*time.Minute, "down"); err != nil {
+			t.Logf("cleanup down: %v\n%s", err, out)
+		}
+	})
+	start := time.Now()
+	out := l.must(20*time.Minute, "up", "--config", cfgPath)
+	t.Logf("lab with the daemons in pods up in %s:\n%s", time.Since(start).Round(time.Second), out)
+	cfg, err := topology.Load(filepath.Join(l.dir, "lab.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHadronCLI(t, l.dir)
+	ctx := context.Background()
+
+	// The demo application at east, as a user applies it (the lab applies nothing).
+	manifests, _ := filepath.Abs(filepath.Join("..", "..", "demo", "manifests"))
+	l.must(2*time.Minute, "apply", "--site", "east", "-f", manifests)
+	eastLB := cfgSite(t, cfg, "east").Ingress()
+	eventually(t, 3*time.Minute, "east's load balancer serves the demo", func() (bool, string) {
+		code, body, err := httpGet(eastLB, "/healthz")
+		return code == 200, fmt.Sprint(code, body, err)
+	})
+
+	t.Run("the chart runs each site's daemon in a pod behind a load balancer at the fleet's address", func(t *testing.T) {
+		for _, s := range cfg.Indexed() {
+			c := l.siteClient(t, s.Name)
+			var p *corev1.Pod
+			eventually(t, 2*time.Minute, s.Name+"'s daemon pod ready", func() (bool, string) {
+				var err error
+				p, err = c.CoreV1().Pods(world.DaemonNamespace).Get(ctx, "hadron-0", metav1.GetOptions{})
+				if err != nil {
+					return false, err.Error()
+				}
+				return podReady(*p), fmt.Sprintf("phase %s on %q", p.Status.Phase, p.Spec.NodeName)
+			})
+			if !strings.HasPrefix(p.Spec.NodeName, s.Name+"-real-") || !p.Spec.HostNetwork {
+				t.Errorf("%s: pod hadron-0 on %q, hostNetwork %v; want a real node of the site, its network", s.Name, p.Spec.NodeName, p.Spec.HostNetwork)
+			}
+			svc, err := c.CoreV1().Services(world.DaemonNamespace).Get(ctx, "hadron", metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("%s: the daemon's Service: %v", s.Name, err)
+			}
+			want := strings.Split(s.DaemonAPI(), ":")[0]
+			if ing := svc.Status.LoadBalancer.Ingress; len(ing) != 1 || ing[0].IP != want {
+				t.Errorf("%s: Service hadron's load balancer %+v, want %s", s.Name, ing, want)
+			}
+			// The daemon is the container's process: its own mount namespace (it shares
+			// only the node's network), the pod's Secret at /etc/hadron/pki.
+			pid, err := servePID(s.Name)
+			if err != nil {
+				t.Fatalf("%s: %v", s.Name, err)
+			}
+			theirs, err1 := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", pid))
+			ours, err2 := os.Readlink("/proc/self/ns/mnt")
+			if err1 != nil || err2 != nil || theirs == ours {
+				t.Errorf("%s: hadron serve (pid %d) in mount namespace %q, the test in %q (%v %v): want a container's own", s.Name, pid, theirs, ours, err1, err2)
+			}
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d/root/etc/hadron/pki/%s.crt", pid, s.Name)); err != nil {
+				t.Errorf("%s: hadron serve (pid %d) does not see its pod's PKI Secret: %v", s.Name, pid, err)
+			}
+			t.Logf("%s: pod %s on %s (%s), Service at %s, hadron serve pid %d", s.Name, p.Name, p.Spec.NodeName, p.Status.PodIP, want, pid)
+		}
+		st, err := h.leading()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("leader %s, quorum %v (the daemons asked through their load balancers)", st.Leader, st.Etcd.Quorum)
+	})
+
+	kubectl := func(t *testing.T, site string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("kubectl", append([]string{"--kubeconfig", filepath.Join(l.dir, "kubeconfig"), "--context", topology.KubeContext(site)}, args...)...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return stdout.String()
+	}
+
+	t.Run("kubectl get applications -A shows the demo with its conditions", func(t *testing.T) {
+		for _, site := range []string{"east", "west", "witness"} {
+			var table string
+			eventually(t, 2*time.Minute, "shop Ready in "+site, func() (bool, string) {
+				table = kubectl(t, site, "get", "applications", "-A")
+				ready := kubectl(t, site, "get", "application", "shop", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+				return ready == "True", table
+			})
+			t.Logf("%s: kubectl get applications -A\n%s", site, table)
+			conds := kubectl(t, site, "get", "application", "shop", "-o", `jsonpath={range .status.conditions[*]}{.type}={.status} {end}`)
+			for _, c := range []string{"Ready=", "Replicated=", "Protected=", "FailingOver=", "Degraded="} {
+				if !strings.Contains(conds, c) {
+					t.Errorf("%s: shop's conditions %q lack %s", site, conds, strings.TrimSuffix(c, "="))
+				}
+			}
+		}
+	})
+
+	var failoverID string
+	t.Run("the region-loss drill fails over with the daemons in pods and fails back", func(t *testing.T) {
+		defer func() {
+			if t.Failed() {
+				if out, err := l.run(6*time.Minute, "restore", "site", "east"); err == nil {
+					t.Logf("restored east after the failure: %s", out)
+				}
+			}
+		}()
+		rep, progress, err := h.drill(10*time.Minute, demoApp,
+			"--fault", "hadron lab fail site east", "--repair", "hadron lab restore site east", "--failback")
+		if err != nil {
+			t.Fatalf("region-loss drill: %v", err)
+		}
+		d := rep.Drill
+		t.Logf("%s", d.figures())
+		if d.Run == nil || d.Run.Kind != "failover" || d.Run.Who != "auto" || d.Run.To != "west" || d.Run.Status != "done" {
+			t.Fatalf("failover run %v: want an automatic failover to west, done\n%s", d.Run, progress)
+		}
+		failoverID = d.Run.ID
+		if d.Acked == 0 {
+			t.Errorf("no write acknowledged during the drill: the load proves nothing\n%s", progress)
+		}
+		fb := rep.Failback
+		if fb == nil || fb.Run == nil || fb.Run.Kind != "failback" || fb.Run.To != "east" || fb.Run.Status != "done" {
+			t.Fatalf("the drill's failback %+v: want a failback to east, done\n%s", fb, progress)
+		}
+		t.Logf("%s", fb.figures())
+		// East's daemon came back in its pod, with its etcd member's data (the node's
+		// local volume outlives the power loss).
+		eventually(t, 3*time.Minute, "east's daemon back in its pod", func() (bool, string) {
+			st, err := h.status("east")
+			return err == nil && st.Etcd.Quorum, fmt.Sprintf("%+v %v", st.Etcd, err)
+		})
+	})
+
+	t.Run("west's Application shows the failover's steps as Events and its status", func(t *testing.T) {
+		if failoverID == "" {
+			t.Skip("no failover")
+		}
+		west := l.siteClient(t, "west")
+		reasons := shopEventReasons(t, west)
+		for _, want := range []string{"FailoverDecided", "RunStarted", "StepFinished", "RunFinished"} {
+			if !slices.Contains(reasons, want) {
+				t.Errorf("west's Events of shop %v lack %s", reasons, want)
+			}
+		}
+		t.Logf("west's Events of shop: %s", strings.Join(reasons, ", "))
+		t.Logf("kubectl describe application shop (west):\n%s", kubectl(t, "west", "describe", "application", "shop"))
+	})
+
+	t.Run("kubectl hadron history shop prints the ledger", func(t *testing.T) {
+		if failoverID == "" {
+			t.Skip("no failover")
+		}
+		bin := filepath.Dir(hadronBinary(t))
+		if _, err := os.Stat(filepath.Join(bin, "kubectl-hadron")); err != nil {
+			t.Fatalf("kubectl-hadron (make build): %v", err)
+		}
+		cmd := exec.Command("kubectl", "hadron", "history", demoApp, "-f", h.fleet, "--pki", h.pki)
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl hadron history: %v\n%s", err, out)
+		}
+		if !strings.Contains(string(out), failoverID) || !strings.Contains(string(out), "failback") {
+			t.Errorf("kubectl hadron history shop lacks the drill's failover %s or its failback:\n%s", failoverID, out)
+		}
+		t.Logf("kubectl hadron history shop:\n%s", out)
+	})
+}
+
+func cfgSite(t *testing.T, cfg topology.Config, name string) topology.Site {
+	t.Helper()
+	s, ok := cfg.Site(name)
+	if !ok {
+		t.Fatalf("no site %s in the lab", name)
+	}
+	return s
+}
+
+// servePID finds the `hadron serve --site SITE` process.
+func servePID(site string) (int, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if i := slices.Index(args, "--site"); i > 0 && i+1 < len(args) && args[i+1] == site && slices.Contains(args, "serve") {
+			return pid, nil
+		}
+	}
+	return 0, fmt.Errorf("no hadron serve --site %s", site)
+}
+
+// shopEventReasons lists the reasons of the Events about the Application shop.
+func shopEventReasons(t *testing.T, c kubernetes.Interface) []string {
+	t.Helper()
+	list, err := c.EventsV1().Events("default").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range list.Items {
+		if e.Regarding.Kind == "Application" && e.Regarding.Name == demoApp {
+			out = append(out, e.Reason)
+		}
+	}
+	return out
+}
+
+// dumpDaemonPodLogs prints the tail of each daemon container's log (the kubelet
+// writes them under the node's pod-logs: kubectl logs needs a kubelet client
+// certificate the lab's API servers lack).
+func (l *lab) dumpDaemonPodLogs(n int) {
+	matches, _ := filepath.Glob(filepath.Join(l.dir, "sites", "*", "nodes", "*", "*", world.DaemonNamespace+"_hadron-0_*", "hadron", "*.log"))
+	for _, m := range matches {
+		b, err := os.ReadFile(m)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if len(lines) > n {
+			lines = lines[len(lines)-n:]
+		}
+		l.t.Logf("== %s ==\n%s", m, strings.Join(lines, "\n"))
+	}
+}
