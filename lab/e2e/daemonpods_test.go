@@ -62,7 +62,7 @@ func daemonPodsTools(t *testing.T) {
 // checks that the daemons run in pods (containers of the sites' real nodes, reached
 // through the Services of type LoadBalancer the lab serves at the fleet's daemon
 // addresses), that `kubectl get applications -A` shows the demo with its conditions,
-// that the region-loss drill fails over with these daemons and fails back, that the
+// that the region-loss drill fails over with these daemons, that the
 // Application's status and Events in west show the failover's steps, and that
 // `kubectl hadron history shop` prints the ledger.
 func TestDaemonPods(t *testing.T) {
@@ -178,7 +178,11 @@ func TestDaemonPods(t *testing.T) {
 	})
 
 	var failoverID string
-	t.Run("the region-loss drill fails over with the daemons in pods and fails back", func(t *testing.T) {
+	// No failback: it ends by making west's member, a host process, a stand-by again
+	// (stopping it, rewinding its files, restarting it), which a daemon in a pod cannot
+	// do to a process outside it; only members in pods are driven through the API
+	// (docs/design/helm-chart.md).
+	t.Run("the region-loss drill fails over with the daemons in pods", func(t *testing.T) {
 		defer func() {
 			if t.Failed() {
 				if out, err := l.run(6*time.Minute, "restore", "site", "east"); err == nil {
@@ -187,7 +191,7 @@ func TestDaemonPods(t *testing.T) {
 			}
 		}()
 		rep, progress, err := h.drill(10*time.Minute, demoApp,
-			"--fault", "hadron lab fail site east", "--repair", "hadron lab restore site east", "--failback")
+			"--fault", "hadron lab fail site east", "--repair", "hadron lab restore site east")
 		if err != nil {
 			t.Fatalf("region-loss drill: %v", err)
 		}
@@ -200,11 +204,11 @@ func TestDaemonPods(t *testing.T) {
 		if d.Acked == 0 {
 			t.Errorf("no write acknowledged during the drill: the load proves nothing\n%s", progress)
 		}
-		fb := rep.Failback
-		if fb == nil || fb.Run == nil || fb.Run.Kind != "failback" || fb.Run.To != "east" || fb.Run.Status != "done" {
-			t.Fatalf("the drill's failback %+v: want a failback to east, done\n%s", fb, progress)
+		// Asynchronous across regions: a loss is allowed, but the ledger must count
+		// what the client lost.
+		if d.RPOTransactions >= 0 && int64(len(d.Lost)) != d.RPOTransactions {
+			t.Errorf("the ledger counts %d transactions lost; the client lost %d acknowledged writes %v", d.RPOTransactions, len(d.Lost), d.Lost)
 		}
-		t.Logf("%s", fb.figures())
 		// East's daemon came back in its pod, with its etcd member's data (the node's
 		// local volume outlives the power loss).
 		eventually(t, 3*time.Minute, "east's daemon back in its pod", func() (bool, string) {
@@ -242,8 +246,8 @@ func TestDaemonPods(t *testing.T) {
 		if err != nil {
 			t.Fatalf("kubectl hadron history: %v\n%s", err, out)
 		}
-		if !strings.Contains(string(out), failoverID) || !strings.Contains(string(out), "failback") {
-			t.Errorf("kubectl hadron history shop lacks the drill's failover %s or its failback:\n%s", failoverID, out)
+		if !strings.Contains(string(out), failoverID) {
+			t.Errorf("kubectl hadron history shop lacks the drill's failover %s:\n%s", failoverID, out)
 		}
 		t.Logf("kubectl hadron history shop:\n%s", out)
 	})
@@ -274,7 +278,8 @@ func servePID(site string) (int, error) {
 			continue
 		}
 		args := strings.Split(string(b), "\x00")
-		if i := slices.Index(args, "--site"); i > 0 && i+1 < len(args) && args[i+1] == site && slices.Contains(args, "serve") {
+		if i := slices.Index(args, "--site"); i > 0 && i+1 < len(args) && args[i+1] == site &&
+			filepath.Base(args[0]) == "hadron" && slices.Contains(args, "serve") {
 			return pid, nil
 		}
 	}
