@@ -94,11 +94,14 @@ test-lab: build
 test: deps build lint test-unit fuzz test-lab
 
 # The Helm chart's tests (lab/e2e/chart: helm lint, helm template, helm install into a
-# real kube-apiserver) with bin/helm required. Not part of make test: building helm
-# cold takes minutes (docs/design/helm-chart.md); test-lab runs them when bin/helm is
-# there and skips them when it is not.
-test-chart: helm
+# real kube-apiserver) and the lab with the daemons in pods the chart installs
+# (TestDaemonPods: real nodes, hadron's image, a region-loss drill), with bin/helm and
+# bin/images/hadron.tar required. Not part of make test: building helm cold takes
+# minutes (docs/design/helm-chart.md); test-lab runs them when both are there and
+# skips them when they are not.
+test-chart: build helm images
 	cd lab && HADRON_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 15m ./e2e/chart/
+	cd lab && HADRON_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 30m -run 'TestDaemonPods$$' ./e2e/
 
 # PNGs of the dashboard's main views (docs/screenshots, linked from the README), taken
 # by the dashboard's Chromium tests: against three real daemons on 127.0.189.x (the

@@ -124,6 +124,8 @@ func TestConfigValidate(t *testing.T) {
 		{two + "apps: -1\n", "apps: -1 is outside 0..200"},
 		{two + "demo: false\napps: 3\n", "apps: needs the demo and the daemons"},
 		{two + "daemons: false\napps: 3\n", "apps: needs the demo and the daemons"},
+		{two + "daemonPods: true\n", "daemonPods: needs the daemons and realNodes: 1 or more"},
+		{two + "realNodes: 1\ndaemons: false\ndaemonPods: true\n", "daemonPods: needs the daemons"},
 	}
 	for _, tt := range tests {
 		_, err := Load(write(tt.body))

@@ -128,7 +128,7 @@ func daemonValues(s topology.Site, tag string) map[string]any {
 		"localListen":   host,
 		"kubernetesAPI": map[string]any{"host": s.ControlPlaneIP(), "port": strconv.Itoa(topology.PortAPIServer)},
 		// The kubelet gives a Secret volume no fsGroup here (docs/design/lab-real-nodes.md).
-		"pki": map[string]any{"defaultMode": 0o444},
+		"pki":   map[string]any{"defaultMode": 0o444},
 		"ports": map[string]any{"api": topology.PortDaemonAPI, "etcdPeer": topology.PortEtcdPeer},
 		"service": map[string]any{
 			"loadBalancerIP": host,
@@ -289,13 +289,13 @@ func applySecret(ctx context.Context, c kubernetes.Interface, sec *corev1.Secret
 	if apierrors.IsAlreadyExists(err) {
 		cur, gerr := c.CoreV1().Secrets(sec.Namespace).Get(ctx, sec.Name, metav1.GetOptions{})
 		if gerr != nil {
-			return fmt.Errorf("secret %s: %w", sec.Name, gerr)
+			return fmt.Errorf("secret %s/%s: %w", sec.Namespace, sec.Name, gerr)
 		}
 		cur.Data = sec.Data
 		_, err = c.CoreV1().Secrets(sec.Namespace).Update(ctx, cur, metav1.UpdateOptions{})
 	}
 	if err != nil {
-		return fmt.Errorf("secret %s: %w", sec.Name, err)
+		return fmt.Errorf("secret %s/%s: %w", sec.Namespace, sec.Name, err)
 	}
 	return nil
 }

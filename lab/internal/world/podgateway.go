@@ -192,8 +192,8 @@ func (w *World) writePodConfig(ctx context.Context, s *site) error {
 }
 
 func applyPodConfig(ctx context.Context, c kubernetes.Interface, ns string, cm *corev1.ConfigMap, sec *corev1.Secret) error {
-	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("namespace %s: %w", ns, err)
+	if err := ensureNamespace(ctx, c, ns); err != nil {
+		return err
 	}
 	if cm != nil {
 		if err := applyConfigMap(ctx, c, ns, cm); err != nil {
@@ -203,15 +203,8 @@ func applyPodConfig(ctx context.Context, c kubernetes.Interface, ns string, cm *
 	if sec == nil {
 		return nil
 	}
-	if _, err := c.CoreV1().Secrets(ns).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
-		if !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("secret %s/%s: %w", ns, sec.Name, err)
-		}
-		if _, err := c.CoreV1().Secrets(ns).Update(ctx, sec, metav1.UpdateOptions{}); err != nil {
-			return fmt.Errorf("secret %s/%s: %w", ns, sec.Name, err)
-		}
-	}
-	return nil
+	sec.Namespace = ns
+	return applySecret(ctx, c, sec)
 }
 
 // startPods gives a site with real nodes what the demo's pods need: the gateway to the
