@@ -45,13 +45,18 @@ type Seen struct {
 }
 
 // Events are what changed between prev and cur, oldest first. cur.Run is the run
-// open now; closed is the ledger's record of prev.Run when that run has closed since
+// open now; closed is the ledger's newest record when it is new since the last look
 // (nil otherwise), so that the steps a run finished between two looks and its end
-// are reported too.
+// are reported too — and the whole of a run that opened and closed between two looks
+// (a failover takes about a second, the looks are seconds apart).
 func Events(prev, cur Seen, closed *runbook.Record) []Event {
 	var out []Event
-	if p := prev.Run; p != nil && (cur.Run == nil || cur.Run.ID != p.ID) && closed != nil && closed.ID == p.ID {
-		out = append(out, runEvents(p, closed)...)
+	if closed != nil && (cur.Run == nil || cur.Run.ID != closed.ID) {
+		var before *runbook.Record
+		if p := prev.Run; p != nil && p.ID == closed.ID {
+			before = p
+		}
+		out = append(out, runEvents(before, closed)...)
 	}
 	if c := cur.Run; c != nil {
 		var before *runbook.Record

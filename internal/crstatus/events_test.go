@@ -54,6 +54,7 @@ func TestEvents(t *testing.T) {
 		{"closed between looks", Seen{Run: run("r1", runbook.StatusRunning, 2)}, Seen{}, done, "StepFinished,StepFinished,RunFinished"},
 		{"aborted", Seen{Run: failed}, Seen{}, aborted, "RunAborted"},
 		{"closed, ledger unread", Seen{Run: run("r1", runbook.StatusRunning, 2)}, Seen{}, nil, ""},
+		{"opened and closed between looks", Seen{}, Seen{}, done, "RunStarted,FailoverDecided,StepFinished,Fenced,StepFinished,StepFinished,StepFinished,RunFinished"},
 		{"next run", Seen{Run: run("r1", runbook.StatusRunning, 3)}, Seen{Run: run("r2", runbook.StatusRunning, 0)}, done,
 			"StepFinished,RunFinished,RunStarted,FailoverDecided"},
 		{"refused", Seen{}, Seen{NoAutoFailover: "a run is open"}, nil, "FailoverRefused"},

@@ -85,14 +85,19 @@ func (w *Writer) Round(ctx context.Context) (Result, error) {
 		prev := w.seen[a.Name]
 		cur := crstatus.SeenOf(a, open)
 		var closed *runbook.Record
-		if _, ok := w.last[a.Name]; !ok || (prev.Run != nil && (open == nil || open.ID != prev.Run.ID)) {
+		// The ledger is read whenever no run is open: a run can open and close between
+		// two rounds, and its Events are owed all the same.
+		known, ok := w.last[a.Name]
+		if !ok || open == nil || (prev.Run != nil && open.ID != prev.Run.ID) {
 			last, err := w.Last(ctx, a.Name)
 			if err != nil {
 				w.log().Debug("ledger not read", "app", a.Name, "err", err)
 				continue
 			}
 			w.last[a.Name] = last
-			closed = last
+			if ok && last != nil && (known == nil || known.ID != last.ID) {
+				closed = last
+			}
 		}
 		if w.looked {
 			if evs := crstatus.Events(prev, cur, closed); len(evs) > 0 {
