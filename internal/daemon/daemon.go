@@ -30,6 +30,7 @@ import (
 	"hadron.dev/hadron/internal/pki"
 	"hadron.dev/hadron/internal/probe"
 	"hadron.dev/hadron/internal/runbook"
+	"hadron.dev/hadron/internal/site"
 )
 
 // Options configure a daemon.
@@ -51,6 +52,11 @@ type Options struct {
 	// spec.daemon.peer address (member.Cluster.ListenOn: a pod behind a load balancer),
 	// LocalListen the loopback address of the member's client and relay with it.
 	DNSListen, APIListen, PeerListen, LocalListen string
+	// OwnCluster is the daemon's own site's cluster through the credentials it runs
+	// with (a pod's service account, with --fleet-from-cluster); nil uses the Site's
+	// kubeconfig context like every other site's. Its RBAC (the chart's ClusterRole)
+	// then bounds what the daemon does in its own cluster.
+	OwnCluster *site.Conn
 	// LeaseTTL, QuorumInterval and FenceAfter tune leadership and self-fencing; zero
 	// keeps the coord defaults.
 	LeaseTTL, QuorumInterval, FenceAfter time.Duration
@@ -154,7 +160,7 @@ func New(o Options) (*Daemon, error) {
 // wire builds the parts that act: the data view, the runs, the leader and its loops.
 func (d *Daemon) wire() {
 	f, log := d.opts.Fleet, d.log
-	conns := &siteConns{fleet: f}
+	conns := &siteConns{fleet: f, own: d.opts.OwnCluster}
 	d.data = newDataView(context.Background(), f, d.site, d.client, conns.kube, log)
 	sites := &compute.Sites{Fleet: f, Connect: conns.get, Log: log.With("component", "compute")}
 	repl := &replication{fleet: f, client: d.client, store: d.store, conns: conns, log: log,

@@ -259,11 +259,17 @@ func (r *replication) standbyConfig(app *v1alpha1.Application) (standby.Config, 
 // once: replication and the runs' compute steps share them.
 type siteConns struct {
 	fleet *fleet.Fleet
+	// own is the daemon's own cluster through its own credentials (Options.OwnCluster),
+	// used instead of its Site's kubeconfig context.
+	own   *site.Conn
 	mu    sync.Mutex
 	conns map[string]*site.Conn
 }
 
 func (c *siteConns) get(name string) (*site.Conn, error) {
+	if c.own != nil && name == c.own.Name {
+		return c.own, nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if conn := c.conns[name]; conn != nil {

@@ -63,9 +63,15 @@ func RESTConfig(s *v1alpha1.Site, fleetDir string) (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("site %s: kube context %q: %w", s.Name, s.Spec.KubeContext, err)
 	}
+	Tune(cfg)
+	return cfg, nil
+}
+
+// Tune gives a site's client configuration hadron's timeout and rate limits: client-go's
+// default of 5 requests a second would hold a failover's writes back.
+func Tune(cfg *rest.Config) {
 	cfg.Timeout = 15 * time.Second
 	cfg.QPS, cfg.Burst = 100, 200
-	return cfg, nil
 }
 
 // Connect opens clients for s.

@@ -37,6 +37,9 @@ func clusterConfig(kubeconfig string) (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("in-cluster credentials: %w", err)
 	}
+	// The daemon's own cluster goes through these credentials too (replication,
+	// status, Events): the limits a Site's kubeconfig context gets.
+	site.Tune(cfg)
 	return cfg, nil
 }
 

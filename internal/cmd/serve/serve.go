@@ -147,6 +147,7 @@ with the problem.`,
 				RRL: rrl, StatusTXT: statusTXT, ProbesNeedToken: probesNeedToken, Log: log}
 			if source != nil {
 				o.FleetProblem = source.Problem
+				o.OwnCluster = source.Conn
 				return runFollowing(ctx, o, source, cmd.OutOrStdout())
 			}
 			d, err := daemon.New(o)

@@ -15,11 +15,13 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/yaml"
 
 	siteconn "hadron.dev/hadron/internal/site"
@@ -53,12 +55,11 @@ func podPaths(d Dir) topology.Paths {
 }
 
 // labFiles maps a key of labFilesSecret to the host file it copies; the keys are the
-// base names podPaths uses.
+// base names podPaths uses. The kubeconfig is not the host's (tokenKubeconfig).
 func (w *World) labFiles() map[string]string {
 	d := w.opts.Dir
 	host, pod := labPaths(d), podPaths(d)
 	files := map[string]string{
-		filepath.Base(pod.Kubeconfig):   host.Kubeconfig,
 		filepath.Base(pod.PasswordFile): host.PasswordFile,
 		filepath.Base(pod.CACert):       host.CACert,
 	}
@@ -173,40 +174,123 @@ func (w *World) startDaemonPods(ctx context.Context) error {
 	if err := os.WriteFile(fleetFile, fleetYAML, 0o644); err != nil {
 		return fmt.Errorf("daemonPods: %w", err)
 	}
+	// Every daemon reaches every cluster as its release's service account, whose
+	// ClusterRole is the chart's least-privilege one: its own through the pod's
+	// credentials, the others through a kubeconfig of the accounts' tokens.
+	conns := make([]*siteconn.Conn, len(w.cfg.Sites))
+	tokens := map[string]string{}
+	var mu sync.Mutex
+	if err := w.eachSite(func(i int, s *site) error {
+		conn, token, err := w.prepareDaemon(ctx, s)
+		mu.Lock()
+		conns[i], tokens[s.top.Name] = conn, token
+		mu.Unlock()
+		return err
+	}); err != nil {
+		return err
+	}
+	kubeconfig, err := w.tokenKubeconfig(tokens)
+	if err != nil {
+		return err
+	}
+	if err := w.eachSite(func(i int, s *site) error {
+		return w.installDaemon(ctx, s, conns[i], kubeconfig, helm, chart, tag, fleetFile)
+	}); err != nil {
+		return err
+	}
+	return w.daemons.WaitHealthy(ctx, 4*time.Minute)
+}
+
+// eachSite runs fn for every site at once.
+func (w *World) eachSite(fn func(i int, s *site) error) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(w.cfg.Sites))
 	for i, s := range w.cfg.Indexed() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = w.installDaemon(ctx, w.sites[s.Name], helm, chart, tag, fleetFile)
+			errs[i] = fn(i, w.sites[s.Name])
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
+	return errors.Join(errs...)
+}
+
+// daemonAccount is the release's service account (the chart's full name of release
+// hadron), made before the release with Helm's ownership marks so that helm install
+// adopts it: its token must exist before the daemons' pods, which mount the
+// kubeconfig holding it.
+func daemonAccount() *corev1.ServiceAccount {
+	return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{
+		Name: daemonRelease, Namespace: DaemonNamespace,
+		Labels:      map[string]string{"app.kubernetes.io/managed-by": "Helm"},
+		Annotations: map[string]string{"meta.helm.sh/release-name": daemonRelease, "meta.helm.sh/release-namespace": DaemonNamespace},
+	}}
+}
+
+// prepareDaemon connects to s's cluster, makes the namespace and the release's service
+// account, and returns a token of that account for the other sites' daemons.
+func (w *World) prepareDaemon(ctx context.Context, s *site) (*siteconn.Conn, string, error) {
+	name := s.top.Name
+	cfg, err := clientcmd.BuildConfigFromFlags("", siteKubeconfig(w.opts.Dir.Site(name)))
+	if err != nil {
+		return nil, "", fmt.Errorf("site %s: %w", name, err)
 	}
-	return w.daemons.WaitHealthy(ctx, 4*time.Minute)
+	conn, err := siteconn.ConnectConfig(name, cfg)
+	if err != nil {
+		return nil, "", fmt.Errorf("site %s: %w", name, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := ensureNamespace(ctx, conn.Kube, DaemonNamespace); err != nil {
+		return nil, "", fmt.Errorf("site %s: %w", name, err)
+	}
+	sa := daemonAccount()
+	if _, err := conn.Kube.CoreV1().ServiceAccounts(DaemonNamespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, "", fmt.Errorf("site %s: service account: %w", name, err)
+	}
+	// A day: longer than any lab; the lab's API servers set no shorter maximum.
+	exp := int64(24 * 3600)
+	tr, err := conn.Kube.CoreV1().ServiceAccounts(DaemonNamespace).CreateToken(ctx, sa.Name,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &exp}}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, "", fmt.Errorf("site %s: token of the service account: %w", name, err)
+	}
+	return conn, tr.Status.Token, nil
+}
+
+// tokenKubeconfig is the lab's kubeconfig with each site's user replaced by its
+// daemon's service-account token: what the daemons' pods use for every site.
+func (w *World) tokenKubeconfig(tokens map[string]string) ([]byte, error) {
+	cfg, err := clientcmd.LoadFromFile(w.opts.Dir.Kubeconfig())
+	if err != nil {
+		return nil, fmt.Errorf("daemonPods: kubeconfig: %w", err)
+	}
+	for site, token := range tokens {
+		ctxName := topology.KubeContext(site)
+		c, ok := cfg.Contexts[ctxName]
+		if !ok {
+			return nil, fmt.Errorf("daemonPods: the lab's kubeconfig has no context %s", ctxName)
+		}
+		user := ctxName + "-daemon"
+		cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: token}
+		c.AuthInfo = user
+	}
+	// No admin credentials in the pods.
+	for name := range cfg.AuthInfos {
+		if !strings.HasSuffix(name, "-daemon") {
+			delete(cfg.AuthInfos, name)
+		}
+	}
+	return clientcmd.Write(*cfg)
 }
 
 // installDaemon installs s's release. Every step is idempotent: a second lab up on the
 // same directory upgrades the release and re-applies the objects.
-func (w *World) installDaemon(ctx context.Context, s *site, helm, chart, tag, fleetFile string) error {
+func (w *World) installDaemon(ctx context.Context, s *site, conn *siteconn.Conn, kubeconfig []byte, helm, chart, tag, fleetFile string) error {
 	name := s.top.Name
-	kubeconfig := siteKubeconfig(w.opts.Dir.Site(name))
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return fmt.Errorf("site %s: %w", name, err)
-	}
-	conn, err := siteconn.ConnectConfig(name, cfg)
-	if err != nil {
-		return fmt.Errorf("site %s: %w", name, err)
-	}
 	ctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancel()
-	if err := ensureNamespace(ctx, conn.Kube, DaemonNamespace); err != nil {
-		return fmt.Errorf("site %s: %w", name, err)
-	}
 	pki := map[string][]byte{}
 	bundle := w.daemons.SiteBundle(name)
 	entries, err := os.ReadDir(bundle)
@@ -218,7 +302,7 @@ func (w *World) installDaemon(ctx context.Context, s *site, helm, chart, tag, fl
 			pki[e.Name()] = b
 		}
 	}
-	files := map[string][]byte{}
+	files := map[string][]byte{filepath.Base(podPaths(w.opts.Dir).Kubeconfig): kubeconfig}
 	for key, path := range w.labFiles() {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -265,7 +349,7 @@ func (w *World) installDaemon(ctx context.Context, s *site, helm, chart, tag, fl
 		return fmt.Errorf("site %s: %w", name, err)
 	}
 	cmd := exec.CommandContext(ctx, helm, "upgrade", "--install", daemonRelease, chart,
-		"--namespace", DaemonNamespace, "--kubeconfig", kubeconfig, "-f", valuesFile)
+		"--namespace", DaemonNamespace, "--kubeconfig", siteKubeconfig(w.opts.Dir.Site(name)), "-f", valuesFile)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
