@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -264,26 +263,13 @@ func cfgSite(t *testing.T, cfg topology.Config, name string) topology.Site {
 
 // servePID finds the `hadron serve --site SITE` process.
 func servePID(site string) (int, error) {
-	ents, err := os.ReadDir("/proc")
+	pid, err := findProc(func(args []string) bool {
+		return flagIs(args, "--site", site) && filepath.Base(args[0]) == "hadron" && slices.Contains(args, "serve")
+	})
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("no hadron serve --site %s: %w", site, err)
 	}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(b), "\x00")
-		if i := slices.Index(args, "--site"); i > 0 && i+1 < len(args) && args[i+1] == site &&
-			filepath.Base(args[0]) == "hadron" && slices.Contains(args, "serve") {
-			return pid, nil
-		}
-	}
-	return 0, fmt.Errorf("no hadron serve --site %s", site)
+	return pid, nil
 }
 
 // shopEventReasons lists the reasons of the Events about the Application shop.

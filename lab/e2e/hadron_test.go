@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -322,6 +323,15 @@ func nsAnswer(addr, name string) (string, error) {
 // daemonPID finds the `hadron serve` process whose data directory is dataDir (the lab
 // starts one per site with --data-dir DIR/daemons/SITE).
 func daemonPID(dataDir string) (int, error) {
+	pid, err := findProc(func(args []string) bool { return flagIs(args, "--data-dir", dataDir) && slices.Contains(args, "serve") })
+	if err != nil {
+		return 0, fmt.Errorf("no hadron serve with --data-dir %s: %w", dataDir, err)
+	}
+	return pid, nil
+}
+
+// findProc is the first process whose command line match accepts.
+func findProc(match func(args []string) bool) (int, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0, err
@@ -335,12 +345,17 @@ func daemonPID(dataDir string) (int, error) {
 		if err != nil {
 			continue
 		}
-		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		if i := slices.Index(args, "--data-dir"); i > 0 && i+1 < len(args) && args[i+1] == dataDir && slices.Contains(args, "serve") {
+		if match(strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")) {
 			return pid, nil
 		}
 	}
-	return 0, fmt.Errorf("no hadron serve with --data-dir %s", dataDir)
+	return 0, errors.New("no such process")
+}
+
+// flagIs says whether args hold flag followed by value.
+func flagIs(args []string, flag, value string) bool {
+	i := slices.Index(args, flag)
+	return i > 0 && i+1 < len(args) && args[i+1] == value
 }
 
 // readBack is what the demo application holds of a client's writes.
