@@ -67,24 +67,10 @@ func daemonPodsTools(t *testing.T) {
 func TestDaemonPods(t *testing.T) {
 	skipWithoutRealNodes(t)
 	daemonPodsTools(t)
-	labBin := binary(t, "hadron-lab", "HADRON_LAB_BINARY")
-	l := &lab{t: t, bin: labBin, dir: filepath.Join(t.TempDir(), "lab")}
-	cfgPath := filepath.Join(t.TempDir(), "lab.yaml")
-	if err := os.WriteFile(cfgPath, []byte(daemonPodsConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			l.dumpRealNodeLogs(60)
-			l.dumpDaemonPodLogs(80)
-		}
-		if out, err := l.run(3*time.Minute, "down"); err != nil {
-			t.Logf("cleanup down: %v\n%s", err, out)
-		}
+	l := upLab(t, daemonPodsConfig, 20*time.Minute, "the daemons in pods", func(l *lab) {
+		l.dumpRealNodeLogs(60)
+		l.dumpDaemonPodLogs(80)
 	})
-	start := time.Now()
-	out := l.must(20*time.Minute, "up", "--config", cfgPath)
-	t.Logf("lab with the daemons in pods up in %s:\n%s", time.Since(start).Round(time.Second), out)
 	cfg, err := topology.Load(filepath.Join(l.dir, "lab.yaml"))
 	if err != nil {
 		t.Fatal(err)

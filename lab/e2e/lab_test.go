@@ -67,6 +67,29 @@ type lab struct {
 	dir string
 }
 
+// upLab brings up a lab of config (lab.yaml's text) and takes it down when the test
+// ends, after dump when the test failed; what is names the lab in the log.
+func upLab(t *testing.T, config string, timeout time.Duration, what string, dump func(l *lab)) *lab {
+	t.Helper()
+	l := &lab{t: t, bin: binary(t, "hadron-lab", "HADRON_LAB_BINARY"), dir: filepath.Join(t.TempDir(), "lab")}
+	cfg := filepath.Join(t.TempDir(), "lab.yaml")
+	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			dump(l)
+		}
+		if out, err := l.run(3*time.Minute, "down"); err != nil {
+			t.Logf("cleanup down: %v\n%s", err, out)
+		}
+	})
+	start := time.Now()
+	out := l.must(timeout, "up", "--config", cfg)
+	t.Logf("lab with %s up in %s:\n%s", what, time.Since(start).Round(time.Second), out)
+	return l
+}
+
 func (l *lab) run(timeout time.Duration, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()

@@ -51,23 +51,7 @@ const memberPodsEastDemo = "127.0.57.30:8080"
 // it, it skips.
 func TestMemberPods(t *testing.T) {
 	skipWithoutRealNodes(t)
-	labBin := binary(t, "hadron-lab", "HADRON_LAB_BINARY")
-	l := &lab{t: t, bin: labBin, dir: filepath.Join(t.TempDir(), "lab")}
-	cfg := filepath.Join(t.TempDir(), "lab.yaml")
-	if err := os.WriteFile(cfg, []byte(memberPodsConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			l.dumpRealNodeLogs(80)
-		}
-		if out, err := l.run(3*time.Minute, "down"); err != nil {
-			t.Logf("cleanup down: %v\n%s", err, out)
-		}
-	})
-	start := time.Now()
-	out := l.must(15*time.Minute, "up", "--config", cfg)
-	t.Logf("lab with members in pods up in %s:\n%s", time.Since(start).Round(time.Second), out)
+	l := upLab(t, memberPodsConfig, 15*time.Minute, "members in pods", func(l *lab) { l.dumpRealNodeLogs(80) })
 	h := newHadronCLI(t, l.dir)
 	east := l.siteClient(t, "east")
 	ctx := context.Background()
