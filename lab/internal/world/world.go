@@ -158,20 +158,12 @@ func (w *World) start(ctx context.Context) error {
 	}
 
 	// Control planes start in parallel: each takes tens of seconds.
-	var wg sync.WaitGroup
-	errs := make([]error, len(w.cfg.Sites))
-	for i, s := range w.cfg.Indexed() {
-		if !w.cfg.Clustered(s) {
-			continue
+	if err := w.eachSite(func(_ int, s *site) error {
+		if !w.cfg.Clustered(s.top) {
+			return nil
 		}
-		wg.Add(1)
-		go func(i int, name string) {
-			defer wg.Done()
-			errs[i] = w.startControlPlane(ctx, w.sites[name])
-		}(i, s.Name)
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+		return w.startControlPlane(ctx, s)
+	}); err != nil {
 		return err
 	}
 	if err := w.writeKubeconfig(); err != nil {
