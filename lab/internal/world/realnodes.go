@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -116,7 +115,7 @@ func (w *World) buildImages() {
 	}()
 }
 
-// startRealNodes brings up every workload site's real nodes in parallel once the images
+// startRealNodes brings up every site's real nodes in parallel once the images
 // are built; it returns once each node is Ready in its site's API.
 func (w *World) startRealNodes(ctx context.Context) error {
 	select {
@@ -127,25 +126,12 @@ func (w *World) startRealNodes(ctx context.Context) error {
 	if w.imagesErr != nil {
 		return w.imagesErr
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	for _, s := range w.cfg.Indexed() {
-		if w.cfg.RealNodesOf(s) == 0 {
-			continue
+	return w.eachSite(func(_ int, s *site) error {
+		if w.cfg.RealNodesOf(s.top) == 0 {
+			return nil
 		}
-		wg.Add(1)
-		go func(s *site) {
-			defer wg.Done()
-			if err := w.startSiteNodes(ctx, s); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}(w.sites[s.Name])
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+		return w.startSiteNodes(ctx, s)
+	})
 }
 
 // startSiteNodes starts (or starts again, after a site failure) the site's real nodes,
