@@ -69,7 +69,7 @@ func TestDaemonPods(t *testing.T) {
 	daemonPodsTools(t)
 	l := upLab(t, daemonPodsConfig, 20*time.Minute, "the daemons in pods", func(l *lab) {
 		l.dumpRealNodeLogs(60)
-		l.dumpDaemonPodLogs(80)
+		l.dumpPodLogs(80, world.DaemonNamespace, "hadron-0")
 	})
 	cfg, err := topology.Load(filepath.Join(l.dir, "lab.yaml"))
 	if err != nil {
@@ -274,11 +274,11 @@ func shopEventReasons(t *testing.T, c kubernetes.Interface) []string {
 	return out
 }
 
-// dumpDaemonPodLogs prints the tail of each daemon container's log (the kubelet
+// dumpPodLogs prints the tail of the containers' logs of the pods ns/pod* (the kubelet
 // writes them under the node's pod-logs: kubectl logs needs a kubelet client
 // certificate the lab's API servers lack).
-func (l *lab) dumpDaemonPodLogs(n int) {
-	matches, _ := filepath.Glob(filepath.Join(l.dir, "sites", "*", "nodes", "*", "*", world.DaemonNamespace+"_hadron-0_*", "hadron", "*.log"))
+func (l *lab) dumpPodLogs(n int, ns, pod string) {
+	matches, _ := filepath.Glob(filepath.Join(l.dir, "sites", "*", "nodes", "*", "*", ns+"_"+pod+"*", "*", "*.log"))
 	for _, m := range matches {
 		b, err := os.ReadFile(m)
 		if err != nil {

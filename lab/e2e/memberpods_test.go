@@ -51,7 +51,10 @@ const memberPodsEastDemo = "127.0.57.30:8080"
 // it, it skips.
 func TestMemberPods(t *testing.T) {
 	skipWithoutRealNodes(t)
-	l := upLab(t, memberPodsConfig, 15*time.Minute, "members in pods", func(l *lab) { l.dumpRealNodeLogs(80) })
+	l := upLab(t, memberPodsConfig, 15*time.Minute, "members in pods", func(l *lab) {
+		l.dumpRealNodeLogs(80)
+		l.dumpPodLogs(60, "shop", "shop-db-")
+	})
 	h := newHadronCLI(t, l.dir)
 	east := l.siteClient(t, "east")
 	ctx := context.Background()
