@@ -34,6 +34,7 @@ type Verifier struct {
 	loaded bool
 	byHash map[string]Identity
 	byName map[string]string // name → hash, to forget a deleted key's hash
+	rev    int64             // the etcd revision the list reflects
 
 	// missMu serializes the etcd reads of missLookup; lastMiss is when the last began.
 	missMu   sync.Mutex
@@ -93,8 +94,11 @@ func (v *Verifier) Verify(secret string) (Identity, error) {
 // missLookup reads the tokens from etcd for a secret the list does not hold: a token
 // created a moment ago through another daemon may not have come through this one's
 // watch yet, and refusing it sent clients that use a token right after creating it an
-// HTTP 401. The identity found serves this request only; the list is the watch's, so
-// a revoke that the watch has already applied cannot be undone by a slower read.
+// HTTP 401. The token found joins the list only when the read is not older than what
+// the watch has applied — then any later revoke is a later watch event and removes it;
+// otherwise it serves this request only, so a revoke the watch has already applied
+// cannot be undone by a slower read. Joining matters: the next request within
+// missEvery would be refused while the watch lags (seen under load in CI).
 func (v *Verifier) missLookup(key string) (Identity, bool) {
 	v.missMu.Lock()
 	defer v.missMu.Unlock()
@@ -117,9 +121,18 @@ func (v *Verifier) missLookup(key string) (Identity, bool) {
 	}
 	for _, kv := range resp.Kvs {
 		t, err := decode(kv)
-		if err == nil && subtle.ConstantTimeCompare([]byte(t.SHA256), []byte(key)) == 1 {
-			return t.Identity(), true
+		if err != nil || subtle.ConstantTimeCompare([]byte(t.SHA256), []byte(key)) != 1 {
+			continue
 		}
+		v.mu.Lock()
+		if v.rev <= resp.Header.Revision {
+			if old, ok := v.byName[t.Name]; ok {
+				delete(v.byHash, old)
+			}
+			v.byHash[t.SHA256], v.byName[t.Name] = t.Identity(), t.SHA256
+		}
+		v.mu.Unlock()
+		return t.Identity(), true
 	}
 	return Identity{}, false
 }
@@ -162,7 +175,7 @@ func (v *Verifier) follow(ctx context.Context) error {
 		byHash[t.SHA256], byName[t.Name] = t.Identity(), t.SHA256
 	}
 	v.mu.Lock()
-	v.byHash, v.byName, v.loaded = byHash, byName, true
+	v.byHash, v.byName, v.loaded, v.rev = byHash, byName, true, resp.Header.Revision
 	v.mu.Unlock()
 	wctx, wcancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer wcancel()
@@ -187,6 +200,9 @@ func (v *Verifier) follow(ctx context.Context) error {
 				continue
 			}
 			v.byHash[t.SHA256], v.byName[t.Name] = t.Identity(), t.SHA256
+		}
+		if wr.Header.Revision > v.rev {
+			v.rev = wr.Header.Revision
 		}
 		v.mu.Unlock()
 	}
