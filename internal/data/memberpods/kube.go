@@ -2,8 +2,10 @@ package memberpods
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -50,27 +52,59 @@ func (p *Pods) Rebuild(ctx context.Context, member, primary string, fresh bool) 
 	return p.apply(ctx, changes)
 }
 
+// apply applies the changes at once, each place in its own call: the plan fails only
+// when a Required change fails; a place out of reach costs at most optionalTimeout.
 func (p *Pods) apply(ctx context.Context, changes []Change) error {
-	for _, c := range changes {
-		kube, err := p.Kube(c.Site)
-		if err != nil {
-			return fmt.Errorf("member pods at %s: %w", c.Site, err)
+	errs := make([]error, len(changes))
+	var wg sync.WaitGroup
+	for i, c := range changes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			timeout := callTimeout
+			if !c.Required {
+				timeout = optionalTimeout
+			}
+			cctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			errs[i] = p.applyOne(cctx, c)
+		}()
+	}
+	wg.Wait()
+	var required []error
+	for i, err := range errs {
+		switch {
+		case err == nil:
+		case changes[i].Required:
+			required = append(required, err)
+		case p.Log != nil:
+			p.Log.Warn("a place of members in pods did not hear the primary; its pods follow the one named before until a rejoin names it again",
+				"site", changes[i].Site, "namespace", changes[i].Namespace, "instructions", changes[i].Data, "err", err)
 		}
-		if err := mergeConfigMap(ctx, kube, c); err != nil {
-			return err
-		}
-		if c.DeletePod == "" {
-			continue
-		}
-		if p.Log != nil {
-			p.Log.Info("restarting a member's pod for its start step", "site", c.Site, "namespace", c.Namespace, "pod", c.DeletePod, "instructions", c.Data)
-		}
-		dctx, cancel := context.WithTimeout(ctx, callTimeout)
-		err = kube.CoreV1().Pods(c.Namespace).Delete(dctx, c.DeletePod, metav1.DeleteOptions{})
-		cancel()
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("deleting pod %s/%s at %s: %w", c.Namespace, c.DeletePod, c.Site, err)
-		}
+	}
+	return errors.Join(required...)
+}
+
+// optionalTimeout bounds a change that need not land: a promotion waits for it.
+const optionalTimeout = 3 * time.Second
+
+func (p *Pods) applyOne(ctx context.Context, c Change) error {
+	kube, err := p.Kube(c.Site)
+	if err != nil {
+		return fmt.Errorf("member pods at %s: %w", c.Site, err)
+	}
+	if err := mergeConfigMap(ctx, kube, c); err != nil {
+		return err
+	}
+	if c.DeletePod == "" {
+		return nil
+	}
+	if p.Log != nil {
+		p.Log.Info("restarting a member's pod for its start step", "site", c.Site, "namespace", c.Namespace, "pod", c.DeletePod, "instructions", c.Data)
+	}
+	err = kube.CoreV1().Pods(c.Namespace).Delete(ctx, c.DeletePod, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting pod %s/%s at %s: %w", c.Namespace, c.DeletePod, c.Site, err)
 	}
 	return nil
 }
@@ -79,8 +113,6 @@ func (p *Pods) apply(ctx context.Context, changes []Change) error {
 // other members' requests). It never creates the ConfigMap: without the fleet file
 // whoever runs the pods writes there, no pod could start anyway.
 func mergeConfigMap(ctx context.Context, kube kubernetes.Interface, c Change) error {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
 	cms := kube.CoreV1().ConfigMaps(c.Namespace)
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cm, err := cms.Get(ctx, c.ConfigMap, metav1.GetOptions{})

@@ -2,6 +2,7 @@ package memberpods
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -10,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"hadron.dev/hadron/api/v1alpha1"
 )
 
 // TestRebuildOnACluster applies a rebuild to a fake cluster: the keys are merged into
@@ -57,5 +60,37 @@ func TestSetPrimaryWithoutConfigMap(t *testing.T) {
 	p := &Pods{Set: set(), Kube: func(string) (kubernetes.Interface, error) { return kube, nil }}
 	if err := p.SetPrimary(context.Background(), "east-1"); !apierrors.IsNotFound(err) {
 		t.Errorf("err %v, want not found", err)
+	}
+}
+
+// TestSetPrimaryWithAPlaceOutOfReach: failing over out of a lost region must not wait
+// for its API server — the promoted member's own place must hear the name, the lost
+// one may not.
+func TestSetPrimaryWithAPlaceOutOfReach(t *testing.T) {
+	ctx := context.Background()
+	s := set()
+	s.Spec.Members[2].DataDir, s.Spec.Members[2].Pod = "", &v1alpha1.MemberPod{Namespace: "shop"}
+	west := fake.NewSimpleClientset(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "shop-db-members", Namespace: "shop"},
+		Data: map[string]string{"primary": "east-0"}})
+	lost := errors.New("dial tcp 127.2.1.30:6443: connection refused")
+	p := &Pods{Set: s, Kube: func(site string) (kubernetes.Interface, error) {
+		if site == "east" {
+			return nil, lost
+		}
+		return west, nil
+	}}
+	if err := p.SetPrimary(ctx, "west-0"); err != nil {
+		t.Fatalf("set primary west-0 with east out of reach: %v", err)
+	}
+	cm, err := west.CoreV1().ConfigMaps("shop").Get(ctx, "shop-db-members", metav1.GetOptions{})
+	if err != nil || cm.Data["primary"] != "west-0" {
+		t.Fatalf("west's instructions: %v %v", cm, err)
+	}
+	// Naming east-1 needs east itself; rebuilding east-0 too.
+	if err := p.SetPrimary(ctx, "east-1"); !errors.Is(err, lost) {
+		t.Errorf("set primary east-1 with east out of reach: %v, want %v", err, lost)
+	}
+	if err := p.Rebuild(ctx, "east-0", "west-0", false); !errors.Is(err, lost) {
+		t.Errorf("rebuild east-0 with east out of reach: %v, want %v", err, lost)
 	}
 }

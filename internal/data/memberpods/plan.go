@@ -32,11 +32,15 @@ type Place struct {
 
 // Change is what one place gets: keys merged into its ConfigMap, then, if named, a
 // pod deleted so that its StatefulSet starts it again and its start step reads them.
+// Only a Required change must land for the plan to succeed: the others tell places
+// that may be out of reach — a region just lost — and are safe to miss (see
+// PlanPrimary).
 type Change struct {
 	Place
 	ConfigMap string
 	Data      map[string]string
 	DeletePod string
+	Required  bool
 }
 
 // InPods says whether any member of set runs in a pod.
@@ -67,12 +71,30 @@ func places(set *v1alpha1.MirrorSet) []Place {
 
 // PlanPrimary names primary in every place: a pod that starts later (any pod, not
 // only primary's) must not take itself for the primary, and must follow this one.
+// Only primary's own place must hear it before the promotion (its pod, restarted, must
+// not hold). A place that misses it still names the old primary, which is safe: that
+// member's pod, with a primary's volume and named, holds as a stand-by of nobody until
+// hadron rejoins it — and every rejoin names the primary everywhere again — and the
+// other pods there follow it, a member that takes no writes. Failing over from a lost
+// region must not wait for that region's API server.
 func PlanPrimary(set *v1alpha1.MirrorSet, primary string) []Change {
+	at, _ := placeOf(set, primary)
 	var out []Change
 	for _, p := range places(set) {
-		out = append(out, Change{Place: p, ConfigMap: ConfigMap(set.Name), Data: map[string]string{"primary": primary}})
+		out = append(out, Change{Place: p, ConfigMap: ConfigMap(set.Name), Data: map[string]string{"primary": primary},
+			Required: at != nil && p == *at})
 	}
 	return out
+}
+
+// placeOf is the place of member when it runs in a pod.
+func placeOf(set *v1alpha1.MirrorSet, member string) (*Place, bool) {
+	for _, m := range set.Spec.Members {
+		if m.Name == member && m.Pod != nil {
+			return &Place{Site: m.Site, Namespace: m.Pod.Namespace}, true
+		}
+	}
+	return nil, false
 }
 
 // PlanRebuild asks member's pod to make itself primary's stand-by at its next start
@@ -81,13 +103,8 @@ func PlanPrimary(set *v1alpha1.MirrorSet, primary string) []Change {
 // tells one request from the next (the pod records the last it carried out). A
 // member not in a pod is not ours to rebuild (data.ErrNotManaged).
 func PlanRebuild(set *v1alpha1.MirrorSet, member, primary string, fresh bool, id string) ([]Change, error) {
-	var at *Place
-	for _, m := range set.Spec.Members {
-		if m.Name == member && m.Pod != nil {
-			at = &Place{Site: m.Site, Namespace: m.Pod.Namespace}
-		}
-	}
-	if at == nil {
+	at, ok := placeOf(set, member)
+	if !ok {
 		return nil, fmt.Errorf("rebuild %s: not a member in a pod: %w", member, data.ErrNotManaged)
 	}
 	out := PlanPrimary(set, primary)
@@ -95,6 +112,7 @@ func PlanRebuild(set *v1alpha1.MirrorSet, member, primary string, fresh bool, id
 		if out[i].Place == *at {
 			out[i].Data["rebuild."+member] = postgres.RebuildRequest(primary, fresh, id)
 			out[i].DeletePod = Pod(set.Name, member)
+			out[i].Required = true
 		}
 	}
 	return out, nil

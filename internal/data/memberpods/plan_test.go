@@ -29,33 +29,44 @@ func TestPlans(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		set     *v1alpha1.MirrorSet
+		primary string // "": east-1
 		member  string // "": PlanPrimary
 		fresh   bool
 		want    []Change
 		wantErr error
 	}{
 		{name: "primary named in the one place", set: set(),
-			want: []Change{{Place: east, ConfigMap: "shop-db-members", Data: map[string]string{"primary": "east-1"}}}},
-		{name: "primary named in every place", set: twoPlaces, want: []Change{
-			{Place: east, ConfigMap: "shop-db-members", Data: map[string]string{"primary": "east-1"}},
+			want: []Change{{Place: east, ConfigMap: "shop-db-members", Data: map[string]string{"primary": "east-1"}, Required: true}}},
+		{name: "primary named in every place; only its own must hear it", set: twoPlaces, want: []Change{
+			{Place: east, ConfigMap: "shop-db-members", Data: map[string]string{"primary": "east-1"}, Required: true},
 			{Place: west, ConfigMap: "shop-db-members", Data: map[string]string{"primary": "east-1"}}}},
+		{name: "a primary on a host: no place must hear it", set: set(), primary: "west-0",
+			want: []Change{{Place: east, ConfigMap: "shop-db-members", Data: map[string]string{"primary": "west-0"}}}},
 		{name: "rewind: request and restart the member's pod", set: set(), member: "east-0",
 			want: []Change{{Place: east, ConfigMap: "shop-db-members", DeletePod: "shop-db-east-0-0",
-				Data: map[string]string{"primary": "east-1", "rebuild.east-0": "east-1 rewind id1"}}}},
+				Data: map[string]string{"primary": "east-1", "rebuild.east-0": "east-1 rewind id1"}, Required: true}}},
 		{name: "fresh clone; the other place only learns the primary", set: twoPlaces, member: "west-0", fresh: true, want: []Change{
-			{Place: east, ConfigMap: "shop-db-members", Data: map[string]string{"primary": "east-1"}},
+			{Place: east, ConfigMap: "shop-db-members", Data: map[string]string{"primary": "east-1"}, Required: true},
 			{Place: west, ConfigMap: "shop-db-members", DeletePod: "shop-db-west-0-0",
-				Data: map[string]string{"primary": "east-1", "rebuild.west-0": "east-1 fresh id1"}}}},
+				Data: map[string]string{"primary": "east-1", "rebuild.west-0": "east-1 fresh id1"}, Required: true}}},
+		{name: "rejoin at the old primary's site after a region failover: only it must hear", set: twoPlaces, primary: "west-0", member: "east-0", want: []Change{
+			{Place: east, ConfigMap: "shop-db-members", DeletePod: "shop-db-east-0-0",
+				Data: map[string]string{"primary": "west-0", "rebuild.east-0": "west-0 rewind id1"}, Required: true},
+			{Place: west, ConfigMap: "shop-db-members", Data: map[string]string{"primary": "west-0"}, Required: true}}},
 		{name: "a member on a host is not ours", set: set(), member: "west-0", wantErr: data.ErrNotManaged},
 		{name: "nor is an unknown member", set: set(), member: "east-9", wantErr: data.ErrNotManaged},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []Change
 			var err error
+			primary := tc.primary
+			if primary == "" {
+				primary = "east-1"
+			}
 			if tc.member == "" {
-				got = PlanPrimary(tc.set, "east-1")
+				got = PlanPrimary(tc.set, primary)
 			} else {
-				got, err = PlanRebuild(tc.set, tc.member, "east-1", tc.fresh, "id1")
+				got, err = PlanRebuild(tc.set, tc.member, primary, tc.fresh, "id1")
 			}
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err %v, want %v", err, tc.wantErr)
