@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"hadron.dev/hadron/internal/atomicfile"
 	"hadron.dev/hadron/internal/fleet"
 	"hadron.dev/hadron/internal/pki"
 )
@@ -76,7 +77,7 @@ func (p PKI) InitWith(f *fleet.Fleet, o InitOptions) error {
 		if _, err := rand.Read(b); err != nil {
 			return fmt.Errorf("api token: %w", err)
 		}
-		if err := writeFile(p.TokenFile(), []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
+		if err := atomicfile.Write(p.TokenFile(), []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
 			return err
 		}
 	}
@@ -123,7 +124,7 @@ func (p PKI) fillBundle(b PKI) error {
 		if name == tokenFile {
 			mode = 0o600
 		}
-		if err := writeFile(dst, want, mode); err != nil {
+		if err := atomicfile.Write(dst, want, mode); err != nil {
 			return fmt.Errorf("bundle %s: %w", b.Dir, err)
 		}
 	}

@@ -146,19 +146,6 @@ func daemonHosts(d *v1alpha1.DaemonSpec) []string {
 	return out
 }
 
-// writeFile writes through a temporary file and a rename, so a reader never sees half
-// a token.
-func writeFile(path string, b []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, mode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
 // TokenAt reads a bearer token from file instead of the PKI directory.
 func (PKI) TokenAt(file string) (string, error) {
 	b, err := os.ReadFile(file)

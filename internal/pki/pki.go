@@ -19,6 +19,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"hadron.dev/hadron/internal/atomicfile"
 )
 
 // File names of the CA inside its directory.
@@ -232,7 +234,7 @@ func (a *Authority) Reissue(base string, req Request) error {
 	if err := WriteKey(keyPath, key); err != nil {
 		return err
 	}
-	if err := writeAtomic(crtPath, PEM("CERTIFICATE", der), 0o644); err != nil {
+	if err := atomicfile.Write(crtPath, PEM("CERTIFICATE", der), 0o644); err != nil {
 		return fmt.Errorf("issue %s: %w", req.CommonName, err)
 	}
 	return nil
@@ -258,7 +260,7 @@ func WriteKey(path string, key *ecdsa.PrivateKey) error {
 	if err != nil {
 		return fmt.Errorf("write key %s: %w", path, err)
 	}
-	if err := writeAtomic(path, PEM("EC PRIVATE KEY", der), 0o600); err != nil {
+	if err := atomicfile.Write(path, PEM("EC PRIVATE KEY", der), 0o600); err != nil {
 		return fmt.Errorf("write key: %w", err)
 	}
 	return nil
@@ -280,24 +282,6 @@ func ReadKey(path string) (crypto.Signer, error) {
 // PEM encodes one block.
 func PEM(typ string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
-}
-
-// writeAtomic writes through a temporary file and a rename, so a reader never sees half
-// a key.
-func writeAtomic(path string, b []byte, mode os.FileMode) error {
-	tmp, err := tempFile(filepath.Dir(path), filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(tmp, b, mode); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // tempFile names a new empty file beside the final one, unique across processes and

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"hadron.dev/hadron/internal/atomicfile"
 )
 
 func serialOf(t *testing.T, c *tls.Certificate) *big.Int {
@@ -47,7 +49,7 @@ func TestPairReloadsOnlyMatchingPairs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := writeAtomic(to, b, 0o600); err != nil {
+		if err := atomicfile.Write(to, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"hadron.dev/hadron/api/v1alpha1"
+	"hadron.dev/hadron/internal/atomicfile"
 	"hadron.dev/hadron/internal/data/monitor"
 	"hadron.dev/hadron/internal/data/postgres"
 	"hadron.dev/hadron/internal/fleet"
@@ -231,7 +232,10 @@ func (d *databases) env() []string {
 	}
 	esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
 	line := fmt.Sprintf("*:*:*:%s:%s\n", esc.Replace(d.set.Spec.Credentials.User), esc.Replace(pw))
-	if err := os.WriteFile(d.dir.DemoPassfile(), []byte(line), 0o600); err != nil {
+	// Written whole at once: each site's demo starts with this and reads the file
+	// while the next site's start writes it again (a truncated one cost east's demo
+	// its password once).
+	if err := atomicfile.Write(d.dir.DemoPassfile(), []byte(line), 0o600); err != nil {
 		d.log.Warn("demo passfile", "err", err)
 		return nil
 	}
