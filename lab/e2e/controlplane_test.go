@@ -255,16 +255,22 @@ func (c *cpLab) switchTo(t *testing.T, site string) {
 
 // regionLoss kills east under load, lets the daemons fail over on their own, restores
 // east and fails back.
-func (c *cpLab) regionLoss(t *testing.T) {
+func (c *cpLab) regionLoss(t *testing.T) { regionLossAndFailback(t, c.l, c.h) }
+
+// regionLossAndFailback is the region-loss drill with its failback: east is killed
+// under load, the daemons fail over to west on their own, east is restored and the
+// application fails back. The ledger must count what the client lost; the failback
+// loses nothing.
+func regionLossAndFailback(t *testing.T, l *lab, h *hadronCLI) {
 	defer func() {
 		if t.Failed() {
 			// A drill stopped between its fault and its repair leaves east down.
-			if out, err := c.l.run(6*time.Minute, "restore", "site", "east"); err == nil {
+			if out, err := l.run(6*time.Minute, "restore", "site", "east"); err == nil {
 				t.Logf("restored east after the failure: %s", out)
 			}
 		}
 	}()
-	rep, progress, err := c.h.drill(8*time.Minute, demoApp,
+	rep, progress, err := h.drill(8*time.Minute, demoApp,
 		"--fault", "hadron lab fail site east", "--repair", "hadron lab restore site east", "--failback")
 	if err != nil {
 		t.Fatalf("region-loss drill: %v", err)
@@ -275,6 +281,9 @@ func (c *cpLab) regionLoss(t *testing.T) {
 		t.Fatalf("the drill has no failover run\n%s", progress)
 	}
 	t.Logf("failover run: %s, decision → verified %s", d.Run, d.Run.RTO)
+	if d.Acked == 0 {
+		t.Errorf("no write acknowledged during the drill: the load proves nothing\n%s", progress)
+	}
 	if d.Run.Kind != "failover" || d.Run.Who != "auto" || d.Run.To != "west" || d.Run.Status != "done" {
 		t.Errorf("failover run %s: want an automatic failover to west, done", d.Run)
 	}

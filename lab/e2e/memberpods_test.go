@@ -12,12 +12,14 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/load"
 	"hadron.dev/hadron/lab/internal/world"
 )
 
-// memberPodsConfig is a lab whose east members (primary east-0, synchronous east-1)
-// run as pods on east's two real nodes, on regions 57-59 (pods in 10.244.57.0/24),
+// memberPodsConfig is a lab whose members run as pods: east's (primary east-0,
+// synchronous east-1) on east's two real nodes, west's DR member west-0 on a real node
+// of west, on regions 57-59 (pods in 10.244.57.0/24),
 // away from the other lab tests' regions. With the daemons: the leader's in-region
 // monitor fails over and asks the pods (memberpods) for rewinds. No backups: the
 // PostgreSQL image has no pgBackRest.
@@ -39,16 +41,18 @@ sites:
 // applies neither; the database path is the same.
 const memberPodsEastDemo = "127.0.57.30:8080"
 
-// TestMemberPods runs the demo's east members as PostgreSQL pods (a StatefulSet each,
-// a local volume, `hadron data member-start` readying the data directory) and checks
-// that the set bootstraps (west's DR member, a process, clones through the link), that
+// TestMemberPods runs the demo's members as PostgreSQL pods in two clusters (a
+// StatefulSet each, a local volume, `hadron data member-start` readying the data
+// directory) and checks that the set bootstraps (west's DR member's pod clones through
+// its site's gateway and the link), that
 // `hadron data status` shows the roles, that deleting the primary's pod under a
 // write load fails over to east-1 with no acknowledged write lost, the old primary
 // coming back as east-1's stand-by by itself (the daemons' memberpods names east-1
 // in the pods' instructions, or asks the pod for a rebuild; its start step rewinds), and
 // that draining the new primary's node does the same the other way once the node is
-// uncordoned. It logs the failovers' times. Needs what TestRealNodes needs; without
-// it, it skips.
+// uncordoned, and that a region loss fails over to west-0's pod and back (seed 000 with
+// members in pods: roles shown, a marker read on all three). It logs the failovers'
+// times. Needs what TestRealNodes needs; without it, it skips.
 func TestMemberPods(t *testing.T) {
 	skipWithoutRealNodes(t)
 	l := upLab(t, memberPodsConfig, 15*time.Minute, "members in pods", func(l *lab) {
@@ -59,9 +63,14 @@ func TestMemberPods(t *testing.T) {
 	east := l.siteClient(t, "east")
 	ctx := context.Background()
 
-	t.Run("the set bootstraps with east's members in pods", func(t *testing.T) {
-		for member, node := range map[string]string{"east-0": "east-real-0", "east-1": "east-real-1"} {
-			p, err := east.CoreV1().Pods("shop").Get(ctx, world.MemberPod(member), metav1.GetOptions{})
+	west := l.siteClient(t, "west")
+	t.Run("the set bootstraps with its members in pods in two clusters", func(t *testing.T) {
+		for member, node := range map[string]string{"east-0": "east-real-0", "east-1": "east-real-1", "west-0": "west-real-0"} {
+			c := east
+			if strings.HasPrefix(member, "west") {
+				c = west
+			}
+			p, err := c.CoreV1().Pods("shop").Get(ctx, world.MemberPod(member), metav1.GetOptions{})
 			if err != nil {
 				t.Fatalf("pod of %s: %v", member, err)
 			}
@@ -105,6 +114,46 @@ func TestMemberPods(t *testing.T) {
 			}
 			l.must(3*time.Minute, "restore", "node", "east-real-1")
 		})
+	})
+
+	t.Run("a region loss fails over to west-0's pod in west's cluster and back; the marker reaches all three", func(t *testing.T) {
+		// The drill writes through the main name: east's load balancer serves the
+		// application's process while the manifests' simulated replicas are ready.
+		manifests, _ := filepath.Abs(filepath.Join("..", "..", "demo", "manifests"))
+		l.must(2*time.Minute, "apply", "--site", "east", "-f", manifests)
+		eastLB := labFleet(t, h.fleet).Site("east").Spec.LoadBalancers[0].Address
+		eventually(t, 3*time.Minute, "east's load balancer serves the demo, and west holds its objects", func() (bool, string) {
+			code, body, err := httpGet(eastLB, "/healthz")
+			if code != 200 {
+				return false, fmt.Sprint(code, body, err)
+			}
+			out, _, err := h.run(30*time.Second, "check", "readiness", "-f", h.fleet, demoApp)
+			return err == nil, fmt.Sprint(err, out)
+		})
+		regionLossAndFailback(t, l, h)
+		// The failback promotes whichever east member is ahead; the other east member
+		// must come back as its synchronous stand-by, west-0 as its DR member.
+		ds, err := h.dataStatus(demoSet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		primary, other := ds.Primary, map[string]string{"east-0": "east-1", "east-1": "east-0"}[ds.Primary]
+		if other == "" {
+			t.Fatalf("after the failback the primary is %q, want an east member", ds.Primary)
+		}
+		waitRoles(t, h, primary, map[string]string{other: primary, "west-0": primary}, other)
+		out, _, err := h.run(time.Minute, "data", "verify", demoSet, "-o", "json", "-f", h.fleet)
+		t.Logf("hadron data verify %s:\n%s", demoSet, out)
+		v, err := decode[data.VerifyResult]("data verify", out, err)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !v.OK() || len(v.Members) != 3 {
+			t.Fatalf("marker %s on %s not read on every member: %+v", v.Marker, v.Primary, v.Members)
+		}
+		for _, m := range v.Members {
+			t.Logf("marker %s seen on %s after %s", v.Marker, m.Member, m.After)
+		}
 	})
 }
 

@@ -38,9 +38,9 @@ type Config struct {
 	// is in the site's zone k mod len(zones); at most MaxRealNodes
 	// (docs/design/lab-real-nodes.md).
 	RealNodes int `json:"realNodes,omitempty"`
-	// MemberPods runs the first workload site's two members (primary and failover)
-	// as pods on its real nodes, a StatefulSet each with a local volume, instead of
-	// host processes (docs/design/lab-real-nodes.md). Needs realNodes >= 2 (one
+	// MemberPods runs the demo's mirror set in pods — the first workload site's
+	// primary and failover members, every other site's DR member — on each site's real
+	// nodes, a StatefulSet each with a local volume, instead of host processes (docs/design/lab-real-nodes.md). Needs realNodes >= 2 (one
 	// member per zone's node) and backups off (the image has no pgBackRest).
 	MemberPods bool `json:"memberPods,omitempty"`
 	// DaemonPods runs hadron's daemons as pods, installed into every site's cluster by

@@ -77,6 +77,48 @@ func (c Config) endpointIn(s Site, addr, in string) v1alpha1.Endpoint {
 	return e
 }
 
+// memberEndpoint is member m's address in the fleet, m being the set's k-th member. A
+// member in a pod is at its site's pod gateway, and every other region with a gateway
+// dials it at its own gateway's port k, which forwards through the link (LinkTo): a
+// pod cannot reach the links' 127 listeners, and with one address per member and
+// region hadron can tell whom a stand-by streams from, whoever reports it. Regions
+// without a gateway (the witness) dial the link's listener.
+func (c Config) memberEndpoint(s Site, m Member, k int) v1alpha1.Endpoint {
+	e := c.endpointIn(s, m.Address, m.at())
+	if !m.Pod {
+		return e
+	}
+	for _, from := range c.Indexed() {
+		if from.Index != s.Index && c.HasPodGateway(from) {
+			if e.FromRegions == nil {
+				e.FromRegions = map[string]string{}
+			}
+			e.FromRegions[from.Region] = hostPort(from.PodGateway(), PodMemberPort(k))
+		}
+	}
+	return e
+}
+
+// HasPodGateway says whether site s runs a pod gateway: a workload site with real
+// nodes, in a lab with the demo's mirror set.
+func (c Config) HasPodGateway(s Site) bool {
+	return c.DemoEnabled() && s.Workload() && c.RealNodesOf(s) > 0
+}
+
+// LinkTo is where a host process of site from reaches member m, which is not one of
+// from's own pods: the member's address in its own site, the link's listener across
+// regions. Pod gateways forward there.
+func (c Config) LinkTo(from Site, m Member) (string, error) {
+	ms, ok := c.Site(m.Site)
+	if !ok {
+		return "", fmt.Errorf("member %s: no site %s", m.Name, m.Site)
+	}
+	if ms.Index == from.Index {
+		return m.at(), nil
+	}
+	return Via(from.Index, ms.Index, m.at())
+}
+
 // Fleet returns the objects of a fleet file that describes the lab.
 func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Application, sets []v1alpha1.MirrorSet) {
 	tm := func(kind string) metav1.TypeMeta {
@@ -145,14 +187,14 @@ func (c Config) Fleet(p Paths) (sites []v1alpha1.Site, apps []v1alpha1.Applicati
 				Member: m.Name, Cert: &v1alpha1.SecretRef{File: crt}, Key: &v1alpha1.SecretRef{File: key}})
 		}
 	}
-	for _, m := range c.Members() {
+	for k, m := range c.Members() {
 		s, _ := c.Site(m.Site)
 		set.Spec.Members = append(set.Spec.Members, v1alpha1.Member{
 			Name:    m.Name,
 			Site:    m.Site,
 			Zone:    m.Zone,
 			Role:    v1alpha1.MemberRole(m.Role),
-			Address: c.endpointIn(s, m.Address, m.at()),
+			Address: c.memberEndpoint(s, m, k),
 			DataDir: filepath.Join(p.PostgresDir, m.Name),
 		})
 		if m.Pod {

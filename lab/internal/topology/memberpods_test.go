@@ -4,8 +4,8 @@ import (
 	"testing"
 )
 
-// TestMemberPods: with memberPods the first site's two members are at its pod
-// gateway, have no data directory in the fleet, and the links reach them as if they
+// TestMemberPods: with memberPods every member is at its site's pod gateway (the
+// set's k-th member at port 15432+k), have no data directory in the fleet, and the links reach them as if they
 // were at their usual 127 addresses (the listeners' upstream is the gateway).
 func TestMemberPods(t *testing.T) {
 	c := Default()
@@ -16,7 +16,8 @@ func TestMemberPods(t *testing.T) {
 		t.Fatalf("validate: %v", err)
 	}
 	ms := c.Members()
-	want := map[string][2]string{"east-0": {"10.244.1.1:15432", "127.0.1.21:5432"}, "east-1": {"10.244.1.1:15433", "127.0.1.22:5432"}}
+	want := map[string][2]string{"east-0": {"10.244.1.1:15432", "127.0.1.21:5432"}, "east-1": {"10.244.1.1:15433", "127.0.1.22:5432"},
+		"west-0": {"10.244.2.1:15434", "127.0.2.21:5432"}}
 	for _, m := range ms {
 		w, pod := want[m.Name]
 		if m.Pod != pod || (pod && (m.Address != w[0] || m.In != w[1])) {
@@ -29,25 +30,46 @@ func TestMemberPods(t *testing.T) {
 		if pod != (m.DataDir == "") {
 			t.Errorf("member %s: dataDir %q", m.Name, m.DataDir)
 		}
-		if pod && m.Address.From("us-west-2") != "127.2.1."+map[string]string{"east-0": "21", "east-1": "22"}[m.Name]+":5432" {
-			t.Errorf("member %s from west: %s", m.Name, m.Address.From("us-west-2"))
+		// Other workload regions dial it at their own gateway (same port), the
+		// witness's region at the link's listener.
+		from := map[string]map[string]string{
+			"east-0": {"us-west-2": "10.244.2.1:15432", "eu-central-1": "127.3.1.21:5432"},
+			"east-1": {"us-west-2": "10.244.2.1:15433", "eu-central-1": "127.3.1.22:5432"},
+			"west-0": {"us-east-1": "10.244.1.1:15434", "eu-central-1": "127.3.2.21:5432"},
+		}[m.Name]
+		for region, want := range from {
+			if got := m.Address.From(region); got != want {
+				t.Errorf("member %s from %s: %s, want %s", m.Name, region, got, want)
+			}
 		}
 	}
 	proxies, err := c.Proxies()
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := false
+	// Every cross-region path to a member in a pod is a link whose upstream is the
+	// member's site's gateway.
+	links := map[[2]string][2]string{
+		{"postgres-east-0", "west"}: {"127.2.1.21:5432", "10.244.1.1:15432"},
+		{"postgres-west-0", "east"}: {"127.1.2.21:5432", "10.244.2.1:15434"},
+	}
 	for _, p := range proxies {
-		if p.Service == "postgres-east-0" && p.From == "west" {
-			found = p.Listen == "127.2.1.21:5432" && p.Upstream == "10.244.1.1:15432"
-			if !found {
-				t.Errorf("proxy %+v", p)
-			}
+		w, ok := links[[2]string{p.Service, p.From}]
+		if !ok {
+			continue
+		}
+		delete(links, [2]string{p.Service, p.From})
+		if p.Listen != w[0] || p.Upstream != w[1] {
+			t.Errorf("proxy %+v, want listen %s upstream %s", p, w[0], w[1])
 		}
 	}
-	if !found {
-		t.Error("no link listener from west to east-0")
+	if len(links) > 0 {
+		t.Errorf("no link listener for %v", links)
+	}
+	// West's gateway forwards to east-0 through the link's listener in west's range.
+	west, _ := c.Site("west")
+	if got, err := c.LinkTo(west, ms[0]); err != nil || got != "127.2.1.21:5432" {
+		t.Errorf("west's gateway reaches east-0 at %s (%v), want 127.2.1.21:5432", got, err)
 	}
 	c.RealNodes = 1
 	if err := c.Validate(); err == nil {

@@ -27,31 +27,34 @@ func (m Member) at() string {
 
 // Members lays out the demo's mirror set, as issue 5 and seed 000 describe it: in the
 // first workload site a primary (first zone) and a synchronous failover member (second
-// zone); in every other workload site one asynchronous DR member.
+// zone); in every other workload site one asynchronous DR member. With memberPods every
+// member runs in a pod of its site, as seed 000's members do in two clusters.
 func (c Config) Members() []Member {
 	if !c.DemoEnabled() {
 		return nil
 	}
 	var out []Member
 	first := true
+	add := func(s Site, k int, role string) {
+		m := Member{Name: fmt.Sprintf("%s-%d", s.Name, k), Site: s.Name, Region: s.Region, Zone: zoneAt(s, k), Role: role, Address: s.Postgres(k)}
+		if c.MemberPods {
+			// Member i of the set has port i at every site's gateway.
+			m.Pod, m.In = true, m.Address
+			m.Address = hostPort(s.PodGateway(), PodMemberPort(len(out)))
+		}
+		out = append(out, m)
+	}
 	for _, s := range c.Indexed() {
 		if !s.Workload() {
 			continue
 		}
 		if first {
 			first = false
-			for k, role := range []string{"primary", "failover"} {
-				m := Member{Name: fmt.Sprintf("%s-%d", s.Name, k), Site: s.Name, Region: s.Region, Zone: zoneAt(s, k), Role: role, Address: s.Postgres(k)}
-				if c.MemberPods {
-					// Member k is the k-th of the set: the gateway's port k is its.
-					m.Pod, m.In = true, m.Address
-					m.Address = hostPort(s.PodGateway(), PodMemberPort(len(out)))
-				}
-				out = append(out, m)
-			}
+			add(s, 0, "primary")
+			add(s, 1, "failover")
 			continue
 		}
-		out = append(out, Member{Name: s.Name + "-0", Site: s.Name, Region: s.Region, Zone: zoneAt(s, 0), Role: "dr-async", Address: s.Postgres(0)})
+		add(s, 0, "dr-async")
 	}
 	return out
 }

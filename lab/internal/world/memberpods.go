@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"hadron.dev/hadron/internal/data/memberpods"
 	"hadron.dev/hadron/internal/data/postgres"
@@ -38,14 +39,23 @@ const memberPodPort = 5432
 const memberPodsCIDR = "10.244.0.0/16"
 
 // memberPods runs the mirror set's members that live in pods (lab.yaml memberPods),
-// one StatefulSet of one replica each with a local volume. Its driver's side
-// (postgres.MemberPods: the ConfigMap of instructions, restarting a pod) is the
-// daemons' own memberpods.Pods, so the lab's monitor and the daemons ask the pods
-// alike.
+// one StatefulSet of one replica each with a local volume, in its own site. Its
+// driver's side (postgres.MemberPods: the ConfigMap of instructions, restarting a pod)
+// is the daemons' own memberpods.Pods, so the lab's monitor and the daemons ask the
+// pods alike.
 type memberPods struct {
 	*memberpods.Pods
-	client kubernetes.Interface
-	ns     string
+	clients map[string]kubernetes.Interface // by site
+	siteOf  map[string]string               // member → site
+}
+
+// pods is the Pods API of member's site.
+func (p *memberPods) pods(member string) (typedPods, error) {
+	c, ok := p.clients[p.siteOf[member]]
+	if !ok {
+		return nil, fmt.Errorf("member %s is not in a pod", member)
+	}
+	return c.CoreV1().Pods(topology.DemoNamespace), nil
 }
 
 var _ postgres.MemberPods = (*memberPods)(nil)
@@ -58,11 +68,17 @@ func MemberStatefulSet(member string) string {
 // MemberPod is the pod of member's StatefulSet.
 func MemberPod(member string) string { return memberpods.Pod(topology.DemoMirrorSet, member) }
 
+type typedPods = typedcorev1.PodInterface
+
 // podAddr is where member's pod serves PostgreSQL now (its IP changes with every pod).
 func (p *memberPods) podAddr(ctx context.Context, member string) (string, error) {
+	pods, err := p.pods(member)
+	if err != nil {
+		return "", err
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	pod, err := p.client.CoreV1().Pods(p.ns).Get(ctx, MemberPod(member), metav1.GetOptions{})
+	pod, err := pods.Get(ctx, MemberPod(member), metav1.GetOptions{})
 	if err != nil {
 		return "", err
 	}
@@ -74,9 +90,13 @@ func (p *memberPods) podAddr(ctx context.Context, member string) (string, error)
 
 // running says whether member's pod is ready.
 func (p *memberPods) running(ctx context.Context, member string) bool {
+	pods, err := p.pods(member)
+	if err != nil {
+		return false
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	pod, err := p.client.CoreV1().Pods(p.ns).Get(ctx, MemberPod(member), metav1.GetOptions{})
+	pod, err := pods.Get(ctx, MemberPod(member), metav1.GetOptions{})
 	if err != nil {
 		return false
 	}
@@ -88,24 +108,34 @@ func (p *memberPods) running(ctx context.Context, member string) bool {
 	return false
 }
 
-// startMemberPods writes the members' ConfigMap (naming the configured primary unless
-// a primary is named already), their Secrets (the password, the lab's CA, each
-// member's certificate) and their StatefulSets into the members' site.
+// startMemberPods writes, into every site with members in pods, the members'
+// ConfigMap (naming the configured primary unless a primary is named already), their
+// Secrets (the password, the lab's CA, each member's certificate) and their
+// StatefulSets.
 func (w *World) startMemberPods(ctx context.Context) error {
-	var s *site
-	var members []topology.Member
+	mp := &memberPods{clients: map[string]kubernetes.Interface{}, siteOf: map[string]string{}}
+	var bySite = map[string][]topology.Member{}
+	primary := ""
 	for _, m := range w.cfg.Members() {
+		if m.Role == "primary" {
+			primary = m.Name
+		}
 		if m.Pod {
-			s = w.sites[m.Site]
-			members = append(members, m)
+			bySite[m.Site] = append(bySite[m.Site], m)
+			mp.clients[m.Site] = w.sites[m.Site].client
+			mp.siteOf[m.Name] = m.Site
 		}
 	}
-	if s == nil {
+	if len(bySite) == 0 {
 		return nil
 	}
-	client := s.client
-	mp := &memberPods{client: client, ns: topology.DemoNamespace, Pods: &memberpods.Pods{Set: &w.db.set,
-		Kube: func(string) (kubernetes.Interface, error) { return client, nil }, Log: w.log.With("component", "member-pods")}}
+	mp.Pods = &memberpods.Pods{Set: &w.db.set, Log: w.log.With("component", "member-pods"),
+		Kube: func(site string) (kubernetes.Interface, error) {
+			if c, ok := mp.clients[site]; ok {
+				return c, nil
+			}
+			return nil, fmt.Errorf("no members in pods at site %s", site)
+		}}
 	if err := w.db.issueCertificates(); err != nil {
 		return err
 	}
@@ -121,15 +151,23 @@ func (w *World) startMemberPods(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("member pods: %w", err)
 	}
+	for _, s := range w.cfg.Indexed() {
+		if members := bySite[s.Name]; len(members) > 0 {
+			if err := w.startSiteMemberPods(ctx, w.sites[s.Name], members, primary, fleetYAML, ca, pw); err != nil {
+				return fmt.Errorf("site %s: member pods: %w", s.Name, err)
+			}
+		}
+	}
+	w.db.pods = mp
+	return nil
+}
+
+// startSiteMemberPods writes one site's part of startMemberPods.
+func (w *World) startSiteMemberPods(ctx context.Context, s *site, members []topology.Member, primary string, fleetYAML, ca []byte, pw string) error {
 	ns := topology.DemoNamespace
 	labels := map[string]string{"app.kubernetes.io/managed-by": "hadron-lab"}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: MemberPodsConfig, Namespace: ns, Labels: labels},
-		Data: map[string]string{"fleet.yaml": string(fleetYAML)}}
-	for _, m := range members {
-		if m.Role == "primary" {
-			cm.Data["primary"] = m.Name
-		}
-	}
+		Data: map[string]string{"fleet.yaml": string(fleetYAML), "primary": primary}}
 	if err := applyPodConfig(ctx, s.client, ns, nil, nil); err != nil {
 		return err
 	}
@@ -145,11 +183,11 @@ func (w *World) startMemberPods(ctx context.Context) error {
 		crt, key := topology.MemberCert(w.opts.Dir.PostgresCerts(), m.Name)
 		cb, err := os.ReadFile(crt)
 		if err != nil {
-			return fmt.Errorf("member pods: %w", err)
+			return err
 		}
 		kb, err := os.ReadFile(key)
 		if err != nil {
-			return fmt.Errorf("member pods: %w", err)
+			return err
 		}
 		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: MemberStatefulSet(m.Name), Namespace: ns, Labels: labels},
 			Data: map[string][]byte{"ca.crt": ca, "tls.crt": cb, "tls.key": kb, "password": []byte(pw)}}
@@ -166,7 +204,6 @@ func (w *World) startMemberPods(ctx context.Context) error {
 			return fmt.Errorf("statefulset %s: %w", sts.Name, err)
 		}
 	}
-	w.db.pods = mp
 	return nil
 }
 

@@ -143,18 +143,13 @@ func (d *databases) podDSN(s topology.Site) string {
 	return u.String()
 }
 
-// memberTargets are the addresses site s's host processes dial for each member; for
-// a member in one of s's own pods (whose address is this very gateway) the pod's IP.
-func (d *databases) memberTargets(s topology.Site) []target {
-	pods := map[string]bool{}
+// memberTargets are where site s's gateway forwards for each member: a member in one
+// of s's own pods at the pod's IP, any other where s's host processes reach it
+// (topology.LinkTo: across regions, the link's listener).
+func (d *databases) memberTargets(s topology.Site) ([]target, error) {
+	var out []target
 	for _, m := range d.cfg.Members() {
 		if m.Pod && m.Site == s.Name {
-			pods[m.Name] = true
-		}
-	}
-	var out []target
-	for _, m := range d.set.Spec.Members {
-		if pods[m.Name] {
 			name := m.Name
 			out = append(out, func(ctx context.Context) (string, error) {
 				if d.pods == nil {
@@ -164,10 +159,13 @@ func (d *databases) memberTargets(s topology.Site) []target {
 			})
 			continue
 		}
-		addr := m.Address.From(s.Region)
+		addr, err := d.cfg.LinkTo(s, m)
+		if err != nil {
+			return nil, fmt.Errorf("site %s: pod gateway: %w", s.Name, err)
+		}
 		out = append(out, func(context.Context) (string, error) { return addr, nil })
 	}
-	return out
+	return out, nil
 }
 
 // writePodConfig puts the demo pods' ConfigMap and Secret into site s.
@@ -230,7 +228,11 @@ func (w *World) startPodGateway(s *site) error {
 	if s.podGW != nil {
 		return nil
 	}
-	g, err := startPodGateway(s.top, w.db.memberTargets(s.top), w.log.With("component", "pod-gateway"))
+	targets, err := w.db.memberTargets(s.top)
+	if err != nil {
+		return err
+	}
+	g, err := startPodGateway(s.top, targets, w.log.With("component", "pod-gateway"))
 	if err != nil {
 		return err
 	}
