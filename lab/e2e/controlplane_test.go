@@ -260,8 +260,8 @@ func (c *cpLab) regionLoss(t *testing.T) { regionLossAndFailback(t, c.l, c.h) }
 // regionLossAndFailback is the region-loss drill with its failback: east is killed
 // under load, the daemons fail over to west on their own, east is restored and the
 // application fails back. The ledger must count what the client lost; the failback
-// loses nothing.
-func regionLossAndFailback(t *testing.T, l *lab, h *hadronCLI) {
+// loses nothing. It returns the drill's report.
+func regionLossAndFailback(t *testing.T, l *lab, h *hadronCLI) drillReport {
 	defer func() {
 		if t.Failed() {
 			// A drill stopped between its fault and its repair leaves east down.
@@ -308,6 +308,7 @@ func regionLossAndFailback(t *testing.T, l *lab, h *hadronCLI) {
 	if len(fb.Lost) != 0 {
 		t.Errorf("the failback lost acknowledged writes %v", fb.Lost)
 	}
+	return rep
 }
 
 // runIDs is the set of the ledger's run ids now.

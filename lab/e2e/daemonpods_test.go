@@ -22,13 +22,17 @@ import (
 
 // daemonPodsConfig is a lab whose daemons are pods that hadron's Helm chart installs,
 // one release per site (the witness gets a cluster of its own for it), on regions
-// 61-63. One real node per site carries the daemon; the demo's application and
-// members stay as they are (host processes behind the sites' load balancers).
+// 61-63, and whose mirror set's members are pods too (memberPods): two real nodes per
+// workload site carry them, the witness's one its daemon. The demo's application stays
+// a host process behind the sites' load balancers. With every member in a pod the
+// daemons drive them through the API alone — which a failback needs (a member on a
+// host is rewound in its files, out of a pod's reach).
 const daemonPodsConfig = `
 firstRegion: 61
 latency: 10ms
-realNodes: 1
+realNodes: 2
 daemonPods: true
+memberPods: true
 backups: false
 sites:
   - {name: east, region: us-east-1, zones: [us-east-1a, us-east-1b], nodesPerZone: 1}
@@ -61,7 +65,7 @@ func daemonPodsTools(t *testing.T) {
 // checks that the daemons run in pods (containers of the sites' real nodes, reached
 // through the Services of type LoadBalancer the lab serves at the fleet's daemon
 // addresses), that `kubectl get applications -A` shows the demo with its conditions,
-// that the region-loss drill fails over with these daemons, that the
+// that the region-loss drill fails over with these daemons and fails back, that the
 // Application's status and Events in west show the failover's steps, and that
 // `kubectl hadron history shop` prints the ledger.
 func TestDaemonPods(t *testing.T) {
@@ -163,37 +167,9 @@ func TestDaemonPods(t *testing.T) {
 	})
 
 	var failoverID string
-	// No failback: it ends by making west's member, a host process, a stand-by again
-	// (stopping it, rewinding its files, restarting it), which a daemon in a pod cannot
-	// do to a process outside it; only members in pods are driven through the API
-	// (docs/design/helm-chart.md).
-	t.Run("the region-loss drill fails over with the daemons in pods", func(t *testing.T) {
-		defer func() {
-			if t.Failed() {
-				if out, err := l.run(6*time.Minute, "restore", "site", "east"); err == nil {
-					t.Logf("restored east after the failure: %s", out)
-				}
-			}
-		}()
-		rep, progress, err := h.drill(10*time.Minute, demoApp,
-			"--fault", "hadron lab fail site east", "--repair", "hadron lab restore site east")
-		if err != nil {
-			t.Fatalf("region-loss drill: %v", err)
-		}
-		d := rep.Drill
-		t.Logf("%s", d.figures())
-		if d.Run == nil || d.Run.Kind != "failover" || d.Run.Who != "auto" || d.Run.To != "west" || d.Run.Status != "done" {
-			t.Fatalf("failover run %v: want an automatic failover to west, done\n%s", d.Run, progress)
-		}
-		failoverID = d.Run.ID
-		if d.Acked == 0 {
-			t.Errorf("no write acknowledged during the drill: the load proves nothing\n%s", progress)
-		}
-		// Asynchronous across regions: a loss is allowed, but the ledger must count
-		// what the client lost.
-		if d.RPOTransactions >= 0 && int64(len(d.Lost)) != d.RPOTransactions {
-			t.Errorf("the ledger counts %d transactions lost; the client lost %d acknowledged writes %v", d.RPOTransactions, len(d.Lost), d.Lost)
-		}
+	t.Run("the region-loss drill fails over with the daemons in pods and fails back", func(t *testing.T) {
+		rep := regionLossAndFailback(t, l, h)
+		failoverID = rep.Drill.Run.ID
 		// East's daemon came back in its pod, with its etcd member's data (the node's
 		// local volume outlives the power loss).
 		eventually(t, 3*time.Minute, "east's daemon back in its pod", func() (bool, string) {

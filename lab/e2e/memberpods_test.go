@@ -130,7 +130,9 @@ func TestMemberPods(t *testing.T) {
 			out, _, err := h.run(30*time.Second, "check", "readiness", "-f", h.fleet, demoApp)
 			return err == nil, fmt.Sprint(err, out)
 		})
+		since := time.Now()
 		regionLossAndFailback(t, l, h)
+		l.logFailoverSteps(since)
 		// The failback promotes whichever east member is ahead; the other east member
 		// must come back as its synchronous stand-by, west-0 as its DR member.
 		ds, err := h.dataStatus(demoSet)
@@ -298,7 +300,7 @@ func (l *lab) logFailoverSteps(since time.Time) {
 	for _, p := range daemons {
 		read(p)
 	}
-	pods, _ := filepath.Glob(filepath.Join(world.Dir(l.dir).Site("east"), "nodes", "*", "pod-logs", "shop_shop-db-*", "postgres", "*.log"))
+	pods, _ := filepath.Glob(filepath.Join(world.Dir(l.dir).Site("*"), "nodes", "*", "pod-logs", "shop_shop-db-*", "postgres", "*.log"))
 	for _, p := range pods {
 		read(p)
 	}
