@@ -112,6 +112,11 @@ type MemberStatus struct {
 	LagSeconds float64 `json:"lagSeconds"`
 	// Upstream is the address this standby streams from, or "".
 	Upstream string `json:"upstream,omitempty"`
+	// FollowsNobody marks a standby with no upstream configured at all (an empty
+	// primary_conninfo): a member in a pod that held at its start, named primary on a
+	// primary's volume while another may have been promoted. It streams only once
+	// rejoined, so there is nothing to wait for.
+	FollowsNobody bool `json:"followsNobody,omitempty"`
 	// Sync is true when the primary waits for this member's flush before committing.
 	Sync bool `json:"sync"`
 	// LastReplay is the commit time of the newest replayed transaction (standbys).

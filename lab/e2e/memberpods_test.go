@@ -50,7 +50,8 @@ const memberPodsEastDemo = "127.0.57.30:8080"
 // coming back as east-1's stand-by by itself (the daemons' memberpods names east-1
 // in the pods' instructions, or asks the pod for a rebuild; its start step rewinds), and
 // that draining the new primary's node does the same the other way once the node is
-// uncordoned, and that a region loss fails over to west-0's pod and back (seed 000 with
+// uncordoned, that killing the primary's server in its container (`hadron lab fail
+// process`) does the same while the kubelet restarts the container, and that a region loss fails over to west-0's pod and back (seed 000 with
 // members in pods: roles shown, a marker read on all three). It logs the failovers'
 // times. Needs what TestRealNodes needs; without it, it skips.
 func TestMemberPods(t *testing.T) {
@@ -114,6 +115,26 @@ func TestMemberPods(t *testing.T) {
 			}
 			l.must(3*time.Minute, "restore", "node", "east-real-1")
 		})
+	})
+
+	t.Run("killing the primary's server in its container under load fails over in-region; the kubelet restarts the container and the old primary comes back as a stand-by", func(t *testing.T) {
+		// east-0 is primary again since the drain.
+		failoverUnderLoad(t, l, h, "east-0", "east-1", func() {
+			out := l.must(time.Minute, "fail", "process", "east-0")
+			t.Logf("fail process: %s", strings.TrimSpace(out))
+		}, nil)
+		p, err := east.CoreV1().Pods("shop").Get(ctx, world.MemberPod("east-0"), metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		restarts := int32(0)
+		for _, c := range p.Status.ContainerStatuses {
+			restarts += c.RestartCount
+		}
+		if restarts == 0 {
+			t.Errorf("pod %s: no container restart after its server was killed", p.Name)
+		}
+		t.Logf("pod %s: %d container restarts (the same pod, on %s)", p.Name, restarts, p.Spec.NodeName)
 	})
 
 	t.Run("a region loss fails over to west-0's pod in west's cluster and back; the marker reaches all three", func(t *testing.T) {

@@ -257,6 +257,17 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
+			name: "a standby that follows nobody (held at its pod's start) is rejoined at once",
+			mem:  Memory{Primary: "e1", Timeline: 2, SystemID: 7},
+			cfg:  Config{StalledAfter: 5},
+			st: func() *data.SetStatus {
+				held := standby("e0", "east", "", false, data.StateDisconnected)
+				held.FollowsNobody = true
+				return set(primary("e1", "east", 2), held, standby("w0", "west", "e1", false, data.StateStreaming))
+			}(),
+			want: []string{"rejoin e0"},
+		},
+		{
 			name: "a stream that comes back clears the count",
 			mem:  Memory{Primary: "e0", Timeline: 1, SystemID: 7, Stalled: map[string]int{"w0": 4}},
 			cfg:  Config{StalledAfter: 5},

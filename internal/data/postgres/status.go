@@ -438,6 +438,7 @@ func (r memberRow) fillStandby(o *observation) error {
 	} else {
 		o.upstreamAddr = conninfoAddr(r.conninfo)
 	}
+	o.st.FollowsNobody = r.inRecovery && o.upstreamAddr == ""
 	return nil
 }
 

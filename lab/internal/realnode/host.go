@@ -3,6 +3,7 @@ package realnode
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -286,4 +287,42 @@ func removeCgroupTree(root string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ContainerPID is the host's process id of the running container named container in
+// pod namespace/name on this node: the container's first process, as containerd's CRI
+// reports it.
+func (n Node) ContainerPID(ctx context.Context, namespace, name, container string) (int, error) {
+	conn, err := grpc.NewClient("unix://"+n.Socket(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return 0, fmt.Errorf("node %s: CRI: %w", n.Name, err)
+	}
+	defer conn.Close()
+	rt := runtimeapi.NewRuntimeServiceClient(conn)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	resp, err := rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{
+		State: &runtimeapi.ContainerStateValue{State: runtimeapi.ContainerState_CONTAINER_RUNNING},
+		LabelSelector: map[string]string{
+			"io.kubernetes.pod.namespace":  namespace,
+			"io.kubernetes.pod.name":       name,
+			"io.kubernetes.container.name": container,
+		}}})
+	if err != nil {
+		return 0, fmt.Errorf("node %s: list containers: %w", n.Name, err)
+	}
+	if len(resp.Containers) != 1 {
+		return 0, fmt.Errorf("node %s: %d running containers %s in pod %s/%s, want 1", n.Name, len(resp.Containers), container, namespace, name)
+	}
+	st, err := rt.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: resp.Containers[0].Id, Verbose: true})
+	if err != nil {
+		return 0, fmt.Errorf("node %s: container status: %w", n.Name, err)
+	}
+	var info struct {
+		PID int `json:"pid"`
+	}
+	if err := json.Unmarshal([]byte(st.Info["info"]), &info); err != nil || info.PID <= 0 {
+		return 0, fmt.Errorf("node %s: container %s of pod %s/%s: no process id in its status (%v)", n.Name, container, namespace, name, err)
+	}
+	return info.PID, nil
 }

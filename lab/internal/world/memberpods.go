@@ -31,6 +31,9 @@ import (
 // pod reads it at its start (`hadron data member-start`).
 var MemberPodsConfig = memberpods.ConfigMap(topology.DemoMirrorSet)
 
+// memberContainer is the name of the PostgreSQL container in a member's pod.
+const memberContainer = "postgres"
+
 // memberPodPort is the port of PostgreSQL inside a member's pod.
 const memberPodPort = 5432
 
@@ -233,7 +236,7 @@ func memberStatefulSet(m topology.Member) *appsv1.StatefulSet {
 					TerminationGracePeriodSeconds: &grace,
 					SecurityContext:               &corev1.PodSecurityContext{RunAsNonRoot: &nonRoot, RunAsUser: &uid, RunAsGroup: &uid},
 					Containers: []corev1.Container{{
-						Name:            "postgres",
+						Name:            memberContainer,
 						Image:           realnode.PostgresImage,
 						ImagePullPolicy: corev1.PullNever,
 						Command: []string{realnode.HadronInImage, "data", "member-start", topology.DemoMirrorSet, m.Name,

@@ -1,15 +1,22 @@
 package world
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"hadron.dev/hadron/internal/pgserver"
 	"hadron.dev/hadron/lab/internal/nodes"
+	"hadron.dev/hadron/lab/internal/topology"
 )
 
 // More fault kinds: a process crashes and its supervisor brings it back; a site's
@@ -48,7 +55,8 @@ func (w *World) processNames() []string {
 // a database member comes back through the data driver's Resume (a member that was
 // primary and lost its place is rewound and follows), a daemon and a demo instance
 // start again with their state kept. The restart runs in the background; the kill is
-// done when this returns.
+// done when this returns. A member in a pod is the exception: its postmaster is killed
+// in the container, and the kubelet, not the lab, starts the container again.
 func (w *World) KillProcess(ctx context.Context, name string, delay time.Duration) error {
 	if delay <= 0 {
 		delay = DefaultRestartDelay
@@ -63,6 +71,9 @@ func (w *World) KillProcess(ctx context.Context, name string, delay time.Duratio
 			}
 			if w.siteDown(m.Site) {
 				return fmt.Errorf("fail process %s: site %s is down", name, m.Site)
+			}
+			if m.Pod != nil {
+				return w.killMemberContainer(ctx, m.Site, m.Name)
 			}
 			if err := pgserver.Kill(ctx, m.DataDir); err != nil {
 				return fmt.Errorf("fail process %s: %w", name, err)
@@ -197,4 +208,60 @@ func (p *proc) kill(ctx context.Context) error {
 	case <-time.After(5 * time.Second):
 		return fmt.Errorf("kill %s: process did not exit after SIGKILL", p.name)
 	}
+}
+
+// killMemberContainer crashes the PostgreSQL server of a member in a pod: SIGKILL to
+// the postmaster, the child of the container's first process (`hadron data
+// member-start`), which then exits; the kubelet starts the container again, as it
+// would after any crash, and its start step readies the data directory again.
+func (w *World) killMemberContainer(ctx context.Context, site, member string) error {
+	s := w.sites[site]
+	gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	pod, err := s.client.CoreV1().Pods(topology.DemoNamespace).Get(gctx, MemberPod(member), metav1.GetOptions{})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("fail process %s: %w", member, err)
+	}
+	_, rn := w.realNodeNamed(pod.Spec.NodeName)
+	if rn == nil || rn.stopped {
+		return fmt.Errorf("fail process %s: pod %s is on no running real node (%q)", member, pod.Name, pod.Spec.NodeName)
+	}
+	init, err := rn.node.ContainerPID(ctx, topology.DemoNamespace, pod.Name, memberContainer)
+	if err != nil {
+		return fmt.Errorf("fail process %s: %w", member, err)
+	}
+	pids, err := childrenOf(init)
+	if err != nil || len(pids) != 1 {
+		return fmt.Errorf("fail process %s: the container's process %d has children %v, want the postmaster (%v)", member, init, pids, err)
+	}
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		return fmt.Errorf("fail process %s: kill %d: %w", member, pids[0], err)
+	}
+	w.event("process %s killed (SIGKILL to the postmaster, pid %d, in pod %s on %s); the kubelet restarts its container", member, pids[0], pod.Name, pod.Spec.NodeName)
+	return nil
+}
+
+// childrenOf lists the processes whose parent is pid.
+func childrenOf(pid int) ([]int, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …: comm may hold spaces and parentheses; the last ')' ends it.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
