@@ -188,7 +188,7 @@ func killShims(socket string) int {
 		}
 		// The shim is its containers' parent and subreaper; its process group holds
 		// only itself, so the containers are found as its children.
-		for _, c := range children(pid) {
+		for _, c := range Children(pid) {
 			_ = syscall.Kill(c, syscall.SIGKILL)
 		}
 		_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -197,8 +197,8 @@ func killShims(socket string) int {
 	return n
 }
 
-// children lists the direct children of pid.
-func children(pid int) []int {
+// Children lists the direct children of pid.
+func Children(pid int) []int {
 	var out []int
 	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	for _, t := range tasks {

@@ -1,13 +1,9 @@
 package world
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -16,6 +12,7 @@ import (
 
 	"hadron.dev/hadron/internal/pgserver"
 	"hadron.dev/hadron/lab/internal/nodes"
+	"hadron.dev/hadron/lab/internal/realnode"
 	"hadron.dev/hadron/lab/internal/topology"
 )
 
@@ -230,38 +227,13 @@ func (w *World) killMemberContainer(ctx context.Context, site, member string) er
 	if err != nil {
 		return fmt.Errorf("fail process %s: %w", member, err)
 	}
-	pids, err := childrenOf(init)
-	if err != nil || len(pids) != 1 {
-		return fmt.Errorf("fail process %s: the container's process %d has children %v, want the postmaster (%v)", member, init, pids, err)
+	pids := realnode.Children(init)
+	if len(pids) != 1 {
+		return fmt.Errorf("fail process %s: the container's process %d has children %v, want the postmaster alone", member, init, pids)
 	}
 	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
 		return fmt.Errorf("fail process %s: kill %d: %w", member, pids[0], err)
 	}
 	w.event("process %s killed (SIGKILL to the postmaster, pid %d, in pod %s on %s); the kubelet restarts its container", member, pids[0], pod.Name, pod.Spec.NodeName)
 	return nil
-}
-
-// childrenOf lists the processes whose parent is pid.
-func childrenOf(pid int) ([]int, error) {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil, err
-	}
-	var out []int
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid …: comm may hold spaces and parentheses; the last ')' ends it.
-		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			out = append(out, p)
-		}
-	}
-	return out, nil
 }
