@@ -56,7 +56,9 @@ func (d *Driver) Promote(ctx context.Context, member string, token data.Promotio
 	}
 	// A member in a pod follows whoever hadron last named primary when it starts: the
 	// name changes before the promotion, so an old primary's pod that restarts from
-	// here on rewinds instead of starting as a second writer.
+	// here on rewinds instead of starting as a second writer. A site out of reach (a
+	// lost region) may miss the name; its old primary's pod then holds, read-only, until
+	// a rejoin names the primary there (memberpods.PlanPrimary).
 	if d.inPod(m) {
 		if err := d.cfg.Pods.SetPrimary(ctx, member); err != nil {
 			return nil, fmt.Errorf("promote %s: %w", member, err)
