@@ -96,7 +96,11 @@ func RenderStatus(w io.Writer, st *data.SetStatus) error {
 		if m.Sync {
 			up += " (sync)"
 		}
-		if up == "" {
+		switch {
+		case m.FollowsNobody:
+			// Held at its pod's start: it streams only once hadron rejoins it.
+			up = "nobody (held)"
+		case up == "":
 			up = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Member, m.Site, dash(m.Zone), RoleLabel(st, m), m.State, lagB, lagS, tli, up)

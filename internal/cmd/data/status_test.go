@@ -28,6 +28,16 @@ east-0: member unreachable: connection refused
 		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
 	}
 
+	// A stand-by held at its pod's start says so: it follows nobody.
+	held := *st
+	held.Members = append([]data.MemberStatus(nil), st.Members...)
+	held.Members[0] = data.MemberStatus{Member: "east-0", Site: "east", Zone: "a", Region: "us-east", Role: "primary", Reachable: true, State: data.StateDisconnected, Timeline: 1, FollowsNobody: true}
+	b.Reset()
+	_ = RenderStatus(&b, &held)
+	if !strings.Contains(b.String(), "east-0  east  a     Failover  disconnected  0          0.0          1         nobody (held)") {
+		t.Fatalf("held member:\n%s", b.String())
+	}
+
 	// With no primary the configured roles are shown, and the fact is said.
 	st.Primary = ""
 	st.Members[1].Primary, st.Members[1].State = false, data.StateUnreachable
