@@ -82,14 +82,7 @@ func TestDaemonPods(t *testing.T) {
 	h := newHadronCLI(t, l.dir)
 	ctx := context.Background()
 
-	// The demo application at east, as a user applies it (the lab applies nothing).
-	manifests, _ := filepath.Abs(filepath.Join("..", "..", "demo", "manifests"))
-	l.must(2*time.Minute, "apply", "--site", "east", "-f", manifests)
-	eastLB := cfgSite(t, cfg, "east").Ingress()
-	eventually(t, 3*time.Minute, "east's load balancer serves the demo", func() (bool, string) {
-		code, body, err := httpGet(eastLB, "/healthz")
-		return code == 200, fmt.Sprint(code, body, err)
-	})
+	l.applyDemoAtEast(t, cfgSite(t, cfg, "east").Ingress())
 
 	t.Run("the chart runs each site's daemon in a pod behind a load balancer at the fleet's address", func(t *testing.T) {
 		for _, s := range cfg.Indexed() {

@@ -67,12 +67,7 @@ func startDemoLab(t *testing.T, labYAML, eastLB string, dumpLines int) *lab {
 		}
 	})
 	l.must(10*time.Minute, "up", "--config", cfg)
-	manifests, _ := filepath.Abs(filepath.Join("..", "..", "demo", "manifests"))
-	l.must(2*time.Minute, "apply", "--site", "east", "-f", manifests)
-	eventually(t, 3*time.Minute, "east serves the application", func() (bool, string) {
-		code, body, err := httpGet(eastLB, "/healthz")
-		return code == 200, fmt.Sprint(code, body, err)
-	})
+	l.applyDemoAtEast(t, eastLB)
 	return l
 }
 

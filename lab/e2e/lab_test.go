@@ -69,6 +69,18 @@ type lab struct {
 
 // upLab brings up a lab of config (lab.yaml's text) and takes it down when the test
 // ends, after dump when the test failed; what is names the lab in the log.
+// applyDemoAtEast applies demo/manifests to east, as a user would (the lab applies
+// nothing by itself), and waits until lb, east's load balancer, serves /healthz.
+func (l *lab) applyDemoAtEast(t *testing.T, lb string) {
+	t.Helper()
+	manifests, _ := filepath.Abs(filepath.Join("..", "..", "demo", "manifests"))
+	l.must(2*time.Minute, "apply", "--site", "east", "-f", manifests)
+	eventually(t, 3*time.Minute, "east's load balancer serves the demo", func() (bool, string) {
+		code, body, err := httpGet(lb, "/healthz")
+		return code == 200, fmt.Sprint(code, body, err)
+	})
+}
+
 func upLab(t *testing.T, config string, timeout time.Duration, what string, dump func(l *lab)) *lab {
 	t.Helper()
 	l := &lab{t: t, bin: binary(t, "hadron-lab", "HADRON_LAB_BINARY"), dir: filepath.Join(t.TempDir(), "lab")}
@@ -296,12 +308,7 @@ func TestLabEndToEnd(t *testing.T) {
 	})
 
 	t.Run("demo application answers through east's load balancer", func(t *testing.T) {
-		manifests, _ := filepath.Abs(filepath.Join("..", "..", "demo", "manifests"))
-		l.must(2*time.Minute, "apply", "--site", "east", "-f", manifests)
-		eventually(t, 3*time.Minute, "east healthy", func() (bool, string) {
-			code, body, err := httpGet(eastLB, "/healthz")
-			return code == 200, fmt.Sprint(code, body, err)
-		})
+		l.applyDemoAtEast(t, eastLB)
 		code, body, err := httpPost(eastLB, "/write?client=e2e&seq=1")
 		if err != nil || code != 200 {
 			t.Fatalf("write: %d %s %v", code, body, err)

@@ -19,8 +19,8 @@ import (
 
 // memberPodsConfig is a lab whose members run as pods: east's (primary east-0,
 // synchronous east-1) on east's two real nodes, west's DR member west-0 on a real node
-// of west, on regions 57-59 (pods in 10.244.57.0/24),
-// away from the other lab tests' regions. With the daemons: the leader's in-region
+// of west, on regions 57-59 (pods in 10.244.57-58.0/24), away from the other lab
+// tests' regions. With the daemons: the leader's in-region
 // monitor fails over and asks the pods (memberpods) for rewinds. No backups: the
 // PostgreSQL image has no pgBackRest.
 const memberPodsConfig = `
@@ -44,16 +44,16 @@ const memberPodsEastDemo = "127.0.57.30:8080"
 // TestMemberPods runs the demo's members as PostgreSQL pods in two clusters (a
 // StatefulSet each, a local volume, `hadron data member-start` readying the data
 // directory) and checks that the set bootstraps (west's DR member's pod clones through
-// its site's gateway and the link), that
-// `hadron data status` shows the roles, that deleting the primary's pod under a
-// write load fails over to east-1 with no acknowledged write lost, the old primary
-// coming back as east-1's stand-by by itself (the daemons' memberpods names east-1
-// in the pods' instructions, or asks the pod for a rebuild; its start step rewinds), and
-// that draining the new primary's node does the same the other way once the node is
-// uncordoned, that killing the primary's server in its container (`hadron lab fail
-// process`) does the same while the kubelet restarts the container, and that a region loss fails over to west-0's pod and back (seed 000 with
-// members in pods: roles shown, a marker read on all three). It logs the failovers'
-// times. Needs what TestRealNodes needs; without it, it skips.
+// its site's gateway and the link), that `hadron data status` shows the roles, that
+// deleting the primary's pod under a write load fails over to east-1 with no
+// acknowledged write lost, the old primary coming back as east-1's stand-by by itself
+// (the daemons' memberpods names east-1 in the pods' instructions, or asks the pod for
+// a rebuild; its start step rewinds), that draining the new primary's node does the
+// same the other way once the node is uncordoned, that killing the primary's server in
+// its container (`hadron lab fail process`) does the same while the kubelet restarts
+// the container, and that a region loss fails over to west-0's pod and back (seed 000
+// with members in pods: roles shown, a marker read on all three). It logs the
+// failovers' times. Needs what TestRealNodes needs; without it, it skips.
 func TestMemberPods(t *testing.T) {
 	skipWithoutRealNodes(t)
 	l := upLab(t, memberPodsConfig, 15*time.Minute, "members in pods", func(l *lab) {
@@ -140,14 +140,8 @@ func TestMemberPods(t *testing.T) {
 	t.Run("a region loss fails over to west-0's pod in west's cluster and back; the marker reaches all three", func(t *testing.T) {
 		// The drill writes through the main name: east's load balancer serves the
 		// application's process while the manifests' simulated replicas are ready.
-		manifests, _ := filepath.Abs(filepath.Join("..", "..", "demo", "manifests"))
-		l.must(2*time.Minute, "apply", "--site", "east", "-f", manifests)
-		eastLB := labFleet(t, h.fleet).Site("east").Spec.LoadBalancers[0].Address
-		eventually(t, 3*time.Minute, "east's load balancer serves the demo, and west holds its objects", func() (bool, string) {
-			code, body, err := httpGet(eastLB, "/healthz")
-			if code != 200 {
-				return false, fmt.Sprint(code, body, err)
-			}
+		l.applyDemoAtEast(t, labFleet(t, h.fleet).Site("east").Spec.LoadBalancers[0].Address)
+		eventually(t, 3*time.Minute, "west holds the demo's objects", func() (bool, string) {
 			out, _, err := h.run(30*time.Second, "check", "readiness", "-f", h.fleet, demoApp)
 			return err == nil, fmt.Sprint(err, out)
 		})

@@ -156,10 +156,12 @@ func Decide(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 			acts = append(acts, Action{Kind: Rejoin, Member: m.Member, Reason: "diverged from " + p.Member + "'s timeline"})
 		case m.Reachable && m.Upstream != "" && m.Upstream != p.Member:
 			acts = append(acts, Action{Kind: Rejoin, Member: m.Member, Reason: "follows " + m.Upstream + ", not " + p.Member})
-		case m.Reachable && !m.Primary && m.State == data.StateDisconnected && m.FollowsNobody:
-			// Held at its pod's start: no stream will come by waiting (seen: 30 s).
-			acts = append(acts, Action{Kind: Rejoin, Member: m.Member, Reason: "follows nobody (held at its start)"})
 		case m.Reachable && !m.Primary && m.State == data.StateDisconnected:
+			if m.FollowsNobody {
+				// Held at its pod's start: no stream will come by waiting (seen: 30 s).
+				acts = append(acts, Action{Kind: Rejoin, Member: m.Member, Reason: "follows nobody (held at its start)"})
+				break
+			}
 			n := mem.Stalled[m.Member] + 1
 			if n < cfg.StalledAfter {
 				if next.Stalled == nil {

@@ -7,6 +7,8 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"hadron.dev/hadron/internal/atomicfile"
 )
 
 // writeKubeconfig writes a kubeconfig for the client certificate at certBase, with the
@@ -33,13 +35,9 @@ func writeKubeconfig(path, site, server, caPath, certBase string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("kubeconfig %s: %w", path, err)
 	}
-	// Write then rename so a reader never sees half a file.
-	tmp := path + ".tmp"
-	if err := clientcmd.WriteToFile(*cfg, tmp); err != nil {
+	b, err := clientcmd.Write(*cfg)
+	if err != nil {
 		return fmt.Errorf("kubeconfig %s: %w", path, err)
 	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		return fmt.Errorf("kubeconfig %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, b, 0o600)
 }

@@ -86,12 +86,11 @@ func (n Node) RemovePods(ctx context.Context, log *slog.Logger) error {
 	if _, err := os.Stat(n.Socket()); err != nil {
 		return nil
 	}
-	conn, err := grpc.NewClient("unix://"+n.Socket(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	rt, closeCRI, err := n.cri()
 	if err != nil {
-		return fmt.Errorf("node %s: CRI: %w", n.Name, err)
+		return err
 	}
-	defer conn.Close()
-	rt := runtimeapi.NewRuntimeServiceClient(conn)
+	defer closeCRI()
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	resp, err := rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
@@ -293,12 +292,11 @@ func removeCgroupTree(root string) error {
 // pod namespace/name on this node: the container's first process, as containerd's CRI
 // reports it.
 func (n Node) ContainerPID(ctx context.Context, namespace, name, container string) (int, error) {
-	conn, err := grpc.NewClient("unix://"+n.Socket(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	rt, closeCRI, err := n.cri()
 	if err != nil {
-		return 0, fmt.Errorf("node %s: CRI: %w", n.Name, err)
+		return 0, err
 	}
-	defer conn.Close()
-	rt := runtimeapi.NewRuntimeServiceClient(conn)
+	defer closeCRI()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	resp, err := rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{
@@ -325,4 +323,13 @@ func (n Node) ContainerPID(ctx context.Context, namespace, name, container strin
 		return 0, fmt.Errorf("node %s: container %s of pod %s/%s: no process id in its status (%v)", n.Name, container, namespace, name, err)
 	}
 	return info.PID, nil
+}
+
+// cri is a client of the node's containerd CRI; call the func to close it.
+func (n Node) cri() (runtimeapi.RuntimeServiceClient, func(), error) {
+	conn, err := grpc.NewClient("unix://"+n.Socket(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("node %s: CRI: %w", n.Name, err)
+	}
+	return runtimeapi.NewRuntimeServiceClient(conn), func() { conn.Close() }, nil
 }

@@ -40,8 +40,9 @@ type Config struct {
 	RealNodes int `json:"realNodes,omitempty"`
 	// MemberPods runs the demo's mirror set in pods — the first workload site's
 	// primary and failover members, every other site's DR member — on each site's real
-	// nodes, a StatefulSet each with a local volume, instead of host processes (docs/design/lab-real-nodes.md). Needs realNodes >= 2 (one
-	// member per zone's node) and backups off (the image has no pgBackRest).
+	// nodes, a StatefulSet each with a local volume, instead of host processes
+	// (docs/design/lab-real-nodes.md). Needs realNodes >= 2 (one member per zone's
+	// node) and backups off (the image has no pgBackRest).
 	MemberPods bool `json:"memberPods,omitempty"`
 	// DaemonPods runs hadron's daemons as pods, installed into every site's cluster by
 	// the Helm chart (charts/hadron, with helm beside hadron-lab or on PATH, and the

@@ -4,9 +4,10 @@ import (
 	"testing"
 )
 
-// TestMemberPods: with memberPods every member is at its site's pod gateway (the
-// set's k-th member at port 15432+k), have no data directory in the fleet, and the links reach them as if they
-// were at their usual 127 addresses (the listeners' upstream is the gateway).
+// TestMemberPods: with memberPods every member is at its site's pod gateway (the set's
+// k-th member at port 15432+k) with no data directory in the fleet, and the links reach
+// them as if they were at their usual 127 addresses (the listeners' upstream is the
+// gateway).
 func TestMemberPods(t *testing.T) {
 	c := Default()
 	c.RealNodes, c.MemberPods = 2, true

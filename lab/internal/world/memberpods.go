@@ -16,7 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"hadron.dev/hadron/internal/data/memberpods"
 	"hadron.dev/hadron/internal/data/postgres"
@@ -52,13 +51,15 @@ type memberPods struct {
 	siteOf  map[string]string               // member → site
 }
 
-// pods is the Pods API of member's site.
-func (p *memberPods) pods(member string) (typedPods, error) {
+// pod reads member's pod from its site's cluster.
+func (p *memberPods) pod(ctx context.Context, member string) (*corev1.Pod, error) {
 	c, ok := p.clients[p.siteOf[member]]
 	if !ok {
 		return nil, fmt.Errorf("member %s is not in a pod", member)
 	}
-	return c.CoreV1().Pods(topology.DemoNamespace), nil
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return c.CoreV1().Pods(topology.DemoNamespace).Get(ctx, MemberPod(member), metav1.GetOptions{})
 }
 
 var _ postgres.MemberPods = (*memberPods)(nil)
@@ -71,17 +72,9 @@ func MemberStatefulSet(member string) string {
 // MemberPod is the pod of member's StatefulSet.
 func MemberPod(member string) string { return memberpods.Pod(topology.DemoMirrorSet, member) }
 
-type typedPods = typedcorev1.PodInterface
-
 // podAddr is where member's pod serves PostgreSQL now (its IP changes with every pod).
 func (p *memberPods) podAddr(ctx context.Context, member string) (string, error) {
-	pods, err := p.pods(member)
-	if err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	pod, err := pods.Get(ctx, MemberPod(member), metav1.GetOptions{})
+	pod, err := p.pod(ctx, member)
 	if err != nil {
 		return "", err
 	}
@@ -93,13 +86,7 @@ func (p *memberPods) podAddr(ctx context.Context, member string) (string, error)
 
 // running says whether member's pod is ready.
 func (p *memberPods) running(ctx context.Context, member string) bool {
-	pods, err := p.pods(member)
-	if err != nil {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	pod, err := pods.Get(ctx, MemberPod(member), metav1.GetOptions{})
+	pod, err := p.pod(ctx, member)
 	if err != nil {
 		return false
 	}

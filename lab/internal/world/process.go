@@ -8,8 +8,6 @@ import (
 	"syscall"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"hadron.dev/hadron/internal/pgserver"
 	"hadron.dev/hadron/lab/internal/nodes"
 	"hadron.dev/hadron/lab/internal/realnode"
@@ -70,7 +68,7 @@ func (w *World) KillProcess(ctx context.Context, name string, delay time.Duratio
 				return fmt.Errorf("fail process %s: site %s is down", name, m.Site)
 			}
 			if m.Pod != nil {
-				return w.killMemberContainer(ctx, m.Site, m.Name)
+				return w.killMemberContainer(ctx, m.Name)
 			}
 			if err := pgserver.Kill(ctx, m.DataDir); err != nil {
 				return fmt.Errorf("fail process %s: %w", name, err)
@@ -211,11 +209,11 @@ func (p *proc) kill(ctx context.Context) error {
 // the postmaster, the child of the container's first process (`hadron data
 // member-start`), which then exits; the kubelet starts the container again, as it
 // would after any crash, and its start step readies the data directory again.
-func (w *World) killMemberContainer(ctx context.Context, site, member string) error {
-	s := w.sites[site]
-	gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	pod, err := s.client.CoreV1().Pods(topology.DemoNamespace).Get(gctx, MemberPod(member), metav1.GetOptions{})
-	cancel()
+func (w *World) killMemberContainer(ctx context.Context, member string) error {
+	if w.db.pods == nil {
+		return fmt.Errorf("fail process %s: the members' pods are not started", member)
+	}
+	pod, err := w.db.pods.pod(ctx, member)
 	if err != nil {
 		return fmt.Errorf("fail process %s: %w", member, err)
 	}
