@@ -12,6 +12,7 @@ import (
 	"hadron.dev/hadron/internal/coord"
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/data/pgbackrest"
+	"hadron.dev/hadron/internal/data/postgres"
 	"hadron.dev/hadron/internal/fleet"
 )
 
@@ -73,7 +74,7 @@ func (b *backupSchedules) lead(ctx context.Context, t *term) {
 				log.Debug("no driver that takes backups here", "set", set.Name)
 				continue
 			}
-			dec, err := sb.ScheduledBackup(ctx, scheduleOf(set.Spec.Backup.Schedule), now(), guard, backupTimeout)
+			dec, err := sb.ScheduledBackup(ctx, postgres.BackupSchedule(set.Spec.Backup.Schedule), now(), guard, backupTimeout)
 			switch {
 			case coord.IsFenced(err):
 				log.Warn("deposed: scheduled backup not started", "set", set.Name, "token", t.tok.Rev)
@@ -106,18 +107,6 @@ func scheduledSets(f *fleet.Fleet) []*v1alpha1.MirrorSet {
 		if s.Spec.Backup != nil && s.Spec.Backup.Schedule != nil {
 			out = append(out, s)
 		}
-	}
-	return out
-}
-
-// scheduleOf is the driver's schedule for the fleet's.
-func scheduleOf(s *v1alpha1.BackupSchedule) pgbackrest.Schedule {
-	var out pgbackrest.Schedule
-	if s.Full != nil {
-		out.Full = s.Full.Duration
-	}
-	if s.Incremental != nil {
-		out.Incremental = s.Incremental.Duration
 	}
 	return out
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -14,12 +13,22 @@ import (
 // backupStatus is what the test reads of `hadron backup status SET -o json`.
 type backupStatus struct {
 	Archive struct {
-		Primary string `json:"primary"`
+		Primary      string `json:"primary"`
+		LastArchived string `json:"lastArchived"`
 		Lag     int64  `json:"lagBytes"`
 		Waiting int    `json:"waitingSegments"`
 	} `json:"archive"`
 	Backups   int    `json:"backups"`
 	RepoError string `json:"repositoryError"`
+}
+
+// backupStatus reads `hadron backup status shop-db -o json`, giving the repository
+// read timeout (through a cut link it waits that long), and returns what it printed
+// for a failure's message.
+func (h *hadronCLI) backupStatus(timeout time.Duration) (backupStatus, string) {
+	out, errOut, err := h.run(time.Minute, "backup", "status", "shop-db", "-f", h.fleet, "--timeout", timeout.String(), "-o", "json")
+	st, derr := decode[backupStatus]("backup status", out, err)
+	return st, fmt.Sprintf("%s%s%v", out, errOut, derr)
 }
 
 // archivesToTheObjectStore checks the lab's backups (docs/design/backups.md, "The
@@ -30,15 +39,8 @@ type backupStatus struct {
 // Needs shop-db's primary at east.
 func archivesToTheObjectStore(t *testing.T, l *lab) {
 	h := newHadronCLI(t, l.dir)
-	status := func() (backupStatus, string) {
-		// A short timeout: through a cut link the repository read waits for it.
-		out, errOut, err := h.run(time.Minute, "backup", "status", "shop-db", "-f", h.fleet, "--timeout", "10s", "-o", "json")
-		var st backupStatus
-		if err == nil {
-			err = json.Unmarshal([]byte(out), &st)
-		}
-		return st, fmt.Sprintf("%s%s%v", out, errOut, err)
-	}
+	// A short timeout: through a cut link the repository read waits for it.
+	status := func() (backupStatus, string) { return h.backupStatus(10 * time.Second) }
 	// pg_switch_wal finishes the current segment, so one is ready to archive at once
 	// rather than after archiveTimeout; a new ready segment also wakes an archiver
 	// that is waiting out its retry pause.

@@ -28,9 +28,8 @@ func TestBothCopiesLostLab(t *testing.T) {
 
 	// A restore needs a backup: the leader takes the first full one by itself.
 	eventually(t, 4*time.Minute, "the first full backup in the store", func() (bool, string) {
-		out, errOut, err := h.run(time.Minute, "backup", "status", "shop-db", "-f", h.fleet, "--timeout", "20s", "-o", "json")
-		st, derr := decode[backupStatus]("backup status", out, err)
-		return derr == nil && st.Backups >= 1 && st.Archive.Primary == "east-0", out + errOut
+		st, raw := h.backupStatus(20 * time.Second)
+		return st.Backups >= 1 && st.Archive.Primary == "east-0", raw
 	})
 
 	var westDir string

@@ -21,14 +21,13 @@ import (
 // synchronous east-1) on east's two real nodes, west's DR member west-0 on a real node
 // of west, on regions 57-59 (pods in 10.244.57-58.0/24), away from the other lab
 // tests' regions. With the daemons: the leader's in-region
-// monitor fails over and asks the pods (memberpods) for rewinds. No backups: the
-// PostgreSQL image has no pgBackRest.
+// monitor fails over and asks the pods (memberpods) for rewinds. With backups: each
+// member archives from its pod to the store in the witness's region.
 const memberPodsConfig = `
 firstRegion: 57
 latency: 10ms
 realNodes: 2
 memberPods: true
-backups: false
 sites:
   - {name: east, region: us-east-1, zones: [us-east-1a, us-east-1b, us-east-1c], nodesPerZone: 1}
   - {name: west, region: us-west-2, zones: [us-west-2a, us-west-2b, us-west-2c], nodesPerZone: 1}
@@ -81,6 +80,15 @@ func TestMemberPods(t *testing.T) {
 			t.Logf("%s: pod %s on %s at %s", member, p.Name, p.Spec.NodeName, p.Status.PodIP)
 		}
 		waitRoles(t, h, "east-0", map[string]string{"east-1": "east-0", "west-0": "east-0"}, "east-1")
+	})
+
+	var bootTimeline string
+	t.Run("the primary's pod archives to the object store and takes the first full backup by itself", func(t *testing.T) {
+		eventually(t, 4*time.Minute, "the first full backup in the store, nothing waiting", func() (bool, string) {
+			st, raw := h.backupStatus(20 * time.Second)
+			bootTimeline = timelineOf(st.Archive.LastArchived)
+			return st.Archive.Primary == "east-0" && st.Backups >= 1 && st.Archive.Waiting == 0 && st.RepoError == "" && bootTimeline != "", raw
+		})
 	})
 
 	t.Run("deleting the primary's pod under load: the daemons fail over in-region, losing no acknowledged write, and the old primary's pod rejoins by itself", func(t *testing.T) {
@@ -171,7 +179,23 @@ func TestMemberPods(t *testing.T) {
 		for _, m := range v.Members {
 			t.Logf("marker %s seen on %s after %s", v.Marker, m.Member, m.After)
 		}
+		// The archiving followed every promotion: the failback's primary archives
+		// its own timeline from its pod (a segment within archive_timeout, 30 s).
+		eventually(t, 2*time.Minute, "the failback's primary archives on a later timeline", func() (bool, string) {
+			st, raw := h.backupStatus(20 * time.Second)
+			tli := timelineOf(st.Archive.LastArchived)
+			return st.Archive.Primary == primary && st.RepoError == "" && st.Backups >= 1 && tli > bootTimeline, raw
+		})
 	})
+}
+
+// timelineOf is the timeline part of a WAL file name ("00000003" of
+// 000000030000000000000007, ordered as hex of fixed width), or "" for another name.
+func timelineOf(walfile string) string {
+	if len(walfile) < 24 {
+		return ""
+	}
+	return walfile[:8]
 }
 
 // failoverUnderLoad writes through east's demo application, applies fault to the

@@ -46,7 +46,10 @@ wrote for the members in pods (--instructions: the file "primary", and "rebuild.
 and makes the data directory right for it: initdb for a new primary, pg_basebackup
 from the primary for an empty stand-by, pg_rewind (or a fresh clone) for a former
 primary or when hadron asks, a stand-by of nobody for a primary that restarts before
-hadron decided. Then it runs postgres in the foreground; SIGTERM stops it fast.`,
+hadron decided. Then it runs postgres in the foreground; SIGTERM stops it fast.
+With spec.backup it writes the member's pgBackRest configuration (archive_command)
+before the server starts and, while the member is primary, makes the stanza, pushes
+what the archive lacks of the previous timeline and takes the scheduled base backups.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runMemberStart(cmd.Context(), o, f, args[0], args[1])
@@ -109,11 +112,18 @@ func runMemberStart(ctx context.Context, o *options, f memberStartFlags, set, me
 			return crt, key, err
 		}}
 	}
+	// With spec.backup the member archives, and while primary takes the scheduled
+	// base backups, from here (postgres.PodArchiving): the repository's secrets are
+	// files of the pod's Secret, which the pod's fleet names.
+	backup, err := postgres.BackupFromFleet(ctx, fl, s)
+	if err != nil {
+		return fmt.Errorf("member %s: %w", member, err)
+	}
 	allow := append([]string{"127.0.0.0/8", "::1/128"}, f.allow...)
 	// The pod's own driver: every other member dialled from the member's region, as
 	// its WAL receiver, pg_basebackup and pg_rewind will.
 	drv, err := postgres.New(postgres.Config{Set: s, Regions: regions, Password: strings.TrimSpace(string(pw)),
-		TLS: tls, Region: region, Logger: log, AllowCIDRs: allow})
+		TLS: tls, Region: region, Logger: log, AllowCIDRs: allow, Backup: backup})
 	if err != nil {
 		return err
 	}
@@ -130,6 +140,11 @@ func runMemberStart(ctx context.Context, o *options, f memberStartFlags, set, me
 		return err
 	}
 	log.Info("data directory ready; starting the server", "action", act)
+	if backup != nil {
+		actx, stop := context.WithCancel(ctx)
+		defer stop()
+		go drv.RunPodArchiving(actx, postgres.PodArchiving{Member: member, Schedule: postgres.BackupSchedule(s.Spec.Backup.Schedule)})
+	}
 	return runPostgres(ctx, f.dataDir, f.port, log)
 }
 

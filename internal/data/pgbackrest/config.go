@@ -88,8 +88,9 @@ func (r Repo) For(region string) (Repo, error) {
 // Stanza is one mirror set's part of the repository, as seen from one member.
 type Stanza struct {
 	Name string
-	// DataDir is the member's data directory; Port its server's TCP port (backups and
-	// checks connect there as User).
+	// DataDir is the member's data directory, empty for a configuration that only
+	// reads the repository; Port its server's TCP port (backups and checks connect
+	// there as User).
 	DataDir string
 	Port    int
 	User    string
@@ -187,7 +188,11 @@ func Render(r Repo, s Stanza) string {
 			global["repo1-storage-ca-file"] = caCopy(s)
 		}
 	}
-	stanza := map[string]string{"pg1-path": s.DataDir}
+	// No data directory: a configuration that only reads the repository (info).
+	stanza := map[string]string{}
+	if s.DataDir != "" {
+		stanza["pg1-path"] = s.DataDir
+	}
 	if s.Port != 0 {
 		stanza["pg1-port"] = strconv.Itoa(s.Port)
 	}

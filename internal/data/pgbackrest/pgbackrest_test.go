@@ -244,3 +244,14 @@ func TestRepoForRegion(t *testing.T) {
 		t.Errorf("directory repository: %+v %v", d, err)
 	}
 }
+
+// TestRenderWithoutDataDirReadsTheRepositoryOnly: a configuration for reading the
+// repository from a machine without the member's files names no pg1-path (an empty
+// one would be taken for the root directory's).
+func TestRenderWithoutDataDirReadsTheRepositoryOnly(t *testing.T) {
+	conf := Render(Repo{Path: "/repo", CipherPass: "CP"}, Stanza{Name: "orders", Home: "/tmp/h"})
+	if strings.Contains(conf, "pg1-") || !strings.Contains(conf, "\n[orders]\n") || !strings.Contains(conf, "\nrepo1-path=/repo\n") {
+		t.Fatalf("config:\n%s", conf)
+	}
+}
+

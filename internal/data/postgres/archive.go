@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -113,23 +112,12 @@ func (d *Driver) CatchUpArchive(ctx context.Context, member string) ([]string, e
 		return nil, err
 	}
 	m, _ := d.member(member)
-	conn, err := d.connect(ctx, m, "postgres")
-	if err != nil {
-		return nil, fmt.Errorf("archive catch-up: %w", err)
-	}
-	var walfile string
-	var standby bool
-	err = conn.QueryRow(ctx, `select pg_is_in_recovery(), case when pg_is_in_recovery() then '' else pg_walfile_name(pg_current_wal_lsn()) end`).Scan(&standby, &walfile)
-	conn.Close(context.Background())
+	standby, tli, err := d.walTimeline(ctx, m)
 	if err != nil {
 		return nil, fmt.Errorf("archive catch-up on %s: %w", member, err)
 	}
 	if standby {
 		return nil, fmt.Errorf("archive catch-up on %s: %w", member, ErrStandby)
-	}
-	tli, err := strconv.ParseUint(walfile[:8], 16, 32)
-	if err != nil {
-		return nil, fmt.Errorf("archive catch-up on %s: timeline of %q: %w", member, walfile, err)
 	}
 	if tli == 1 {
 		return nil, nil // no earlier timeline: nothing was received as a stand-by

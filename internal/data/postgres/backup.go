@@ -64,6 +64,18 @@ func (d *Driver) backupRunner(name string) (*pgbackrest.Runner, error) {
 	return &pgbackrest.Runner{Repo: repo, Stanza: st, Env: env, Logger: d.log}, nil
 }
 
+// repoRunner is pgBackRest for reading the set's repository from this machine, with
+// no member's data directory here (its members run in pods): a configuration of its
+// own in the temporary directory, the store reached as the driver's region does.
+func (d *Driver) repoRunner() (*pgbackrest.Runner, error) {
+	repo, err := d.cfg.Backup.Repo.For(d.cfg.Region)
+	if err != nil {
+		return nil, fmt.Errorf("backups of %s: %w", d.cfg.Set.Name, err)
+	}
+	home := filepath.Join(os.TempDir(), "hadron-pgbackrest-"+d.cfg.Set.Name)
+	return &pgbackrest.Runner{Repo: repo, Stanza: pgbackrest.Stanza{Name: d.cfg.Set.Name, Home: home}, Logger: d.log}, nil
+}
+
 // backupPassfile holds the superuser's password for pgBackRest's logins (backup and
 // check call pg_backup_start and pg_switch_wal): in the member's pgBackRest home,
 // 0600, read by the server's OS user only.
@@ -155,9 +167,13 @@ func (d *Driver) Backup(ctx context.Context, typ pgbackrest.BackupType, timeout 
 }
 
 // Backups is the repository's view of the set, read through member's configuration
-// (any local member: they share the stanza).
+// (any local member: they share the stanza), or through this machine's own when
+// member's files are elsewhere (a member in a pod).
 func (d *Driver) Backups(ctx context.Context, member string) (*pgbackrest.StanzaInfo, error) {
 	r, err := d.backupRunner(member)
+	if errors.Is(err, data.ErrNotManaged) {
+		r, err = d.repoRunner()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,11 @@ func (d *Driver) ScheduledBackup(ctx context.Context, s pgbackrest.Schedule, now
 	if err != nil {
 		return pgbackrest.Decision{}, fmt.Errorf("scheduled backup: %w", err)
 	}
+	return d.scheduledBackupFrom(ctx, p, s, now, guard, timeout)
+}
+
+// scheduledBackupFrom is ScheduledBackup from p, a primary the caller found.
+func (d *Driver) scheduledBackupFrom(ctx context.Context, p string, s pgbackrest.Schedule, now time.Time, guard func(context.Context) error, timeout time.Duration) (pgbackrest.Decision, error) {
 	r, err := d.backupRunner(p)
 	if err != nil {
 		return pgbackrest.Decision{}, fmt.Errorf("scheduled backup: %w", err)

@@ -153,3 +153,18 @@ func TLSFromFleet(ctx context.Context, f *fleet.Fleet, set *v1alpha1.MirrorSet) 
 	}
 	return t, nil
 }
+
+// BackupSchedule is the driver's schedule for the fleet's (spec.backup.schedule).
+func BackupSchedule(s *v1alpha1.BackupSchedule) pgbackrest.Schedule {
+	var out pgbackrest.Schedule
+	if s == nil {
+		return out
+	}
+	if s.Full != nil {
+		out.Full = s.Full.Duration
+	}
+	if s.Incremental != nil {
+		out.Incremental = s.Incremental.Duration
+	}
+	return out
+}

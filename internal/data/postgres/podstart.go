@@ -119,7 +119,7 @@ func ReadPodDir(dataDir string) PodDir {
 // returns what it did. The driver is the pod's own, with member's DataDir set to the
 // volume and Region its region, so every other member is dialled as from there. The
 // same code as for local members does the work: pgserver.Init, clone, pg_rewind,
-// configureStandby, installTLS, the passfile.
+// configureStandby, installTLS, the passfile, installArchiving.
 func (d *Driver) PrepareInPod(ctx context.Context, member string, in PodInstruction) (PodStart, error) {
 	m, err := d.member(member)
 	if err != nil {
@@ -165,6 +165,11 @@ func (d *Driver) PrepareInPod(ctx context.Context, member string, in PodInstruct
 		return act, fmt.Errorf("prepare %s: %w", member, err)
 	}
 	if err := pgserver.WriteAccess(m.DataDir, d.access()); err != nil {
+		return act, fmt.Errorf("prepare %s: %w", member, err)
+	}
+	// The member archives from its pod (archive_command, its pgBackRest home beside
+	// the data directory), whatever a clone copied from the primary.
+	if err := d.installArchiving(member); err != nil {
 		return act, fmt.Errorf("prepare %s: %w", member, err)
 	}
 	return act, nil

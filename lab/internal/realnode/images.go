@@ -319,10 +319,12 @@ const PostgresUID = 999
 
 // PostgresSpec is an image of the files of Debian's postgresql-15 and
 // postgresql-client-15 packages as installed on this host (the server's binaries,
-// pg_basebackup, libraries and share directory), the libraries they link, a shell for
-// the entrypoint script and, when hadron is not empty, that hadron binary as
-// /usr/local/bin/hadron (HadronInImage): a member's pod runs `hadron data
-// member-start` to ready its data directory. No registry, no second download.
+// pg_basebackup, libraries and share directory), Debian's pgbackrest (the member
+// archives its WAL and takes its base backups where its data directory is), the
+// libraries they link, a shell for the entrypoint script and archive_command, and,
+// when hadron is not empty, that hadron binary as /usr/local/bin/hadron
+// (HadronInImage): a member's pod runs `hadron data member-start` to ready its data
+// directory. No registry, no second download.
 func PostgresSpec(ctx context.Context, hadron string) (ImageSpec, error) {
 	out, err := exec.CommandContext(ctx, "dpkg", "-L", "postgresql-15", "postgresql-client-15").Output()
 	if err != nil {
@@ -340,7 +342,7 @@ func PostgresSpec(ctx context.Context, hadron string) (ImageSpec, error) {
 	if len(files) == 0 {
 		return ImageSpec{}, fmt.Errorf("postgres image: postgresql-15 has no files under /usr/lib/postgresql/15")
 	}
-	for _, p := range []string{"/bin/sh", "/usr/share/zoneinfo/UTC", "/usr/share/zoneinfo/Etc/UTC"} {
+	for _, p := range []string{"/bin/sh", "/usr/bin/pgbackrest", "/usr/share/zoneinfo/UTC", "/usr/share/zoneinfo/Etc/UTC"} {
 		files = append(files, File{Host: p, Image: p})
 	}
 	if hadron != "" {

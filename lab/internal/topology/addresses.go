@@ -111,6 +111,11 @@ func (s Site) RealNode(k int) string { return fmt.Sprintf("%s-real-%d", s.Name, 
 // the mirror set (from 0, in Members order) through a forwarder of the supervisor.
 func PodMemberPort(k int) int { return 15432 + k }
 
+// PodObjectStorePort is the port on a site's PodGateway where pods reach the lab's
+// object store (members in pods archive from their pods), forwarded through the
+// site's own link to the store.
+const PodObjectStorePort = 19443
+
 // Indexed numbers the config's sites.
 func (c Config) Indexed() []Site {
 	first := c.FirstRegion

@@ -42,7 +42,8 @@ type Config struct {
 	// primary and failover members, every other site's DR member — on each site's real
 	// nodes, a StatefulSet each with a local volume, instead of host processes
 	// (docs/design/lab-real-nodes.md). Needs realNodes >= 2 (one member per zone's
-	// node) and backups off (the image has no pgBackRest).
+	// node). With backups each member archives from its pod (the image has pgBackRest)
+	// through its site's pod gateway.
 	MemberPods bool `json:"memberPods,omitempty"`
 	// DaemonPods runs hadron's daemons as pods, installed into every site's cluster by
 	// the Helm chart (charts/hadron, with helm beside hadron-lab or on PATH, and the
@@ -244,8 +245,8 @@ func (c Config) Validate() error {
 	if c.RealNodes < 0 || c.RealNodes > MaxRealNodes {
 		errs = append(errs, fmt.Errorf("realNodes: %d is outside 0..%d", c.RealNodes, MaxRealNodes))
 	}
-	if c.MemberPods && (c.RealNodes < 2 || !c.DemoEnabled() || c.BackupsEnabled()) {
-		errs = append(errs, errors.New("memberPods: needs the demo, realNodes: 2 or more and backups: false"))
+	if c.MemberPods && (c.RealNodes < 2 || !c.DemoEnabled()) {
+		errs = append(errs, errors.New("memberPods: needs the demo and realNodes: 2 or more"))
 	}
 	if c.DaemonPods && (c.RealNodes < 1 || !c.DaemonsEnabled()) {
 		errs = append(errs, errors.New("daemonPods: needs the daemons and realNodes: 1 or more (the pods run on real nodes)"))

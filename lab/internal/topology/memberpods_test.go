@@ -77,3 +77,51 @@ func TestMemberPods(t *testing.T) {
 		t.Error("memberPods with one real node validates")
 	}
 }
+
+// TestMemberPodsArchive: with memberPods and backups, the members archive from their
+// pods, so each workload region reaches the object store at its pod gateway (port
+// 19443), whose route is the region's own link to the store; the witness's region
+// has the store itself. The store's certificate names the gateways.
+func TestMemberPodsArchive(t *testing.T) {
+	c := Default()
+	c.RealNodes, c.MemberPods = 2, true
+	if err := c.Validate(); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	_, _, sets := c.Fleet(Paths{PostgresDir: "/pg", ObjectStoreDir: "/store", CACert: "/ca.crt"})
+	b := sets[0].Spec.Backup
+	if b == nil || b.Repository.S3 == nil {
+		t.Fatal("memberPods with backups: no spec.backup.repository.s3")
+	}
+	want := map[string]string{"us-east-1": "10.244.1.1:19443", "us-west-2": "10.244.2.1:19443"}
+	for region, addr := range want {
+		if got := b.Repository.S3.FromRegions[region]; got != addr {
+			t.Errorf("store from %s: %q, want %q", region, got, addr)
+		}
+	}
+	if b.RestoreWhenNoMember {
+		t.Error("memberPods: restoreWhenNoMember on, but a restore builds a member on the daemon's machine")
+	}
+	hosts := map[string]bool{}
+	for _, h := range c.ObjectStoreHosts() {
+		hosts[h] = true
+	}
+	for _, h := range []string{"10.244.1.1", "10.244.2.1", "127.0.3.60"} {
+		if !hosts[h] {
+			t.Errorf("store certificate lacks %s: %v", h, c.ObjectStoreHosts())
+		}
+	}
+	for name, wantAddr := range map[string]string{"east": "127.1.3.60:9443", "west": "127.2.3.60:9443", "witness": "127.0.3.60:9443"} {
+		s, _ := c.Site(name)
+		if got, err := c.ObjectStoreFrom(s); err != nil || got != wantAddr {
+			t.Errorf("store from %s's host: %s (%v), want %s", name, got, err, wantAddr)
+		}
+	}
+	// Without members in pods the regions reach it at their links' listeners.
+	c.MemberPods = false
+	_, _, sets = c.Fleet(Paths{PostgresDir: "/pg", ObjectStoreDir: "/store", CACert: "/ca.crt"})
+	if got := sets[0].Spec.Backup.Repository.S3.FromRegions["us-east-1"]; got != "127.1.3.60:9443" {
+		t.Errorf("store from us-east-1 without memberPods: %q", got)
+	}
+}
+

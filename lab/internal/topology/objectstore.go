@@ -69,7 +69,7 @@ func (c Config) ObjectStoreAddr() string {
 // ObjectStoreHosts are the addresses the store is dialled at (its own and every
 // region's proxy): its certificate names them all.
 func (c Config) ObjectStoreHosts() []string {
-	e := c.endpoint(c.ObjectStoreSite(), c.ObjectStoreAddr())
+	e := c.objectStoreEndpoint()
 	out := []string{hostOf(e.Address)}
 	for _, from := range c.Indexed() {
 		if a, ok := e.FromRegions[from.Region]; ok {
@@ -77,6 +77,37 @@ func (c Config) ObjectStoreHosts() []string {
 		}
 	}
 	return out
+}
+
+// objectStoreEndpoint is the store's address and how each region reaches it: through
+// the region's own link to the store; with members in pods, at the region's pod
+// gateway (PodObjectStorePort), which forwards through that same link — pgBackRest
+// runs in the member's pod, which cannot reach the link's 127 listener.
+func (c Config) objectStoreEndpoint() v1alpha1.Endpoint {
+	e := c.endpoint(c.ObjectStoreSite(), c.ObjectStoreAddr())
+	if !c.MemberPods {
+		return e
+	}
+	for _, from := range c.Indexed() {
+		if c.HasPodGateway(from) {
+			if e.FromRegions == nil {
+				e.FromRegions = map[string]string{}
+			}
+			e.FromRegions[from.Region] = hostPort(from.PodGateway(), PodObjectStorePort)
+		}
+	}
+	return e
+}
+
+// ObjectStoreFrom is where a host process of site from reaches the store: the store
+// itself in its own region, else the listener of from's link to it. Pod gateways
+// forward there.
+func (c Config) ObjectStoreFrom(from Site) (string, error) {
+	s := c.ObjectStoreSite()
+	if s.Index == from.Index {
+		return c.ObjectStoreAddr(), nil
+	}
+	return Via(from.Index, s.Index, c.ObjectStoreAddr())
 }
 
 func hostOf(addr string) string {
@@ -91,7 +122,7 @@ func (c Config) backup(p Paths) *v1alpha1.Backup {
 	if !c.BackupsEnabled() || p.ObjectStoreDir == "" {
 		return nil
 	}
-	e := c.endpoint(c.ObjectStoreSite(), c.ObjectStoreAddr())
+	e := c.objectStoreEndpoint()
 	d := func(t time.Duration) *metav1.Duration { return &metav1.Duration{Duration: t} }
 	file := func(name string) *v1alpha1.SecretRef {
 		return &v1alpha1.SecretRef{File: filepath.Join(p.ObjectStoreDir, name)}
@@ -112,8 +143,10 @@ func (c Config) backup(p Paths) *v1alpha1.Backup {
 		ArchiveLagBound: d(demoArchiveLagBound),
 		// The lab shows the whole story of a lost region: when the DR member is lost
 		// too, the failover restores it from the store. Only mode async may (a restore
-		// loses the archive lag, which bounded and synchronous promise never to).
-		RestoreWhenNoMember: c.DataLoss == nil || c.DataLoss.Mode == DataLossAsync,
+		// loses the archive lag, which bounded and synchronous promise never to). The
+		// restore builds a member on the daemon's machine, not in a pod: not with
+		// memberPods.
+		RestoreWhenNoMember: (c.DataLoss == nil || c.DataLoss.Mode == DataLossAsync) && !c.MemberPods,
 	}
 }
 

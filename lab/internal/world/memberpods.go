@@ -36,6 +36,11 @@ const memberContainer = "postgres"
 // memberPodPort is the port of PostgreSQL inside a member's pod.
 const memberPodPort = 5432
 
+// memberSecretDir is where a member's pod mounts its Secret: the lab's CA, the
+// member's certificate and key, the set's password and, with backups, the
+// repository's S3 keys and cipher passphrase (the files topology.ObjectStoreDir names).
+const memberSecretDir = "/etc/hadron/tls"
+
 // memberPodsCIDR is the pod network of every site: the members' pg_hba.conf lets it in
 // (the gateway's forwarders reach a pod from the bridge's address).
 const memberPodsCIDR = "10.244.0.0/16"
@@ -133,9 +138,24 @@ func (w *World) startMemberPods(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fleetYAML, err := w.cfg.FleetYAML(w.paths())
+	// The pods' fleet names the files of their Secret (memberSecretDir) for the
+	// repository's CA, keys and passphrase, where the host's names the lab's files.
+	pp := w.paths()
+	pp.CACert = filepath.Join(memberSecretDir, "ca.crt")
+	pp.ObjectStoreDir = memberSecretDir
+	fleetYAML, err := w.cfg.FleetYAML(pp)
 	if err != nil {
 		return err
+	}
+	backup := map[string][]byte{}
+	if w.cfg.BackupsEnabled() {
+		for _, f := range []string{topology.ObjectStoreKeyFile, topology.ObjectStoreSecretFile, topology.ObjectStoreCipherFile} {
+			b, err := os.ReadFile(filepath.Join(w.paths().ObjectStoreDir, f))
+			if err != nil {
+				return fmt.Errorf("member pods: %w", err)
+			}
+			backup[f] = b
+		}
 	}
 	ca, err := os.ReadFile(filepath.Join(w.opts.Dir.CA(), pki.CACert))
 	if err != nil {
@@ -143,7 +163,7 @@ func (w *World) startMemberPods(ctx context.Context) error {
 	}
 	for _, s := range w.cfg.Indexed() {
 		if members := bySite[s.Name]; len(members) > 0 {
-			if err := w.startSiteMemberPods(ctx, w.sites[s.Name], members, primary, fleetYAML, ca, pw); err != nil {
+			if err := w.startSiteMemberPods(ctx, w.sites[s.Name], members, primary, fleetYAML, ca, pw, backup); err != nil {
 				return fmt.Errorf("site %s: member pods: %w", s.Name, err)
 			}
 		}
@@ -153,7 +173,7 @@ func (w *World) startMemberPods(ctx context.Context) error {
 }
 
 // startSiteMemberPods writes one site's part of startMemberPods.
-func (w *World) startSiteMemberPods(ctx context.Context, s *site, members []topology.Member, primary string, fleetYAML, ca []byte, pw string) error {
+func (w *World) startSiteMemberPods(ctx context.Context, s *site, members []topology.Member, primary string, fleetYAML, ca []byte, pw string, backup map[string][]byte) error {
 	ns := topology.DemoNamespace
 	labels := map[string]string{"app.kubernetes.io/managed-by": "hadron-lab"}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: MemberPodsConfig, Namespace: ns, Labels: labels},
@@ -181,6 +201,9 @@ func (w *World) startSiteMemberPods(ctx context.Context, s *site, members []topo
 		}
 		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: MemberStatefulSet(m.Name), Namespace: ns, Labels: labels},
 			Data: map[string][]byte{"ca.crt": ca, "tls.crt": cb, "tls.key": kb, "password": []byte(pw)}}
+		for f, b := range backup {
+			sec.Data[f] = b
+		}
 		if err := applyPodConfig(ctx, s.client, ns, nil, sec); err != nil {
 			return err
 		}
@@ -227,15 +250,15 @@ func memberStatefulSet(m topology.Member) *appsv1.StatefulSet {
 						Image:           realnode.PostgresImage,
 						ImagePullPolicy: corev1.PullNever,
 						Command: []string{realnode.HadronInImage, "data", "member-start", topology.DemoMirrorSet, m.Name,
-							"--file", "/etc/hadron/instructions/fleet.yaml", "--password-file", "/etc/hadron/tls/password",
-							"--tls-dir", "/etc/hadron/tls", "--allow-cidr", memberPodsCIDR},
+							"--file", "/etc/hadron/instructions/fleet.yaml", "--password-file", filepath.Join(memberSecretDir, "password"),
+							"--tls-dir", memberSecretDir, "--allow-cidr", memberPodsCIDR},
 						Ports: []corev1.ContainerPort{{Name: "pg", ContainerPort: memberPodPort}},
 						ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("pg")}},
 							PeriodSeconds: 1},
 						VolumeMounts: []corev1.VolumeMount{
 							{Name: "data", MountPath: "/var/lib/postgresql/data"},
 							{Name: "instructions", MountPath: "/etc/hadron/instructions", ReadOnly: true},
-							{Name: "tls", MountPath: "/etc/hadron/tls", ReadOnly: true},
+							{Name: "tls", MountPath: memberSecretDir, ReadOnly: true},
 						},
 						Resources: corev1.ResourceRequirements{
 							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},

@@ -45,10 +45,17 @@ type podGateway struct {
 // member in a pod has a new address with every pod.
 type target func(ctx context.Context) (string, error)
 
-func startPodGateway(s topology.Site, targets []target, log *slog.Logger) (*podGateway, error) {
+// route is one listener of a gateway: its port on the site's PodGateway and where it
+// forwards.
+type route struct {
+	port int
+	to   target
+}
+
+func startPodGateway(s topology.Site, routes []route, log *slog.Logger) (*podGateway, error) {
 	g := &podGateway{log: log.With("site", s.Name), cs: map[net.Conn]bool{}}
-	for k, target := range targets {
-		addr := net.JoinHostPort(s.PodGateway(), strconv.Itoa(topology.PodMemberPort(k)))
+	for _, r := range routes {
+		addr := net.JoinHostPort(s.PodGateway(), strconv.Itoa(r.port))
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			g.close()
@@ -56,7 +63,7 @@ func startPodGateway(s topology.Site, targets []target, log *slog.Logger) (*podG
 		}
 		g.lns = append(g.lns, ln)
 		g.wg.Add(1)
-		go g.serve(ln, target)
+		go g.serve(ln, r.to)
 	}
 	return g, nil
 }
@@ -143,27 +150,38 @@ func (d *databases) podDSN(s topology.Site) string {
 	return u.String()
 }
 
-// memberTargets are where site s's gateway forwards for each member: a member in one
-// of s's own pods at the pod's IP, any other where s's host processes reach it
-// (topology.LinkTo: across regions, the link's listener).
-func (d *databases) memberTargets(s topology.Site) ([]target, error) {
-	var out []target
-	for _, m := range d.cfg.Members() {
+// gatewayRoutes are where site s's gateway forwards: for the k-th member
+// (PodMemberPort(k)) to a member in one of s's own pods at the pod's IP, to any other
+// where s's host processes reach it (topology.LinkTo: across regions, the link's
+// listener); with members in pods and backups, to the object store through s's link
+// to it (PodObjectStorePort), for the members' pgBackRest.
+func (d *databases) gatewayRoutes(s topology.Site) ([]route, error) {
+	var out []route
+	fixed := func(addr string) target { return func(context.Context) (string, error) { return addr, nil } }
+	for k, m := range d.cfg.Members() {
+		port := topology.PodMemberPort(k)
 		if m.Pod && m.Site == s.Name {
 			name := m.Name
-			out = append(out, func(ctx context.Context) (string, error) {
+			out = append(out, route{port, func(ctx context.Context) (string, error) {
 				if d.pods == nil {
 					return "", fmt.Errorf("member %s: its pods are not started", name)
 				}
 				return d.pods.podAddr(ctx, name)
-			})
+			}})
 			continue
 		}
 		addr, err := d.cfg.LinkTo(s, m)
 		if err != nil {
 			return nil, fmt.Errorf("site %s: pod gateway: %w", s.Name, err)
 		}
-		out = append(out, func(context.Context) (string, error) { return addr, nil })
+		out = append(out, route{port, fixed(addr)})
+	}
+	if d.cfg.MemberPods && d.cfg.BackupsEnabled() {
+		addr, err := d.cfg.ObjectStoreFrom(s)
+		if err != nil {
+			return nil, fmt.Errorf("site %s: pod gateway: object store: %w", s.Name, err)
+		}
+		out = append(out, route{topology.PodObjectStorePort, fixed(addr)})
 	}
 	return out, nil
 }
@@ -228,11 +246,11 @@ func (w *World) startPodGateway(s *site) error {
 	if s.podGW != nil {
 		return nil
 	}
-	targets, err := w.db.memberTargets(s.top)
+	routes, err := w.db.gatewayRoutes(s.top)
 	if err != nil {
 		return err
 	}
-	g, err := startPodGateway(s.top, targets, w.log.With("component", "pod-gateway"))
+	g, err := startPodGateway(s.top, routes, w.log.With("component", "pod-gateway"))
 	if err != nil {
 		return err
 	}
