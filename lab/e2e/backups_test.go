@@ -15,8 +15,8 @@ type backupStatus struct {
 	Archive struct {
 		Primary      string `json:"primary"`
 		LastArchived string `json:"lastArchived"`
-		Lag     int64  `json:"lagBytes"`
-		Waiting int    `json:"waitingSegments"`
+		Lag          int64  `json:"lagBytes"`
+		Waiting      int    `json:"waitingSegments"`
 	} `json:"archive"`
 	Backups   int    `json:"backups"`
 	RepoError string `json:"repositoryError"`

@@ -254,4 +254,3 @@ func TestRenderWithoutDataDirReadsTheRepositoryOnly(t *testing.T) {
 		t.Fatalf("config:\n%s", conf)
 	}
 }
-

@@ -124,4 +124,3 @@ func TestMemberPodsArchive(t *testing.T) {
 		t.Errorf("store from us-east-1 without memberPods: %q", got)
 	}
 }
-
