@@ -15,10 +15,16 @@ if hadron lab status >/dev/null 2>&1; then
   hadron lab down
 fi
 
-step "hadron lab up   (sites east/us-east-1, west/us-west-2, witness/eu-central-1)"
+# demo/lab.yaml: real worker nodes in each workload site, the database's members and
+# the application in pods. HADRON_DEMO_LAB= (empty) runs the lab without containers
+# (simulated nodes, members and application as host processes).
+lab_config="${HADRON_DEMO_LAB-demo/lab.yaml}"
+step "hadron lab up ${lab_config:+--config $lab_config}   (sites east/us-east-1, west/us-west-2, witness/eu-central-1)"
 start=$(date +%s)
-hadron lab up
+hadron lab up ${lab_config:+--config "$lab_config"}
 echo "lab up in $(( $(date +%s) - start ))s"
+pods=false
+grep -qs '^memberPods: *true' "$lab_config" && pods=true
 
 fleet="$HADRON_LAB_DIR/fleet.yaml"
 step "hadron validate -f $fleet"
@@ -26,14 +32,20 @@ hadron validate -f "$fleet"
 
 step "hadron lab apply --site east -f demo/manifests"
 hadron lab apply --site east -f demo/manifests
+if $pods; then
+  step "hadron lab apply --site east -f demo/pods   (the web tier as two pods on east's real nodes)"
+  hadron lab apply --site east -f demo/pods
+fi
 
 step "waiting for east's load balancer (127.0.1.10:8080) to serve the application"
 for i in $(seq 1 180); do
-  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 http://127.0.1.10:8080/healthz || true)
-  [ "$code" = 200 ] && break
+  backend=$(curl -s -o /dev/null -D - --max-time 2 http://127.0.1.10:8080/healthz | tr -d '\r' | awk 'tolower($1)=="x-hadron-backend:" {b=$2} /^HTTP/ {c=$2} END {if (c==200) print b}' || true)
+  # With pods the load balancer routes to their IPs (10.244.1.0/24); wait for them.
+  if [ -n "$backend" ] && { ! $pods || [[ $backend == 10.244.* ]]; }; then break; fi
   sleep 1
 done
-[ "$code" = 200 ] || { echo "east did not become healthy (last HTTP $code)"; hadron lab status; exit 1; }
+[ -n "$backend" ] || { echo "east did not become healthy"; hadron lab status; exit 1; }
+echo "served by $backend"
 
 step "waiting until west (pilot-light stand-by) holds the application's objects"
 export HADRON_FLEET="$fleet" HADRON_PKI="$HADRON_LAB_DIR/hadron-pki"
@@ -60,6 +72,12 @@ hadron drill shop \
   --fault 'hadron lab fail site east' \
   --repair 'hadron lab restore site east' \
   --failback
+
+if $pods; then
+  step "hadron data status shop-db   (every member a pod: east-0, east-1 on east's real nodes, west-0 on west's)"
+  hadron data status shop-db
+  echo "east's load balancer now serves from $(curl -s -o /dev/null -D - --max-time 2 http://127.0.1.10:8080/healthz | tr -d '\r' | awk 'tolower($1)=="x-hadron-backend:" {print $2}')"
+fi
 
 step "hadron history shop"
 hadron history shop
