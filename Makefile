@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X hadron.dev/hadron/internal/cmd/root.Version=$(VERSION) -X hadron.dev/hadron/internal/cmd/root.Commit=$(COMMIT)
 
-.PHONY: all deps build hadron kubectl-hadron hadron-demo hadron-lab external-dns helm images crds demo test test-chart test-unit fuzz test-lab lint bench-dns bench-drills bench-scale bench-backup screenshots clean
+.PHONY: all deps build hadron kubectl-hadron hadron-demo hadron-lab external-dns helm images crds demo test test-chart test-unit fuzz test-lab lint bench-dns bench-drills bench-pods bench-scale bench-backup screenshots clean
 
 all: build
 
@@ -117,6 +117,12 @@ screenshots: build
 
 bench-drills: deps build
 	@bench/drills/run.sh
+
+# Issue 16's cost: the demo lab without containers and make demo's (members and web
+# tier in pods) one after the other: lab up, RSS, region-loss drills, ratios
+# (bench/pods/run.sh, REPEAT drills each).
+bench-pods: deps build
+	@bench/pods/run.sh
 
 # Fleets of 1, 10 and 100 light applications (SIZES to choose) on a lab on regions
 # 49-51: daemon cost at rest, initial sync of the objects, failover of every
