@@ -149,3 +149,38 @@ func (d *Driver) CatchUpArchive(ctx context.Context, member string) ([]string, e
 	d.log.Info("archive catch-up", "member", member, "pushed", len(pushed))
 	return pushed, nil
 }
+
+// catchUpTimeline makes the set's stanza (until it exists a new primary's
+// archive_command fails) and runs CatchUpArchive for member, the primary of timeline
+// tli, once per timeline: the scheduled backups of the daemons' leader and a member
+// pod's archiving loop both call it before a backup, so the archive has no gap behind
+// the first backup of a timeline.
+func (d *Driver) catchUpTimeline(ctx context.Context, member string, tli uint64) error {
+	if d.archivedTimeline(member) == tli {
+		return nil
+	}
+	r, err := d.backupRunner(member)
+	if err != nil {
+		return err
+	}
+	if err := r.StanzaCreate(ctx); err != nil {
+		return err
+	}
+	if _, err := d.CatchUpArchive(ctx, member); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.archived == nil {
+		d.archived = map[string]uint64{}
+	}
+	d.archived[member] = tli
+	return nil
+}
+
+// archivedTimeline is the timeline of member whose catch-up is done, 0 for none.
+func (d *Driver) archivedTimeline(member string) uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.archived[member]
+}

@@ -37,6 +37,20 @@ func (d *Driver) scheduledBackupFrom(ctx context.Context, p string, s pgbackrest
 	if _, err := os.Stat(r.Stanza.DataDir); err != nil {
 		return pgbackrest.Decision{}, fmt.Errorf("scheduled backup from %s: %w: %v", p, data.ErrNotManaged, err)
 	}
+	// The archive first, once per timeline: the segments of the previous timeline
+	// that p received as a stand-by, which its dead predecessor may not have archived
+	// (catchUpTimeline); a backup with a gap behind it restores nothing before it.
+	m, _ := d.member(p)
+	standby, tli, err := d.walTimeline(ctx, m)
+	if err != nil {
+		return pgbackrest.Decision{}, fmt.Errorf("scheduled backup from %s: %w", p, err)
+	}
+	if standby {
+		return pgbackrest.Decision{}, fmt.Errorf("scheduled backup from %s: %w", p, ErrStandby)
+	}
+	if err := d.catchUpTimeline(ctx, p, tli); err != nil {
+		return pgbackrest.Decision{}, fmt.Errorf("scheduled backup from %s: archive catch-up: %w", p, err)
+	}
 	// A stanza never created reads as one without backups ("missing stanza path"):
 	// a full backup is due, and StanzaCreate below makes the stanza.
 	info, err := r.Info(ctx)
@@ -51,7 +65,6 @@ func (d *Driver) scheduledBackupFrom(ctx context.Context, p string, s pgbackrest
 	// checkpoint; until then pgBackRest refuses to back it up ("WAL timeline 2 does
 	// not match pg_control timeline 1"), which would fail the first scheduled backup
 	// after every failover. The backup checkpoints at its start anyway (start-fast).
-	m, _ := d.member(p)
 	if err := d.checkpoint(ctx, m); err != nil {
 		return dec, fmt.Errorf("scheduled backup from %s: %w", p, err)
 	}

@@ -75,6 +75,9 @@ type Driver struct {
 	timelines map[string]seenTimeline
 	// idle is one kept session per member for observations (idle.go).
 	idle map[string][]idleConn
+	// archived is the timeline of each member whose archive catch-up is done
+	// (catchUpTimeline).
+	archived map[string]uint64
 }
 
 var (

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -69,7 +68,6 @@ func (d *Driver) RunPodArchiving(ctx context.Context, pa PodArchiving) {
 	}
 	hasSchedule := pa.Schedule.Full > 0 || pa.Schedule.Incremental > 0
 	log := d.log.With("component", "pod-archiving", "member", pa.Member)
-	var caughtUp uint64
 	var lastCheck time.Time
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -85,12 +83,10 @@ func (d *Driver) RunPodArchiving(ctx context.Context, pa PodArchiving) {
 		if err != nil {
 			log.Debug("role not read", "err", err)
 		} else {
-			step := decidePodArchive(!standby, tli, caughtUp, hasSchedule && time.Since(lastCheck) >= backupEvery)
+			step := decidePodArchive(!standby, tli, d.archivedTimeline(pa.Member), hasSchedule && time.Since(lastCheck) >= backupEvery)
 			if step.catchUp {
-				if err := d.podCatchUp(ctx, pa.Member); err != nil {
+				if err := d.catchUpTimeline(ctx, pa.Member, tli); err != nil {
 					log.Warn("archive catch-up failed; trying again", "timeline", tli, "err", err)
-				} else {
-					caughtUp = tli
 				}
 			}
 			if step.backup {
@@ -122,23 +118,6 @@ func (d *Driver) RunPodArchiving(ctx context.Context, pa PodArchiving) {
 		case <-tick.C:
 		}
 	}
-}
-
-// podCatchUp makes the stanza (until it exists the primary's archive_command fails)
-// and pushes what the archive may lack of the previous timeline.
-func (d *Driver) podCatchUp(ctx context.Context, member string) error {
-	r, err := d.backupRunner(member)
-	if err != nil {
-		return err
-	}
-	if err := r.StanzaCreate(ctx); err != nil {
-		return err
-	}
-	_, err = d.CatchUpArchive(ctx, member)
-	if errors.Is(err, ErrStandby) {
-		return fmt.Errorf("%w (demoted meanwhile)", err)
-	}
-	return err
 }
 
 // walTimeline reads whether m is in recovery and, when it is not, the timeline it
