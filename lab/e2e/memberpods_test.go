@@ -11,6 +11,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"hadron.dev/hadron/internal/data"
 	"hadron.dev/hadron/internal/load"
@@ -143,6 +144,20 @@ func TestMemberPods(t *testing.T) {
 			t.Errorf("pod %s: no container restart after its server was killed", p.Name)
 		}
 		t.Logf("pod %s: %d container restarts (the same pod, on %s)", p.Name, restarts, p.Spec.NodeName)
+	})
+
+	t.Run("every member's pod deleted at once under load: the primary's pod holds at its start, the daemons promote the synchronous member, the set heals by itself", func(t *testing.T) {
+		// east-1 is primary since the killed server, east-0 its synchronous member.
+		// Every pod restarts not knowing whether another member was promoted: east-1
+		// holds (a stand-by of nobody), the others follow it; the daemons, which saw
+		// east-0 synchronous, promote it and rejoin east-1.
+		failoverUnderLoad(t, l, h, "east-1", "east-0", func() {
+			for member, c := range map[string]kubernetes.Interface{"east-0": east, "east-1": east, "west-0": west} {
+				if err := c.CoreV1().Pods("shop").Delete(ctx, world.MemberPod(member), metav1.DeleteOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, nil)
 	})
 
 	t.Run("a region loss fails over to west-0's pod in west's cluster and back; the marker reaches all three", func(t *testing.T) {

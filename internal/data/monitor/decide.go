@@ -91,8 +91,10 @@ type Config struct {
 //     mode's promise is not in force and could be (a DR member streams within it
 //     again).
 //   - No primary for FailAfter observations: promote the remembered synchronous member
-//     if it is reachable and on the same system and timeline. Failing that, and only
-//     when MaxLag > 0, promote the most advanced standby of the primary's region whose
+//     if it is reachable and on the same system and timeline. Failing that — no
+//     memory (a new leader), no such member — a member held at its pod's start, when
+//     every member answers and none is ahead of it (releaseHeld). Failing that, and
+//     only when MaxLag > 0, promote the most advanced standby of the primary's region whose
 //     flush position is within MaxLag bytes of the primary's last observed flush.
 //     Otherwise do nothing: promoting any other member could lose acknowledged
 //     commits and is a person's decision.
@@ -213,10 +215,10 @@ func decideDown(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 		}
 	}
 	mem.Down++
-	if mem.Down < cfg.FailAfter || mem.Primary == "" {
+	if mem.Down < cfg.FailAfter {
 		return mem, nil
 	}
-	if s := st.Member(mem.Sync); s != nil && s.Reachable && !s.Primary &&
+	if s := st.Member(mem.Sync); mem.Primary != "" && s != nil && s.Reachable && !s.Primary &&
 		s.SystemID == mem.SystemID && s.Timeline == mem.Timeline {
 		return mem, []Action{{
 			Kind:   Promote,
@@ -225,7 +227,10 @@ func decideDown(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 			Reason: fmt.Sprintf("primary %s down for %d observations; %s was synchronous", mem.Primary, mem.Down, s.Member),
 		}}
 	}
-	if cfg.MaxLag <= 0 {
+	if a, ok := releaseHeld(st, cfg); ok {
+		return mem, []Action{a}
+	}
+	if mem.Primary == "" || cfg.MaxLag <= 0 {
 		return mem, nil
 	}
 	// No synchronous member: the most advanced in-region standby, if it lags the
@@ -251,3 +256,42 @@ func decideDown(mem Memory, st *data.SetStatus, cfg Config) (Memory, []Action) {
 		Reason: fmt.Sprintf("primary %s down for %d observations; no synchronous member; %s lags %d bytes ≤ %d", mem.Primary, mem.Down, best.Member, lag, cfg.MaxLag),
 	}}
 }
+
+// releaseHeld promotes a member held at its pod's start — a primary's pod that
+// restarted without knowing whether another member was promoted meanwhile, so it came
+// up as a stand-by of nobody — when the whole set answers and none is primary: what
+// any member acknowledged is then on a member in sight, and the held one loses
+// nothing if no member is ahead of it. A memory is not needed (a set whose pods all
+// restarted meets a new leader as often as an old one). Anything less — a member
+// out of reach, another member ahead, two systems — stays a person's decision.
+func releaseHeld(st *data.SetStatus, cfg Config) (Action, bool) {
+	if len(st.Members) == 0 {
+		return Action{}, false
+	}
+	var sys uint64
+	for _, m := range st.Members {
+		if !m.Reachable || m.Primary || (sys != 0 && m.SystemID != sys) {
+			return Action{}, false
+		}
+		sys = m.SystemID
+	}
+	ranked, best := data.MostAdvanced(st.Members, sys)
+	if best == nil {
+		return Action{}, false
+	}
+	for _, m := range ranked {
+		if m.Timeline != best.Timeline || m.FlushLSN != best.FlushLSN {
+			break
+		}
+		if m.FollowsNobody {
+			return Action{
+				Kind:   Promote,
+				Member: m.Member,
+				Token:  data.TokenFor(m, cfg.FencingToken),
+				Reason: fmt.Sprintf("every member answers and none is primary; %s, held at its start, is the most advanced (timeline %d, %s)", m.Member, m.Timeline, m.FlushLSN),
+			}, true
+		}
+	}
+	return Action{}, false
+}
+

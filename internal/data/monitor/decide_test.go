@@ -21,6 +21,21 @@ func down(name string) data.MemberStatus {
 
 func set(ms ...data.MemberStatus) *data.SetStatus { return &data.SetStatus{Set: "s", Members: ms} }
 
+// heldSet is a set whose pods all restarted: e0, the primary's, held at its start
+// (in recovery, following nobody) with WAL up to held; e1 streaming from it
+// (cascading) up to e1Flush; w0 reachable or not.
+func heldSet(held, e1Flush data.LSN, w0Reachable bool) *data.SetStatus {
+	e0 := standby("e0", "east", "", false, data.StateDisconnected)
+	e0.Role, e0.FollowsNobody, e0.FlushLSN, e0.ReplayLSN = "primary", true, held, held
+	e1 := standby("e1", "east", "e0", false, data.StateStreaming)
+	e1.FlushLSN = e1Flush
+	w0 := standby("w0", "west", "e0", false, data.StateStreaming)
+	if !w0Reachable {
+		w0 = down("w0")
+	}
+	return set(e0, e1, w0)
+}
+
 // remembers checks the memory's primary and synchronous member.
 func remembers(primary, sync string) func(Memory) error {
 	return func(m Memory) error {
@@ -136,6 +151,27 @@ func TestDecide(t *testing.T) {
 			mem:  func() Memory { m := healthy; m.Down = 2; return m }(),
 			st:   set(down("e0"), standby("e1", "east", "e0", false, data.StateDisconnected), standby("w0", "west", "e0", false, data.StateDisconnected)),
 			want: []string{"promote e1"},
+		},
+		{
+			name: "the whole set restarted, the primary's pod held at its start, a new leader: promote the held one",
+			mem:  Memory{Down: 2},
+			st:   heldSet(1000, 1000, true),
+			want: []string{"promote e0"},
+		},
+		{
+			name: "the whole set restarted, the held one not yet down for FailAfter: wait",
+			mem:  Memory{Down: 0},
+			st:   heldSet(1000, 1000, true),
+		},
+		{
+			name: "a held member but another member ahead of it: a person's decision",
+			mem:  Memory{Down: 2},
+			st:   heldSet(1000, 1100, true),
+		},
+		{
+			name: "a held member but a member out of reach (it may hold more): a person's decision",
+			mem:  Memory{Down: 2},
+			st:   heldSet(1000, 1000, false),
 		},
 		{
 			name: "primary fenced on purpose (a runbook, a self-fence): never promote",
