@@ -294,4 +294,3 @@ func releaseHeld(st *data.SetStatus, cfg Config) (Action, bool) {
 	}
 	return Action{}, false
 }
-
