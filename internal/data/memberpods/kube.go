@@ -10,7 +10,9 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/util/retry"
 
 	"hadron.dev/hadron/api/v1alpha1"
@@ -65,6 +67,9 @@ func (p *Pods) apply(ctx context.Context, changes []Change) error {
 			if !c.Required {
 				timeout = optionalTimeout
 			}
+			if c.DeletePod != "" {
+				timeout += terminateTimeout
+			}
 			cctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
 			errs[i] = p.applyOne(cctx, c)
@@ -102,11 +107,46 @@ func (p *Pods) applyOne(ctx context.Context, c Change) error {
 	if p.Log != nil {
 		p.Log.Info("restarting a member's pod for its start step", "site", c.Site, "namespace", c.Namespace, "pod", c.DeletePod, "instructions", c.Data)
 	}
-	err = kube.CoreV1().Pods(c.Namespace).Delete(ctx, c.DeletePod, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
+	pods := kube.CoreV1().Pods(c.Namespace)
+	old, err := pods.Get(ctx, c.DeletePod, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil // gone already: its replacement starts with the instructions
+	}
+	if err != nil {
+		return fmt.Errorf("pod %s/%s at %s: %w", c.Namespace, c.DeletePod, c.Site, err)
+	}
+	err = pods.Delete(ctx, c.DeletePod, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &old.UID}})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("deleting pod %s/%s at %s: %w", c.Namespace, c.DeletePod, c.Site, err)
 	}
-	return nil
+	return waitReplaced(ctx, pods, c.DeletePod, old.UID)
+}
+
+// terminateTimeout bounds the wait for a deleted member's pod to terminate: its
+// server stops fast on SIGTERM, its grace period is longer.
+const terminateTimeout = 30 * time.Second
+
+// waitReplaced waits until the pod named name is no longer the one with uid: gone, or
+// its StatefulSet's replacement. Until then the old server may still answer, and a
+// rejoin that read its state would take the member for one the rebuild had not
+// changed (seen: a fresh clone asked for 40 ms after a rewind).
+func waitReplaced(ctx context.Context, pods corev1client.PodInterface, name string, uid types.UID) error {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		p, err := pods.Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil
+		case err == nil && p.UID != uid:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pod %s still terminating: %w", name, ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // mergeConfigMap sets c's keys in its ConfigMap, keeping the others (fleet.yaml, the

@@ -3,14 +3,17 @@ package memberpods
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"hadron.dev/hadron/api/v1alpha1"
 )
@@ -92,5 +95,32 @@ func TestSetPrimaryWithAPlaceOutOfReach(t *testing.T) {
 	}
 	if err := p.Rebuild(ctx, "east-0", "west-0", false); !errors.Is(err, lost) {
 		t.Errorf("rebuild east-0 with east out of reach: %v, want %v", err, lost)
+	}
+}
+
+// TestRebuildWaitsForTheOldPodToGo: a rebuild returns only once the member's old pod
+// is replaced (a new UID from its StatefulSet), not while it terminates: until then
+// its server still answers with the state the rebuild is to change.
+func TestRebuildWaitsForTheOldPodToGo(t *testing.T) {
+	ctx := context.Background()
+	kube := fake.NewSimpleClientset(
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "shop-db-members", Namespace: "shop"}, Data: map[string]string{"fleet.yaml": "x"}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "shop-db-east-0-0", Namespace: "shop", UID: "old"}},
+	)
+	// The API server marks the pod terminating; the pod object stays.
+	kube.PrependReactor("delete", "pods", func(k8stesting.Action) (bool, runtime.Object, error) { return true, nil, nil })
+	var replaced atomic.Bool
+	go func() {
+		time.Sleep(600 * time.Millisecond)
+		replaced.Store(true)
+		_ = kube.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"),
+			&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "shop-db-east-0-0", Namespace: "shop", UID: "new"}}, "shop")
+	}()
+	p := &Pods{Set: set(), Kube: func(string) (kubernetes.Interface, error) { return kube, nil }}
+	if err := p.Rebuild(ctx, "east-0", "east-1", false); err != nil {
+		t.Fatal(err)
+	}
+	if !replaced.Load() {
+		t.Fatal("Rebuild returned while the old pod was still there")
 	}
 }
