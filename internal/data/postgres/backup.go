@@ -43,7 +43,10 @@ func (d *Driver) backupRunner(name string) (*pgbackrest.Runner, error) {
 		return nil, err
 	}
 	if m.DataDir == "" {
-		return nil, fmt.Errorf("backup on %s: %w", name, data.ErrNotManaged)
+		// pgBackRest reads the member's files: where they are not (a member on another
+		// machine, or in a pod — whose own start step and archiving loop write its
+		// configuration and take the scheduled backups), the run cannot be here.
+		return nil, fmt.Errorf("backup on %s: %w (pgBackRest runs beside the member's files: on its machine, or in its pod for the scheduled backups)", name, data.ErrNotManaged)
 	}
 	host, port, err := net.SplitHostPort(m.Address.Address)
 	if err != nil {
