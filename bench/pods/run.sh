@@ -10,11 +10,16 @@
 #
 #   bench/pods/run.sh            # REPEAT=3
 #   REPEAT=5 bench/pods/run.sh
+#   WARMUP=15s bench/pods/run.sh   # a quieter machine at each fault
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PWD/bin:$PATH"
 REPEAT=${REPEAT:-3}
 TIMEOUT=${TIMEOUT:-3m}
+# WARMUP is how long each drill writes before its fault (hadron drill --warmup): after
+# a failback the lab with containers is still busy (pods stopping at west, starting
+# at east) for a few seconds, which a short warm-up measures too.
+WARMUP=${WARMUP:-3s}
 OUT=${OUT:-$PWD/.bench-pods}
 mkdir -p "$OUT"
 export HADRON_LAB_DIR="$OUT/lab"
@@ -46,7 +51,7 @@ run() { # run NAME CONFIG
   local rss
   rss=$(rss_mb)
   hadron drill shop --fault 'hadron lab fail site east' --repair 'hadron lab restore site east' \
-    --failback --repeat "$REPEAT" --timeout "$TIMEOUT" -o json > "$OUT/$name.json" || true
+    --failback --repeat "$REPEAT" --timeout "$TIMEOUT" --warmup "$WARMUP" -o json > "$OUT/$name.json" || true
   local t2 t3
   t2=$(date +%s.%N)
   hadron lab down >/dev/null
