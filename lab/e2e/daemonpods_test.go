@@ -23,8 +23,9 @@ import (
 // daemonPodsConfig is a lab whose daemons are pods that hadron's Helm chart installs,
 // one release per site (the witness gets a cluster of its own for it), on regions
 // 61-63, and whose mirror set's members are pods too (memberPods): two real nodes per
-// workload site carry them, the witness's one its daemon. The demo's application stays
-// a host process behind the sites' load balancers. With every member in a pod the
+// workload site carry them, the witness's one its daemon, and the members archive from
+// their pods to the lab's object store. The demo's application stays a host process
+// behind the sites' load balancers. With every member in a pod the
 // daemons drive them through the API alone — which a failback needs (a member on a
 // host is rewound in its files, out of a pod's reach).
 const daemonPodsConfig = `
@@ -33,7 +34,6 @@ latency: 10ms
 realNodes: 2
 daemonPods: true
 memberPods: true
-backups: false
 sites:
   - {name: east, region: us-east-1, zones: [us-east-1a, us-east-1b], nodesPerZone: 1}
   - {name: west, region: us-west-2, zones: [us-west-2a, us-west-2b], nodesPerZone: 1}
@@ -168,6 +168,12 @@ func TestDaemonPods(t *testing.T) {
 		eventually(t, 3*time.Minute, "east's daemon back in its pod", func() (bool, string) {
 			st, err := h.status("east")
 			return err == nil && st.Etcd.Quorum, fmt.Sprintf("%+v %v", st.Etcd, err)
+		})
+		// The members archive from their pods whoever is primary, the daemons in pods
+		// beside them: a backup in the store, the failback's primary archiving.
+		eventually(t, 3*time.Minute, "a backup in the store, the primary archiving", func() (bool, string) {
+			st, raw := h.backupStatus(20 * time.Second)
+			return strings.HasPrefix(st.Archive.Primary, "east-") && st.Backups >= 1 && st.Archive.Waiting == 0 && st.RepoError == "", raw
 		})
 	})
 

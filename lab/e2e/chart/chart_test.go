@@ -234,8 +234,8 @@ func checkRBAC(t *testing.T, site string, roles []rbacv1.ClusterRole) {
 			}
 		}
 		for _, res := range rule.Resources {
-			if res == "pods" && !slices.Equal(rule.Verbs, []string{"delete"}) {
-				t.Errorf("rule %d: pods %v, the daemon only deletes a member's pod", i, rule.Verbs)
+			if res == "pods" && !slices.Equal(rule.Verbs, []string{"get", "delete"}) {
+				t.Errorf("rule %d: pods %v, the daemon only reads and deletes a member's pod", i, rule.Verbs)
 			}
 		}
 		if site == "witness" {
@@ -264,7 +264,7 @@ func checkRBAC(t *testing.T, site string, roles []rbacv1.ClusterRole) {
 		}
 	}
 	if site != "witness" {
-		for _, want := range [][3]string{{"apps", "deployments", "patch"}, {"", "secrets", "get"}, {"", "configmaps", "update"}, {"", "pods", "delete"}} {
+		for _, want := range [][3]string{{"apps", "deployments", "patch"}, {"", "secrets", "get"}, {"", "configmaps", "update"}, {"", "pods", "delete"}, {"", "pods", "get"}} {
 			if !has(want[0], want[1], want[2]) {
 				t.Errorf("no rule allows %s on %s (group %q)", want[2], want[1], want[0])
 			}

@@ -35,8 +35,8 @@ const (
 	DaemonNamespace = "hadron-system"
 	daemonRelease   = "hadron"
 	// labFilesSecret holds the files the lab's fleet names (the sites' kubeconfig, the
-	// database password and certificates), mounted at labFilesDir in the daemon's pod:
-	// the fleet the pods read names them there.
+	// database password and certificates, the backup repository's secrets), mounted
+	// at labFilesDir in the daemon's pod: the fleet the pods read names them there.
 	labFilesSecret = "hadron-lab-files"
 	labFilesDir    = "/etc/hadron/lab"
 )
@@ -51,6 +51,7 @@ func podPaths(d Dir) topology.Paths {
 	p.CACert = filepath.Join(labFilesDir, "ca.crt")
 	p.PostgresCerts = labFilesDir
 	p.TSIGFile = filepath.Join(labFilesDir, "tsig.key")
+	p.ObjectStoreDir = labFilesDir
 	return p
 }
 
@@ -65,6 +66,13 @@ func (w *World) labFiles() map[string]string {
 	}
 	if w.corp != nil {
 		files[filepath.Base(pod.TSIGFile)] = host.TSIGFile
+	}
+	if w.cfg.BackupsEnabled() {
+		// The repository's keys and passphrase: the daemons' drivers read them (the
+		// members' pods archive; the daemons read the archive's state over SQL).
+		for _, f := range []string{topology.ObjectStoreKeyFile, topology.ObjectStoreSecretFile, topology.ObjectStoreCipherFile} {
+			files[f] = filepath.Join(host.ObjectStoreDir, f)
+		}
 	}
 	for _, m := range w.cfg.Members() {
 		crt, key := topology.MemberCert(host.PostgresCerts, m.Name)
