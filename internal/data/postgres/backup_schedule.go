@@ -51,8 +51,7 @@ func (d *Driver) scheduledBackupFrom(ctx context.Context, p string, s pgbackrest
 	if err := d.catchUpTimeline(ctx, p, tli); err != nil {
 		return pgbackrest.Decision{}, fmt.Errorf("scheduled backup from %s: archive catch-up: %w", p, err)
 	}
-	// A stanza never created reads as one without backups ("missing stanza path"):
-	// a full backup is due, and StanzaCreate below makes the stanza.
+	// The catch-up made the stanza (once per timeline), so the repository reads.
 	info, err := r.Info(ctx)
 	if err != nil {
 		return pgbackrest.Decision{}, fmt.Errorf("scheduled backup: repository of %s: %w", p, err)
@@ -68,11 +67,8 @@ func (d *Driver) scheduledBackupFrom(ctx context.Context, p string, s pgbackrest
 	if err := d.checkpoint(ctx, m); err != nil {
 		return dec, fmt.Errorf("scheduled backup from %s: %w", p, err)
 	}
-	if err := r.StanzaCreate(ctx); err != nil {
-		return dec, fmt.Errorf("scheduled backup from %s: %w", p, err)
-	}
-	// Last, right before the backup: the checkpoint and the stanza check can take a
-	// while, and a leader deposed meanwhile must not start it.
+	// Last, right before the backup: the checkpoint can take a while, and a leader
+	// deposed meanwhile must not start it.
 	if err := guard(ctx); err != nil {
 		return dec, fmt.Errorf("scheduled %s backup: %w", dec.Type, err)
 	}

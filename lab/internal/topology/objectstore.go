@@ -156,3 +156,6 @@ const (
 	ObjectStoreSecretFile = "secret-key"
 	ObjectStoreCipherFile = "cipher-pass"
 )
+
+// ObjectStoreSecretFiles are the three files above, for whoever writes or copies them.
+var ObjectStoreSecretFiles = []string{ObjectStoreKeyFile, ObjectStoreSecretFile, ObjectStoreCipherFile}

@@ -70,7 +70,7 @@ func (w *World) labFiles() map[string]string {
 	if w.cfg.BackupsEnabled() {
 		// The repository's keys and passphrase: the daemons' drivers read them (the
 		// members' pods archive; the daemons read the archive's state over SQL).
-		for _, f := range []string{topology.ObjectStoreKeyFile, topology.ObjectStoreSecretFile, topology.ObjectStoreCipherFile} {
+		for _, f := range topology.ObjectStoreSecretFiles {
 			files[f] = filepath.Join(host.ObjectStoreDir, f)
 		}
 	}

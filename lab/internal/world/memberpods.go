@@ -149,7 +149,7 @@ func (w *World) startMemberPods(ctx context.Context) error {
 	}
 	backup := map[string][]byte{}
 	if w.cfg.BackupsEnabled() {
-		for _, f := range []string{topology.ObjectStoreKeyFile, topology.ObjectStoreSecretFile, topology.ObjectStoreCipherFile} {
+		for _, f := range topology.ObjectStoreSecretFiles {
 			b, err := os.ReadFile(filepath.Join(w.paths().ObjectStoreDir, f))
 			if err != nil {
 				return fmt.Errorf("member pods: %w", err)

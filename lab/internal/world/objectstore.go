@@ -49,7 +49,7 @@ func (o *objectStore) start(ctx context.Context, labBinary string) error {
 	if err := ca.Reissue(base, pki.Request{CommonName: topology.ObjectStore, Orgs: []string{"hadron lab"}, Hosts: o.cfg.ObjectStoreHosts(), IPsAsNames: true, Server: true}); err != nil {
 		return fmt.Errorf("object store: certificate: %w", err)
 	}
-	for _, name := range []string{topology.ObjectStoreKeyFile, topology.ObjectStoreSecretFile, topology.ObjectStoreCipherFile} {
+	for _, name := range topology.ObjectStoreSecretFiles {
 		if err := writeSecretOnce(filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("object store: %w", err)
 		}
